@@ -1,0 +1,17 @@
+"""computations: compile matrix mathematics into checked BLAS/LAPACK programs.
+
+This package is the mathematical layer: an immutable bipartite DAG of
+variables and operations.  It knows nothing of storage (:mod:`inplace`) or
+execution (:mod:`schedulers`), and never imports them.
+
+>>> from computations import Computation
+>>> c = Computation(['w'], ['x']) + Computation(['x', 'y'], ['z'])
+>>> c.inputs, c.outputs
+(('w', 'y'), ('z',))
+"""
+from .core import Computation, CompositeComputation, Identity
+from .graph import ConflictingProducersError, CycleError
+
+__all__ = ['Computation', 'CompositeComputation', 'Identity', 'CycleError',
+           'ConflictingProducersError']
+__version__ = '0.1.0.dev0'

@@ -1,0 +1,228 @@
+"""Graph algorithms over a collection of computations.
+
+A collection of computations is a bipartite directed graph: every variable
+points to the operations that read it, and the one operation that produces a
+variable points to it.  The functions here take any iterable of
+:class:`~computations.core.Computation` objects (anything with ``inputs``,
+``outputs`` and ``produced``) and work in time linear in nodes plus edges; the
+topological sort adds a logarithmic factor for its deterministic tie-breaking.
+
+``CompositeComputation`` builds one :class:`GraphIndex` when it is created and
+answers every graph question from it; these functions are what it calls.
+
+>>> from computations import Computation
+>>> a = Computation(['w'], ['x'])
+>>> b = Computation(['x', 'y'], ['z'])
+>>> [c.outputs for c in toposort([b, a])]
+[('x',), ('z',)]
+"""
+import heapq
+import itertools
+
+__all__ = ['CycleError', 'ConflictingProducersError', 'GraphIndex', 'index',
+           'producers', 'toposort', 'find_cycle']
+
+
+class CycleError(ValueError):
+    """The computations depend on each other in a circle.
+
+    ``cycle`` alternates variables and operations, starting with a variable;
+    each element feeds the next and the last feeds the first.
+    """
+
+    def __init__(self, cycle):
+        self.cycle = tuple(cycle)
+        shown = [_show(node, i % 2 == 1) for i, node in enumerate(self.cycle)]
+        super().__init__('the computations form a cycle: '
+                         + ' -> '.join(shown + shown[:1]))
+
+
+class ConflictingProducersError(ValueError):
+    """Two different operations produce the same variable."""
+
+    def __init__(self, variable, first, second):
+        self.variable, self.producers = variable, (first, second)
+        super().__init__(f'variable {variable!s} is produced by two operations: '
+                         f'{first!r} and {second!r}')
+
+
+def _show(node, is_operation):
+    return repr(node) if is_operation else str(node)
+
+
+class GraphIndex:
+    """Everything a composite needs to answer graph questions, built once.
+
+    Attributes
+    ----------
+    order : tuple
+        The operations in deterministic topological order.
+    position : dict
+        operation -> its index in ``order``.
+    producer : dict
+        variable -> the operation producing it (inputs have none).
+    consumers : dict
+        variable -> list of operations reading it, in ``order`` (do not mutate).
+    inputs, outputs, variables : tuple
+        In order of first appearance along ``order``.
+    """
+    __slots__ = ('order', 'position', 'producer', 'consumers', 'inputs', 'outputs',
+                 'variables')
+
+    def __init__(self, order, producer, consumers, inputs, outputs, variables):
+        self.order, self.producer, self.consumers = order, producer, consumers
+        self.position = {comp: i for i, comp in enumerate(order)}
+        self.inputs, self.outputs, self.variables = inputs, outputs, variables
+
+
+def producers(computations):
+    """Map every produced variable to the operation producing it.
+
+    Raises :class:`ConflictingProducersError` if two operations produce one
+    variable.
+
+    >>> from computations import Computation
+    >>> a = Computation(['w'], ['x'])
+    >>> producers([a]) == {'x': a}
+    True
+    """
+    producer = {}
+    for comp in computations:
+        for var in comp.produced:
+            other = producer.setdefault(var, comp)
+            if other is not comp:
+                raise ConflictingProducersError(var, other, comp)
+    return producer
+
+
+def toposort(computations, key=repr):
+    """Order operations so that each comes after the producers of its inputs.
+
+    Among operations that are ready at the same time the one with the smallest
+    ``key`` runs first, so equal collections always give the same order,
+    whatever order they were listed in.  A cycle raises :class:`CycleError`.
+
+    >>> from computations import Computation
+    >>> b = Computation(['x'], ['y'])
+    >>> a = Computation(['w'], ['x'])
+    >>> toposort([b, a]) == (a, b)
+    True
+    """
+    comps = tuple(dict.fromkeys(computations))
+    return tuple(_kahn(comps, producers(comps), key))
+
+
+def _kahn(comps, producer, key):
+    """Yield ``comps`` in topological order, smallest ``key`` first among the ready."""
+    # Our own Kahn rather than networkx's lexicographical_topological_sort:
+    # we order operations only (not variables), avoid building a DiGraph of
+    # every variable, call ``key`` once per operation, and yield, so that
+    # index() does its per-operation work in the same pass while the
+    # operation is still in cache.  Measured in benchmarks/bench_graph.py.
+    waiting = {}
+    dependents = {comp: [] for comp in comps}
+    ready = []
+    tie = itertools.count()
+    get = producer.get
+    for comp in comps:
+        deps = {get(v) for v in comp.inputs}
+        deps.discard(None)
+        waiting[comp] = len(deps)
+        for dep in deps:
+            dependents[dep].append(comp)
+        if not deps:
+            ready.append((key(comp), next(tie), comp))
+    heapq.heapify(ready)
+    pop, push = heapq.heappop, heapq.heappush
+    done = 0
+    while ready:
+        comp = pop(ready)[2]
+        done += 1
+        yield comp
+        for dependent in dependents[comp]:
+            left = waiting[dependent] - 1
+            waiting[dependent] = left
+            if not left:
+                push(ready, (key(dependent), next(tie), dependent))
+    if done < len(comps):
+        stuck = sorted((c for c in comps if waiting[c]), key=key)
+        raise CycleError(find_cycle(stuck, producer))
+
+
+def find_cycle(computations, producer=None):
+    """Return one cycle among ``computations``, or ``()`` if there is none.
+
+    The cycle alternates variables and operations, starting with the variable
+    whose ``str`` sorts first.
+
+    >>> from computations import Computation
+    >>> a = Computation(['y'], ['x'])
+    >>> b = Computation(['x'], ['y'])
+    >>> cycle = find_cycle([a, b])
+    >>> [str(node) if i % 2 == 0 else node.outputs for i, node in enumerate(cycle)]
+    ['x', ('y',), 'y', ('x',)]
+    """
+    import networkx as nx
+
+    comps = tuple(computations)
+    if producer is None:
+        producer = producers(comps)
+    members = set(comps)
+    graph = nx.DiGraph()
+    for comp in comps:
+        for var in comp.inputs:
+            source = producer.get(var)
+            if source in members:
+                graph.add_edge(('operation', source), ('variable', var))
+                graph.add_edge(('variable', var), ('operation', comp))
+    try:
+        edges = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return ()
+    nodes = [node for node, _ in edges]
+    # Start at the variable that prints first, so the report does not depend
+    # on where the search happened to enter the cycle.
+    start = min((i for i, (kind, _) in enumerate(nodes) if kind == 'variable'),
+                key=lambda i: str(nodes[i][1]))
+    return tuple(node for _, node in nodes[start:] + nodes[:start])
+
+
+def index(computations, key=repr):
+    """Build the :class:`GraphIndex` of a collection of computations.
+
+    Linear in nodes plus edges (plus the sort's logarithmic factor).  Raises
+    :class:`CycleError` or :class:`ConflictingProducersError` for a collection
+    that is not a DAG with one producer per variable.
+
+    >>> from computations import Computation, Identity
+    >>> a = Computation(['w'], ['x'])
+    >>> b = Computation(['x', 'y'], ['z'])
+    >>> g = index([b, a, Identity('x')])
+    >>> g.inputs, g.outputs
+    (('w', 'y'), ('z', 'x'))
+    """
+    comps = computations if isinstance(computations, (dict, set, frozenset)) \
+        else tuple(dict.fromkeys(computations))
+    producer = producers(comps)
+    order, consumers, inputs, variables = [], {}, {}, {}
+    for comp in _kahn(comps, producer, key):
+        order.append(comp)
+        for var in comp.inputs:
+            variables[var] = None
+            readers = consumers.get(var)
+            if readers is None:
+                consumers[var] = [comp]
+                if var not in producer:
+                    inputs[var] = None
+            elif readers[-1] is not comp:
+                readers.append(comp)
+        for var in comp.outputs:
+            variables[var] = None
+    outputs = {}
+    for comp in order:
+        for var in comp.outputs:
+            # Produced here and read by nobody, or marked as wanted (Identity).
+            if var not in consumers or producer.get(var) is not comp:
+                outputs[var] = None
+    return GraphIndex(tuple(order), producer, consumers,
+                      tuple(inputs), tuple(outputs), tuple(variables))

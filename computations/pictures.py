@@ -1,0 +1,180 @@
+"""Pictures of computations: networkx graphs, graphviz drawings, SVG for Jupyter.
+
+Labels are registries (:func:`functools.singledispatch`): register a function
+for an operation class or a variable type to change how it is drawn.
+
+>>> from computations import Computation
+>>> c = Computation(['x'], ['y']) + Computation(['y', 'z'], ['w'])
+>>> g = to_networkx(c)
+>>> sorted(map(str, g.nodes)) == sorted(map(str, c.variables + c.toposort()))
+True
+>>> print(dot(c).source)
+digraph computation {
+	graph [rankdir=TB]
+	v0 [label=x shape=ellipse]
+	v1 [label=y shape=ellipse]
+	v2 [label=z shape=ellipse]
+	v3 [label=w peripheries=2 shape=ellipse]
+	op0 [label=Computation shape=box]
+	op1 [label=Computation shape=box]
+	v0 -> op0
+	op0 -> v1
+	v1 -> op1
+	v2 -> op1
+	op1 -> v3
+}
+<BLANKLINE>
+"""
+import functools
+import os
+import pathlib
+
+import graphviz
+import networkx
+
+from .core import Computation, CompositeComputation
+
+__all__ = ['operation_label', 'variable_label', 'to_networkx', 'dot', 'write', 'svg',
+           'mimebundle']
+
+
+@functools.singledispatch
+def operation_label(comp):
+    """The text in an operation's box: its class name.
+
+    >>> operation_label(Computation(['x'], ['y']))
+    'Computation'
+    """
+    return type(comp).__name__
+
+
+@functools.singledispatch
+def variable_label(var):
+    """The text in a variable's ellipse: ``str(var)``.
+
+    >>> import sympy
+    >>> variable_label(sympy.MatrixSymbol('A', 2, 2).T)
+    'A.T'
+    """
+    return str(var)
+
+
+def _composite(comp):
+    if isinstance(comp, CompositeComputation):
+        return comp
+    if isinstance(comp, Computation):
+        return CompositeComputation(comp)
+    raise TypeError(f'expected a Computation, got {type(comp).__name__}: {comp!r}')
+
+
+def to_networkx(comp):
+    """The bipartite :class:`networkx.DiGraph` of a computation.
+
+    Nodes are the variables and the operations themselves.  Each has the
+    attributes ``kind`` (``'variable'`` or ``'operation'``), ``bipartite``
+    (0 or 1) and ``label``; variables also have ``role``: ``'input'``,
+    ``'output'`` or ``'intermediate'``.
+
+    >>> g = to_networkx(Computation(['x'], ['y']))
+    >>> g.nodes['x']
+    {'kind': 'variable', 'bipartite': 0, 'label': 'x', 'role': 'input'}
+    >>> networkx.is_directed_acyclic_graph(g)
+    True
+    """
+    comp = _composite(comp)
+    inputs, outputs = set(comp.inputs), set(comp.outputs)
+    graph = networkx.DiGraph()
+    for var in comp.variables:
+        role = 'input' if var in inputs else 'output' if var in outputs else 'intermediate'
+        graph.add_node(var, kind='variable', bipartite=0, label=variable_label(var),
+                       role=role)
+    for op in comp.toposort():
+        graph.add_node(op, kind='operation', bipartite=1, label=operation_label(op))
+    graph.add_edges_from(comp.edges())
+    return graph
+
+
+def dot(comp, *, name=None, rankdir='TB', graph_attr=None):
+    """A :class:`graphviz.Digraph` of a computation.
+
+    Variables are ellipses (wanted outputs drawn with a double border),
+    operations boxes labelled by :func:`operation_label`.  Node ids follow the
+    topological order, so the same computation always gives the same source.
+
+    >>> d = dot(Computation(['x'], ['y']), rankdir='LR')
+    >>> 'rankdir=LR' in d.source and 'v1 [label=y peripheries=2 shape=ellipse]' in d.source
+    True
+    """
+    comp = _composite(comp)
+    drawing = graphviz.Digraph(name=name or 'computation', graph_attr={'rankdir': rankdir, **(graph_attr or {})})
+    ids = {}
+    outputs = set(comp.outputs)
+    for i, var in enumerate(comp.variables):
+        ids['variable', var] = node = f'v{i}'
+        extra = {'peripheries': '2'} if var in outputs else {}
+        drawing.node(node, label=graphviz.escape(variable_label(var)), shape='ellipse', **extra)
+    for i, op in enumerate(comp.toposort()):
+        ids['operation', op] = node = f'op{i}'
+        drawing.node(node, label=graphviz.escape(operation_label(op)), shape='box')
+    for source, target in comp.edges():
+        if isinstance(target, Computation):
+            drawing.edge(ids['variable', source], ids['operation', target])
+        else:
+            drawing.edge(ids['operation', source], ids['variable', target])
+    return drawing
+
+
+def write(comp, path, format=None, **options):
+    """Render a computation's picture to ``path`` with the ``dot`` binary; return the path.
+
+    The format comes from ``format`` or else the file's suffix (``.svg``,
+    ``.png``, ``.pdf``, ...).  ``options`` go to :func:`dot`.
+
+    >>> import tempfile
+    >>> path = write(Computation(['x'], ['y']), pathlib.Path(tempfile.mkdtemp()) / 'c.png')
+    >>> path.read_bytes()[:4]
+    b'\\x89PNG'
+    """
+    path = pathlib.Path(os.fspath(path))
+    format = format or path.suffix.lstrip('.').lower()
+    if not format:
+        raise ValueError(f'cannot tell the picture format of {str(path)!r}: give it a '
+                         "suffix such as '.svg' or pass format='svg'")
+    if format not in graphviz.FORMATS:
+        raise ValueError(f'{format!r} is not a graphviz output format; '
+                         "use one of 'svg', 'png', 'pdf', ...")
+    data = dot(comp, **options).pipe(format=format)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def svg(comp, **options):
+    """The picture of a computation as an SVG document (a string).
+
+    >>> svg(Computation(['x'], ['y'])).lstrip().startswith('<?xml')
+    True
+    """
+    return dot(comp, **options).pipe(format='svg', encoding='utf-8')
+
+
+def mimebundle(comp, include=None, exclude=None):
+    """Jupyter's rich display: SVG, and the text form as a fallback.
+
+    Without the ``dot`` binary only the text is offered.
+
+    >>> sorted(mimebundle(Computation(['x'], ['y'])))
+    ['image/svg+xml', 'text/plain']
+    """
+    def wanted(mime):
+        return (include is None or mime in include) and not (exclude and mime in exclude)
+
+    bundle = {}
+    if wanted('image/svg+xml'):
+        try:
+            bundle['image/svg+xml'] = svg(comp)
+        except graphviz.ExecutableNotFound:
+            pass
+    if wanted('text/plain'):
+        bundle['text/plain'] = str(comp)
+    return bundle
