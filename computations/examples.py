@@ -19,7 +19,7 @@ import sympy
 
 from .core import Computation
 
-__all__ = ['A', 'MinMax', 'minmax', 'EXAMPLES']
+__all__ = ['A', 'MinMax', 'minmax', 'kalman', 'EXAMPLES']
 
 
 class A(Computation):
@@ -63,5 +63,15 @@ def minmax():
     return A([w], [x]) + MinMax(x, y)
 
 
+def kalman():
+    """The seed's Kalman filter as a hand-built program of BLAS/LAPACK operations.
+
+    >>> sorted({type(op).__name__ for op in kalman()})
+    ['GEMM', 'GEMV', 'POSV', 'POTRS', 'SYMM']
+    """
+    from .matrices.examples import kalman_program
+    return kalman_program()
+
+
 #: The examples the command line knows, by name.
-EXAMPLES = {'minmax': minmax}
+EXAMPLES = {'minmax': minmax, 'kalman': kalman}

@@ -1,4 +1,14 @@
 """The execution layer: in what order, and on what, a program runs.
 
 It imports ``computations`` and ``inplace``; neither imports it.
+
+>>> import sympy
+>>> from computations.matrices import GEMM
+>>> A = sympy.MatrixSymbol('A', 1, 1)
+>>> execute(GEMM(3, A, A), {A: [[2.0]]})[3 * A * A]
+array([[12.]])
 """
+from .execute import execute, prepare_inputs
+from .kernels import kernel
+
+__all__ = ['execute', 'prepare_inputs', 'kernel']

@@ -1,0 +1,26 @@
+"""The BLAS/LAPACK vocabulary: one Computation subclass per routine.
+
+Arguments and outputs are SymPy matrix expressions; each class declares its
+inplace map, its validity condition and its FLOP count as data (see
+:mod:`computations.matrices.core`).
+
+>>> from sympy import MatrixSymbol
+>>> A, B = MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 1)
+>>> c = POTRF(A) + POTRS(A, B)
+>>> c.inputs, c.outputs
+((A, B), (A**(-1)*B,))
+"""
+from .blas import AXPY, COPY, GEMM, GEMV, SCAL, SYMM, SYRK, TRMM, TRSM
+from .core import MatrixComputation
+from .errors import NotPositiveDefiniteError, RoutineError, SingularMatrixError
+from .expressions import LU, LofCholesky, LUPivots
+from .lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRS, TRTRS
+
+__all__ = ['MatrixComputation', 'GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 'COPY',
+           'TRMM', 'TRSM', 'POTRF', 'POTRS', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS',
+           'LofCholesky', 'LU', 'LUPivots', 'RoutineError', 'NotPositiveDefiniteError',
+           'SingularMatrixError', 'OPERATIONS']
+
+#: Every operation class of the vocabulary.
+OPERATIONS = (GEMM, SYMM, SYRK, GEMV, AXPY, SCAL, COPY, TRMM, TRSM,
+              POTRF, POTRS, POSV, GETRF, GETRS, GESV, TRTRS)

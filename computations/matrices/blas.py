@@ -1,0 +1,328 @@
+"""BLAS operations: one class per routine, named after it.
+
+>>> from sympy import MatrixSymbol, Symbol
+>>> A, B, C = MatrixSymbol('A', 3, 4), MatrixSymbol('B', 4, 5), MatrixSymbol('C', 3, 5)
+>>> g = GEMM(Symbol('alpha'), A, B, 1, C)
+>>> g.outputs, g.inputs, g.inplace
+((alpha*A*B + C,), (alpha, A, B, C), {0: 3})
+>>> g.flops
+120
+"""
+import sympy
+from sympy import Q
+
+from .core import (MatrixComputation, as_flag, as_matrix, as_scalar, as_side,
+                   check_shapes, check_square, transpose_if)
+
+__all__ = ['GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 'COPY', 'TRMM', 'TRSM']
+
+
+def _scaled(alpha, X):
+    return X if alpha == 1 else alpha * X
+
+
+def _accumulate(alpha, product, beta, C):
+    """``alpha*product + beta*C`` (without the second term when C is absent)."""
+    result = _scaled(alpha, product)
+    return result if C is None else result + _scaled(beta, C)
+
+
+def _sided_product(name, side, A, opA, B):
+    """``opA*B`` (side 'L') or ``B*opA`` ('R'), after checking square A against B."""
+    check_square(A, 'A', name)
+    if side == 'L':
+        check_shapes(name, 'A', A, 'B', B, 1, 0)
+        return opA * B
+    check_shapes(name, 'B', B, 'A', A, 1, 0)
+    return B * opA
+
+
+def _beta_and_c(beta, C, shape, name):
+    """Normalize (beta, C): C is read only when beta is not zero."""
+    beta = as_scalar(beta, 'beta', name)
+    if beta == 0:
+        return beta, None
+    if C is None:
+        raise ValueError(f'{name}: beta = {beta} but C is missing; pass C or beta=0')
+    C = as_matrix(C, 'C', name)
+    if any(sympy.simplify(a - b) != 0 for a, b in zip(C.shape, shape)):
+        raise sympy.ShapeError(f'{name}: C = {C} is {C.shape[0]}x{C.shape[1]} but the '
+                               f'product is {shape[0]}x{shape[1]}')
+    return beta, C
+
+
+class GEMM(MatrixComputation):
+    """General matrix product: ``alpha*op(A)*op(B) + beta*C``, written into C.
+
+    ``op(X)`` is ``X.T`` when the matching ``trans_*`` flag is set.
+
+    >>> from sympy import MatrixSymbol
+    >>> A, B = MatrixSymbol('A', 3, 4), MatrixSymbol('B', 3, 5)
+    >>> GEMM(1, A, B, trans_a=True).outputs
+    (A.T*B,)
+    """
+    __slots__ = ()
+    __props__ = ('alpha', 'A', 'B', 'beta', 'C', 'trans_a', 'trans_b')
+    arguments = ('alpha', 'A', 'B', 'beta', 'C')
+    overwrites = {0: 'C'}
+    routine = 'gemm'
+
+    def __init__(self, alpha, A, B, beta=0, C=None, trans_a=False, trans_b=False):
+        name = type(self).__name__
+        alpha = as_scalar(alpha, 'alpha', name)
+        A, B = as_matrix(A, 'A', name), as_matrix(B, 'B', name)
+        trans_a, trans_b = as_flag(trans_a, 'trans_a', name), as_flag(trans_b, 'trans_b', name)
+        opA, opB = transpose_if(trans_a, A), transpose_if(trans_b, B)
+        check_shapes(name, 'op(A)', opA, 'op(B)', opB, 1, 0)
+        beta, C = _beta_and_c(beta, C, (opA.shape[0], opB.shape[1]), name)
+        self._set(alpha, A, B, beta, C, trans_a, trans_b,
+                  outputs=[_accumulate(alpha, opA * opB, beta, C)])
+
+    @property
+    def flops(self):
+        (m, k), n = transpose_if(self.trans_a, self.A).shape, \
+            transpose_if(self.trans_b, self.B).shape[1]
+        return 2 * m * n * k
+
+
+class SYMM(MatrixComputation):
+    """Product with a symmetric matrix: ``alpha*A*B + beta*C`` (side 'L') or ``alpha*B*A + beta*C`` ('R').
+
+    Only one triangle of A is read, so A must be symmetric.
+
+    >>> from sympy import MatrixSymbol
+    >>> S, H = MatrixSymbol('S', 4, 4), MatrixSymbol('H', 2, 4)
+    >>> SYMM(1, S, H, side='R').outputs, SYMM(1, S, H, side='R').condition
+    ((H*S,), Q.symmetric(S))
+    """
+    __slots__ = ()
+    __props__ = ('alpha', 'A', 'B', 'beta', 'C', 'side')
+    arguments = ('alpha', 'A', 'B', 'beta', 'C')
+    overwrites = {0: 'C'}
+    requires = {'A': Q.symmetric}
+    routine = 'symm'
+
+    def __init__(self, alpha, A, B, beta=0, C=None, side='L'):
+        name = type(self).__name__
+        alpha = as_scalar(alpha, 'alpha', name)
+        A, B = as_matrix(A, 'A', name), as_matrix(B, 'B', name)
+        side = as_side(side, name)
+        product = _sided_product(name, side, A, A, B)
+        beta, C = _beta_and_c(beta, C, product.shape, name)
+        self._set(alpha, A, B, beta, C, side, outputs=[_accumulate(alpha, product, beta, C)])
+
+    @property
+    def flops(self):
+        m, n = self.B.shape
+        return 2 * m * n * self.A.shape[0]
+
+
+class SYRK(MatrixComputation):
+    """Symmetric rank-k update: ``alpha*A*A.T + beta*C``, or ``alpha*A.T*A + beta*C`` with ``trans``.
+
+    The routine writes one triangle; the result is symmetric, and executors
+    return it whole.
+
+    >>> from sympy import MatrixSymbol
+    >>> A = MatrixSymbol('A', 5, 3)
+    >>> SYRK(1, A, trans=True).outputs, SYRK(1, A, trans=True).flops
+    ((A.T*A,), 60)
+    """
+    __slots__ = ()
+    __props__ = ('alpha', 'A', 'beta', 'C', 'trans')
+    arguments = ('alpha', 'A', 'beta', 'C')
+    overwrites = {0: 'C'}
+    requires = {'C': Q.symmetric}
+    symmetric_outputs = (0,)
+    routine = 'syrk'
+
+    def __init__(self, alpha, A, beta=0, C=None, trans=False):
+        name = type(self).__name__
+        alpha = as_scalar(alpha, 'alpha', name)
+        A = as_matrix(A, 'A', name)
+        trans = as_flag(trans, 'trans', name)
+        product = A.T * A if trans else A * A.T
+        beta, C = _beta_and_c(beta, C, product.shape, name)
+        self._set(alpha, A, beta, C, trans, outputs=[_accumulate(alpha, product, beta, C)])
+
+    @property
+    def flops(self):
+        k, n = self.A.shape if self.trans else self.A.shape[::-1]
+        return n * (n + 1) * k
+
+
+class GEMV(MatrixComputation):
+    """Matrix-vector product: ``alpha*op(A)*x + beta*y``, written into y.
+
+    >>> from sympy import MatrixSymbol
+    >>> A, x, y = MatrixSymbol('A', 3, 4), MatrixSymbol('x', 4, 1), MatrixSymbol('y', 3, 1)
+    >>> GEMV(1, A, x, -1, y).outputs
+    (A*x - y,)
+    """
+    __slots__ = ()
+    __props__ = ('alpha', 'A', 'x', 'beta', 'y', 'trans')
+    arguments = ('alpha', 'A', 'x', 'beta', 'y')
+    overwrites = {0: 'y'}
+    routine = 'gemv'
+
+    def __init__(self, alpha, A, x, beta=0, y=None, trans=False):
+        name = type(self).__name__
+        alpha = as_scalar(alpha, 'alpha', name)
+        A, x = as_matrix(A, 'A', name), as_matrix(x, 'x', name)
+        trans = as_flag(trans, 'trans', name)
+        if x.shape[1] != 1:
+            raise sympy.ShapeError(f'{name}: x = {x} must be a column vector, '
+                                   f'but it is {x.shape[0]}x{x.shape[1]}')
+        opA = transpose_if(trans, A)
+        check_shapes(name, 'op(A)', opA, 'x', x, 1, 0)
+        beta, y = _beta_and_c(beta, y, (opA.shape[0], 1), name)
+        self._set(alpha, A, x, beta, y, trans, outputs=[_accumulate(alpha, opA * x, beta, y)])
+
+    @property
+    def flops(self):
+        m, n = self.A.shape
+        return 2 * m * n
+
+
+class AXPY(MatrixComputation):
+    """``alpha*X + Y``, written into Y (X and Y of the same shape).
+
+    >>> from sympy import MatrixSymbol
+    >>> X, Y = MatrixSymbol('X', 3, 2), MatrixSymbol('Y', 3, 2)
+    >>> AXPY(-1, X, Y).outputs
+    (-X + Y,)
+    """
+    __slots__ = ()
+    __props__ = ('alpha', 'X', 'Y')
+    arguments = ('alpha', 'X', 'Y')
+    overwrites = {0: 'Y'}
+    routine = 'axpy'
+
+    def __init__(self, alpha, X, Y):
+        name = type(self).__name__
+        alpha = as_scalar(alpha, 'alpha', name)
+        X, Y = as_matrix(X, 'X', name), as_matrix(Y, 'Y', name)
+        check_shapes(name, 'X', X, 'Y', Y, 0, 0)
+        check_shapes(name, 'X', X, 'Y', Y, 1, 1)
+        self._set(alpha, X, Y, outputs=[_scaled(alpha, X) + Y])
+
+    @property
+    def flops(self):
+        m, n = self.X.shape
+        return 2 * m * n
+
+
+class SCAL(MatrixComputation):
+    """``alpha*X``, written into X.
+
+    >>> from sympy import MatrixSymbol, Symbol
+    >>> SCAL(Symbol('a'), MatrixSymbol('X', 2, 2)).outputs
+    (a*X,)
+    """
+    __slots__ = ()
+    __props__ = ('alpha', 'X')
+    arguments = ('alpha', 'X')
+    overwrites = {0: 'X'}
+    routine = 'scal'
+
+    def __init__(self, alpha, X):
+        name = type(self).__name__
+        alpha, X = as_scalar(alpha, 'alpha', name), as_matrix(X, 'X', name)
+        self._set(alpha, X, outputs=[alpha * X])
+
+    @property
+    def flops(self):
+        m, n = self.X.shape
+        return m * n
+
+
+class COPY(MatrixComputation):
+    """A copy of X into a new buffer.
+
+    Mathematically the copy *is* X, so a COPY cannot stand in a purely
+    mathematical composite (its output would be its own input: a cycle).  It
+    belongs to token programs, where the two sides live in different buffers.
+
+    >>> from sympy import MatrixSymbol
+    >>> COPY(MatrixSymbol('X', 2, 2)).outputs, COPY(MatrixSymbol('X', 2, 2)).flops
+    ((X,), 0)
+    """
+    __slots__ = ()
+    __props__ = ('X',)
+    arguments = ('X',)
+    routine = 'copy'
+
+    def __init__(self, X):
+        X = as_matrix(X, 'X', type(self).__name__)
+        self._set(X, outputs=[X])
+
+    @property
+    def flops(self):
+        return 0
+
+
+class _Triangular(MatrixComputation):
+    """Shared facts of the routines with a triangular matrix A (TRMM, TRSM, TRTRS)."""
+    __slots__ = ()
+
+    @property
+    def condition(self):
+        A = self.A
+        shape = Q.lower_triangular(A) if self.lower else Q.upper_triangular(A)
+        return sympy.And(shape, Q.unit_triangular(A)) if self.unit_diagonal else shape
+
+
+class _TriangularProduct(_Triangular):
+    __slots__ = ()
+    __props__ = ('alpha', 'A', 'B', 'side', 'lower', 'trans_a', 'unit_diagonal')
+    arguments = ('alpha', 'A', 'B')
+    overwrites = {0: 'B'}
+
+    def __init__(self, alpha, A, B, side='L', lower=True, trans_a=False, unit_diagonal=False):
+        name = type(self).__name__
+        alpha = as_scalar(alpha, 'alpha', name)
+        A, B = as_matrix(A, 'A', name), as_matrix(B, 'B', name)
+        side = as_side(side, name)
+        lower = as_flag(lower, 'lower', name)
+        trans_a = as_flag(trans_a, 'trans_a', name)
+        unit_diagonal = as_flag(unit_diagonal, 'unit_diagonal', name)
+        product = _sided_product(name, side, A, self._apply(transpose_if(trans_a, A)), B)
+        self._set(alpha, A, B, side, lower, trans_a, unit_diagonal,
+                  outputs=[_scaled(alpha, product)])
+
+    @property
+    def flops(self):
+        m, n = self.B.shape
+        return m * n * self.A.shape[0]
+
+
+class TRMM(_TriangularProduct):
+    """Triangular product: ``alpha*op(A)*B`` (side 'L') or ``alpha*B*op(A)`` ('R'), written into B.
+
+    >>> from sympy import MatrixSymbol
+    >>> L, B = MatrixSymbol('L', 3, 3), MatrixSymbol('B', 3, 2)
+    >>> TRMM(1, L, B).outputs, TRMM(1, L, B).condition
+    ((L*B,), Q.lower_triangular(L))
+    """
+    __slots__ = ()
+    routine = 'trmm'
+
+    @staticmethod
+    def _apply(opA):
+        return opA
+
+
+class TRSM(_TriangularProduct):
+    """Triangular solve: ``alpha*op(A).I*B`` (side 'L') or ``alpha*B*op(A).I`` ('R'), written into B.
+
+    >>> from sympy import MatrixSymbol
+    >>> U, B = MatrixSymbol('U', 3, 3), MatrixSymbol('B', 2, 3)
+    >>> TRSM(1, U, B, side='R', lower=False, trans_a=True).outputs
+    (B*U.T**(-1),)
+    """
+    __slots__ = ()
+    routine = 'trsm'
+
+    @staticmethod
+    def _apply(opA):
+        return opA.I

@@ -1,0 +1,229 @@
+"""The base of the BLAS/LAPACK vocabulary: per-routine facts declared as data.
+
+Every operation class names its routine and declares, as class attributes:
+
+``arguments``
+    the props that carry values (matrices and scalars), in call order; the
+    others are flags (transposes, sides, triangles).  The operation's
+    ``inputs`` are the arguments that are variables: a SymPy number such as
+    ``alpha = 1`` is a constant baked into the call, and an absent ``C``
+    (``None``, as when ``beta = 0``) is not read.
+``overwrites``
+    ``{output_index: argument_name}``: the input whose storage the routine
+    writes that output into.  :attr:`MatrixComputation.inplace` resolves it
+    to the ``{output_index: input_index}`` map the inplace pass reads.
+``requires``
+    ``{argument_name: predicate}``: what must hold for the routine to compute
+    the declared outputs (e.g. ``Q.positive_definite`` of ``A`` for POSV).
+``routine``, ``library``
+    the scipy wrapper's name without its type prefix, and ``'blas'`` or
+    ``'lapack'``.
+
+and computes ``outputs`` (SymPy matrix expressions) and ``flops`` (a SymPy
+expression in the shapes; an integer when the shapes are numbers).
+"""
+import inspect
+
+import sympy
+from sympy import MatrixExpr
+
+from ..core import Computation
+
+__all__ = ['MatrixComputation', 'is_variable', 'as_scalar', 'as_matrix', 'as_flag', 'as_side',
+           'transpose_if', 'check_square']
+
+
+def is_variable(value):
+    """Whether an argument is read from a variable (not a constant number or absent).
+
+    >>> is_variable(sympy.Symbol('alpha')), is_variable(sympy.S(1)), is_variable(None)
+    (True, False, False)
+    """
+    if value is None:
+        return False
+    return not (isinstance(value, sympy.Expr) and value.is_number)
+
+
+def as_scalar(value, name, op):
+    """A SymPy scalar (number or Symbol expression), or a TypeError naming the argument.
+
+    >>> as_scalar(2, 'alpha', 'GEMM')
+    2
+    """
+    try:
+        value = sympy.sympify(value, strict=True)
+    except sympy.SympifyError:
+        raise TypeError(f'{op}: {name} must be a scalar number or SymPy symbol, '
+                        f'got {type(value).__name__}: {value!r}') from None
+    if isinstance(value, MatrixExpr) or not isinstance(value, sympy.Expr):
+        raise TypeError(f'{op}: {name} must be a scalar, got {value!r}')
+    return value
+
+
+def as_matrix(value, name, op):
+    """A SymPy matrix expression, or a TypeError naming the argument."""
+    if not isinstance(value, MatrixExpr):
+        raise TypeError(f'{op}: {name} must be a SymPy matrix expression (e.g. a '
+                        f'MatrixSymbol), got {type(value).__name__}: {value!r}')
+    return value
+
+
+def as_flag(value, name, op):
+    """A boolean flag, or a TypeError naming it."""
+    if value not in (True, False, 0, 1):
+        raise TypeError(f'{op}: {name} must be True or False, got {value!r}')
+    return bool(value)
+
+
+def as_side(value, op):
+    """``'L'`` or ``'R'``, or a ValueError."""
+    side = str(value).upper()[:1]
+    if side not in ('L', 'R'):
+        raise ValueError(f"{op}: side must be 'L' (left) or 'R' (right), got {value!r}")
+    return side
+
+
+def transpose_if(flag, X):
+    """``X.T`` if ``flag`` else ``X``."""
+    return X.T if flag else X
+
+
+def check_square(X, name, op):
+    """Raise a ShapeError naming the argument unless ``X`` is square."""
+    if X.shape[0] != X.shape[1]:
+        raise sympy.ShapeError(f'{op}: {name} must be square, but {X} is '
+                               f'{X.shape[0]}x{X.shape[1]}')
+
+
+def check_shapes(op, left_name, left, right_name, right, dim_left, dim_right):
+    """Raise a ShapeError naming both arguments unless two dimensions agree."""
+    a, b = left.shape[dim_left], right.shape[dim_right]
+    if sympy.simplify(a - b) != 0:
+        raise sympy.ShapeError(
+            f'{op}: {left_name} = {left} is {left.shape[0]}x{left.shape[1]} and '
+            f'{right_name} = {right} is {right.shape[0]}x{right.shape[1]}: '
+            'their shapes do not match')
+
+
+class MatrixComputation(Computation):
+    """A computation that one BLAS or LAPACK routine performs.
+
+    Subclasses set the data attributes described in the module docstring and
+    compute their outputs once, in ``__init__``, through :meth:`_set`.
+    """
+    __slots__ = ('_outputs',)
+    arguments = ()
+    overwrites = {}
+    requires = {}
+    routine = None
+    library = 'blas'
+    #: Outputs that are mathematically symmetric but that the routine writes
+    #: in one triangle only (the executor completes the other).
+    symmetric_outputs = ()
+
+    def _set(self, *props, outputs):
+        self._freeze(*props)
+        object.__setattr__(self, '_outputs', tuple(outputs))
+
+    @property
+    def inputs(self):
+        return tuple(value for value in self._argument_values() if is_variable(value))
+
+    @property
+    def outputs(self):
+        return self._outputs
+
+    def _argument_values(self):
+        return [getattr(self, name) for name in self.arguments]
+
+    @property
+    def inplace(self):
+        """``{output_index: input_index}``: which input's storage each output takes.
+
+        An argument that is not read from a variable (a constant, or ``C``
+        when ``beta = 0``) has no storage to take, so its entry is dropped.
+        """
+        positions = {name: i for i, name in enumerate(self.input_arguments)}
+        return {out: positions[name] for out, name in self.overwrites.items()
+                if name in positions}
+
+    @property
+    def input_arguments(self):
+        """The names of the arguments read from variables, in the order of :attr:`inputs`.
+
+        >>> from computations.matrices import GEMM
+        >>> A = sympy.MatrixSymbol('A', 2, 2)
+        >>> GEMM(1, A, A, sympy.Symbol('b'), A).input_arguments
+        ('A', 'B', 'beta', 'C')
+        """
+        return tuple(name for name, value in zip(self.arguments, self._argument_values())
+                     if is_variable(value))
+
+    @property
+    def condition(self):
+        """The SymPy proposition under which this routine computes its outputs.
+
+        >>> from computations.matrices import POSV
+        >>> A, B = sympy.MatrixSymbol('A', 3, 3), sympy.MatrixSymbol('B', 3, 2)
+        >>> POSV(A, B).condition
+        Q.positive_definite(A)
+        """
+        return sympy.And(*(predicate(getattr(self, name))
+                           for name, predicate in self.requires.items()
+                           if getattr(self, name) is not None))
+
+    @property
+    def flops(self):
+        """Floating-point operations, as a SymPy expression in the shapes."""
+        raise NotImplementedError(f'{type(self).__name__} does not declare its FLOP count')
+
+    def __str__(self):
+        """``outputs = NAME(arguments, flag=value)``, flags shown when not the default.
+
+        >>> from computations.matrices import GEMM
+        >>> A, C = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('C', 2, 2)
+        >>> print(GEMM(1, A, A, -1, C, trans_b=True))
+        A*A.T - C = GEMM(1, A, A, -1, C, trans_b=True)
+        """
+        defaults = _defaults(type(self))
+        shown = [str(value) for name, value in zip(self.arguments, self._argument_values())
+                 if value is not None
+                 and (is_variable(value) or defaults.get(name, inspect.Parameter.empty) != value)]
+        shown += [f'{name}={getattr(self, name)!r}' for name in self.__props__
+                  if name not in self.arguments and name in defaults
+                  and getattr(self, name) != defaults[name]]
+        outputs = ', '.join(map(str, self.outputs))
+        return f"{outputs} = {type(self).__name__}({', '.join(shown)})"
+
+    def bind(self, values):
+        """Map each argument name to its runtime value.
+
+        ``values`` are the values of :attr:`inputs`, in order; constants
+        become floats and absent arguments ``None``.
+
+        >>> from computations.matrices import GEMM
+        >>> A, B = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('B', 2, 2)
+        >>> GEMM(2, A, B).bind(['a', 'b'])
+        {'alpha': 2.0, 'A': 'a', 'B': 'b', 'beta': 0.0, 'C': None}
+        """
+        values = iter(values)
+        bound = {}
+        for name, value in zip(self.arguments, self._argument_values()):
+            if value is None:
+                bound[name] = None
+            elif is_variable(value):
+                bound[name] = next(values)
+            else:
+                bound[name] = float(value)
+        return bound
+
+
+def _defaults(cls):
+    """The default values of a class's constructor arguments (its flags)."""
+    try:
+        return cls.__dict__['_flag_defaults']
+    except KeyError:
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        defaults = {p.name: p.default for p in parameters if p.default is not p.empty}
+        type.__setattr__(cls, '_flag_defaults', defaults)
+        return defaults

@@ -1,0 +1,240 @@
+"""LAPACK operations: factorizations and solves, one class per routine.
+
+The factors are first-class values: POTRF and POSV produce
+``LofCholesky(A)``, which POTRS reads, so one factorization serves many
+solves.
+
+>>> from sympy import MatrixSymbol
+>>> A, B = MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 2)
+>>> POSV(A, B).outputs, POSV(A, B).inplace
+((A**(-1)*B, LofCholesky(A)), {0: 1, 1: 0})
+>>> POTRS(A, B).inputs
+(LofCholesky(A), B)
+"""
+import sympy
+from sympy import Q
+
+from .blas import _Triangular
+from .core import MatrixComputation, as_flag, as_matrix, check_shapes, check_square, transpose_if
+from .errors import NotPositiveDefiniteError, SingularMatrixError
+from .expressions import LU, LofCholesky, LUPivots
+
+__all__ = ['POTRF', 'POTRS', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS']
+
+
+def _square(A, name):
+    A = as_matrix(A, 'A', name)
+    check_square(A, 'A', name)
+    return A
+
+
+def _system(A, B, name):
+    """A square A and a right-hand side B with as many rows, or an error naming them."""
+    A = _square(A, name)
+    B = as_matrix(B, 'B', name)
+    check_shapes(name, 'A', A, 'B', B, 1, 0)
+    return A, B
+
+
+class _Lapack(MatrixComputation):
+    __slots__ = ()
+    library = 'lapack'
+    #: The error a positive LAPACK ``info`` means, and the argument it is about.
+    failure = None
+
+    def _solve_flops(self):
+        """FLOPs of the two triangular solves with ``B``'s columns: 2 n^2 nrhs."""
+        n, nrhs = self.B.shape
+        return 2 * n**2 * nrhs
+
+
+class _FactoredSolve(_Lapack):
+    """A solve that reads factors of A made earlier (POTRS, GETRS)."""
+    __slots__ = ()
+
+    @property
+    def flops(self):
+        return self._solve_flops()
+
+
+class POTRF(_Lapack):
+    """Cholesky factorization of a symmetric positive definite A: ``LofCholesky(A)``, written into A.
+
+    >>> from sympy import MatrixSymbol
+    >>> POTRF(MatrixSymbol('A', 3, 3)).outputs
+    (LofCholesky(A),)
+    """
+    __slots__ = ()
+    __props__ = ('A',)
+    arguments = ('A',)
+    overwrites = {0: 'A'}
+    requires = {'A': Q.positive_definite}
+    failure = (NotPositiveDefiniteError, 'A')
+    routine = 'potrf'
+
+    def __init__(self, A):
+        A = _square(A, type(self).__name__)
+        self._set(A, outputs=[LofCholesky(A)])
+
+    @property
+    def flops(self):
+        n = self.A.shape[0]
+        return sympy.Rational(1, 3) * n**3
+
+
+class POTRS(_FactoredSolve):
+    """Solve with a Cholesky factor: reads ``LofCholesky(A)`` and B, writes ``A.I*B`` into B.
+
+    >>> from sympy import MatrixSymbol
+    >>> POTRS(MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 1)).outputs
+    (A**(-1)*B,)
+    """
+    __slots__ = ()
+    __props__ = ('A', 'B')
+    arguments = ('L', 'B')
+    overwrites = {0: 'B'}
+    requires = {'A': Q.positive_definite}
+    routine = 'potrs'
+
+    def __init__(self, A, B):
+        name = type(self).__name__
+        A, B = _system(A, B, name)
+        self._set(A, B, outputs=[A.I * B])
+
+    @property
+    def L(self):
+        """The Cholesky factor this solve reads."""
+        return LofCholesky(self.A)
+
+
+class POSV(_Lapack):
+    """Solve with a symmetric positive definite A: ``A.I*B`` into B, ``LofCholesky(A)`` into A.
+
+    >>> from sympy import MatrixSymbol
+    >>> POSV(MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 2)).flops
+    45
+    """
+    __slots__ = ()
+    __props__ = ('A', 'B')
+    arguments = ('A', 'B')
+    overwrites = {0: 'B', 1: 'A'}
+    requires = {'A': Q.positive_definite}
+    failure = (NotPositiveDefiniteError, 'A')
+    routine = 'posv'
+
+    def __init__(self, A, B):
+        name = type(self).__name__
+        A, B = _system(A, B, name)
+        self._set(A, B, outputs=[A.I * B, LofCholesky(A)])
+
+    @property
+    def flops(self):
+        return sympy.Rational(1, 3) * self.A.shape[0]**3 + self._solve_flops()
+
+
+class GETRF(_Lapack):
+    """LU factorization with partial pivoting: ``LU(A)`` into A, and ``LUPivots(A)``.
+
+    >>> from sympy import MatrixSymbol
+    >>> GETRF(MatrixSymbol('A', 3, 3)).outputs
+    (LU(A), LUPivots(A))
+    """
+    __slots__ = ()
+    __props__ = ('A',)
+    arguments = ('A',)
+    overwrites = {0: 'A'}
+    requires = {'A': Q.invertible}
+    failure = (SingularMatrixError, 'A')
+    routine = 'getrf'
+
+    def __init__(self, A):
+        A = _square(A, type(self).__name__)
+        self._set(A, outputs=[LU(A), LUPivots(A)])
+
+    @property
+    def flops(self):
+        n = self.A.shape[0]
+        return sympy.Rational(2, 3) * n**3
+
+
+class GETRS(_FactoredSolve):
+    """Solve with LU factors: reads ``LU(A)``, ``LUPivots(A)`` and B, writes ``op(A).I*B`` into B.
+
+    >>> from sympy import MatrixSymbol
+    >>> GETRS(MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 1), trans=True).outputs
+    (A.T**(-1)*B,)
+    """
+    __slots__ = ()
+    __props__ = ('A', 'B', 'trans')
+    arguments = ('LU', 'pivots', 'B')
+    overwrites = {0: 'B'}
+    requires = {'A': Q.invertible}
+    routine = 'getrs'
+
+    def __init__(self, A, B, trans=False):
+        name = type(self).__name__
+        A, B = _system(A, B, name)
+        trans = as_flag(trans, 'trans', name)
+        self._set(A, B, trans, outputs=[transpose_if(trans, A).I * B])
+
+    @property
+    def LU(self):
+        """The packed LU factors this solve reads."""
+        return LU(self.A)
+
+    @property
+    def pivots(self):
+        """The pivots this solve reads."""
+        return LUPivots(self.A)
+
+
+class GESV(_Lapack):
+    """Solve with a general square A: ``A.I*B`` into B, ``LU(A)`` into A, and ``LUPivots(A)``.
+
+    >>> from sympy import MatrixSymbol
+    >>> GESV(MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 1)).inplace
+    {0: 1, 1: 0}
+    """
+    __slots__ = ()
+    __props__ = ('A', 'B')
+    arguments = ('A', 'B')
+    overwrites = {0: 'B', 1: 'A'}
+    requires = {'A': Q.invertible}
+    failure = (SingularMatrixError, 'A')
+    routine = 'gesv'
+
+    def __init__(self, A, B):
+        name = type(self).__name__
+        A, B = _system(A, B, name)
+        self._set(A, B, outputs=[A.I * B, LU(A), LUPivots(A)])
+
+    @property
+    def flops(self):
+        return sympy.Rational(2, 3) * self.A.shape[0]**3 + self._solve_flops()
+
+
+class TRTRS(_Lapack, _Triangular):
+    """Triangular solve with a check for a singular A: ``op(A).I*B``, written into B.
+
+    >>> from sympy import MatrixSymbol
+    >>> TRTRS(MatrixSymbol('U', 3, 3), MatrixSymbol('B', 3, 1), lower=False).condition
+    Q.upper_triangular(U)
+    """
+    __slots__ = ()
+    __props__ = ('A', 'B', 'lower', 'trans', 'unit_diagonal')
+    arguments = ('A', 'B')
+    overwrites = {0: 'B'}
+    failure = (SingularMatrixError, 'A')
+    routine = 'trtrs'
+
+    def __init__(self, A, B, lower=True, trans=False, unit_diagonal=False):
+        name = type(self).__name__
+        A, B = _system(A, B, name)
+        lower = as_flag(lower, 'lower', name)
+        trans = as_flag(trans, 'trans', name)
+        unit_diagonal = as_flag(unit_diagonal, 'unit_diagonal', name)
+        self._set(A, B, lower, trans, unit_diagonal, outputs=[transpose_if(trans, A).I * B])
+
+    @property
+    def flops(self):
+        return self._solve_flops() / 2

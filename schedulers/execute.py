@@ -1,0 +1,144 @@
+"""The interpretive executor: run a composite, operation by operation, on scipy.linalg.
+
+:func:`execute` checks and converts the caller's values, walks the
+composite's deterministic topological order, and calls each operation's
+registered kernel (:mod:`schedulers.kernels`).  Every matrix lives in a 2-D,
+Fortran-ordered array of one float dtype (float32 if every matrix input is
+float32, else float64).  The caller's arrays are never modified.
+
+>>> import numpy as np, sympy
+>>> from computations.matrices import GEMM, POSV
+>>> A, B = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('B', 2, 1)
+>>> out = execute(POSV(A, B), {A: [[4., 1.], [1., 3.]], B: [1., 2.]})
+>>> out[A.I * B]
+array([[0.09090909],
+       [0.63636364]])
+"""
+import numpy as np
+import sympy
+from sympy import MatrixExpr
+
+from computations import Computation, CompositeComputation, Identity
+
+from .kernels import run
+
+__all__ = ['execute', 'prepare_inputs']
+
+
+def execute(comp, inputs):
+    """Run ``comp`` on ``inputs`` (``{variable: array or float}``); return ``{output: array}``.
+
+    Every input variable of ``comp`` needs a value; matrix values may be any
+    array-like of real numbers (a 1-D array for a column vector too), scalar
+    values numbers.  Errors name the variable: a missing or unknown one, a
+    wrong shape, a complex or non-numeric value.  A routine's failure raises
+    the error its operation declares (e.g.
+    :class:`~computations.matrices.NotPositiveDefiniteError` naming the
+    expression).
+    """
+    if not isinstance(comp, Computation):
+        raise TypeError(f'execute needs a Computation, got {type(comp).__name__}')
+    if not isinstance(comp, CompositeComputation):
+        comp = CompositeComputation(comp)
+    values = prepare_inputs(comp.inputs, inputs)
+    for op in comp.toposort():
+        if isinstance(op, Identity):
+            continue
+        results = run(op, [values[var] for var in op.inputs])
+        values.update(zip(op.outputs, results))
+    return {var: values[var] for var in comp.outputs}
+
+
+def prepare_inputs(variables, inputs):
+    """Check the caller's values against ``variables`` and convert them for the kernels.
+
+    Returns ``{variable: value}``: matrices as 2-D Fortran-ordered arrays of
+    a common float dtype (possibly the caller's own array when it already is
+    one, so callers must not write into the result), scalars as floats.
+    Symbolic dimensions are bound from the arrays and must agree.
+
+    >>> n = sympy.Symbol('n')
+    >>> x, y = sympy.MatrixSymbol('x', n, 1), sympy.MatrixSymbol('y', n, 1)
+    >>> prepare_inputs([x, y], {x: [1, 2], y: [1, 2, 3]})
+    Traceback (most recent call last):
+        ...
+    ValueError: input y has 3 rows, but n = 2 (bound by x)
+    """
+    if not isinstance(inputs, dict):
+        raise TypeError(f'inputs must be a dict {{variable: value}}, got {type(inputs).__name__}')
+    wanted = set(variables)
+    missing = [var for var in variables if var not in inputs]
+    if missing:
+        raise KeyError(f"no value given for input{'s' if len(missing) > 1 else ''} "
+                       + ', '.join(map(str, missing)))
+    unknown = [var for var in inputs if var not in wanted]
+    if unknown:
+        raise KeyError('values given for variables that are not inputs of the computation: '
+                       + ', '.join(map(str, unknown)))
+    arrays = {var: _array(var, inputs[var]) for var in variables
+              if isinstance(var, MatrixExpr) and not hasattr(var, 'element_type')}
+    dtype = np.float32 if arrays and all(a.dtype == np.float32 for a in arrays.values()) \
+        else np.float64
+    bound = {}
+    values = {}
+    for var in variables:
+        if hasattr(var, 'element_type'):     # integer data, such as LU pivots
+            values[var] = np.ascontiguousarray(np.asarray(inputs[var]).reshape(-1),
+                                               dtype=var.element_type)
+        elif isinstance(var, MatrixExpr):
+            array = arrays[var]
+            _check_shape(var, array, bound)
+            values[var] = np.asfortranarray(array, dtype=dtype)
+        else:
+            values[var] = _scalar(var, inputs[var])
+    return values
+
+
+def _array(var, value):
+    try:
+        array = np.asarray(value)
+    except Exception as error:  # ragged lists and the like
+        raise TypeError(f'input {var}: cannot make an array of {type(value).__name__}: '
+                        f'{error}') from None
+    if array.dtype.kind == 'c':
+        raise TypeError(f'input {var} is complex ({array.dtype}); only real matrices are '
+                        'supported')
+    if array.dtype.kind not in 'biuf':
+        raise TypeError(f'input {var} must hold real numbers, got dtype {array.dtype}')
+    if array.ndim == 1 and var.shape[1] == 1:
+        array = array.reshape(-1, 1)
+    if array.ndim != 2:
+        raise ValueError(f'input {var} must be a {var.shape[0]}x{var.shape[1]} matrix, '
+                         f'got an array of shape {array.shape}')
+    return array
+
+
+def _check_shape(var, array, bound):
+    """Compare each dimension with the variable's, binding symbolic ones in ``bound``."""
+    for axis, (dim, size) in enumerate(zip(var.shape, array.shape)):
+        what = 'rows' if axis == 0 else 'columns'
+        dim = sympy.sympify(dim)
+        if dim.is_Integer:
+            if int(dim) != size:
+                raise ValueError(f'input {var} has {size} {what}, but it is declared '
+                                 f'{var.shape[0]}x{var.shape[1]}')
+        elif dim.is_Symbol:
+            if dim in bound and bound[dim][0] != size:
+                raise ValueError(f'input {var} has {size} {what}, but {dim} = '
+                                 f'{bound[dim][0]} (bound by {bound[dim][1]})')
+            bound.setdefault(dim, (size, var))
+        else:
+            expected = dim.subs({s: v for s, (v, _) in bound.items()})
+            if expected.is_Integer and int(expected) != size:
+                raise ValueError(f'input {var} has {size} {what}, but {dim} = {expected}')
+
+
+def _scalar(var, value):
+    if isinstance(value, (bool, np.bool_)) or not np.isscalar(value) and np.ndim(value) != 0:
+        raise TypeError(f'input {var} is a scalar; give it a number, not {type(value).__name__}')
+    if np.iscomplexobj(value):
+        raise TypeError(f'input {var} is complex; only real scalars are supported')
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f'input {var} is a scalar; give it a number, not {value!r}') from None

@@ -1,0 +1,257 @@
+"""How each operation runs: one registered kernel per operation class, on scipy.linalg.
+
+A kernel is called as ``kernel(op, args, overwrite)``:
+
+``args``
+    ``op.bind(values)``: argument name -> value.  Matrices are 2-D,
+    Fortran-ordered arrays of one float dtype; scalars are floats; absent
+    arguments are ``None``.
+``overwrite``
+    the names of the arguments whose storage the kernel may destroy.  Those
+    are passed to the routine's ``overwrite_*`` flags; every other argument
+    is left untouched (the routine works on a copy).  The pure executor
+    passes an empty set; token programs pass what the inplace pass allows.
+
+It returns the output arrays, in the order of ``op.outputs``.  A LAPACK
+``info`` other than zero raises the operation's declared error, naming the
+operation and the expression.  Register a kernel for a new operation class
+with ``@kernel.register(MyOp)``.
+
+>>> import numpy as np, sympy
+>>> from computations.matrices import GEMM
+>>> A = sympy.MatrixSymbol('A', 2, 2)
+>>> op = GEMM(2, A, A)
+>>> a = np.asfortranarray([[1., 2.], [3., 4.]])
+>>> run(op, [a, a])[0]
+array([[14., 20.],
+       [30., 44.]])
+"""
+import functools
+
+import numpy as np
+from scipy.linalg import blas, lapack
+
+from computations.matrices import (AXPY, COPY, GEMM, GEMV, GESV, GETRF, GETRS, POSV, POTRF,
+                                   POTRS, SCAL, SYMM, SYRK, TRMM, TRSM, TRTRS, RoutineError)
+
+__all__ = ['kernel', 'run', 'routine', 'symmetrize']
+
+
+def routine(op, *arrays):
+    """The scipy wrapper for ``op``'s routine, typed for ``arrays`` (``dgemm``, ``sgemm``, ...).
+
+    >>> import sympy
+    >>> from computations.matrices import POTRF
+    >>> routine(POTRF(sympy.MatrixSymbol('A', 2, 2)), np.eye(2, dtype='float32')).typecode
+    's'
+    """
+    get = blas.get_blas_funcs if op.library == 'blas' else lapack.get_lapack_funcs
+    return get(op.routine, arrays)
+
+
+def check_info(op, info):
+    """Raise the error ``op`` declares for a positive LAPACK ``info``; a negative one is a bug."""
+    if info == 0:
+        return
+    name = type(op).__name__
+    if info < 0:
+        raise RoutineError(name, op.outputs[0], info,
+                           f'{name}: argument {-info} of {op.routine} had an illegal value '
+                           f'(computing {op.outputs[0]}); this is a bug in computations')
+    error, argument = op.failure
+    raise error(name, getattr(op, argument), info)
+
+
+def symmetrize(c, written='upper'):
+    """Complete a square array from the triangle a routine wrote, in place; return it.
+
+    >>> symmetrize(np.array([[1., 2.], [0., 3.]], order='F'))
+    array([[1., 2.],
+           [2., 3.]])
+    """
+    # Column by column rather than c[:] = triu(c) + triu(c, 1).T: no n-by-n
+    # temporaries, and the loop is n vectorized copies.
+    n = c.shape[0]
+    for j in range(n - 1):
+        if written == 'upper':
+            c[j + 1:, j] = c[j, j + 1:]
+        else:
+            c[j, j + 1:] = c[j + 1:, j]
+    return c
+
+
+def _zero_upper(c):
+    """Clear the strictly upper triangle (where POSV leaves A's old values), in place."""
+    for j in range(1, c.shape[1]):
+        c[:j, j] = 0
+    return c
+
+
+def _vector(x):
+    """A column vector as the 1-D view BLAS level 2 wants."""
+    return x.reshape(-1, order='F')
+
+
+def _owned(x, name, overwrite):
+    """``x`` itself if the kernel may destroy it, else a Fortran-ordered copy."""
+    return x if name in overwrite else np.array(x, order='F', copy=True)
+
+
+def _no_kernel(op, args, overwrite):
+    raise NotImplementedError(
+        f'no kernel is registered for {type(op).__name__}; register one with '
+        f'schedulers.kernels.kernel.register({type(op).__name__})')
+
+
+kernel = functools.singledispatch(_no_kernel)
+kernel.__doc__ = """Run ``op`` on bound arguments (a registry by operation class; see the module)."""
+
+
+def run(op, values, overwrite=frozenset()):
+    """Run ``op`` on the values of its inputs (in order); return its output arrays.
+
+    ``overwrite`` names input *positions* whose storage may be destroyed.
+    """
+    implementation = kernel.dispatch(type(op))
+    if implementation is _no_kernel:
+        _no_kernel(op, None, None)
+    args = op.bind(values)
+    allowed = frozenset(op.input_arguments[i] for i in overwrite)
+    outputs = implementation(op, args, allowed)
+    if len(outputs) != len(op.outputs):
+        raise RuntimeError(f'the kernel for {type(op).__name__} returned {len(outputs)} '
+                           f'values for {len(op.outputs)} outputs')
+    return outputs
+
+
+# BLAS ------------------------------------------------------------------------
+
+@kernel.register(GEMM)
+def _gemm(op, a, overwrite):
+    f = routine(op, a['A'], a['B'])
+    if a['C'] is None:
+        return (f(a['alpha'], a['A'], a['B'], trans_a=op.trans_a, trans_b=op.trans_b),)
+    return (f(a['alpha'], a['A'], a['B'], a['beta'], a['C'], trans_a=op.trans_a,
+              trans_b=op.trans_b, overwrite_c='C' in overwrite),)
+
+
+@kernel.register(SYMM)
+def _symm(op, a, overwrite):
+    f = routine(op, a['A'], a['B'])
+    side = int(op.side == 'R')
+    if a['C'] is None:
+        return (f(a['alpha'], a['A'], a['B'], side=side),)
+    return (f(a['alpha'], a['A'], a['B'], a['beta'], a['C'], side=side,
+              overwrite_c='C' in overwrite),)
+
+
+@kernel.register(SYRK)
+def _syrk(op, a, overwrite):
+    f = routine(op, a['A'])
+    if a['C'] is None:
+        c = f(a['alpha'], a['A'], trans=op.trans)
+    else:
+        c = f(a['alpha'], a['A'], a['beta'], a['C'], trans=op.trans,
+              overwrite_c='C' in overwrite)
+    return (symmetrize(c, 'upper'),)
+
+
+@kernel.register(GEMV)
+def _gemv(op, a, overwrite):
+    f = routine(op, a['A'], a['x'])
+    x = _vector(a['x'])
+    if a['y'] is None:
+        y = f(a['alpha'], a['A'], x, trans=op.trans)
+    else:
+        y = f(a['alpha'], a['A'], x, a['beta'], _vector(a['y']), trans=op.trans,
+              overwrite_y='y' in overwrite)
+    return (y.reshape(-1, 1, order='F'),)
+
+
+@kernel.register(AXPY)
+def _axpy(op, a, overwrite):
+    y = _owned(a['Y'], 'Y', overwrite)       # axpy always writes into y
+    z = routine(op, a['X'], y)(_vector(a['X']), _vector(y), a=a['alpha'])
+    return (z.reshape(y.shape, order='F'),)
+
+
+@kernel.register(SCAL)
+def _scal(op, a, overwrite):
+    x = _owned(a['X'], 'X', overwrite)       # scal always writes into x
+    return (routine(op, x)(a['alpha'], _vector(x)).reshape(x.shape, order='F'),)
+
+
+@kernel.register(COPY)
+def _copy(op, a, overwrite):
+    x = a['X']
+    y = np.empty_like(x, order='F')
+    return (routine(op, x)(_vector(x), _vector(y)).reshape(x.shape, order='F'),)
+
+
+def _triangular_product(op, a, overwrite):
+    return (routine(op, a['A'], a['B'])(
+        a['alpha'], a['A'], a['B'], side=int(op.side == 'R'), lower=op.lower,
+        trans_a=op.trans_a, diag=op.unit_diagonal, overwrite_b='B' in overwrite),)
+
+
+kernel.register(TRMM, _triangular_product)
+kernel.register(TRSM, _triangular_product)
+
+
+# LAPACK ----------------------------------------------------------------------
+
+@kernel.register(POTRF)
+def _potrf(op, a, overwrite):
+    c, info = routine(op, a['A'])(a['A'], lower=1, clean=1, overwrite_a='A' in overwrite)
+    check_info(op, info)
+    return (c,)
+
+
+@kernel.register(POTRS)
+def _potrs(op, a, overwrite):
+    x, info = routine(op, a['L'], a['B'])(a['L'], a['B'], lower=1,
+                                          overwrite_b='B' in overwrite)
+    check_info(op, info)
+    return (x,)
+
+
+@kernel.register(POSV)
+def _posv(op, a, overwrite):
+    c, x, info = routine(op, a['A'], a['B'])(a['A'], a['B'], lower=1,
+                                             overwrite_a='A' in overwrite,
+                                             overwrite_b='B' in overwrite)
+    check_info(op, info)
+    return (x, _zero_upper(c))
+
+
+@kernel.register(GETRF)
+def _getrf(op, a, overwrite):
+    lu, piv, info = routine(op, a['A'])(a['A'], overwrite_a='A' in overwrite)
+    check_info(op, info)
+    return (lu, piv)
+
+
+@kernel.register(GETRS)
+def _getrs(op, a, overwrite):
+    x, info = routine(op, a['LU'], a['B'])(a['LU'], a['pivots'], a['B'], trans=op.trans,
+                                           overwrite_b='B' in overwrite)
+    check_info(op, info)
+    return (x,)
+
+
+@kernel.register(GESV)
+def _gesv(op, a, overwrite):
+    lu, piv, x, info = routine(op, a['A'], a['B'])(a['A'], a['B'],
+                                                   overwrite_a='A' in overwrite,
+                                                   overwrite_b='B' in overwrite)
+    check_info(op, info)
+    return (x, lu, piv)
+
+
+@kernel.register(TRTRS)
+def _trtrs(op, a, overwrite):
+    x, info = routine(op, a['A'], a['B'])(a['A'], a['B'], lower=op.lower, trans=op.trans,
+                                          unitdiag=op.unit_diagonal,
+                                          overwrite_b='B' in overwrite)
+    check_info(op, info)
+    return (x,)

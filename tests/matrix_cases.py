@@ -1,0 +1,193 @@
+"""Hypothesis strategies: random instances of every BLAS/LAPACK operation with valid data.
+
+``op_case(cls)`` draws shapes (1 to 60, non-square, vectors), flags
+(transposes, sides, triangles, unit diagonals), constant or symbolic scalars,
+and data that satisfies the operation's condition and is well conditioned
+(diagonally dominant, or SPD with a shifted spectrum).  It returns the
+operation and ``{input variable: float64 array or float}``.
+"""
+import numpy as np
+import scipy.linalg
+import sympy
+from hypothesis import strategies as st
+from sympy import MatrixSymbol
+
+from computations.matrices import (AXPY, COPY, GEMM, GEMV, GESV, GETRF, GETRS, POSV, POTRF,
+                                   POTRS, SCAL, SYMM, SYRK, TRMM, TRSM, TRTRS, LU, LofCholesky,
+                                   LUPivots)
+
+dims = st.integers(1, 60)
+alpha_sym, beta_sym = sympy.Symbol('alpha'), sympy.Symbol('beta')
+alphas = st.sampled_from([sympy.S(1), sympy.S(-1), sympy.Rational(5, 2), alpha_sym])
+betas = st.sampled_from([sympy.S(0), sympy.S(1), sympy.Rational(-1, 2), beta_sym])
+
+
+def general(rng, m, n):
+    m, n = int(m), int(n)
+    return rng.uniform(-1, 1, (m, n))
+
+
+def spd(rng, n):
+    n = int(n)
+    x = rng.uniform(-1, 1, (n, n))
+    return x @ x.T + n * np.eye(n)
+
+
+def symmetric(rng, n):
+    n = int(n)
+    x = rng.uniform(-1, 1, (n, n))
+    return x + x.T
+
+
+def invertible(rng, n):
+    n = int(n)
+    return rng.uniform(-1, 1, (n, n)) + (n + 1) * np.eye(n)
+
+
+def triangular(rng, n, lower, unit):
+    n = int(n)
+    off = rng.uniform(-1, 1, (n, n))
+    t = np.tril(off, -1) if lower else np.triu(off, 1)
+    return t / n + np.eye(n) if unit else t + (n + 1) * np.eye(n)
+
+
+def _scalars(rng, values, *scalars):
+    for s in scalars:
+        if isinstance(s, sympy.Symbol):
+            values[s] = float(rng.uniform(0.5, 2.0))
+
+
+def _case_gemm(draw, rng):
+    m, k, n = draw(dims), draw(dims), draw(dims)
+    ta, tb, alpha, beta = draw(st.booleans()), draw(st.booleans()), draw(alphas), draw(betas)
+    A = MatrixSymbol('A', *((k, m) if ta else (m, k)))
+    B = MatrixSymbol('B', *((n, k) if tb else (k, n)))
+    C = MatrixSymbol('C', m, n)
+    op = GEMM(alpha, A, B, beta, C if beta != 0 else None, ta, tb)
+    values = {A: general(rng, *A.shape), B: general(rng, *B.shape), C: general(rng, m, n)}
+    return op, values, (alpha, beta)
+
+
+def _case_symm(draw, rng):
+    m, n, side = draw(dims), draw(dims), draw(st.sampled_from('LR'))
+    alpha, beta = draw(alphas), draw(betas)
+    a = m if side == 'L' else n
+    A, B, C = MatrixSymbol('A', a, a), MatrixSymbol('B', m, n), MatrixSymbol('C', m, n)
+    op = SYMM(alpha, A, B, beta, C if beta != 0 else None, side)
+    values = {A: symmetric(rng, a), B: general(rng, m, n), C: general(rng, m, n)}
+    return op, values, (alpha, beta)
+
+
+def _case_syrk(draw, rng):
+    n, k, trans = draw(dims), draw(dims), draw(st.booleans())
+    alpha, beta = draw(alphas), draw(betas)
+    A, C = MatrixSymbol('A', *((k, n) if trans else (n, k))), MatrixSymbol('C', n, n)
+    op = SYRK(alpha, A, beta, C if beta != 0 else None, trans)
+    return op, {A: general(rng, *A.shape), C: symmetric(rng, n)}, (alpha, beta)
+
+
+def _case_gemv(draw, rng):
+    m, n, trans = draw(dims), draw(dims), draw(st.booleans())
+    alpha, beta = draw(alphas), draw(betas)
+    A = MatrixSymbol('A', m, n)
+    x = MatrixSymbol('x', m if trans else n, 1)
+    y = MatrixSymbol('y', n if trans else m, 1)
+    op = GEMV(alpha, A, x, beta, y if beta != 0 else None, trans)
+    values = {A: general(rng, m, n), x: general(rng, *x.shape), y: general(rng, *y.shape)}
+    return op, values, (alpha, beta)
+
+
+def _case_axpy(draw, rng):
+    m, n, alpha = draw(dims), draw(dims), draw(alphas)
+    X, Y = MatrixSymbol('X', m, n), MatrixSymbol('Y', m, n)
+    return AXPY(alpha, X, Y), {X: general(rng, m, n), Y: general(rng, m, n)}, (alpha,)
+
+
+def _case_scal(draw, rng):
+    m, n, alpha = draw(dims), draw(dims), draw(alphas)
+    X = MatrixSymbol('X', m, n)
+    return SCAL(alpha, X), {X: general(rng, m, n)}, (alpha,)
+
+
+def _case_copy(draw, rng):
+    X = MatrixSymbol('X', draw(dims), draw(dims))
+    return COPY(X), {X: general(rng, *X.shape)}, ()
+
+
+def _case_triangular_product(cls):
+    def case(draw, rng):
+        m, n, side = draw(dims), draw(dims), draw(st.sampled_from('LR'))
+        lower, trans, unit, alpha = (draw(st.booleans()), draw(st.booleans()),
+                                     draw(st.booleans()), draw(alphas))
+        a = m if side == 'L' else n
+        A, B = MatrixSymbol('A', a, a), MatrixSymbol('B', m, n)
+        op = cls(alpha, A, B, side, lower, trans, unit)
+        return op, {A: triangular(rng, a, lower, unit), B: general(rng, m, n)}, (alpha,)
+    return case
+
+
+def _case_trtrs(draw, rng):
+    n, nrhs = draw(dims), draw(dims)
+    lower, trans, unit = draw(st.booleans()), draw(st.booleans()), draw(st.booleans())
+    A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, nrhs)
+    op = TRTRS(A, B, lower, trans, unit)
+    return op, {A: triangular(rng, n, lower, unit), B: general(rng, n, nrhs)}, ()
+
+
+def _square_and_rhs(draw):
+    n, nrhs = draw(dims), draw(dims)
+    return MatrixSymbol('A', n, n), MatrixSymbol('B', n, nrhs)
+
+
+def _factorization_case(cls, make):
+    def case(draw, rng):
+        n = draw(dims)
+        A = MatrixSymbol('A', n, n)
+        return cls(A), {A: make(rng, n)}, ()
+    return case
+
+
+def _case_potrs(draw, rng):
+    A, B = _square_and_rhs(draw)
+    a = spd(rng, A.shape[0])
+    return POTRS(A, B), {LofCholesky(A): np.linalg.cholesky(a), A: a,
+                         B: general(rng, *B.shape)}, ()
+
+
+def _case_posv(draw, rng):
+    A, B = _square_and_rhs(draw)
+    return POSV(A, B), {A: spd(rng, A.shape[0]), B: general(rng, *B.shape)}, ()
+
+
+def _case_getrs(draw, rng):
+    A, B = _square_and_rhs(draw)
+    a = invertible(rng, A.shape[0])
+    lu, piv = scipy.linalg.lu_factor(a)
+    return GETRS(A, B, draw(st.booleans())), {A: a, LU(A): lu, LUPivots(A): piv,
+                                              B: general(rng, *B.shape)}, ()
+
+
+def _case_gesv(draw, rng):
+    A, B = _square_and_rhs(draw)
+    return GESV(A, B), {A: invertible(rng, A.shape[0]), B: general(rng, *B.shape)}, ()
+
+
+CASES = {GEMM: _case_gemm, SYMM: _case_symm, SYRK: _case_syrk, GEMV: _case_gemv,
+         AXPY: _case_axpy, SCAL: _case_scal, COPY: _case_copy,
+         TRMM: _case_triangular_product(TRMM), TRSM: _case_triangular_product(TRSM),
+         POTRF: _factorization_case(POTRF, spd), POTRS: _case_potrs, POSV: _case_posv, GETRF: _factorization_case(GETRF, invertible),
+         GETRS: _case_getrs, GESV: _case_gesv, TRTRS: _case_trtrs}
+
+
+@st.composite
+def op_case(draw, cls):
+    """``(op, values)`` for a random valid instance of operation class ``cls``.
+
+    ``values`` holds float64 arrays for every matrix the op or its outputs
+    mention (the inputs, and the matrices the factors are of) and floats for
+    symbolic scalars.
+    """
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    op, values, scalars = CASES[cls](draw, rng)
+    _scalars(rng, values, *scalars)
+    return op, values

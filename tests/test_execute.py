@@ -1,0 +1,137 @@
+"""schedulers.execute: the interpretive executor on scipy.linalg."""
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings, strategies as st
+from sympy import MatrixSymbol
+
+from computations import Computation
+from computations.matrices import (GEMM, GESV, POSV, POTRF, POTRS, SYRK, TRTRS, LofCholesky,
+                                   NotPositiveDefiniteError, SingularMatrixError)
+from numpy.linalg import LinAlgError
+from reference import evaluate, relative_error
+from schedulers import execute
+
+n = sympy.Symbol('n', integer=True, positive=True)
+A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, 2)
+rng = np.random.default_rng(0)
+
+
+def spd(size):
+    x = rng.standard_normal((size, size))
+    return np.asfortranarray(x @ x.T + size * np.eye(size))
+
+
+def test_execute_runs_a_composite_in_order():
+    """A -> [POTRF] -> L -> [POTRS] -> A.I*B ;  B -> [POTRS]"""
+    a, b = spd(5), rng.standard_normal((5, 2))
+    out = execute(POTRS(A, B) + POTRF(A), {A: a, B: b})
+    assert list(out) == [A.I * B]
+    assert relative_error(out[A.I * B], np.linalg.solve(a, b)) < 1e-12
+
+
+def test_execute_returns_all_outputs_and_factor():
+    a, b = spd(4), rng.standard_normal((4, 2))
+    out = execute(POSV(A, B), {A: a, B: b})
+    assert set(out) == {A.I * B, LofCholesky(A)}
+    assert relative_error(out[LofCholesky(A)], np.linalg.cholesky(a)) < 1e-12
+    assert relative_error(out[A.I * B], np.linalg.solve(a, b)) < 1e-12
+
+
+def test_syrk_results_are_full_symmetric_arrays():
+    b = rng.standard_normal((6, 2))
+    c = execute(SYRK(1, B), {B: b})[B * B.T]
+    assert np.array_equal(c, c.T)
+    assert relative_error(c, b @ b.T) < 1e-12
+
+
+@given(st.integers(1, 20), st.booleans(), st.booleans())
+@settings(max_examples=30)
+def test_caller_arrays_are_never_modified(size, fortran, float32):
+    """Even when the caller's arrays are already Fortran-ordered of the right dtype, so that
+    no conversion copy protects them."""
+    dtype = np.float32 if float32 else np.float64
+    a = spd(size).astype(dtype, order='F' if fortran else 'C')
+    b = rng.standard_normal((size, 2)).astype(dtype, order='F' if fortran else 'C')
+    saved = a.copy(), b.copy()
+    comp = POSV(A, B) + GEMM(1, A, A.I * B, -1, B) + SYRK(2, B, 1, A)
+    out = execute(comp, {A: a, B: b})
+    assert np.array_equal(a, saved[0]) and np.array_equal(b, saved[1])
+    for value in out.values():
+        assert not np.shares_memory(value, a) and not np.shares_memory(value, b)
+        assert value.dtype == dtype
+
+
+def test_inputs_accept_lists_vectors_and_read_only_arrays():
+    x = MatrixSymbol('x', n, 1)
+    a = spd(3)
+    a.setflags(write=False)
+    out = execute(POSV(A, x), {A: a, x: [1.0, 2.0, 3.0]})
+    assert relative_error(out[A.I * x], np.linalg.solve(a, [[1.0], [2.0], [3.0]])) < 1e-12
+    ints = execute(GEMM(1, A, A), {A: [[1, 2], [3, 4]]})[A * A]
+    assert ints.dtype == np.float64 and ints.tolist() == [[7, 10], [15, 22]]
+
+
+def test_scalar_symbols_take_floats():
+    s = sympy.Symbol('s')
+    out = execute(GEMM(s, A, A), {A: np.eye(2), s: 2})[s * A * A]
+    assert out.tolist() == [[2, 0], [0, 2]]
+    with pytest.raises(TypeError, match='input s is a scalar; give it a number'):
+        execute(GEMM(s, A, A), {A: np.eye(2), s: np.ones(2)})
+
+
+def test_mixed_dtypes_run_in_float64():
+    out = execute(GEMM(1, A, B), {A: np.eye(2, dtype=np.float32), B: np.ones((2, 2))})
+    assert out[A * B].dtype == np.float64
+
+
+@pytest.mark.parametrize('inputs, error, message', [
+    ({A: np.eye(3)}, KeyError, 'no value given for input B'),
+    ({A: np.eye(3), B: np.ones((3, 2)), 'Z': 1}, KeyError, 'not inputs of the computation: Z'),
+    ({A: np.eye(3), B: np.ones((4, 2))}, ValueError, r'input B has 4 rows, but n = 3 \(bound by A\)'),
+    ({A: np.eye(3), B: np.ones((3, 3))}, ValueError, 'input B has 3 columns, but it is declared nx2'),
+    ({A: np.eye(3) * 1j, B: np.ones((3, 2))}, TypeError, 'input A is complex'),
+    ({A: np.array([['a']]), B: np.ones((1, 2))}, TypeError, 'input A must hold real numbers'),
+    ({A: np.ones((3, 3, 1)), B: np.ones((3, 2))}, ValueError, 'input A must be a nxn matrix'),
+])
+def test_bad_inputs_are_named(inputs, error, message):
+    with pytest.raises(error, match=message):
+        execute(POSV(A, B), inputs)
+
+
+def test_opaque_operation_has_no_kernel():
+    with pytest.raises(NotImplementedError, match='no kernel is registered for Computation'):
+        execute(Computation([A], [B]), {A: np.eye(2)})
+
+
+@pytest.mark.parametrize('op', [POTRF(A), POSV(A, B)], ids=['POTRF', 'POSV'])
+def test_not_positive_definite_is_named_and_nothing_is_half_written(op):
+    a = np.asfortranarray(np.diag([1.0, -1.0, 2.0]))     # not positive definite
+    b = np.asfortranarray(np.ones((3, 2)))
+    saved = a.copy(), b.copy()
+    inputs = {A: a, B: b} if B in op.inputs else {A: a}
+    with pytest.raises(NotPositiveDefiniteError,
+                       match=f'{type(op).__name__}: A is not positive definite '
+                             r'\(its leading minor of order 2') as info:
+        execute(op, inputs)
+    assert isinstance(info.value, LinAlgError)
+    assert info.value.expression == A and info.value.info == 2
+    assert np.array_equal(a, saved[0]) and np.array_equal(b, saved[1])
+
+
+def test_singular_matrix_is_named():
+    a = np.asfortranarray([[1.0, 2.0], [2.0, 4.0]])
+    with pytest.raises(SingularMatrixError, match='GESV: A is singular'):
+        execute(GESV(A, B), {A: a, B: np.ones((2, 2))})
+    with pytest.raises(SingularMatrixError, match='TRTRS: A is singular'):
+        execute(TRTRS(A, B), {A: np.diag([1.0, 0.0]), B: np.ones((2, 2))})
+
+
+def test_results_match_the_reference_evaluator():
+    """A, B -> [POSV] -> A.I*B -> [GEMM with B.T] -> B.T*A.I*B  (a quadratic form)"""
+    a, b = spd(7), rng.standard_normal((7, 2))
+    comp = POSV(A, B) + GEMM(1, B, A.I * B, trans_a=True)
+    out = execute(comp, {A: a, B: b})
+    assert set(out) == {B.T * A.I * B, LofCholesky(A)}
+    for expr, value in out.items():
+        assert relative_error(value, evaluate(expr, {A: a, B: b})) < 1e-12
