@@ -22,10 +22,38 @@ True
 """
 from . import graph
 
-__all__ = ['Computation', 'CompositeComputation', 'Identity']
+__all__ = ['Computation', 'CompositeComputation', 'Identity', 'Immutable']
 
 
-class Computation:
+class Immutable:
+    """Base of value objects: attributes are set once, in ``__init__``, with ``object.__setattr__``.
+
+    >>> class Point(Immutable):
+    ...     __slots__ = ('x',)
+    ...     def __init__(self, x):
+    ...         object.__setattr__(self, 'x', x)
+    >>> Point(1).x = 2
+    Traceback (most recent call last):
+        ...
+    AttributeError: Point is immutable: cannot set 'x'; build a new one instead
+    """
+    __slots__ = ()
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f'{type(self).__name__} is immutable: cannot set {name!r}; '
+                             'build a new one instead')
+
+    def __delattr__(self, name):
+        raise AttributeError(f'{type(self).__name__} is immutable: cannot delete {name!r}')
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class Computation(Immutable):
     """An operation that reads ``inputs`` and produces ``outputs``.
 
     Instantiated directly it is an opaque node; subclasses (the matrix
@@ -100,13 +128,6 @@ class Computation:
         return self.outputs
 
     # value-object protocol -------------------------------------------------
-    def __setattr__(self, name, value):
-        raise AttributeError(f'{type(self).__name__} is immutable: cannot set {name!r}; '
-                             'build a new one instead')
-
-    def __delattr__(self, name):
-        raise AttributeError(f'{type(self).__name__} is immutable: cannot delete {name!r}')
-
     def __eq__(self, other):
         if self is other:
             return True
@@ -128,12 +149,6 @@ class Computation:
 
     def __reduce__(self):
         return (type(self), self._props)
-
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(map(repr, self._props))})"

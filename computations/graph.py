@@ -95,12 +95,14 @@ def producers(computations):
     return producer
 
 
-def toposort(computations, key=repr):
+def toposort(computations, key=repr, before=None):
     """Order operations so that each comes after the producers of its inputs.
 
     Among operations that are ready at the same time the one with the smallest
     ``key`` runs first, so equal collections always give the same order,
-    whatever order they were listed in.  A cycle raises :class:`CycleError`.
+    whatever order they were listed in.  ``before`` maps an operation to
+    operations that must run before it besides its producers (the inplace
+    layer's ordering constraints).  A cycle raises :class:`CycleError`.
 
     >>> from computations import Computation
     >>> b = Computation(['x'], ['y'])
@@ -109,10 +111,10 @@ def toposort(computations, key=repr):
     True
     """
     comps = tuple(dict.fromkeys(computations))
-    return tuple(_kahn(comps, producers(comps), key))
+    return tuple(_kahn(comps, producers(comps), key, before))
 
 
-def _kahn(comps, producer, key):
+def _kahn(comps, producer, key, before=None):
     """Yield ``comps`` in topological order, smallest ``key`` first among the ready."""
     # Our own Kahn rather than networkx's lexicographical_topological_sort:
     # we order operations only (not variables), avoid building a DiGraph of
@@ -126,6 +128,8 @@ def _kahn(comps, producer, key):
     get = producer.get
     for comp in comps:
         deps = {get(v) for v in comp.inputs}
+        if before:
+            deps.update(before.get(comp, ()))
         deps.discard(None)
         waiting[comp] = len(deps)
         for dep in deps:
@@ -146,7 +150,9 @@ def _kahn(comps, producer, key):
                 push(ready, (key(dependent), next(tie), dependent))
     if done < len(comps):
         stuck = sorted((c for c in comps if waiting[c]), key=key)
-        raise CycleError(find_cycle(stuck, producer))
+        # With extra ``before`` edges the cycle may run through them; the
+        # caller that added them explains such cycles (inplace.order).
+        raise CycleError(find_cycle(stuck, producer) or stuck)
 
 
 def find_cycle(computations, producer=None):

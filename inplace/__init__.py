@@ -4,4 +4,25 @@ It pairs every value of a :class:`computations.CompositeComputation` with a
 storage token, inserts copies where an overwrite would destroy a value that is
 still needed, and checks that a token program is safe.  It imports
 ``computations``; ``computations`` never imports it.
+
+>>> import sympy
+>>> from computations.matrices import POSV
+>>> A, B = sympy.MatrixSymbol('A', 3, 3), sympy.MatrixSymbol('B', 3, 1)
+>>> program = inplace_compile(POSV(A, B))       # the caller's A and B are protected
+>>> print(program)
+B_2 = Copy(B)  # B
+A_2 = Copy(A)  # A
+B_2, A_2 = POSV(A_2, B_2)  # A**(-1)*B, LofCholesky(A)
+>>> len(check(program))
+3
 """
+from .check import UnsafeInplaceError, check, constraints, is_constant, safe_order
+from .compile import (inplace_compile, insert_copies, is_token_program, plan_overwrites, pure,
+                      tokenize)
+from .program import TokenProgram
+from .tokens import Copy, ExprToken, TokenComputation, TokenNamer, inplace_map, token_name
+
+__all__ = ['ExprToken', 'TokenComputation', 'Copy', 'TokenNamer', 'token_name', 'inplace_map',
+           'tokenize', 'insert_copies', 'plan_overwrites', 'inplace_compile', 'pure',
+           'is_token_program', 'check', 'safe_order', 'constraints', 'is_constant',
+           'UnsafeInplaceError', 'TokenProgram']

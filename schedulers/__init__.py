@@ -9,6 +9,7 @@ It imports ``computations`` and ``inplace``; neither imports it.
 array([[12.]])
 """
 from .execute import execute, prepare_inputs
+from .interpret import interpret
 from .kernels import kernel
 
-__all__ = ['execute', 'prepare_inputs', 'kernel']
+__all__ = ['execute', 'prepare_inputs', 'interpret', 'kernel']

@@ -1,8 +1,9 @@
 """The interpretive executor: run a composite, operation by operation, on scipy.linalg.
 
-:func:`execute` checks and converts the caller's values, walks the
-composite's deterministic topological order, and calls each operation's
-registered kernel (:mod:`schedulers.kernels`).  Every matrix lives in a 2-D,
+:func:`execute` checks and converts the caller's values, compiles the
+composite with the inplace pass, and interprets the token program
+(:mod:`schedulers.interpret`), calling each operation's registered kernel
+(:mod:`schedulers.kernels`).  Every matrix lives in a 2-D,
 Fortran-ordered array of one float dtype (float32 if every matrix input is
 float32, else float64).  The caller's arrays are never modified.
 
@@ -18,21 +19,34 @@ import numpy as np
 import sympy
 from sympy import MatrixExpr
 
-from computations import Computation, CompositeComputation, Identity
+from computations import Computation, CompositeComputation
+from inplace import check, inplace_compile, is_token_program, tokenize
 
-from .kernels import run
+from .interpret import interpret
 
 __all__ = ['execute', 'prepare_inputs']
 
 
-def execute(comp, inputs):
+def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
     """Run ``comp`` on ``inputs`` (``{variable: array or float}``); return ``{output: array}``.
 
-    Every input variable of ``comp`` needs a value; matrix values may be any
-    array-like of real numbers (a 1-D array for a column vector too), scalar
-    values numbers.  Errors name the variable: a missing or unknown one, a
-    wrong shape, a complex or non-numeric value.  A routine's failure raises
-    the error its operation declares (e.g.
+    A mathematical composite is first compiled by the inplace pass
+    (:func:`inplace.inplace_compile`) and the token program runs: one buffer
+    per token, overwritten by the routines where the pass proved it safe.
+    ``inplace=False`` runs the pure program instead (no overwrites); a token
+    program given directly is checked (:func:`inplace.check`) and run as it
+    is.  The caller's arrays are never modified, except those listed in
+    ``donate``, which the program may overwrite to save memory.
+    ``poison=True`` fills each buffer with NaN when its value dies (a
+    debugging mode: a program that reads a dead value then gives NaN).  A
+    dict passed as ``stats`` receives figures of the run (see
+    :func:`~schedulers.interpret.interpret`).
+
+    Every input variable needs a value; matrix values may be any array-like
+    of real numbers (a 1-D array for a column vector too), scalar values
+    numbers.  Errors name the variable: a missing or unknown one, a wrong
+    shape, a complex or non-numeric value.  A routine's failure raises the
+    error its operation declares (e.g.
     :class:`~computations.matrices.NotPositiveDefiniteError` naming the
     expression).
     """
@@ -40,13 +54,17 @@ def execute(comp, inputs):
         raise TypeError(f'execute needs a Computation, got {type(comp).__name__}')
     if not isinstance(comp, CompositeComputation):
         comp = CompositeComputation(comp)
-    values = prepare_inputs(comp.inputs, inputs)
-    for op in comp.toposort():
-        if isinstance(op, Identity):
-            continue
-        results = run(op, [values[var] for var in op.inputs])
-        values.update(zip(op.outputs, results))
-    return {var: values[var] for var in comp.outputs}
+    if is_token_program(comp):
+        program = comp
+        check(program, donated=donate)
+    else:
+        program = inplace_compile(comp, donate) if inplace else tokenize(comp)
+    values = prepare_inputs([v.expr for v in program.inputs], inputs)
+    buffers = {v.token: values[v.expr] for v in program.inputs}
+    donated = set(donate)
+    keep = [v.token for v in program.inputs if v.expr not in donated]
+    results = interpret(program, buffers, poison=poison, keep=keep, stats=stats)
+    return {value.expr: result for value, result in results.items()}
 
 
 def prepare_inputs(variables, inputs):

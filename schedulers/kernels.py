@@ -31,6 +31,9 @@ import functools
 import numpy as np
 from scipy.linalg import blas, lapack
 
+from inplace import Copy
+
+from computations.matrices import MatrixComputation
 from computations.matrices import (AXPY, COPY, GEMM, GEMV, GESV, GETRF, GETRS, POSV, POTRF,
                                    POTRS, SCAL, SYMM, SYRK, TRMM, TRSM, TRTRS, RoutineError)
 
@@ -111,17 +114,30 @@ def run(op, values, overwrite=frozenset()):
     """Run ``op`` on the values of its inputs (in order); return its output arrays.
 
     ``overwrite`` names input *positions* whose storage may be destroyed.
+    Kernels of :class:`~computations.matrices.MatrixComputation` classes get
+    bound arguments and argument names; other kernels get the list of values
+    and the positions.
     """
     implementation = kernel.dispatch(type(op))
     if implementation is _no_kernel:
         _no_kernel(op, None, None)
-    args = op.bind(values)
-    allowed = frozenset(op.input_arguments[i] for i in overwrite)
+    if isinstance(op, MatrixComputation):
+        args = op.bind(values)
+        allowed = frozenset(op.input_arguments[i] for i in overwrite)
+    else:                                   # other kernels take values and positions as given
+        args, allowed = list(values), frozenset(overwrite)
     outputs = implementation(op, args, allowed)
     if len(outputs) != len(op.outputs):
         raise RuntimeError(f'the kernel for {type(op).__name__} returned {len(outputs)} '
                            f'values for {len(op.outputs)} outputs')
     return outputs
+
+
+@kernel.register(Copy)
+def _copy_buffer(op, values, overwrite):
+    """The inplace layer's Copy: a new buffer with the same value."""
+    (value,) = values
+    return (np.array(value, order='F', copy=True) if isinstance(value, np.ndarray) else value,)
 
 
 # BLAS ------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""The token-program interpreter: one buffer per token, freed when its value dies.
+
+:func:`interpret` walks a token program in a safe order (every reader of a
+value before the node that overwrites it) and calls an injected ``run``
+function for each node, passing the input positions the node overwrites.
+When a value's last reader has run, its buffer is dropped -- or, with
+``poison=True``, filled with NaN, so that a program that reads a dead value
+gives NaN instead of a plausible wrong answer (the debugging mode the
+invariants' property tests use).
+
+Scheduler state, step by step:
+
+``buffers``
+    token -> the array (or float) in it now;
+``holds``
+    token -> the :class:`~inplace.ExprToken` whose value that is;
+``reads_left``
+    value -> how many of its readers have not run yet.
+"""
+import numpy as np
+
+from inplace import safe_order
+
+from .kernels import run as run_kernel
+
+__all__ = ['interpret']
+
+
+def interpret(program, buffers, *, order=None, run=run_kernel, poison=False, keep=(),
+              stats=None):
+    """Run a token program; return ``{output ExprToken: value}``.
+
+    ``buffers`` maps the tokens of the program's inputs to their values; it
+    is not modified.  ``keep`` lists tokens never to poison (the caller's own
+    arrays).  ``order`` defaults to the program's safe order.  A dict passed
+    as ``stats`` receives ``allocated_bytes``: the bytes of the arrays the
+    routines returned in new memory rather than in one of their inputs.
+    """
+    order = tuple(order) if order is not None else _order(program)
+    buffers = dict(buffers)
+    holds = {value.token: value for value in program.inputs}
+    missing = [v.token for v in program.inputs if v.token not in buffers]
+    if missing:
+        raise KeyError(f'no buffer given for token{"s" if len(missing) > 1 else ""} '
+                       + ', '.join(missing))
+    wanted = set(program.outputs)
+    reads_left = {value: len(program.consumers(value)) for value in program.variables}
+    keep = set(keep)
+    for node in order:
+        produced = set(node.produced)
+        args = [buffers[t] for t in node.input_tokens]
+        results = run(node.comp, args, node.destroyed) if produced else ()  # Identity: marks
+        if stats is not None:
+            stats['allocated_bytes'] = stats.get('allocated_bytes', 0) + _new_bytes(results, args)
+        for value, result in zip(node.outputs, results):
+            if value in produced:
+                buffers[value.token] = result
+                holds[value.token] = value
+        dying = [v for v in dict.fromkeys(node.inputs)] + list(node.produced)
+        for value in dict.fromkeys(node.inputs):
+            reads_left[value] -= 1
+        for value in dict.fromkeys(dying):
+            if reads_left[value] or value in wanted or holds.get(value.token) != value:
+                continue
+            del holds[value.token]
+            if poison and value.token not in keep:
+                _poison(buffers[value.token])
+            else:
+                del buffers[value.token]
+    return {value: buffers[value.token] for value in program.outputs}
+
+
+def _order(program):
+    toposort = getattr(program, 'toposort')
+    from inplace import TokenProgram
+    return toposort() if isinstance(program, TokenProgram) else safe_order(program)
+
+
+def _new_bytes(results, args):
+    arrays = [a for a in args if isinstance(a, np.ndarray)]
+    return sum(r.nbytes for r in results if isinstance(r, np.ndarray)
+               and not any(np.may_share_memory(r, a) for a in arrays))
+
+
+def _poison(value):
+    if isinstance(value, np.ndarray) and value.flags.writeable:
+        if value.dtype.kind == 'f':
+            value.fill(np.nan)
+        else:
+            value.fill(np.iinfo(value.dtype).min if value.dtype.kind in 'iu' else 0)
