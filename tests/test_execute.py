@@ -135,3 +135,31 @@ def test_results_match_the_reference_evaluator():
     assert set(out) == {B.T * A.I * B, LofCholesky(A)}
     for expr, value in out.items():
         assert relative_error(value, evaluate(expr, {A: a, B: b})) < 1e-12
+
+
+def test_donated_arrays_are_overwritten_and_others_are_not():
+    """A@A, B@B -> [POSV] => A.I*B@B, LofCholesky(A)@A  when both are donated"""
+    a, b = spd(5), np.asfortranarray(rng.standard_normal((5, 2)))
+    expected = np.linalg.solve(a, b)
+    out = execute(POSV(A, B), {A: a, B: b}, donate=[A, B])
+    assert np.shares_memory(out[A.I * B], b) and np.shares_memory(out[LofCholesky(A)], a)
+    np.testing.assert_allclose(out[A.I * B], expected)
+    a2, b2 = spd(5), np.asfortranarray(rng.standard_normal((5, 2)))
+    saved = a2.copy()
+    out = execute(POSV(A, B), {A: a2, B: b2}, donate=[B])
+    assert np.shares_memory(out[A.I * B], b2) and np.array_equal(a2, saved)
+
+
+def test_inplace_and_pure_runs_agree_and_allocate_as_counted():
+    a, b = spd(6), rng.standard_normal((6, 2))
+    comp = POSV(A, B) + GEMM(1, B, A.I * B, trans_a=True)
+    pure_stats, inplace_stats = {}, {}
+    pure = execute(comp, {A: a, B: b}, inplace=False, stats=pure_stats)
+    inplace = execute(comp, {A: a, B: b}, donate=[A, B], stats=inplace_stats)
+    for expr in pure:
+        np.testing.assert_allclose(inplace[expr], pure[expr])
+    # pure: POSV's two outputs (6x6 factor, 6x2 solution) and the 2x2 product are new.
+    # donated: A is overwritten by its factor, but B is read by the GEMM that needs
+    # POSV's solution, so POSV cannot destroy B: one 6x2 copy, plus the product.
+    assert pure_stats['allocated_bytes'] == (36 + 12 + 4) * 8
+    assert inplace_stats['allocated_bytes'] == (12 + 4) * 8
