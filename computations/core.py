@@ -267,7 +267,7 @@ class Identity(Computation):
     __props__ = ('variables',)
 
     def __init__(self, *variables):
-        self._freeze(_variables(variables, 'variables'))
+        self._freeze(tuple(dict.fromkeys(_variables(variables, 'variables'))))
 
     def __reduce__(self):
         return (type(self), self.variables)

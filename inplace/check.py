@@ -110,16 +110,29 @@ def _protected(program, donated):
 def _check_nodes(program, donated):
     """The checks that need no order: what each node may overwrite, and who may be destroyed."""
     protected = _protected(program, donated)
-    starts = {}
+    starts, homes = {}, {}
     for value in program.inputs:
         other = starts.setdefault(value.token, value)
         if other != value:
             raise UnsafeInplaceError(f'inputs {other.expr} and {value.expr} both start in token '
                                      f'{value.token!r}', token=value.token, value=value)
+        home = homes.setdefault(value.expr, value)
+        if home != value:
+            raise UnsafeInplaceError(f'input {value.expr} starts in two tokens, {home.token!r} '
+                                     f'and {value.token!r}: one value has one buffer to begin '
+                                     'with (make the second with a Copy)', value=value)
+    for node in _data_order(program):
+        if isinstance(node.comp, Copy):
+            continue                           # a copy makes the same value in a new buffer
+        for value in node.produced:
+            if value.expr in homes:
+                raise UnsafeInplaceError(f'{_name(node)} computes {value.expr}, which is also an '
+                                         f'input of the program ({node})', operation=node,
+                                         value=value)
     destroyers = {}
     for node in _data_order(program):
         legal = node.destroy_map
-        seen = Counter(node.output_tokens)
+        seen = Counter(v.token for v in node.produced)
         for token, count in seen.items():
             if count > 1:
                 raise UnsafeInplaceError(f'{_name(node)} writes two outputs into token '

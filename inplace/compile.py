@@ -138,14 +138,14 @@ def plan_overwrites(comp, donate=()):
     """
     comp = _mathematical(comp)
     donate = set(donate)
-    protected = set(comp.outputs) | {var for var in comp.inputs if var not in donate}
+    protected = set(comp.outputs) | {var for var in comp.inputs
+                                     if var not in donate or is_constant(var)}
     successors = {op: set(comp.dependents(op)) for op in comp.toposort()}
     accepted, destroyed = set(), set()
     for op in comp.toposort():
         for o, i in sorted(inplace_map(op).items()):
             var = op.inputs[i]
-            if var in protected or var in destroyed or is_constant(var) \
-                    or op.inputs.count(var) > 1:
+            if var in protected or var in destroyed or op.inputs.count(var) > 1:
                 continue
             readers = [r for r in comp.consumers(var) if r is not op]
             if readers and _reaches(op, set(readers), successors):

@@ -26,10 +26,20 @@ __all__ = ['ExprToken', 'TokenComputation', 'Copy', 'TokenNamer', 'token_name', 
 def inplace_map(comp):
     """``{output_index: input_index}`` that ``comp``'s routine may overwrite (``{}`` if none).
 
+    Raises ValueError for a map that does not fit the operation (two outputs
+    into one input, or indices out of range).
+
     >>> inplace_map(Computation(['x'], ['y']))
     {}
     """
-    return dict(getattr(comp, 'inplace', {}))
+    mapping = dict(getattr(comp, 'inplace', {}))
+    if len(set(mapping.values())) < len(mapping) or any(
+            not 0 <= o < len(comp.outputs) or not 0 <= i < len(comp.inputs)
+            for o, i in mapping.items()):
+        raise ValueError(f'{type(comp).__name__} declares the inplace map {mapping}, which '
+                         'does not fit its inputs and outputs (each output into a different '
+                         'input)')
+    return mapping
 
 
 class ExprToken(Immutable):
@@ -98,6 +108,13 @@ class TokenComputation(Computation):
                                  f'{len(tokens)} {what} tokens were given')
             for token in tokens:
                 _check_token(token)
+        produced = set(comp.produced)
+        home = dict(zip(comp.inputs, input_tokens))
+        for var, token in zip(comp.outputs, output_tokens):
+            if var not in produced and home.get(var) != token:
+                raise ValueError(f'{type(comp).__name__} passes {var} through: its output '
+                                 f'token must be its input token {home.get(var)!r}, not '
+                                 f'{token!r}')
         self._freeze(comp, input_tokens, output_tokens)
         object.__setattr__(self, '_inputs', tuple(map(ExprToken, comp.inputs, input_tokens)))
         object.__setattr__(self, '_outputs', tuple(map(ExprToken, comp.outputs, output_tokens)))
@@ -180,6 +197,8 @@ def token_name(expr):
                                                  if len(symbols) < 2 else '')
             name = prefix + ('_'.join(symbols[:3]) if symbols else 'tmp')
     name = re.sub(r'\W+', '_', name).strip('_')[:24].rstrip('_') or 'tmp'
+    if not name.isidentifier():                  # e.g. 'A²': fall back to ASCII
+        name = re.sub(r'[^0-9A-Za-z_]+', '_', name).strip('_') or 'tmp'
     if name[0].isdigit():
         name = 'v_' + name
     return name + '_' if keyword.iskeyword(name) else name

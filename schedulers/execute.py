@@ -20,7 +20,7 @@ import sympy
 from sympy import MatrixExpr
 
 from computations import Computation, CompositeComputation
-from inplace import check, inplace_compile, is_token_program, tokenize
+from inplace import check, inplace_compile, is_constant, is_token_program, pure, tokenize
 
 from .interpret import interpret
 
@@ -54,17 +54,42 @@ def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
         raise TypeError(f'execute needs a Computation, got {type(comp).__name__}')
     if not isinstance(comp, CompositeComputation):
         comp = CompositeComputation(comp)
-    if is_token_program(comp):
+    order = None
+    if is_token_program(comp) and inplace:
         program = comp
-        check(program, donated=donate)
+        order = check(program, donated=donate)
     else:
+        comp = pure(comp) if is_token_program(comp) else comp
         program = inplace_compile(comp, donate) if inplace else tokenize(comp)
     values = prepare_inputs([v.expr for v in program.inputs], inputs)
+    donated = _donatable(values, set(donate))
     buffers = {v.token: values[v.expr] for v in program.inputs}
-    donated = set(donate)
     keep = [v.token for v in program.inputs if v.expr not in donated]
-    results = interpret(program, buffers, poison=poison, keep=keep, stats=stats)
-    return {value.expr: result for value, result in results.items()}
+    results = interpret(program, buffers, order=order, poison=poison, keep=keep, stats=stats)
+    # A returned array is never one of the caller's own (not donated) arrays:
+    # an input passed through (Identity) comes back as a copy.
+    protected = [values[var] for var in values if var not in donated]
+    return {value.expr: np.array(result, copy=True)
+            if any(result is array for array in protected) else result
+            for value, result in results.items()}
+
+
+def _donatable(values, donate):
+    """The donated inputs whose arrays the program may really overwrite.
+
+    A donated array that is read-only (scipy would write into it anyway) or
+    that shares memory with another input is copied first, so that donation
+    never changes another input's value or writes where it must not.
+    """
+    for var in donate:
+        value = values.get(var)
+        if not isinstance(value, np.ndarray):
+            continue
+        others = [v for other, v in values.items() if other is not var
+                  and isinstance(v, np.ndarray)]
+        if not value.flags.writeable or any(np.may_share_memory(value, v) for v in others):
+            values[var] = np.array(value, order='F', copy=True)
+    return donate
 
 
 def prepare_inputs(variables, inputs):
@@ -85,11 +110,13 @@ def prepare_inputs(variables, inputs):
     if not isinstance(inputs, dict):
         raise TypeError(f'inputs must be a dict {{variable: value}}, got {type(inputs).__name__}')
     wanted = set(variables)
+    constants = [var for var in variables if is_constant(var)]
+    variables = [var for var in variables if not is_constant(var)]
     missing = [var for var in variables if var not in inputs]
     if missing:
         raise KeyError(f"no value given for input{'s' if len(missing) > 1 else ''} "
                        + ', '.join(map(str, missing)))
-    unknown = [var for var in inputs if var not in wanted]
+    unknown = [var for var in inputs if var not in wanted or var in constants]
     if unknown:
         raise KeyError('values given for variables that are not inputs of the computation: '
                        + ', '.join(map(str, unknown)))
@@ -109,7 +136,24 @@ def prepare_inputs(variables, inputs):
             values[var] = np.asfortranarray(array, dtype=dtype)
         else:
             values[var] = _scalar(var, inputs[var])
+    for var in constants:
+        values[var] = _constant(var, bound, dtype)
     return values
+
+
+def _constant(var, bound, dtype):
+    """The array of a constant input (an identity, zero or ones matrix, or a number)."""
+    if not isinstance(var, MatrixExpr):
+        return float(var)
+    dims = [sympy.sympify(d).subs({s: v for s, (v, _) in bound.items()}) for d in var.shape]
+    if not all(d.is_Integer for d in dims):
+        raise ValueError(f'cannot size the constant {var}: its dimensions {var.shape} are not '
+                         'bound by any input')
+    shape = tuple(int(d) for d in dims)
+    make = {sympy.Identity: lambda: np.eye(shape[0], dtype=dtype, order='F'),
+            sympy.ZeroMatrix: lambda: np.zeros(shape, dtype=dtype, order='F'),
+            sympy.OneMatrix: lambda: np.ones(shape, dtype=dtype, order='F')}
+    return make[type(var)]()
 
 
 def _array(var, value):

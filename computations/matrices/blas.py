@@ -251,6 +251,7 @@ class COPY(MatrixComputation):
     __props__ = ('X',)
     arguments = ('X',)
     routine = 'copy'
+    output_is_input = True
 
     def __init__(self, X):
         X = as_matrix(X, 'X', type(self).__name__)

@@ -121,9 +121,19 @@ class MatrixComputation(Computation):
     #: in one triangle only (the executor completes the other).
     symmetric_outputs = ()
 
+    #: Whether an output may be an input (only COPY: the copy *is* its input).
+    output_is_input = False
+
     def _set(self, *props, outputs):
         self._freeze(*props)
-        object.__setattr__(self, '_outputs', tuple(outputs))
+        outputs = tuple(outputs)
+        if not self.output_is_input:
+            for var in outputs:
+                if var in self.inputs:
+                    raise ValueError(f'{self!r} computes {var}, which is already one of its '
+                                     'inputs: there is nothing to compute (e.g. a scaling by '
+                                     '1 or a product with the identity)')
+        object.__setattr__(self, '_outputs', outputs)
 
     @property
     def inputs(self):

@@ -1,0 +1,98 @@
+"""Edge cases of the inplace pass, the checker and execute (found in review)."""
+import numpy as np
+import pytest
+import sympy
+from sympy import MatrixSymbol
+
+from computations import CompositeComputation, Identity
+from computations.matrices import AXPY, GEMM, POSV, POTRF, SCAL, TRMM
+from inplace import (TokenComputation as T, TokenProgram, UnsafeInplaceError, check,
+                     inplace_compile, token_name)
+from inplace_ops import Mix
+from schedulers import execute
+
+A, B, X, Y = (MatrixSymbol(s, 2, 2) for s in 'ABXY')
+
+
+def spd():
+    return np.asfortranarray([[4.0, 1.0], [1.0, 3.0]])
+
+
+def test_a_donated_read_only_array_is_copied_not_written(tmp_path):
+    """A@A -> [POTRF] => LofCholesky(A)@A, with A donated but not writeable"""
+    path = tmp_path / 'a.bin'
+    spd().T.tofile(path)                                      # Fortran order on disk
+    m = np.memmap(path, dtype='float64', mode='r', shape=(2, 2), order='F')
+    out = execute(POTRF(A), {A: m}, donate=[A])               # must not crash in Fortran
+    np.testing.assert_allclose(out[POTRF(A).outputs[0]], np.linalg.cholesky(spd()))
+    a = spd()
+    a.setflags(write=False)
+    execute(POSV(A, B), {A: a, B: np.ones((2, 2))}, donate=[A, B])
+    assert np.array_equal(a, spd())
+
+
+def test_one_array_for_a_donated_and_a_kept_input():
+    """B, X@x -> [AXPY] => X + B@x (donated) ;  Y -> [GEMM] -> Y*Y, where X and Y are one array"""
+    a = np.asfortranarray([[1.0, 2.0], [3.0, 4.0]])
+    out = execute(AXPY(1, B, X) + GEMM(1, Y, Y), {B: np.eye(2), X: a, Y: a}, donate=[X])
+    np.testing.assert_allclose(out[Y * Y], [[7, 10], [15, 22]])
+    assert a.tolist() == [[1, 2], [3, 4]]
+
+
+def test_one_value_in_two_input_tokens_is_rejected():
+    """X@a -> [SCAL] => 2*X@a ;  X@b -> [GEMM]: one value cannot start in two buffers"""
+    program = TokenProgram(T(SCAL(2, X), ['a'], ['a']), T(GEMM(1, X, X), ['b', 'b'], ['c']))
+    with pytest.raises(UnsafeInplaceError, match='input X starts in two tokens'):
+        check(program, donated=[X])
+
+
+def test_a_hand_made_token_program_with_donation_runs():
+    """X@X -> [SCAL] => 2*X@X, as a plain composite"""
+    program = CompositeComputation(T(SCAL(2, X), ['X'], ['X']))
+    out = execute(program, {X: np.ones((2, 2))}, donate=[X])
+    assert out[2 * X].tolist() == [[2, 2], [2, 2]]
+    assert execute(program, {X: np.ones((2, 2))}, donate=[X], inplace=False)[2 * X][0, 0] == 2
+
+
+def test_identity_keeps_its_token():
+    with pytest.raises(ValueError, match="passes X through: its output token must be its input"):
+        T(Identity(X), ['a'], ['b'])
+
+
+def test_identity_of_a_repeated_variable():
+    c = GEMM(1, A, B) + Identity(A * B, A * B)
+    out = execute(c, {A: np.eye(2), B: 2 * np.eye(2)})
+    assert out[A * B].tolist() == [[2, 0], [0, 2]]
+
+
+def test_inplace_maps_must_fit_the_operation():
+    with pytest.raises(ValueError, match=r'declares the inplace map \{0: 0, 1: 0\}'):
+        inplace_compile(Mix(['x'], ['y', 'z'], [(0, 0), (1, 0)]))
+
+
+def test_constant_inputs_are_made_not_asked_for():
+    """A, B, I -> [GEMM] -> A*B + I  (I is built from the bound dimensions)"""
+    n = sympy.Symbol('n')
+    An, Bn = MatrixSymbol('A', n, n), MatrixSymbol('B', n, n)
+    comp = GEMM(1, An, Bn, 1, sympy.Identity(n))
+    out = execute(comp, {An: np.eye(3), Bn: 2 * np.eye(3)})
+    assert out[comp.outputs[0]].tolist() == (3 * np.eye(3)).tolist()
+
+
+def test_outputs_that_are_inputs_are_rejected_when_built():
+    with pytest.raises(ValueError, match='computes X, which is already one of its inputs'):
+        SCAL(1, X)
+    with pytest.raises(ValueError, match='already one of its inputs'):
+        TRMM(1, sympy.Identity(2), B)
+
+
+def test_tokens_of_unusual_names_are_identifiers():
+    assert token_name(MatrixSymbol('A²', 2, 2)).isidentifier()
+    program = inplace_compile(SCAL(2, MatrixSymbol('A²', 2, 2)))
+    check(program)
+
+
+def test_a_passed_through_input_is_returned_as_a_copy():
+    x = np.ones((2, 2))
+    out = execute(SCAL(2, X) + Identity(X), {X: x})
+    assert out[X] is not x and np.array_equal(out[X], x)
