@@ -85,7 +85,7 @@ def _donatable(values, donate):
         value = values.get(var)
         if not isinstance(value, np.ndarray):
             continue
-        others = [v for other, v in values.items() if other is not var
+        others = [v for other, v in values.items() if other != var
                   and isinstance(v, np.ndarray)]
         if not value.flags.writeable or any(np.may_share_memory(value, v) for v in others):
             values[var] = np.array(value, order='F', copy=True)

@@ -96,3 +96,22 @@ def test_a_passed_through_input_is_returned_as_a_copy():
     x = np.ones((2, 2))
     out = execute(SCAL(2, X) + Identity(X), {X: x})
     assert out[X] is not x and np.array_equal(out[X], x)
+
+
+def test_donation_copies_nothing_it_need_not():
+    """The Kalman program with every input donated writes its results into the caller's
+    arrays and allocates only its two n-by-k temporaries."""
+    from computations.matrices.examples import kalman, kalman_program
+    (mu, Sigma, H, R, data), (newmu, newSigma), _ = kalman()
+    variables = [mu, Sigma, H, R, data]
+    rng = np.random.default_rng(0)
+    s, q = rng.standard_normal((6, 6)), rng.standard_normal((3, 3))
+    values = [rng.standard_normal((6, 1)), s @ s.T + 6 * np.eye(6), rng.standard_normal((3, 6)),
+              q @ q.T + 3 * np.eye(3), rng.standard_normal((3, 1))]
+    # Equal but not identical SymPy objects as keys, as a user would build them.
+    keys = [MatrixSymbol(v.name, *v.shape) for v in variables]
+    stats = {}
+    arrays = [np.asfortranarray(v) for v in values]
+    out = execute(kalman_program(), dict(zip(keys, arrays)), donate=keys, stats=stats)
+    assert stats['allocated_bytes'] == 2 * 6 * 3 * 8         # Sigma*H.T and H*Sigma
+    assert out[newSigma] is arrays[1] and np.shares_memory(out[newmu], arrays[0])
