@@ -99,7 +99,7 @@ def table(medians, sizes):
     for (shape, n), phases in medians.items():
         cells = ' | '.join(f'{phases[p] / n * 1e6:.2f}' for p in PHASES)
         lines.append(f'| {shape} | {n:,} | {cells} |')
-    lines += ['', f'| shape | ' + ' | '.join(f'{p} {sizes[-1] // 1000}k/{sizes[0] // 1000}k'
+    lines += ['', '| shape | ' + ' | '.join(f'{p} {sizes[-1] // 1000}k/{sizes[0] // 1000}k'
                                             for p in PHASES) + ' |',
               '|---|' + '---:|' * len(PHASES)]
     worst = 0.0

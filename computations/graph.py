@@ -17,7 +17,6 @@ answers every graph question from it; these functions are what it calls.
 [('x',), ('z',)]
 """
 import heapq
-import itertools
 
 __all__ = ['CycleError', 'ConflictingProducersError', 'GraphIndex', 'index',
            'producers', 'toposort', 'find_cycle']
@@ -66,13 +65,21 @@ class GraphIndex:
     inputs, outputs, variables : tuple
         In order of first appearance along ``order``.
     """
-    __slots__ = ('order', 'position', 'producer', 'consumers', 'inputs', 'outputs',
+    __slots__ = ('order', '_position', 'producer', 'consumers', 'inputs', 'outputs',
                  'variables')
 
     def __init__(self, order, producer, consumers, inputs, outputs, variables):
         self.order, self.producer, self.consumers = order, producer, consumers
-        self.position = {comp: i for i, comp in enumerate(order)}
         self.inputs, self.outputs, self.variables = inputs, outputs, variables
+
+    @property
+    def position(self):
+        """operation -> its index in ``order`` (built on first use: few callers need it)."""
+        try:
+            return self._position
+        except AttributeError:
+            self._position = {comp: i for i, comp in enumerate(self.order)}
+            return self._position
 
 
 def producers(computations):
@@ -86,13 +93,19 @@ def producers(computations):
     >>> producers([a]) == {'x': a}
     True
     """
-    producer = {}
-    for comp in computations:
+    comps = list(computations)
+    return {var: comps[i] for var, i in _made_by(comps).items()}
+
+
+def _made_by(comps):
+    """variable -> position in ``comps`` of its producer; a second producer is an error."""
+    made_by = {}
+    for i, comp in enumerate(comps):
         for var in comp.produced:
-            other = producer.setdefault(var, comp)
-            if other is not comp:
-                raise ConflictingProducersError(var, other, comp)
-    return producer
+            j = made_by.setdefault(var, i)
+            if j != i:
+                raise ConflictingProducersError(var, comps[j], comp)
+    return made_by
 
 
 def toposort(computations, key=repr, before=None):
@@ -110,48 +123,57 @@ def toposort(computations, key=repr, before=None):
     >>> toposort([b, a]) == (a, b)
     True
     """
-    comps = tuple(dict.fromkeys(computations))
-    return tuple(_kahn(comps, producers(comps), key, before))
+    comps = list(dict.fromkeys(computations))
+    return tuple(_kahn(comps, _made_by(comps), key, before))
 
 
-def _kahn(comps, producer, key, before=None):
+def _kahn(comps, made_by, key, before=None):
     """Yield ``comps`` in topological order, smallest ``key`` first among the ready."""
     # Our own Kahn rather than networkx's lexicographical_topological_sort:
     # we order operations only (not variables), avoid building a DiGraph of
     # every variable, call ``key`` once per operation, and yield, so that
     # index() does its per-operation work in the same pass while the
-    # operation is still in cache.  Measured in benchmarks/bench_graph.py.
-    waiting = {}
-    dependents = {comp: [] for comp in comps}
+    # operation is still in cache.  The bookkeeping is on positions (ints),
+    # not on the operations: hashing an operation is a Python-level call.
+    # Measured in benchmarks/bench_graph.py.
+    if before:
+        position = {comp: i for i, comp in enumerate(comps)}
+    # Rank every operation by its key once (one C-level sort), so the heap
+    # holds small ints rather than key strings scattered in memory.
+    rank = [0] * len(comps)
+    for r, i in enumerate(sorted(range(len(comps)), key=[key(c) for c in comps].__getitem__)):
+        rank[i] = r
+    waiting = [0] * len(comps)
+    dependents = [[] for _ in comps]
     ready = []
-    tie = itertools.count()
-    get = producer.get
-    for comp in comps:
+    get = made_by.get
+    for i, comp in enumerate(comps):
         deps = {get(v) for v in comp.inputs}
-        if before:
-            deps.update(before.get(comp, ()))
+        if before and comp in before:
+            deps.update(position[b] for b in before[comp])
         deps.discard(None)
-        waiting[comp] = len(deps)
+        waiting[i] = len(deps)
         for dep in deps:
-            dependents[dep].append(comp)
+            dependents[dep].append(i)
         if not deps:
-            ready.append((key(comp), next(tie), comp))
+            ready.append((rank[i], i))
     heapq.heapify(ready)
     pop, push = heapq.heappop, heapq.heappush
     done = 0
     while ready:
-        comp = pop(ready)[2]
+        i = pop(ready)[1]
         done += 1
-        yield comp
-        for dependent in dependents[comp]:
-            left = waiting[dependent] - 1
-            waiting[dependent] = left
+        yield comps[i]
+        for j in dependents[i]:
+            left = waiting[j] - 1
+            waiting[j] = left
             if not left:
-                push(ready, (key(dependent), next(tie), dependent))
+                push(ready, (rank[j], j))
     if done < len(comps):
-        stuck = sorted((c for c in comps if waiting[c]), key=key)
+        stuck = sorted((c for c, w in zip(comps, waiting) if w), key=key)
         # With extra ``before`` edges the cycle may run through them; the
-        # caller that added them explains such cycles (inplace.order).
+        # caller that added them explains such cycles (inplace.check).
+        producer = {var: comps[i] for var, i in made_by.items()}
         raise CycleError(find_cycle(stuck, producer) or stuck)
 
 
@@ -207,11 +229,12 @@ def index(computations, key=repr):
     >>> g.inputs, g.outputs
     (('w', 'y'), ('z', 'x'))
     """
-    comps = computations if isinstance(computations, (dict, set, frozenset)) \
-        else tuple(dict.fromkeys(computations))
-    producer = producers(comps)
+    comps = list(computations if isinstance(computations, (dict, set, frozenset))
+                 else dict.fromkeys(computations))
+    made_by = _made_by(comps)
+    producer = {var: comps[i] for var, i in made_by.items()}
     order, consumers, inputs, variables = [], {}, {}, {}
-    for comp in _kahn(comps, producer, key):
+    for comp in _kahn(comps, made_by, key):
         order.append(comp)
         for var in comp.inputs:
             variables[var] = None

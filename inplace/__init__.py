@@ -16,7 +16,8 @@ B_2, A_2 = POSV(A_2, B_2)  # A**(-1)*B, LofCholesky(A)
 >>> len(check(program))
 3
 """
-from .check import UnsafeInplaceError, check, constraints, is_constant, safe_order
+from .check import (UnsafeInplaceError, check, constraints, execution_order, is_constant,
+                    safe_order)
 from .compile import (inplace_compile, insert_copies, is_token_program, plan_overwrites, pure,
                       tokenize)
 from .program import TokenProgram
@@ -24,5 +25,5 @@ from .tokens import Copy, ExprToken, TokenComputation, TokenNamer, inplace_map, 
 
 __all__ = ['ExprToken', 'TokenComputation', 'Copy', 'TokenNamer', 'token_name', 'inplace_map',
            'tokenize', 'insert_copies', 'plan_overwrites', 'inplace_compile', 'pure',
-           'is_token_program', 'check', 'safe_order', 'constraints', 'is_constant',
+           'is_token_program', 'check', 'safe_order', 'execution_order', 'constraints', 'is_constant',
            'UnsafeInplaceError', 'TokenProgram']

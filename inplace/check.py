@@ -38,9 +38,11 @@ import sympy
 
 from computations import CompositeComputation, Computation, CycleError, graph
 
+from .program import TokenProgram
 from .tokens import Copy, TokenComputation
 
-__all__ = ['UnsafeInplaceError', 'check', 'safe_order', 'constraints', 'is_constant']
+__all__ = ['UnsafeInplaceError', 'check', 'safe_order', 'execution_order', 'constraints',
+           'is_constant']
 
 
 class UnsafeInplaceError(ValueError):
@@ -211,14 +213,31 @@ def _sink_copies(order, program, before):
 def safe_order(program, *, donated=()):
     """A deterministic order of the program's nodes that respects data and overwrites.
 
-    Among the nodes ready at one time the smallest ``repr`` goes first; then
-    each copy moves to just before the node that reads it.
-
-    Raises :class:`UnsafeInplaceError` naming the cycle when no order can
-    exist (for example two nodes that each overwrite what the other reads).
+    Checks the nodes first (what each may overwrite, and who may be
+    destroyed); then :func:`execution_order`.  Raises
+    :class:`UnsafeInplaceError` for an unsafe node, or naming the cycle when
+    no order can exist (for example two nodes that each overwrite what the
+    other reads).
     """
     program = _as_program(program)
     _check_nodes(program, donated)
+    return _ordered(program)
+
+
+def execution_order(program):
+    """The order a token program runs in, without checking that it is safe.
+
+    Among the nodes ready at one time the smallest ``repr`` goes first (every
+    reader of a value before the node that overwrites it); then each copy
+    moves to just before the node that reads it.  A TokenProgram keeps its
+    order once computed.
+    """
+    if isinstance(program, TokenProgram):
+        return program.toposort()
+    return _ordered(_as_program(program))
+
+
+def _ordered(program):
     before = constraints(program)
     try:
         order = graph.toposort(_data_order(program), before=before)
@@ -239,10 +258,10 @@ def _cycle_error(program, before):
         for reader in readers:
             g.add_edge(reader, destroyer, why=f'{_name(reader)} reads what {_name(destroyer)} '
                                               'overwrites, so it must run first')
-    cycle = [u for u, _ in nx.find_cycle(g)]
-    steps = '; '.join(g.edges[u, v]['why'] for u, v in nx.find_cycle(g))
+    edges = nx.find_cycle(g)
+    steps = '; '.join(g.edges[u, v]['why'] for u, v in edges)
     return UnsafeInplaceError(f'no order is safe: the overwrites form a cycle: {steps}',
-                              cycle=tuple(cycle))
+                              cycle=tuple(u for u, _ in edges))
 
 
 def check(program, order=None, *, donated=()):
@@ -255,7 +274,7 @@ def check(program, order=None, *, donated=()):
     program = _as_program(program)
     protected, _ = _check_nodes(program, donated)
     if order is None:
-        order = safe_order(program, donated=donated)
+        order = execution_order(program)
     order = tuple(order)
     if len(order) != len(program) or set(order) != set(program.computations):
         raise ValueError('order must list every node of the program exactly once')

@@ -3,7 +3,7 @@
 A plain :class:`~computations.CompositeComputation` orders its members by
 data dependencies only.  A token program has more constraints: every reader
 of a value runs before the node that overwrites it.  ``toposort()``, ``str``
-and iteration of a TokenProgram follow :func:`inplace.safe_order`.
+and iteration of a TokenProgram follow :func:`inplace.execution_order`.
 
 >>> import sympy
 >>> from computations.matrices import GEMM, SCAL
@@ -24,12 +24,12 @@ class TokenProgram(CompositeComputation):
     __slots__ = ('_safe',)
 
     def toposort(self):
-        """The nodes in :func:`inplace.safe_order` (deterministic; readers before overwrites)."""
+        """The nodes in :func:`inplace.execution_order` (readers before overwrites)."""
         try:
             return self._safe
         except AttributeError:
-            from .check import safe_order
-            order = safe_order(self, donated=[v.expr for v in self.inputs])
+            from .check import _ordered        # check imports this module
+            order = _ordered(self)
             object.__setattr__(self, '_safe', order)
             return order
 

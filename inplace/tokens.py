@@ -94,7 +94,7 @@ class TokenComputation(Computation):
     >>> t.destroy_map
     {0: 1, 1: 0}
     """
-    __slots__ = ('_inputs', '_outputs')
+    __slots__ = ('_inputs', '_outputs', '_produced')
     __props__ = ('comp', 'input_tokens', 'output_tokens')
 
     def __init__(self, comp, input_tokens, output_tokens):
@@ -118,6 +118,8 @@ class TokenComputation(Computation):
         self._freeze(comp, input_tokens, output_tokens)
         object.__setattr__(self, '_inputs', tuple(map(ExprToken, comp.inputs, input_tokens)))
         object.__setattr__(self, '_outputs', tuple(map(ExprToken, comp.outputs, output_tokens)))
+        object.__setattr__(self, '_produced', tuple(o for o, e in zip(self._outputs, comp.outputs)
+                                                    if e in produced))
 
     @property
     def inputs(self):
@@ -129,8 +131,7 @@ class TokenComputation(Computation):
 
     @property
     def produced(self):
-        produced = set(self.comp.produced)
-        return tuple(o for o, e in zip(self._outputs, self.comp.outputs) if e in produced)
+        return self._produced
 
     @property
     def destroy_map(self):

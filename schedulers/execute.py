@@ -62,7 +62,8 @@ def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
         comp = pure(comp) if is_token_program(comp) else comp
         program = inplace_compile(comp, donate) if inplace else tokenize(comp)
     values = prepare_inputs([v.expr for v in program.inputs], inputs)
-    donated = _donatable(values, set(donate))
+    donated = set(donate)
+    _copy_unsafe_donations(values, donated)
     buffers = {v.token: values[v.expr] for v in program.inputs}
     keep = [v.token for v in program.inputs if v.expr not in donated]
     results = interpret(program, buffers, order=order, poison=poison, keep=keep, stats=stats)
@@ -74,8 +75,8 @@ def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
             for value, result in results.items()}
 
 
-def _donatable(values, donate):
-    """The donated inputs whose arrays the program may really overwrite.
+def _copy_unsafe_donations(values, donate):
+    """Copy, in ``values``, the donated arrays the program must not really overwrite.
 
     A donated array that is read-only (scipy would write into it anyway) or
     that shares memory with another input is copied first, so that donation
@@ -89,7 +90,6 @@ def _donatable(values, donate):
                   and isinstance(v, np.ndarray)]
         if not value.flags.writeable or any(np.may_share_memory(value, v) for v in others):
             values[var] = np.array(value, order='F', copy=True)
-    return donate
 
 
 def prepare_inputs(variables, inputs):

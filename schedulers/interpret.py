@@ -19,7 +19,7 @@ Scheduler state, step by step:
 """
 import numpy as np
 
-from inplace import safe_order
+from inplace import execution_order
 
 from .kernels import run as run_kernel
 
@@ -32,11 +32,12 @@ def interpret(program, buffers, *, order=None, run=run_kernel, poison=False, kee
 
     ``buffers`` maps the tokens of the program's inputs to their values; it
     is not modified.  ``keep`` lists tokens never to poison (the caller's own
-    arrays).  ``order`` defaults to the program's safe order.  A dict passed
+    arrays).  ``order`` defaults to :func:`inplace.execution_order`
+    (the interpreter does not check safety: :func:`inplace.check` does).  A dict passed
     as ``stats`` receives ``allocated_bytes``: the bytes of the arrays the
     routines returned in new memory rather than in one of their inputs.
     """
-    order = tuple(order) if order is not None else _order(program)
+    order = tuple(order) if order is not None else execution_order(program)
     buffers = dict(buffers)
     holds = {value.token: value for value in program.inputs}
     missing = [v.token for v in program.inputs if v.token not in buffers]
@@ -56,10 +57,10 @@ def interpret(program, buffers, *, order=None, run=run_kernel, poison=False, kee
             if value in produced:
                 buffers[value.token] = result
                 holds[value.token] = value
-        dying = [v for v in dict.fromkeys(node.inputs)] + list(node.produced)
-        for value in dict.fromkeys(node.inputs):
+        read = dict.fromkeys(node.inputs)
+        for value in read:
             reads_left[value] -= 1
-        for value in dict.fromkeys(dying):
+        for value in [*read, *node.produced]:      # read for the last time, or never read
             if reads_left[value] or value in wanted or holds.get(value.token) != value:
                 continue
             del holds[value.token]
@@ -68,12 +69,6 @@ def interpret(program, buffers, *, order=None, run=run_kernel, poison=False, kee
             else:
                 del buffers[value.token]
     return {value: buffers[value.token] for value in program.outputs}
-
-
-def _order(program):
-    toposort = getattr(program, 'toposort')
-    from inplace import TokenProgram
-    return toposort() if isinstance(program, TokenProgram) else safe_order(program)
 
 
 def _new_bytes(results, args):

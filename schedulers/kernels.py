@@ -31,11 +31,10 @@ import functools
 import numpy as np
 from scipy.linalg import blas, lapack
 
-from inplace import Copy
-
-from computations.matrices import MatrixComputation
 from computations.matrices import (AXPY, COPY, GEMM, GEMV, GESV, GETRF, GETRS, POSV, POTRF,
-                                   POTRS, SCAL, SYMM, SYRK, TRMM, TRSM, TRTRS, RoutineError)
+                                   POTRS, SCAL, SYMM, SYRK, TRMM, TRSM, TRTRS, MatrixComputation,
+                                   RoutineError)
+from inplace import Copy
 
 __all__ = ['kernel', 'run', 'routine', 'symmetrize']
 

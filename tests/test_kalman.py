@@ -3,7 +3,6 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-import sympy
 from hypothesis import given, settings, strategies as st
 
 from computations.matrices import POSV, POTRS, NotPositiveDefiniteError

@@ -12,7 +12,7 @@ import sympy
 from sympy import Q
 
 from .core import (MatrixComputation, as_flag, as_matrix, as_scalar, as_side,
-                   check_shapes, check_square, transpose_if)
+                   check_shapes, check_square, same_dimension, transpose_if)
 
 __all__ = ['GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 'COPY', 'TRMM', 'TRSM']
 
@@ -45,7 +45,7 @@ def _beta_and_c(beta, C, shape, name):
     if C is None:
         raise ValueError(f'{name}: beta = {beta} but C is missing; pass C or beta=0')
     C = as_matrix(C, 'C', name)
-    if any(sympy.simplify(a - b) != 0 for a, b in zip(C.shape, shape)):
+    if not all(map(same_dimension, C.shape, shape)):
         raise sympy.ShapeError(f'{name}: C = {C} is {C.shape[0]}x{C.shape[1]} but the '
                                f'product is {shape[0]}x{shape[1]}')
     return beta, C

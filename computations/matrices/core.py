@@ -22,6 +22,7 @@ Every operation class names its routine and declares, as class attributes:
 and computes ``outputs`` (SymPy matrix expressions) and ``flops`` (a SymPy
 expression in the shapes; an integer when the shapes are numbers).
 """
+import functools
 import inspect
 
 import sympy
@@ -30,7 +31,7 @@ from sympy import MatrixExpr
 from ..core import Computation
 
 __all__ = ['MatrixComputation', 'is_variable', 'as_scalar', 'as_matrix', 'as_flag', 'as_side',
-           'transpose_if', 'check_square']
+           'transpose_if', 'check_square', 'check_shapes', 'same_dimension']
 
 
 def is_variable(value):
@@ -95,10 +96,21 @@ def check_square(X, name, op):
                                f'{X.shape[0]}x{X.shape[1]}')
 
 
+def same_dimension(a, b):
+    """Whether two (possibly symbolic) dimensions are equal.
+
+    >>> n = sympy.Symbol('n')
+    >>> same_dimension(n + 1, 1 + n), same_dimension(n, 3)
+    (True, False)
+    """
+    # expand, not simplify: dimensions are polynomials, and this runs for
+    # every operation built.
+    return a == b or sympy.expand(a - b) == 0
+
+
 def check_shapes(op, left_name, left, right_name, right, dim_left, dim_right):
     """Raise a ShapeError naming both arguments unless two dimensions agree."""
-    a, b = left.shape[dim_left], right.shape[dim_right]
-    if sympy.simplify(a - b) != 0:
+    if not same_dimension(left.shape[dim_left], right.shape[dim_right]):
         raise sympy.ShapeError(
             f'{op}: {left_name} = {left} is {left.shape[0]}x{left.shape[1]} and '
             f'{right_name} = {right} is {right.shape[0]}x{right.shape[1]}: '
@@ -111,7 +123,7 @@ class MatrixComputation(Computation):
     Subclasses set the data attributes described in the module docstring and
     compute their outputs once, in ``__init__``, through :meth:`_set`.
     """
-    __slots__ = ('_outputs',)
+    __slots__ = ('_inputs', '_outputs', '_input_arguments')
     arguments = ()
     overwrites = {}
     requires = {}
@@ -125,11 +137,17 @@ class MatrixComputation(Computation):
     output_is_input = False
 
     def _set(self, *props, outputs):
+        """Freeze the props, and derive inputs and outputs once (the graph index reads
+        them for every node)."""
         self._freeze(*props)
+        named = [(name, getattr(self, name)) for name in self.arguments]
+        read = [(name, value) for name, value in named if is_variable(value)]
+        object.__setattr__(self, '_input_arguments', tuple(name for name, _ in read))
+        object.__setattr__(self, '_inputs', tuple(value for _, value in read))
         outputs = tuple(outputs)
         if not self.output_is_input:
             for var in outputs:
-                if var in self.inputs:
+                if var in self._inputs:
                     raise ValueError(f'{self!r} computes {var}, which is already one of its '
                                      'inputs: there is nothing to compute (e.g. a scaling by '
                                      '1 or a product with the identity)')
@@ -137,7 +155,7 @@ class MatrixComputation(Computation):
 
     @property
     def inputs(self):
-        return tuple(value for value in self._argument_values() if is_variable(value))
+        return self._inputs
 
     @property
     def outputs(self):
@@ -166,8 +184,7 @@ class MatrixComputation(Computation):
         >>> GEMM(1, A, A, sympy.Symbol('b'), A).input_arguments
         ('A', 'B', 'beta', 'C')
         """
-        return tuple(name for name, value in zip(self.arguments, self._argument_values())
-                     if is_variable(value))
+        return self._input_arguments
 
     @property
     def condition(self):
@@ -221,19 +238,15 @@ class MatrixComputation(Computation):
         for name, value in zip(self.arguments, self._argument_values()):
             if value is None:
                 bound[name] = None
-            elif is_variable(value):
+            elif name in self._input_arguments:
                 bound[name] = next(values)
             else:
                 bound[name] = float(value)
         return bound
 
 
+@functools.cache
 def _defaults(cls):
     """The default values of a class's constructor arguments (its flags)."""
-    try:
-        return cls.__dict__['_flag_defaults']
-    except KeyError:
-        parameters = inspect.signature(cls.__init__).parameters.values()
-        defaults = {p.name: p.default for p in parameters if p.default is not p.empty}
-        type.__setattr__(cls, '_flag_defaults', defaults)
-        return defaults
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not p.empty}
