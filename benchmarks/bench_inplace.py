@@ -28,16 +28,9 @@ import numpy as np
 from computations.matrices.examples import kalman, kalman_numpy, kalman_program
 from schedulers import execute
 
+from _harness import data
+
 MODES = {'pure': dict(inplace=False), 'inplace': dict(inplace=True), 'inplace, donated': None}
-
-
-def data(n, k, seed=0):
-    rng = np.random.default_rng(seed)
-    x, y = rng.standard_normal((n, n)), rng.standard_normal((k, k))
-    return [np.asfortranarray(a) for a in (
-        rng.standard_normal((n, 1)), x @ x.T / n + np.eye(n),
-        rng.standard_normal((k, n)) / np.sqrt(n), y @ y.T / k + np.eye(k),
-        rng.standard_normal((k, 1)))]
 
 
 def run_once(mode, program, variables, values, traced, stats=None):

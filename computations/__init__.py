@@ -15,3 +15,15 @@ from .graph import ConflictingProducersError, CycleError
 __all__ = ['Computation', 'CompositeComputation', 'Identity', 'CycleError',
            'ConflictingProducersError']
 __version__ = '0.1.0.dev0'
+
+
+def __getattr__(name):
+    """Load the front door, :mod:`computations.front_door`, on first use.
+
+    It imports the other layers (inplace, schedulers); importing
+    ``computations`` alone never does.
+    """
+    if name in ('function', 'Function'):
+        from . import front_door
+        return getattr(front_door, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -8,8 +8,8 @@ It imports ``computations`` and ``inplace``; neither imports it.
 >>> execute(GEMM(3, A, A), {A: [[2.0]]})[3 * A * A]
 array([[12.]])
 """
-from .execute import execute, prepare_inputs
+from .execute import compile_program, execute, prepare_inputs, run_program
 from .interpret import interpret
 from .kernels import kernel
 
-__all__ = ['execute', 'prepare_inputs', 'interpret', 'kernel']
+__all__ = ['execute', 'compile_program', 'run_program', 'prepare_inputs', 'interpret', 'kernel']

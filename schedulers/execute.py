@@ -24,7 +24,8 @@ from inplace import check, inplace_compile, is_constant, is_token_program, pure,
 
 from .interpret import interpret
 
-__all__ = ['execute', 'prepare_inputs']
+__all__ = ['execute', 'compile_program', 'run_program', 'prepare_inputs', 'constant_values',
+           'bind_dimensions']
 
 
 def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
@@ -44,24 +45,49 @@ def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
 
     Every input variable needs a value; matrix values may be any array-like
     of real numbers (a 1-D array for a column vector too), scalar values
-    numbers.  Errors name the variable: a missing or unknown one, a wrong
-    shape, a complex or non-numeric value.  A routine's failure raises the
+    numbers.  Errors name the variable: a missing or unknown one (KeyError),
+    a wrong shape, a complex or non-numeric value (ValueError).  A routine's failure raises the
     error its operation declares (e.g.
     :class:`~computations.matrices.NotPositiveDefiniteError` naming the
     expression).
+    """
+    program, order = compile_program(comp, donate=donate, inplace=inplace)
+    values = prepare_inputs([v.expr for v in program.inputs], inputs)
+    return run_program(program, order, values, donate=donate, poison=poison, stats=stats)
+
+
+def compile_program(comp, *, donate=(), inplace=True):
+    """The token program that runs ``comp``, and its order: ``(program, order)``.
+
+    A mathematical composite is compiled by the inplace pass (or only
+    tokenized, with ``inplace=False``); a token program is checked and kept.
+    ``order`` is None when the interpreter's default order is safe.
+
+    >>> from computations.matrices import GEMM
+    >>> A = sympy.MatrixSymbol('A', 2, 2)
+    >>> program, order = compile_program(GEMM(1, A, A, 1, A))
+    >>> print(program)
+    A_2 = Copy(A)  # A
+    A_2 = GEMM(A, A, A_2)  # A**2 + A
     """
     if not isinstance(comp, Computation):
         raise TypeError(f'execute needs a Computation, got {type(comp).__name__}')
     if not isinstance(comp, CompositeComputation):
         comp = CompositeComputation(comp)
-    order = None
     if is_token_program(comp) and inplace:
-        program = comp
-        order = check(program, donated=donate)
-    else:
-        comp = pure(comp) if is_token_program(comp) else comp
-        program = inplace_compile(comp, donate) if inplace else tokenize(comp)
-    values = prepare_inputs([v.expr for v in program.inputs], inputs)
+        return comp, check(comp, donated=donate)
+    comp = pure(comp) if is_token_program(comp) else comp
+    return (inplace_compile(comp, donate) if inplace else tokenize(comp)), None
+
+
+def run_program(program, order, values, *, donate=(), poison=False, stats=None):
+    """Run a token program from :func:`compile_program`; return ``{output: array}``.
+
+    ``values`` maps every input variable of the program (constants
+    included) to its value, as :func:`prepare_inputs` makes them; the
+    caller's arrays are never modified except those in ``donate``.
+    """
+    values = dict(values)
     donated = set(donate)
     _copy_unsafe_donations(values, donated)
     buffers = {v.token: values[v.expr] for v in program.inputs}
@@ -92,13 +118,14 @@ def _copy_unsafe_donations(values, donate):
             values[var] = np.array(value, order='F', copy=True)
 
 
-def prepare_inputs(variables, inputs):
+def prepare_inputs(variables, inputs, dims=None):
     """Check the caller's values against ``variables`` and convert them for the kernels.
 
     Returns ``{variable: value}``: matrices as 2-D Fortran-ordered arrays of
     a common float dtype (possibly the caller's own array when it already is
     one, so callers must not write into the result), scalars as floats.
-    Symbolic dimensions are bound from the arrays and must agree.
+    Symbolic dimensions are bound from the arrays and must agree; a dict
+    passed as ``dims`` receives the bindings ``{symbol: size}``.
 
     >>> n = sympy.Symbol('n')
     >>> x, y = sympy.MatrixSymbol('x', n, 1), sympy.MatrixSymbol('y', n, 1)
@@ -132,20 +159,33 @@ def prepare_inputs(variables, inputs):
                                                dtype=var.element_type)
         elif isinstance(var, MatrixExpr):
             array = arrays[var]
-            _check_shape(var, array, bound)
+            _check_shape(var, array.shape, bound)
             values[var] = np.asfortranarray(array, dtype=dtype)
         else:
             values[var] = _scalar(var, inputs[var])
-    for var in constants:
-        values[var] = _constant(var, bound, dtype)
+    bound = {symbol: size for symbol, (size, _) in bound.items()}
+    values.update(constant_values(constants, bound, dtype))
+    if dims is not None:
+        dims.update(bound)
     return values
+
+
+def constant_values(variables, dims, dtype=np.float64):
+    """``{variable: value}`` for constants: identity, zero and ones matrices, numbers.
+
+    >>> constant_values([sympy.Identity(sympy.Symbol('n'))], {sympy.Symbol('n'): 2})
+    {I: array([[1., 0.],
+           [0., 1.]])}
+    """
+    return {var: _constant(var, dims, dtype) for var in variables}
 
 
 def _constant(var, bound, dtype):
     """The array of a constant input (an identity, zero or ones matrix, or a number)."""
     if not isinstance(var, MatrixExpr):
         return float(var)
-    dims = [sympy.sympify(d).subs({s: v for s, (v, _) in bound.items()}) for d in var.shape]
+    dims = [sympy.sympify(d).xreplace({s: sympy.Integer(v) for s, v in bound.items()})
+            for d in var.shape]
     if not all(d.is_Integer for d in dims):
         raise ValueError(f'cannot size the constant {var}: its dimensions {var.shape} are not '
                          'bound by any input')
@@ -160,13 +200,13 @@ def _array(var, value):
     try:
         array = np.asarray(value)
     except Exception as error:  # ragged lists and the like
-        raise TypeError(f'input {var}: cannot make an array of {type(value).__name__}: '
+        raise ValueError(f'input {var}: cannot make an array of {type(value).__name__}: '
                         f'{error}') from None
     if array.dtype.kind == 'c':
-        raise TypeError(f'input {var} is complex ({array.dtype}); only real matrices are '
+        raise ValueError(f'input {var} is complex ({array.dtype}); only real matrices are '
                         'supported')
     if array.dtype.kind not in 'biuf':
-        raise TypeError(f'input {var} must hold real numbers, got dtype {array.dtype}')
+        raise ValueError(f'input {var} must hold real numbers, got dtype {array.dtype}')
     if array.ndim == 1 and var.shape[1] == 1:
         array = array.reshape(-1, 1)
     if array.ndim != 2:
@@ -175,9 +215,34 @@ def _array(var, value):
     return array
 
 
-def _check_shape(var, array, bound):
+def bind_dimensions(variables, shapes):
+    """``{symbol: size}`` for the symbolic dimensions of ``variables``, from array shapes.
+
+    ``shapes`` maps each matrix variable to a shape (a column vector's may
+    be 1-D); inconsistent sizes raise a ValueError naming the input.
+
+    >>> n = sympy.Symbol('n')
+    >>> A, x = sympy.MatrixSymbol('A', n, n), sympy.MatrixSymbol('x', n, 1)
+    >>> bind_dimensions([A, x], {A: (3, 3), x: (3,)})
+    {n: 3}
+    """
+    bound = {}
+    for var in variables:
+        if isinstance(var, MatrixExpr) and not is_constant(var) \
+                and not hasattr(var, 'element_type'):
+            shape = tuple(shapes[var])
+            if len(shape) == 1 and var.shape[1] == 1:
+                shape = (shape[0], 1)
+            if len(shape) != 2:
+                raise ValueError(f'input {var} must be a {var.shape[0]}x{var.shape[1]} matrix, '
+                                 f'got shape {shape}')
+            _check_shape(var, shape, bound)
+    return {symbol: size for symbol, (size, _) in bound.items()}
+
+
+def _check_shape(var, shape, bound):
     """Compare each dimension with the variable's, binding symbolic ones in ``bound``."""
-    for axis, (dim, size) in enumerate(zip(var.shape, array.shape)):
+    for axis, (dim, size) in enumerate(zip(var.shape, shape)):
         what = 'rows' if axis == 0 else 'columns'
         dim = sympy.sympify(dim)
         if dim.is_Integer:
@@ -197,10 +262,10 @@ def _check_shape(var, array, bound):
 
 def _scalar(var, value):
     if isinstance(value, (bool, np.bool_)) or not np.isscalar(value) and np.ndim(value) != 0:
-        raise TypeError(f'input {var} is a scalar; give it a number, not {type(value).__name__}')
+        raise ValueError(f'input {var} is a scalar; give it a number, not {type(value).__name__}')
     if np.iscomplexobj(value):
-        raise TypeError(f'input {var} is complex; only real scalars are supported')
+        raise ValueError(f'input {var} is complex; only real scalars are supported')
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise TypeError(f'input {var} is a scalar; give it a number, not {value!r}') from None
+        raise ValueError(f'input {var} is a scalar; give it a number, not {value!r}') from None

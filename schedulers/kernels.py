@@ -29,11 +29,12 @@ array([[14., 20.],
 import functools
 
 import numpy as np
+import sympy
 from scipy.linalg import blas, lapack
 
 from computations.matrices import (AXPY, COPY, GEMM, GEMV, GESV, GETRF, GETRS, POSV, POTRF,
-                                   POTRS, SCAL, SYMM, SYRK, TRMM, TRSM, TRTRS, MatrixComputation,
-                                   RoutineError)
+                                   POTRS, SCAL, SCALAR, SYMM, SYRK, TRANSPOSE, TRMM, TRSM, TRTRS,
+                                   MatrixComputation, RoutineError)
 from inplace import Copy
 
 __all__ = ['kernel', 'run', 'routine', 'symmetrize']
@@ -137,6 +138,17 @@ def _copy_buffer(op, values, overwrite):
     """The inplace layer's Copy: a new buffer with the same value."""
     (value,) = values
     return (np.array(value, order='F', copy=True) if isinstance(value, np.ndarray) else value,)
+
+
+@kernel.register(SCALAR)
+def _scalar(op, values, overwrite):
+    """A scalar expression of the scalar inputs, evaluated exactly by SymPy, then as a float."""
+    return (float(op.expr.xreplace(dict(zip(op.inputs, map(sympy.Float, values))))),)
+
+
+@kernel.register(TRANSPOSE)
+def _transpose(op, a, overwrite):
+    return (np.array(a['X'].T, order='F', copy=True),)
 
 
 # BLAS ------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from sympy import MatrixSymbol
 
 from computations.matrices import (AXPY, COPY, GEMM, GEMV, GESV, GETRF, GETRS, POSV, POTRF,
-                                   POTRS, SCAL, SYMM, SYRK, TRMM, TRSM, TRTRS, LU, LofCholesky,
-                                   LUPivots)
+                                   POTRS, SCAL, SYMM, SYRK, TRANSPOSE, TRMM, TRSM, TRTRS, LU,
+                                   LofCholesky, LUPivots)
 
 dims = st.integers(1, 60)
 alpha_sym, beta_sym = sympy.Symbol('alpha'), sympy.Symbol('beta')
@@ -116,6 +116,11 @@ def _case_copy(draw, rng):
     return COPY(X), {X: general(rng, *X.shape)}, ()
 
 
+def _case_transpose(draw, rng):
+    X = MatrixSymbol('X', draw(dims), draw(dims))
+    return TRANSPOSE(X), {X: general(rng, *X.shape)}, ()
+
+
 def _case_triangular_product(cls):
     def case(draw, rng):
         m, n, side = draw(dims), draw(dims), draw(st.sampled_from('LR'))
@@ -178,7 +183,7 @@ CASES = {GEMM: _case_gemm, SYMM: _case_symm, SYRK: _case_syrk, GEMV: _case_gemv,
          AXPY: _case_axpy, SCAL: _case_scal, COPY: _case_copy,
          TRMM: _case_triangular_product(TRMM), TRSM: _case_triangular_product(TRSM),
          POTRF: _factorization_case(POTRF, spd), POTRS: _case_potrs, POSV: _case_posv, GETRF: _factorization_case(GETRF, invertible),
-         GETRS: _case_getrs, GESV: _case_gesv, TRTRS: _case_trtrs}
+         GETRS: _case_getrs, GESV: _case_gesv, TRTRS: _case_trtrs, TRANSPOSE: _case_transpose}
 
 
 @st.composite

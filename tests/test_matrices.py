@@ -52,9 +52,9 @@ def test_outputs_inputs_and_inplace_map(op, outputs, inputs, inplace):
 def test_every_routine_is_in_the_vocabulary():
     assert {cls.__name__ for cls in OPERATIONS} == {
         'GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 'COPY', 'TRMM', 'TRSM', 'POTRF',
-        'POTRS', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS'}
+        'POTRS', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS', 'TRANSPOSE'}
     for cls in OPERATIONS:
-        assert cls.routine and cls.library in ('blas', 'lapack')
+        assert cls.routine and cls.library in ('blas', 'lapack', 'numpy')
         assert set(cls.overwrites.values()) <= set(cls.arguments)
 
 

@@ -10,17 +10,21 @@ inplace map, its validity condition and its FLOP count as data (see
 >>> c.inputs, c.outputs
 ((A, B), (A**(-1)*B,))
 """
+from .auxiliary import SCALAR, TRANSPOSE
 from .blas import AXPY, COPY, GEMM, GEMV, SCAL, SYMM, SYRK, TRMM, TRSM
 from .core import MatrixComputation
 from .errors import NotPositiveDefiniteError, RoutineError, SingularMatrixError
 from .expressions import LU, LofCholesky, LUPivots
 from .lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRS, TRTRS
+from .compiler import compile_expressions
+from .properties import Properties
 
 __all__ = ['MatrixComputation', 'GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 'COPY',
            'TRMM', 'TRSM', 'POTRF', 'POTRS', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS',
            'LofCholesky', 'LU', 'LUPivots', 'RoutineError', 'NotPositiveDefiniteError',
-           'SingularMatrixError', 'OPERATIONS']
+           'SingularMatrixError', 'TRANSPOSE', 'SCALAR', 'OPERATIONS', 'compile_expressions',
+           'Properties']
 
 #: Every operation class of the vocabulary.
 OPERATIONS = (GEMM, SYMM, SYRK, GEMV, AXPY, SCAL, COPY, TRMM, TRSM,
-              POTRF, POTRS, POSV, GETRF, GETRS, GESV, TRTRS)
+              POTRF, POTRS, POSV, GETRF, GETRS, GESV, TRTRS, TRANSPOSE)

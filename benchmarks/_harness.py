@@ -1,0 +1,124 @@
+"""What the benchmark scripts share: the Kalman filter's data, a hand-written
+scipy program for it, result checks and alternating timing.
+
+The scripts run as ``python benchmarks/bench_NAME.py``, so this directory is
+on ``sys.path`` and they import it as ``_harness``; a test can do the same
+after putting ``benchmarks/`` on ``sys.path``.
+"""
+import statistics
+import time
+
+import numpy as np
+from scipy.linalg import blas, lapack
+
+__all__ = ['data', 'kalman_scipy', 'relative_error', 'check', 'round_robin', 'medians']
+
+
+def data(n, k, seed=0):
+    """Inputs ``mu, Sigma, H, R, data`` of the Kalman filter, Fortran-ordered float64.
+
+    ``Sigma`` (n x n) and ``R`` (k x k) are symmetric positive definite with
+    eigenvalues at least 1 and condition numbers near 5; ``H`` (k x n) has
+    entries of variance ``1/n``, so ``H*Sigma*H.T`` is of order 1 too.
+    """
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal((n, n)), rng.standard_normal((k, k))
+    return [np.asfortranarray(a) for a in (
+        rng.standard_normal((n, 1)), x @ x.T / n + np.eye(n),
+        rng.standard_normal((k, n)) / np.sqrt(n), y @ y.T / k + np.eye(k),
+        rng.standard_normal((k, 1)))]
+
+
+def kalman_scipy(mu, Sigma, H, R, data):
+    """The Kalman update written by hand on scipy's BLAS/LAPACK wrappers.
+
+    Returns ``(newmu, newSigma)`` with ``newmu`` of shape ``(n, 1)``, as
+    :func:`computations.matrices.examples.kalman.kalman_numpy` does.  The
+    program, as a skilled user would write it (``Sigma`` and
+    ``S = H*Sigma*H.T + R`` symmetric positive definite)::
+
+        X        = H*Sigma                 dsymm  (side=1: Sigma on the right)
+        S        = X*H.T + R               dgemm  (trans_b, into a copy of R)
+        r        = H*mu - data             dgemv  (into column 0 of B)
+        B        = [r | X]                 (X copied into columns 1..n)
+        [y | Z]  = S.I*B                   dposv  (one factorization, both solves,
+                                                   overwriting S and B)
+        newmu    = mu + X.T*y              dgemv  (trans, into a copy of mu)
+        newSigma = Sigma - X.T*Z           dgemm  (trans_a, into a copy of Sigma)
+
+    ``X.T = Sigma*H.T`` because ``Sigma`` is symmetric.  Every overwrite
+    flag points at an array this function allocated; the caller's arrays are
+    never modified.  Raises ``numpy.linalg.LinAlgError`` when ``S`` is not
+    positive definite.
+
+    >>> mu, Sigma, H, R, d = data(6, 3)
+    >>> from computations.matrices.examples.kalman import kalman_numpy
+    >>> all(relative_error(got, want) < 1e-12 for got, want in
+    ...     zip(kalman_scipy(mu, Sigma, H, R, d), kalman_numpy(mu, Sigma, H, R, d)))
+    True
+    """
+    n, k = Sigma.shape[0], R.shape[0]
+    B = np.empty((k, n + 1), order='F')
+    X = blas.dsymm(1.0, Sigma, H, side=1)
+    B[:, 1:] = X
+    S = blas.dgemm(1.0, X, H, beta=1.0, c=np.array(R, dtype=float, order='F'),
+                   trans_b=1, overwrite_c=1)
+    B[:, 0] = np.ravel(data)
+    # B[:, 0] is contiguous float64, so dgemv writes r into it.
+    blas.dgemv(1.0, H, np.ravel(mu), beta=-1.0, y=B[:, 0], overwrite_y=1)
+    _, B, info = lapack.dposv(S, B, lower=0, overwrite_a=1, overwrite_b=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(
+            f'dposv: H*Sigma*H.T + R is not positive definite (info={info})'
+            if info > 0 else f'dposv: illegal argument {-info}')
+    newmu = blas.dgemv(1.0, X, B[:, 0], beta=1.0, y=np.array(mu, dtype=float).ravel(),
+                       trans=1, overwrite_y=1)
+    newSigma = blas.dgemm(-1.0, X, B[:, 1:], beta=1.0,
+                          c=np.array(Sigma, dtype=float, order='F'),
+                          trans_a=1, overwrite_c=1)
+    return newmu.reshape(n, 1), newSigma
+
+
+def relative_error(got, want):
+    """``||got - want|| / ||want||`` (Frobenius norms)."""
+    return np.linalg.norm(np.asarray(got) - want) / np.linalg.norm(want)
+
+
+def check(name, results, expected, tolerance=1e-8):
+    """Raise ``AssertionError`` unless every result is within ``tolerance``
+    (relative) of the expected array of the same shape."""
+    results = tuple(results)
+    assert len(results) == len(expected), f'{name}: {len(results)} results'
+    for i, (got, want) in enumerate(zip(results, expected)):
+        got = np.asarray(got)
+        assert got.shape == want.shape, f'{name}: output {i} has shape {got.shape}'
+        error = relative_error(got, want)
+        assert error <= tolerance, f'{name}: output {i} has relative error {error:.2e}'
+
+
+def round_robin(contestants, repeat, pause=0.3):
+    """Time ``repeat`` calls of each of ``contestants`` (name -> function of no
+    argument), alternating between them so that the machine's noise falls on
+    all alike (the starting contestant rotates too).  Returns name -> list of
+    seconds; each result is dropped before the next call.
+
+    Before each call it sleeps ``pause`` seconds: NumPy and SciPy each load
+    their own OpenBLAS, whose threads busy-wait for about 0.1 s after a call
+    (``OPENBLAS_THREAD_TIMEOUT``), so on a 2-core machine a call right after
+    one on the other library runs up to 20% slower while those threads spin.
+    """
+    names = list(contestants)
+    times = {name: [] for name in names}
+    for i in range(repeat):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            time.sleep(pause)
+            start = time.perf_counter()
+            result = contestants[name]()
+            times[name].append(time.perf_counter() - start)
+            del result
+    return times
+
+
+def medians(times):
+    """name -> median of its list of seconds."""
+    return {name: statistics.median(values) for name, values in times.items()}

@@ -1,0 +1,252 @@
+"""The front door: compile SymPy matrix expressions into a Python callable.
+
+This is the one module that reaches across the three layers: the compiler
+of :mod:`computations.matrices` chooses the operations, :mod:`inplace`
+pairs every value with a buffer and proves the overwrites safe, and
+:mod:`schedulers` runs the program on scipy's BLAS/LAPACK wrappers.  It is
+loaded lazily (``computations.function``), so ``import computations``
+never imports the other layers.
+
+>>> import numpy as np
+>>> from sympy import MatrixSymbol, Q, Symbol
+>>> n = Symbol('n')
+>>> S, b = MatrixSymbol('S', n, n), MatrixSymbol('b', n, 1)
+>>> f = function([S, b], [S.I*b], [Q.positive_definite(S)])
+>>> f(np.array([[4., 1.], [1., 3.]]), np.array([1., 2.]))
+(array([[0.09090909],
+       [0.63636364]]),)
+>>> print(f.specialize(np.eye(2), np.ones(2)).pseudocode())
+out0, chol(S) := inv(S)*b, chol(S)    [POSV]
+"""
+import threading
+
+import numpy as np
+import sympy
+from sympy import MatrixExpr, MatrixSymbol
+
+from inplace import is_constant
+from schedulers.execute import (bind_dimensions, compile_program, constant_values, prepare_inputs,
+                                run_program)
+
+from .matrices.compiler import compile_expressions
+from .matrices.printing import pseudocode
+from .matrices.properties import Properties
+
+__all__ = ['function', 'Function', 'Specialization', 'DEFAULT_SIZE']
+
+#: The size assumed for a symbolic dimension the caller gave no size for,
+#: when a program is shown before any call (``f.computation``).
+DEFAULT_SIZE = 1000
+
+
+def function(inputs, outputs, assumptions=(), **options):
+    """Compile ``outputs`` (SymPy matrix expressions of ``inputs``) into a :class:`Function`.
+
+    ``inputs`` are ``MatrixSymbol``\\ s (numeric or symbolic shapes) and
+    scalar ``Symbol``\\ s; ``assumptions`` SymPy predicates such as
+    ``Q.positive_definite(S)``, which choose the routines (POSV for a
+    positive definite system, TRSM for a triangular one, ...).  Options:
+    ``sizes`` (``{dimension: size}``, for the program shown before any
+    call), ``names`` (names of the outputs, for printing).
+    """
+    return Function(inputs, outputs, assumptions, **options)
+
+
+class Function:
+    """A compiled function: call it with arrays, get a tuple of arrays.
+
+    The program is chosen per *shape signature* (the sizes of the symbolic
+    dimensions, since the cheapest order of a product depends on them),
+    compiled on first use, and cached.  ``computation``, ``program``,
+    ``flops`` and ``dot()`` describe the program for the sizes given as
+    ``sizes`` (numeric shapes need none; other dimensions default to
+    :data:`DEFAULT_SIZE`); :meth:`specialize` gives the program for real
+    arrays or shapes.  Calls are thread-safe: each call has its own buffers.
+    """
+
+    def __init__(self, inputs, outputs, assumptions=(), *, sizes=None, names=None):
+        self.inputs = _check_inputs(inputs)
+        if isinstance(outputs, sympy.Basic):
+            outputs = [outputs]
+        self.outputs = tuple(outputs)
+        self.assumptions = tuple(assumptions) if not isinstance(assumptions, sympy.Basic) \
+            else (assumptions,)
+        properties = Properties(self.assumptions)          # checks the assumptions
+        self._canonical = tuple(_check_output(i, out, self.inputs, properties)
+                                for i, out in enumerate(self.outputs))
+        self.names = tuple(names) if names is not None else tuple(
+            f'out{i}' for i in range(len(self.outputs)))
+        if len(self.names) != len(self.outputs):
+            raise ValueError(f'names: {len(self.names)} names for {len(self.outputs)} outputs')
+        self.dimensions = tuple(sorted({d for var in self.inputs if isinstance(var, MatrixExpr)
+                                        for dim in var.shape
+                                        for d in sympy.sympify(dim).free_symbols}, key=str))
+        self.sizes = _check_sizes(sizes or {}, self.dimensions)
+        self._cache = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self):
+        return (f"Function(({', '.join(map(str, self.inputs))}) -> "
+                f"{', '.join(map(str, self.outputs))})")
+
+    # Calling ----------------------------------------------------------------
+
+    def __call__(self, *args, **kwargs):
+        """Run the program on arrays (floats for scalar inputs); return a tuple of arrays."""
+        given = self._arguments(args, kwargs)
+        dims = {}
+        values = prepare_inputs(self.inputs, dict(zip(self.inputs, given)), dims=dims)
+        return self._specialization(dims).run(values, dims)
+
+    def _arguments(self, args, kwargs):
+        names = [str(var) for var in self.inputs]
+        if len(args) > len(names):
+            raise TypeError(f'{self!r} takes {len(names)} arguments ({", ".join(names)}), '
+                            f'got {len(args) + len(kwargs)}')
+        values = dict(zip(names, args))
+        for name, value in kwargs.items():
+            if name not in names:
+                raise TypeError(f'{self!r} got an unexpected keyword argument {name!r}')
+            if name in values:
+                raise TypeError(f'{self!r} got multiple values for argument {name!r}')
+            values[name] = value
+        missing = [name for name in names if name not in values]
+        if missing:
+            raise TypeError(f'{self!r} takes {len(names)} arguments ({", ".join(names)}), '
+                            f'got {len(values)}: missing {", ".join(missing)}')
+        return [values[name] for name in names]
+
+    # Programs -----------------------------------------------------------------
+
+    def specialize(self, *args, **kwargs):
+        """The :class:`Specialization` that runs for these arrays (or shapes, as tuples).
+
+        >>> A = sympy.MatrixSymbol('A', sympy.Symbol('n'), 2)
+        >>> f = function([A], [A.T*A])
+        >>> f.specialize((5, 2)).dims
+        {n: 5}
+        """
+        given = self._arguments(args, kwargs)
+        shapes = {var: value if isinstance(value, tuple) else np.shape(value)
+                  for var, value in zip(self.inputs, given) if isinstance(var, MatrixExpr)}
+        return self._specialization(bind_dimensions(self.inputs, shapes))
+
+    def _specialization(self, dims):
+        key = tuple(dims.get(d) for d in self.dimensions)
+        found = self._cache.get(key)
+        if found is None:
+            with self._lock:
+                found = self._cache.get(key)
+                if found is None:
+                    found = Specialization(self, dict(zip(self.dimensions, key)))
+                    self._cache[key] = found
+        return found
+
+    @property
+    def default(self):
+        """The :class:`Specialization` for the default sizes (see the class)."""
+        return self._specialization(self.sizes)
+
+    @property
+    def computation(self):
+        """The mathematical composite of BLAS/LAPACK operations (default sizes)."""
+        return self.default.computation
+
+    @property
+    def program(self):
+        """The inplace token program that runs (default sizes)."""
+        return self.default.program
+
+    @property
+    def flops(self):
+        """The program's FLOP count (default sizes)."""
+        return self.default.flops
+
+    def dot(self, **options):
+        """The program as a ``graphviz.Digraph`` (default sizes)."""
+        return self.program.dot(**options)
+
+    def pseudocode(self):
+        """The program, one routine call per line (default sizes)."""
+        return self.default.pseudocode()
+
+
+class Specialization:
+    """The program of a :class:`Function` for one binding of its dimensions.
+
+    Attributes: ``dims``, ``computation`` (mathematical), ``results`` (the
+    variable holding each output), ``flops``, ``program`` (token program)
+    and ``order`` (its checked execution order).
+    """
+
+    def __init__(self, function, dims):
+        self.function = function
+        self.dims = dims
+        compiled = compile_expressions(function._canonical, function.inputs,
+                                       function.assumptions, dims)
+        self.computation, self.results, self.flops = compiled
+        self.program, self.order = compile_program(self.computation)
+        self.constants = [v.expr for v in self.program.inputs if is_constant(v.expr)]
+        self._tokens = {value.expr: value for value in self.program.outputs}
+
+    def run(self, values, dims):
+        """Run on prepared input values (:func:`schedulers.prepare_inputs`); a tuple of arrays."""
+        if self.constants:
+            dtype = next((v.dtype for v in values.values() if isinstance(v, np.ndarray)),
+                         np.float64)
+            values = {**values, **constant_values(self.constants, dims, dtype)}
+        out = run_program(self.program, self.order, values)
+        results, seen = [], set()
+        for var in self.results:
+            array = out[var]
+            results.append(np.array(array, copy=True) if id(array) in seen else array)
+            seen.add(id(array))
+        return tuple(results)
+
+    def pseudocode(self):
+        """One line per routine call, in execution order: ``X := expression    [ROUTINE]``."""
+        return pseudocode(self.computation, dict(zip(self.results, self.function.names)),
+                          order=[node.comp for node in self.program.toposort()])
+
+
+def _check_inputs(inputs):
+    if isinstance(inputs, sympy.Basic):
+        inputs = [inputs]
+    inputs = tuple(inputs)
+    for var in inputs:
+        if not isinstance(var, (MatrixSymbol, sympy.Symbol)):
+            raise TypeError(f'inputs must be MatrixSymbols or scalar Symbols, got {var!r} '
+                            f'({type(var).__name__})')
+    names = [str(var) for var in inputs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f'inputs: {", ".join(repeated)} given more than once')
+    return inputs
+
+
+def _check_output(i, output, inputs, properties):
+    """The canonical form of an output, after checking it only uses the inputs."""
+    if not isinstance(output, MatrixExpr):
+        raise TypeError(f'output {i} must be a SymPy matrix expression, got {output!r} '
+                        f'({type(output).__name__})')
+    known = set(inputs) | {d for var in inputs if isinstance(var, MatrixExpr)
+                           for dim in var.shape for d in sympy.sympify(dim).free_symbols}
+    unknown = [s for s in output.free_symbols if s not in known]
+    if unknown:
+        raise ValueError(f'output {i} ({output}) uses {", ".join(sorted(map(str, unknown)))}, '
+                         'which are not inputs')
+    return properties.canonical(output)
+
+
+def _check_sizes(sizes, dimensions):
+    by_name = {str(d): d for d in dimensions}
+    bound = {}
+    for key, value in sizes.items():
+        dim = by_name.get(str(key))
+        if dim is None:
+            raise ValueError(f'sizes: {key} is not a dimension of the inputs '
+                             f'(dimensions: {", ".join(by_name) or "none"})')
+        if not (isinstance(value, (int, np.integer)) and value > 0):
+            raise ValueError(f'sizes: {key} must be a positive integer, got {value!r}')
+        bound[dim] = int(value)
+    return {d: bound.get(d, DEFAULT_SIZE) for d in dimensions}

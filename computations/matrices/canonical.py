@@ -1,0 +1,129 @@
+"""The canonical form of matrix expressions the compiler works on.
+
+Equal values should be equal expressions, so that the search shares them.
+:func:`canonicalize` rewrites an expression so that
+
+- transposes sit on symbols only (``(A*B).T`` is ``B.T*A.T``), and a
+  symmetric matrix's transpose is the matrix itself;
+- an inverse of a product of square matrices is the product of the inverses
+  in reverse order, an inverse of an inverse is its argument, a scalar
+  factor leaves the inverse, and integer powers are products;
+- everything else is rebuilt with SymPy's own constructors (which flatten
+  products and sums and collect like terms).
+
+Which matrices are symmetric is the caller's knowledge: a function
+``symmetric(expr) -> bool or None`` (in the compiler, the property inference
+of :mod:`.properties`).  Expressions outside the supported set (traces,
+determinants, elementwise products, explicit matrices...) raise a TypeError
+naming them.
+
+>>> from sympy import MatrixSymbol
+>>> A, B, S = MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 3), MatrixSymbol('S', 3, 3)
+>>> symmetric = lambda X: X == S
+>>> canonicalize((A*S).T + (2*A*B).I, symmetric)
+(1/2)*B**(-1)*A**(-1) + S*A.T
+"""
+import functools
+import operator
+
+import sympy
+from sympy import (Identity, Inverse, MatAdd, MatMul, MatPow, MatrixSymbol, OneMatrix, Transpose,
+                   ZeroMatrix)
+from sympy.matrices.expressions.factorizations import Factorization
+
+__all__ = ['canonicalize', 'transpose', 'inverse', 'UnsupportedExpressionError']
+
+
+class UnsupportedExpressionError(TypeError):
+    """An expression the compiler has no operations for."""
+
+
+def _never(expr):
+    return None
+
+
+def canonicalize(expr, symmetric=_never, memo=None):
+    """``expr`` in canonical form (see the module)."""
+    memo = {} if memo is None else memo
+    if expr in memo:
+        return memo[expr]
+    result = _canonical(expr, symmetric, memo)
+    memo[expr] = result
+    return result
+
+
+def _canonical(expr, symmetric, memo):
+    if not isinstance(expr, sympy.MatrixExpr):
+        if isinstance(expr, sympy.Expr):
+            return expr                                   # a scalar coefficient
+        raise UnsupportedExpressionError(f'{expr!r} is not a SymPy expression')
+    if isinstance(expr, (MatrixSymbol, Identity, ZeroMatrix, OneMatrix, Factorization)):
+        return expr
+    recurse = functools.partial(canonicalize, symmetric=symmetric, memo=memo)
+    if isinstance(expr, Transpose):
+        return transpose(recurse(expr.arg), symmetric)
+    if isinstance(expr, Inverse):
+        return inverse(recurse(expr.arg), symmetric)
+    if isinstance(expr, MatPow):
+        return _power(recurse(expr.base), expr.exp, symmetric, expr)
+    if isinstance(expr, MatMul):
+        return functools.reduce(operator.mul, [recurse(a) for a in expr.args])
+    if isinstance(expr, MatAdd):
+        return functools.reduce(operator.add, [recurse(a) for a in expr.args])
+    raise UnsupportedExpressionError(
+        f'{expr} ({type(expr).__name__}) is not supported: the compiler handles MatrixSymbol, '
+        'Identity, ZeroMatrix, scalars, MatMul, MatAdd, Transpose, Inverse and integer powers')
+
+
+def transpose(expr, symmetric=_never):
+    """The canonical transpose of a canonical expression.
+
+    >>> from sympy import MatrixSymbol
+    >>> A, B = MatrixSymbol('A', 3, 2), MatrixSymbol('B', 2, 2)
+    >>> transpose(A*B.I + A, lambda X: X == B)
+    B**(-1)*A.T + A.T
+    """
+    if symmetric(expr):
+        return expr
+    if isinstance(expr, Transpose):
+        return expr.arg
+    if isinstance(expr, MatMul):
+        coefficient, factors = expr.as_coeff_matrices()
+        return coefficient * functools.reduce(
+            operator.mul, [transpose(f, symmetric) for f in reversed(factors)])
+    if isinstance(expr, MatAdd):
+        return functools.reduce(operator.add, [transpose(t, symmetric) for t in expr.args])
+    if isinstance(expr, Inverse):
+        return inverse(transpose(expr.arg, symmetric), symmetric)
+    if isinstance(expr, (Identity, ZeroMatrix, OneMatrix)) and expr.is_square:
+        return expr
+    return Transpose(expr)
+
+
+def inverse(expr, symmetric=_never):
+    """The canonical inverse of a canonical expression.
+
+    >>> from sympy import MatrixSymbol
+    >>> A, B, X = MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 3), MatrixSymbol('X', 3, 2)
+    >>> inverse(3*A*B), inverse(X.T*X), inverse(A.I)
+    ((1/3)*B**(-1)*A**(-1), (X.T*X)**(-1), A)
+    """
+    if isinstance(expr, Inverse):
+        return expr.arg
+    if isinstance(expr, Identity):
+        return expr
+    if isinstance(expr, MatMul):
+        coefficient, factors = expr.as_coeff_matrices()
+        if all(f.is_square for f in factors) and all(
+                sympy.simplify(f.shape[0] - factors[0].shape[0]) == 0 for f in factors):
+            return (1 / coefficient) * functools.reduce(
+                operator.mul, [inverse(f, symmetric) for f in reversed(factors)])
+    return Inverse(expr)
+
+
+def _power(base, exponent, symmetric, original):
+    if not (exponent.is_Integer and exponent != 0):
+        raise UnsupportedExpressionError(f'{original}: only nonzero integer powers of '
+                                         'matrices are supported')
+    factor = base if exponent > 0 else inverse(base, symmetric)
+    return functools.reduce(operator.mul, [factor] * abs(int(exponent)))

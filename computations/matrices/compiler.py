@@ -1,0 +1,103 @@
+"""From SymPy expressions to a composite of BLAS/LAPACK operations.
+
+:func:`compile_expressions` canonicalizes the outputs under the
+assumptions (:mod:`.canonical`, :mod:`.properties`), plans them one after
+the other with the cost-driven search (:mod:`.search`, :mod:`.rules`), and
+fuses each factorization with one of its solves (POTRF + POTRS is one
+POSV call).  The result's outputs are the variables that hold the
+requested values: the same values, though not always the same spelling
+(``Sigma - W.T*W`` for ``Sigma - Sigma*H.T*S.I*H*Sigma``).
+
+>>> from sympy import MatrixSymbol, Q
+>>> X, y = MatrixSymbol('X', 100, 3), MatrixSymbol('y', 100, 1)
+>>> compiled = compile_expressions([(X.T*X).I*X.T*y], [X, y], [Q.fullrank(X)])
+>>> print(compiled.computation)      # doctest: +NORMALIZE_WHITESPACE
+X.T*y = GEMV(1, X, y, trans=True)
+X.T*X = SYRK(1, X, trans=True)
+(X.T*X)**(-1)*X.T*y, LofCholesky(X.T*X) = POSV(X.T*X, X.T*y)
+(X.T*X)**(-1)*X.T*y = Identity((X.T*X)**(-1)*X.T*y)
+"""
+from typing import NamedTuple
+
+from ..core import CompositeComputation, Identity
+from .auxiliary import TRANSPOSE
+from .lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRS
+from .properties import Properties
+from .search import Planner
+
+__all__ = ['compile_expressions', 'Compiled', 'fuse_factorizations']
+
+
+class Compiled(NamedTuple):
+    """A compiled program: ``computation`` and, per requested output, the variable holding it."""
+    computation: CompositeComputation
+    results: tuple
+    flops: float
+
+
+def compile_expressions(outputs, inputs, assumptions=(), dims=None):
+    """The cheapest composite computing ``outputs`` from ``inputs`` (see the module).
+
+    ``dims`` binds symbolic dimensions to sizes, for the costs and the shape
+    comparisons; every dimension must be a number or bound.
+    """
+    properties = Properties(assumptions, dims)
+    planner = Planner(properties, inputs)
+    plans = []
+    for output in outputs:
+        plan = planner.plan(properties.canonical(output))
+        planner.commit(plan)
+        plans.append(plan)
+    ops = set(planner.committed)
+    results = []
+    for plan in plans:
+        var, transposed = plan.operand
+        if transposed:
+            op = TRANSPOSE(var)
+            ops.add(op)
+            var = op.outputs[0]
+        results.append(var)
+    flops = sum(map(planner.flops, ops))
+    ops = fuse_factorizations(ops)
+    return Compiled(CompositeComputation(*ops, Identity(*results)), tuple(results), flops)
+
+
+#: factorization -> (the solve reading its factors, the routine doing both).
+FUSIONS = {POTRF: (POTRS, POSV), GETRF: (GETRS, GESV)}
+
+
+def fuse_factorizations(ops):
+    """Replace a factorization and one solve reading its factors by one call (POSV, GESV).
+
+    The solve fused is the first, in a topological order, whose right-hand
+    side does not depend on the factorization.  Returns a new set of ops.
+
+    >>> A, B = MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 1)
+    >>> fuse_factorizations({POTRF(A), POTRS(A, B)}) == {POSV(A, B)}
+    True
+    """
+    ops = set(ops)
+    for factor in [op for op in ops if type(op) in FUSIONS]:
+        solve_type, fused_type = FUSIONS[type(factor)]
+        comp = CompositeComputation(*ops)
+        downstream = _downstream(comp, factor)
+        for solve in comp.toposort():
+            if (type(solve) is solve_type and solve.A == factor.A
+                    and not getattr(solve, 'trans', False) and solve.B not in downstream):
+                ops -= {factor, solve}
+                ops.add(fused_type(solve.A, solve.B))
+                break
+    return ops
+
+
+def _downstream(comp, op):
+    """The variables that depend on ``op``'s outputs."""
+    seen, todo = set(), list(op.outputs)
+    while todo:
+        var = todo.pop()
+        if var in seen:
+            continue
+        seen.add(var)
+        for consumer in comp.consumers(var):
+            todo.extend(consumer.outputs)
+    return seen

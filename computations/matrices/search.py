@@ -1,0 +1,262 @@
+"""The search for the cheapest program: dynamic programming over rule candidates.
+
+A :class:`Plan` is one way to compute a value: the *set* of operations it
+needs (its own and those of the values it reads) and the variable that
+ends up holding the value -- possibly its transpose
+(:class:`Operand`).  Because plans are sets of structurally equal
+operations, a value that two parts of a plan need (a factorization, a
+common product) is counted, and later computed, once.
+
+:class:`Planner` finds, for each canonical expression, the plan of fewest
+FLOPs (ties: fewer operations, then the untransposed result, then the
+first rule offered):
+
+- products: a matrix-chain dynamic program over the factors, where each
+  split is offered to the product rules (explicit times explicit) or the
+  solve rules (an inverse next to anything: never an explicit inverse), and
+  whole products to the chain rules (SYRK for ``Y.T*S.I*Y``); scalar
+  coefficients and an accumulated term go into the routine's ``alpha`` and
+  ``beta*C`` when it has them;
+- sums: each term in turn is accumulated onto the sum of the others;
+- inverses standing alone (only when the result itself is an inverse):
+  a solve with the identity;
+- a value and its transpose are one search problem.
+
+Outputs are planned one after the other; what earlier outputs computed
+costs nothing later (:meth:`Planner.commit`), so a factorization made for
+one output serves the next.
+"""
+import functools
+import operator
+from typing import NamedTuple
+
+import sympy
+from sympy import (Identity, Inverse, MatAdd, MatMul, MatPow, MatrixExpr, OneMatrix, Transpose,
+                   ZeroMatrix)
+
+from .auxiliary import SCALAR, TRANSPOSE
+from .blas import AXPY, SCAL
+from .properties import split_product as _factors
+from .rules import CHAIN_RULES, PRODUCT_RULES, SOLVE_RULES
+
+__all__ = ['Operand', 'Plan', 'Accumulator', 'Planner']
+
+#: Sums with more terms are accumulated in their given order (2**n sub-sums otherwise).
+MAX_SUM_SEARCH = 6
+
+
+class Operand(NamedTuple):
+    """The variable that holds a value, and whether it holds the value's transpose."""
+    var: object
+    transposed: bool = False
+
+
+class Accumulator(NamedTuple):
+    """``beta*C``, the term a routine adds its product to (C's plan)."""
+    beta: object
+    plan: 'Plan'
+
+
+class Plan(NamedTuple):
+    """A way to compute ``target``: the operations needed, and where the result is."""
+    target: object
+    operand: Operand
+    ops: frozenset = frozenset()
+
+    def flipped(self, target):
+        """The same operations, seen as a plan for the transpose ``target``."""
+        return Plan(target, Operand(self.operand.var, not self.operand.transposed), self.ops)
+
+
+def _product(factors):
+    return functools.reduce(operator.mul, factors)
+
+
+def _sum(terms):
+    return functools.reduce(operator.add, terms)
+
+
+class Planner:
+    """Finds and records the cheapest plans for canonical expressions (see the module).
+
+    ``properties`` is a :class:`~.properties.Properties` (its ``dims`` size
+    the FLOP counts); ``inputs`` the variables the caller provides.
+    """
+
+    def __init__(self, properties, inputs):
+        self.properties = properties
+        self.inputs = frozenset(inputs)
+        self.committed = set()
+        self._memo = {}
+        self._flops = {}
+
+    # Facts and costs ------------------------------------------------------------
+
+    def ask(self, predicate, expr):
+        return self.properties.ask(predicate, expr)
+
+    def size(self, dim):
+        return self.properties.size(dim)
+
+    def stored_lower(self, plan):
+        """Whether the variable of a triangular plan holds a lower triangle (None: not triangular)."""
+        transposed = plan.operand.transposed
+        if self.ask('lower_triangular', plan.target):
+            return not transposed
+        if self.ask('upper_triangular', plan.target):
+            return transposed
+        return None
+
+    def flops(self, op):
+        """An operation's declared FLOP count at the bound sizes."""
+        if op not in self._flops:
+            count = sympy.sympify(op.flops).xreplace(self.properties.dims)
+            if not count.is_number:
+                raise ValueError(f'cannot count the FLOPs of {op}: {count} has unbound '
+                                 'dimensions; give sizes for them')
+            self._flops[op] = float(count)
+        return self._flops[op]
+
+    def cost(self, plan):
+        """``(FLOPs, operations)`` of what ``plan`` adds to the program so far."""
+        new = [op for op in plan.ops if op not in self.committed]
+        return sum(map(self.flops, new)), len(new)
+
+    def cheapest(self, plans, target):
+        plans = list(plans)
+        if not plans:
+            raise NotImplementedError(f'no rule can compute {target}')
+        return min(plans, key=lambda p: (*self.cost(p), p.operand.transposed))
+
+    # Building plans (used by the rules) ---------------------------------------
+
+    def emit(self, op, *reads, transposed=False, output=0, target=None):
+        """The plan that runs ``op`` after the plans (or accumulators) it ``reads``.
+
+        None entries are ignored.
+        """
+        ops = {op}
+        for plan in reads:
+            if isinstance(plan, Accumulator):
+                plan = plan.plan
+            if plan is not None:
+                ops |= plan.ops
+        for value in op.inputs:      # a compound scalar coefficient is computed first
+            if not isinstance(value, MatrixExpr) and not value.is_Symbol and not value.is_number:
+                ops.add(SCALAR(value))
+        return Plan(target, Operand(op.outputs[output], transposed), frozenset(ops))
+
+    def factor(self, factorization, Y):
+        """The plan of a factorization (POTRF, GETRF) of ``Y``; its operand is the factor."""
+        Yp = self.plan(Y)
+        return self.emit(factorization(Yp.operand.var), Yp, transposed=Yp.operand.transposed)
+
+    def normal(self, plan):
+        """``plan``, with a transposition added if its variable holds the transpose."""
+        if not plan.operand.transposed:
+            return plan
+        return self.emit(TRANSPOSE(plan.operand.var), plan, target=plan.target)
+
+    def transposed(self, plan):
+        """``plan``, with a transposition added unless its variable holds the transpose."""
+        if plan.operand.transposed:
+            return plan
+        return self.emit(TRANSPOSE(plan.operand.var), plan, transposed=True, target=plan.target)
+
+    # The search ---------------------------------------------------------------
+
+    def plan(self, expr):
+        """The cheapest plan for a canonical expression, given what is committed."""
+        if expr in self._memo:
+            return self._memo[expr]
+        if expr in self.inputs or isinstance(expr, (Identity, ZeroMatrix, OneMatrix)):
+            result = Plan(expr, Operand(expr))
+        elif isinstance(expr, Transpose) and expr.arg in self.inputs:
+            result = Plan(expr, Operand(expr.arg, True))
+        else:
+            result = self._search(expr)
+        self._memo[expr] = result
+        return result
+
+    def _search(self, expr):
+        transpose = self.properties.transpose(expr)
+        if transpose != expr and _orientation_key(transpose) < _orientation_key(expr):
+            return self.plan(transpose).flipped(expr)
+        if isinstance(expr, MatMul) or type(expr) is MatPow:
+            coefficient, factors = _factors(expr)
+            candidates = self.products(coefficient, factors)
+        elif isinstance(expr, MatAdd):
+            candidates = self.sums(expr)
+        elif isinstance(expr, Inverse):
+            identity = self.plan(Identity(expr.shape[0]))
+            candidates = [p for rule in SOLVE_RULES for p in rule(self, expr.arg, identity, 'L', 1)]
+        else:
+            raise NotImplementedError(f'the compiler cannot compute {expr} '
+                                      f'({type(expr).__name__}): it is not an input')
+        best = self.cheapest(candidates, expr)
+        if best.operand.transposed and transpose == expr:      # symmetric: either will do
+            best = Plan(expr, Operand(best.operand.var), best.ops)
+        return best._replace(target=expr)
+
+    def products(self, coefficient, factors, acc=None):
+        """Candidate plans for ``coefficient*product(factors) + acc``."""
+        alpha = coefficient
+        candidates = []
+        for k in range(1, len(factors)):
+            left, right = factors[:k], factors[k:]
+            inverse_left = len(left) == 1 and isinstance(left[0], Inverse)
+            inverse_right = len(right) == 1 and isinstance(right[0], Inverse)
+            if acc is None and inverse_left:
+                B = self.plan(_product(right))
+                candidates += [p for rule in SOLVE_RULES for p in rule(self, left[0].arg, B, 'L', alpha)]
+            if acc is None and inverse_right:
+                B = self.plan(_product(left))
+                candidates += [p for rule in SOLVE_RULES for p in rule(self, right[0].arg, B, 'R', alpha)]
+            if not (inverse_left or inverse_right):
+                lp, rp = self.plan(_product(left)), self.plan(_product(right))
+                candidates += [p for rule in PRODUCT_RULES for p in rule(self, lp, rp, alpha, acc)]
+        if len(factors) > 1:
+            candidates += [p for rule in CHAIN_RULES for p in rule(self, alpha, factors, acc)]
+        if alpha != 1 or acc is not None or len(factors) == 1:
+            candidates.append(self.finish(self.plan(_product(factors)), alpha, acc))
+        return candidates
+
+    def finish(self, plan, alpha, acc):
+        """``alpha*plan + beta*C`` from a computed plan: SCAL and AXPY (or nothing)."""
+        if alpha != 1 and acc is None:
+            return self.emit(SCAL(alpha, plan.operand.var), plan,
+                             transposed=plan.operand.transposed)
+        if acc is None:
+            return plan
+        C = self.finish(acc.plan, acc.beta, None)
+        if plan.operand.transposed != C.operand.transposed:
+            plan = self.normal(plan) if not C.operand.transposed else self.transposed(plan)
+        return self.emit(AXPY(alpha, plan.operand.var, C.operand.var), plan, C,
+                         transposed=C.operand.transposed)
+
+    def sums(self, expr):
+        """Candidate plans for a sum: each term accumulated onto the sum of the others."""
+        terms = list(expr.args)
+        last = range(len(terms)) if len(terms) <= MAX_SUM_SEARCH else [len(terms) - 1]
+        candidates = []
+        for j in last:
+            rest = terms[:j] + terms[j + 1:]
+            beta, C = _factors(rest[0]) if len(rest) == 1 else (1, [_sum(rest)])
+            if len(C) == 1:          # a scaled matrix: the routine's beta scales it
+                acc = Accumulator(beta, self.plan(C[0]))
+            else:
+                acc = Accumulator(1, self.plan(rest[0]))
+            coefficient, factors = _factors(terms[j])
+            candidates += self.products(coefficient, factors, acc=acc)
+        return candidates
+
+    def commit(self, plan):
+        """Record ``plan``'s operations as part of the program: later plans get them free."""
+        self.committed |= plan.ops
+        self._memo.clear()
+
+
+def _orientation_key(expr):
+    """Which of a value and its transpose is searched (the other is its flip)."""
+    text = str(expr)
+    return text.count('.T'), len(text), text
