@@ -1,8 +1,15 @@
-"""The command line: build an example computation, print it, draw it.
+"""The command line: compile a problem and run it, or draw a hand-built computation.
 
-``python -m computations [EXAMPLE] [--svg PATH] [--png PATH] [--pdf PATH]``
+``computations run SPEC [--size n=2000] [--svg FILE] [--check] [--bench]``
+    compiles a bundled problem (``kalman``, ``least_squares``, ``gls``) or
+    the ``inputs``, ``outputs`` and ``assumptions`` a Python file defines;
+    prints the chosen program one routine call per line and its FLOP count;
+    with ``--check`` compares the result with NumPy (``sympy.lambdify``),
+    with ``--bench`` times both, with ``--svg`` draws the program.
+``computations show [minmax|kalman] [--svg FILE]``
+    prints and draws a computation built by hand.
 
->>> main(['minmax'])
+>>> main(['show', 'minmax'])
 inputs:  w, y
 outputs: Min(x, y), Max(x, y)
 program:
@@ -11,39 +18,135 @@ program:
 0
 """
 import argparse
+import statistics
 import sys
+import time
 
 from .examples import EXAMPLES
 
 __all__ = ['main']
 
+FORMATS = ('svg', 'png', 'pdf')
+
 
 def _parser():
     parser = argparse.ArgumentParser(
-        prog='python -m computations',
-        description='Build an example computation, print its program and draw it.')
-    parser.add_argument('example', nargs='?', default='minmax', choices=sorted(EXAMPLES),
-                        help='which example to build (default: %(default)s)')
-    for fmt in ('svg', 'png', 'pdf'):
-        parser.add_argument(f'--{fmt}', metavar='PATH',
-                            help=f'write the picture as {fmt.upper()} to PATH')
+        prog='computations',
+        description='Compile matrix expressions into BLAS/LAPACK programs, run and draw them.')
+    commands = parser.add_subparsers(dest='command', required=True)
+    run = commands.add_parser('run', help='compile a problem and run it')
+    run.add_argument('spec', help='a bundled problem (kalman, least_squares, gls) or a Python '
+                     'file defining inputs, outputs and assumptions')
+    run.add_argument('--size', action='append', default=[], metavar='DIM=N',
+                     help='the size of a symbolic dimension (repeatable), e.g. --size n=2000')
+    run.add_argument('--check', action='store_true',
+                     help='compare the results with NumPy (sympy.lambdify)')
+    run.add_argument('--bench', action='store_true', help='time the program against NumPy')
+    run.add_argument('--repeat', type=int, default=5,
+                     help='timed repetitions of each contestant for --bench (default 5)')
+    run.add_argument('--seed', type=int, default=0, help='seed of the random data')
+    show = commands.add_parser('show', help='print and draw a computation built by hand')
+    show.add_argument('example', nargs='?', default='minmax', choices=sorted(EXAMPLES))
+    for sub in (run, show):
+        for fmt in FORMATS:
+            sub.add_argument(f'--{fmt}', metavar='FILE',
+                             help=f'write the picture as {fmt.upper()} to FILE')
     return parser
 
 
 def main(argv=None):
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     args = _parser().parse_args(argv)
+    return _run(args) if args.command == 'run' else _show(args)
+
+
+def _show(args):
     comp = EXAMPLES[args.example]()
     print('inputs: ', ', '.join(map(str, comp.inputs)))
     print('outputs:', ', '.join(map(str, comp.outputs)))
     print('program:')
     for op in comp.toposort():
         print(' ', op)
-    for fmt in ('svg', 'png', 'pdf'):
+    _write_pictures(comp, args)
+    return 0
+
+
+def _write_pictures(comp, args):
+    for fmt in FORMATS:
         path = getattr(args, fmt)
         if path:
             print(f'wrote {comp.write(path, format=fmt)}')
-    return 0
+
+
+def _run(args):
+    import computations
+    from .matrices.examples.problems import load, random_inputs
+
+    problem = load(args.spec)
+    sizes = {**problem.sizes, **_sizes(args.size)}
+    data = random_inputs(problem, sizes, seed=args.seed)
+    start = time.perf_counter()
+    f = computations.function(problem.inputs, problem.outputs, problem.assumptions,
+                              names=problem.names)
+    compiled = f.specialize(*data)
+    seconds = time.perf_counter() - start
+    print(f'{problem.name}: {problem.description}' if problem.description else problem.name)
+    if compiled.dims:
+        print('sizes:', ', '.join(f'{d}={v}' for d, v in compiled.dims.items()))
+    for name, output in zip(problem.names, problem.outputs):
+        print(f'{name} = {output}')
+    print('assumptions:', ', '.join(map(str, problem.assumptions)) or 'none')
+    print(f'program (compiled in {seconds:.2f} s):')
+    for line in compiled.pseudocode().splitlines():
+        print('  ' + line)
+    print(f'FLOPs: {compiled.flops:.4g}')
+    status = 0
+    if args.check or args.bench:
+        import numpy as np
+        import sympy
+        reference = sympy.lambdify(problem.inputs, problem.outputs, 'numpy')
+    if args.check:
+        got, want = f(*data), reference(*data)
+        errors = [np.linalg.norm(g - w) / max(np.linalg.norm(w), 1e-300)
+                  for g, w in zip(got, want)]
+        ok = all(e <= 1e-8 for e in errors)
+        print('check against NumPy (lambdify): ' + ', '.join(
+            f'{n} relative error {e:.2g}' for n, e in zip(problem.names, errors))
+            + (': OK' if ok else ': FAILED (> 1e-8)'))
+        status = 0 if ok else 1
+    if args.bench:
+        times = _alternate({'compiled': lambda: f(*data), 'NumPy': lambda: reference(*data)},
+                           args.repeat)
+        print(f'bench (median of {args.repeat}, alternating): compiled {times["compiled"]:.4g} s, '
+              f'NumPy (lambdify) {times["NumPy"]:.4g} s: '
+              f'{times["compiled"] / times["NumPy"]:.2f}x; '
+              f'{compiled.flops / times["compiled"] / 1e9:.1f} GFLOP/s')
+    _write_pictures(compiled.program, args)
+    return status
+
+
+def _sizes(items):
+    sizes = {}
+    for item in items:
+        name, _, value = item.partition('=')
+        if not (name and value.isdigit() and int(value) > 0):
+            raise SystemExit(f'computations run: --size wants DIM=N with N a positive integer, '
+                             f'got {item!r}')
+        sizes[name.strip()] = int(value)
+    return sizes
+
+
+def _alternate(contestants, repeat):
+    """Median seconds of each contestant, over ``repeat`` rounds that alternate between them."""
+    for run in contestants.values():   # warm up: compile, allocate, load BLAS threads
+        run()
+    times = {name: [] for name in contestants}
+    for _ in range(repeat):
+        for name, run in contestants.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 if __name__ == '__main__':  # pragma: no cover

@@ -320,10 +320,13 @@ class _Builder:
     def value(self, d):
         return int(sympy.sympify(d).xreplace(self.dims))
 
-    def dim(self, lo=1, hi=MAX_DIM):
-        """A dimension whose number is in [lo, hi]: an Integer, or in symbolic draws a Symbol."""
+    def dim(self, lo=1, hi=MAX_DIM, symbol=False):
+        """A dimension whose number is in [lo, hi]: an Integer, or in symbolic draws a Symbol.
+
+        With ``symbol``, a Symbol or None (when no more dimension Symbols fit).
+        """
         draw = self.draw
-        if self.symbolic and draw(st.integers(0, 3)) > 0:
+        if symbol or (self.symbolic and draw(st.integers(0, 3)) > 0):
             existing = [d for d, v in self.dims.items() if lo <= v <= hi]
             if existing and draw(st.booleans()):
                 return draw(st.sampled_from(existing))
@@ -331,6 +334,10 @@ class _Builder:
                 d = sympy.Symbol(_DIM_NAMES[len(self.dims)], integer=True, positive=True)
                 self.dims[d] = draw(st.integers(lo, hi))
                 return d
+            if existing:
+                return draw(st.sampled_from(existing))
+            if symbol:
+                return None
         return sympy.Integer(draw(st.integers(lo, hi)))
 
     # -- symbols
@@ -405,10 +412,15 @@ class _Builder:
         return self.symbol(kind, r, c)
 
     def tall(self, n):
-        """A tall full-rank X with n columns (more rows than columns), or None if n is too big."""
+        """A tall full-rank X with n columns (more rows than columns), or None if none fits.
+
+        When n is a Symbol, so is the number of rows: with numeric rows, the
+        default sizes a compiler picks for n could make X wide and X.T*X singular.
+        """
         if self.value(n) >= MAX_DIM:
             return None
-        return self.symbol('fullrank', self.dim(self.value(n) + 1, MAX_DIM), n)
+        rows = self.dim(self.value(n) + 1, MAX_DIM, symbol=isinstance(n, sympy.Symbol))
+        return None if rows is None else self.symbol('fullrank', rows, n)
 
     def inverse(self, n):
         """The inverse of an n x n matrix invertible by construction and by declaration."""
@@ -527,12 +539,12 @@ class _Builder:
             n = self.dim()
             return self.inverse_of_sum(n) * self.symbol('general', n, self.rhs_cols())
         if name == 'least_squares':            # (X.T*X).I*X.T*y
-            n = self.dim(1, MAX_DIM - 1)
-            X = self.tall(n)
+            X = self.tall(self.dim(1, MAX_DIM - 1))
+            assume(X is not None)
             return (X.T * X).I * X.T * self.symbol('general', X.shape[0], self.rhs_cols())
         if name == 'gls':                      # (X.T*S.I*X).I*X.T*S.I*y
-            n = self.dim(1, MAX_DIM - 1)
-            X = self.tall(n)
+            X = self.tall(self.dim(1, MAX_DIM - 1))
+            assume(X is not None)
             S = self.symbol('spd', X.shape[0])
             y = self.symbol('general', X.shape[0], self.rhs_cols())
             return (X.T * S.I * X).I * X.T * S.I * y

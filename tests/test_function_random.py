@@ -182,6 +182,10 @@ def test_strategy_draws_valid_problems(problem, seed):
     for x in inputs:
         if isinstance(x, MatrixSymbol):
             assert all(isinstance(d, sympy.Integer) or d in dims for d in x.shape), x
+    for inverse in _inverses(outputs):           # X.T*X stays invertible at any default sizes
+        for X in inverse.arg.atoms(MatrixSymbol):
+            if problem.kinds[X] == 'fullrank' and not X.shape[1].is_number:
+                assert not X.shape[0].is_number, (X, X.shape)
     # Assumptions: about inputs only; one predicate per kind.
     for a in problem.assumptions:
         assert a.arg in inputs, a

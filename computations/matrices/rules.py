@@ -145,8 +145,12 @@ def triangular_solve(pl, Y, B, side, alpha):
 
 
 def lu_solve(pl, Y, B, side, alpha):
-    """Y invertible: LU once (GETRF), then GETRS (a right solve is a transposed solve)."""
-    if alpha != 1 or not pl.ask('invertible', Y):
+    """Any square Y: LU once (GETRF), then GETRS (a right solve is a transposed solve).
+
+    The general case needs no property: the expression's inverse presumes Y
+    invertible, and a singular Y raises SingularMatrixError when it runs.
+    """
+    if alpha != 1:
         return
     factor = pl.factor(GETRF, Y)
     y, ty = factor.operand.var.arg, factor.operand.transposed

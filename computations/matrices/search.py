@@ -118,9 +118,15 @@ class Planner:
         return self._flops[op]
 
     def cost(self, plan):
-        """``(FLOPs, operations)`` of what ``plan`` adds to the program so far."""
+        """``(explicit inverses, FLOPs, operations)`` that ``plan`` adds to the program so far.
+
+        Explicit inverses (solves with the identity) come first: they are
+        formed only when nothing else computes the value, whatever the FLOPs
+        (at tiny sizes forming one can look cheaper).
+        """
         new = [op for op in plan.ops if op not in self.committed]
-        return sum(map(self.flops, new)), len(new)
+        inverses = sum(isinstance(getattr(op, 'B', None), Identity) for op in new)
+        return inverses, sum(map(self.flops, new)), len(new)
 
     def cheapest(self, plans, target):
         plans = list(plans)
@@ -153,15 +159,19 @@ class Planner:
 
     def normal(self, plan):
         """``plan``, with a transposition added if its variable holds the transpose."""
-        if not plan.operand.transposed:
-            return plan
-        return self.emit(TRANSPOSE(plan.operand.var), plan, target=plan.target)
+        return self._oriented(plan, False)
 
     def transposed(self, plan):
         """``plan``, with a transposition added unless its variable holds the transpose."""
-        if plan.operand.transposed:
+        return self._oriented(plan, True)
+
+    def _oriented(self, plan, transposed):
+        if plan.operand.transposed == transposed:
             return plan
-        return self.emit(TRANSPOSE(plan.operand.var), plan, transposed=True, target=plan.target)
+        if self.ask('symmetric', plan.target):          # its own transpose
+            return plan._replace(operand=Operand(plan.operand.var, transposed))
+        return self.emit(TRANSPOSE(plan.operand.var), plan, transposed=transposed,
+                         target=plan.target)
 
     # The search ---------------------------------------------------------------
 
