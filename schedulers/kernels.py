@@ -72,22 +72,51 @@ def symmetrize(c, written='upper'):
     array([[1., 2.],
            [2., 3.]])
     """
-    # Column by column rather than c[:] = triu(c) + triu(c, 1).T: no n-by-n
-    # temporaries, and the loop is n vectorized copies.
-    n = c.shape[0]
-    for j in range(n - 1):
+    def copy(rows, cols):           # the other triangle's block, transposed
         if written == 'upper':
-            c[j + 1:, j] = c[j, j + 1:]
+            c[cols, rows] = c[rows, cols].T
         else:
-            c[j, j + 1:] = c[j + 1:, j]
+            c[rows, cols] = c[cols, rows].T
+    _by_blocks(c.shape[0], copy, lambda block: _mirror(c[block, block], written))
     return c
 
 
 def _zero_upper(c):
     """Clear the strictly upper triangle (where POSV leaves A's old values), in place."""
-    for j in range(1, c.shape[1]):
-        c[:j, j] = 0
+    def clear(rows, cols):
+        c[rows, cols] = 0
+    _by_blocks(c.shape[0], clear, lambda block: _clear_upper(c[block, block]))
     return c
+
+
+#: Columns per block in the triangle loops: vectorized copies of blocks of
+#: this width, so n/256 Python steps instead of n, and no n-by-n temporary.
+_BLOCK = 256
+
+
+def _by_blocks(n, off_diagonal, diagonal):
+    """Visit the strict upper triangle of an n x n array by blocks of :data:`_BLOCK` columns.
+
+    ``off_diagonal(rows, cols)`` gets the block above the diagonal block of
+    ``cols``; ``diagonal(block)`` the diagonal block itself.
+    """
+    for start in range(0, n, _BLOCK):
+        block = slice(start, min(start + _BLOCK, n))
+        if start:
+            off_diagonal(slice(0, start), block)
+        diagonal(block)
+
+
+def _mirror(d, written):
+    upper = np.triu_indices(d.shape[0], 1)
+    if written == 'upper':
+        d.T[upper] = d[upper]
+    else:
+        d[upper] = d.T[upper]
+
+
+def _clear_upper(d):
+    d[np.triu_indices(d.shape[0], 1)] = 0
 
 
 def _vector(x):

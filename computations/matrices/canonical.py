@@ -54,8 +54,12 @@ def canonicalize(expr, symmetric=_never, memo=None):
 
 def _canonical(expr, symmetric, memo):
     if not isinstance(expr, sympy.MatrixExpr):
-        if isinstance(expr, sympy.Expr):
+        if isinstance(expr, sympy.Expr) and not expr.atoms(MatrixSymbol):
             return expr                                   # a scalar coefficient
+        if isinstance(expr, sympy.Expr):
+            raise UnsupportedExpressionError(
+                f'{expr} is not supported: scalar coefficients must be expressions of scalar '
+                'symbols (traces, determinants and matrix elements are not)')
         raise UnsupportedExpressionError(f'{expr!r} is not a SymPy expression')
     if isinstance(expr, (MatrixSymbol, Identity, ZeroMatrix, OneMatrix, Factorization)):
         return expr

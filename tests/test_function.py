@@ -1,0 +1,251 @@
+"""computations.function: the callable, its attributes, its errors, and the command line.
+
+Numbers are compared with NumPy written independently (``np.linalg.solve``
+and friends), never with the library's own output.
+"""
+import threading
+
+import numpy as np
+import pytest
+import sympy
+from sympy import MatrixSymbol, Q, Symbol
+
+import computations
+from computations.cli import main
+from computations.matrices import NotPositiveDefiniteError, SingularMatrixError
+from computations.matrices.examples.kalman import kalman_numpy
+from computations.matrices.examples.problems import PROBLEMS, random_inputs
+
+n, k, p = (Symbol(s, integer=True, positive=True) for s in 'nkp')
+S, A = MatrixSymbol('S', n, n), MatrixSymbol('A', n, n)
+x = MatrixSymbol('x', n, 1)
+alpha = Symbol('alpha')
+
+
+def rel(got, want):
+    return np.linalg.norm(got - want) / np.linalg.norm(want)
+
+
+def spd(rng, size):
+    X = rng.standard_normal((size, size))
+    return X @ X.T / size + np.eye(size)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(42)
+
+
+# Bundled problems against NumPy ------------------------------------------------
+
+def numpy_reference(name, values):
+    if name == 'kalman':
+        return kalman_numpy(*values)
+    if name == 'least_squares':
+        X, y = values
+        return (np.linalg.lstsq(X, y, rcond=None)[0],)
+    X, Omega, y = values
+    Oi_X, Oi_y = np.linalg.solve(Omega, X), np.linalg.solve(Omega, y)
+    return (np.linalg.solve(X.T @ Oi_X, X.T @ Oi_y),)
+
+
+@pytest.mark.parametrize('name', sorted(PROBLEMS))
+def test_bundled_problems_match_numpy_and_leave_inputs_alone(name):
+    problem = PROBLEMS[name]()
+    sizes = {'n': 60, 'k': 25, 'p': 7}
+    values = random_inputs(problem, sizes, seed=1)
+    before = [v.copy() for v in values]
+    f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
+    results = f(*values)
+    assert isinstance(results, tuple) and len(results) == len(problem.outputs)
+    for got, want in zip(results, numpy_reference(name, values)):
+        assert got.shape == want.shape
+        assert rel(got, want) <= 1e-8
+    for old, new in zip(before, values):
+        assert np.array_equal(old, new)
+
+
+def test_attributes(rng):
+    f = computations.function([S, x], [S.I * x], [Q.positive_definite(S)],
+                              sizes={'n': 50})
+    assert f.inputs == (S, x) and f.outputs == (S.I * x,)
+    assert [type(op).__name__ for op in f.computation.toposort()][0] == 'POSV'
+    assert f.flops == pytest.approx(50**3 / 3 + 2 * 50**2)
+    assert f.dot().source.startswith('digraph')
+    assert 'POSV' in f.pseudocode()
+    assert any(type(node.comp).__name__ == 'POSV' for node in f.program.toposort())
+
+
+def test_one_compile_per_shape_signature(rng):
+    f = computations.function([S, x], [S.I * x], [Q.positive_definite(S)])
+    first = f.specialize(np.eye(3), np.ones(3))
+    assert f.specialize((3, 3), (3, 1)) is first
+    assert f.specialize((4, 4), (4, 1)) is not first
+    assert first.dims == {n: 3}
+    for size in (3, 4, 3):
+        Sv, xv = spd(rng, size), rng.standard_normal((size, 1))
+        (got,) = f(Sv, xv)
+        assert rel(got, np.linalg.solve(Sv, xv)) <= 1e-10
+
+
+def test_accepts_lists_views_read_only_and_float32(rng):
+    f = computations.function([S, x, alpha], [alpha * S.I * x + x], [Q.positive_definite(S)])
+    Sv, xv = spd(rng, 4), rng.standard_normal((4, 1))
+    want = 2.5 * np.linalg.solve(Sv, xv) + xv
+    big = np.zeros((8, 8))
+    big[::2, ::2] = Sv
+    view = big[::2, ::2]                                 # not contiguous
+    frozen = xv.copy()
+    frozen.flags.writeable = False
+    for args in [(Sv.tolist(), xv.ravel().tolist(), 2.5), (view, frozen, np.float64(2.5)),
+                 (Sv, xv, 5 / 2)]:
+        (got,) = f(*args)
+        assert rel(got, want) <= 1e-10
+    assert np.array_equal(big[::2, ::2], Sv)
+    (got,) = f(Sv.astype(np.float32), xv.astype(np.float32), 2.5)
+    assert got.dtype == np.float32 and rel(got, want) <= 1e-4
+
+
+def test_keyword_arguments(rng):
+    f = computations.function([S, x], [S * x], [Q.symmetric(S)])
+    Sv, xv = spd(rng, 3), rng.standard_normal((3, 1))
+    (got,) = f(x=xv, S=Sv)
+    assert rel(got, Sv @ xv) <= 1e-12
+
+
+def test_outputs_that_need_no_computation_are_copies(rng):
+    f = computations.function([A], [A, A.T, sympy.ZeroMatrix(n, n), A])
+    Av = rng.standard_normal((3, 3))
+    same, transposed, zero, again = f(Av)
+    assert np.array_equal(same, Av) and same is not Av and again is not same
+    assert np.array_equal(transposed, Av.T) and not zero.any() and zero.shape == (3, 3)
+    same[0, 0] = 99
+    assert Av[0, 0] != 99 and again[0, 0] != 99
+
+
+def test_concurrent_calls_do_not_share_buffers(rng):
+    f = computations.function([S, x], [S.I * x], [Q.positive_definite(S)])
+    cases = [(spd(rng, 30), rng.standard_normal((30, 1))) for _ in range(8)]
+    results = [None] * len(cases)
+
+    def work(i):
+        for _ in range(20):
+            results[i] = f(*cases[i])[0]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(cases))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for (Sv, xv), got in zip(cases, results):
+        assert rel(got, np.linalg.solve(Sv, xv)) <= 1e-10
+
+
+# Errors --------------------------------------------------------------------------
+
+@pytest.fixture
+def solve():
+    return computations.function([S, x], [S.I * x], [Q.positive_definite(S)])
+
+
+def test_wrong_argument_count_is_a_type_error(solve):
+    with pytest.raises(TypeError, match=r'takes 2 arguments \(S, x\), got 1: missing x'):
+        solve(np.eye(2))
+    with pytest.raises(TypeError, match='takes 2 arguments'):
+        solve(np.eye(2), np.ones(2), np.ones(2))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'y'"):
+        solve(np.eye(2), y=np.ones(2))
+    with pytest.raises(TypeError, match="multiple values for argument 'S'"):
+        solve(np.eye(2), S=np.eye(2))
+
+
+@pytest.mark.parametrize('args, message', [
+    ((np.eye(3), np.ones(4)), r'input x has 4 rows, but n = 3 \(bound by S\)'),
+    ((np.ones((3, 2)), np.ones(3)), 'input S has 2 columns, but n = 3'),
+    ((np.eye(3) * 1j, np.ones(3)), 'input S is complex'),
+    ((np.array([['a']]), np.ones(1)), 'input S must hold real numbers'),
+    ((np.ones((2, 2, 2)), np.ones(2)), 'input S must be a nxn matrix'),
+    ((np.eye(2), [[1, 2], [3]]), 'input x'),
+])
+def test_wrong_shape_or_dtype_is_a_value_error_naming_the_input(solve, args, message):
+    with pytest.raises(ValueError, match=message):
+        solve(*args)
+
+
+def test_a_scalar_input_given_an_array_is_a_value_error():
+    f = computations.function([alpha, A], [alpha * A])
+    with pytest.raises(ValueError, match='input alpha is a scalar'):
+        f(np.ones(2), np.eye(2))
+
+
+def test_violated_assumption_names_the_expression(solve):
+    bad = np.array([[1., 2.], [2., 1.]])                 # symmetric, indefinite
+    with pytest.raises(NotPositiveDefiniteError, match=r'S') as info:
+        solve(bad, np.ones(2))
+    assert isinstance(info.value, np.linalg.LinAlgError)
+    assert np.array_equal(bad, [[1., 2.], [2., 1.]])
+
+
+def test_singular_general_matrix_is_named():
+    f = computations.function([A, x], [A.I * x])
+    with pytest.raises(SingularMatrixError, match='A'):
+        f(np.zeros((2, 2)), np.ones(2))
+
+
+@pytest.mark.parametrize('inputs, outputs, error, message', [
+    ([S, 'x'], [S], TypeError, 'inputs must be MatrixSymbols or scalar Symbols'),
+    ([S, S], [S], ValueError, 'S given more than once'),
+    ([S], [x], ValueError, r'output 0 \(x\) uses x, which are not inputs'),
+    ([S], [sympy.Trace(S) * S], TypeError, 'Trace'),
+    ([S], [sympy.HadamardProduct(S, S)], TypeError, 'not supported'),
+    ([S], [S**alpha], ValueError, 'alpha'),
+    ([S], [2], TypeError, 'output 0 must be a SymPy matrix expression'),
+])
+def test_bad_definitions_fail_at_compile_time(inputs, outputs, error, message):
+    with pytest.raises(error, match=message):
+        computations.function(inputs, outputs)
+
+
+def test_bad_assumptions_and_sizes():
+    with pytest.raises(TypeError, match='assumptions must be SymPy predicates'):
+        computations.function([S], [S.I], ['S is SPD'])
+    with pytest.raises(ValueError, match='sizes: m is not a dimension'):
+        computations.function([S], [S.I], sizes={'m': 3})
+    with pytest.raises(ValueError, match='sizes: n must be a positive integer'):
+        computations.function([S], [S.I], sizes={'n': 0})
+
+
+# The command line ------------------------------------------------------------------
+
+def test_cli_runs_the_kalman_filter(capsys, tmp_path):
+    svg = tmp_path / 'kalman.svg'
+    assert main(['run', 'kalman', '--size', 'n=60', '--size', 'k=20', '--check', '--bench',
+                 '--repeat', '1', '--svg', str(svg)]) == 0
+    out = capsys.readouterr().out
+    assert 'sizes: k=20, n=60' in out
+    for line in ["t2 := H*Sigma", "[SYMM]", "[POSV]", "newSigma := Sigma - t5'*t5", "[SYRK]"]:
+        assert line in out
+    assert 'FLOPs:' in out and ': OK' in out and 'bench (median of 1' in out
+    assert svg.read_text().lstrip().startswith('<?xml')
+
+
+def test_cli_runs_a_problem_file(capsys, tmp_path):
+    spec = tmp_path / 'ridge.py'
+    spec.write_text(
+        'from sympy import MatrixSymbol, Symbol, Identity, Q\n'
+        'n, p = Symbol("n"), Symbol("p")\n'
+        'X, y, lam = MatrixSymbol("X", n, p), MatrixSymbol("y", n, 1), Symbol("lam")\n'
+        'inputs = [X, y, lam]\n'
+        'outputs = [(X.T*X + lam*Identity(p)).I*X.T*y]\n'
+        'assumptions = [Q.positive(lam)]\n'
+        'sizes = {"n": 40, "p": 5}\n')
+    assert main(['run', str(spec), '--check']) == 0
+    out = capsys.readouterr().out
+    assert '[SYRK]' in out and '[POSV]' in out and ': OK' in out
+
+
+def test_cli_errors():
+    with pytest.raises(SystemExit, match='--size wants DIM=N'):
+        main(['run', 'kalman', '--size', 'n=big'])
+    with pytest.raises(ValueError, match="unknown problem 'nope'"):
+        main(['run', 'nope'])
