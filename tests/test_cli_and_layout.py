@@ -12,16 +12,23 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 def test_cli_prints_the_program_and_writes_pictures(tmp_path, capsys):
     svg, png = tmp_path / 'm.svg', tmp_path / 'm.png'
-    assert cli.main(['minmax', '--svg', str(svg), '--png', str(png)]) == 0
+    assert cli.main(['show', 'minmax', '--svg', str(svg), '--png', str(png)]) == 0
     out = capsys.readouterr().out
     assert 'x = A(w)\n' in out and 'Min(x, y), Max(x, y) = MinMax(x, y)' in out
     assert svg.read_bytes().startswith(b'<?xml') and png.read_bytes().startswith(b'\x89PNG')
 
 
-def test_python_dash_m_runs_the_demo(tmp_path):
-    out = subprocess.run([sys.executable, '-m', 'computations', '--svg', str(tmp_path / 'd.svg')],
+def test_python_dash_m_runs_the_main_job(tmp_path):
+    # ./dev demo runs `python -m computations run kalman ...`; here smaller.
+    out = subprocess.run([sys.executable, '-m', 'computations', 'run', 'kalman', '--size', 'n=40',
+                          '--size', 'k=10', '--check', '--svg', str(tmp_path / 'd.svg')],
                          capture_output=True, text=True, check=True).stdout
-    assert 'MinMax' in out and (tmp_path / 'd.svg').exists()
+    assert '[SYRK]' in out and ': OK' in out and (tmp_path / 'd.svg').exists()
+
+
+def test_the_demo_runs_the_kalman_filter():
+    dev = (ROOT / 'dev').read_text()
+    assert 'set -- run kalman --check --bench --svg out/kalman.svg' in dev
 
 
 def test_cli_rejects_unknown_example(capsys):

@@ -613,7 +613,7 @@ def symbol_pool(draw):
     pool = []
     for name, rows, cols in shapes:
         kinds = KINDS if rows == cols else RECTANGULAR_KINDS
-        kind = draw(st.sampled_from(sorted(kinds)))
+        kind = draw(st.sampled_from(sorted(kinds) + (['spd'] * 3 if rows == cols else [])))
         declared = draw(st.lists(st.sampled_from(kinds[kind]), unique=True)) if kinds[kind] else []
         pool.append((MatrixSymbol(name, rows, cols), kind, declared))
     return pool
@@ -628,8 +628,10 @@ def square_expressions(draw, pool, size, depth):
     other = m if size == n else n
     ops = ['leaf']
     if depth > 0:
-        ops += ['transpose', 'Transpose', 'inverse', 'product', 'sum', 'difference', 'scale',
-                'gram', 'congruence', 'square_congruence', 'power', 'cholesky']
+        ops += ['leaf'] * 4 + [
+            'transpose', 'Transpose', 'inverse', 'product', 'sum', 'difference', 'scale',
+            'combination', 'combination', 'gram',
+            'congruence', 'square_congruence', 'through', 'power', 'cholesky']
     op = draw(st.sampled_from(ops))
     sub = lambda: draw(square_expressions(pool, size, depth - 1))  # noqa: E731
     if op == 'leaf':
@@ -649,6 +651,9 @@ def square_expressions(draw, pool, size, depth):
         return sub() - sub()
     if op == 'scale':
         return draw(st.sampled_from([2, -3, Rational(1, 2), *SCALARS])) * sub()
+    if op == 'combination':
+        coefficients = draw(st.lists(st.sampled_from([1, 2, -1, *SCALARS]), min_size=2, max_size=3))
+        return sympy.MatAdd(*[a * sub() for a in coefficients]).doit()
     if op == 'gram':
         Z = draw(st.sampled_from(_leaves(pool, size, other) + _leaves(pool, size, size)))
         return Z * Z.T
@@ -656,6 +661,10 @@ def square_expressions(draw, pool, size, depth):
         Z = draw(st.sampled_from(_leaves(pool, size, other)))
         inner = draw(square_expressions(pool, other, depth - 1))
         return Z * inner * Z.T if draw(st.booleans()) else Z * inner * Transpose(Z)
+    if op == 'through':                             # size x other x other x size, any factors
+        rectangular = _leaves(pool, size, other) + [Z.T for Z in _leaves(pool, other, size)]
+        left, right = draw(st.sampled_from(rectangular)), draw(st.sampled_from(rectangular))
+        return left * draw(square_expressions(pool, other, depth - 1)) * right.T
     if op == 'square_congruence':
         Z, inner = sub(), sub()
         return Z.T * inner * Z
@@ -788,7 +797,7 @@ def _subexpressions(expr):
     return [node for node in sympy.preorder_traversal(expr) if isinstance(node, sympy.MatrixExpr)]
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(problems(), st.booleans())
 def test_every_true_answer_holds_on_numbers_satisfying_the_facts(problem, bind_dims):
     """The guard against wrong Trues: each True (and False) answer checked on numbers."""

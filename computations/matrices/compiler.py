@@ -72,6 +72,7 @@ def fuse_factorizations(ops):
     The solve fused is the first, in a topological order, whose right-hand
     side does not depend on the factorization.  Returns a new set of ops.
 
+    >>> from sympy import MatrixSymbol
     >>> A, B = MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 1)
     >>> fuse_factorizations({POTRF(A), POTRS(A, B)}) == {POSV(A, B)}
     True

@@ -302,7 +302,9 @@ def _congruence(properties, factors):
     if half == 0:
         return None
     left, right = factors[:half], factors[m - half:]
-    if [properties.transpose(f) for f in reversed(left)] != right:
+    # Compared in canonical form: Z*Z.T with Z symmetric is Z*Z.
+    if [properties.transpose(properties.canonical(f)) for f in reversed(left)] != \
+            [properties.canonical(f) for f in right]:
         return None
     Y = right[0] if len(right) == 1 else MatMul(*right)
     return Y, factors[half] if m % 2 else None
