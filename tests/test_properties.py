@@ -10,8 +10,9 @@ asserted to stay ``None`` and a hypothesis test at the end checks every
 import numpy as np
 import pytest
 import sympy
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
-from sympy import Identity, Inverse, MatMul, MatPow, MatrixSymbol, Q, Rational, Symbol, Transpose, ZeroMatrix
+from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
+from sympy import (Identity, Inverse, MatMul, MatPow, MatrixSymbol, Q, Rational, Symbol, Transpose,
+                   ZeroMatrix)
 from sympy.matrices.expressions.factorizations import LofCholesky
 
 from computations.matrices.properties import IMPLIES, PREDICATES, RULES, Properties, split_product
@@ -94,7 +95,8 @@ NON_IMPLIED = [('symmetric', 'positive_definite'), ('symmetric', 'invertible'),
                ('orthogonal', 'symmetric'), ('symmetric', 'lower_triangular')]
 
 
-@pytest.mark.parametrize('declared, other', NON_IMPLIED, ids=[f'{a}=/=>{b}' for a, b in NON_IMPLIED])
+@pytest.mark.parametrize('declared, other', NON_IMPLIED,
+                         ids=[f'{a}=/=>{b}' for a, b in NON_IMPLIED])
 def test_a_declared_fact_says_nothing_beyond_its_closure(declared, other):
     Z = MatrixSymbol('Z', n, n)
     assert Properties([getattr(Q, declared)(Z)]).ask(other, Z) is None
@@ -158,7 +160,8 @@ ZERO = {'symmetric': True, 'positive_semidefinite': True, 'lower_triangular': Tr
         'invertible': False, 'fullrank': False, 'orthogonal': False}
 
 
-@pytest.mark.parametrize('predicate, expected', ZERO.items(), ids=[f'{q}={v}' for q, v in ZERO.items()])
+@pytest.mark.parametrize('predicate, expected', ZERO.items(),
+                         ids=[f'{q}={v}' for q, v in ZERO.items()])
 def test_zero_matrix_is_everything_but_regular(predicate, expected):
     assert Properties().ask(predicate, ZeroMatrix(n, n)) is expected
 
@@ -311,7 +314,8 @@ def test_congruence(predicate, expr, expected):
     assert standard().ask(predicate, expr) is expected
 
 
-@pytest.mark.parametrize('dims', [{n: 3, k: 4, p: 3}, None], ids=['more-rows-than-columns', 'unbound'])
+@pytest.mark.parametrize('dims', [{n: 3, k: 4, p: 3}, None],
+                         ids=['more-rows-than-columns', 'unbound'])
 def test_congruence_is_not_definite_without_full_row_rank(dims):
     assert standard(dims).ask('positive_definite', H * S * H.T) is None
 
@@ -389,8 +393,9 @@ def test_unknowns_stay_unknown(predicate, expr, expected):
     assert standard().ask(predicate, expr) is expected
 
 
-@pytest.mark.parametrize('Z_fact', [None, Q.symmetric, Q.positive_definite, Q.diagonal, Q.invertible],
-                         ids=['unknown', 'symmetric', 'positive_definite', 'diagonal', 'invertible'])
+@pytest.mark.parametrize(
+    'Z_fact', [None, Q.symmetric, Q.positive_definite, Q.diagonal, Q.invertible],
+    ids=['unknown', 'symmetric', 'positive_definite', 'diagonal', 'invertible'])
 @pytest.mark.parametrize('gram', ['Z*Z.T', 'Z.T*Z'])
 def test_gram_product_is_semidefinite_whatever_is_known_of_the_factor(gram, Z_fact):
     """Z*Z.T and Z.T*Z are semidefinite whatever Z is: a fact on Z must not lose that.
@@ -475,7 +480,8 @@ SYMPY_DIFFERS = [
 
 @pytest.mark.parametrize('predicate, expr, assumptions, sympy_answer, ours', SYMPY_DIFFERS,
                          ids=[f'{q}({expr})' for q, expr, *_ in SYMPY_DIFFERS])
-def test_our_answer_where_sympy_is_wrong_or_unhelpful(predicate, expr, assumptions, sympy_answer, ours):
+def test_our_answer_where_sympy_is_wrong_or_unhelpful(predicate, expr, assumptions, sympy_answer,
+                                                       ours):
     assert sympy.ask(getattr(Q, predicate)(expr), assumptions) is sympy_answer
     assert Properties(assumptions).ask(predicate, expr) is ours
 
@@ -584,9 +590,9 @@ def make(kind, rows, cols, rng):
         Q_ = np.linalg.qr(G)[0]
         return Q_ @ np.diag(_spread(rng, rows)) @ Q_.T
     if kind == 'lower':
-        return np.tril(G, -1) + np.diag(rng.uniform(1, 2, rows) * rng.choice([-1, 1], rows))
+        return np.tril(G, -1) + np.diag(_spread(rng, rows))
     if kind == 'upper':
-        return np.triu(G, 1) + np.diag(rng.uniform(1, 2, rows) * rng.choice([-1, 1], rows))
+        return np.triu(G, 1) + np.diag(_spread(rng, rows))
     if kind == 'diagonal':
         return np.diag(rng.uniform(0.5, 2, rows) * rng.choice([-1, 1], rows))
     if kind == 'orthogonal':
@@ -629,9 +635,9 @@ def square_expressions(draw, pool, size, depth):
     ops = ['leaf']
     if depth > 0:
         ops += ['leaf'] * 4 + [
-            'transpose', 'Transpose', 'inverse', 'product', 'sum', 'difference', 'scale',
-            'combination', 'combination', 'gram',
-            'congruence', 'square_congruence', 'through', 'power', 'cholesky']
+            'transpose', 'Transpose', 'inverse', 'leaf_inverse', 'product', 'sum', 'difference',
+            'scale', 'combination', 'combination', 'gram', 'congruence', 'square_congruence',
+            'through', 'power', 'cholesky']
     op = draw(st.sampled_from(ops))
     sub = lambda: draw(square_expressions(pool, size, depth - 1))  # noqa: E731
     if op == 'leaf':
@@ -643,6 +649,8 @@ def square_expressions(draw, pool, size, depth):
     if op == 'inverse':
         inner = sub()
         return inner if inner.has(ZeroMatrix) else Inverse(inner)
+    if op == 'leaf_inverse':
+        return Inverse(draw(st.sampled_from(_leaves(pool, size, size))))
     if op == 'product':
         return sub() * sub()
     if op == 'sum':
@@ -797,7 +805,8 @@ def _subexpressions(expr):
     return [node for node in sympy.preorder_traversal(expr) if isinstance(node, sympy.MatrixExpr)]
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=300,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(problems(), st.booleans())
 def test_every_true_answer_holds_on_numbers_satisfying_the_facts(problem, bind_dims):
     """The guard against wrong Trues: each True (and False) answer checked on numbers."""
@@ -825,11 +834,12 @@ def test_every_true_answer_holds_on_numbers_satisfying_the_facts(problem, bind_d
 def test_answers_do_not_depend_on_the_order_of_questions(problem):
     """A shared Properties answers every question as a fresh one does."""
     env, declared = _problem(problem)
-    shared = Properties(declared, dims=SIZES)
+    shared = Properties(declared, dims=SIZES)       # asked from the leaves up
     for sub in reversed(_subexpressions(problem[1])):
+        fresh = Properties(declared, dims=SIZES)    # asked this expression first, in another order
+        answers = {predicate: fresh.ask(predicate, sub) for predicate in reversed(PREDICATES)}
         for predicate in PREDICATES:
-            fresh = Properties(declared, dims=SIZES).ask(predicate, sub)
-            assert shared.ask(predicate, sub) is fresh, f'{predicate}({sub})'
+            assert shared.ask(predicate, sub) is answers[predicate], f'{predicate}({sub})'
 
 
 def _all_true_facts(pool):
@@ -839,6 +849,10 @@ def _all_true_facts(pool):
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
+@example(([(MatrixSymbol('A', n, n), 'diagonal', []), (MatrixSymbol('B', n, n), 'spd', []),
+           (MatrixSymbol('C', n, n), 'symmetric', []), (MatrixSymbol('K', m, m), 'spd', []),
+           (MatrixSymbol('V', n, m), 'fullrank', []), (MatrixSymbol('W', m, n), 'fullrank', [])],
+          MatrixSymbol('A', n, n) * MatrixSymbol('A', n, n).T, 0))   # A diagonal: A*A.T is A**2
 def test_more_facts_never_lose_an_answer(problem):
     """Declaring every true fact of the data proves at least what a subset of them proves."""
     pool, expr, _ = problem

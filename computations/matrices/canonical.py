@@ -71,7 +71,7 @@ def _canonical(expr, symmetric, memo):
     if isinstance(expr, MatPow):
         return _power(recurse(expr.base), expr.exp, symmetric, expr)
     if isinstance(expr, MatMul):
-        return functools.reduce(operator.mul, [recurse(a) for a in expr.args])
+        return _product([recurse(a) for a in expr.args])
     if isinstance(expr, MatAdd):
         return functools.reduce(operator.add, [recurse(a) for a in expr.args])
     raise UnsupportedExpressionError(
@@ -93,14 +93,17 @@ def transpose(expr, symmetric=_never):
         return expr.arg
     if isinstance(expr, MatMul):
         coefficient, factors = expr.as_coeff_matrices()
-        return coefficient * functools.reduce(
-            operator.mul, [transpose(f, symmetric) for f in reversed(factors)])
+        return _product([coefficient] + [transpose(f, symmetric) for f in reversed(factors)])
     if isinstance(expr, MatAdd):
         return functools.reduce(operator.add, [transpose(t, symmetric) for t in expr.args])
     if isinstance(expr, Inverse):
         return inverse(transpose(expr.arg, symmetric), symmetric)
-    if isinstance(expr, (Identity, ZeroMatrix, OneMatrix)) and expr.is_square:
+    if isinstance(expr, MatPow):
+        return _power(transpose(expr.base, symmetric), expr.exp, symmetric, expr)
+    if isinstance(expr, Identity):
         return expr
+    if isinstance(expr, (ZeroMatrix, OneMatrix)):
+        return type(expr)(expr.shape[1], expr.shape[0])
     return Transpose(expr)
 
 
@@ -120,8 +123,12 @@ def inverse(expr, symmetric=_never):
         coefficient, factors = expr.as_coeff_matrices()
         if all(f.is_square for f in factors) and all(
                 sympy.simplify(f.shape[0] - factors[0].shape[0]) == 0 for f in factors):
-            return (1 / coefficient) * functools.reduce(
-                operator.mul, [inverse(f, symmetric) for f in reversed(factors)])
+            return _product([1 / coefficient]
+                            + [inverse(f, symmetric) for f in reversed(factors)])
+        if coefficient != 1:         # a scalar leaves the inverse
+            return _product([1 / coefficient, Inverse(_product(factors))])
+    if isinstance(expr, MatPow):
+        return _power(expr.base, -expr.exp, symmetric, expr)
     return Inverse(expr)
 
 
@@ -130,4 +137,25 @@ def _power(base, exponent, symmetric, original):
         raise UnsupportedExpressionError(f'{original}: only nonzero integer powers of '
                                          'matrices are supported')
     factor = base if exponent > 0 else inverse(base, symmetric)
-    return functools.reduce(operator.mul, [factor] * abs(int(exponent)))
+    return _product([factor] * abs(int(exponent)))
+
+
+def _product(factors):
+    """The product of scalars and matrices, nested products flattened.
+
+    Built as one MatMul, because ``(A*B)*(A*B)`` through ``*`` becomes the
+    power ``(A*B)**2``; ``A*B*A*B`` is what the search splits.
+    """
+    coefficient, matrices = sympy.S.One, []
+    for f in factors:
+        if isinstance(f, MatMul):
+            c, ms = f.as_coeff_matrices()
+            coefficient, matrices = coefficient * c, matrices + list(ms)
+        elif isinstance(f, sympy.MatrixExpr):
+            matrices.append(f)
+        else:
+            coefficient = coefficient * f
+    if not matrices:
+        return coefficient
+    product = MatMul(*matrices).doit(deep=False) if len(matrices) > 1 else matrices[0]
+    return product if coefficient == 1 else coefficient * product

@@ -1,0 +1,354 @@
+"""Tests of :mod:`computations.matrices.canonical`, claim by claim of its docstring.
+
+The canonical form: transposes on symbols only (a symmetric matrix's
+transpose is the matrix), inverses of products of squares reversed, scalar
+factors outside inverses, no double inverse, integer powers as products;
+anything else raises :class:`UnsupportedExpressionError` naming it.  Equal
+values should be equal expressions, so several tests compare the canonical
+forms of two ways of writing the same value.  Hypothesis checks that the
+form is idempotent and keeps the value (``sympy.lambdify`` on random data).
+"""
+import numpy as np
+import pytest
+import sympy
+from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
+from sympy import (HadamardProduct, Identity, ImmutableMatrix, Inverse, MatMul, MatPow,
+                   MatrixSymbol, Rational, Symbol, Trace, Transpose, ZeroMatrix)
+
+from sympy.matrices.exceptions import NonInvertibleMatrixError
+
+from computations.matrices.canonical import (UnsupportedExpressionError, canonicalize, inverse,
+                                             transpose)
+
+A, B, C = (MatrixSymbol(name, 3, 3) for name in 'ABC')
+S, T = MatrixSymbol('S', 3, 3), MatrixSymbol('T', 3, 3)       # symmetric, when the caller says so
+W = MatrixSymbol('W', 3, 2)
+c = Symbol('c')
+n = Symbol('n')
+X, Y = MatrixSymbol('X', n, n), MatrixSymbol('Y', n, n)
+V = MatrixSymbol('V', n, 2)
+
+SYMMETRIC = {S, T}
+
+
+def symmetric(expr):
+    return True if expr in SYMMETRIC else None
+
+
+def cases(*triples):
+    """Parametrize ``(expr, expected)`` pairs, each with its id."""
+    return pytest.mark.parametrize('expr, expected', [t[1:] for t in triples],
+                                   ids=[t[0] for t in triples])
+
+
+def _nodes(expr):
+    return list(sympy.preorder_traversal(expr))
+
+
+# Transposes ---------------------------------------------------------------------
+
+@cases(
+    ('(A*B).T', Transpose(A * B), B.T * A.T),
+    ('(A+B).T', Transpose(A + B), A.T + B.T),
+    ('(2*A*B).T', Transpose(2 * A * B), 2 * B.T * A.T),
+    ('(c*A).T', Transpose(c * A), c * A.T),
+    ('A.T.T', Transpose(Transpose(A)), A),
+    ('(A*(B+C)).T', Transpose(A * (B + C)), (B.T + C.T) * A.T),
+    ('(A*B.T*C).T', Transpose(A * B.T * C), C.T * B * A.T),
+    ('(A.I).T', Transpose(Inverse(A)), Inverse(A.T)),
+    ('((A*B).I).T', Transpose(Inverse(A * B)), Inverse(A.T) * Inverse(B.T)),
+    ('(W.T*A).T', Transpose(W.T * A), A.T * W),
+    ('I.T', Transpose(Identity(3)), Identity(3)),
+    ('0.T', Transpose(ZeroMatrix(3, 2)), ZeroMatrix(2, 3)),
+    ('((A+B)*C).T', Transpose((A + B) * C), C.T * (A.T + B.T)),
+)
+def test_transposes_are_pushed_to_symbols(expr, expected):
+    result = canonicalize(expr)
+    assert result == expected
+    assert all(isinstance(node.arg, MatrixSymbol)
+               for node in _nodes(result) if isinstance(node, Transpose))
+
+
+@cases(
+    ('S.T', S.T, S),
+    ('(A*S).T', Transpose(A * S), S * A.T),
+    ('(S*T).T', Transpose(S * T), T * S),
+    ('(S+A).T', Transpose(S + A), S + A.T),
+    ('(S.I).T', Transpose(Inverse(S)), Inverse(S)),
+    ('(W.T*S*W).T', Transpose(W.T * S * W), W.T * S * W),
+    ('S.T*A', S.T * A, S * A),
+    ('(A*S.T*B).T', Transpose(A * S.T * B), B.T * S * A.T),
+    ('(A*S**2).T', Transpose(A * S ** 2), S ** 2 * A.T),
+)
+def test_transposes_of_symmetric_matrices_are_dropped(expr, expected):
+    assert canonicalize(expr, symmetric) == expected
+
+
+def test_symmetry_is_the_callers_knowledge():
+    # Without the caller's word, S is just a matrix.
+    assert canonicalize(S.T) == S.T
+    # The callback is asked about compound expressions too: a symmetric sum is its own transpose.
+    assert transpose(A + A.T, lambda X: X == A + A.T) == A + A.T
+    assert transpose(A + A.T) == A.T + A
+
+
+@cases(
+    ('A', A, A.T), ('A.T', A.T, A), ('S', S, S), ('A*B', A * B, B.T * A.T),
+    ('A*B.I+A', A * B.I + A, Inverse(B.T) * A.T + A.T), ('A.I', A.I, Inverse(A.T)),
+    ('S.I', S.I, S.I), ('W', W, W.T), ('A*S**2', A * S ** 2, S ** 2 * A.T),
+    ('A**2', A ** 2, A.T ** 2),
+)
+def test_transpose_helper(expr, expected):
+    assert transpose(expr, symmetric) == expected
+
+
+# Inverses -----------------------------------------------------------------------
+
+@cases(
+    ('(A*B).I', Inverse(A * B), B.I * A.I),
+    ('(A*B*C).I', Inverse(A * B * C), C.I * B.I * A.I),
+    ('(X*Y).I-symbolic', Inverse(X * Y), Y.I * X.I),
+    ('(A*(B+C)).I', Inverse(A * (B + C)), Inverse(B + C) * A.I),
+    ('(A.T*B).I', Inverse(A.T * B), B.I * Inverse(A.T)),
+    ('(W.T*W).I-not-square-factors', Inverse(W.T * W), Inverse(W.T * W)),
+    ('(V.T*X*V).I-not-square-factors', Inverse(V.T * X * V), Inverse(V.T * X * V)),
+    ('(A+B).I', Inverse(A + B), Inverse(A + B)),
+    ('I.I', Inverse(Identity(3)), Identity(3)),
+)
+def test_inverse_of_a_product_of_squares_is_reversed(expr, expected):
+    assert canonicalize(expr) == expected
+
+
+@cases(
+    ('(2*A).I', Inverse(2 * A), Rational(1, 2) * A.I),
+    ('(2*A*B).I', Inverse(2 * A * B), Rational(1, 2) * B.I * A.I),
+    ('(-A).I', Inverse(-A), -A.I),
+    ('(c*A).I', Inverse(c * A), A.I / c),
+    ('(3*S*A).I', Inverse(3 * S * A), Rational(1, 3) * A.I * S.I),
+    ('(2*W.T*W).I', Inverse(2 * W.T * W), Rational(1, 2) * Inverse(W.T * W)),
+    ('(c*V.T*V).I', Inverse(c * V.T * V), Inverse(V.T * V) / c),
+)
+def test_scalar_factors_leave_inverses(expr, expected):
+    assert canonicalize(expr) == expected
+
+
+@cases(
+    ('A.I.I', Inverse(Inverse(A)), A),
+    ('(A*B).I.I', Inverse(Inverse(A * B)), A * B),
+    ('(W.T*W).I.I', Inverse(Inverse(W.T * W)), W.T * W),
+    ('(A.I.T).I', Inverse(Transpose(Inverse(A))), A.T),
+    ('((A.I*B).I)', Inverse(Inverse(A) * B), B.I * A),
+    ('(2*A.I).I', Inverse(2 * Inverse(A)), Rational(1, 2) * A),
+)
+def test_double_inverse(expr, expected):
+    assert canonicalize(expr) == expected
+
+
+def test_inverse_helper():
+    assert inverse(3 * A * B) == Rational(1, 3) * B.I * A.I
+    assert inverse(W.T * W) == Inverse(W.T * W)
+    assert inverse(A.I) == A
+    assert inverse(Identity(3)) == Identity(3)
+
+
+# Integer powers -------------------------------------------------------------------
+# SymPy itself writes A*A as A**2, so the claim that can hold is: a power and its
+# written-out product have the same canonical form (and the same value).
+
+POWERS = [
+    ('A**2', MatPow(A, 2), A * A),
+    ('A**3', MatPow(A, 3), A * A * A),
+    ('A**-2', MatPow(A, -2), A.I * A.I),
+    ('A**-1', MatPow(A, -1), A.I),
+    ('(A*B)**2', MatPow(A * B, 2), A * B * A * B),
+    ('(A*B)**-2', MatPow(A * B, -2), B.I * A.I * B.I * A.I),
+    ('(A*B)**-1', MatPow(A * B, -1), B.I * A.I),
+    ('(A**2).T', Transpose(MatPow(A, 2)), A.T * A.T),
+    ('(A**2).I', Inverse(MatPow(A, 2)), A.I * A.I),
+    ('(S*A)**2.T-symmetric', Transpose(MatPow(S * A, 2)), A.T * S * A.T * S),
+    ('((A+B)**2).T', Transpose(MatPow(A + B, 2)), (A.T + B.T) * (A.T + B.T)),
+]
+
+
+@pytest.mark.parametrize('power, product', [t[1:] for t in POWERS], ids=[t[0] for t in POWERS])
+def test_integer_powers_are_written_out(power, product):
+    assert canonicalize(power, symmetric) == canonicalize(product, symmetric)
+
+
+@pytest.mark.parametrize('power', [MatPow(A * B, 2), MatPow(A * B, -2), Transpose(MatPow(A, 2)),
+                                   Inverse(MatPow(A, 2))],
+                         ids=['(A*B)**2', '(A*B)**-2', '(A**2).T', '(A**2).I'])
+def test_no_power_of_a_compound_or_transposed_power_remains(power):
+    """A MatPow left in the canonical form has a symbol (or a symbol's transpose) as its base."""
+    for node in _nodes(canonicalize(power)):
+        if type(node) is MatPow:
+            assert isinstance(node.base, (MatrixSymbol, Transpose)), node
+        if isinstance(node, (Transpose, Inverse)):
+            assert type(node.arg) is not MatPow, node
+
+
+# Unsupported expressions -------------------------------------------------------------
+
+UNSUPPORTED = [
+    ('Trace', Trace(A), 'Trace(A)'),
+    ('Trace-coefficient', Trace(A) * B, 'Trace(A)'),
+    ('Determinant-coefficient', sympy.Determinant(A) * B, 'Determinant(A)'),
+    ('element-coefficient', A[0, 1] * B, 'A[0, 1]'),
+    ('HadamardProduct', HadamardProduct(A, B), 'HadamardProduct'),
+    ('HadamardProduct-in-a-sum', C + HadamardProduct(A, B), 'HadamardProduct'),
+    ('ImmutableMatrix', ImmutableMatrix([[1, 2], [3, 4]]), 'Matrix([[1, 2], [3, 4]])'),
+    ('ImmutableMatrix-in-a-product', A * ImmutableMatrix(np.eye(3)), 'Matrix('),
+    ('symbolic-power', MatPow(A, n), 'A**n'),
+    ('symbolic-power-in-a-product', B * MatPow(A, n), 'A**n'),
+    ('not-sympy', 3, '3'),
+]
+
+
+@pytest.mark.parametrize('expr, name', [u[1:] for u in UNSUPPORTED],
+                         ids=[u[0] for u in UNSUPPORTED])
+def test_unsupported_expressions_raise_naming_them(expr, name):
+    with pytest.raises(UnsupportedExpressionError) as raised:
+        canonicalize(expr)
+    assert name in str(raised.value)
+    assert isinstance(raised.value, TypeError)
+
+
+def test_unsupported_expression_error_is_a_type_error():
+    assert issubclass(UnsupportedExpressionError, TypeError)
+
+
+@cases(
+    ('I', Identity(3), Identity(3)), ('0', ZeroMatrix(3, 3), ZeroMatrix(3, 3)),
+    ('c*A', c * A, c * A), ('A+A', A + A, 2 * A), ('A-A', A - A, ZeroMatrix(3, 3)),
+    ('A*I', A * Identity(3), A), ('2*(A+B)', MatMul(2, A + B), 2 * (A + B)),
+)
+def test_supported_leaves_and_sympy_simplifications(expr, expected):
+    assert canonicalize(expr) == expected
+
+
+# Hypothesis: idempotent and value-preserving ------------------------------------------
+
+MATRICES = [A, B, C, S, T]
+SCALARS = [2, -1, Rational(1, 2), c]
+
+
+@st.composite
+def expressions(draw, depth=4):
+    """A random 3 x 3 expression of A, B, C, S, T, W, c."""
+    ops = ['leaf']
+    if depth > 0:
+        ops += ['T', 'Transpose', 'I', 'Inverse', 'mul', 'add', 'sub', 'scale', 'power', 'rect']
+    op = draw(st.sampled_from(ops))
+    sub = lambda: draw(expressions(depth - 1))  # noqa: E731
+    if op == 'leaf':
+        return draw(st.sampled_from(MATRICES + [Identity(3)]))
+    if op == 'T':
+        return sub().T
+    if op == 'Transpose':
+        return Transpose(sub())
+    if op in ('I', 'Inverse'):
+        inner = sub()
+        if inner.has(ZeroMatrix):
+            return inner
+        try:
+            return inner.I if op == 'I' else Inverse(inner)
+        except NonInvertibleMatrixError:        # SymPy saw a zero matrix inside
+            return inner
+    if op == 'mul':
+        return sub() * sub()
+    if op == 'add':
+        return sub() + sub()
+    if op == 'sub':
+        return sub() - sub()
+    if op == 'scale':
+        return draw(st.sampled_from(SCALARS)) * sub()
+    if op == 'power':
+        inner = sub()
+        exponents = [2, 3] if inner.has(ZeroMatrix) else [2, 3, -1, -2]
+        return MatPow(inner, draw(st.sampled_from(exponents)))
+    if op == 'rect':                        # through the 3 x 2 W: W*(2 x 2)*W.T or a Gram inverse
+        inner = sub()
+        if draw(st.booleans()) and not inner.has(ZeroMatrix):
+            return W * Inverse(W.T * inner * W) * W.T
+        return W * W.T + inner
+    raise AssertionError(op)
+
+
+IDEMPOTENT = [
+    ('doc-example', Transpose(A * S) + Inverse(2 * A * B), True),
+    ('gram-inverse', W * Inverse(W.T * S * W) * W.T, True),
+    ('scaled-transposed-product-with-a-sum', Transpose(2 * B * (A + C)), False),
+    ('transposed-product-with-a-symmetric-power', Transpose(A * MatPow(S.T, 2)), True),
+    ('nested-negative-power', MatPow(MatPow(B.T * A.T, 2), -2), False),
+]
+
+
+@pytest.mark.parametrize('expr, use_symmetry', [i[1:] for i in IDEMPOTENT],
+                         ids=[i[0] for i in IDEMPOTENT])
+def test_canonicalize_is_idempotent_on(expr, use_symmetry):
+    knowledge = symmetric if use_symmetry else (lambda X: None)
+    once = canonicalize(expr, knowledge)
+    assert canonicalize(once, knowledge) == once
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions(), st.booleans())
+@example(Transpose(2 * B * (A + C)), False)
+def test_canonicalize_is_idempotent(expr, use_symmetry):
+    knowledge = symmetric if use_symmetry else (lambda X: None)
+    once = canonicalize(expr, knowledge)
+    assert canonicalize(once, knowledge) == once
+
+
+def _data(seed):
+    rng = np.random.default_rng(seed)
+    values = {M: 2 * np.eye(3) + 0.5 * rng.standard_normal((3, 3)) for M in (A, B, C)}
+    for M in (S, T):
+        G = rng.standard_normal((3, 3))
+        values[M] = G + G.T + 4 * np.eye(3)
+    values[W] = rng.standard_normal((3, 2))
+    values[c] = 1.3
+    return values
+
+
+def _inverse_arguments(expr):
+    for node in _nodes(expr):
+        if isinstance(node, Inverse):
+            yield node.arg
+        elif type(node) is MatPow and node.exp < 0:
+            yield node.base
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions(), st.integers(0, 2 ** 32 - 1), st.booleans())
+def test_canonicalize_keeps_the_value(expr, seed, use_symmetry):
+    values = _data(seed)
+    symbols = list(values)
+    knowledge = symmetric if use_symmetry else (lambda X: None)
+    data = [values[s] for s in symbols]
+    for argument in _inverse_arguments(expr):     # the value must exist, and stably so
+        try:
+            value = sympy.lambdify(symbols, argument, 'numpy')(*data)
+        except np.linalg.LinAlgError:             # a singular inverse inside the argument
+            assume(False)
+        assume(np.linalg.cond(value) < 1e6)
+    result = canonicalize(expr, knowledge)
+    original = np.asarray(sympy.lambdify(symbols, expr, 'numpy')(*data), dtype=float)
+    canonical = np.asarray(sympy.lambdify(symbols, result, 'numpy')(*data), dtype=float)
+    scale = max(1.0, np.abs(original).max())
+    np.testing.assert_allclose(canonical, original,
+                               rtol=1e-8, atol=1e-8 * scale, err_msg=f'{expr} -> {result}')
+
+
+@pytest.mark.parametrize('expr', [
+    Transpose(A * S) + Inverse(2 * A * B), Inverse(W.T * S.T * W), MatPow(A * B, -2),
+    Transpose(MatPow(A + S, 2)) * Inverse(Inverse(C)), 3 * Inverse(c * A.T * B) * S.T,
+], ids=['doc-example', 'gram-inverse', 'inverse-power', 'transposed-power', 'scaled-inverse'])
+def test_canonicalize_keeps_the_value_examples(expr):
+    values = _data(0)
+    symbols = list(values)
+    data = [values[s] for s in symbols]
+    result = canonicalize(expr, symmetric)
+    original = sympy.lambdify(symbols, expr, 'numpy')(*data)
+    np.testing.assert_allclose(sympy.lambdify(symbols, result, 'numpy')(*data), original,
+                               rtol=1e-10)
