@@ -42,6 +42,7 @@ PREDICATES = ('symmetric', 'positive_definite', 'positive_semidefinite', 'lower_
 #: What each predicate implies on any matrix.
 IMPLIES = {
     'positive_definite': ('positive_semidefinite', 'symmetric', 'invertible'),
+    'positive_semidefinite': ('symmetric',),
     'diagonal': ('symmetric', 'lower_triangular', 'upper_triangular'),
     'orthogonal': ('invertible',),
     'invertible': ('fullrank',),
