@@ -187,7 +187,6 @@ class Specialization:
         self.computation, self.results, self.flops = compiled
         self.program, self.order = compile_program(self.computation)
         self.constants = [v.expr for v in self.program.inputs if is_constant(v.expr)]
-        self._tokens = {value.expr: value for value in self.program.outputs}
 
     def run(self, values, dims):
         """Run on prepared input values (:func:`schedulers.prepare_inputs`); a tuple of arrays."""

@@ -89,6 +89,8 @@ class Properties:
         for assumption in _flatten(assumptions):
             self._add(assumption)
         self._answers = {}
+        self._canonical = {}         # canonicalize's memo: one per set of facts
+        self._transposes = {}
 
     def _add(self, assumption):
         if isinstance(assumption, sympy.Not):
@@ -167,11 +169,16 @@ class Properties:
 
     def transpose(self, expr):
         """The canonical form of ``expr.T`` under these properties (a symmetric matrix is its own)."""
-        return transpose(expr, lambda X: self.ask('symmetric', X))
+        if expr not in self._transposes:
+            self._transposes[expr] = transpose(expr, self._symmetric)
+        return self._transposes[expr]
 
     def canonical(self, expr):
         """``expr`` in the canonical form the compiler works on (see :mod:`.canonical`)."""
-        return canonicalize(expr, lambda X: self.ask('symmetric', X))
+        return canonicalize(expr, self._symmetric, self._canonical)
+
+    def _symmetric(self, expr):
+        return self.ask('symmetric', expr)
 
 
 def _flatten(assumptions):
