@@ -17,6 +17,15 @@ never imports the other layers.
        [0.63636364]]),)
 >>> print(f.specialize(np.eye(2), np.ones(2)).pseudocode())
 out0, chol(S) := inv(S)*b, chol(S)    [POSV]
+
+The program runs as generated Python source, one routine call per line:
+
+>>> print(f.source)
+def program(S, b):
+    S_2, b_2, info = dposv(S, b, lower=1)
+    if info: fail(POSV, info)
+    del S_2
+    return (b_2,)
 """
 import threading
 
@@ -25,18 +34,27 @@ import sympy
 from sympy import MatrixExpr, MatrixSymbol
 
 from inplace import is_constant
+from schedulers.codegen import generate
 from schedulers.execute import (bind_dimensions, compile_program, constant_values, prepare_inputs,
                                 run_program)
+from schedulers.memory import Sizes, timeline
+from schedulers.order import schedule
+from schedulers.profile import Profile, Row, dgemm_rate
 
 from .matrices.compiler import compile_expressions
 from .matrices.printing import pseudocode
 from .matrices.properties import Properties
 
-__all__ = ['function', 'Function', 'Specialization', 'DEFAULT_SIZE']
+__all__ = ['function', 'Function', 'Specialization', 'DEFAULT_SIZE', 'RUNNERS']
 
 #: The size assumed for a symbolic dimension the caller gave no size for,
 #: when a program is shown before any call (``f.computation``).
 DEFAULT_SIZE = 1000
+
+#: How a Function runs its program: ``'source'`` (generated Python source,
+#: the default and the fast path) or ``'interpret'`` (the interpretive
+#: executor, for debugging; it computes the same values).
+RUNNERS = ('source', 'interpret')
 
 
 def function(inputs, outputs, assumptions=(), **options):
@@ -47,7 +65,8 @@ def function(inputs, outputs, assumptions=(), **options):
     ``Q.positive_definite(S)``, which choose the routines (POSV for a
     positive definite system, TRSM for a triangular one, ...).  Options:
     ``sizes`` (``{dimension: size}``, for the program shown before any
-    call), ``names`` (names of the outputs, for printing).
+    call), ``names`` (names of the outputs, for printing), ``runner``
+    (``'source'``, the default, or ``'interpret'``; see :data:`RUNNERS`).
     """
     return Function(inputs, outputs, assumptions, **options)
 
@@ -64,7 +83,12 @@ class Function:
     arrays or shapes.  Calls are thread-safe: each call has its own buffers.
     """
 
-    def __init__(self, inputs, outputs, assumptions=(), *, sizes=None, names=None):
+    def __init__(self, inputs, outputs, assumptions=(), *, sizes=None, names=None,
+                 runner='source'):
+        if runner not in RUNNERS:
+            raise ValueError(f'runner must be one of {", ".join(map(repr, RUNNERS))}, '
+                             f'got {runner!r}')
+        self.runner = runner
         self.inputs = _check_inputs(inputs)
         if isinstance(outputs, sympy.Basic):
             outputs = [outputs]
@@ -93,10 +117,47 @@ class Function:
 
     def __call__(self, *args, **kwargs):
         """Run the program on arrays (floats for scalar inputs); return a tuple of arrays."""
+        values, dims = self._prepare(args, kwargs)
+        return self._specialization(dims).run(values, dims, self.runner)
+
+    def _prepare(self, args, kwargs):
         given = self._arguments(args, kwargs)
         dims = {}
         values = prepare_inputs(self.inputs, dict(zip(self.inputs, given)), dims=dims)
-        return self._specialization(dims).run(values, dims)
+        return values, dims
+
+    def profile(self, *args, **kwargs):
+        """Run once on these arrays, timing each routine call: a printable
+        :class:`~schedulers.profile.Profile` (seconds, FLOPs and GFLOP/s per call,
+        and the total against this machine's DGEMM rate)."""
+        values, dims = self._prepare(args, kwargs)
+        return self._specialization(dims).profile(values)
+
+    def peak_bytes(self, *args, **kwargs):
+        """The working memory, in bytes, a call on these arrays (or shapes, as tuples) needs.
+
+        The most bytes the call holds at once beyond the caller's arrays: the
+        program's buffers in its memory-aware order (see
+        :mod:`schedulers.memory`), the results, and copies of arrays that are
+        not Fortran-ordered float arrays of the program's dtype.
+
+        >>> A = sympy.MatrixSymbol('A', sympy.Symbol('n'), 2)
+        >>> f = function([A], [A.T*A])
+        >>> f.peak_bytes((1000, 2)), f.peak_bytes(np.ones((1000, 2)))   # C order: copied
+        (32, 16032)
+        """
+        given = self._arguments(args, kwargs)
+        arrays = [(var, value) for var, value in zip(self.inputs, given)
+                  if isinstance(var, MatrixExpr)]
+        shapes = {var: value if isinstance(value, tuple) else np.shape(value)
+                  for var, value in arrays}
+        specialization = self._specialization(bind_dimensions(self.inputs, shapes))
+        given = [v for _, v in arrays if not isinstance(v, tuple)]
+        dtype = np.float32 if given and all(np.asarray(v).dtype == np.float32
+                                            for v in given) else np.float64
+        converted = sum(_conversion_bytes(var, value, dtype, specialization.sizes)
+                        for var, value in arrays)
+        return specialization.peak_bytes(dtype) + converted
 
     def _arguments(self, args, kwargs):
         names = [str(var) for var in self.inputs]
@@ -170,6 +231,11 @@ class Function:
         """The program, one routine call per line (default sizes)."""
         return self.default.pseudocode()
 
+    @property
+    def source(self):
+        """The generated Python source that runs the program (default sizes, float64)."""
+        return self.default.source
+
 
 class Specialization:
     """The program of a :class:`Function` for one binding of its dimensions.
@@ -185,15 +251,21 @@ class Specialization:
         compiled = compile_expressions(function._canonical, function.inputs,
                                        function.assumptions, dims)
         self.computation, self.results, self.flops = compiled
-        self.program, self.order = compile_program(self.computation)
+        program, _ = compile_program(self.computation)
+        self.sizes = Sizes(dims)
+        self.program = schedule(program, self.sizes)
+        self.order = self.program.toposort()
         self.constants = [v.expr for v in self.program.inputs if is_constant(v.expr)]
+        self._generated = {}
+        self._lock = threading.Lock()
 
-    def run(self, values, dims):
+    def run(self, values, dims, runner='source'):
         """Run on prepared input values (:func:`schedulers.prepare_inputs`); a tuple of arrays."""
+        if runner == 'source':
+            generated = self.generated(_dtype(values))
+            return generated(*[values[var] for var in self.function.inputs])
         if self.constants:
-            dtype = next((v.dtype for v in values.values() if isinstance(v, np.ndarray)),
-                         np.float64)
-            values = {**values, **constant_values(self.constants, dims, dtype)}
+            values = {**values, **constant_values(self.constants, dims, _dtype(values))}
         out = run_program(self.program, self.order, values)
         results, seen = [], set()
         for var in self.results:
@@ -202,10 +274,84 @@ class Specialization:
             seen.add(id(array))
         return tuple(results)
 
+    def generated(self, dtype=np.float64, profile=False):
+        """The :class:`~schedulers.codegen.Generated` source for ``dtype`` (made once)."""
+        key = (np.dtype(dtype), profile)
+        found = self._generated.get(key)
+        if found is None:
+            with self._lock:
+                found = self._generated.get(key)
+                if found is None:
+                    found = generate(self.program, self.order, parameters=self.function.inputs,
+                                     results=self.results, dtype=dtype, profile=profile,
+                                     constants=constant_values(self.constants, self.dims,
+                                                               dtype))
+                    self._generated[key] = found
+        return found
+
+    @property
+    def source(self):
+        """The generated Python source (float64)."""
+        return self.generated().source
+
+    def profile(self, values):
+        """Run once on prepared values, timing each routine call: a :class:`Profile`."""
+        generated = self.generated(_dtype(values), profile=True)
+        times = []
+        generated(*[values[var] for var in self.function.inputs], times=times)
+        rows = [Row(type(node.comp).__name__, _routine(node.comp),
+                    ', '.join(map(str, node.comp.outputs)), seconds, self._flops(node.comp))
+                for node, seconds in zip(generated.steps, times)]
+        return Profile(rows, dgemm_rate())
+
+    def _flops(self, op):
+        flops = getattr(op, 'flops', 0)
+        flops = sympy.sympify(flops).xreplace(self.sizes.dims)
+        return int(flops) if flops.is_number else 0
+
+    def peak_bytes(self, dtype=np.float64):
+        """The most bytes the program holds at once (its buffers and results) for ``dtype``."""
+        sizes = Sizes(self.dims, dtype)
+        times = timeline(self.program, self.order, sizes)
+        copied = _returned_copies(self.program, self.results, sizes)
+        return max(times.peak, (times.after[-1] if times.after else 0) + copied)
+
     def pseudocode(self):
         """One line per routine call, in execution order: ``X := expression    [ROUTINE]``."""
         return pseudocode(self.computation, dict(zip(self.results, self.function.names)),
                           order=[node.comp for node in self.program.toposort()])
+
+
+def _dtype(values):
+    """The dtype prepared values run in (float32 only if every matrix is)."""
+    return next((v.dtype for v in values.values() if isinstance(v, np.ndarray)
+                 and v.dtype.kind == 'f'), np.dtype(np.float64))
+
+
+def _routine(op):
+    routine = getattr(op, 'routine', None)
+    return routine or type(op).__name__.lower()
+
+
+def _returned_copies(program, results, sizes):
+    """Bytes of the results returned as copies: inputs passed through, values returned twice."""
+    inputs = {value.expr for value in program.inputs}
+    seen, copied = set(), 0
+    for expr in results:
+        if expr in inputs or expr in seen:
+            copied += sizes.nbytes(expr)
+        seen.add(expr)
+    return copied
+
+
+def _conversion_bytes(var, value, dtype, sizes):
+    """Bytes of the copy :func:`prepare_inputs` makes of ``value`` (0 if it takes it as is)."""
+    if isinstance(value, tuple):
+        return 0                                 # a shape: assume a ready array
+    array = np.asarray(value)
+    ready = array is value and array.dtype == dtype and (
+        array.flags.f_contiguous or array.ndim == 1 and array.flags.c_contiguous)
+    return 0 if ready else sizes.nbytes(var) * np.dtype(dtype).itemsize // sizes.dtype.itemsize
 
 
 def _check_inputs(inputs):

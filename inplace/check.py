@@ -124,7 +124,7 @@ def _check_nodes(program, donated):
                                      f'and {value.token!r}: one value has one buffer to begin '
                                      'with (make the second with a Copy)', value=value)
     for node in _data_order(program):
-        if isinstance(node.comp, Copy):
+        if isinstance(node.comp, Copy) or getattr(node.comp, 'output_is_input', False):
             continue                           # a copy makes the same value in a new buffer
         for value in node.produced:
             if value.expr in homes:

@@ -162,6 +162,8 @@ class Copy(Computation):
     """
     __slots__ = ()
     __props__ = ('variable',)
+    #: An executor may make the copy in a buffer it supplies.
+    buffered_outputs = (0,)
 
     def __init__(self, variable):
         hash(variable)
@@ -186,7 +188,9 @@ def token_name(expr):
     """
     name = getattr(expr, 'name', None)
     if not isinstance(name, str):
-        if isinstance(expr, str):
+        if type(expr).__name__ in _CONSTANTS:
+            name = _CONSTANTS[type(expr).__name__]
+        elif isinstance(expr, str):
             name = expr
         else:
             kind = type(expr).__name__
@@ -205,6 +209,7 @@ def token_name(expr):
     return name + '_' if keyword.iskeyword(name) else name
 
 
+_CONSTANTS = {'Identity': 'identity', 'ZeroMatrix': 'zeros', 'OneMatrix': 'ones'}
 _PREFIXES = {'LofCholesky': 'chol_', 'UofCholesky': 'chol_', 'LU': 'lu_', 'LUPivots': 'piv_'}
 _KINDS = {'MatMul': 'prod', 'MatAdd': 'sum', 'MatPow': 'pow', 'Transpose': 't',
           'Inverse': 'inv', 'Min': 'min', 'Max': 'max', 'Mul': 'prod', 'Add': 'sum'}

@@ -37,7 +37,7 @@ from computations.matrices import (AXPY, COPY, GEMM, GEMV, GESV, GETRF, GETRS, P
                                    MatrixComputation, RoutineError)
 from inplace import Copy
 
-__all__ = ['kernel', 'run', 'routine', 'symmetrize']
+__all__ = ['kernel', 'run', 'routine', 'symmetrize', 'zero_upper', 'check_info']
 
 
 def routine(op, *arrays):
@@ -81,7 +81,7 @@ def symmetrize(c, written='upper'):
     return c
 
 
-def _zero_upper(c):
+def zero_upper(c):
     """Clear the strictly upper triangle (where POSV leaves A's old values), in place."""
     def clear(rows, cols):
         c[rows, cols] = 0
@@ -89,22 +89,23 @@ def _zero_upper(c):
     return c
 
 
-#: Columns per block in the triangle loops: vectorized copies of blocks of
-#: this width, so n/256 Python steps instead of n, and no n-by-n temporary.
+#: The side of the square blocks the triangle loops copy: vectorized copies,
+#: about (n/256)**2/2 Python steps instead of n, and a temporary of at most
+#: 256 x 256 (numpy copies a source that overlaps its destination's bounds).
 _BLOCK = 256
 
 
 def _by_blocks(n, off_diagonal, diagonal):
-    """Visit the strict upper triangle of an n x n array by blocks of :data:`_BLOCK` columns.
+    """Visit the strict upper triangle of an n x n array by :data:`_BLOCK`-square blocks.
 
-    ``off_diagonal(rows, cols)`` gets the block above the diagonal block of
-    ``cols``; ``diagonal(block)`` the diagonal block itself.
+    ``off_diagonal(rows, cols)`` gets each block above the diagonal;
+    ``diagonal(block)`` each diagonal block.
     """
-    for start in range(0, n, _BLOCK):
-        block = slice(start, min(start + _BLOCK, n))
-        if start:
-            off_diagonal(slice(0, start), block)
-        diagonal(block)
+    blocks = [slice(start, min(start + _BLOCK, n)) for start in range(0, n, _BLOCK)]
+    for j, cols in enumerate(blocks):
+        for rows in blocks[:j]:
+            off_diagonal(rows, cols)
+        diagonal(cols)
 
 
 def _mirror(d, written):
@@ -277,7 +278,7 @@ def _posv(op, a, overwrite):
                                              overwrite_a='A' in overwrite,
                                              overwrite_b='B' in overwrite)
     check_info(op, info)
-    return (x, _zero_upper(c))
+    return (x, zero_upper(c))
 
 
 @kernel.register(GETRF)

@@ -39,6 +39,7 @@ class TRANSPOSE(MatrixComputation):
     arguments = ('X',)
     routine = 'transpose'
     library = 'numpy'
+    out_buffers = (0,)
 
     def __init__(self, X):
         X = as_matrix(X, 'X', type(self).__name__)

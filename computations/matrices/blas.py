@@ -252,6 +252,7 @@ class COPY(MatrixComputation):
     arguments = ('X',)
     routine = 'copy'
     output_is_input = True
+    out_buffers = (0,)
 
     def __init__(self, X):
         X = as_matrix(X, 'X', type(self).__name__)

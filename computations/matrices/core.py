@@ -18,6 +18,11 @@ Every operation class names its routine and declares, as class attributes:
 ``routine``, ``library``
     the scipy wrapper's name without its type prefix, and ``'blas'`` or
     ``'lapack'``.
+``out_buffers``
+    the outputs the routine can write into a buffer the executor supplies
+    (through the argument it overwrites, or a ``C`` given with
+    ``beta = 0``): by default those of ``overwrites``.  Executors reuse dead
+    buffers for them.
 
 and computes ``outputs`` (SymPy matrix expressions) and ``flops`` (a SymPy
 expression in the shapes; an integer when the shapes are numbers).
@@ -136,6 +141,10 @@ class MatrixComputation(Computation):
     #: Whether an output may be an input (only COPY: the copy *is* its input).
     output_is_input = False
 
+    #: The outputs the routine can write into a supplied buffer (see the
+    #: module); ``None`` means those of ``overwrites``.
+    out_buffers = None
+
     def _set(self, *props, outputs):
         """Freeze the props, and derive inputs and outputs once (the graph index reads
         them for every node)."""
@@ -174,6 +183,18 @@ class MatrixComputation(Computation):
         positions = {name: i for i, name in enumerate(self.input_arguments)}
         return {out: positions[name] for out, name in self.overwrites.items()
                 if name in positions}
+
+    @property
+    def buffered_outputs(self):
+        """The output indices the routine can write into a buffer the executor supplies.
+
+        >>> from computations.matrices import GEMM, TRANSPOSE, GETRF
+        >>> A = sympy.MatrixSymbol('A', 2, 2)
+        >>> GEMM(1, A, A).buffered_outputs, TRANSPOSE(A).buffered_outputs, GETRF(A).buffered_outputs
+        ((0,), (0,), (0,))
+        """
+        chosen = self.overwrites if self.out_buffers is None else self.out_buffers
+        return tuple(sorted(chosen))
 
     @property
     def input_arguments(self):

@@ -28,6 +28,8 @@ one output serves the next.
 """
 import functools
 import operator
+
+import sympy
 from typing import NamedTuple
 
 import sympy
@@ -267,6 +269,8 @@ class Planner:
 
 
 def _orientation_key(expr):
-    """Which of a value and its transpose is searched (the other is its flip)."""
-    text = str(expr)
-    return text.count('.T'), len(text), text
+    """Which of a value and its transpose is searched (the other is its flip): the one
+    with fewer transposes, then the shorter.  ``srepr``, not ``str``: SymPy's ``str`` of
+    a deeply nested expression is slow (see :func:`computations.graph.sort_key`)."""
+    text = sympy.srepr(expr)
+    return text.count('Transpose('), len(text), text

@@ -1,0 +1,345 @@
+"""Generated source: a token program as a Python function of straight-line routine calls.
+
+The fast runner.  Each operation becomes one or two lines that call its
+scipy routine directly, with every flag resolved when the source is made
+and the typed routine objects (``dgemm``, ``dposv``...) bound once in the
+function's globals, so a call costs little more than the routine calls
+themselves.  Tokens are Python identifiers and become local variables;
+a buffer is released (``del``) after its value's last reader, unless a
+later operation writes into it (buffer reuse, :mod:`schedulers.reuse`),
+in which case that operation gets it as its output buffer.
+
+What each operation emits is a registry by operation class
+(:mod:`schedulers.emitters`), as execution is (:mod:`schedulers.kernels`);
+an operation without an emitter runs through its kernel.  The interpretive
+executor stays the reference: the tests run both on every example.
+
+Solve ``(A*A + A)*X = B``: GEMM, then POSV, which factors the sum in place
+and solves into a copy of ``B`` that the routine makes itself (the inplace
+pass's copy of the caller's ``B`` is folded into the call)::
+
+>>> import numpy as np, sympy
+>>> from computations.matrices import GEMM, POSV
+>>> from inplace import inplace_compile
+>>> A, B = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('B', 2, 1)
+>>> S = GEMM(1, A, A, 1, A).outputs[0]
+>>> program = inplace_compile(GEMM(1, A, A, 1, A) + POSV(S, B))
+>>> generated = generate(program, parameters=[A, B], results=[S.I * B])
+>>> print(generated.source)
+def program(A, B):
+    A_2 = dgemm(1.0, A, A, 1.0, A)
+    A_2, B_2, info = dposv(A_2, B, lower=1, overwrite_a=1)
+    if info: fail(POSV, info)
+    del A_2
+    return (B_2,)
+>>> generated(np.array([[2., 0.], [0., 1.]], order='F'), np.ones((2, 1), order='F'))
+(array([[0.16666667],
+       [0.5       ]]),)
+"""
+import dataclasses
+import time
+
+import numpy as np
+import sympy
+from scipy.linalg import blas, lapack
+
+from inplace import Copy, execution_order, is_constant
+
+from .emitters import emit
+from .kernels import check_info
+
+__all__ = ['generate', 'Generated', 'compile_source']
+
+
+@dataclasses.dataclass(frozen=True)
+class Generated:
+    """The source of a program's function, the function, and what it takes and returns.
+
+    Call it with the values of ``parameters`` (prepared as
+    :func:`schedulers.prepare_inputs` makes them); it returns a tuple, one
+    array per entry of ``results``.  With ``profile``, it also takes a list
+    ``_times`` and appends each step's wall time to it (one per entry of
+    ``steps``: the nodes that run, in order).
+    """
+    source: str
+    function: object
+    parameters: tuple
+    results: tuple
+    steps: tuple
+
+    def __call__(self, *values, **kwargs):
+        return self.function(*values, **kwargs)
+
+
+def generate(program, order=None, *, parameters=None, results=None, dtype=np.float64,
+             constants=None, name='program', profile=False):
+    """Generate and compile the Python function that runs ``program`` in ``order``.
+
+    ``parameters`` lists the input variables (expressions) the function
+    takes, in order (default: the program's non-constant inputs); any that
+    the program does not read are accepted and ignored.  ``results`` lists
+    the expressions it returns (default: the program's outputs); a value
+    returned twice, or an input returned as it is, comes back as a copy, so
+    a result never aliases another or the caller's array.  ``constants``
+    maps the program's constant inputs (identity matrices...) to their
+    values, bound once in the function's globals and never written.
+    ``dtype`` types the routines (float64: ``dgemm``; float32: ``sgemm``).
+    """
+    order = tuple(order) if order is not None else tuple(execution_order(program))
+    writer = _Writer(program, order, np.dtype(dtype), constants or {})
+    return writer.function(parameters, results, name, profile)
+
+
+class _Writer:
+    """Walks the order, tracking which tokens are bound, and writes the lines."""
+
+    def __init__(self, program, order, dtype, constants):
+        self.program, self.order, self.dtype = program, order, dtype
+        self.namespace = {'np': np, 'fail': check_info, 'clock': time.perf_counter}
+        self.names = {}
+        self.constants = constants
+        self.prefix = {np.dtype(np.float64): 'd', np.dtype(np.float32): 's'}[dtype]
+
+    def bind(self, obj, hint):
+        """The global name under which ``obj`` is bound (bound once per object)."""
+        key = id(obj)
+        if key not in self.names:
+            name, i = hint, 1
+            while name in self.namespace:
+                i += 1
+                name = f'{hint}_{i}'
+            self.namespace[name] = obj
+            self.names[key] = (name, obj)          # keeps obj alive, so ids stay unique
+        return self.names[key][0]
+
+    def routine(self, op):
+        """The global name of ``op``'s routine, typed for this program's dtype."""
+        module = blas if op.library == 'blas' else lapack
+        name = self.prefix + op.routine
+        return self.bind(getattr(module, name), name)
+
+    def function(self, parameters, results, name, profile):
+        program, order = self.program, self.order
+        inputs = {value.expr: value for value in program.inputs}
+        if parameters is None:
+            parameters = [v.expr for v in program.inputs if not is_constant(v.expr)]
+        params = [inputs[p].token if p in inputs else f'_unused_{i}'
+                  for i, p in enumerate(parameters)]
+        lines = self._constants(inputs, parameters)
+        bound = {v.token for v in program.inputs}
+        # The buffers made outside the call: the caller's arrays and the constants.
+        callers = {value.token for value in program.inputs}
+        results = list(program.outputs) if results is None else \
+            [_output(program, r) for r in results]
+        wanted = set(results)
+        reads_left = {value: len(program.consumers(value)) for value in program.variables}
+        writes = {}
+        for step, node in enumerate(order):
+            for value in node.produced:
+                writes.setdefault(value.token, []).append(step)
+        holds = {v.token: v for v in program.inputs}
+        fused, folded = _fused_copies(program, order, callers)
+        steps, pending = [], []
+        for step, node in enumerate(order):
+            if not node.produced:
+                continue                                   # Identity: marks an output
+            if node not in fused:
+                source = {c.outputs[0].token: c.inputs[0].token for c in folded.get(node, ())}
+                call = _Call(self, node, bound, reads_left, wanted, source)
+                body = emit(node.comp, call)
+                if profile:
+                    body = ['start = clock()', *body, 'times.append(clock() - start)']
+                lines += body
+                steps.append(node)
+            for value in node.produced:
+                bound.add(value.token)
+                holds[value.token] = value
+            for value in dict.fromkeys(node.inputs):
+                reads_left[value] -= 1
+            dead = [v.token for v in [*dict.fromkeys(node.inputs), *node.produced]
+                    if not reads_left[v] and v not in wanted and holds.get(v.token) == v
+                    and not any(s > step for s in writes.get(v.token, ()))]
+            for token in dead:
+                bound.discard(token)
+                holds.pop(token, None)
+            pending += [t for t in dead if t not in callers]
+            if pending and node not in fused:
+                lines.append(f"del {', '.join(dict.fromkeys(pending))}")
+                pending = []
+        returned, seen = [], set()
+        for value in results:
+            fresh = value.token not in callers and value.token not in seen
+            returned.append(value.token if fresh else f'{value.token}.copy(order="K")')
+            seen.add(value.token)
+        lines.append(f"return ({', '.join(returned)}{',' if len(returned) == 1 else ''})")
+        signature = ', '.join(params + (['*', 'times'] if profile else []))
+        source = '\n'.join([f'def {name}({signature}):', *('    ' + line for line in lines)])
+        code = compile(source, f'<computations: {name}>', 'exec')
+        exec(code, self.namespace)
+        return Generated(source, self.namespace[name], tuple(parameters),
+                         tuple(v.expr for v in results), tuple(steps))
+
+    def _constants(self, inputs, parameters):
+        """Bind the program's constant inputs as globals; ``[]`` lines (they are made once)."""
+        for expr, value in inputs.items():
+            if expr in parameters:
+                continue
+            if not is_constant(expr):
+                raise ValueError(f'generate: input {expr} of the program is not among the '
+                                 'parameters')
+            if isinstance(expr, sympy.MatrixExpr):
+                if expr not in self.constants:
+                    raise ValueError(f'generate: no value given for the constant {expr}')
+                array = np.array(self.constants[expr], dtype=self.dtype, order='F')
+                array.flags.writeable = False          # shared by every call: never written
+                self.namespace[value.token] = array
+            else:
+                self.namespace[value.token] = float(expr)
+        return []
+
+
+def _fused_copies(program, order, callers):
+    """Copies to fold into the next operation: ``({copy: reader}, {reader: [copies]})``.
+
+    A Copy whose one reader runs right after it and overwrites it is the
+    same as that reader leaving its argument alone (the routine then copies
+    it itself, in C): one statement fewer per call.  Copies into a reused
+    buffer stay (the buffer is there to be written into).  Only copies of the
+    caller's arrays and of values still read later are folded, so the
+    original is live during the reader either way and the memory model
+    (:mod:`schedulers.memory`) stays exact.
+    """
+    fused, folded = {}, {}
+    position = {node: step for step, node in enumerate(order)}
+    first_write = {}
+    for step, node in enumerate(order):
+        for value in node.produced:
+            first_write.setdefault(value.token, step)
+    for step, reader in enumerate(order):
+        destroyed = {reader.inputs[i] for i in reader.destroyed}
+        for copy in reversed(order[:step]):        # the copies right before the reader
+            if not isinstance(copy.comp, Copy) or not isinstance(copy.comp.variable,
+                                                                  sympy.MatrixExpr):
+                break
+            (value,), (original,) = copy.outputs, copy.inputs
+            if program.consumers(value) != (reader,) or value not in destroyed \
+                    or first_write[value.token] < position[copy]:    # into a reused buffer
+                break
+            read_later = any(position[r] > step for r in program.consumers(original))
+            if not (original.token in callers or read_later or original in program.outputs):
+                break
+            fused[copy] = reader
+            folded.setdefault(reader, []).append(copy)
+    return fused, folded
+
+
+def _output(program, expr):
+    for value in program.outputs:
+        if value.expr == expr:
+            return value
+    raise ValueError(f'generate: {expr} is not an output of the program')
+
+
+class _Call:
+    """What an emitter needs to write one node: argument sources, flags and buffers.
+
+    ``args``
+        argument name -> its source: a token (a local variable), a float
+        literal (a constant), or None (absent);
+    ``values``
+        the inputs' sources, in order (the tokens);
+    ``positions``, ``destroyed``
+        the input positions, and argument names, the node overwrites;
+    ``outs``
+        the output tokens.
+    """
+
+    def __init__(self, writer, node, bound, reads_left, wanted, source=None):
+        self.writer, self.node, self.op = writer, node, node.comp
+        source = source or {}                  # folded copies: read the original instead
+        names = [source.get(t, t) for t in node.input_tokens]
+        bind = getattr(self.op, 'bind', None)
+        self.args = {k: _literal(v) for k, v in bind(names).items()} if bind else names
+        arguments = getattr(self.op, 'input_arguments', range(len(names)))
+        self.values = names
+        self.positions = {i for i in node.destroyed if node.input_tokens[i] not in source}
+        self.destroyed = {arguments[i] for i in self.positions}
+        self.outs = node.output_tokens
+        self._bound, self._reads_left, self._wanted = bound, reads_left, wanted
+
+    def routine(self):
+        """The typed routine's global name (``dgemm``)."""
+        return self.writer.routine(self.op)
+
+    def bind(self, obj, hint):
+        """A global name for ``obj`` (the op itself, for error messages)."""
+        return self.writer.bind(obj, hint)
+
+    def buffer(self, o):
+        """Output ``o``'s token if it is a free buffer to write a fresh result into, else None."""
+        token = self.outs[o]
+        fresh = token not in self.node.input_tokens
+        return token if fresh and token in self._bound else None
+
+    def used(self, o):
+        """Whether output ``o`` is read later or returned."""
+        value = self.node.outputs[o]
+        return bool(self._reads_left.get(value)) or value in self._wanted
+
+    def into(self, o, name):
+        """``(lines, source, overwrite)`` to write output ``o`` through argument ``name``.
+
+        The argument itself when the node destroys it; else a copy of it
+        made in the free buffer of ``o`` (then overwritten); else the
+        argument, not to be overwritten (the routine copies it).
+        """
+        if name in self.destroyed:
+            return [], self.args[name], 1
+        buffer = self.buffer(o)
+        if buffer is not None:
+            return [f'{buffer}[...] = {self.args[name]}'], buffer, 1
+        return [], self.args[name], 0
+
+    def owned(self, o, name):
+        """``(lines, source)``: argument ``name`` in ``o``'s own buffer, for routines that
+        always write into it (AXPY, SCAL)."""
+        lines, source, overwrite = self.into(o, name)
+        if overwrite:
+            return lines, source
+        return [f"{self.outs[o]} = {source}.copy(order='F')"], self.outs[o]
+
+
+def _literal(value):
+    return repr(value) if isinstance(value, float) else value
+
+
+
+def compile_source(comp, *, parameters=None, results=None, dims=None, dtype=np.float64,
+                   donate=()):
+    """Compile a composite (or a token program) into :class:`Generated` source.
+
+    The whole pipeline for a computation built by hand: the inplace pass
+    (:func:`schedulers.compile_program`), the memory-aware order with dead
+    buffers reused (:func:`schedulers.order.schedule`, sizes from the shapes
+    with ``dims`` bound), then :func:`generate`.  The function takes the
+    values of ``parameters`` (default: the inputs, in the program's order)
+    prepared as :func:`schedulers.prepare_inputs` makes them.
+
+    >>> import numpy as np, sympy
+    >>> from computations.matrices import GEMM
+    >>> A = sympy.MatrixSymbol('A', 2, 2)
+    >>> program = compile_source(GEMM(1, A, A) + GEMM(1, A*A, A))
+    >>> program(np.asfortranarray([[1., 1.], [0., 1.]]))
+    (array([[1., 3.],
+           [0., 1.]]),)
+    """
+    from .execute import compile_program, constant_values
+    from .memory import Sizes
+    from .order import schedule
+    program, order = compile_program(comp, donate=donate)
+    sizes = Sizes(dims or {}, dtype)
+    program = schedule(program, sizes) if order is None else program
+    constants = [v.expr for v in program.inputs if is_constant(v.expr)]
+    return generate(program, program.toposort() if order is None else order,
+                    parameters=parameters, results=results, dtype=dtype,
+                    constants=constant_values(constants, dims or {}, dtype))

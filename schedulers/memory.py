@@ -1,0 +1,138 @@
+"""Working memory of a token program: how many bytes are live at each step of an order.
+
+The model follows what the executors do.  A buffer (token) is allocated
+when an operation writes a value into a token that holds nothing (an
+overwrite writes into its input's buffer and allocates nothing), and it is
+freed after the last reader of the last value it holds, unless a later
+operation writes into it again (buffer reuse, :func:`reuse_buffers`).  The
+caller's arrays cost nothing; returned values stay live to the end.  Sizes
+come from the values' shapes with the dimensions bound (:class:`Sizes`).
+
+>>> import sympy
+>>> from computations.matrices import GEMM
+>>> from inplace import inplace_compile
+>>> A = sympy.MatrixSymbol('A', 100, 100)
+>>> program = inplace_compile(GEMM(1, A, A) + GEMM(1, A*A, A))
+>>> order = program.toposort()
+>>> timeline(program, order, Sizes({})).during      # bytes live while each step runs
+(80000, 160000)
+>>> peak_bytes(program, order, Sizes({}))
+160000
+"""
+import dataclasses
+
+import numpy as np
+import sympy
+from sympy import MatrixExpr
+
+__all__ = ['Sizes', 'Timeline', 'timeline', 'peak_bytes']
+
+
+class Sizes:
+    """Shapes and bytes of values, with the symbolic dimensions bound by ``dims``.
+
+    Matrices take ``dtype``'s item size; integer matrices (LU pivots, whose
+    expression has ``element_type``) theirs; scalars count as zero bytes
+    (a Python float).
+
+    >>> n = sympy.Symbol('n')
+    >>> sizes = Sizes({n: 3})
+    >>> sizes.shape(sympy.MatrixSymbol('A', n, 2)), sizes.nbytes(sympy.MatrixSymbol('A', n, 2))
+    ((3, 2), 48)
+    """
+
+    def __init__(self, dims, dtype=np.float64):
+        self.dims = {sympy.sympify(k): sympy.Integer(v) for k, v in dims.items()}
+        self.dtype = np.dtype(dtype)
+        self._shapes = {}
+
+    def shape(self, expr):
+        """The numeric shape of a matrix value, or None for a scalar."""
+        try:
+            return self._shapes[expr]
+        except KeyError:
+            pass
+        shape = None
+        if isinstance(expr, MatrixExpr):
+            dims = [sympy.sympify(d).xreplace(self.dims) for d in expr.shape]
+            if not all(d.is_Integer for d in dims):
+                raise ValueError(f'cannot size {expr}: its shape {expr.shape} has dimensions '
+                                 f'that are not bound ({", ".join(map(str, self.dims))} are)')
+            shape = tuple(int(d) for d in dims)
+        self._shapes[expr] = shape
+        return shape
+
+    def dtype_of(self, expr):
+        """The dtype a matrix value is stored in."""
+        return np.dtype(getattr(expr, 'element_type', self.dtype))
+
+    def key(self, expr):
+        """``(shape, dtype)``: values with equal keys can share a buffer (None for scalars)."""
+        shape = self.shape(expr)
+        return None if shape is None else (shape, self.dtype_of(expr).str)
+
+    def nbytes(self, expr):
+        """The bytes of a value's buffer."""
+        shape = self.shape(expr)
+        return 0 if shape is None else int(np.prod(shape)) * self.dtype_of(expr).itemsize
+
+
+@dataclasses.dataclass(frozen=True)
+class Timeline:
+    """Bytes live in an order: ``during[j]`` while step ``j`` runs, ``after[j]`` once it is done.
+
+    ``allocated[j]`` lists the tokens step ``j`` allocates, ``freed[j]`` those
+    freed after it.
+    """
+    during: tuple
+    after: tuple
+    allocated: tuple
+    freed: tuple
+
+    @property
+    def peak(self):
+        return max(self.during, default=0)
+
+
+def timeline(program, order, sizes):
+    """The :class:`Timeline` of ``program`` run in ``order`` (see the module for the model)."""
+    order = tuple(order)
+    holds = {value.token: value for value in program.inputs}
+    callers = set(holds)                      # the caller's buffers cost nothing
+    wanted = set(program.outputs)
+    reads_left = {value: len(program.consumers(value)) for value in program.variables}
+    writes = {}
+    for step, node in enumerate(order):
+        for value in node.produced:
+            writes.setdefault(value.token, []).append(step)
+    live, size = 0, {}
+    during, after, allocated, freed = [], [], [], []
+    for step, node in enumerate(order):
+        new = []
+        for value in node.produced:
+            if value.token not in size and value.token not in callers:
+                size[value.token] = sizes.nbytes(value.expr)
+                live += size[value.token]
+                new.append(value.token)
+            holds[value.token] = value
+        during.append(live)
+        for value in dict.fromkeys(node.inputs):
+            reads_left[value] -= 1
+        gone = []
+        for value in [*dict.fromkeys(node.inputs), *node.produced]:
+            token = value.token
+            if (reads_left[value] or value in wanted or holds.get(token) != value
+                    or token not in size or any(s > step for s in writes[token])):
+                continue
+            live -= size.pop(token)
+            del holds[token]
+            gone.append(token)
+        after.append(live)
+        allocated.append(tuple(new))
+        freed.append(tuple(gone))
+    return Timeline(tuple(during), tuple(after), tuple(allocated), tuple(freed))
+
+
+def peak_bytes(program, order, sizes):
+    """The most bytes live at once while ``program`` runs in ``order`` (see the module)."""
+    return timeline(program, order, sizes).peak

@@ -1,0 +1,102 @@
+"""Where a program's time goes: per-operation wall time, FLOPs and GFLOP/s.
+
+:class:`Profile` holds one row per routine call of a run (timed inside the
+generated source, :func:`schedulers.codegen.generate` with ``profile``) and
+prints as a table, with the total against the rate this machine reaches
+on a large DGEMM (:func:`dgemm_rate`, measured once per process), the
+usual yardstick of what the hardware and BLAS can do.
+
+>>> rows = [Row('GEMM', 'dgemm', 'A*B', 0.5, 2 * 10**9), Row('Copy', 'copy', 'C', 0.1, 0)]
+>>> print(Profile(rows, dgemm=8.0))
+  #  operation  routine   seconds  share   GFLOP  GFLOP/s  computes
+  1  GEMM       dgemm    0.500000  83.3%   2.000      4.0  A*B
+  2  Copy       copy     0.100000  16.7%   0.000        -  C
+     total               0.600000         2.000      3.3  (42% of DGEMM's 8.0 GFLOP/s)
+"""
+import dataclasses
+import functools
+import time
+
+import numpy as np
+from scipy.linalg import blas
+
+__all__ = ['Row', 'Profile', 'dgemm_rate']
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One routine call: the operation's name, its routine, what it computes, its time and FLOPs."""
+    operation: str
+    routine: str
+    computes: str
+    seconds: float
+    flops: int
+
+    @property
+    def gflops(self):
+        """Achieved GFLOP/s (None for a call that does no floating-point work)."""
+        return self.flops / self.seconds / 1e9 if self.flops and self.seconds > 0 else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """The rows of one profiled run, and the machine's DGEMM rate to compare with."""
+    rows: tuple
+    dgemm: float = None
+
+    def __post_init__(self):
+        object.__setattr__(self, 'rows', tuple(self.rows))
+
+    @property
+    def seconds(self):
+        """Total wall time of the routine calls."""
+        return sum(row.seconds for row in self.rows)
+
+    @property
+    def flops(self):
+        return sum(row.flops for row in self.rows)
+
+    @property
+    def gflops(self):
+        """Achieved GFLOP/s over the whole run."""
+        return self.flops / self.seconds / 1e9 if self.seconds > 0 else 0.0
+
+    @property
+    def efficiency(self):
+        """The whole run's GFLOP/s as a fraction of the machine's DGEMM rate."""
+        return self.gflops / self.dgemm if self.dgemm else None
+
+    def __str__(self):
+        total = self.seconds or 1.0
+        lines = [f"{'#':>3}  {'operation':<9}  {'routine':<7} {'seconds':>9}  {'share':>5}  "
+                 f"{'GFLOP':>6}  {'GFLOP/s':>7}  computes"]
+        for i, row in enumerate(self.rows, 1):
+            rate = f'{row.gflops:7.1f}' if row.gflops is not None else f"{'-':>7}"
+            lines.append(f'{i:>3}  {row.operation:<9}  {row.routine:<7} {row.seconds:9.6f}  '
+                         f'{row.seconds / total:5.1%}  {row.flops / 1e9:6.3f}  {rate}  '
+                         f'{row.computes}')
+        versus = (f'  ({self.efficiency:.0%} of DGEMM\'s {self.dgemm:.1f} GFLOP/s)'
+                  if self.dgemm else '')
+        lines.append(f"{'':>3}  {'total':<9}  {'':<7} {self.seconds:9.6f}  {'':>5}  "
+                     f'{self.flops / 1e9:6.3f}  {self.gflops:7.1f}{versus}')
+        return '\n'.join(lines)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+
+@functools.cache
+def dgemm_rate(n=2000, repeat=3):
+    """This machine's DGEMM rate in GFLOP/s: the best of ``repeat`` n x n products
+    (measured once per process and argument)."""
+    rng = np.random.default_rng(0)
+    a, b = (np.asfortranarray(rng.standard_normal((n, n))) for _ in range(2))
+    blas.dgemm(1.0, a, b)                       # warm up: threads, pages
+    best = min(_timed(blas.dgemm, 1.0, a, b) for _ in range(repeat))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(f, *args):
+    start = time.perf_counter()
+    f(*args)
+    return time.perf_counter() - start

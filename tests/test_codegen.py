@@ -1,0 +1,247 @@
+"""Generated source against the interpretive executor: operation by operation, then whole programs.
+
+Each emitter (schedulers/emitters.py) must compute what its operation's
+kernel (schedulers/kernels.py) computes, in every way a program can call
+it: reading its inputs only, overwriting the inputs the inplace pass lets
+it destroy, and writing into a dead buffer that buffer reuse hands it.
+Then whole programs: every bundled problem and the compiler's random
+expressions give the same results through both runners.
+"""
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings, strategies as st
+from sympy import MatrixSymbol
+
+import computations
+from computations.matrices import OPERATIONS, SCALAR, TRANSPOSE, LUPivots
+from computations.matrices.examples.problems import PROBLEMS, random_inputs
+from expressions import problems
+from inplace import Copy, TokenComputation, TokenProgram, inplace_compile, tokenize
+from matrix_cases import op_case
+from schedulers import prepare_inputs
+from schedulers.codegen import generate
+from schedulers.kernels import run
+from schedulers.reuse import scheduled
+
+names = [cls.__name__ for cls in OPERATIONS]
+MODES = ['read', 'overwrite', 'buffer']
+
+
+def _program(op, mode):
+    """A token program running ``op`` the way ``mode`` says, with its order."""
+    if getattr(op, 'output_is_input', False) and mode != 'buffer':   # COPY: X -> X_2
+        program = TokenProgram(TokenComputation(op, ['X'], ['X_2']))
+        return program, program.toposort()
+    if mode == 'read':
+        program = tokenize(op)
+        return program, program.toposort()
+    if mode == 'overwrite':
+        program = inplace_compile(op, donate=op.inputs)
+        return program, program.toposort()
+    # buffer: every output the routine can write into a supplied buffer gets
+    # one, left dead by a value of its shape (a copy of a dummy input, read
+    # once by a TRANSPOSE).
+    tokens = [t.token for t in tokenize(op).inputs] if not op.output_is_input else ['X']
+    before, outs = [], [f'out{o}' for o in range(len(op.outputs))]
+    for o in op.buffered_outputs:
+        expr = op.outputs[o]
+        if isinstance(expr, LUPivots):
+            continue
+        dummy = MatrixSymbol(f'D{o}', *expr.shape)
+        outs[o] = f'buffer{o}'
+        before += [TokenComputation(Copy(dummy), [f'D{o}'], [outs[o]]),
+                   TokenComputation(TRANSPOSE(dummy), [outs[o]], [f'Dt{o}'])]
+    last = TokenComputation(op, tokens, outs)
+    program = TokenProgram(*before, last)
+    return scheduled(program, [*before, last]), [*before, last]
+
+
+def _values(op, values, program):
+    prepared = prepare_inputs(op.inputs, {v: values[v] for v in op.inputs})
+    for value in program.inputs:
+        if value.expr not in prepared:
+            rng = np.random.default_rng(0)
+            prepared[value.expr] = np.asfortranarray(rng.standard_normal(
+                tuple(map(int, value.expr.shape))))
+    return prepared
+
+
+@pytest.mark.parametrize('mode', MODES)
+@pytest.mark.parametrize('cls', OPERATIONS, ids=names)
+@given(data=st.data())
+@settings(max_examples=15, deadline=None)
+def test_emitter_computes_what_the_kernel_computes(cls, mode, data):
+    op, values = data.draw(op_case(cls))
+    program, order = _program(op, mode)
+    prepared = _values(op, values, program)
+    parameters = [v.expr for v in program.inputs]
+    generated = generate(program, order, parameters=parameters, results=op.outputs)
+    if 'buffer' in mode:
+        assert any(f'buffer{o}' in generated.source for o in op.buffered_outputs) or \
+            all(isinstance(op.outputs[o], LUPivots) for o in op.buffered_outputs), \
+            generated.source
+    args = [np.array(prepared[p], order='F', copy=True) if isinstance(prepared[p], np.ndarray)
+            else prepared[p] for p in parameters]
+    originals = [np.copy(a) for a in args]
+    got = generated(*args)
+    want = run(op, [prepared[v] for v in op.inputs])
+    for expr, g, w in zip(op.outputs, got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape, (expr, g.shape, w.shape)
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12, err_msg=str(expr))
+    if mode != 'overwrite':
+        for p, a, before in zip(parameters, args, originals):
+            assert np.array_equal(a, before), f'{p} was modified\n{generated.source}'
+
+
+def test_scalar_expressions_and_opaque_operations_run():
+    """SCALAR becomes Python arithmetic; an op with a kernel but no emitter calls its kernel."""
+    a, b = sympy.symbols('a b')
+    program = tokenize(SCALAR(2 * a * b + sympy.sqrt(a)))
+    generated = generate(program, parameters=[a, b])
+    assert 'math.sqrt' in generated.source
+    assert generated(4.0, 0.5) == (6.0,)
+
+    from computations.examples import MinMax
+    from schedulers.kernels import kernel
+    x, y = sympy.symbols('x y')
+
+    class Compared(MinMax):                   # a class of this test's own, for its kernel
+        __slots__ = ()
+
+    @kernel.register(Compared)
+    def _minmax(op, values, overwrite):
+        return (min(values), max(values))
+    generated = generate(tokenize(Compared(x, y)), parameters=[x, y])
+    assert 'run_kernel(Compared' in generated.source
+    assert generated(3.0, 1.0) == (1.0, 3.0)
+
+
+# ---------------------------------------------------------------------------- whole programs
+
+def both_runners(problem_inputs, outputs, assumptions):
+    kwargs = dict(inputs=problem_inputs, outputs=outputs, assumptions=assumptions)
+    return (computations.function(**kwargs), computations.function(**kwargs, runner='interpret'))
+
+
+def assert_same(got, want, tolerance=1e-12):
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        scale = max(np.linalg.norm(w), 1e-300)
+        assert np.linalg.norm(g - w) / scale <= tolerance
+
+
+@pytest.mark.parametrize('name', sorted(PROBLEMS))
+def test_runners_agree_on_the_bundled_problems(name):
+    problem = PROBLEMS[name]()
+    source, interpret = both_runners(problem.inputs, problem.outputs, problem.assumptions)
+    sizes = {k: max(3, v // 100) for k, v in problem.sizes.items()}
+    values = random_inputs(problem, sizes, seed=1)
+    assert_same(source(*values), interpret(*values))
+    for dtype in (np.float32,):
+        cast = [v.astype(dtype) if isinstance(v, np.ndarray) else v for v in values]
+        got, want = source(*cast), interpret(*cast)
+        assert all(g.dtype == dtype for g in got)
+        assert_same(got, want, 1e-5)
+
+
+def test_runners_agree_on_the_examples_with_constants_and_passthrough():
+    n = sympy.Symbol('n')
+    X, y = MatrixSymbol('X', n, 3), MatrixSymbol('y', n, 1)
+    lam = sympy.Symbol('lam')
+    outputs = [(lam * sympy.Identity(3) + X.T * X).I * X.T * y, y, X.T * X, X.T * X]
+    source, interpret = both_runners([X, y, lam], outputs, [sympy.Q.positive(lam)])
+    values = [np.random.default_rng(0).standard_normal((7, 3)), np.arange(7.), 0.5]
+    got, want = source(*values), interpret(*values)
+    assert_same(got, want)
+    assert got[1] is not values[1] and got[2] is not got[3]   # copies, never aliases
+    got[2][0, 0] = 99.0
+    assert got[3][0, 0] != 99.0 and values[1][0] == 0.0
+
+
+@given(problems(), st.integers(0, 2**32 - 1))
+@settings(max_examples=40, deadline=None)
+def test_runners_agree_on_random_expressions(problem, seed):
+    source, interpret = both_runners(problem.inputs, problem.outputs, problem.assumptions)
+    values = problem.data(np.random.default_rng(seed))
+    assert_same(source(*values), interpret(*values), 1e-10)
+
+
+def test_generated_source_compiles_under_warnings_as_errors(tmp_path):
+    sources = []
+    for name in sorted(PROBLEMS):
+        problem = PROBLEMS[name]()
+        f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
+        sources.append(f.source)
+        sources.append(f.specialize(*random_inputs(
+            problem, {k: 4 for k in problem.sizes})).generated(np.float32).source)
+    paths = []
+    for i, source in enumerate(sources):
+        path = tmp_path / f'program_{i}.py'
+        path.write_text(source + '\n')
+        paths.append(str(path))
+    code = ('import sys\nfor path in sys.argv[1:]:\n'
+            '    compile(open(path).read(), path, "exec")\n')
+    result = subprocess.run([sys.executable, '-W', 'error', '-c', code, *paths],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_routines_are_bound_once_and_flags_resolved():
+    problem = PROBLEMS['kalman']()
+    f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
+    lines = f.source.splitlines()
+    assert lines[0] == 'def program(mu, Sigma, H, R, data):'
+    calls = [line for line in lines if '= d' in line and '(' in line]
+    assert {line.split('= ')[1].split('(')[0] for line in calls} >= {
+        'dgemv', 'dsymm', 'dgemm', 'dposv', 'dtrsm', 'dsyrk'}
+    assert 'get_blas_funcs' not in f.source and 'trans_a=op' not in f.source
+    namespace = f.default.generated().function.__globals__
+    from scipy.linalg import blas
+    assert namespace['dgemm'] is blas.dgemm
+
+
+def test_concurrent_calls_from_eight_threads_share_no_buffers():
+    problem = PROBLEMS['kalman']()
+    f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
+    datasets = [random_inputs(problem, {'n': 60, 'k': 20}, seed=s) for s in range(8)]
+    want = [computations.function(problem.inputs, problem.outputs, problem.assumptions,
+                                  runner='interpret')(*d) for d in datasets]
+    got, errors = [None] * 8, []
+    barrier = threading.Barrier(8)
+
+    def work(i):
+        try:
+            barrier.wait()
+            for _ in range(20):
+                got[i] = f(*datasets[i])
+        except Exception as error:            # reported below, with the thread
+            errors.append((i, error))
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for g, w in zip(got, want):
+        assert_same(g, w)
+
+
+def test_failures_name_the_operation_in_both_runners():
+    from computations.matrices import NotPositiveDefiniteError
+    S, b = MatrixSymbol('S', 2, 2), MatrixSymbol('b', 2, 1)
+    for runner in ('source', 'interpret'):
+        f = computations.function([S, b], [S.I * b], [sympy.Q.positive_definite(S)],
+                                  runner=runner)
+        with pytest.raises(NotPositiveDefiniteError, match='POSV'):
+            f(np.array([[1., 2.], [2., 1.]]), np.ones(2))
+
+
+def test_runner_must_be_known():
+    S = MatrixSymbol('S', 2, 2)
+    with pytest.raises(ValueError, match="runner must be one of 'source', 'interpret'"):
+        computations.function([S], [S * S], runner='fast')
