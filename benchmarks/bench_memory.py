@@ -9,39 +9,25 @@ Three figures the issue sets targets for:
   compiled call's traced peak (target: within 10%);
 * the program's achieved GFLOP/s (its FLOPs over the median wall time of a
   call) against this machine's DGEMM rate, measured in the same run
-  (target: >= 60%); plus ``Function.profile``'s per-routine table.
+  (target: >= 60%), an n x n DGEMM alternating with the calls; plus
+  ``Function.profile``'s per-routine table.
 
 Run: ``./dev bench memory [--n N --k K --repeat R --markdown]``.
 """
 import argparse
-import gc
 import statistics
 import time
-import tracemalloc
 
+import numpy as np
 import sympy
+from scipy.linalg import blas
 
 import computations
 from computations.matrices.examples.problems import PROBLEMS
-from schedulers.profile import dgemm_rate
+from schedulers.memory import traced_peak
 from _harness import check, data, round_robin
 
 TARGETS = {'peak compiled/lambdify': 0.7, 'peak_bytes error': 0.10, 'GFLOP/s vs DGEMM': 0.60}
-
-
-def traced_peak(call):
-    """Bytes allocated at the peak of one call, beyond what was allocated before it."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        result = call()
-        peak = tracemalloc.get_traced_memory()[1] - before
-        del result
-    finally:
-        tracemalloc.stop()
-    return peak
 
 
 def lambdified(problem, sizes):
@@ -58,13 +44,18 @@ def measure(n, k, repeat):
     args = data(n, k)
     expected = lam(*args)
     check('compiled', f(*args), expected)
-    peaks = {'compiled': traced_peak(lambda: f(*args)),
-             'lambdify': traced_peak(lambda: lam(*args))}
+    peaks = {'compiled': traced_peak(lambda: f(*args))[0],
+             'lambdify': traced_peak(lambda: lam(*args))[0]}
     predicted = f.peak_bytes(*args)
-    times = round_robin({'compiled': lambda: f(*args)}, repeat)
+    # The DGEMM yardstick alternates with the program's calls, so that both
+    # see the same machine (it is shared and noisy).
+    rng = np.random.default_rng(0)
+    a, b = (np.asfortranarray(rng.standard_normal((n, n))) for _ in range(2))
+    times = round_robin({'compiled': lambda: f(*args), 'dgemm': lambda: blas.dgemm(1.0, a, b)},
+                        repeat)
     seconds = statistics.median(times['compiled'])
-    flops = f.specialize(*args).flops
-    rate = dgemm_rate()
+    flops = float(f.specialize(*args).flops)
+    rate = 2 * n ** 3 / statistics.median(times['dgemm']) / 1e9
     profile = f.profile(*args)
     return {'peaks': peaks, 'predicted': predicted, 'seconds': seconds, 'flops': flops,
             'dgemm': rate, 'profile': profile}

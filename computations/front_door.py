@@ -96,6 +96,8 @@ class Function:
         self.assumptions = tuple(assumptions) if not isinstance(assumptions, sympy.Basic) \
             else (assumptions,)
         properties = Properties(self.assumptions)          # checks the assumptions
+        self._symmetric = frozenset(var for var in self.inputs if isinstance(var, MatrixExpr)
+                                    and properties.ask('symmetric', var))
         self._canonical = tuple(_check_output(i, out, self.inputs, properties)
                                 for i, out in enumerate(self.outputs))
         self.names = tuple(names) if names is not None else tuple(
@@ -123,7 +125,8 @@ class Function:
     def _prepare(self, args, kwargs):
         given = self._arguments(args, kwargs)
         dims = {}
-        values = prepare_inputs(self.inputs, dict(zip(self.inputs, given)), dims=dims)
+        values = prepare_inputs(self.inputs, dict(zip(self.inputs, given)), dims=dims,
+                                symmetric=self._symmetric)
         return values, dims
 
     def profile(self, *args, **kwargs):
@@ -155,8 +158,8 @@ class Function:
         given = [v for _, v in arrays if not isinstance(v, tuple)]
         dtype = np.float32 if given and all(np.asarray(v).dtype == np.float32
                                             for v in given) else np.float64
-        converted = sum(_conversion_bytes(var, value, dtype, specialization.sizes)
-                        for var, value in arrays)
+        converted = sum(_conversion_bytes(var, value, dtype, specialization.sizes,
+                                          var in self._symmetric) for var, value in arrays)
         return specialization.peak_bytes(dtype) + converted
 
     def _arguments(self, args, kwargs):
@@ -307,7 +310,7 @@ class Specialization:
     def _flops(self, op):
         flops = getattr(op, 'flops', 0)
         flops = sympy.sympify(flops).xreplace(self.sizes.dims)
-        return int(flops) if flops.is_number else 0
+        return float(flops) if flops.is_number else 0.0
 
     def peak_bytes(self, dtype=np.float64):
         """The most bytes the program holds at once (its buffers and results) for ``dtype``."""
@@ -344,13 +347,14 @@ def _returned_copies(program, results, sizes):
     return copied
 
 
-def _conversion_bytes(var, value, dtype, sizes):
-    """Bytes of the copy :func:`prepare_inputs` makes of ``value`` (0 if it takes it as is)."""
+def _conversion_bytes(var, value, dtype, sizes, symmetric):
+    """Bytes of the copy :func:`prepare_inputs` makes of ``value`` (0 if it takes it as is:
+    a Fortran-ordered array of the dtype, or a C-ordered one of a symmetric input)."""
     if isinstance(value, tuple):
         return 0                                 # a shape: assume a ready array
     array = np.asarray(value)
     ready = array is value and array.dtype == dtype and (
-        array.flags.f_contiguous or array.ndim == 1 and array.flags.c_contiguous)
+        array.flags.f_contiguous or (array.ndim == 1 or symmetric) and array.flags.c_contiguous)
     return 0 if ready else sizes.nbytes(var) * np.dtype(dtype).itemsize // sizes.dtype.itemsize
 
 

@@ -338,7 +338,7 @@ def compile_source(comp, *, parameters=None, results=None, dims=None, dtype=np.f
     from .order import schedule
     program, order = compile_program(comp, donate=donate)
     sizes = Sizes(dims or {}, dtype)
-    program = schedule(program, sizes) if order is None else program
+    program = schedule(program, sizes, donated=donate) if order is None else program
     constants = [v.expr for v in program.inputs if is_constant(v.expr)]
     return generate(program, program.toposort() if order is None else order,
                     parameters=parameters, results=results, dtype=dtype,

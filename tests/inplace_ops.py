@@ -25,6 +25,12 @@ class Mix(Computation):
     def inplace(self):
         return dict(self.inplace_items)
 
+    @property
+    def buffered_outputs(self):
+        """Every output may be given a dead buffer by buffer reuse (the kernel makes new
+        arrays, so there reuse is a renaming, which a wrong plan turns into wrong values)."""
+        return tuple(range(len(self.outputs)))
+
 
 def _stable_weights(op):
     # hash() of strings changes between processes; derive weights from the text.

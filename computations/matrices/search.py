@@ -28,8 +28,6 @@ one output serves the next.
 """
 import functools
 import operator
-
-import sympy
 from typing import NamedTuple
 
 import sympy

@@ -1,0 +1,167 @@
+"""The memory model, the memory-aware order and buffer reuse.
+
+On random DAGs (tests/inplace_ops.py) with random sizes per value: the
+memory-aware order is a valid topological order that passes
+``inplace.check`` and never has a higher peak than the default order; on
+small programs its peak is the least over every valid order (brute force);
+buffer reuse yields programs that ``check`` accepts, compute the pure values
+under the poisoning interpreter, and never raise the peak.  Then the model
+against reality: ``Function.peak_bytes`` against tracemalloc's peak of a
+call, and ``Function.profile``.
+"""
+import itertools
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings, strategies as st
+
+import computations
+from computations.matrices.examples.problems import PROBLEMS, random_inputs
+from inplace import check, constraints, inplace_compile
+from inplace_ops import evaluate_pure, mix_dags
+from schedulers import interpret
+from schedulers.memory import TRANSIENT_BYTES, timeline, traced_peak
+from schedulers.order import memory_order
+from schedulers.reuse import reuse_buffers
+
+
+class RandomSizes:
+    """Bytes per variable drawn at random (a test double for schedulers.memory.Sizes)."""
+
+    def __init__(self, nbytes):
+        self._nbytes = nbytes
+
+    def nbytes(self, expr):
+        return self._nbytes(expr)
+
+    def key(self, expr):
+        return (self.nbytes(expr),)
+
+
+@st.composite
+def sized_programs(draw, max_ops=8):
+    comp = draw(mix_dags(max_ops=max_ops))
+    donate = draw(st.booleans())
+    program = inplace_compile(comp, donate=comp.inputs if donate else ())
+    choices = st.sampled_from([8, 64, 4096, 8192, 100_000])
+    table = {var: draw(choices) for var in sorted({str(v.expr) for v in program.variables})}
+    return comp, program, RandomSizes(lambda expr: table[str(expr)]), donate
+
+
+def is_topological(program, order):
+    seen = set()
+    for node in order:
+        for value in node.inputs:
+            producer = program.producer(value)
+            if producer is not None and producer not in seen:
+                return False
+        seen.add(node)
+    return len(order) == len(program)
+
+
+def valid_orders(program):
+    """Every order respecting data and overwrite constraints (brute force)."""
+    before = constraints(program)
+    nodes = list(program.toposort())
+    for order in itertools.permutations(nodes):
+        position = {node: i for i, node in enumerate(order)}
+        if is_topological(program, order) and all(
+                position[r] < position[d] for d, readers in before.items() for r in readers):
+            yield order
+
+
+@given(sized_programs(max_ops=12))
+@settings(max_examples=80, deadline=None)
+def test_memory_order_is_valid_and_never_worse(case):
+    comp, program, sizes, donate = case
+    order = memory_order(program, sizes)
+    assert is_topological(program, order)
+    check(program, order, donated=comp.inputs if donate else ())
+    default = program.toposort()
+    assert timeline(program, order, sizes).peak <= timeline(program, default, sizes).peak
+    greedy = memory_order(program, sizes, budget=1)       # the fallback past the budget
+    assert is_topological(program, greedy)
+    check(program, greedy, donated=comp.inputs if donate else ())
+
+
+@given(sized_programs(max_ops=4))
+@settings(max_examples=60, deadline=None)
+def test_memory_order_is_optimal_on_small_programs(case):
+    comp, program, sizes, donate = case
+    if len(program) > 7:
+        return                           # 7! orders is the most brute force may try here
+    best = min(timeline(program, order, sizes).peak for order in valid_orders(program))
+    assert timeline(program, memory_order(program, sizes), sizes).peak == best
+
+
+@given(sized_programs(max_ops=12), st.integers(0, 2**32 - 1))
+@settings(max_examples=80, deadline=None)
+def test_buffer_reuse_is_checked_safe_and_computes_the_same(case, seed):
+    comp, program, sizes, donate = case
+    donated = comp.inputs if donate else ()
+    order = memory_order(program, sizes)
+    reused = reuse_buffers(program, order, sizes, min_bytes=0, donated=donated)
+    new_order = reused.toposort()
+    check(reused, new_order, donated=donated)
+    assert timeline(reused, new_order, sizes).peak <= timeline(program, order, sizes).peak
+    assert len({v.token for v in reused.variables}) <= len({v.token for v in program.variables})
+    rng = np.random.default_rng(seed)
+    inputs = {var: rng.uniform(-1, 1, 3) for var in comp.inputs}
+    expected = evaluate_pure(comp, inputs)
+    buffers = {v.token: np.array(inputs[v.expr], copy=True) for v in reused.inputs}
+    got = interpret(reused, buffers, order=new_order, poison=True,
+                    keep=[] if donate else list(buffers))
+    for value, result in got.items():
+        np.testing.assert_array_equal(result, expected[value.expr])
+
+
+def test_reuse_happens_where_it_should():
+    """A product written into the buffer of a dead one of its shape; small ones are not reused."""
+    A = sympy.MatrixSymbol('A', 64, 64)
+    f = computations.function([A], [A ** 5])          # A2 = A*A, A4 = A2*A2, A5 = A*A4
+    assert 'pow_A = dgemm(1.0, A, pow_A_2, 0.0, pow_A, overwrite_c=1)' in f.source
+    a = np.random.default_rng(0).standard_normal((64, 64)) / 8
+    np.testing.assert_allclose(f(a)[0], np.linalg.matrix_power(a, 5), rtol=1e-10)
+    small = sympy.MatrixSymbol('B', 8, 8)
+    assert 'overwrite_c' not in computations.function([small], [small ** 5]).source
+
+
+@pytest.mark.parametrize('name', sorted(PROBLEMS))
+def test_peak_bytes_predicts_the_traced_peak(name):
+    problem = PROBLEMS[name]()
+    f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
+    sizes = {k: v // 8 for k, v in problem.sizes.items()}
+    values = random_inputs(problem, sizes, seed=0)
+    f(*values)                                       # compile outside the trace
+    peak, _ = traced_peak(lambda: f(*values))
+    predicted = f.peak_bytes(*values)
+    assert predicted == f.peak_bytes(*[v.shape if isinstance(v, np.ndarray) else v
+                                       for v in values])
+    assert abs(predicted - peak) <= 0.1 * peak + TRANSIENT_BYTES, (predicted, peak)
+    # C-ordered inputs are copied to Fortran order first, except symmetric ones
+    # (their transpose is the same matrix): the prediction says so.
+    symmetric = {a.arguments[0] for a in problem.assumptions
+                 if a.function in (sympy.Q.positive_definite, sympy.Q.symmetric)}
+    c_ordered = [np.ascontiguousarray(v) if isinstance(v, np.ndarray) and v.shape[1] > 1
+                 else v for v in values]
+    extra = sum(v.nbytes for var, v, w in zip(problem.inputs, c_ordered, values)
+                if isinstance(v, np.ndarray) and v is not w and var not in symmetric)
+    assert f.peak_bytes(*c_ordered) == predicted + extra
+    peak, _ = traced_peak(lambda: f(*c_ordered))
+    assert abs(predicted + extra - peak) <= 0.1 * peak + TRANSIENT_BYTES, (predicted, peak)
+
+
+def test_profile_times_every_routine_call():
+    problem = PROBLEMS['kalman']()
+    f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
+    values = random_inputs(problem, {'n': 300, 'k': 100}, seed=0)
+    profile = f.profile(*values)
+    specialization = f.specialize(*values)
+    routines = [row.routine for row in profile.rows]
+    assert routines == ['gemv', 'symm', 'gemm', 'posv', 'gemv', 'trsm', 'syrk'], routines
+    assert profile.flops == pytest.approx(float(specialization.flops))
+    assert all(row.seconds > 0 for row in profile.rows) and profile.dgemm > 0
+    text = str(profile).splitlines()
+    assert len(text) == len(profile.rows) + 2 and 'of DGEMM' in text[-1]
+    assert text[2].split()[1:3] == ['SYMM', 'symm']
