@@ -90,6 +90,7 @@ class Function:
                              f'got {runner!r}')
         self.runner = runner
         self.inputs = _check_inputs(inputs)
+        self._names = tuple(str(var) for var in self.inputs)
         if isinstance(outputs, sympy.Basic):
             outputs = [outputs]
         self.outputs = tuple(outputs)
@@ -108,6 +109,12 @@ class Function:
                                         for dim in var.shape
                                         for d in sympy.sympify(dim).free_symbols}, key=str))
         self.sizes = _check_sizes(sizes or {}, self.dimensions)
+        # Per input, for the fast path of calls: None for a scalar, else per axis
+        # (fixed size, None) or (None, index of its dimension); None if a dimension
+        # is an expression (such inputs always take the full path).
+        self._axes = tuple(_axes(var, self.dimensions) for var in self.inputs)
+        if any(axes is False for axes in self._axes):
+            self._ready = lambda args: None
         self._cache = {}
         self._lock = threading.Lock()
 
@@ -119,8 +126,48 @@ class Function:
 
     def __call__(self, *args, **kwargs):
         """Run the program on arrays (floats for scalar inputs); return a tuple of arrays."""
+        if not kwargs and self.runner == 'source':
+            ready = self._ready(args)
+            if ready is not None:                    # the fast path: nothing to convert
+                dtype, key = ready
+                found = self._cache.get(key)
+                if found is None:
+                    found = self._specialization(dict(zip(self.dimensions, key)))
+                return found.generated(dtype)(*args)
         values, dims = self._prepare(args, kwargs)
         return self._specialization(dims).run(values, dims, self.runner)
+
+    def _ready(self, args):
+        """``(dtype, dimension sizes)`` if ``args`` can go to the program as they are
+        (Fortran-ordered 2-D float arrays of one dtype with consistent shapes, floats for
+        scalars), else None: :func:`prepare_inputs` then converts them or says what is
+        wrong."""
+        if len(args) != len(self.inputs):
+            return None
+        sizes, dtype = [None] * len(self.dimensions), None
+        for value, axes in zip(args, self._axes):
+            if axes is None:                         # a scalar
+                if type(value) is not float:
+                    return None
+                continue
+            if type(value) is not np.ndarray or value.ndim != 2 \
+                    or not value.flags.f_contiguous:
+                return None
+            if dtype is None:
+                dtype = value.dtype
+                if dtype != np.float64 and dtype != np.float32:
+                    return None
+            elif value.dtype != dtype:
+                return None
+            for size, (fixed, index) in zip(value.shape, axes):
+                if index is None:
+                    if size != fixed:
+                        return None
+                elif sizes[index] is None:
+                    sizes[index] = size
+                elif sizes[index] != size:
+                    return None
+        return dtype or np.dtype(np.float64), tuple(sizes)
 
     def _prepare(self, args, kwargs):
         given = self._arguments(args, kwargs)
@@ -163,7 +210,9 @@ class Function:
         return specialization.peak_bytes(dtype) + converted
 
     def _arguments(self, args, kwargs):
-        names = [str(var) for var in self.inputs]
+        if not kwargs and len(args) == len(self.inputs):
+            return args
+        names = self._names
         if len(args) > len(names):
             raise TypeError(f'{self!r} takes {len(names)} arguments ({", ".join(names)}), '
                             f'got {len(args) + len(kwargs)}')
@@ -323,6 +372,22 @@ class Specialization:
         """One line per routine call, in execution order: ``X := expression    [ROUTINE]``."""
         return pseudocode(self.computation, dict(zip(self.results, self.function.names)),
                           order=[node.comp for node in self.program.toposort()])
+
+
+def _axes(var, dimensions):
+    """How the fast path reads ``var``'s shape (see ``Function.__init__``); False when it
+    cannot."""
+    if not isinstance(var, MatrixExpr):
+        return None
+    axes = []
+    for dim in map(sympy.sympify, var.shape):
+        if dim.is_Integer:
+            axes.append((int(dim), None))
+        elif dim in dimensions:
+            axes.append((None, dimensions.index(dim)))
+        else:
+            return False
+    return tuple(axes)
 
 
 def _dtype(values):

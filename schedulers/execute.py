@@ -15,6 +15,8 @@ float32, else float64).  The caller's arrays are never modified.
 array([[0.09090909],
        [0.63636364]])
 """
+import functools
+
 import numpy as np
 import sympy
 from sympy import MatrixExpr
@@ -140,8 +142,8 @@ def prepare_inputs(variables, inputs, dims=None, symmetric=()):
     if not isinstance(inputs, dict):
         raise TypeError(f'inputs must be a dict {{variable: value}}, got {type(inputs).__name__}')
     wanted = set(variables)
-    constants = [var for var in variables if is_constant(var)]
-    variables = [var for var in variables if not is_constant(var)]
+    constants = [var for var in variables if _kind(var) == 'constant']
+    variables = [var for var in variables if _kind(var) != 'constant']
     missing = [var for var in variables if var not in inputs]
     if missing:
         raise KeyError(f"no value given for input{'s' if len(missing) > 1 else ''} "
@@ -150,17 +152,17 @@ def prepare_inputs(variables, inputs, dims=None, symmetric=()):
     if unknown:
         raise KeyError('values given for variables that are not inputs of the computation: '
                        + ', '.join(map(str, unknown)))
-    arrays = {var: _array(var, inputs[var]) for var in variables
-              if isinstance(var, MatrixExpr) and not hasattr(var, 'element_type')}
+    arrays = {var: _array(var, inputs[var]) for var in variables if _kind(var) == 'matrix'}
     dtype = np.float32 if arrays and all(a.dtype == np.float32 for a in arrays.values()) \
         else np.float64
     bound = {}
     values = {}
     for var in variables:
-        if hasattr(var, 'element_type'):     # integer data, such as LU pivots
+        kind = _kind(var)
+        if kind == 'integer':                # integer data, such as LU pivots
             values[var] = np.ascontiguousarray(np.asarray(inputs[var]).reshape(-1),
                                                dtype=var.element_type)
-        elif isinstance(var, MatrixExpr):
+        elif kind == 'matrix':
             array = arrays[var]
             _check_shape(var, array.shape, bound)
             if var in symmetric and array.dtype == dtype and array.ndim == 2 \
@@ -246,13 +248,30 @@ def bind_dimensions(variables, shapes):
     return {symbol: size for symbol, (size, _) in bound.items()}
 
 
+@functools.lru_cache(maxsize=4096)
+def _kind(var):
+    """``'constant'``, ``'integer'`` (LU pivots), ``'matrix'`` or ``'scalar'`` (cached: a
+    call of a compiled function asks for every input)."""
+    if is_constant(var):
+        return 'constant'
+    if hasattr(var, 'element_type'):
+        return 'integer'
+    return 'matrix' if isinstance(var, MatrixExpr) else 'scalar'
+
+
+@functools.lru_cache(maxsize=4096)
+def _declared(var):
+    """A matrix variable's dimensions: ``(dim, int or None)`` per axis (cached)."""
+    return tuple((dim, int(dim) if dim.is_Integer else None)
+                 for dim in map(sympy.sympify, var.shape))
+
+
 def _check_shape(var, shape, bound):
     """Compare each dimension with the variable's, binding symbolic ones in ``bound``."""
-    for axis, (dim, size) in enumerate(zip(var.shape, shape)):
+    for axis, ((dim, number), size) in enumerate(zip(_declared(var), shape)):
         what = 'rows' if axis == 0 else 'columns'
-        dim = sympy.sympify(dim)
-        if dim.is_Integer:
-            if int(dim) != size:
+        if number is not None:
+            if number != size:
                 raise ValueError(f'input {var} has {size} {what}, but it is declared '
                                  f'{var.shape[0]}x{var.shape[1]}')
         elif dim.is_Symbol:

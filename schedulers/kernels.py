@@ -110,8 +110,17 @@ def _by_blocks(n, off_diagonal, diagonal):
         diagonal(cols)
 
 
+@functools.lru_cache(maxsize=_BLOCK + 1)
+def _upper(n):
+    """The strict upper triangle's indices of an n x n block (cached: n <= the block size;
+    read-only, as every thread shares them)."""
+    rows, cols = np.triu_indices(n, 1)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
+
+
 def _mirror(d, written):
-    upper = np.triu_indices(d.shape[0], 1)
+    upper = _upper(d.shape[0])
     if written == 'upper':
         d.T[upper] = d[upper]
     else:
@@ -119,7 +128,7 @@ def _mirror(d, written):
 
 
 def _clear_upper(d):
-    d[np.triu_indices(d.shape[0], 1)] = 0
+    d[_upper(d.shape[0])] = 0
 
 
 def _vector(x):
