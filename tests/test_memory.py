@@ -165,3 +165,15 @@ def test_profile_times_every_routine_call():
     text = str(profile).splitlines()
     assert len(text) == len(profile.rows) + 2 and 'of DGEMM' in text[-1]
     assert text[2].split()[1:3] == ['SYMM', 'symm']
+
+
+@pytest.mark.parametrize('name', sorted(PROBLEMS))
+def test_compiled_programs_run_in_a_checked_memory_aware_order(name):
+    problem = PROBLEMS[name]()
+    f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
+    s = f.specialize(*random_inputs(problem, {k: v // 10 for k, v in problem.sizes.items()}))
+    assert s.order == s.program.toposort() and is_topological(s.program, s.order)
+    check(s.program, s.order)
+    default = inplace_compile(s.computation)
+    assert timeline(s.program, s.order, s.sizes).peak <= \
+        timeline(default, default.toposort(), s.sizes).peak
