@@ -286,6 +286,21 @@ class _Call:
         value = self.node.outputs[o]
         return bool(self._reads_left.get(value)) or value in self._wanted
 
+    def full_matrix_needed(self, o):
+        """Whether output ``o`` is returned or read later other than as its lower triangle
+        (the op's ``triangles``): whether its upper triangle must be cleaned."""
+        value = self.node.outputs[o]
+        if value in self._wanted:
+            return True
+        program = self.writer.program
+        for reader in program.consumers(value):
+            names = getattr(reader.comp, 'input_arguments', ())
+            triangles = getattr(reader.comp, 'triangles', {})
+            for i, read in enumerate(reader.inputs):
+                if read == value and (i >= len(names) or triangles.get(names[i]) != 'lower'):
+                    return True
+        return False
+
     def into(self, o, name):
         """``(lines, source, overwrite)`` to write output ``o`` through argument ``name``.
 

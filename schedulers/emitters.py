@@ -179,7 +179,7 @@ def _posv(op, call):
     lines = lines_b + lines_a + _checked(
         call, f'{chol}, {x}, info = {call.routine()}({a}, {b}, lower=1'
               f'{_flags(overwrite_a=over_a, overwrite_b=over_b)})')
-    if call.used(1):                           # POSV leaves A's old values above the diagonal
+    if call.full_matrix_needed(1):             # POSV leaves A's old values above the diagonal
         lines.append(f'{call.bind(zero_upper, "zero_upper")}({chol})')
     return lines
 

@@ -273,6 +273,10 @@ class _Triangular(MatrixComputation):
         shape = Q.lower_triangular(A) if self.lower else Q.upper_triangular(A)
         return sympy.And(shape, Q.unit_triangular(A)) if self.unit_diagonal else shape
 
+    @property
+    def triangles(self):
+        return {'A': 'lower' if self.lower else 'upper'}
+
 
 class _TriangularProduct(_Triangular):
     __slots__ = ()

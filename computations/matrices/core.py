@@ -185,6 +185,17 @@ class MatrixComputation(Computation):
                 if name in positions}
 
     @property
+    def triangles(self):
+        """``{argument name: 'lower' or 'upper'}``: the arguments the routine reads one
+        triangle of (the other may hold anything).  None by default.
+
+        >>> from computations.matrices import TRSM
+        >>> TRSM(1, sympy.MatrixSymbol('L', 2, 2), sympy.MatrixSymbol('B', 2, 1)).triangles
+        {'A': 'lower'}
+        """
+        return {}
+
+    @property
     def buffered_outputs(self):
         """The output indices the routine can write into a buffer the executor supplies.
 

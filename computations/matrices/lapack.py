@@ -106,6 +106,10 @@ class POTRS(_FactoredSolve):
         """The Cholesky factor this solve reads."""
         return LofCholesky(self.A)
 
+    @property
+    def triangles(self):
+        return {'L': 'lower'}
+
 
 class POSV(_Lapack):
     """Solve with a symmetric positive definite A: ``A.I*B`` into B, ``LofCholesky(A)`` into A.
