@@ -1,0 +1,145 @@
+"""The benchmark suite's peers (benchmarks/peers.py) and its driver (benchmarks/bench_suite.py).
+
+Every peer must compute the problem's outputs, which an independent plain
+NumPy evaluation with explicit inverses gives here, and leave the caller's
+arrays alone.  The ``jax`` and ``pytensor`` cases exist only where those
+libraries are importable (``peers.builders`` leaves them out otherwise).
+"""
+import os
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+from computations.matrices.examples.problems import PROBLEMS, random_inputs
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / 'benchmarks'
+if str(BENCHMARKS) not in sys.path:
+    sys.path.insert(0, str(BENCHMARKS))      # as when the scripts run
+
+import bench_suite
+import peers
+
+inv = np.linalg.inv
+
+#: Small sizes, two per problem (observation bigger than the state; tall and near square).
+SIZES = {
+    'kalman': [{'n': 7, 'k': 4}, {'n': 3, 'k': 5}],
+    'least_squares': [{'n': 12, 'p': 4}, {'n': 5, 'p': 5}],
+    'gls': [{'n': 9, 'p': 3}, {'n': 4, 'p': 1}],
+}
+
+
+def expected(problem, *args):
+    """The outputs written straight from the formulas, with ``numpy.linalg.inv``."""
+    if problem == 'kalman':
+        mu, Sigma, H, R, data = args
+        K = Sigma @ H.T @ inv(R + H @ Sigma @ H.T)
+        return mu + K @ (H @ mu - data), Sigma - K @ H @ Sigma
+    if problem == 'least_squares':
+        X, y = args
+        return (inv(X.T @ X) @ X.T @ y,)
+    X, Omega, y = args
+    W = X.T @ inv(Omega)
+    return (inv(W @ X) @ W @ y,)
+
+
+def relative_error(got, want):
+    return np.linalg.norm(got - want) / np.linalg.norm(want)
+
+
+CASES = [(problem, name, sizes) for problem in PROBLEMS for name in peers.builders(problem)
+         for sizes in SIZES[problem]]
+
+
+def test_every_problem_has_the_required_peers():
+    assert set(PROBLEMS) == set(peers.PROBLEM_NAMES) == set(SIZES)
+    for problem in PROBLEMS:
+        names = set(peers.builders(problem))
+        assert {'numpy_solve', 'scipy_hand'} <= names
+        for optional in peers.OPTIONAL:
+            assert (optional in names) == peers.available(optional)
+
+
+@pytest.mark.parametrize('problem, name, sizes', CASES,
+                         ids=[f'{p}-{n}-' + '-'.join(f'{d}{v}' for d, v in s.items())
+                              for p, n, s in CASES])
+def test_peer_agrees_with_numpy_and_leaves_inputs_alone(problem, name, sizes):
+    data = random_inputs(PROBLEMS[problem](), sizes, seed=1)
+    originals = [a.copy() for a in data]
+    want = expected(problem, *originals)
+    got = peers.builders(problem)[name]()(*data)
+    assert isinstance(got, tuple) and len(got) == len(want)
+    for g, w in zip(got, want):
+        g = np.asarray(g)
+        assert g.shape == w.shape
+        assert relative_error(g, w) <= 1e-8
+    for before, after in zip(originals, data):
+        assert np.array_equal(before, after)
+
+
+@pytest.mark.parametrize('problem', list(PROBLEMS))
+def test_scipy_peer_accepts_c_ordered_inputs(problem):
+    data = [np.ascontiguousarray(a) for a in
+            random_inputs(PROBLEMS[problem](), SIZES[problem][0], seed=2)]
+    originals = [a.copy() for a in data]
+    got = peers.builders(problem)['scipy_hand']()(*data)
+    for g, w in zip(got, expected(problem, *originals)):
+        assert relative_error(g, w) <= 1e-8
+    for before, after in zip(originals, data):
+        assert np.array_equal(before, after)
+
+
+def test_scipy_peers_raise_on_an_indefinite_matrix():
+    X, Omega, y = random_inputs(PROBLEMS['gls'](), {'n': 4, 'p': 2})
+    with pytest.raises(np.linalg.LinAlgError):
+        peers.gls_scipy(X, -Omega, y)
+    with pytest.raises(np.linalg.LinAlgError):
+        peers.least_squares_scipy(np.zeros((4, 2)), y)
+
+
+def test_plan_sizes_and_repetitions():
+    full = bench_suite.plan(repeat=2)
+    assert [(c.problem, c.tier) for c in full] == [
+        (p, t) for p in PROBLEMS for t in ('small', 'medium', 'large')]
+    assert {c.tier: c.repeat for c in full} == {'small': 6, 'medium': 4, 'large': 2}
+    assert all(c.sizes == PROBLEMS[c.problem]().sizes for c in full if c.tier == 'large')
+    assert {c.tier for c in bench_suite.plan(quick=True)} == {'small'}
+
+
+@pytest.mark.skipif(not hasattr(os, 'sched_getaffinity'), reason='Linux affinity API')
+def test_pinning_is_undone():
+    cpus = os.sched_getaffinity(0)
+    with bench_suite.apart(False) as pinned:
+        assert not pinned and os.sched_getaffinity(0) == cpus
+    with bench_suite.apart(True) as pinned:
+        assert os.sched_getaffinity(0) == ({min(cpus)} if pinned else cpus)
+    assert os.sched_getaffinity(0) == cpus
+    assert bench_suite.pinning()
+
+
+def test_suite_driver_writes_a_row_per_contestant_and_size(tmp_path):
+    # Two sizes of one problem, one of the others; the sizes of the tests above, so that
+    # JAX's compiled programs are reused when they ran first.
+    cases = [bench_suite.Case(problem, tier, sizes, repeat=1, pause=0.0, min_sample=0.001)
+             for problem in PROBLEMS
+             for tier, sizes in zip(('small', 'medium'),
+                                    SIZES[problem][:2 if problem == 'kalman' else 1])]
+    printed = []
+    rows = bench_suite.run_suite(cases, tmp_path, command='test',
+                                 echo=lambda *args, **kw: printed.append(' '.join(map(str, args))))
+    markdown = (tmp_path / 'suite.md').read_text()
+    assert (tmp_path / 'suite.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    for case in cases:
+        names = ['computed', 'lambdify'] + list(peers.builders(case.problem))
+        for name in names:
+            assert markdown.count(f'| {case.label} | {name} |') == 1, (case.label, name)
+            assert any(row.problem == case.problem and row.size == case.label
+                       and row.contestant == name and row.seconds > 0 for row in rows)
+    assert len(rows) == sum(2 + len(peers.builders(c.problem)) for c in cases)
+    assert all(row.ratio == 1 for row in rows if row.contestant == 'computed')
+    assert markdown.count('\n## ') == len(PROBLEMS)
+    assert 'Generated by `test`' in markdown
+    text = '\n'.join(printed)
+    assert 'vs computed' in text and 'scipy_hand' in text
