@@ -364,7 +364,9 @@ class Specialization:
     def peak_bytes(self, dtype=np.float64):
         """The most bytes the program holds at once (its buffers and results) for ``dtype``."""
         sizes = Sizes(self.dims, dtype)
-        times = timeline(self.program, self.order, sizes)
+        returned = set(self.results)             # unreturned factors die early, as in the source
+        times = timeline(self.program, self.order, sizes,
+                         [v for v in self.program.outputs if v.expr in returned])
         copied = _returned_copies(self.program, self.results, sizes)
         return max(times.peak, (times.after[-1] if times.after else 0) + copied)
 

@@ -47,6 +47,7 @@ from inplace import Copy, execution_order, is_constant
 
 from .emitters import emit
 from .kernels import check_info
+from .memory import liveness
 
 __all__ = ['generate', 'Generated', 'compile_source']
 
@@ -126,24 +127,18 @@ class _Writer:
         params = [inputs[p].token if p in inputs else f'_unused_{i}'
                   for i, p in enumerate(parameters)]
         lines = self._constants(inputs, parameters)
-        bound = {v.token for v in program.inputs}
         # The buffers made outside the call: the caller's arrays and the constants.
         callers = {value.token for value in program.inputs}
         results = list(program.outputs) if results is None else \
             [_output(program, r) for r in results]
         wanted = set(results)
+        allocated, freed = liveness(program, order, wanted)
+        bound = set(callers)                   # tokens holding an array at this step
         reads_left = {value: len(program.consumers(value)) for value in program.variables}
-        writes = {}
-        for step, node in enumerate(order):
-            for value in node.produced:
-                writes.setdefault(value.token, []).append(step)
-        holds = {v.token: v for v in program.inputs}
         fused, folded = _fused_copies(program, order, callers)
         steps, pending = [], []
         for step, node in enumerate(order):
-            if not node.produced:
-                continue                                   # Identity: marks an output
-            if node not in fused:
+            if node.produced and node not in fused:        # (Identity only marks outputs)
                 source = {c.outputs[0].token: c.inputs[0].token for c in folded.get(node, ())}
                 call = _Call(self, node, bound, reads_left, wanted, source)
                 body = emit(node.comp, call)
@@ -151,18 +146,11 @@ class _Writer:
                     body = ['start = clock()', *body, 'times.append(clock() - start)']
                 lines += body
                 steps.append(node)
-            for value in node.produced:
-                bound.add(value.token)
-                holds[value.token] = value
+            bound.update(value.token for value in allocated[step])
+            bound.difference_update(freed[step])
             for value in dict.fromkeys(node.inputs):
                 reads_left[value] -= 1
-            dead = [v.token for v in [*dict.fromkeys(node.inputs), *node.produced]
-                    if not reads_left[v] and v not in wanted and holds.get(v.token) == v
-                    and not any(s > step for s in writes.get(v.token, ()))]
-            for token in dead:
-                bound.discard(token)
-                holds.pop(token, None)
-            pending += [t for t in dead if t not in callers]
+            pending += freed[step]
             if pending and node not in fused:
                 lines.append(f"del {', '.join(dict.fromkeys(pending))}")
                 pending = []

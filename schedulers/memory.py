@@ -29,7 +29,7 @@ import numpy as np
 import sympy
 from sympy import MatrixExpr
 
-__all__ = ['Sizes', 'Timeline', 'timeline', 'peak_bytes', 'traced_peak', 'TRANSIENT_BYTES']
+__all__ = ['Sizes', 'Timeline', 'liveness', 'timeline', 'peak_bytes', 'traced_peak', 'TRANSIENT_BYTES']
 
 #: The most bytes a step allocates and frees within itself (not modelled).
 TRANSIENT_BYTES = 64 * 1024
@@ -101,43 +101,63 @@ class Timeline:
         return max(self.during, default=0)
 
 
-def timeline(program, order, sizes):
-    """The :class:`Timeline` of ``program`` run in ``order`` (see the module for the model)."""
+def liveness(program, order, wanted=None):
+    """``(allocated, freed)``: per step of ``order``, the values whose writing allocates a
+    buffer, and the tokens whose buffers are freed after it.
+
+    The one statement of the model's rule, which the memory figures and the
+    generated source (its ``del`` lines, its free buffers) both follow: a write
+    into a token holding nothing allocates (the caller's tokens never do); a
+    token is freed once its value has no reader left, is not ``wanted``
+    (default: the program's outputs) and nothing writes into the token later.
+    """
     order = tuple(order)
+    wanted = set(program.outputs if wanted is None else wanted)
     holds = {value.token: value for value in program.inputs}
     callers = set(holds)                      # the caller's buffers cost nothing
-    wanted = set(program.outputs)
     reads_left = {value: len(program.consumers(value)) for value in program.variables}
-    writes = {}
-    for step, node in enumerate(order):
-        for value in node.produced:
-            writes.setdefault(value.token, []).append(step)
-    live, size = 0, {}
-    during, after, allocated, freed = [], [], [], []
+    last_write = {value.token: step for step, node in enumerate(order)
+                  for value in node.produced}
+    owned = set()
+    allocated, freed = [], []
     for step, node in enumerate(order):
         new = []
         for value in node.produced:
-            if value.token not in size and value.token not in callers:
-                size[value.token] = sizes.nbytes(value.expr)
-                live += size[value.token]
-                new.append(value.token)
+            if value.token not in owned and value.token not in callers:
+                owned.add(value.token)
+                new.append(value)
             holds[value.token] = value
-        during.append(live)
         for value in dict.fromkeys(node.inputs):
             reads_left[value] -= 1
         gone = []
         for value in [*dict.fromkeys(node.inputs), *node.produced]:
             token = value.token
             if (reads_left[value] or value in wanted or holds.get(token) != value
-                    or token not in size or any(s > step for s in writes[token])):
+                    or token not in owned or last_write[token] > step):
                 continue
-            live -= size.pop(token)
+            owned.discard(token)
             del holds[token]
             gone.append(token)
-        after.append(live)
         allocated.append(tuple(new))
         freed.append(tuple(gone))
-    return Timeline(tuple(during), tuple(after), tuple(allocated), tuple(freed))
+    return tuple(allocated), tuple(freed)
+
+
+def timeline(program, order, sizes, wanted=None):
+    """The :class:`Timeline` of ``program`` run in ``order`` (see the module for the model;
+    ``wanted``: the values returned, default the program's outputs)."""
+    allocated, freed = liveness(program, order, wanted)
+    live, size = 0, {}
+    during, after = [], []
+    for new, gone in zip(allocated, freed):
+        for value in new:
+            size[value.token] = sizes.nbytes(value.expr)
+            live += size[value.token]
+        during.append(live)
+        live -= sum(size.pop(token) for token in gone)
+        after.append(live)
+    return Timeline(tuple(during), tuple(after),
+                    tuple(tuple(v.token for v in new) for new in allocated), freed)
 
 
 def peak_bytes(program, order, sizes):

@@ -108,7 +108,6 @@ def test_plan_sizes_and_repetitions():
     assert {c.tier for c in bench_suite.plan(quick=True)} == {'small'}
 
 
-@pytest.mark.skipif(not hasattr(os, 'sched_getaffinity'), reason='Linux affinity API')
 def test_pinning_is_undone():
     cpus = os.sched_getaffinity(0)
     with bench_suite.apart(False) as pinned:
