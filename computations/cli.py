@@ -9,6 +9,10 @@
 ``computations show [minmax|kalman] [--svg FILE]``
     prints and draws a computation built by hand.
 
+Pictures (``--svg``, ``--png``, ``--pdf``) are :func:`computations.pictures.dot`
+drawings, the same as ``f.dot()`` and Jupyter's display; ``--layers``,
+``--hide-scalars`` and ``--rankdir`` are its options.
+
 >>> main(['show', 'minmax'])
 inputs:  w, y
 outputs: Min(x, y), Max(x, y)
@@ -51,6 +55,12 @@ def _parser():
         for fmt in FORMATS:
             sub.add_argument(f'--{fmt}', metavar='FILE',
                              help=f'write the picture as {fmt.upper()} to FILE')
+        sub.add_argument('--layers', action='store_true',
+                         help='in pictures, put each topological generation on one rank')
+        sub.add_argument('--hide-scalars', action='store_true',
+                         help='in pictures, leave out scalar variables')
+        sub.add_argument('--rankdir', choices=('TB', 'LR'), default='TB',
+                         help='in pictures, draw top to bottom (TB, default) or left to right')
     return parser
 
 
@@ -75,7 +85,9 @@ def _write_pictures(comp, args):
     for fmt in FORMATS:
         path = getattr(args, fmt)
         if path:
-            print(f'wrote {comp.write(path, format=fmt)}')
+            written = comp.write(path, format=fmt, layers=args.layers, rankdir=args.rankdir,
+                                 scalars=not args.hide_scalars)
+            print(f'wrote {written}')
 
 
 def _run(args):

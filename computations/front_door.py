@@ -122,6 +122,16 @@ class Function:
         return (f"Function(({', '.join(map(str, self.inputs))}) -> "
                 f"{', '.join(map(str, self.outputs))})")
 
+    def __str__(self):
+        """The signature, then one routine call per line (:meth:`pseudocode`, default sizes)."""
+        return (f"function({', '.join(map(str, self.inputs))}) -> {', '.join(self.names)}\n"
+                f"{self.pseudocode()}")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Jupyter shows the program's picture (SVG), with ``str(self)`` as text."""
+        from .pictures import mimebundle
+        return mimebundle(self.program, include, exclude, text=str(self))
+
     # Calling ----------------------------------------------------------------
 
     def __call__(self, *args, **kwargs):

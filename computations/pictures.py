@@ -31,11 +31,12 @@ import pathlib
 
 import graphviz
 import networkx
+import sympy
 
 from .core import Computation, CompositeComputation
 
-__all__ = ['operation_label', 'variable_label', 'to_networkx', 'dot', 'write', 'svg',
-           'mimebundle']
+__all__ = ['operation_label', 'variable_label', 'is_scalar', 'overwritten_inputs',
+           'to_networkx', 'dot', 'write', 'svg', 'mimebundle', 'OVERWRITE_EDGE']
 
 
 @functools.singledispatch
@@ -50,13 +51,39 @@ def operation_label(comp):
 
 @functools.singledispatch
 def variable_label(var):
-    """The text in a variable's ellipse: ``str(var)``.
+    """The text in a variable's ellipse: ``str(var)`` (a newline starts a second line).
 
     >>> import sympy
     >>> variable_label(sympy.MatrixSymbol('A', 2, 2).T)
     'A.T'
     """
     return str(var)
+
+
+@functools.singledispatch
+def is_scalar(var):
+    """Whether a variable is a scalar, which ``dot(..., scalars=False)`` hides.
+
+    SymPy expressions that are not matrices are scalars; anything else is not.
+
+    >>> import sympy
+    >>> is_scalar(sympy.Symbol('alpha')), is_scalar(sympy.MatrixSymbol('A', 2, 2)), is_scalar('x')
+    (True, False, False)
+    """
+    return isinstance(var, sympy.Basic) and not getattr(var, 'is_Matrix', False)
+
+
+@functools.singledispatch
+def overwritten_inputs(comp):
+    """The inputs whose buffers an operation overwrites: none, for a mathematical one.
+
+    Token programs register their nodes here (see :mod:`inplace.tokens`);
+    :func:`dot` draws the edges into and out of such a buffer in red.
+
+    >>> overwritten_inputs(Computation(['x'], ['y']))
+    frozenset()
+    """
+    return frozenset()
 
 
 def _composite(comp):
@@ -94,34 +121,86 @@ def to_networkx(comp):
     return graph
 
 
-def dot(comp, *, name=None, rankdir='TB', graph_attr=None):
+#: How :func:`dot` draws an edge into or out of an overwritten buffer.
+OVERWRITE_EDGE = {'color': 'red', 'penwidth': '2'}
+
+
+def dot(comp, *, name=None, rankdir='TB', graph_attr=None, layers=False, scalars=True):
     """A :class:`graphviz.Digraph` of a computation.
 
     Variables are ellipses (wanted outputs drawn with a double border),
     operations boxes labelled by :func:`operation_label`.  Node ids follow the
     topological order, so the same computation always gives the same source.
+    In a token program each value shows its buffer (token) on a second line,
+    and the edges into and out of an overwritten buffer are red
+    (:data:`OVERWRITE_EDGE`, from :func:`overwritten_inputs`).
+
+    Options: ``rankdir`` (``'TB'`` or ``'LR'``), ``graph_attr`` (more graphviz
+    graph attributes), ``layers=True`` puts each topological generation (the
+    operations that can run once the previous ones have) on one rank, and
+    ``scalars=False`` hides scalar variables (:func:`is_scalar`).
 
     >>> d = dot(Computation(['x'], ['y']), rankdir='LR')
     >>> 'rankdir=LR' in d.source and 'v1 [label=y peripheries=2 shape=ellipse]' in d.source
     True
+    >>> import sympy
+    >>> a, x = sympy.Symbol('a'), sympy.MatrixSymbol('x', 2, 2)
+    >>> 'label=a' in dot(Computation([a, x], ['y']), scalars=False).source
+    False
     """
     comp = _composite(comp)
-    drawing = graphviz.Digraph(name=name or 'computation', graph_attr={'rankdir': rankdir, **(graph_attr or {})})
-    ids = {}
-    outputs = set(comp.outputs)
-    for i, var in enumerate(comp.variables):
+    drawing = graphviz.Digraph(name=name or 'computation',
+                               graph_attr={'rankdir': rankdir, **(graph_attr or {})})
+    shown = [var for var in comp.variables if scalars or not is_scalar(var)]
+    # An operation whose outputs are its inputs (Identity) computes nothing:
+    # it marks wanted outputs, which the double border already shows.
+    ops = [op for op in comp.toposort() if not set(op.outputs) <= set(op.inputs)]
+    ids, outputs = {}, set(comp.outputs)
+    for i, var in enumerate(shown):
         ids['variable', var] = node = f'v{i}'
         extra = {'peripheries': '2'} if var in outputs else {}
-        drawing.node(node, label=graphviz.escape(variable_label(var)), shape='ellipse', **extra)
-    for i, op in enumerate(comp.toposort()):
+        drawing.node(node, label=_label(variable_label(var)), shape='ellipse', **extra)
+    for i, op in enumerate(ops):
         ids['operation', op] = node = f'op{i}'
-        drawing.node(node, label=graphviz.escape(operation_label(op)), shape='box')
-    for source, target in comp.edges():
-        if isinstance(target, Computation):
-            drawing.edge(ids['variable', source], ids['operation', target])
-        else:
-            drawing.edge(ids['operation', source], ids['variable', target])
+        drawing.node(node, label=_label(operation_label(op)), shape='box')
+    edges = []
+    for op in ops:
+        red = overwritten_inputs(op)
+        for var in op.inputs:
+            if ('variable', var) in ids:
+                edges.append((ids['variable', var], ids['operation', op],
+                              OVERWRITE_EDGE if var in red else {}))
+        for var in dict.fromkeys(op.outputs):
+            if ('variable', var) in ids:
+                edges.append((ids['operation', op], ids['variable', var],
+                              OVERWRITE_EDGE if red and _same_buffer(var, red) else {}))
+    for tail, head, attrs in edges:
+        drawing.edge(tail, head, **attrs)
+    if layers:
+        _rank_layers(drawing, ids.values(), edges)
     return drawing
+
+
+def _label(text):
+    """A graphviz label: backslashes literal, newlines as DOT's centred line breaks."""
+    return graphviz.nohtml(text.replace('\\', '\\\\').replace('\n', '\\n'))
+
+
+def _same_buffer(var, overwritten):
+    token = getattr(var, 'token', None)
+    return token is not None and any(getattr(v, 'token', None) == token for v in overwritten)
+
+
+def _rank_layers(drawing, nodes, edges):
+    """Put each topological generation of the drawn graph on one rank."""
+    graph = networkx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from((tail, head) for tail, head, _ in edges)
+    for generation in networkx.topological_generations(graph):
+        with drawing.subgraph() as rank:
+            rank.attr(rank='same')
+            for node in sorted(generation, key=lambda n: (len(n), n)):
+                rank.node(node)
 
 
 def write(comp, path, format=None, **options):
@@ -158,8 +237,8 @@ def svg(comp, **options):
     return dot(comp, **options).pipe(format='svg', encoding='utf-8')
 
 
-def mimebundle(comp, include=None, exclude=None):
-    """Jupyter's rich display: SVG, and the text form as a fallback.
+def mimebundle(comp, include=None, exclude=None, text=None):
+    """Jupyter's rich display: SVG, and the text form (``text`` or ``str(comp)``) as a fallback.
 
     Without the ``dot`` binary only the text is offered.
 
@@ -176,5 +255,5 @@ def mimebundle(comp, include=None, exclude=None):
         except graphviz.ExecutableNotFound:
             pass
     if wanted('text/plain'):
-        bundle['text/plain'] = str(comp)
+        bundle['text/plain'] = str(comp) if text is None else text
     return bundle

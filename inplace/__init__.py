@@ -21,6 +21,7 @@ from .check import (UnsafeInplaceError, check, constraints, execution_order, is_
 from .compile import (inplace_compile, insert_copies, is_token_program, plan_overwrites, pure,
                       tokenize)
 from .program import TokenProgram
+from . import pictures  # noqa: F401  (registers how token programs are drawn)
 from .tokens import Copy, ExprToken, TokenComputation, TokenNamer, inplace_map, token_name
 
 __all__ = ['ExprToken', 'TokenComputation', 'Copy', 'TokenNamer', 'token_name', 'inplace_map',
