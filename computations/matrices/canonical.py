@@ -73,7 +73,7 @@ def _canonical(expr, symmetric, memo):
     if isinstance(expr, MatMul):
         return _product([recurse(a) for a in expr.args])
     if isinstance(expr, MatAdd):
-        return functools.reduce(operator.add, [recurse(a) for a in expr.args])
+        return _sum([recurse(a) for a in expr.args])
     raise UnsupportedExpressionError(
         f'{expr} ({type(expr).__name__}) is not supported: the compiler handles MatrixSymbol, '
         'Identity, ZeroMatrix, scalars, MatMul, MatAdd, Transpose, Inverse and integer powers')
@@ -95,7 +95,7 @@ def transpose(expr, symmetric=_never):
         coefficient, factors = expr.as_coeff_matrices()
         return _product([coefficient] + [transpose(f, symmetric) for f in reversed(factors)])
     if isinstance(expr, MatAdd):
-        return functools.reduce(operator.add, [transpose(t, symmetric) for t in expr.args])
+        return _sum([transpose(t, symmetric) for t in expr.args])
     if isinstance(expr, Inverse):
         return inverse(transpose(expr.arg, symmetric), symmetric)
     if isinstance(expr, MatPow):
@@ -132,6 +132,22 @@ def inverse(expr, symmetric=_never):
     return Inverse(expr)
 
 
+def _sum(terms):
+    """The sum of terms (like terms combined), its terms in one canonical order.
+
+    SymPy's MatAdd keeps its terms in the order they were added in, so sums
+    of the same terms built differently would be different expressions.
+    """
+    return _ordered(functools.reduce(operator.add, terms))
+
+
+def _ordered(expr):
+    """A sum's terms in one canonical order (other expressions as they are)."""
+    if isinstance(expr, MatAdd):
+        return MatAdd(*sorted(expr.args, key=sympy.default_sort_key), evaluate=False)
+    return expr
+
+
 def _power(base, exponent, symmetric, original):
     if not (exponent.is_Integer and exponent != 0):
         raise UnsupportedExpressionError(f'{original}: only nonzero integer powers of '
@@ -158,4 +174,4 @@ def _product(factors):
     if not matrices:
         return coefficient
     product = MatMul(*matrices).doit(deep=False) if len(matrices) > 1 else matrices[0]
-    return product if coefficient == 1 else coefficient * product
+    return product if coefficient == 1 else _ordered(coefficient * product)
