@@ -41,6 +41,7 @@ from schedulers.memory import Sizes, timeline
 from schedulers.order import schedule
 from schedulers.profile import Profile, Row, dgemm_rate
 
+from .matrices.blocking import block
 from .matrices.compiler import compile_expressions
 from .matrices.printing import pseudocode
 from .matrices.properties import Properties
@@ -66,7 +67,13 @@ def function(inputs, outputs, assumptions=(), **options):
     positive definite system, TRSM for a triangular one, ...).  Options:
     ``sizes`` (``{dimension: size}``, for the program shown before any
     call), ``names`` (names of the outputs, for printing), ``runner``
-    (``'source'``, the default, or ``'interpret'``; see :data:`RUNNERS`).
+    (``'source'``, the default, or ``'interpret'``; see :data:`RUNNERS`),
+    ``blocksize`` (an int, or ``{dimension: int}``: run the program on
+    blocks of that size, see :mod:`computations.matrices.blocking`).
+
+    A call ``f(*arrays, scheduler=...)`` runs in process (``scheduler=None``,
+    the default) or on Dask: ``'sync'``, ``'threads'`` or a
+    ``distributed.Client`` (see :mod:`schedulers.dask_graph`).
     """
     return Function(inputs, outputs, assumptions, **options)
 
@@ -84,7 +91,7 @@ class Function:
     """
 
     def __init__(self, inputs, outputs, assumptions=(), *, sizes=None, names=None,
-                 runner='source'):
+                 runner='source', blocksize=None):
         if runner not in RUNNERS:
             raise ValueError(f'runner must be one of {", ".join(map(repr, RUNNERS))}, '
                              f'got {runner!r}')
@@ -109,6 +116,7 @@ class Function:
                                         for dim in var.shape
                                         for d in sympy.sympify(dim).free_symbols}, key=str))
         self.sizes = _check_sizes(sizes or {}, self.dimensions)
+        self.blocksize = _check_blocksize(blocksize, self.dimensions)
         # Per input, for the fast path of calls: None for a scalar, else per axis
         # (fixed size, None) or (None, index of its dimension); None if a dimension
         # is an expression (such inputs always take the full path).
@@ -134,8 +142,15 @@ class Function:
 
     # Calling ----------------------------------------------------------------
 
-    def __call__(self, *args, **kwargs):
-        """Run the program on arrays (floats for scalar inputs); return a tuple of arrays."""
+    def __call__(self, *args, scheduler=None, **kwargs):
+        """Run the program on arrays (floats for scalar inputs); return a tuple of arrays.
+
+        ``scheduler``: None (in process), or ``'sync'``, ``'threads'`` or a
+        ``distributed.Client`` to run the program as a Dask graph.
+        """
+        if scheduler is not None:
+            values, dims = self._prepare(args, kwargs)
+            return self._specialization(dims).run_dask(values, dims, scheduler)
         if not kwargs and self.runner == 'source':
             ready = self._ready(args)
             if ready is not None:                    # the fast path: nothing to convert
@@ -313,6 +328,10 @@ class Specialization:
         compiled = compile_expressions(function._canonical, function.inputs,
                                        function.assumptions, dims)
         self.computation, self.results, self.flops = compiled
+        #: The program before blocking (the same as ``computation`` when unblocked).
+        self.unblocked = self.computation
+        if function.blocksize is not None:
+            self.computation = block(self.computation, function.blocksize, dims)
         program, _ = compile_program(self.computation)
         self.sizes = Sizes(dims)
         self.program = schedule(program, self.sizes)
@@ -329,12 +348,13 @@ class Specialization:
         if self.constants:
             values = {**values, **constant_values(self.constants, dims, _dtype(values))}
         out = run_program(self.program, self.order, values)
-        results, seen = [], set()
-        for var in self.results:
-            array = out[var]
-            results.append(np.array(array, copy=True) if id(array) in seen else array)
-            seen.add(id(array))
-        return tuple(results)
+        return _distinct([out[var] for var in self.results])
+
+    def run_dask(self, values, dims, scheduler):
+        """Run the pure program as a Dask graph (:mod:`schedulers.dask_graph`); a tuple."""
+        from schedulers.dask_graph import run
+        out = run(self.computation, values, self.results, scheduler, dims, _dtype(values))
+        return _distinct(out)
 
     def generated(self, dtype=np.float64, profile=False):
         """The :class:`~schedulers.codegen.Generated` source for ``dtype`` (made once)."""
@@ -462,6 +482,37 @@ def _check_output(i, output, inputs, properties):
         raise ValueError(f'output {i} ({output}) uses {", ".join(sorted(map(str, unknown)))}, '
                          'which are not inputs')
     return properties.canonical(output)
+
+
+def _distinct(arrays):
+    """The arrays as a tuple, a copy in place of each repeat (results never share memory)."""
+    results, seen = [], set()
+    for array in arrays:
+        results.append(np.array(array, copy=True) if id(array) in seen else array)
+        seen.add(id(array))
+    return tuple(results)
+
+
+def _check_blocksize(blocksize, dimensions):
+    """None, a positive int, or ``{dimension: positive int}`` keyed by the dimensions."""
+    def positive(value, what):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f'blocksize{what} must be a positive integer, got {value!r}')
+        return int(value)
+
+    if blocksize is None:
+        return None
+    if not isinstance(blocksize, dict):
+        return positive(blocksize, '')
+    by_name = {str(d): d for d in dimensions}
+    checked = {}
+    for key, value in blocksize.items():
+        dim = by_name.get(str(key))
+        if dim is None:
+            raise ValueError(f'blocksize: {key} is not a dimension of the inputs '
+                             f'(dimensions: {", ".join(by_name) or "none"})')
+        checked[dim] = positive(value, f'[{key}]')
+    return checked
 
 
 def _check_sizes(sizes, dimensions):

@@ -11,5 +11,6 @@ array([[12.]])
 from .execute import compile_program, execute, prepare_inputs, run_program
 from .interpret import interpret
 from .kernels import kernel
+from . import blocked  # noqa: F401  (registers how blocked programs run)
 
 __all__ = ['execute', 'compile_program', 'run_program', 'prepare_inputs', 'interpret', 'kernel']

@@ -1,0 +1,142 @@
+"""Programs as Dask graphs: one task per operation (per block operation when blocked).
+
+:func:`to_dask` turns a pure mathematical program and its input values into
+a Dask graph -- a dict from string keys to :class:`dask._task_spec.Task`
+objects -- and :func:`run` computes its outputs with a Dask scheduler:
+``'sync'`` (one thread, for debugging), ``'threads'`` (Dask's local thread
+pool) or a :class:`distributed.Client`.
+
+How the graph is made:
+
+* Keys are strings (Dask's distributed scheduler rejects SymPy objects):
+  each variable's readable token (``H_Sigma``, ``t3_1_0_u1``), unique.
+* A task carries its operation object, which names its routine; the worker
+  looks the routine up by that name in ``scipy.linalg.blas``/``lapack``
+  (scipy's function objects do not pickle).
+* Tasks never modify their inputs: each runs its operation's kernel with no
+  overwrite allowed, so a routine that overwrites works on a private copy
+  inside the task.  Dask may then run a task twice, or on another worker
+  after one dies, and get the same result.
+* An operation with several outputs is one task returning a tuple, and one
+  ``getitem`` task per output; a :class:`Split` is one task per block.
+* A failing routine raises the error its operation declares, exactly as in
+  process (e.g. :class:`~computations.matrices.NotPositiveDefiniteError`
+  naming the block).
+
+Dask is an optional dependency: ``pip install 'computations[dask]'``.
+
+>>> import numpy as np, sympy
+>>> from computations.matrices import GEMM
+>>> A = sympy.MatrixSymbol('A', 2, 2)
+>>> graph, keys = to_dask(GEMM(1, A, A), {A: np.eye(2, order='F')})
+>>> sorted(graph), keys
+(['A', 'pow_A'], ['pow_A'])
+>>> run(GEMM(1, A, A), {A: np.eye(2, order='F')}, scheduler='sync')[0]
+array([[1., 0.],
+       [0., 1.]])
+"""
+import operator
+
+from computations import Computation, CompositeComputation, Identity
+from computations.matrices.blocking import Split
+from inplace import TokenNamer, is_constant
+
+from .execute import constant_values
+from .kernels import run as run_kernel
+
+__all__ = ['to_dask', 'run', 'get_function', 'INSTALL']
+
+INSTALL = ("the Dask runner needs dask and distributed: pip install 'computations[dask]' "
+           "(or pip install 'dask[distributed]')")
+
+
+def _task_spec():
+    try:
+        from dask._task_spec import DataNode, Task, TaskRef
+    except ImportError as error:
+        raise ImportError(INSTALL) from error
+    return DataNode, Task, TaskRef
+
+
+def _call(op, *values):
+    """Run one operation on a worker, overwriting nothing; its output or tuple of outputs."""
+    outputs = run_kernel(op, values)
+    return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+
+def _block(x, r0, r1, c0, c1):
+    """One block of a matrix, as a Fortran-ordered copy."""
+    import numpy as np
+    return np.array(x[r0:r1, c0:c1], order='F', copy=True)
+
+
+def to_dask(computation, values, outputs=None, dims=None, dtype=None):
+    """The Dask graph of ``computation`` on ``values``: ``(graph, output keys)``.
+
+    ``values`` maps every input variable to its value (Fortran-ordered
+    arrays, floats for scalars); constants (identity, zero matrices) are
+    made from ``dims`` and ``dtype``.  ``outputs`` (default: the
+    computation's) are the variables whose keys are returned, in order.
+    """
+    DataNode, Task, TaskRef = _task_spec()
+    if not isinstance(computation, Computation):
+        raise TypeError(f'to_dask needs a Computation, got {type(computation).__name__}')
+    if not isinstance(computation, CompositeComputation):
+        computation = CompositeComputation(computation)
+    namer, keys, graph = TokenNamer(), {}, {}
+
+    def key(var):
+        if var not in keys:
+            keys[var] = namer(var)
+        return keys[var]
+
+    constants = [v for v in computation.inputs if is_constant(v)]
+    if constants:
+        first = next((v for v in values.values() if hasattr(v, 'dtype')), None)
+        made = constant_values(constants, dims or {},
+                               dtype or (first.dtype if first is not None else 'float64'))
+        values = {**values, **made}
+    for var in computation.inputs:
+        if var not in values:
+            raise KeyError(f'to_dask: no value for the input {var}')
+        graph[key(var)] = DataNode(key(var), values[var])
+    for op in computation.toposort():
+        if isinstance(op, Identity):
+            continue
+        args = [TaskRef(key(v)) for v in op.inputs]
+        if isinstance(op, Split):
+            blocks = [(r, c) for r in zip(op.rows[:-1], op.rows[1:])
+                      for c in zip(op.cols[:-1], op.cols[1:])]
+            for var, ((r0, r1), (c0, c1)) in zip(op.outputs, blocks):
+                graph[key(var)] = Task(key(var), _block, *args, r0, r1, c0, c1)
+        elif len(op.outputs) == 1:
+            graph[key(op.outputs[0])] = Task(key(op.outputs[0]), _call, op, *args)
+        else:
+            joint = namer('call_' + '_'.join(key(v) for v in op.outputs[:2]))
+            graph[joint] = Task(joint, _call, op, *args)
+            for i, var in enumerate(op.outputs):
+                graph[key(var)] = Task(key(var), operator.getitem, TaskRef(joint), i)
+    wanted = computation.outputs if outputs is None else outputs
+    return graph, [key(var) for var in wanted]
+
+
+def get_function(scheduler):
+    """The ``get(graph, keys)`` of a scheduler: ``'sync'``, ``'threads'`` or a Client."""
+    _task_spec()
+    if scheduler == 'sync':
+        from dask.local import get_sync
+        return get_sync
+    if scheduler == 'threads':
+        from dask.threaded import get
+        return get
+    if hasattr(scheduler, 'get') and hasattr(scheduler, 'submit'):     # distributed.Client
+        return lambda graph, keys: scheduler.get(graph, keys, sync=True)
+    raise ValueError(f"scheduler must be None, 'sync', 'threads' or a distributed.Client, "
+                     f'got {scheduler!r}')
+
+
+def run(computation, values, outputs=None, scheduler='threads', dims=None, dtype=None):
+    """Compute the outputs of ``computation`` on ``values`` with Dask; a tuple of arrays."""
+    get = get_function(scheduler)
+    graph, keys = to_dask(computation, values, outputs, dims, dtype)
+    return tuple(get(graph, keys))
