@@ -49,7 +49,7 @@ class UnsafeInplaceError(ValueError):
     """A token program may destroy a value that is still needed.
 
     Attributes name what went wrong where known: ``operation`` (the node
-    that overwrites), ``token``, ``value`` (the :class:`ExprToken` destroyed),
+    that overwrites), ``token``, ``value`` (the :class:`~inplace.tokens.ExprToken` destroyed),
     ``reader`` (a node that still needed it) and ``cycle`` (for orders that
     cannot exist).
     """

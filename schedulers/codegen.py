@@ -16,7 +16,7 @@ executor stays the reference: the tests run both on every example.
 
 Solve ``(A*A + A)*X = B``: GEMM, then POSV, which factors the sum in place
 and solves into a copy of ``B`` that the routine makes itself (the inplace
-pass's copy of the caller's ``B`` is folded into the call)::
+pass's copy of the caller's ``B`` is folded into the call):
 
 >>> import numpy as np, sympy
 >>> from computations.matrices import GEMM, POSV

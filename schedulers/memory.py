@@ -4,7 +4,7 @@ The model follows what the executors do.  A buffer (token) is allocated
 when an operation writes a value into a token that holds nothing (an
 overwrite writes into its input's buffer and allocates nothing), and it is
 freed after the last reader of the last value it holds, unless a later
-operation writes into it again (buffer reuse, :func:`reuse_buffers`).  The
+operation writes into it again (buffer reuse, :func:`~schedulers.reuse.reuse_buffers`).  The
 caller's arrays cost nothing; returned values stay live to the end.  Sizes
 come from the values' shapes with the dimensions bound (:class:`Sizes`).
 Not modelled: temporaries inside one step, at most :data:`TRANSIENT_BYTES`

@@ -162,6 +162,7 @@ def lu_solve(pl, Y, B, side, alpha):
         yield pl.emit(GETRS(y, held.operand.var, trans=not ty), factor, held, transposed=True)
 
 
+#: Solves without an explicit inverse, triangular first.
 SOLVE_RULES = (triangular_solve, cholesky_solve, lu_solve)
 
 
@@ -193,4 +194,5 @@ def congruence(pl, coefficient, factors, acc):
     yield pl.emit(SYRK(coefficient, W.operand.var, beta, C, trans=not ty), W, acc)
 
 
+#: Rules that see a whole product at once.
 CHAIN_RULES = (congruence,)

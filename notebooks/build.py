@@ -1,0 +1,1090 @@
+"""Build the project's notebooks: the single source of truth for them.
+
+Each notebook is defined below as a list of cells (markdown and code), built
+with nbformat (v4), executed with nbclient (kernel ``python3``, working
+directory ``notebooks/``) and written, with its outputs, next to this file,
+so that it reads well on the code host.  Edit the cells here, never the
+``.ipynb`` files; then rebuild::
+
+    ./dev python notebooks/build.py                 # every notebook
+    ./dev python notebooks/build.py 02              # one: a name, its number or part of it
+    ./dev python notebooks/build.py --list          # the names
+
+``tests/test_notebooks.py`` executes every committed notebook (in memory,
+never rewriting it) with :func:`execute` and checks that it is the one this
+file builds (same cells) and that it was committed with its outputs.
+
+Outputs are kept as deterministic as is reasonable: random data is seeded,
+cell ids are fixed, hash randomization is off in the kernel, and the
+volatile timing metadata nbclient records is dropped.  Timings (and the
+tables built from them) naturally change from one build to the next.
+"""
+import argparse
+import os
+import pathlib
+import sys
+import textwrap
+
+import nbformat
+from nbclient import NotebookClient
+
+HERE = pathlib.Path(__file__).resolve().parent
+KERNEL = 'python3'
+TIMEOUT = 300          # seconds per cell
+KERNELSPEC = {'name': KERNEL, 'display_name': 'Python 3 (ipykernel)', 'language': 'python'}
+
+#: name -> function returning the notebook's cells, in the order they appear.
+NOTEBOOKS = {}
+
+
+def notebook(name):
+    """Register the function that makes the cells of notebook ``name``."""
+    def register(make_cells):
+        NOTEBOOKS[name] = make_cells
+        return make_cells
+    return register
+
+
+def md(source):
+    """A markdown cell (the text is dedented and stripped)."""
+    return nbformat.v4.new_markdown_cell(textwrap.dedent(source).strip())
+
+
+def code(source):
+    """A code cell (the text is dedented and stripped)."""
+    return nbformat.v4.new_code_cell(textwrap.dedent(source).strip())
+
+
+# ---------------------------------------------------------------------------
+# 01: building computations by hand
+# ---------------------------------------------------------------------------
+
+@notebook('01-building-computations')
+def building_computations():
+    return [
+        md(r"""
+        # Building computations by hand
+
+        SymPy represents an expression as a *tree*: every node is an operation
+        (`Add`, `Mul`, ...) applied to its children.  Trees cannot say that one
+        operation produces *two* results, or that a large intermediate result is
+        computed once and read twice.  `computations` represents a program as a
+        **bipartite directed acyclic graph** instead: *variables* (ellipses) and
+        *operations* (boxes), each operation reading some variables and producing
+        others.
+
+        This notebook builds such graphs by hand, as in the post *Computations:
+        beyond expression trees* that started the project:
+
+        1. opaque operations, `Computation(inputs, outputs)`, and composites made with `+`;
+        2. the seed's `MinMax` example, and an operation class of your own;
+        3. pictures (in Jupyter every computation shows itself), `dot()` and `to_networkx()`;
+        4. BLAS/LAPACK operations (`computations.matrices`), a hand-built Kalman filter,
+           and running it on NumPy arrays with `schedulers.execute`.
+
+        Notebook 02 lets the compiler build these graphs from SymPy expressions;
+        notebook 03 is about storage (which buffer holds which value).
+        """),
+        md(r"""
+        ## 1. An operation, and composites
+
+        `Computation(inputs, outputs)` is an opaque operation: it reads its inputs
+        and produces its outputs, and that is all we know about it.  Variables may
+        be any hashable Python value; here, strings.
+        """),
+        code(r"""
+        from computations import Computation, CompositeComputation, Identity
+
+        a = Computation(['w'], ['x'])        # reads w, produces x
+        b = Computation(['x', 'y'], ['z'])   # reads x and y, produces z
+        print(a)
+        print(b)
+        """),
+        md(r"""
+        Adding computations makes a `CompositeComputation`: the graph of all of
+        them, joined by their shared variables.  Its **inputs** are the variables
+        no member produces, its **outputs** those no member reads; `toposort()`
+        lists the members so that every producer comes before its readers.
+        """),
+        code(r"""
+        c = a + b
+        print('inputs:   ', c.inputs)
+        print('outputs:  ', c.outputs)
+        print('variables:', c.variables)
+        print('order:    ', c.toposort())
+        """),
+        md(r"""
+        `x` is an intermediate: `b` reads it, so it is not an output.  To keep it,
+        mark it with `Identity`, which reads a variable and marks it as wanted
+        without computing anything:
+        """),
+        code(r"""
+        (c + Identity('x')).outputs
+        """),
+        md(r"""
+        A computation is a value, like a number or a SymPy expression: it is
+        immutable, hashable and equal to any computation built the same way.
+        Composition flattens, so `+` is associative and commutative.
+        """),
+        code(r"""
+        print(a + b == b + a)
+        print((a + b) + Computation(['z'], ['u']) == a + (b + Computation(['z'], ['u'])))
+        print(len({a + b, b + a}))                # one value, so one element of the set
+        try:
+            c.inputs = ('v',)
+        except AttributeError as error:
+            print('AttributeError:', error)
+        """),
+        md(r"""
+        Nothing is checked lazily: a composite is indexed when it is made, and a
+        cycle or a variable produced twice is an error that names the culprits.
+        """),
+        code(r"""
+        from computations import ConflictingProducersError, CycleError
+
+        for attempt in (lambda: Computation(['x'], ['y']) + Computation(['y'], ['x']),
+                        lambda: Computation(['x'], ['y']) + Computation(['z'], ['y'])):
+            try:
+                attempt()
+            except (CycleError, ConflictingProducersError) as error:
+                print(f'{type(error).__name__}: {error}')
+        """),
+        md(r"""
+        ## 2. The seed's example: `MinMax`
+
+        The seed post's operation `MinMax` reads two scalars `x` and `y` and
+        produces both `Min(x, y)` and `Max(x, y)` from a single comparison.  Two
+        outputs: no expression tree can hold it.  Its variables are SymPy
+        expressions, and a variable *is* its mathematical meaning: the output of
+        `MinMax(x, y)` is the expression `Min(x, y)`, so any other operation that
+        needs `Min(x, y)` reads this very variable.
+
+        `computations.examples` defines `MinMax` and the seed's opaque operation
+        `A`, which makes `x` from `w`:
+        """),
+        code(r"""
+        import sympy
+        from computations.examples import A, MinMax, minmax
+
+        w, x, y = sympy.symbols('w x y')
+        mm = MinMax(x, y)
+        print(mm.inputs, '->', mm.outputs)
+        """),
+        md(r"""
+        Together, `A` and `MinMax` make the seed's computation.  In Jupyter a
+        computation displays as its picture: variables are ellipses (outputs with
+        a double border), operations boxes, edges the flow of data.
+        """),
+        code(r"""
+        seed = A([w], [x]) + mm
+        seed
+        """),
+        code(r"""
+        print(seed)
+        print('inputs', seed.inputs, 'outputs', seed.outputs)
+        print(seed == minmax())               # the same computation, from computations.examples
+        """),
+        md(r"""
+        The composite answers graph questions from an index built once, when it is
+        made: who produces a variable, who reads it, which members a member
+        depends on.
+        """),
+        code(r"""
+        print('producer of x: ', seed.producer(x))
+        print('readers of x:  ', seed.consumers(x))
+        print('MinMax needs:  ', seed.dependencies(mm))
+        print('edges:', list(seed.edges()))
+        """),
+        md(r"""
+        ### An operation of your own
+
+        `MinMax` is a dozen lines (see `computations/examples.py`): a subclass of
+        `Computation` lists its identity in `__props__` (the constructor's
+        arguments, stored once by `_freeze`) and derives `inputs` and `outputs`
+        from them.  Equality, hashing, `repr` and pickling come for free.  Here is
+        an operation with three outputs, say a routine that computes the sine and
+        cosine of an angle together and their ratio on the way:
+        """),
+        code(r"""
+        class SinCos(Computation):
+            __slots__ = ()
+            __props__ = ('angle',)
+
+            def __init__(self, angle):
+                self._freeze(sympy.sympify(angle))
+
+            @property
+            def inputs(self):
+                return (self.angle,)
+
+            @property
+            def outputs(self):
+                return (sympy.sin(self.angle), sympy.cos(self.angle), sympy.tan(self.angle))
+
+
+        theta = sympy.Symbol('theta')
+        trig = SinCos(theta) + MinMax(sympy.sin(theta), sympy.cos(theta))
+        print(SinCos(theta) == SinCos(theta), trig.inputs, trig.outputs)
+        trig
+        """),
+        md(r"""
+        `tan(theta)` is an output (nobody reads it); `sin(theta)` and
+        `cos(theta)` are intermediates: `MinMax` reads them because its inputs
+        *are* those expressions.
+
+        ## 3. Pictures and graphs for other tools
+
+        Jupyter shows a computation through its `_repr_mimebundle_` (SVG, and the
+        text above as a fallback).  `dot()` gives the `graphviz.Digraph` itself,
+        to restyle or render elsewhere (a notebook cell that ends with it shows
+        the picture too); `write(path)` renders SVG, PNG or PDF, from the suffix,
+        with graphviz's `dot` program.
+        """),
+        code(r"""
+        drawing = seed.dot(rankdir='LR')
+        print(drawing.source)
+        """),
+        code(r"""
+        import pathlib
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = seed.write(pathlib.Path(tmp) / 'seed.png')
+            print(path.name, path.read_bytes()[:4])
+        """),
+        md(r"""
+        `to_networkx()` gives the bipartite graph to `networkx`, for any graph
+        question the library does not answer itself.  Nodes are the variables
+        and the operations; each carries `kind`, `label`, and for variables a
+        `role` (input, output or intermediate).
+        """),
+        code(r"""
+        import networkx as nx
+
+        g = seed.to_networkx()
+        for node, attributes in g.nodes(data=True):
+            print(attributes)
+        print('is a DAG:', nx.is_directed_acyclic_graph(g))
+        print('Max(x, y) depends on:', sorted(g.nodes[v]['label'] for v in nx.ancestors(g, sympy.Max(x, y))))
+        """),
+        md(r"""
+        ## 4. Matrix operations, built by hand
+
+        `computations.matrices` has one operation class per BLAS/LAPACK routine,
+        named after it: `GEMM`, `SYMM`, `SYRK`, `GEMV`, `AXPY`, `SCAL`, `COPY`,
+        `TRMM`, `TRSM`, `POTRF`, `POTRS`, `POSV`, `GETRF`, `GETRS`, `GESV`,
+        `TRTRS`.  Their arguments and outputs are SymPy matrix expressions, and
+        each declares as data what the routine needs and does:
+
+        - `inplace`: `{output index: input index}`, the input whose memory the routine
+          overwrites with that output (notebook 03 is about this);
+        - `condition`: what must hold for the routine to compute its outputs;
+        - `flops`: its floating-point operation count, in the shapes.
+        """),
+        code(r"""
+        from sympy import MatrixSymbol
+        from computations.matrices import GEMM, POSV, POTRF, POTRS
+
+        n, m, p = sympy.symbols('n m p', integer=True, positive=True)
+        X, Y, Z = MatrixSymbol('X', n, m), MatrixSymbol('Y', m, p), MatrixSymbol('Z', n, p)
+        S, b = MatrixSymbol('S', n, n), MatrixSymbol('b', n, 1)
+
+        for op in (GEMM(2, X, Y, 3, Z), GEMM(1, X, X, trans_b=True), POSV(S, b)):
+            print(op)
+            print(f'    routine {op.library}.{op.routine}, inplace {op.inplace}, '
+                  f'condition {op.condition}, flops {op.flops}')
+        """),
+        md(r"""
+        `POSV` solves `S*x = b` for a symmetric positive definite `S` and also
+        returns the Cholesky factor `LofCholesky(S)`, which later solves can
+        reuse.  `POTRF` then `POTRS` do the same in two steps; the factor is a
+        variable like any other:
+        """),
+        code(r"""
+        A3, B3 = MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 1)
+        solve = POTRF(A3) + POTRS(A3, B3)
+        print(solve)
+        solve
+        """),
+        md(r"""
+        ### Running a hand-built program
+
+        `schedulers.execute(computation, {variable: array})` runs a composite on
+        `scipy.linalg.blas`/`lapack` and returns `{output: array}`.  It never
+        modifies the caller's arrays, and a routine's failure names the
+        expression (here, a matrix that is not positive definite):
+        """),
+        code(r"""
+        import numpy as np
+        from schedulers import execute
+
+        out = execute(solve, {A3: 2 * np.eye(3), B3: [1., 2., 3.]})
+        print(out[A3.I * B3].ravel())
+        try:
+            execute(solve, {A3: -np.eye(3), B3: [1., 2., 3.]})
+        except np.linalg.LinAlgError as error:
+            print(f'{type(error).__name__}: {error}')
+        """),
+        md(r"""
+        ### The seed's Kalman filter, by hand
+
+        The Kalman filter updates a normal belief $(\mu, \Sigma)$ about a state
+        of size $n$ with an observation `data` of $H x$ (size $k$) with noise
+        covariance $R$:
+
+        $$\mu' = \mu + \Sigma H^T (R + H \Sigma H^T)^{-1} (H\mu - \mathrm{data}), \qquad
+        \Sigma' = \Sigma - \Sigma H^T (R + H \Sigma H^T)^{-1} H \Sigma.$$
+
+        `computations.matrices.examples.kalman_program()` builds it by hand from
+        SYMM, GEMM, GEMV, POSV and POTRS, factoring $S = H \Sigma H^T + R$ once
+        (POSV, which also solves for the mean) and reusing the factor for the
+        covariance (POTRS).  The sizes stay symbolic.
+        """),
+        code(r"""
+        from computations.matrices.examples import kalman, kalman_numpy, kalman_program
+
+        program = kalman_program()
+        print(program)
+        """),
+        code(r"""
+        program
+        """),
+        md(r"""
+        The outputs of the program are exactly SymPy's expressions of the filter
+        (`kalman()` returns those, with the inputs and the assumptions), so we
+        can ask the graph questions in the mathematics' own terms.  Which
+        operations does the new mean need?  Which could run at the same time?
+        """),
+        code(r"""
+        (mu, Sigma, H, R, data), (newmu, newSigma), assumptions = kalman()
+        print(program.outputs == (newmu, newSigma))
+
+        g = program.to_networkx()
+        needed = nx.ancestors(g, newmu)
+        print('newmu needs:', [g.nodes[op]['label'] for op in program.toposort() if op in needed])
+        print('newmu does not need:',
+              [g.nodes[op]['label'] for op in program.toposort() if op not in needed])
+        print('stages of independent operations:')
+        for stage in nx.topological_generations(g):
+            ops = [g.nodes[node]['label'] for node in stage if g.nodes[node]['kind'] == 'operation']
+            if ops:
+                print('   ', ops)
+        """),
+        md(r"""
+        Now run it on random, well-conditioned data ($\Sigma$ and $R$ symmetric
+        positive definite), at $n = 1000$, $k = 500$, and compare with the same
+        update written in NumPy with `np.linalg.solve` (`kalman_numpy`).  The
+        symbolic sizes are bound from the arrays' shapes.
+        """),
+        code(r"""
+        rng = np.random.default_rng(0)
+        N, K = 1000, 500
+
+        def spd(size):
+            M = rng.standard_normal((size, size))
+            return M @ M.T / size + np.eye(size)
+
+        values = {mu: rng.standard_normal((N, 1)), Sigma: spd(N), H: rng.standard_normal((K, N)),
+                  R: spd(K), data: rng.standard_normal((K, 1))}
+        out = execute(program, values)
+        expected = kalman_numpy(values[mu], values[Sigma], values[H], values[R], values[data])
+        for name, var, reference in zip(['newmu', 'newSigma'], (newmu, newSigma), expected):
+            error = np.linalg.norm(out[var] - reference) / np.linalg.norm(reference)
+            print(f'{name}: shape {out[var].shape}, relative error {error:.1e}')
+        """),
+        md(r"""
+        Building programs by hand is how the library is tested and how new
+        operations are tried out; for everyday work, notebook 02 lets the
+        compiler choose the operations from SymPy expressions and their
+        properties (it finds a cheaper program than this one).
+        """),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# 02: the Kalman filter, from SymPy to BLAS/LAPACK
+# ---------------------------------------------------------------------------
+
+@notebook('02-kalman-filter')
+def kalman_filter():
+    return [
+        md(r"""
+        # The Kalman filter: from SymPy to BLAS/LAPACK
+
+        You write the mathematics with SymPy, state what you know about the
+        matrices, and `computations.function` compiles it into a short program
+        of BLAS/LAPACK calls, chosen from the properties it infers and the FLOPs
+        each alternative costs.  This notebook follows the Kalman filter through
+        every stage:
+
+        1. the expressions and the assumptions;
+        2. the compiled `Function` and the program it chose (`pseudocode`, `computation`,
+           `program`, `source`), with pictures;
+        3. a check against NumPy, a timing against `sympy.lambdify`, a per-call profile,
+           and the memory the program needs.
+        """),
+        md(r"""
+        ## 1. The mathematics
+
+        The update of a normal belief $(\mu, \Sigma)$ about a state of size $n$
+        by an observation `data` of $H x$ (size $k$) with noise covariance $R$:
+
+        $$\mu' = \mu + \Sigma H^T (R + H \Sigma H^T)^{-1} (H\mu - \mathrm{data}), \qquad
+        \Sigma' = \Sigma - \Sigma H^T (R + H \Sigma H^T)^{-1} H \Sigma.$$
+
+        The sizes stay symbolic; the covariances are positive definite, which we
+        tell the compiler with `Q.positive_definite`.
+        """),
+        code(r"""
+        import numpy as np
+        import sympy
+        from sympy import MatrixSymbol, Q, Symbol
+
+        import computations
+
+        n, k = Symbol('n', integer=True, positive=True), Symbol('k', integer=True, positive=True)
+        mu, Sigma = MatrixSymbol('mu', n, 1), MatrixSymbol('Sigma', n, n)
+        H, R, data = MatrixSymbol('H', k, n), MatrixSymbol('R', k, k), MatrixSymbol('data', k, 1)
+
+        newmu = mu + Sigma*H.T*(R + H*Sigma*H.T).I*(H*mu - data)
+        newSigma = Sigma - Sigma*H.T*(R + H*Sigma*H.T).I*H*Sigma
+        assumptions = [Q.positive_definite(Sigma), Q.positive_definite(R)]
+        newSigma
+        """),
+        md(r"""
+        (`computations.matrices.examples.kalman()` returns these same inputs,
+        outputs and assumptions, plus `Q.fullrank(H)`.)
+
+        The program the compiler wants solves with $S = R + H \Sigma H^T$ by
+        Cholesky, which needs $S$ positive definite.  SymPy's own `ask` cannot
+        tell; the compiler's property inference (`Properties`, rule by rule:
+        $H \Sigma H^T$ is a congruence of a positive definite matrix, plus a
+        positive definite $R$) can:
+        """),
+        code(r"""
+        from computations.matrices import Properties
+
+        S = R + H*Sigma*H.T
+        print('sympy.ask:  ', sympy.ask(Q.positive_definite(S), sympy.And(*assumptions)))
+        print('Properties: ', Properties(assumptions).ask('positive_definite', S))
+        """),
+        md(r"""
+        ## 2. Compiling
+
+        `computations.function(inputs, outputs, assumptions)` compiles the outputs
+        into a `Function`.  The program depends on the sizes (the cheapest order
+        of a product does), so it is chosen per shape signature, when first
+        called, and cached; `sizes` says which sizes to show the program for
+        before any call.  We will run at $n = 1000$, $k = 500$.  Displayed in
+        Jupyter, a `Function` shows the program it chose; the sections below take
+        that program apart.
+        """),
+        code(r"""
+        N, K = 1000, 500
+        f = computations.function([mu, Sigma, H, R, data], [newmu, newSigma], assumptions,
+                                  names=['newmu', 'newSigma'], sizes={'n': N, 'k': K})
+        f
+        """),
+        md(r"""
+        ### The program, as pseudocode
+
+        One line per BLAS/LAPACK call, in execution order, with the routine in
+        brackets (`t'` is a transpose, `chol(t)` a Cholesky factor):
+        """),
+        code(r"""
+        print(f.pseudocode())
+        """),
+        md(r"""
+        Read it line by line against the formula:
+
+        - `H*Sigma` is computed once (SYMM: `Sigma` is symmetric) and serves three
+          products through BLAS's transpose flags, since $\Sigma H^T = (H\Sigma)^T$;
+        - `R` is added inside GEMM's `beta*C`;
+        - $S$ is positive definite, so POSV solves with it by Cholesky, and returns the
+          factor `chol(t3)` too;
+        - $\Sigma H^T S^{-1} H \Sigma = W^T W$ with $W = L^{-1} H \Sigma$ ($S = L L^T$), so
+          the covariance takes one triangular solve (TRSM) and a symmetric rank-k update
+          (SYRK), at half the FLOPs of the textbook program;
+        - no inverse is ever formed.
+
+        ### The mathematical program: `f.computation`
+
+        The same program as a composite of operations (notebook 01), whose
+        variables are the mathematical values.  They are spelled in the
+        compiler's canonical form (`Sigma.T` is `Sigma`, which is symmetric), and
+        an `Identity` marks the two results.
+        """),
+        code(r"""
+        print(f.computation)
+        """),
+        code(r"""
+        f.computation
+        """),
+        code(r"""
+        print(f'{f.flops / 1e9:.2f} GFLOP at n={N}, k={K}')
+        """),
+        md(r"""
+        ### The token program: `f.program`
+
+        BLAS and LAPACK write their results over their inputs (GEMM into `C`,
+        POSV the solution into `B` and the factor into `A`).  The inplace pass
+        (notebook 03) pairs every value with a **token**, the name of the buffer
+        that holds it, lets routines overwrite buffers where that is provably
+        safe, and copies the caller's arrays (`Copy`) where a routine would
+        otherwise destroy them.  Each line reads `tokens = OPERATION(tokens)  #
+        the values computed`; in the picture each value carries its token in
+        brackets, and overwrites are drawn in red.
+        """),
+        code(r"""
+        print(f.program)
+        """),
+        code(r"""
+        f.program
+        """),
+        md(r"""
+        ### The generated source: `f.source`
+
+        What actually runs: Python source with one routine call per line, the
+        flags resolved and the typed routines (`dgemm`, `dposv`, ...) bound once.
+        `overwrite_*=1` marks an overwrite the inplace pass proved safe, `del`
+        frees a buffer after its value's last reader, and the copies of the
+        caller's arrays are gone where a routine can read the original and write
+        its result elsewhere.
+        """),
+        code(r"""
+        print(f.source)
+        """),
+        md(r"""
+        ## 3. Running it
+
+        A `Function` takes NumPy arrays in the order of its inputs and returns a
+        tuple of arrays.  We make random, well-conditioned data ($\Sigma$ and $R$
+        symmetric positive definite), seeded so that the notebook gives the same
+        numbers every time, and compare with the same update written in NumPy
+        with `np.linalg.solve`.
+        """),
+        code(r"""
+        rng = np.random.default_rng(0)
+
+        def spd(size):
+            M = rng.standard_normal((size, size))
+            return M @ M.T / size + np.eye(size)
+
+        args = (rng.standard_normal((N, 1)), spd(N), rng.standard_normal((K, N)), spd(K),
+                rng.standard_normal((K, 1)))
+        saved = [a.copy() for a in args]
+
+        def kalman_numpy(mu, Sigma, H, R, data):
+            S = R + H @ Sigma @ H.T
+            newmu = mu + Sigma @ H.T @ np.linalg.solve(S, H @ mu - data)
+            newSigma = Sigma - Sigma @ H.T @ np.linalg.solve(S, H @ Sigma)
+            return newmu, newSigma
+
+        results = f(*args)
+        expected = kalman_numpy(*args)
+        for name, result, reference in zip(f.names, results, expected):
+            error = np.linalg.norm(result - reference) / np.linalg.norm(reference)
+            print(f'{name}: shape {result.shape}, relative error {error:.1e}')
+        print("the caller's arrays are unchanged:",
+              all(np.array_equal(a, s) for a, s in zip(args, saved)))
+        """),
+        md(r"""
+        Bad input fails early, with an error that names the argument or the
+        expression: a wrong shape is a `ValueError`, and data that violates an
+        assumption (here $\Sigma = -I$, so $S$ is not positive definite) a
+        `numpy.linalg.LinAlgError` raised by the routine that finds out.
+        """),
+        code(r"""
+        bad_shape = (args[0], args[1], args[2], np.eye(K + 1), args[4])
+        not_spd = (args[0], -np.eye(N), args[2], np.eye(K), args[4])
+        for bad in (bad_shape, not_spd):
+            try:
+                f(*bad)
+            except (ValueError, np.linalg.LinAlgError) as error:
+                print(f'{type(error).__name__}: {error}')
+        """),
+        md(r"""
+        ### Timing against `sympy.lambdify`
+
+        The usual way to run SymPy matrix expressions numerically is
+        `sympy.lambdify`, which prints them as NumPy code: the products left to
+        right, and an explicit inverse.
+        """),
+        code(r"""
+        import inspect
+
+        lambdified = sympy.lambdify([mu, Sigma, H, R, data], [newmu, newSigma], 'numpy')
+        print(inspect.getsource(lambdified))
+        """),
+        md(r"""
+        We time both on the same arrays, as the median of several repetitions,
+        and time the compilation too (once per shape signature; `f` has compiled
+        already, so we compile a fresh function).
+        """),
+        code(r"""
+        import statistics
+        import time
+        import timeit
+
+        start = time.perf_counter()
+        computations.function([mu, Sigma, H, R, data], [newmu, newSigma], assumptions).specialize(*args)
+        compile_seconds = time.perf_counter() - start
+
+        def median_seconds(call, repeat=7):
+            call()                                        # warm up
+            return statistics.median(timeit.repeat(call, number=1, repeat=repeat))
+
+        compiled = median_seconds(lambda: f(*args))
+        lambdify = median_seconds(lambda: lambdified(*args))
+        print(f'compiled   {compiled * 1e3:7.1f} ms per call')
+        print(f'lambdify   {lambdify * 1e3:7.1f} ms per call')
+        print(f'compiled / lambdify: {compiled / lambdify:.2f}x the time')
+        print(f'compiling  {compile_seconds * 1e3:7.1f} ms, once per shape signature')
+        """),
+        md(r"""
+        ### Where the time goes: `f.profile`
+
+        `f.profile(*args)` runs the program once, timing every routine call, and
+        compares the achieved GFLOP/s with what this machine reaches on a large
+        DGEMM (the usual yardstick).  Small calls (GEMV) run far below it; the
+        level-3 calls (SYMM, GEMM, TRSM, SYRK) near it.  The numbers change from
+        run to run, the more so on a busy machine (we profile twice and show the
+        second run, after the first has warmed up).
+        """),
+        code(r"""
+        f.profile(*args)
+        print(f.profile(*args))
+        """),
+        md(r"""
+        ### Memory: `f.peak_bytes`
+
+        `f.peak_bytes(*arrays or shapes)` predicts, from the shapes alone, the
+        most bytes the program holds at once: the buffers it allocates and its
+        results.  The order of the calls is chosen to keep that peak low, and a
+        result may go into the buffer of a dead value of its shape.  It also
+        counts the copies the call makes of inputs that are not Fortran-ordered
+        (BLAS's layout): NumPy makes C-ordered arrays, so our `H` is copied (a
+        symmetric `Sigma` or `R` is read as its own transpose, without a copy).
+
+        Compare the prediction with what `tracemalloc` (to which NumPy reports
+        its allocations) measures for one call, and with the lambdified code:
+        """),
+        code(r"""
+        import tracemalloc
+
+        def traced_peak(call):
+            tracemalloc.start()
+            try:
+                call()
+                return tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+
+        MB = 1e6
+        fortran = tuple(np.asfortranarray(a) for a in args)
+        print(f"{'':28} predicted  traced")
+        for label, arrays in (('compiled, C-ordered arrays', args), ('compiled, Fortran-ordered', fortran)):
+            print(f'{label:28} {f.peak_bytes(*arrays) / MB:6.1f} MB {traced_peak(lambda: f(*arrays)) / MB:6.1f} MB')
+        print(f"{'lambdify':28} {'':9} {traced_peak(lambda: lambdified(*fortran)) / MB:6.1f} MB")
+        print(f'for scale: Sigma is {args[1].nbytes / MB:.1f} MB, H {args[2].nbytes / MB:.1f} MB')
+        """),
+        md(r"""
+        The prediction needs no data: shapes will do (and then assume
+        Fortran-ordered arrays), for example to see how the memory grows with
+        the state.
+        """),
+        code(r"""
+        for size in (1000, 2000, 4000):
+            shapes = [(size, 1), (size, size), (size // 2, size), (size // 2, size // 2),
+                      (size // 2, 1)]
+            print(f'n={size:5}, k={size // 2:5}: {f.peak_bytes(*shapes) / MB:7.1f} MB')
+        """),
+        md(r"""
+        ## Other problems
+
+        `computations.matrices.examples.problems` bundles two more problems
+        (the command line, `computations run NAME`, runs them too).
+        Generalized least squares, with a positive definite covariance $\Omega$
+        and a design matrix $X$ of full column rank, compiles into Cholesky
+        solves and a SYRK, never forming $\Omega^{-1}$:
+        """),
+        code(r"""
+        from computations.matrices.examples.problems import PROBLEMS, random_inputs
+
+        gls = PROBLEMS['gls']()
+        print(gls.description, ':', gls.outputs[0], 'assuming', gls.assumptions)
+        g = computations.function(gls.inputs, gls.outputs, gls.assumptions, names=gls.names,
+                                  sizes={'n': 2000, 'p': 500})
+        print(g.pseudocode())
+        X, Omega, y = random_inputs(gls, {'n': 2000, 'p': 500})
+        beta, = g(X, Omega, y)
+        reference = np.linalg.solve(X.T @ np.linalg.solve(Omega, X), X.T @ np.linalg.solve(Omega, y))
+        print(f'relative error {np.linalg.norm(beta - reference) / np.linalg.norm(reference):.1e}')
+        """),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# 03: the inplace pass
+# ---------------------------------------------------------------------------
+
+@notebook('03-inplace-pass')
+def inplace_pass():
+    return [
+        md(r"""
+        # The inplace pass: where each value lives
+
+        A computation (notebooks 01 and 02) is pure mathematics: its variables are
+        values, such as `Sigma*H.T`, and nothing says where they are stored.  But
+        BLAS and LAPACK routines write their results *over their inputs*: GEMM
+        computes `alpha*A*B + beta*C` into `C`, POSV overwrites `A` with its
+        Cholesky factor and `B` with the solution.  Overwriting saves memory and
+        time, and destroys a value that someone may still need.
+
+        The seed post's answer is to keep the two questions apart: **mathematics
+        first, storage second**.  This notebook shows the second stage, the
+        `inplace` package:
+
+        1. tokens: a value paired with the name of the buffer that holds it;
+        2. `inplace_compile`, which assigns tokens, overwrites where that is safe and
+           copies where it is not;
+        3. `check`, which proves a token program safe, and rejects an unsafe plan with
+           an error that explains what would have been destroyed.
+        """),
+        md(r"""
+        ## 1. Tokens
+
+        An `ExprToken(expr, token)` is a mathematical value and the name of its
+        buffer (a Python identifier, since generated code uses it as a local
+        variable).  A `TokenComputation(comp, input_tokens, output_tokens)` is an
+        operation whose every input and output carries a token.
+
+        The seed's `MinMax`, *pure*: it reads `x` and `y` from buffers `x` and
+        `y` and writes its results into new buffers `_1` and `_2`:
+        """),
+        code(r"""
+        import sympy
+        from computations.examples import A, MinMax
+        from inplace import ExprToken, TokenComputation
+
+        x, y, w = sympy.symbols('x y w')
+        print(ExprToken(x, 'x'))
+        pure_minmax = TokenComputation(MinMax(x, y), ['x', 'y'], ['_1', '_2'])
+        print(pure_minmax)
+        pure_minmax
+        """),
+        md(r"""
+        An operation may write an output into the buffer of an input only if its
+        routine can: the operation declares that as its `inplace` map,
+        `{output index: input index}`.  `MinMax` declares none; a variant that
+        writes the minimum over `x` and the maximum over `y` (the seed's second
+        picture) declares `{0: 0, 1: 1}`.  A token computation overwrites exactly
+        where an output carries the token of the input its map names: its
+        `destroy_map`.
+        """),
+        code(r"""
+        class InplaceMinMax(MinMax):
+            __slots__ = ()
+            inplace = {0: 0, 1: 1}     # Min(x, y) over x, Max(x, y) over y
+
+
+        inplace_minmax = TokenComputation(InplaceMinMax(x, y), ['x', 'y'], ['x', 'y'])
+        print(inplace_minmax, '   destroy_map', inplace_minmax.destroy_map)
+        inplace_minmax
+        """),
+        md(r"""
+        The BLAS/LAPACK operations declare their maps as data:
+        """),
+        code(r"""
+        from sympy import MatrixSymbol
+        from computations.matrices import GEMM, POSV, SCAL
+
+        size = 3
+        S, B, X, Y = (MatrixSymbol(name, size, size) for name in 'SBXY')
+        for op in (GEMM(1, S, X, 1, Y), SCAL(2, X), POSV(S, B)):
+            print(f'{type(op).__name__:5} inplace {op.inplace}:  {op}')
+        """),
+        md(r"""
+        ## 2. `inplace_compile`
+
+        Take a small composite in which one value is read twice: `GEMM` reads
+        `S` to compute `S*X`, and `POSV` solves with `S`, overwriting it with its
+        Cholesky factor.
+        """),
+        code(r"""
+        from inplace import check, inplace_compile, insert_copies, tokenize
+
+        comp = GEMM(1, S, X) + POSV(S, B)
+        comp
+        """),
+        md(r"""
+        The pass runs in three steps, each available on its own:
+
+        - `tokenize`: the *pure* program, one new token per value, nothing overwritten;
+        - `insert_copies`: every overwrite a routine can do, each on a private `Copy`
+          (safe by construction, wasteful);
+        - `inplace_compile`: the copies that are not needed removed.
+        """),
+        code(r"""
+        print('tokenize:', tokenize(comp), sep='\n')
+        print()
+        print('insert_copies:', insert_copies(comp), sep='\n')
+        """),
+        code(r"""
+        program = inplace_compile(comp)
+        print(program)
+        """),
+        md(r"""
+        Here no copy can go: `S` and `B` are the **caller's arrays**, and the
+        program must not destroy them.  So POSV works on copies (`S_2`, `B_2`),
+        and writes its results over those copies.  The token program is drawn
+        with each variable labelled by its value and, in brackets, its token:
+        """),
+        code(r"""
+        program
+        """),
+        md(r"""
+        A caller who does not need `S` and `B` afterwards may **donate** them:
+        then POSV overwrites them directly, and the pass orders GEMM, which
+        still reads `S`, before POSV destroys it.
+        """),
+        code(r"""
+        donated = inplace_compile(comp, donate=[S, B])
+        print(donated)
+        donated
+        """),
+        md(r"""
+        Donation does not license every overwrite.  Here `SCAL` would double `Y`
+        in place, but `GEMM` needs `Y` and `2*Y` *at the same time*: one buffer
+        cannot hold both, so the pass copies `Y` even though it was donated.
+        """),
+        code(r"""
+        both = SCAL(2, Y) + GEMM(1, Y, 2*Y)
+        print(inplace_compile(both, donate=[Y]))
+        """),
+        md(r"""
+        ### `check` accepts it
+
+        `check(program)` proves a token program safe by simulating, step by step,
+        which value each token holds, and returns the order it checked.  Every
+        program `inplace_compile` emits passes (an invariant the test suite
+        checks on random programs).
+        """),
+        code(r"""
+        for step, node in enumerate(check(program), 1):
+            print(step, node)
+        print('donated:', [type(node.comp).__name__ for node in check(donated, donated=[S, B])])
+        """),
+        md(r"""
+        Running the program proves nothing, but it is reassuring: the results
+        match NumPy, and the caller's arrays are untouched.
+        """),
+        code(r"""
+        import numpy as np
+        from schedulers import execute
+
+        rng = np.random.default_rng(0)
+        M = rng.standard_normal((size, size))
+        s, b, xv = M @ M.T + size * np.eye(size), rng.standard_normal((size, size)), rng.standard_normal((size, size))
+        saved = s.copy(), b.copy()
+        out = execute(comp, {S: s, B: b, X: xv})
+        print(np.allclose(out[S * X], s @ xv), np.allclose(out[S.I * B], np.linalg.solve(s, b)))
+        print("the caller's S and B unchanged:", np.array_equal(s, saved[0]) and np.array_equal(b, saved[1]))
+        """),
+        md(r"""
+        ## 3. An unsafe plan, rejected
+
+        The seed post's warning: *we must avoid situations where `x` may be
+        overwritten (by `B`) before it is read (by `C`).*  Let us make that
+        mistake by hand.  `X` lives in token `X`; `GEMM` reads it to compute
+        `X*X` into a new buffer `XX`; `SCAL` doubles it **in place**, writing
+        `2*X` over token `X`.  (We donate `X`, so overwriting the caller's array
+        is allowed.)
+        """),
+        code(r"""
+        from inplace import UnsafeInplaceError
+
+        square = TokenComputation(GEMM(1, X, X), ['X', 'X'], ['XX'])
+        double = TokenComputation(SCAL(2, X), ['X'], ['X'])
+        plan = square + double
+        print(plan)
+        print('SCAL destroy_map:', double.destroy_map)
+        """),
+        md(r"""
+        The plan is safe in one order only: GEMM must read `X` before SCAL
+        destroys it.  An order is part of a plan; run SCAL first and `check`
+        rejects it with an `UnsafeInplaceError` that names the operation, the
+        token, the value destroyed and the reader that still needed it:
+        """),
+        code(r"""
+        unsafe_order = [double, square]
+        try:
+            check(plan, order=unsafe_order, donated=[X])
+        except UnsafeInplaceError as error:
+            print(f'UnsafeInplaceError: {error}')
+            print()
+            print('operation:', error.operation)
+            print('token:    ', error.token)
+            print('value:    ', error.value)
+            print('reader:   ', error.reader)
+        """),
+        md(r"""
+        The picture shows the plan's data flow, overwrites in red: `SCAL` takes
+        `X` from buffer `X` and writes `2*X` into that same buffer, while `GEMM`
+        also reads `X` from it.  Nothing in the picture fixes which runs first;
+        that is where this plan goes wrong.
+        """),
+        code(r"""
+        plan
+        """),
+        md(r"""
+        What would have happened without the check?  The interpreter
+        (`schedulers.run_program`) trusts the order it is given.  Run the unsafe
+        order and GEMM reads `2*X` where it wanted `X`: it returns `4*X**2`,
+        silently, a plausible-looking wrong answer.
+        """),
+        code(r"""
+        from schedulers import prepare_inputs, run_program
+
+        xv = rng.standard_normal((size, size))
+        values = prepare_inputs([v.expr for v in plan.inputs], {X: xv.copy()})
+        wrong = run_program(plan, unsafe_order, values, donate=[X])[X**2]
+        print('X*X expected:\n', xv @ xv)
+        print('X*X computed in the unsafe order:\n', wrong)
+        print('ratio:', np.round(wrong / (xv @ xv), 12))
+        """),
+        md(r"""
+        In the safe order `check` accepts the same plan, but only because we
+        donated `X`: without donation the plan destroys the caller's input,
+        which no order can make safe.
+        """),
+        code(r"""
+        print([type(node.comp).__name__ for node in check(plan, donated=[X])])
+        try:
+            check(plan)
+        except UnsafeInplaceError as error:
+            print(f'UnsafeInplaceError: {error}')
+        """),
+        md(r"""
+        ### The other ways to be unsafe
+
+        `check` rejects, with an explanation, every kind of unsafe plan: two
+        operations that both destroy one value; an operation that overwrites a
+        buffer it also reads through another argument (aliasing); and overwrites
+        that no order can satisfy (each operation destroying what the other
+        reads, a cycle).
+        """),
+        code(r"""
+        from computations.matrices import AXPY
+
+        T = TokenComputation
+        plans = {
+            'two destroyers': T(SCAL(2, Y), ['y'], ['y']) + T(SCAL(3, Y), ['y'], ['y']),
+            'aliasing': T(GEMM(1, X, X), ['x', 'x'], ['c']) + T(GEMM(1, Y, X*X, 1, X*X), ['y', 'c', 'c'], ['c']),
+            'a cycle': T(AXPY(1, X, Y), ['x', 'y'], ['y']) + T(AXPY(2, Y, X), ['y', 'x'], ['x']),
+        }
+        for name, unsafe in plans.items():
+            try:
+                check(unsafe, donated=[X, Y])
+                print(f'{name}: accepted')
+            except UnsafeInplaceError as error:
+                print(f'{name}:\n    {error}')
+                if error.cycle:
+                    print('    the cycle:', *error.cycle, sep='\n        ')
+        """),
+        md(r"""
+        The inplace pass never emits such plans: for each of them
+        `inplace_compile` finds a safe one, with a copy where one is needed.
+        """),
+        code(r"""
+        from inplace import pure
+
+        for name, unsafe in plans.items():
+            safe = inplace_compile(pure(unsafe), donate=[X, Y])
+            check(safe, donated=[X, Y])
+            print(f'{name}:', *safe, sep='\n    ')
+        """),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Building, executing, writing
+# ---------------------------------------------------------------------------
+
+def path_of(name):
+    """The ``.ipynb`` file of notebook ``name``."""
+    return HERE / f'{name}.ipynb'
+
+
+def make(name):
+    """Notebook ``name``, not executed: its cells, fixed cell ids and metadata."""
+    cells = NOTEBOOKS[name]()
+    for i, cell in enumerate(cells):
+        cell['id'] = f'cell-{i:02d}'
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata = nbformat.from_dict({'kernelspec': dict(KERNELSPEC),
+                                      'language_info': {'name': 'python'}})
+    return nb
+
+
+def execute(nb, cwd=HERE, timeout=TIMEOUT):
+    """Run every cell of ``nb`` (in place) in a fresh kernel started in ``cwd``; return it.
+
+    Raises :class:`nbclient.exceptions.CellExecutionError` on the first cell
+    that fails.
+    """
+    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, record_timing=False,
+                            coalesce_streams=True, resources={'metadata': {'path': str(cwd)}})
+    client.execute(env={**os.environ, 'PYTHONHASHSEED': '0'})
+    return tidy(nb)
+
+
+def tidy(nb):
+    """Drop volatile metadata (execution timings) from ``nb``; return it."""
+    for cell in nb.cells:
+        cell.metadata.pop('execution', None)
+        if cell.cell_type == 'code':
+            for output in cell.outputs:
+                output.get('metadata', {}).pop('execution', None)
+    return nb
+
+
+def build(name):
+    """Make, execute, validate and write notebook ``name``; return its path."""
+    nb = execute(make(name))
+    nbformat.validate(nb)
+    path = path_of(name)
+    nbformat.write(nb, path)
+    return path
+
+
+def resolve(spec):
+    """The notebook name ``spec`` means: a name, a file name, or a unique part of a name."""
+    spec = pathlib.Path(spec).name.removesuffix('.ipynb')
+    if spec in NOTEBOOKS:
+        return spec
+    matches = [name for name in NOTEBOOKS if spec in name]
+    if len(matches) != 1:
+        raise SystemExit(f'build.py: {spec!r} names {"no" if not matches else "more than one"} '
+                         f'notebook; choose from {", ".join(NOTEBOOKS)}')
+    return matches[0]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('names', nargs='*', help='notebooks to build (default: all)')
+    parser.add_argument('--list', action='store_true', help='list the notebooks and exit')
+    options = parser.parse_args(argv)
+    if options.list:
+        print('\n'.join(NOTEBOOKS))
+        return 0
+    names = [resolve(spec) for spec in options.names] or list(NOTEBOOKS)
+    for name in names:
+        path = build(name)
+        print(f'wrote {path.relative_to(HERE.parent)} ({path.stat().st_size / 1024:.0f} KiB)',
+              flush=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The documentation site (docs/) builds with Sphinx, warnings as errors.
+
+Sphinx runs in a subprocess, so that the warnings it raises while importing
+and documenting the modules are its own business (Sphinx turns its warnings
+into errors with ``-W``) and not this process's (pytest's ``filterwarnings =
+error``).  The build goes into a temporary directory, never into docs/.  The
+``>>>`` examples of the pages run as doctests too: setup.cfg lists
+docs/tutorial.md and docs/overview.md in ``testpaths``.
+"""
+import pkgutil
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import computations
+import inplace
+import schedulers
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / 'docs'
+PAGES = ['index', 'overview', 'tutorial', 'design', 'api', 'benchmarks', 'benchmarks/suite']
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory):
+    """Build the site once for this module's tests; the path of the HTML output."""
+    out = tmp_path_factory.mktemp('docs')
+    html = out / 'html'
+    command = [sys.executable, '-m', 'sphinx', '-W', '--keep-going', '-b', 'html', '-q',
+               '-d', str(out / 'doctrees'), str(DOCS), str(html)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (f'sphinx-build failed ({result.returncode}):\n'
+                                    f'{result.stdout}\n{result.stderr}')
+    return html
+
+
+def modules():
+    """Every module of the three packages, except ``__main__`` scripts."""
+    names = []
+    for package in (computations, inplace, schedulers):
+        names.append(package.__name__)
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):
+            if not info.name.endswith('__main__'):
+                names.append(info.name)
+    return names
+
+
+def test_the_site_builds_without_warnings_and_has_every_page(site):
+    for page in PAGES:
+        assert (site / f'{page}.html').is_file(), page
+    assert (site / 'genindex.html').is_file() and (site / 'py-modindex.html').is_file()
+
+
+def test_the_api_page_documents_every_module(site):
+    """docs/api.rst lists the modules in reading order; docs/conf.py adds any it does not."""
+    api = (site / 'api.html').read_text(encoding='utf-8')
+    documented = set(re.findall(r'id="module-([\w.]+)"', api))
+    missing = [name for name in modules() if name not in documented]
+    assert not missing, f'modules missing from the API page: {missing}'
+
+
+@pytest.mark.parametrize('name', [
+    'computations.front_door.function', 'computations.front_door.Function',
+    'computations.core.Computation', 'computations.core.CompositeComputation',
+    'computations.matrices.lapack.POSV', 'computations.matrices.blas.GEMM',
+    'inplace.compile.inplace_compile', 'inplace.check.check', 'inplace.check.UnsafeInplaceError',
+    'inplace.tokens.TokenComputation', 'schedulers.execute.execute',
+    'schedulers.codegen.generate',
+])
+def test_the_api_page_describes_the_public_names(site, name):
+    api = (site / 'api.html').read_text(encoding='utf-8')
+    assert f'id="{name}"' in api, name
+
+
+def test_figures_and_pictures_are_in_the_site(site):
+    images = {path.name for path in (site / '_images').iterdir()}
+    assert {'suite.png', 'minmax.svg'} <= images
+    assert 'suite.png' in (site / 'benchmarks' / 'suite.html').read_text(encoding='utf-8')
+    assert 'minmax.svg' in (site / 'tutorial.html').read_text(encoding='utf-8')
+
+
+def test_the_notebooks_are_linked_not_built(site):
+    tutorial = (site / 'tutorial.html').read_text(encoding='utf-8')
+    for notebook in ('01-building-computations', '02-kalman-filter', '03-inplace-pass'):
+        assert f'href="../notebooks/{notebook}.ipynb"' in tutorial, notebook
+    assert not list(site.rglob('*.ipynb'))
