@@ -31,12 +31,14 @@ __all__ = []
 def _split(op, values, overwrite):
     (x,) = values
     return tuple(np.array(x[r0:r1, c0:c1], order='F', copy=True)
-                 for r0, r1 in zip(op.rows[:-1], op.rows[1:])
-                 for c0, c1 in zip(op.cols[:-1], op.cols[1:]))
+                 for _, (r0, r1, c0, c1) in op.pieces)
 
 
 @kernel.register(Assemble)
 def _assemble(op, values, overwrite):
+    if len(op.grid) == 1 and len(op.grid[0]) == 1 and op.grid[0][0] in op.inputs:
+        # One block: a copy, as it is (LU pivots are a 1-D integer array).
+        return (np.array(values[0], order='F', copy=True),)
     given = dict(zip(op.inputs, values))
     dtype = values[0].dtype if values else np.float64
     out = np.empty((op.rows[-1], op.cols[-1]), dtype=dtype, order='F')

@@ -105,10 +105,8 @@ def to_dask(computation, values, outputs=None, dims=None, dtype=None):
             continue
         args = [TaskRef(key(v)) for v in op.inputs]
         if isinstance(op, Split):
-            blocks = [(r, c) for r in zip(op.rows[:-1], op.rows[1:])
-                      for c in zip(op.cols[:-1], op.cols[1:])]
-            for var, ((r0, r1), (c0, c1)) in zip(op.outputs, blocks):
-                graph[key(var)] = Task(key(var), _block, *args, r0, r1, c0, c1)
+            for var, bounds in op.pieces:
+                graph[key(var)] = Task(key(var), _block, *args, *bounds)
         elif len(op.outputs) == 1:
             graph[key(op.outputs[0])] = Task(key(op.outputs[0]), _call, op, *args)
         else:

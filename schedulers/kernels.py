@@ -35,6 +35,7 @@ from scipy.linalg import blas, lapack
 from computations.matrices import (AXPY, COPY, GEMM, GEMV, GESV, GETRF, GETRS, POSV, POTRF,
                                    POTRS, SCAL, SCALAR, SYMM, SYRK, TRANSPOSE, TRMM, TRSM, TRTRS,
                                    MatrixComputation, RoutineError)
+from computations.matrices.blocking import BlockOp
 from inplace import Copy
 
 __all__ = ['kernel', 'run', 'routine', 'symmetrize', 'zero_upper', 'check_info']
@@ -56,7 +57,7 @@ def check_info(op, info):
     """Raise the error ``op`` declares for a positive LAPACK ``info``; a negative one is a bug."""
     if info == 0:
         return
-    name = type(op).__name__
+    name = type(op.op if isinstance(op, BlockOp) else op).__name__
     if info < 0:
         raise RoutineError(name, op.outputs[0], info,
                            f'{name}: argument {-info} of {op.routine} had an illegal value '

@@ -53,7 +53,9 @@ import sympy
 from sympy import MatrixExpr, MatrixSymbol, ZeroMatrix
 
 from ..core import Computation, CompositeComputation, Identity, Immutable
+from ..pictures import operation_label
 from .auxiliary import TRANSPOSE
+from .expressions import LofCholesky
 from .blas import AXPY, COPY, GEMM, GEMV, SCAL, SYMM, SYRK, TRMM, TRSM
 from .lapack import POSV, POTRF, POTRS
 
@@ -112,19 +114,25 @@ def _slices(bounds):
 class Split(Computation):
     """Cut a matrix into blocks: ``X`` -> ``X[0,0], X[0,1], ...`` (row by row).
 
-    >>> X = MatrixSymbol('X', 3, 2)
-    >>> Split(X, (0, 2, 3), (0, 2)).outputs
-    (X[0,0], X[1,0])
-    """
-    __slots__ = ('_outputs',)
-    __props__ = ('X', 'rows', 'cols', 'name')
+    ``keep`` (a set of ``(i, j)``) limits the outputs to the blocks read.
 
-    def __init__(self, X, rows, cols, name=None):
-        self._freeze(X, tuple(rows), tuple(cols), name or str(X))
-        object.__setattr__(self, '_outputs', tuple(
-            MatrixSymbol(f'{self.name}[{i},{j}]', r1 - r0, c1 - c0)
-            for i, (r0, r1) in enumerate(_slices(self.rows))
-            for j, (c0, c1) in enumerate(_slices(self.cols))))
+    >>> X = MatrixSymbol('X', 3, 2)
+    >>> Split(X, (0, 2, 3), (0, 2)).outputs, Split(X, (0, 2, 3), (0, 2), keep={(1, 0)}).outputs
+    ((X[0,0], X[1,0]), (X[1,0],))
+    """
+    __slots__ = ('_outputs', '_pieces')
+    __props__ = ('X', 'rows', 'cols', 'name', 'keep')
+
+    def __init__(self, X, rows, cols, name=None, keep=None):
+        rows, cols = tuple(rows), tuple(cols)
+        keep = None if keep is None else tuple(sorted(keep))
+        self._freeze(X, rows, cols, name or str(X), keep)
+        pieces = [(MatrixSymbol(f'{self.name}[{i},{j}]', r1 - r0, c1 - c0), (r0, r1, c0, c1))
+                  for i, (r0, r1) in enumerate(_slices(rows))
+                  for j, (c0, c1) in enumerate(_slices(cols))
+                  if keep is None or (i, j) in keep]
+        object.__setattr__(self, '_pieces', tuple(pieces))
+        object.__setattr__(self, '_outputs', tuple(var for var, _ in pieces))
 
     @property
     def inputs(self):
@@ -135,10 +143,16 @@ class Split(Computation):
         return self._outputs
 
     @property
+    def pieces(self):
+        """``(block symbol, (row start, row end, column start, column end))`` per output."""
+        return self._pieces
+
+    @property
     def blocks(self):
-        """The outputs as a :class:`Blocks` grid."""
+        """All the blocks as a :class:`Blocks` grid (the full grid: ``keep`` is ignored)."""
+        whole = Split(self.X, self.rows, self.cols, self.name)
         width = len(self.cols) - 1
-        outs = self._outputs
+        outs = whole.outputs
         return Blocks(self.rows, self.cols, [outs[i:i + width]
                                              for i in range(0, len(outs), width)])
 
@@ -233,6 +247,11 @@ class BlockOp(Computation):
         return f"{outs} = {str(self.op).split(' = ', 1)[1]}"
 
 
+@operation_label.register
+def _routine_label(node: BlockOp):
+    return operation_label(node.op)
+
+
 # The transformation ------------------------------------------------------------
 
 def block(computation, blocksize, dims=None):
@@ -254,6 +273,8 @@ def block(computation, blocksize, dims=None):
     for op in computation.toposort():
         if isinstance(op, Identity):
             continue
+        if all(v in env.blocks or v in env.wholes for v in op.outputs):
+            continue                           # made already, as a step of another operation
         blocker = BLOCKERS.get(type(op))
         matrices = [v for v in op.inputs + op.outputs if isinstance(v, MatrixExpr)]
         if blocker is None or all(env.whole(v) for v in matrices):
@@ -262,8 +283,20 @@ def block(computation, blocksize, dims=None):
             blocker(op, env)
     for var in computation.outputs:
         if isinstance(var, MatrixExpr):
-            env.nodes.append(Assemble(var, env.of(var)))
-    return CompositeComputation(*env.nodes, Identity(*computation.outputs))
+            env.nodes.append(Assemble(var, env.blocks.get(var) or env.held_whole(var)))
+    return CompositeComputation(*_read_blocks_only(env.nodes), Identity(*computation.outputs))
+
+
+def _read_blocks_only(nodes):
+    """The nodes, each Split limited to the blocks something reads (a Cholesky factor
+    reads only the lower blocks of its matrix)."""
+    read = {var for node in nodes for var in node.inputs}
+    for node in nodes:
+        if isinstance(node, Split) and not read.issuperset(node.outputs):
+            width = len(node.cols) - 1
+            keep = {divmod(k, width) for k, var in enumerate(node.outputs) if var in read}
+            node = Split(node.X, node.rows, node.cols, node.name, keep)
+        yield node
 
 
 class _Blocking:
@@ -308,6 +341,8 @@ class _Blocking:
         if name is None:
             if isinstance(var, MatrixSymbol):
                 name = var.name
+            elif isinstance(var, LofCholesky):
+                name = f'chol({self.base(var.args[0])})'
             else:
                 while True:
                     self.counter += 1
@@ -360,14 +395,27 @@ class _Blocking:
             return var.xreplace(self.dims)
         found = self.wholes.get(var)
         if found is None:
-            blocks = self.of(var)
-            if blocks.shape == (1, 1):
-                found = blocks[0, 0]
+            if var in self.inputs and var.xreplace(self.dims) == var:
+                found = var                    # an input with numeric sizes: as it is
+            elif var in self.inputs:           # one block, of numeric sizes
+                rows, cols = ((0, self.size(d)) for d in var.shape)
+                split = Split(var, rows, cols, f'{self.base(var)}[:,:]')
+                self.nodes.append(split)
+                found = split.outputs[0]
             else:
-                found = self.symbol(self.base(var), var)
-                self.nodes.append(Assemble(found, blocks))
+                blocks = self.of(var)
+                if blocks.shape == (1, 1):
+                    found = blocks[0, 0]
+                else:
+                    found = self.symbol(self.base(var), var)
+                    self.nodes.append(Assemble(found, blocks))
             self.wholes[var] = found
         return found
+
+    def held_whole(self, var):
+        """The value as one block: its whole symbol (an output of an unblocked operation)."""
+        rows, cols = ((0, self.size(d)) for d in var.shape)
+        return Blocks(rows, cols, [[self.full(var)]])
 
     def set(self, var, grid):
         rows, cols = map(self.bounds, var.shape)
@@ -546,8 +594,10 @@ def _syrk(op, env):
 
 def _triangular(op, env, var=None):
     """TRSM and TRMM, blocked along A's diagonal; ``var`` names the result (default: op's)."""
-    A, B = env.of(op.A), env.of(op.B)
     var = op.outputs[0] if var is None else var
+    if var in env.blocks:                      # the program computes it already
+        return
+    A, B = env.of(op.A), env.of(op.B)
     left, solve = op.side == 'L', isinstance(op, TRSM)
     lower = op.lower != op.trans_a               # is op(A) lower triangular?
     nA = len(A.rows) - 1
@@ -609,6 +659,8 @@ def _cholesky(env, A, L):
 
     The trailing blocks of ``A`` after ``u`` updates are called ``L[i,j].u1``, ...
     """
+    if L in env.blocks:                        # factored already
+        return
     S = env.of(A)
     n = len(S.rows) - 1
     current = {(i, j): S[i, j] for i in range(n) for j in range(i + 1)}
