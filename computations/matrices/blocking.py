@@ -87,6 +87,16 @@ class Blocks(Immutable):
         object.__setattr__(self, 'cols', tuple(cols))
         object.__setattr__(self, 'grid', tuple(map(tuple, grid)))
 
+    def __reduce__(self):
+        return (Blocks, (self.rows, self.cols, self.grid))
+
+    def __eq__(self, other):
+        return isinstance(other, Blocks) and (self.rows, self.cols, self.grid) == \
+            (other.rows, other.cols, other.grid)
+
+    def __hash__(self):
+        return hash((Blocks, self.rows, self.cols, self.grid))
+
     def __getitem__(self, ij):
         i, j = ij
         return self.grid[i][j]
