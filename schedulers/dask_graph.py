@@ -8,6 +8,9 @@ pool) or a :class:`distributed.Client`.
 
 How the graph is made:
 
+* Input arrays are values in the graph; on a Client they are first
+  scattered to every worker (a copy on each, so that losing a worker loses
+  no input) and the graph refers to them.
 * Keys are strings (Dask's distributed scheduler rejects SymPy objects):
   each variable's readable token (``H_Sigma``, ``t3_1_0_u1``), unique.
 * A task carries its operation object, which names its routine; the worker
@@ -64,6 +67,11 @@ def _call(op, *values):
     return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
+def _same(value):
+    """An input already on the cluster (a scattered future)."""
+    return value
+
+
 def _block(x, r0, r1, c0, c1):
     """One block of a matrix, as a Fortran-ordered copy."""
     import numpy as np
@@ -99,7 +107,9 @@ def to_dask(computation, values, outputs=None, dims=None, dtype=None):
     for var in computation.inputs:
         if var not in values:
             raise KeyError(f'to_dask: no value for the input {var}')
-        graph[key(var)] = DataNode(key(var), values[var])
+        value = values[var]
+        graph[key(var)] = (Task(key(var), _same, value) if isinstance(value, TaskRef)
+                           else DataNode(key(var), value))
     for op in computation.toposort():
         if isinstance(op, Identity):
             continue
@@ -127,7 +137,7 @@ def get_function(scheduler):
     if scheduler == 'threads':
         from dask.threaded import get
         return get
-    if hasattr(scheduler, 'get') and hasattr(scheduler, 'submit'):     # distributed.Client
+    if _is_client(scheduler):                                # a distributed.Client
         return lambda graph, keys: scheduler.get(graph, keys, sync=True)
     raise ValueError(f"scheduler must be None, 'sync', 'threads' or a distributed.Client, "
                      f'got {scheduler!r}')
@@ -136,5 +146,14 @@ def get_function(scheduler):
 def run(computation, values, outputs=None, scheduler='threads', dims=None, dtype=None):
     """Compute the outputs of ``computation`` on ``values`` with Dask; a tuple of arrays."""
     get = get_function(scheduler)
+    if _is_client(scheduler):
+        # Send each input array to the workers once, not inside the graph, and to every
+        # worker: scattered data has no lineage, so a copy must outlive a dying worker.
+        values = {var: scheduler.scatter(value, hash=False, broadcast=True)
+                  if hasattr(value, 'shape') else value for var, value in values.items()}
     graph, keys = to_dask(computation, values, outputs, dims, dtype)
     return tuple(get(graph, keys))
+
+
+def _is_client(scheduler):
+    return hasattr(scheduler, 'get') and hasattr(scheduler, 'scatter')
