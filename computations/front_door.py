@@ -495,35 +495,30 @@ def _distinct(arrays):
 
 def _check_blocksize(blocksize, dimensions):
     """None, a positive int, or ``{dimension: positive int}`` keyed by the dimensions."""
-    def positive(value, what):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f'blocksize{what} must be a positive integer, got {value!r}')
-        return int(value)
-
-    if blocksize is None:
-        return None
-    if not isinstance(blocksize, dict):
-        return positive(blocksize, '')
-    by_name = {str(d): d for d in dimensions}
-    checked = {}
-    for key, value in blocksize.items():
-        dim = by_name.get(str(key))
-        if dim is None:
-            raise ValueError(f'blocksize: {key} is not a dimension of the inputs '
-                             f'(dimensions: {", ".join(by_name) or "none"})')
-        checked[dim] = positive(value, f'[{key}]')
-    return checked
+    if blocksize is None or not isinstance(blocksize, dict):
+        return None if blocksize is None else _positive(blocksize, 'blocksize')
+    return _per_dimension('blocksize', blocksize, dimensions, lambda key: f'blocksize[{key}]')
 
 
 def _check_sizes(sizes, dimensions):
+    bound = _per_dimension('sizes', sizes, dimensions, lambda key: f'sizes: {key}')
+    return {d: bound.get(d, DEFAULT_SIZE) for d in dimensions}
+
+
+def _per_dimension(option, mapping, dimensions, label):
+    """``{dimension: positive int}`` from a mapping keyed by dimensions or their names."""
     by_name = {str(d): d for d in dimensions}
-    bound = {}
-    for key, value in sizes.items():
+    checked = {}
+    for key, value in mapping.items():
         dim = by_name.get(str(key))
         if dim is None:
-            raise ValueError(f'sizes: {key} is not a dimension of the inputs '
+            raise ValueError(f'{option}: {key} is not a dimension of the inputs '
                              f'(dimensions: {", ".join(by_name) or "none"})')
-        if not (isinstance(value, (int, np.integer)) and value > 0):
-            raise ValueError(f'sizes: {key} must be a positive integer, got {value!r}')
-        bound[dim] = int(value)
-    return {d: bound.get(d, DEFAULT_SIZE) for d in dimensions}
+        checked[dim] = _positive(value, label(key))
+    return checked
+
+
+def _positive(value, label):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f'{label} must be a positive integer, got {value!r}')
+    return int(value)

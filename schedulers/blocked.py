@@ -24,14 +24,18 @@ from computations.matrices.blocking import Assemble, BlockOp, Split
 from .emitters import emit
 from .kernels import kernel, run
 
-__all__ = []
+__all__ = ['block_copy']
 
 
 @kernel.register(Split)
 def _split(op, values, overwrite):
     (x,) = values
-    return tuple(np.array(x[r0:r1, c0:c1], order='F', copy=True)
-                 for _, (r0, r1, c0, c1) in op.pieces)
+    return tuple(block_copy(x, *bounds) for _, bounds in op.pieces)
+
+
+def block_copy(x, r0, r1, c0, c1):
+    """Block ``x[r0:r1, c0:c1]`` as a Fortran-ordered copy (never a view of ``x``)."""
+    return np.array(x[r0:r1, c0:c1], order='F', copy=True)
 
 
 @kernel.register(Assemble)

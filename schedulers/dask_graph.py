@@ -44,6 +44,7 @@ from computations import Computation, CompositeComputation, Identity
 from computations.matrices.blocking import Split
 from inplace import TokenNamer, is_constant
 
+from .blocked import block_copy
 from .execute import constant_values
 from .kernels import run as run_kernel
 
@@ -70,12 +71,6 @@ def _call(op, *values):
 def _same(value):
     """An input already on the cluster (a scattered future)."""
     return value
-
-
-def _block(x, r0, r1, c0, c1):
-    """One block of a matrix, as a Fortran-ordered copy."""
-    import numpy as np
-    return np.array(x[r0:r1, c0:c1], order='F', copy=True)
 
 
 def to_dask(computation, values, outputs=None, dims=None, dtype=None):
@@ -116,7 +111,7 @@ def to_dask(computation, values, outputs=None, dims=None, dtype=None):
         args = [TaskRef(key(v)) for v in op.inputs]
         if isinstance(op, Split):
             for var, bounds in op.pieces:
-                graph[key(var)] = Task(key(var), _block, *args, *bounds)
+                graph[key(var)] = Task(key(var), block_copy, *args, *bounds)
         elif len(op.outputs) == 1:
             graph[key(op.outputs[0])] = Task(key(op.outputs[0]), _call, op, *args)
         else:

@@ -10,6 +10,7 @@ Golden files live in tests/golden/; after a deliberate change to a text form,
 rewrite them with ``COMPUTATIONS_UPDATE_GOLDEN=1 ./dev test tests/test_display.py``
 and review the diff.
 """
+import functools
 import os
 import pathlib
 import re
@@ -44,6 +45,7 @@ def parse(source):
     return labels, edges
 
 
+@functools.lru_cache(maxsize=None)     # one Function per problem: compiling is the slow part
 def compiled(name):
     problem = PROBLEMS[name]()
     return computations.function(problem.inputs, problem.outputs, problem.assumptions,

@@ -362,20 +362,18 @@ class _Blocking:
             self.names[var] = name
         return name
 
-    def symbol(self, name, var):
+    def symbol(self, name, rows, cols):
+        """A new symbol; each name is made once."""
         if name in self.made:
             raise AssertionError(f'block: {name} made twice')   # a bug in a blocker
         self.made.add(name)
-        return MatrixSymbol(name, *map(self.size, var.shape))
+        return MatrixSymbol(name, rows, cols)
 
     def new(self, var, i, j, step=None):
         """The symbol of block (i, j) of ``var`` (or of a partial value of it)."""
         rows, cols = map(self.bounds, var.shape)
         name = f'{self.base(var)}[{i},{j}]' + ('' if step is None else f'.{step}')
-        if name in self.made:
-            raise AssertionError(f'block: {name} made twice')   # a bug in a blocker
-        self.made.add(name)
-        return MatrixSymbol(name, rows[i + 1] - rows[i], cols[j + 1] - cols[j])
+        return self.symbol(name, rows[i + 1] - rows[i], cols[j + 1] - cols[j])
 
     # nodes
     def add(self, op, names):
@@ -417,7 +415,7 @@ class _Blocking:
                 if blocks.shape == (1, 1):
                     found = blocks[0, 0]
                 else:
-                    found = self.symbol(self.base(var), var)
+                    found = self.symbol(self.base(var), *map(self.size, var.shape))
                     self.nodes.append(Assemble(found, blocks))
             self.wholes[var] = found
         return found
@@ -442,7 +440,7 @@ class _Blocking:
                 names.append(self.new(var, 0, 0))
                 self.set(var, [[names[-1]]])
             else:
-                names.append(self.symbol(self.base(var), var))
+                names.append(self.symbol(self.base(var), *map(self.size, var.shape)))
             if isinstance(var, MatrixExpr):
                 self.wholes[var] = names[-1]
         self.nodes.append(BlockOp(op, names, reads))
