@@ -1,6 +1,10 @@
 """What the benchmark scripts share: the Kalman filter's data, a hand-written
 scipy program for it, result checks and alternating timing.
 
+It also holds the seed notebook's pure-Python Cholesky backward pass, which
+the gradient benchmark times and tests/test_gradients.py takes as its
+reference.
+
 The scripts run as ``python benchmarks/bench_NAME.py``, so this directory is
 on ``sys.path`` and they import it as ``_harness``; a test can do the same
 after putting ``benchmarks/`` on ``sys.path``.
@@ -11,7 +15,8 @@ import time
 import numpy as np
 from scipy.linalg import blas, lapack
 
-__all__ = ['data', 'kalman_scipy', 'relative_error', 'check', 'round_robin', 'medians']
+__all__ = ['data', 'kalman_scipy', 'relative_error', 'check', 'round_robin', 'medians',
+           'smith_loop']
 
 
 def data(n, k, seed=0):
@@ -122,3 +127,24 @@ def round_robin(contestants, repeat, pause=0.3):
 def medians(times):
     """name -> median of its list of seconds."""
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def smith_loop(df_dL, L):
+    """The pure-Python Cholesky backward pass of the seed notebook (Smith 1995), in Python 3.
+
+    ``df_dL`` is the adjoint of the factor ``L``; the result is the gradient
+    with respect to the lower triangle of ``K = L*L.T`` as independent
+    entries (lower triangular).
+    """
+    df_dK = np.tril(df_dL).copy()
+    n = L.shape[0]
+    for k in range(n - 1, -1, -1):
+        for j in range(k + 1, n):
+            for i in range(j, n):
+                df_dK[i, k] -= df_dK[i, j] * L[j, k]
+                df_dK[j, k] -= df_dK[i, j] * L[i, k]
+        for j in range(k + 1, n):
+            df_dK[j, k] /= L[k, k]
+            df_dK[k, k] -= L[j, k] * df_dK[j, k]
+        df_dK[k, k] /= (2 * L[k, k])
+    return df_dK

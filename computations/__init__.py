@@ -18,7 +18,7 @@ __version__ = '0.1.0.dev0'
 
 
 def __getattr__(name):
-    """Load the front door, :mod:`computations.front_door`, on first use.
+    """Load the front door, :mod:`computations.front_door`, and :func:`grad` on first use.
 
     It imports the other layers (inplace, schedulers); importing
     ``computations`` alone never does.
@@ -26,4 +26,7 @@ def __getattr__(name):
     if name in ('function', 'Function'):
         from . import front_door
         return getattr(front_door, name)
+    if name in ('grad', 'frobenius_norm'):
+        from .matrices import gradients
+        return getattr(gradients, name)
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -472,8 +472,10 @@ def _check_inputs(inputs):
 
 def _check_output(i, output, inputs, properties):
     """The canonical form of an output, after checking it only uses the inputs."""
-    if not isinstance(output, MatrixExpr):
-        raise TypeError(f'output {i} must be a SymPy matrix expression, got {output!r} '
+    if not isinstance(output, sympy.Expr) or isinstance(output, sympy.Symbol) \
+            and output not in inputs:
+        raise TypeError(f'output {i} must be a SymPy matrix expression or a scalar expression '
+                        f'of matrices (a trace, a log-determinant...), got {output!r} '
                         f'({type(output).__name__})')
     known = set(inputs) | {d for var in inputs if isinstance(var, MatrixExpr)
                            for dim in var.shape for d in sympy.sympify(dim).free_symbols}

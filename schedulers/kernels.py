@@ -32,9 +32,11 @@ import numpy as np
 import sympy
 from scipy.linalg import blas, lapack
 
-from computations.matrices import (AXPY, COPY, GEMM, GEMV, GESV, GETRF, GETRS, POSV, POTRF,
-                                   POTRS, SCAL, SCALAR, SYMM, SYRK, TRANSPOSE, TRMM, TRSM, TRTRS,
-                                   MatrixComputation, RoutineError)
+from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, ELEMENT,
+                                   GEMM, GEMV, GESV, GETRF, GETRS, INNER, LU_DETERMINANT, POSV,
+                                   POTRF, POTRS, SCAL, SCALAR, SYMM, SYMMETRIZE, SYRK, TRACE,
+                                   TRANSPOSE, TRMM, TRSM, TRTRS, MatrixComputation,
+                                   NotPositiveDeterminantError, RoutineError)
 from computations.matrices.blocking import BlockOp
 from inplace import Copy
 
@@ -191,6 +193,59 @@ def _scalar(op, values, overwrite):
 @kernel.register(TRANSPOSE)
 def _transpose(op, a, overwrite):
     return (np.array(a['X'].T, order='F', copy=True),)
+
+
+@kernel.register(SYMMETRIZE)
+def _symmetrize(op, a, overwrite):
+    return (symmetrize(_owned(a['X'], 'X', overwrite), 'lower'),)
+
+
+@kernel.register(CHOLESKY_ADJOINT)
+def _cholesky_adjoint(op, a, overwrite):
+    from .cholesky_adjoint import cholesky_adjoint
+    return (cholesky_adjoint(a['alpha'], a['L'], a['B'], overwrite_b='B' in overwrite),)
+
+
+# Scalars of matrices -------------------------------------------------------------
+
+@kernel.register(TRACE)
+def _trace(op, a, overwrite):
+    return (float(np.trace(a['X'])),)
+
+
+@kernel.register(INNER)
+def _inner(op, a, overwrite):
+    A, B = a['A'], a['B']
+    if op.trans:
+        return (float(np.einsum('ij,ji->', A, B)),)
+    return (float(np.vdot(A.ravel(order='K'), B.ravel(order='K')))
+            if A.strides == B.strides else float(np.sum(A * B)),)
+
+
+@kernel.register(ELEMENT)
+def _element(op, a, overwrite):
+    return (float(a['X'][int(op.i), int(op.j)]),)
+
+
+@kernel.register(CHOLESKY_DETERMINANT)
+def _cholesky_determinant(op, a, overwrite):
+    diagonal = np.diagonal(a['L'])
+    if op.log:
+        return (2.0 * float(np.sum(np.log(diagonal))),)
+    return (float(np.prod(diagonal)) ** 2,)
+
+
+@kernel.register(LU_DETERMINANT)
+def _lu_determinant(op, a, overwrite):
+    diagonal, pivots = np.diagonal(a['LU']), np.ravel(a['pivots'])
+    swaps = int(np.count_nonzero(pivots != np.arange(len(pivots))))
+    sign = (-1.0) ** (swaps + int(np.count_nonzero(diagonal < 0)))
+    if not op.log:
+        return (sign * float(np.prod(np.abs(diagonal))),)
+    if sign < 0 or not np.all(diagonal):
+        value = sign * float(np.prod(np.abs(diagonal)))
+        raise NotPositiveDeterminantError('LU_DETERMINANT', op.LU.arg, value)
+    return (float(np.sum(np.log(np.abs(diagonal)))),)
 
 
 # BLAS ------------------------------------------------------------------------

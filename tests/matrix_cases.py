@@ -12,9 +12,10 @@ import sympy
 from hypothesis import strategies as st
 from sympy import MatrixSymbol
 
-from computations.matrices import (AXPY, COPY, GEMM, GEMV, GESV, GETRF, GETRS, POSV, POTRF,
-                                   POTRS, SCAL, SYMM, SYRK, TRANSPOSE, TRMM, TRSM, TRTRS, LU,
-                                   LofCholesky, LUPivots)
+from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, ELEMENT,
+                                   GEMM, GEMV, GESV, GETRF, GETRS, INNER, LU_DETERMINANT, POSV,
+                                   POTRF, POTRS, SCAL, SYMM, SYMMETRIZE, SYRK, TRACE, TRANSPOSE,
+                                   TRMM, TRSM, TRTRS, LU, LofCholesky, LUPivots)
 
 dims = st.integers(1, 60)
 alpha_sym, beta_sym = sympy.Symbol('alpha'), sympy.Symbol('beta')
@@ -179,11 +180,64 @@ def _case_gesv(draw, rng):
     return GESV(A, B), {A: invertible(rng, A.shape[0]), B: general(rng, *B.shape)}, ()
 
 
+def _case_symmetrize(draw, rng):
+    X = MatrixSymbol('X', *(draw(dims),) * 2)
+    return SYMMETRIZE(X), {X: general(rng, *X.shape)}, ()
+
+
+def _case_cholesky_adjoint(draw, rng):
+    """Any invertible lower triangular L (the identity holds beyond Cholesky factors), and a
+    general B (only its lower triangle matters)."""
+    n, alpha = draw(dims), draw(alphas)
+    L, B = MatrixSymbol('L', n, n), MatrixSymbol('B', n, n)
+    op = CHOLESKY_ADJOINT(alpha, L, B)
+    return op, {L: triangular(rng, n, True, False), B: general(rng, n, n)}, (alpha,)
+
+
+def _case_trace(draw, rng):
+    X = MatrixSymbol('X', *(draw(dims),) * 2)
+    return TRACE(X), {X: general(rng, *X.shape)}, ()
+
+
+def _case_inner(draw, rng):
+    m, n, trans = draw(dims), draw(dims), draw(st.booleans())
+    A, B = MatrixSymbol('A', m, n), MatrixSymbol('B', *((n, m) if trans else (m, n)))
+    return INNER(A, B, trans), {A: general(rng, m, n), B: general(rng, *B.shape)}, ()
+
+
+def _case_element(draw, rng):
+    m, n = draw(dims), draw(dims)
+    i, j = draw(st.integers(0, m - 1)), draw(st.integers(0, n - 1))
+    X = MatrixSymbol('X', m, n)
+    return ELEMENT(X, i, j), {X: general(rng, m, n)}, ()
+
+
+def _case_cholesky_determinant(draw, rng):
+    A = MatrixSymbol('A', *(draw(st.integers(1, 30)),) * 2)
+    a = spd(rng, A.shape[0]) / int(A.shape[0])     # determinants of order one
+    op = CHOLESKY_DETERMINANT(LofCholesky(A), log=draw(st.booleans()))
+    return op, {A: a, LofCholesky(A): np.linalg.cholesky(a)}, ()
+
+
+def _case_lu_determinant(draw, rng):
+    """A determinant of either sign without ``log``; a positive one with it."""
+    log = draw(st.booleans())
+    A = MatrixSymbol('A', *(draw(st.integers(1, 30)),) * 2)
+    a = invertible(rng, A.shape[0]) / (int(A.shape[0]) + 1)
+    if not log and draw(st.booleans()):
+        a[[0, -1]] = a[[-1, 0]] if A.shape[0] > 1 else -a[[0]]
+    lu, piv = scipy.linalg.lu_factor(a)
+    return LU_DETERMINANT(LU(A), LUPivots(A), log), {A: a, LU(A): lu, LUPivots(A): piv}, ()
+
+
 CASES = {GEMM: _case_gemm, SYMM: _case_symm, SYRK: _case_syrk, GEMV: _case_gemv,
          AXPY: _case_axpy, SCAL: _case_scal, COPY: _case_copy,
          TRMM: _case_triangular_product(TRMM), TRSM: _case_triangular_product(TRSM),
          POTRF: _factorization_case(POTRF, spd), POTRS: _case_potrs, POSV: _case_posv, GETRF: _factorization_case(GETRF, invertible),
-         GETRS: _case_getrs, GESV: _case_gesv, TRTRS: _case_trtrs, TRANSPOSE: _case_transpose}
+         GETRS: _case_getrs, GESV: _case_gesv, TRTRS: _case_trtrs, TRANSPOSE: _case_transpose,
+         SYMMETRIZE: _case_symmetrize, CHOLESKY_ADJOINT: _case_cholesky_adjoint,
+         TRACE: _case_trace, INNER: _case_inner, ELEMENT: _case_element,
+         CHOLESKY_DETERMINANT: _case_cholesky_determinant, LU_DETERMINANT: _case_lu_determinant}
 
 
 @st.composite

@@ -2,13 +2,22 @@
 
 It knows nothing of BLAS/LAPACK or of this library's operations: products
 are ``@``, inverses ``numpy.linalg.inv``, Cholesky factors
-``numpy.linalg.cholesky``.
+``numpy.linalg.cholesky``, traces ``numpy.trace``, determinants
+``numpy.linalg.det`` (their logarithms ``log`` of that).
 """
 import numpy as np
 import sympy
-from sympy import (Inverse, MatAdd, MatMul, MatPow, MatrixSymbol, Transpose, ZeroMatrix,
-                   Identity as Eye)
+from sympy import (Determinant, Inverse, MatAdd, MatMul, MatPow, MatrixSymbol, Trace, Transpose,
+                   ZeroMatrix, Identity as Eye)
 from sympy.matrices.expressions.factorizations import LofCholesky
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from computations.matrices import SymmetricLower
+
+#: Scalars of matrices, and how to compute them from the matrix.
+SCALARS = {Trace: lambda m, expr: np.trace(m),
+           Determinant: lambda m, expr: np.linalg.det(m),
+           MatrixElement: lambda m, expr: m[int(expr.i), int(expr.j)]}
 
 
 def evaluate(expr, values):
@@ -19,9 +28,14 @@ def evaluate(expr, values):
             else float(value)
     if isinstance(expr, MatrixSymbol) or isinstance(expr, sympy.Symbol):
         raise KeyError(f'no value for {expr}')
+    if type(expr) in SCALARS:
+        matrix = expr.parent if isinstance(expr, MatrixElement) else expr.arg
+        return float(SCALARS[type(expr)](evaluate(matrix, values), expr))
     if isinstance(expr, sympy.Expr) and not isinstance(expr, sympy.MatrixExpr):
-        return float(expr.subs({k: v for k, v in values.items()
-                                if not isinstance(k, sympy.MatrixExpr)}))
+        atoms = expr.atoms(*SCALARS)
+        known = {k: v for k, v in values.items() if not isinstance(k, sympy.MatrixExpr)}
+        known.update({atom: sympy.Float(evaluate(atom, values)) for atom in atoms})
+        return float(expr.xreplace({k: sympy.Float(v) for k, v in known.items()}))
     if isinstance(expr, MatMul):
         result = 1.0
         for arg in expr.args:
@@ -37,6 +51,9 @@ def evaluate(expr, values):
         return np.linalg.inv(evaluate(expr.arg, values))
     if isinstance(expr, MatPow):
         return np.linalg.matrix_power(evaluate(expr.base, values), int(expr.exp))
+    if isinstance(expr, SymmetricLower):
+        lower = np.tril(evaluate(expr.arg, values))
+        return lower + np.tril(lower, -1).T
     if isinstance(expr, LofCholesky):
         return np.linalg.cholesky(evaluate(expr.arg, values))
     if isinstance(expr, ZeroMatrix):

@@ -190,10 +190,12 @@ def test_no_power_of_a_compound_or_transposed_power_remains(power):
 # Unsupported expressions -------------------------------------------------------------
 
 UNSUPPORTED = [
-    ('Trace', Trace(A), 'Trace(A)'),
-    ('Trace-coefficient', Trace(A) * B, 'Trace(A)'),
-    ('Determinant-coefficient', sympy.Determinant(A) * B, 'Determinant(A)'),
-    ('element-coefficient', A[0, 1] * B, 'A[0, 1]'),
+    ('index-sum-coefficient', (MatrixSymbol('y', n, 1).T * MatrixSymbol('y', n, 1))[0, 0] * B,
+     'Sum'),
+    ('symbolic-element', A[n, 0] * B, 'numeric positions'),
+    ('Hadamard-in-a-trace', Trace(HadamardProduct(A, B)), 'HadamardProduct'),
+    ('Hadamard-in-a-log-determinant', sympy.log(sympy.Determinant(HadamardProduct(A, B))),
+     'HadamardProduct'),
     ('HadamardProduct', HadamardProduct(A, B), 'HadamardProduct'),
     ('HadamardProduct-in-a-sum', C + HadamardProduct(A, B), 'HadamardProduct'),
     ('ImmutableMatrix', ImmutableMatrix([[1, 2], [3, 4]]), 'Matrix([[1, 2], [3, 4]])'),

@@ -196,7 +196,7 @@ def test_singular_general_matrix_is_named():
     ([S, 'x'], [S], TypeError, 'inputs must be MatrixSymbols or scalar Symbols'),
     ([S, S], [S], ValueError, 'S given more than once'),
     ([S], [x], ValueError, r'output 0 \(x\) uses x, which are not inputs'),
-    ([S], [sympy.Trace(S) * S], TypeError, 'Trace'),
+    ([S], [sympy.Trace(sympy.HadamardProduct(S, S)) * S], TypeError, 'Hadamard'),
     ([S], [sympy.HadamardProduct(S, S)], TypeError, 'not supported'),
     ([S], [S**alpha], ValueError, 'alpha'),
     ([S], [2], TypeError, 'output 0 must be a SymPy matrix expression'),

@@ -10,12 +10,14 @@ inplace map, its validity condition and its FLOP count as data (see
 >>> c.inputs, c.outputs
 ((A, B), (A**(-1)*B,))
 """
-from .auxiliary import SCALAR, TRANSPOSE
+from .auxiliary import CHOLESKY_ADJOINT, SCALAR, SYMMETRIZE, TRANSPOSE
 from .blas import AXPY, COPY, GEMM, GEMV, SCAL, SYMM, SYRK, TRMM, TRSM
 from .core import MatrixComputation
 from .errors import NotPositiveDefiniteError, RoutineError, SingularMatrixError
-from .expressions import LU, LofCholesky, LUPivots
+from .expressions import LU, LofCholesky, LUPivots, SymmetricLower
 from .lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRS, TRTRS
+from .scalars import (CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT, TRACE,
+                      NotPositiveDeterminantError)
 from .compiler import compile_expressions
 from .properties import Properties
 
@@ -23,8 +25,10 @@ __all__ = ['MatrixComputation', 'GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 
            'TRMM', 'TRSM', 'POTRF', 'POTRS', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS',
            'LofCholesky', 'LU', 'LUPivots', 'RoutineError', 'NotPositiveDefiniteError',
            'SingularMatrixError', 'TRANSPOSE', 'SCALAR', 'OPERATIONS', 'compile_expressions',
-           'Properties']
+           'Properties', 'SymmetricLower', 'SYMMETRIZE', 'CHOLESKY_ADJOINT', 'TRACE', 'INNER',
+           'ELEMENT', 'CHOLESKY_DETERMINANT', 'LU_DETERMINANT', 'NotPositiveDeterminantError']
 
 #: Every operation class of the vocabulary.
 OPERATIONS = (GEMM, SYMM, SYRK, GEMV, AXPY, SCAL, COPY, TRMM, TRSM,
-              POTRF, POTRS, POSV, GETRF, GETRS, GESV, TRTRS, TRANSPOSE)
+              POTRF, POTRS, POSV, GETRF, GETRS, GESV, TRTRS, TRANSPOSE, SYMMETRIZE,
+              CHOLESKY_ADJOINT, TRACE, INNER, ELEMENT, CHOLESKY_DETERMINANT, LU_DETERMINANT)

@@ -5,11 +5,20 @@
     in the orientation the program does not hold (BLAS's trans flags cover
     most cases for free);
 ``SCALAR``
-    a scalar expression of scalar inputs, such as ``2*alpha`` when a product
-    is scaled by it.
+    a scalar expression of scalars, such as ``2*alpha`` when a product is
+    scaled by it, or ``Trace(y.T*x)/2 + log(Determinant(K))/2``: its inputs
+    are the scalar symbols and the scalars of matrices (traces,
+    determinants...) it contains, computed by :mod:`.scalars`;
+``SYMMETRIZE``
+    :class:`~.expressions.SymmetricLower`: the lower triangle copied onto
+    the upper one, in place;
+``CHOLESKY_ADJOINT``
+    the adjoint of the Cholesky factorization, ``alpha*L.-T*SymmetricLower(L.T*B)*L.-1``,
+    by a recursive algorithm of level-3 BLAS calls at about twice the
+    FLOPs of the factorization.
 
-Both cost no floating-point operations in the search's count (a
-transposition only moves data; a scalar is one number).
+TRANSPOSE, SCALAR and SYMMETRIZE cost no floating-point operations in the
+search's count (they move data, or compute one number).
 
 >>> from sympy import MatrixSymbol, Symbol
 >>> A, B = MatrixSymbol('A', 3, 2), MatrixSymbol('B', 2, 2)
@@ -19,12 +28,14 @@ transposition only moves data; a scalar is one number).
 (alpha,)
 """
 import sympy
-from sympy import MatrixExpr
+from sympy import Determinant, MatrixExpr, Trace
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..core import Computation
-from .core import MatrixComputation, as_matrix
+from .core import MatrixComputation, as_matrix, as_scalar, check_shapes, check_square
+from .expressions import SymmetricLower
 
-__all__ = ['TRANSPOSE', 'SCALAR']
+__all__ = ['TRANSPOSE', 'SCALAR', 'SYMMETRIZE', 'CHOLESKY_ADJOINT', 'scalar_atoms']
 
 
 class TRANSPOSE(MatrixComputation):
@@ -50,8 +61,30 @@ class TRANSPOSE(MatrixComputation):
         return 0
 
 
+def scalar_atoms(expr):
+    """The scalars a scalar expression is computed from: its symbols, and its traces,
+    elements, determinants and logarithms of determinants (whole).
+
+    >>> from sympy import MatrixSymbol, Symbol, log
+    >>> K = MatrixSymbol('K', 3, 3)
+    >>> scalar_atoms(Symbol('a')*log(Determinant(K)) + Trace(K))
+    (a, log(Determinant(K)), Trace(K))
+    """
+    found = set()
+
+    def visit(node):
+        if isinstance(node, (Trace, MatrixElement, Determinant)) or node.is_Symbol or (
+                isinstance(node, sympy.log) and isinstance(node.args[0], Determinant)):
+            found.add(node)
+        elif not isinstance(node, MatrixExpr):
+            for arg in node.args:
+                visit(arg)
+    visit(sympy.sympify(expr))
+    return tuple(sorted(found, key=sympy.default_sort_key))
+
+
 class SCALAR(Computation):
-    """A scalar expression computed from the scalar symbols it contains.
+    """A scalar expression computed from the scalars it contains (:func:`scalar_atoms`).
 
     >>> from sympy import Symbol
     >>> a, b = Symbol('a'), Symbol('b')
@@ -69,7 +102,7 @@ class SCALAR(Computation):
 
     @property
     def inputs(self):
-        return tuple(sorted(self.expr.free_symbols, key=str))
+        return scalar_atoms(self.expr)
 
     @property
     def outputs(self):
@@ -81,3 +114,72 @@ class SCALAR(Computation):
 
     def __str__(self):
         return f"{self.expr} = SCALAR({', '.join(map(str, self.inputs))})"
+
+
+class SYMMETRIZE(MatrixComputation):
+    """``SymmetricLower(X)``: X's lower triangle copied onto its upper one (in X's buffer).
+
+    >>> from sympy import MatrixSymbol
+    >>> print(SYMMETRIZE(MatrixSymbol('X', 3, 3)))
+    sym_lower(X) = SYMMETRIZE(X)
+    """
+    __slots__ = ()
+    __props__ = ('X',)
+    arguments = ('X',)
+    overwrites = {0: 'X'}
+    routine = 'symmetrize'
+    library = 'numpy'
+
+    def __init__(self, X):
+        X = as_matrix(X, 'X', 'SYMMETRIZE')
+        check_square(X, 'X', 'SYMMETRIZE')
+        self._set(X, outputs=[SymmetricLower(X)])
+
+    @property
+    def flops(self):
+        return 0
+
+
+class CHOLESKY_ADJOINT(MatrixComputation):
+    """``alpha*L.-T*SymmetricLower(L.T*B)*L.-1``: the adjoint of the Cholesky factorization.
+
+    For ``L = LofCholesky(K)`` and ``B`` the adjoint of L (the gradient of
+    a function with respect to L), ``alpha = 1/2`` gives the gradient with
+    respect to K, a symmetric matrix (Murray 2016's formula, symmetrized:
+    see :mod:`computations.matrices.gradients`).  The kernel does not form
+    ``L.T*B``: it recurses on halves of L with SYMM, TRSM and GEMM calls,
+    each diagonal block of at most 64 rows by TRMM and two TRSMs, for about
+    twice the FLOPs of the factorization (:attr:`flops`).  Only L's and B's
+    lower triangles are read.
+
+    >>> from sympy import MatrixSymbol
+    >>> from computations.matrices import LofCholesky
+    >>> K, B = MatrixSymbol('K', 3, 3), MatrixSymbol('B', 3, 3)
+    >>> print(CHOLESKY_ADJOINT(sympy.S.Half, LofCholesky(K), B))
+    (1/2)*LofCholesky(K).T**(-1)*sym_lower(LofCholesky(K).T*B)*LofCholesky(K)**(-1) = \
+CHOLESKY_ADJOINT(1/2, LofCholesky(K), B)
+    """
+    __slots__ = ()
+    __props__ = ('alpha', 'L', 'B')
+    arguments = ('alpha', 'L', 'B')
+    overwrites = {0: 'B'}
+    routine = 'cholesky_adjoint'
+    library = 'numpy'
+
+    def __init__(self, alpha, L, B):
+        alpha = as_scalar(alpha, 'alpha', 'CHOLESKY_ADJOINT')
+        L, B = as_matrix(L, 'L', 'CHOLESKY_ADJOINT'), as_matrix(B, 'B', 'CHOLESKY_ADJOINT')
+        check_square(L, 'L', 'CHOLESKY_ADJOINT')
+        check_shapes('CHOLESKY_ADJOINT', 'L', L, 'B', B, 0, 0)
+        check_square(B, 'B', 'CHOLESKY_ADJOINT')
+        value = alpha * L.T.I * SymmetricLower(L.T * B) * L.I
+        self._set(alpha, L, B, outputs=[value])
+
+    @property
+    def triangles(self):
+        return {'L': 'lower', 'B': 'lower'}
+
+    @property
+    def flops(self):
+        n = self.L.shape[0]
+        return 2 * n**3 / 3

@@ -27,9 +27,12 @@ import functools
 import operator
 
 import sympy
-from sympy import (Identity, Inverse, MatAdd, MatMul, MatPow, MatrixSymbol, OneMatrix, Transpose,
-                   ZeroMatrix)
+from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, MatrixSymbol, OneMatrix,
+                   Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.factorizations import Factorization
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .expressions import SymmetricLower
 
 __all__ = ['canonicalize', 'transpose', 'inverse', 'UnsupportedExpressionError']
 
@@ -53,17 +56,15 @@ def canonicalize(expr, symmetric=_never, memo=None):
 
 
 def _canonical(expr, symmetric, memo):
-    if not isinstance(expr, sympy.MatrixExpr):
-        if isinstance(expr, sympy.Expr) and not expr.atoms(MatrixSymbol):
-            return expr                                   # a scalar coefficient
-        if isinstance(expr, sympy.Expr):
-            raise UnsupportedExpressionError(
-                f'{expr} is not supported: scalar coefficients must be expressions of scalar '
-                'symbols (traces, determinants and matrix elements are not)')
-        raise UnsupportedExpressionError(f'{expr!r} is not a SymPy expression')
-    if isinstance(expr, (MatrixSymbol, Identity, ZeroMatrix, OneMatrix, Factorization)):
-        return expr
     recurse = functools.partial(canonicalize, symmetric=symmetric, memo=memo)
+    if not isinstance(expr, sympy.MatrixExpr):
+        if isinstance(expr, sympy.Expr):
+            return _scalar(expr, recurse)
+        raise UnsupportedExpressionError(f'{expr!r} is not a SymPy expression')
+    if isinstance(expr, (MatrixSymbol, Identity, ZeroMatrix, OneMatrix)):
+        return expr
+    if isinstance(expr, (Factorization, SymmetricLower)):
+        return type(expr)(recurse(expr.arg))
     if isinstance(expr, Transpose):
         return transpose(recurse(expr.arg), symmetric)
     if isinstance(expr, Inverse):
@@ -76,7 +77,68 @@ def _canonical(expr, symmetric, memo):
         return _sum([recurse(a) for a in expr.args])
     raise UnsupportedExpressionError(
         f'{expr} ({type(expr).__name__}) is not supported: the compiler handles MatrixSymbol, '
-        'Identity, ZeroMatrix, scalars, MatMul, MatAdd, Transpose, Inverse and integer powers')
+        'Identity, ZeroMatrix, scalars, MatMul, MatAdd, Transpose, Inverse, integer powers, '
+        'LofCholesky and SymmetricLower')
+
+
+def _scalar(expr, recurse):
+    """The canonical form of a scalar: its matrix arguments canonical, traces of sums and
+    scaled products split, transposes dropped under traces and determinants, and the
+    element of a 1x1 matrix written as its trace."""
+    if not expr.atoms(MatrixSymbol):
+        return expr                                   # numbers and scalar symbols
+    if isinstance(expr, Trace):
+        return _trace(recurse(expr.arg))
+    if isinstance(expr, MatrixElement):
+        matrix = recurse(expr.parent)
+        if matrix.shape == (1, 1):
+            return _trace(matrix)
+        if not (expr.i.is_Integer and expr.j.is_Integer):
+            raise UnsupportedExpressionError(f'{expr}: only elements at numeric positions '
+                                             'are supported')
+        return MatrixElement(matrix, expr.i, expr.j)
+    if isinstance(expr, Determinant):
+        return _determinant(recurse(expr.arg))
+    if isinstance(expr, sympy.log) and isinstance(expr.args[0], Determinant):
+        inner = _determinant(recurse(expr.args[0].arg))
+        if isinstance(inner, sympy.Pow) and inner.exp == -1:      # log(1/det A) = -log(det A)
+            return -sympy.log(inner.base)
+        return sympy.log(inner)
+    if isinstance(expr, (sympy.Add, sympy.Mul, sympy.Pow, sympy.Function)):
+        return expr.func(*[recurse(a) for a in expr.args])
+    raise UnsupportedExpressionError(
+        f'{expr} ({type(expr).__name__}) is not supported: scalars of matrices are traces, '
+        'determinants and their logarithms, elements, and arithmetic and functions of these '
+        '(write a quadratic form y.T*A*y as Trace(y.T*A*y): indexing it expands to a sum)')
+
+
+def _trace(matrix):
+    """The canonical trace of a canonical matrix: linear in sums and scalings, blind to
+    transposes."""
+    if isinstance(matrix, MatAdd):
+        return sympy.Add(*[_trace(term) for term in matrix.args])
+    if isinstance(matrix, MatMul):
+        coefficient, factors = matrix.as_coeff_matrices()
+        if coefficient != 1:
+            return coefficient * _trace(_product(factors))
+    if isinstance(matrix, Transpose):
+        return _trace(matrix.arg)
+    if isinstance(matrix, Identity):
+        return matrix.shape[0]
+    if isinstance(matrix, ZeroMatrix):
+        return sympy.S.Zero
+    return Trace(matrix)
+
+
+def _determinant(matrix):
+    """The canonical determinant of a canonical square matrix."""
+    if isinstance(matrix, Transpose):
+        return _determinant(matrix.arg)
+    if isinstance(matrix, Inverse):
+        return 1 / _determinant(matrix.arg)
+    if isinstance(matrix, Identity):
+        return sympy.S.One
+    return Determinant(matrix)
 
 
 def transpose(expr, symmetric=_never):
@@ -100,7 +162,7 @@ def transpose(expr, symmetric=_never):
         return inverse(transpose(expr.arg, symmetric), symmetric)
     if isinstance(expr, MatPow):
         return _power(transpose(expr.base, symmetric), expr.exp, symmetric, expr)
-    if isinstance(expr, Identity):
+    if isinstance(expr, (Identity, SymmetricLower)):
         return expr
     if isinstance(expr, (ZeroMatrix, OneMatrix)):
         return type(expr)(expr.shape[1], expr.shape[0])

@@ -19,8 +19,12 @@ X.T*X = SYRK(1, X, trans=True)
 """
 from typing import NamedTuple
 
+import sympy
+from sympy import MatrixExpr, MatrixSymbol
+
 from ..core import CompositeComputation, Identity
 from .auxiliary import TRANSPOSE
+from .canonical import _ordered
 from .lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRS
 from .properties import Properties
 from .search import Planner
@@ -45,7 +49,8 @@ def compile_expressions(outputs, inputs, assumptions=(), dims=None):
     planner = Planner(properties, inputs)
     plans = []
     for output in outputs:
-        plan = planner.plan(properties.canonical(output))
+        plan = planner.plan(bind_scalar_dimensions(properties.canonical(output),
+                                                   properties.dims))
         planner.commit(plan)
         plans.append(plan)
     ops = set(planner.committed)
@@ -60,6 +65,28 @@ def compile_expressions(outputs, inputs, assumptions=(), dims=None):
     flops = sum(map(planner.flops, ops))
     ops = fuse_factorizations(ops)
     return Compiled(CompositeComputation(*ops, Identity(*results)), tuple(results), flops)
+
+
+def bind_scalar_dimensions(expr, dims):
+    """``expr`` with the dimensions in its scalars replaced by their sizes; the shapes of
+    matrices are left alone (they name the variables).
+
+    >>> n = sympy.Symbol('n')
+    >>> X = MatrixSymbol('X', n, n)
+    >>> bind_scalar_dimensions((n + sympy.Trace(X)/n)*X + sympy.Identity(n), {n: 3})
+    (Trace(X)/3 + 3)*X + I
+    """
+    if not dims or isinstance(expr, MatrixSymbol) or not expr.args:
+        return dims.get(expr, expr) if isinstance(expr, sympy.Symbol) else expr
+    if isinstance(expr, MatrixExpr) and not expr.has(*dims):
+        return expr
+    args = [bind_scalar_dimensions(arg, dims) if isinstance(arg, sympy.Basic) else arg
+            for arg in expr.args]
+    if isinstance(expr, MatrixExpr) and expr.shape != expr.func(*args).shape:
+        return expr                           # a shape (Identity(n)): keep its dimensions
+    if args == list(expr.args):
+        return expr
+    return _ordered(expr.func(*args))             # a sum's terms stay in canonical order
 
 
 #: factorization -> (the solve reading its factors, the routine doing both).

@@ -1,17 +1,20 @@
-"""Matrix expressions for the values LAPACK factorizations produce.
+"""Matrix expressions for values that SymPy has no class for.
 
 The Cholesky factor is SymPy's own :class:`~sympy.matrices.expressions.factorizations.LofCholesky`
 (lower, ``A = L*L.T``).  GETRF's results have no SymPy counterpart, so they
 are defined here: the packed LU factors of ``A`` and the row pivots.
+:class:`SymmetricLower` is the symmetric matrix a triangle stands for, as
+LAPACK reads a symmetric argument (the Cholesky adjoint needs it).
 
 >>> from sympy import MatrixSymbol
 >>> A = MatrixSymbol('A', 4, 4)
 >>> LU(A).shape, LUPivots(A).shape
 ((4, 4), (4, 1))
 """
+from sympy import MatrixExpr, sympify
 from sympy.matrices.expressions.factorizations import Factorization, LofCholesky
 
-__all__ = ['LofCholesky', 'LU', 'LUPivots']
+__all__ = ['LofCholesky', 'LU', 'LUPivots', 'SymmetricLower']
 
 
 class LU(Factorization):
@@ -33,3 +36,45 @@ class LUPivots(Factorization):
     @property
     def shape(self):
         return (self.arg.shape[0], 1)
+
+
+class SymmetricLower(MatrixExpr):
+    """The symmetric matrix whose lower triangle (diagonal included) is that of ``X``.
+
+    ``tril(X) + tril(X, -1).T``: what a routine that reads one triangle of a
+    symmetric argument sees in ``X``.  It is ``Phi(X) + Phi(X).T`` for
+    Murray's ``Phi`` (the lower triangle with half the diagonal), which is
+    how it enters the adjoint of the Cholesky factorization.
+
+    >>> from sympy import MatrixSymbol
+    >>> SymmetricLower(MatrixSymbol('X', 3, 3)).shape
+    (3, 3)
+    """
+    is_commutative = False
+
+    def __new__(cls, X):
+        X = sympify(X)
+        if not isinstance(X, MatrixExpr):
+            raise TypeError(f'SymmetricLower needs a matrix expression, got {X!r}')
+        if X.shape[0] != X.shape[1]:
+            raise ValueError(f'SymmetricLower needs a square matrix, got {X} ({X.shape[0]}x'
+                             f'{X.shape[1]})')
+        return super().__new__(cls, X)
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+    def _eval_transpose(self):
+        return self
+
+    def _entry(self, i, j, **kwargs):
+        from sympy import Piecewise
+        return Piecewise((self.arg[i, j], i >= j), (self.arg[j, i], True))
+
+    def _sympystr(self, printer):
+        return f'sym_lower({printer._print(self.arg)})'

@@ -32,6 +32,7 @@ from sympy import Identity, Inverse, MatAdd, MatMul, MatPow, MatrixExpr, Transpo
 from sympy.matrices.expressions.factorizations import LofCholesky
 
 from .canonical import canonicalize, transpose
+from .expressions import SymmetricLower
 
 __all__ = ['Properties', 'PREDICATES', 'IMPLIES', 'RULES', 'rule', 'split_product']
 
@@ -259,6 +260,7 @@ rule('upper_triangular', Inverse)(_inherit('upper_triangular'))
 rule('lower_triangular', LofCholesky)(lambda properties, expr: True)
 rule('invertible', LofCholesky)(lambda properties, expr:
                                 properties.ask('positive_definite', expr.arg))
+rule('symmetric', SymmetricLower)(lambda properties, expr: True)
 
 
 for _p in PREDICATES:

@@ -13,7 +13,14 @@ Rules are small functions in three registries, each offering candidate
     (GETRF, GETRS).  ``Y`` is an expression, ``B`` a plan.
 :data:`CHAIN_RULES` ``(planner, coefficient, factors, acc)``
     rules that see a whole product: ``Y.T*Y`` and ``Y.T*S.I*Y`` (S positive
-    definite) as one SYRK, after a triangular solve with S's Cholesky factor.
+    definite) as one SYRK, after a triangular solve with S's Cholesky factor;
+    the Cholesky adjoint ``c*L.-T*SymmetricLower(L.T*B)*L.-1`` as one
+    CHOLESKY_ADJOINT.
+:data:`TRACE_RULES` ``(planner, trace)``, :data:`DETERMINANT_RULES` ``(planner, scalar)``
+    a trace as the diagonal's sum of the computed matrix, or as an inner
+    product of the two parts of its product split anywhere (never forming
+    the product); a determinant or its logarithm from a Cholesky factor or
+    from LU.
 
 A value is held in a variable either as it is or transposed
 (:class:`~.search.Operand`); rules use the routines' transpose flags and
@@ -21,11 +28,17 @@ sides to read either orientation, and may produce the transpose of what was
 asked for when that is what the routine computes.  A rule offers nothing
 when it does not apply (wrong properties, or an accumulation it cannot do).
 """
-from .blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
-from .lapack import GETRF, GETRS, POTRF, POTRS
-from .properties import _congruence
+import sympy
+from sympy import Inverse, MatMul, Transpose
 
-__all__ = ['PRODUCT_RULES', 'SOLVE_RULES', 'CHAIN_RULES']
+from .auxiliary import CHOLESKY_ADJOINT
+from .blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
+from .expressions import LUPivots, SymmetricLower
+from .lapack import GETRF, GETRS, POTRF, POTRS
+from .properties import _congruence, split_product
+from .scalars import CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT, TRACE
+
+__all__ = ['PRODUCT_RULES', 'SOLVE_RULES', 'CHAIN_RULES', 'TRACE_RULES', 'DETERMINANT_RULES']
 
 
 def _fits(acc, transposed):
@@ -194,5 +207,74 @@ def congruence(pl, coefficient, factors, acc):
     yield pl.emit(SYRK(coefficient, W.operand.var, beta, C, trans=not ty), W, acc)
 
 
+def cholesky_adjoint(pl, coefficient, factors, acc):
+    """``c*L.-T*SymmetricLower(L.T*B)*L.-1`` (L lower triangular) as one CHOLESKY_ADJOINT:
+    about 2n^3/3 FLOPs, where TRMM and two TRSMs take 3n^3."""
+    if acc is not None or len(factors) != 3:
+        return
+    first, middle, last = factors
+    if not (isinstance(last, Inverse) and first == Inverse(Transpose(last.arg))
+            and isinstance(middle, SymmetricLower)):
+        return
+    L = last.arg
+    inner = split_product(middle.arg)
+    if inner[0] != 1 or len(inner[1]) < 2 or inner[1][0] != Transpose(L):
+        return
+    Lp = pl.plan(L)
+    if pl.stored_lower(Lp) is not True or Lp.operand.transposed:
+        return
+    rest = inner[1][1:]
+    Bp = pl.normal(pl.plan(rest[0] if len(rest) == 1 else MatMul(*rest)))
+    yield pl.emit(CHOLESKY_ADJOINT(coefficient, Lp.operand.var, Bp.operand.var), Lp, Bp)
+
+
 #: Rules that see a whole product at once.
-CHAIN_RULES = (congruence,)
+CHAIN_RULES = (congruence, cholesky_adjoint)
+
+
+# Scalars ------------------------------------------------------------------------
+
+def whole_trace(pl, trace):
+    """The trace of the computed matrix (of a 1x1 matrix: its element)."""
+    M = pl.plan(trace.arg)
+    var = M.operand.var
+    if pl.size(var.shape[0]) == 1 and pl.size(var.shape[1]) == 1:
+        yield pl.emit(ELEMENT(var, output=trace), M)
+    else:
+        yield pl.emit(TRACE(var, output=trace), M)
+
+
+def inner_product(pl, trace):
+    """``Trace(F*G)`` as the sum of ``F`` times ``G.T`` elementwise, for each split of the
+    product into F and G."""
+    coefficient, factors = split_product(trace.arg)
+    if coefficient != 1:
+        return
+    for k in range(1, len(factors)):
+        left, right = factors[:k], factors[k:]
+        lp = pl.plan(left[0] if len(left) == 1 else MatMul(*left))
+        rp = pl.plan(right[0] if len(right) == 1 else MatMul(*right))
+        (a, ta), (b, tb) = lp.operand, rp.operand
+        yield pl.emit(INNER(a, b, trans=ta == tb, output=trace), lp, rp)
+
+
+#: Ways to compute a trace.
+TRACE_RULES = (inner_product, whole_trace)
+
+
+def determinant(pl, scalar):
+    """``Determinant(S)`` or ``log(Determinant(S))``: from the Cholesky factor when S is
+    positive definite (shared with the solves with S), else from LU."""
+    log = isinstance(scalar, sympy.log)
+    S = (scalar.args[0] if log else scalar).arg
+    if pl.ask('positive_definite', S):
+        factor = pl.factor(POTRF, S)
+        yield pl.emit(CHOLESKY_DETERMINANT(factor.operand.var, log=log, output=scalar), factor)
+        return
+    factor = pl.factor(GETRF, S)
+    lu = factor.operand.var
+    yield pl.emit(LU_DETERMINANT(lu, LUPivots(lu.arg), log=log, output=scalar), factor)
+
+
+#: Ways to compute a determinant or its logarithm.
+DETERMINANT_RULES = (determinant,)

@@ -20,7 +20,15 @@ first rule offered):
 - sums: each term in turn is accumulated onto the sum of the others;
 - inverses standing alone (only when the result itself is an inverse):
   a solve with the identity;
-- a value and its transpose are one search problem.
+- a value and its transpose are one search problem;
+- scalars: a trace is the sum of a diagonal or, split anywhere in its
+  product, an inner product that never forms the product
+  (:data:`~.rules.TRACE_RULES`); a determinant and its logarithm come from
+  the Cholesky factor when the matrix is positive definite, else from LU
+  (:data:`~.rules.DETERMINANT_RULES`); arithmetic on these is one
+  :class:`~.auxiliary.SCALAR`;
+- a Cholesky factor ``LofCholesky(S)`` in an expression is POTRF's output,
+  shared with the solves with S.
 
 Outputs are planned one after the other; what earlier outputs computed
 costs nothing later (:meth:`Planner.commit`), so a factorization made for
@@ -31,13 +39,17 @@ import operator
 from typing import NamedTuple
 
 import sympy
-from sympy import (Identity, Inverse, MatAdd, MatMul, MatPow, MatrixExpr, OneMatrix, Transpose,
-                   ZeroMatrix)
+from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, MatrixExpr, OneMatrix,
+                   Trace, Transpose, ZeroMatrix)
+from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .auxiliary import SCALAR, TRANSPOSE
+from .auxiliary import SCALAR, SYMMETRIZE, TRANSPOSE, scalar_atoms
 from .blas import AXPY, SCAL
+from .expressions import LofCholesky, SymmetricLower
+from .lapack import POTRF
 from .properties import split_product as _factors
-from .rules import CHAIN_RULES, PRODUCT_RULES, SOLVE_RULES
+from .rules import CHAIN_RULES, DETERMINANT_RULES, PRODUCT_RULES, SOLVE_RULES, TRACE_RULES
+from .scalars import ELEMENT
 
 __all__ = ['Operand', 'Plan', 'Accumulator', 'Planner']
 
@@ -147,9 +159,9 @@ class Planner:
                 plan = plan.plan
             if plan is not None:
                 ops |= plan.ops
-        for value in op.inputs:      # a compound scalar coefficient is computed first
-            if not isinstance(value, MatrixExpr) and not value.is_Symbol and not value.is_number:
-                ops.add(SCALAR(value))
+        for value in op.inputs:      # a scalar of matrices, or of scalars, is computed first
+            if not isinstance(value, MatrixExpr) and value not in self.inputs:
+                ops |= self.plan(value).ops
         return Plan(target, Operand(op.outputs[output], transposed), frozenset(ops))
 
     def factor(self, factorization, Y):
@@ -179,7 +191,9 @@ class Planner:
         """The cheapest plan for a canonical expression, given what is committed."""
         if expr in self._memo:
             return self._memo[expr]
-        if expr in self.inputs or isinstance(expr, (Identity, ZeroMatrix, OneMatrix)):
+        if not isinstance(expr, MatrixExpr):
+            result = self._scalar(expr)
+        elif expr in self.inputs or isinstance(expr, (Identity, ZeroMatrix, OneMatrix)):
             result = Plan(expr, Operand(expr))
         elif isinstance(expr, Transpose) and expr.arg in self.inputs:
             result = Plan(expr, Operand(expr.arg, True))
@@ -188,7 +202,41 @@ class Planner:
         self._memo[expr] = result
         return result
 
+    def _scalar(self, expr):
+        """The cheapest plan for a canonical scalar (see the module)."""
+        if expr in self.inputs or expr.is_number:
+            return Plan(expr, Operand(expr))
+        if expr.is_Symbol:
+            raise ValueError(f'the compiler cannot compute the scalar {expr}: it is not an input '
+                             'nor a dimension')
+        if isinstance(expr, Trace):
+            candidates = [p for rule in TRACE_RULES for p in rule(self, expr)]
+        elif isinstance(expr, MatrixElement):
+            matrix = self.plan(expr.parent)
+            var, transposed = matrix.operand
+            i, j = (expr.j, expr.i) if transposed else (expr.i, expr.j)
+            candidates = [self.emit(ELEMENT(var, i, j, output=expr), matrix)]
+        elif isinstance(expr, Determinant) or (isinstance(expr, sympy.log)
+                                               and isinstance(expr.args[0], Determinant)):
+            candidates = [p for rule in DETERMINANT_RULES for p in rule(self, expr)]
+        else:
+            op = SCALAR(expr)
+            ops = {op}
+            for atom in scalar_atoms(expr):
+                if atom not in self.inputs:
+                    ops |= self.plan(atom).ops
+            candidates = [Plan(expr, Operand(expr), frozenset(ops))]
+        return self.cheapest(candidates, expr)._replace(target=expr)
+
     def _search(self, expr):
+        if isinstance(expr, LofCholesky):
+            if not self.ask('positive_definite', expr.arg):
+                raise NotImplementedError(f'{expr}: the Cholesky factor needs '
+                                          f'Q.positive_definite({expr.arg})')
+            return self.factor(POTRF, expr.arg)._replace(target=expr)
+        if isinstance(expr, SymmetricLower):        # reads the lower triangle as it is stored
+            held = self.normal(self.plan(expr.arg))
+            return self.emit(SYMMETRIZE(held.operand.var), held, target=expr)
         transpose = self.properties.transpose(expr)
         if transpose != expr and _orientation_key(transpose) < _orientation_key(expr):
             return self.plan(transpose).flipped(expr)

@@ -1,0 +1,260 @@
+"""Reverse-mode differentiation of scalar matrix expressions, into matrix expressions.
+
+:func:`grad` returns, for a scalar ``f`` and a matrix symbol ``X``, the
+matrix ``G`` with ``df = Trace(G.T*dX)`` for every perturbation ``dX``:
+the gradient that treats each entry of X as its own variable (the Matrix
+Cookbook's convention, and what central differences on the entries
+measure).  The gradients are SymPy matrix expressions, so
+:func:`computations.function` compiles them -- together with ``f`` itself,
+sharing factorizations and products -- into BLAS/LAPACK programs.
+
+Reverse mode walks the expression once from the top, each node passing its
+adjoint to its arguments (shared subexpressions add up):
+
+=========================  ==============================================
+node                       adjoint of the argument, from the node's ``G``
+=========================  ==============================================
+``Trace(M)``               ``G*I``
+``log(Determinant(M))``    ``G*M.-T``
+``Determinant(M)``         ``G*Determinant(M)*M.-T``
+``c*A*B*C`` (MatMul)       ``c*A.T*G*C.T`` for B; ``Trace(G.T*A*B*C)`` for c
+``A + B``                  ``G`` for each term
+``A.T``                    ``G.T``
+``A.I``                    ``-A.-T*G*A.-T``
+``A**k``                   ``sum of (A**i).T*G*(A**(k-1-i)).T``
+``LofCholesky(K)``         ``L.-T*SymmetricLower(L.T*G)*L.-1/2``
+scalar functions           the chain rule (SymPy's ``fdiff``)
+=========================  ==============================================
+
+The Cholesky factor ``L = LofCholesky(K)`` is a function of the symmetric
+matrix K, so its row gives the *symmetric* gradient: Murray's (2016)
+``S = L.-T*Phi(L.T*G)*L.-1`` (``Phi``: the lower triangle, half the
+diagonal), symmetrized, ``(S + S.T)/2``, which is the row's formula since
+``Phi(P) + Phi(P).T = SymmetricLower(P)``.  The loop algorithm of Smith
+(1995) returns the gradient with respect to the lower triangle of K as
+independent entries, ``Phi(S + S.T)``: twice the symmetric gradient below
+the diagonal, once on it.  The compiler computes the row with one
+CHOLESKY_ADJOINT call (:mod:`schedulers.cholesky_adjoint`).
+
+Scalars are traces (write a quadratic form ``y.T*A*y`` as
+``Trace(y.T*A*y)``: indexing it makes a sum of elements), determinants and
+their logarithms, 1x1 matrices, and arithmetic and functions of these;
+:func:`frobenius_norm` spells a Frobenius norm.
+
+>>> from sympy import MatrixSymbol, Trace, Q, log, Determinant
+>>> K, y = MatrixSymbol('K', 3, 3), MatrixSymbol('y', 3, 1)
+>>> grad(Trace(y.T*K.I*y)/2 + log(Determinant(K))/2, K, [Q.positive_definite(K)])
+(1/2)*K**(-1) - (1/2)*K**(-1)*y*y.T*K**(-1)
+"""
+import functools
+import operator
+
+import sympy
+from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, MatrixExpr,
+                   MatrixSymbol, OneMatrix, Trace, Transpose, ZeroMatrix)
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .canonical import UnsupportedExpressionError
+from .expressions import LofCholesky, SymmetricLower
+from .properties import Properties
+
+__all__ = ['grad', 'frobenius_norm']
+
+
+def frobenius_norm(X):
+    """The Frobenius norm of a matrix expression, ``sqrt(Trace(X.T*X))``.
+
+    >>> X = sympy.MatrixSymbol('X', 3, 2)
+    >>> grad(frobenius_norm(X), X)
+    1/sqrt(Trace(X.T*X))*X
+    """
+    return sympy.sqrt(Trace(X.T * X))
+
+
+def grad(expr, wrt, assumptions=()):
+    """The gradient of the scalar ``expr`` with respect to ``wrt`` (see the module).
+
+    ``expr`` is a scalar SymPy expression of matrices or a 1x1 matrix
+    expression; ``wrt`` a MatrixSymbol (the result is one expression) or a
+    sequence of them (a list of expressions, in order).  ``assumptions``
+    only tidy the result (``K.T`` is ``K`` for a symmetric K); the gradient
+    is the same.
+
+    >>> X, A = sympy.MatrixSymbol('X', 3, 3), sympy.MatrixSymbol('A', 3, 3)
+    >>> grad(Trace(A*X), X), grad(Trace(A*X), [X, A])
+    (A.T, [A.T, X.T])
+    """
+    single = isinstance(wrt, sympy.Basic)
+    targets = [wrt] if single else list(wrt)
+    for i, target in enumerate(targets):
+        if not isinstance(target, MatrixSymbol):
+            raise TypeError(f'wrt: {target!r} ({type(target).__name__}) is not a '
+                            'MatrixSymbol; gradients are with respect to matrix symbols')
+    f = _scalar_function(expr)
+    tidy = Properties(assumptions).canonical
+    adjoints = _backward(f, frozenset(targets), tidy)
+    results = [tidy(adjoints[t]) if t in adjoints else ZeroMatrix(*t.shape) for t in targets]
+    return results[0] if single else results
+
+
+def _scalar_function(expr):
+    """``expr`` as a scalar: a 1x1 matrix becomes its trace."""
+    expr = sympy.sympify(expr)
+    if isinstance(expr, MatrixExpr):
+        if expr.shape != (1, 1):
+            raise ValueError(f'expr: {expr} is {expr.shape[0]}x{expr.shape[1]}; grad needs a '
+                             'scalar (a trace, a log-determinant, a 1x1 matrix...)')
+        return Trace(expr)
+    if not isinstance(expr, sympy.Expr):
+        raise TypeError(f'expr: {expr!r} is not a SymPy expression')
+    return expr
+
+
+def _backward(f, targets, tidy):
+    """``{target: adjoint}`` for the targets ``f`` depends on."""
+    def depends(node):
+        return isinstance(node, sympy.Basic) and node.has(*targets)
+
+    order = _topological(f, depends)
+    pending = {f: [sympy.S.One]}
+    found = {}
+    for node in order:
+        contributions = pending.pop(node, None)
+        if not contributions:
+            continue
+        adjoint = tidy(functools.reduce(operator.add, contributions))
+        if node in targets:
+            found[node] = adjoint
+            continue
+        for child, contribution in _rule(node)(node, adjoint):
+            if depends(child):
+                pending.setdefault(child, []).append(contribution)
+    return found
+
+
+def _topological(f, depends):
+    """The nodes of ``f`` that depend on the targets, each after every node using it."""
+    seen, post = set(), []
+    stack = [(f, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            post.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if depends(child))
+    return post[::-1]
+
+
+def _children(node):
+    """The arguments the adjoint rules pass adjoints to."""
+    if isinstance(node, (MatrixSymbol, Identity, ZeroMatrix, OneMatrix)) or not node.args:
+        return ()
+    if isinstance(node, MatMul):
+        coefficient, factors = node.as_coeff_matrices()
+        return (coefficient, *factors)
+    if isinstance(node, MatrixElement):
+        return (node.parent,)
+    return tuple(arg for arg in node.args if isinstance(arg, sympy.Basic))
+
+
+# Adjoint rules: rule(node, G) -> [(argument, its adjoint contribution)] -------------
+
+def _product(factors, shape):
+    factors = list(factors)
+    if not factors:
+        return Identity(shape)
+    return factors[0] if len(factors) == 1 else MatMul(*factors)
+
+
+def _matmul(node, G):
+    coefficient, factors = node.as_coeff_matrices()
+    out = []
+    for i, factor in enumerate(factors):
+        left = _product(factors[:i], factor.shape[0])
+        right = _product(factors[i + 1:], factor.shape[1])
+        out.append((factor, coefficient * left.T * G * right.T))
+    product = _product(factors, None)
+    out.append((coefficient, Trace(G.T * product)))
+    return out
+
+
+def _matpow(node, G):
+    A, k = node.base, node.exp
+    if not k.is_Integer:
+        raise UnsupportedExpressionError(f'{node}: only integer powers can be differentiated')
+    if k > 0:
+        return [(A, _power_adjoint(A, int(k), G))]
+    inverse = Inverse(A)                      # A**-k = (A.I)**k, then the inverse's rule
+    return [(A, -inverse.T * _power_adjoint(inverse, int(-k), G) * inverse.T)]
+
+
+def _power_adjoint(A, k, G):
+    """The adjoint of ``A`` in ``A**k``: the sum over i of ``(A**i).T*G*(A**(k-1-i)).T``."""
+    n = A.shape[0]
+    terms = [_product([A] * i, n).T * G * _product([A] * (k - 1 - i), n).T for i in range(k)]
+    return functools.reduce(operator.add, terms)
+
+
+def _cholesky(node, G):
+    L = node
+    return [(node.arg, sympy.S.Half * Inverse(Transpose(L)) * SymmetricLower(Transpose(L) * G)
+             * Inverse(L))]
+
+
+def _function(node, G):
+    if isinstance(node, sympy.log) and isinstance(node.args[0], Determinant):
+        M = node.args[0].arg
+        return [(M, G * Inverse(M).T)]
+    return [(arg, G * node.fdiff(i + 1)) for i, arg in enumerate(node.args)]
+
+
+def _mul(node, G):
+    return [(arg, G * sympy.Mul(*(node.args[:i] + node.args[i + 1:])))
+            for i, arg in enumerate(node.args)]
+
+
+def _pow(node, G):
+    base, exponent = node.args
+    return [(base, G * exponent * base ** (exponent - 1)),
+            (exponent, G * sympy.log(base) * node)]
+
+
+def _element(node, G):
+    if node.parent.shape != (1, 1):
+        raise UnsupportedExpressionError(f'{node}: only the element of a 1x1 matrix can be '
+                                         'differentiated (write it as a trace)')
+    return [(node.parent, G * Identity(1))]
+
+
+RULES = {
+    sympy.Add: lambda node, G: [(arg, G) for arg in node.args],
+    sympy.Mul: _mul,
+    sympy.Pow: _pow,
+    sympy.Function: _function,
+    Trace: lambda node, G: [(node.arg, G * Identity(node.arg.shape[0]))],
+    Determinant: lambda node, G: [(node.arg, G * node * Inverse(node.arg).T)],
+    MatrixElement: _element,
+    MatAdd: lambda node, G: [(arg, G) for arg in node.args],
+    MatMul: _matmul,
+    MatPow: _matpow,
+    Transpose: lambda node, G: [(node.arg, G.T)],
+    Inverse: lambda node, G: [(node.arg, -node.T * G * node.T)],
+    LofCholesky: _cholesky,
+}
+
+
+def _rule(node):
+    for cls in type(node).__mro__:
+        if cls in RULES:
+            return RULES[cls]
+    if isinstance(node, SymmetricLower):
+        raise UnsupportedExpressionError(
+            f'{node}: second derivatives through a Cholesky factor are not supported')
+    raise UnsupportedExpressionError(
+        f'{node} ({type(node).__name__}) cannot be differentiated: grad knows traces, '
+        'determinants and their logarithms, products, sums, scalings, transposes, inverses, '
+        'integer powers, Cholesky factors and scalar functions')
