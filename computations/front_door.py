@@ -61,6 +61,10 @@ RUNNERS = ('source', 'interpret')
 def function(inputs, outputs, assumptions=(), **options):
     """Compile ``outputs`` (SymPy matrix expressions of ``inputs``) into a :class:`Function`.
 
+    Outputs may also be scalars of matrices -- traces, (log-)determinants,
+    1x1 matrices and arithmetic on these, as :func:`computations.grad`
+    differentiates -- which a call returns as floats.
+
     ``inputs`` are ``MatrixSymbol``\\ s (numeric or symbolic shapes) and
     scalar ``Symbol``\\ s; ``assumptions`` SymPy predicates such as
     ``Q.positive_definite(S)``, which choose the routines (POSV for a
@@ -79,7 +83,8 @@ def function(inputs, outputs, assumptions=(), **options):
 
 
 class Function:
-    """A compiled function: call it with arrays, get a tuple of arrays.
+    """A compiled function: call it with arrays, get a tuple of arrays (floats for scalar
+    outputs such as traces and log-determinants).
 
     The program is chosen per *shape signature* (the sizes of the symbolic
     dimensions, since the cheapest order of a product depends on them),
@@ -143,7 +148,8 @@ class Function:
     # Calling ----------------------------------------------------------------
 
     def __call__(self, *args, scheduler=None, **kwargs):
-        """Run the program on arrays (floats for scalar inputs); return a tuple of arrays.
+        """Run the program on arrays (floats for scalar inputs); return a tuple of arrays
+        (floats for scalar outputs).
 
         ``scheduler``: None (in process), or ``'sync'``, ``'threads'`` or a
         ``distributed.Client`` to run the program as a Dask graph.

@@ -34,7 +34,7 @@ from scipy.linalg import blas, lapack
 
 from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, ELEMENT,
                                    GEMM, GEMV, GESV, GETRF, GETRS, INNER, LU_DETERMINANT, POSV,
-                                   POTRF, POTRS, SCAL, SCALAR, SYMM, SYMMETRIZE, SYRK, TRACE,
+                                   POTRF, POTRI, POTRS, SCAL, SCALAR, SYMM, SYMMETRIZE, SYRK, TRACE,
                                    TRANSPOSE, TRMM, TRSM, TRTRS, MatrixComputation,
                                    NotPositiveDeterminantError, RoutineError)
 from computations.matrices.blocking import BlockOp
@@ -244,7 +244,8 @@ def _lu_determinant(op, a, overwrite):
         return (sign * float(np.prod(np.abs(diagonal))),)
     if sign < 0 or not np.all(diagonal):
         value = sign * float(np.prod(np.abs(diagonal)))
-        raise NotPositiveDeterminantError('LU_DETERMINANT', op.LU.arg, value)
+        raise NotPositiveDeterminantError('LU_DETERMINANT', sympy.Determinant(op.LU.arg),
+                                          value)
     return (float(np.sum(np.log(np.abs(diagonal)))),)
 
 
@@ -337,6 +338,13 @@ def _potrs(op, a, overwrite):
                                           overwrite_b='B' in overwrite)
     check_info(op, info)
     return (x,)
+
+
+@kernel.register(POTRI)
+def _potri(op, a, overwrite):
+    inverse, info = routine(op, a['L'])(a['L'], lower=1, overwrite_c='L' in overwrite)
+    check_info(op, info)
+    return (symmetrize(inverse, 'lower'),)
 
 
 @kernel.register(POSV)

@@ -68,17 +68,19 @@ class Profile:
 
     def __str__(self):
         total = self.seconds or 1.0
-        lines = [f"{'#':>3}  {'operation':<9}  {'routine':<7} {'seconds':>9}  {'share':>5}  "
-                 f"{'GFLOP':>6}  {'GFLOP/s':>7}  computes"]
+        wide = max([9, *(len(row.operation) for row in self.rows)])       # names' widths
+        routine = max([7, *(len(row.routine) for row in self.rows)])
+        lines = [f"{'#':>3}  {'operation':<{wide}}  {'routine':<{routine}} {'seconds':>9}  "
+                 f"{'share':>5}  {'GFLOP':>6}  {'GFLOP/s':>7}  computes"]
         for i, row in enumerate(self.rows, 1):
             rate = f'{row.gflops:7.1f}' if row.gflops is not None else f"{'-':>7}"
-            lines.append(f'{i:>3}  {row.operation:<9}  {row.routine:<7} {row.seconds:9.6f}  '
-                         f'{row.seconds / total:5.1%}  {row.flops / 1e9:6.3f}  {rate}  '
-                         f'{row.computes}')
+            lines.append(f'{i:>3}  {row.operation:<{wide}}  {row.routine:<{routine}} '
+                         f'{row.seconds:9.6f}  {row.seconds / total:5.1%}  '
+                         f'{row.flops / 1e9:6.3f}  {rate}  {row.computes}')
         versus = (f'  ({self.efficiency:.0%} of DGEMM\'s {self.dgemm:.1f} GFLOP/s)'
                   if self.dgemm else '')
-        lines.append(f"{'':>3}  {'total':<9}  {'':<7} {self.seconds:9.6f}  {'':>5}  "
-                     f'{self.flops / 1e9:6.3f}  {self.gflops:7.1f}{versus}')
+        lines.append(f"{'':>3}  {'total':<{wide}}  {'':<{routine}} {self.seconds:9.6f}  "
+                     f"{'':>5}  {self.flops / 1e9:6.3f}  {self.gflops:7.1f}{versus}")
         return '\n'.join(lines)
 
     def _repr_pretty_(self, printer, cycle):

@@ -298,9 +298,10 @@ def op_names(computation):
 
 
 def explicit_inverses(computation):
-    """The solve operations whose right-hand side ``B`` is an Identity."""
-    return [op for op in computation.toposort()
-            if type(op).__name__ in SOLVE_OPS and isinstance(getattr(op, 'B', None), Identity)]
+    """The operations forming an inverse: solves whose right-hand side ``B`` is an
+    Identity, and POTRI."""
+    return [op for op in computation.toposort() if type(op).__name__ == 'POTRI' or (
+        type(op).__name__ in SOLVE_OPS and isinstance(getattr(op, 'B', None), Identity))]
 
 
 # ---------------------------------------------------------------------------- the builder

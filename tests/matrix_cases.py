@@ -14,7 +14,7 @@ from sympy import MatrixSymbol
 
 from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, ELEMENT,
                                    GEMM, GEMV, GESV, GETRF, GETRS, INNER, LU_DETERMINANT, POSV,
-                                   POTRF, POTRS, SCAL, SYMM, SYMMETRIZE, SYRK, TRACE, TRANSPOSE,
+                                   POTRF, POTRI, POTRS, SCAL, SYMM, SYMMETRIZE, SYRK, TRACE, TRANSPOSE,
                                    TRMM, TRSM, TRTRS, LU, LofCholesky, LUPivots)
 
 dims = st.integers(1, 60)
@@ -162,6 +162,12 @@ def _case_potrs(draw, rng):
                          B: general(rng, *B.shape)}, ()
 
 
+def _case_potri(draw, rng):
+    A = MatrixSymbol('A', *(draw(dims),) * 2)
+    a = spd(rng, A.shape[0])
+    return POTRI(A), {LofCholesky(A): np.linalg.cholesky(a), A: a}, ()
+
+
 def _case_posv(draw, rng):
     A, B = _square_and_rhs(draw)
     return POSV(A, B), {A: spd(rng, A.shape[0]), B: general(rng, *B.shape)}, ()
@@ -233,7 +239,7 @@ def _case_lu_determinant(draw, rng):
 CASES = {GEMM: _case_gemm, SYMM: _case_symm, SYRK: _case_syrk, GEMV: _case_gemv,
          AXPY: _case_axpy, SCAL: _case_scal, COPY: _case_copy,
          TRMM: _case_triangular_product(TRMM), TRSM: _case_triangular_product(TRSM),
-         POTRF: _factorization_case(POTRF, spd), POTRS: _case_potrs, POSV: _case_posv, GETRF: _factorization_case(GETRF, invertible),
+         POTRF: _factorization_case(POTRF, spd), POTRS: _case_potrs, POTRI: _case_potri, POSV: _case_posv, GETRF: _factorization_case(GETRF, invertible),
          GETRS: _case_getrs, GESV: _case_gesv, TRTRS: _case_trtrs, TRANSPOSE: _case_transpose,
          SYMMETRIZE: _case_symmetrize, CHOLESKY_ADJOINT: _case_cholesky_adjoint,
          TRACE: _case_trace, INNER: _case_inner, ELEMENT: _case_element,

@@ -21,7 +21,8 @@ import schedulers
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / 'docs'
-PAGES = ['index', 'overview', 'tutorial', 'design', 'api', 'benchmarks', 'benchmarks/suite']
+PAGES = ['index', 'overview', 'tutorial', 'gradients', 'design', 'api', 'benchmarks',
+         'benchmarks/suite']
 
 
 @pytest.fixture(scope='module')

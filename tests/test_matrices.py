@@ -52,7 +52,7 @@ def test_outputs_inputs_and_inplace_map(op, outputs, inputs, inplace):
 def test_every_routine_is_in_the_vocabulary():
     assert {cls.__name__ for cls in OPERATIONS} == {
         'GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 'COPY', 'TRMM', 'TRSM', 'POTRF',
-        'POTRS', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS', 'TRANSPOSE', 'SYMMETRIZE',
+        'POTRS', 'POTRI', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS', 'TRANSPOSE', 'SYMMETRIZE',
         'CHOLESKY_ADJOINT', 'TRACE', 'INNER', 'ELEMENT', 'CHOLESKY_DETERMINANT', 'LU_DETERMINANT'}
     for cls in OPERATIONS:
         assert cls.routine and cls.library in ('blas', 'lapack', 'numpy')

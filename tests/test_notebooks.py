@@ -31,6 +31,12 @@ def _load_build():
 
 
 build = _load_build()
+
+
+def setup_module():
+    """Build matplotlib's font cache in this process: the first import on a machine writes
+    "building the font cache" to stderr, which would fail a notebook that plots."""
+    import matplotlib.font_manager  # noqa: F401
 COMMITTED = sorted(path.stem for path in NOTEBOOKS.glob('*.ipynb'))
 NAMES = sorted(set(build.NOTEBOOKS) | set(COMMITTED))
 

@@ -2,8 +2,8 @@
 
 :func:`compile_expressions` canonicalizes the outputs under the
 assumptions (:mod:`.canonical`, :mod:`.properties`), plans them one after
-the other with the cost-driven search (:mod:`.search`, :mod:`.rules`), and
-fuses each factorization with one of its solves (POTRF + POTRS is one
+the other (matrices before scalars) with the cost-driven search
+(:mod:`.search`, :mod:`.rules`), and fuses each factorization with one of its solves (POTRF + POTRS is one
 POSV call).  The result's outputs are the variables that hold the
 requested values: the same values, though not always the same spelling
 (``Sigma - W.T*W`` for ``Sigma - Sigma*H.T*S.I*H*Sigma``).
@@ -17,6 +17,7 @@ X.T*X = SYRK(1, X, trans=True)
 (X.T*X)**(-1)*X.T*y, LofCholesky(X.T*X) = POSV(X.T*X, X.T*y)
 (X.T*X)**(-1)*X.T*y = Identity((X.T*X)**(-1)*X.T*y)
 """
+import math
 from typing import NamedTuple
 
 import sympy
@@ -47,12 +48,14 @@ def compile_expressions(outputs, inputs, assumptions=(), dims=None):
     """
     properties = Properties(assumptions, dims)
     planner = Planner(properties, inputs)
-    plans = []
-    for output in outputs:
-        plan = planner.plan(bind_scalar_dimensions(properties.canonical(output),
+    plans = [None] * len(outputs)
+    # Matrices first: a scalar (a trace, a quadratic form) is cheap to read off them once
+    # they are computed -- Trace(y.T*K.I*y) from the K.I*y a gradient needs anyway.
+    for i in sorted(range(len(outputs)), key=lambda i: not isinstance(outputs[i], MatrixExpr)):
+        plan = planner.plan(bind_scalar_dimensions(properties.canonical(outputs[i]),
                                                    properties.dims))
         planner.commit(plan)
-        plans.append(plan)
+        plans[i] = plan
     ops = set(planner.committed)
     results = []
     for plan in plans:
@@ -62,7 +65,7 @@ def compile_expressions(outputs, inputs, assumptions=(), dims=None):
             ops.add(op)
             var = op.outputs[0]
         results.append(var)
-    flops = sum(map(planner.flops, ops))
+    flops = math.fsum(map(planner.flops, ops))
     ops = fuse_factorizations(ops)
     return Compiled(CompositeComputation(*ops, Identity(*results)), tuple(results), flops)
 

@@ -19,7 +19,7 @@ from .core import MatrixComputation, as_flag, as_matrix, check_shapes, check_squ
 from .errors import NotPositiveDefiniteError, SingularMatrixError
 from .expressions import LU, LofCholesky, LUPivots
 
-__all__ = ['POTRF', 'POTRS', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS']
+__all__ = ['POTRF', 'POTRS', 'POTRI', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS']
 
 
 def _square(A, name):
@@ -57,6 +57,20 @@ class _FactoredSolve(_Lapack):
         return self._solve_flops()
 
 
+class _ReadsCholeskyFactor(_Lapack):
+    """An operation on A that reads A's Cholesky factor ``L`` (its lower triangle)."""
+    __slots__ = ()
+
+    @property
+    def L(self):
+        """The Cholesky factor this operation reads."""
+        return LofCholesky(self.A)
+
+    @property
+    def triangles(self):
+        return {'L': 'lower'}
+
+
 class POTRF(_Lapack):
     """Cholesky factorization of a symmetric positive definite A: ``LofCholesky(A)``, written into A.
 
@@ -82,7 +96,7 @@ class POTRF(_Lapack):
         return sympy.Rational(1, 3) * n**3
 
 
-class POTRS(_FactoredSolve):
+class POTRS(_ReadsCholeskyFactor, _FactoredSolve):
     """Solve with a Cholesky factor: reads ``LofCholesky(A)`` and B, writes ``A.I*B`` into B.
 
     >>> from sympy import MatrixSymbol
@@ -101,14 +115,35 @@ class POTRS(_FactoredSolve):
         A, B = _system(A, B, name)
         self._set(A, B, outputs=[A.I * B])
 
-    @property
-    def L(self):
-        """The Cholesky factor this solve reads."""
-        return LofCholesky(self.A)
+
+class POTRI(_ReadsCholeskyFactor):
+    """The inverse of a symmetric positive definite A from its Cholesky factor, written into
+    the factor's buffer: ``A.I`` at 2n^3/3 FLOPs (a solve with the identity takes 2n^3).
+
+    >>> from sympy import MatrixSymbol
+    >>> op = POTRI(MatrixSymbol('A', 3, 3))
+    >>> op.inputs, op.outputs, op.inplace
+    ((LofCholesky(A),), (A**(-1),), {0: 0})
+    """
+    __slots__ = ()
+    __props__ = ('A',)
+    arguments = ('L',)
+    overwrites = {0: 'L'}
+    requires = {'A': Q.positive_definite}
+    failure = (SingularMatrixError, 'A')
+    routine = 'potri'
+    symmetric_outputs = (0,)
+    #: An explicit inverse: the search forms one only when the result itself is one.
+    forms_inverse = True
+
+    def __init__(self, A):
+        A = _square(A, type(self).__name__)
+        self._set(A, outputs=[A.I])
 
     @property
-    def triangles(self):
-        return {'L': 'lower'}
+    def flops(self):
+        n = self.A.shape[0]
+        return sympy.Rational(2, 3) * n**3
 
 
 class POSV(_Lapack):

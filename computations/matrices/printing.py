@@ -65,8 +65,7 @@ def pseudocode(computation, names=None, order=None):
     taken = {str(v) for v in computation.inputs} | set(names.values())
     renamed, lines, counter = {}, [], 0
     for op in order:
-        shown = type(op)(*[p.xreplace(renamed) if isinstance(p, Basic) else p
-                           for p in op.props])
+        shown = type(op)(*[_shown(name, p, renamed) for name, p in zip(op.__props__, op.props)])
         targets = []
         for var, out in zip(op.outputs, shown.outputs):
             if var in names:
@@ -84,6 +83,14 @@ def pseudocode(computation, names=None, order=None):
                       type(op).__name__))
     width = min(max((len(text) for text, _ in lines), default=0), 40)
     return '\n'.join(f'{text:<{width}}    [{routine}]' for text, routine in lines)
+
+
+def _shown(name, prop, renamed):
+    """A prop of an operation as printed: renamed; a scalar operation's ``output`` dropped,
+    so that the line shows what it reads (``Trace(t5)``, not the value it stands for)."""
+    if name == 'output':
+        return None
+    return prop.xreplace(renamed) if isinstance(prop, Basic) else prop
 
 
 def _symbol(var, name):

@@ -29,12 +29,12 @@ asked for when that is what the routine computes.  A rule offers nothing
 when it does not apply (wrong properties, or an accumulation it cannot do).
 """
 import sympy
-from sympy import Inverse, MatMul, Transpose
+from sympy import Identity, Inverse, MatMul, Transpose
 
 from .auxiliary import CHOLESKY_ADJOINT
 from .blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
 from .expressions import LUPivots, SymmetricLower
-from .lapack import GETRF, GETRS, POTRF, POTRS
+from .lapack import GETRF, GETRS, POTRF, POTRI, POTRS
 from .properties import _congruence, split_product
 from .scalars import CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT, TRACE
 
@@ -135,6 +135,8 @@ def cholesky_solve(pl, Y, B, side, alpha):
         return
     factor = pl.factor(POTRF, Y)
     y = factor.operand.var.arg
+    if isinstance(B.target, Identity) and alpha == 1:     # an explicit inverse: POTRI
+        yield pl.emit(POTRI(y), factor)
     if side == 'L' or B.operand.transposed:
         if alpha == 1:
             held = B if side == 'R' else pl.normal(B)

@@ -81,7 +81,7 @@ class INNER(_ScalarOp):
 
     >>> A, B = sympy.MatrixSymbol('A', 3, 2), sympy.MatrixSymbol('B', 2, 3)
     >>> INNER(A, B, trans=True).outputs
-    (Trace(A.T*B.T),)
+    (Trace(A*B),)
     """
     __slots__ = ()
     __props__ = ('A', 'B', 'trans', 'output')
@@ -97,7 +97,7 @@ class INNER(_ScalarOp):
             raise sympy.ShapeError(f'INNER: A = {A} is {A.shape[0]}x{A.shape[1]} and op(B) = '
                                    f'{right} is {right.shape[0]}x{right.shape[1]}: their shapes '
                                    'differ')
-        self._output(output, Trace(A.T * right), A, B, trans)
+        self._output(output, Trace(A * B) if trans else Trace(A.T * B), A, B, trans)
 
     @property
     def flops(self):

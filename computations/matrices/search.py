@@ -35,6 +35,7 @@ costs nothing later (:meth:`Planner.commit`), so a factorization made for
 one output serves the next.
 """
 import functools
+import math
 import operator
 from typing import NamedTuple
 
@@ -132,13 +133,16 @@ class Planner:
     def cost(self, plan):
         """``(explicit inverses, FLOPs, operations)`` that ``plan`` adds to the program so far.
 
-        Explicit inverses (solves with the identity) come first: they are
+        Explicit inverses (solves with the identity, and ops declaring
+        ``forms_inverse`` such as POTRI) come first: they are
         formed only when nothing else computes the value, whatever the FLOPs
         (at tiny sizes forming one can look cheaper).
         """
         new = [op for op in plan.ops if op not in self.committed]
-        inverses = sum(isinstance(getattr(op, 'B', None), Identity) for op in new)
-        return inverses, sum(map(self.flops, new)), len(new)
+        inverses = sum(getattr(op, 'forms_inverse', False)
+                       or isinstance(getattr(op, 'B', None), Identity) for op in new)
+        # fsum: exact, so equal costs tie whatever order the set iterates in
+        return inverses, math.fsum(map(self.flops, new)), len(new)
 
     def cheapest(self, plans, target):
         plans = list(plans)
