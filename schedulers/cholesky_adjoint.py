@@ -46,33 +46,31 @@ def cholesky_adjoint(alpha, L, B, overwrite_b=False):
     """
     funcs = blas.get_blas_funcs(('trmm', 'trsm', 'symm', 'gemm'), (L, B))
     result = B if overwrite_b and B.flags.f_contiguous else np.empty_like(B, order='F')
-    result[...] = _lower(funcs, L, B)
-    symmetrize(result, 'lower')
-    if alpha != 1:
-        result *= alpha
-    return result
+    _fill(funcs, alpha, L, B, result)
+    return symmetrize(result, 'lower')
 
 
-def _lower(funcs, L, B):
-    """``S`` (see the module): a Fortran array whose lower triangle is ``S``'s."""
+def _fill(funcs, alpha, L, B, out):
+    """Write the lower triangle of ``alpha*S`` (see the module) into ``out``.
+
+    ``out`` may be ``B`` itself: each block of B is read before its place
+    in ``out`` is written.  Every element is written once, where it stays;
+    alpha goes into the routines' scalars, so no pass scales the result.
+    """
     trmm, trsm, symm, gemm = funcs
     n = L.shape[0]
     if n <= LEAF:
-        P = trmm(1.0, L, B, lower=1, trans_a=1)
-        P = np.tril(P)
+        P = np.tril(trmm(alpha, L, B, lower=1, trans_a=1))
         P[np.diag_indices(n)] *= 0.5                 # Phi(L.T*B): half the diagonal
         S = trsm(1.0, L, P, lower=1, trans_a=1, overwrite_b=1)
         S = trsm(1.0, L, S, lower=1, side=1, overwrite_b=1)
-        return S + S.T
+        out[...] = S + S.T
+        return
     h = n // 2
     L11, L21, L22 = L[:h, :h], L[h:, :h], L[h:, h:]
-    S22 = _lower(funcs, L22, B[h:, h:])
-    B21 = symm(-1.0, S22, L21, 1.0, B[h:, :h], lower=1)
+    _fill(funcs, alpha, L22, B[h:, h:], out[h:, h:])
+    B21 = symm(-1.0, out[h:, h:], L21, alpha, B[h:, :h], lower=1)
     S21 = trsm(1.0, L11, B21, side=1, lower=1, overwrite_b=1)
-    B11 = gemm(-1.0, S21, L21, 1.0, B[:h, :h], trans_a=1)
-    S = np.empty((n, n), dtype=S22.dtype, order='F')
-    S[:h, :h] = _lower(funcs, L11, B11)
-    S[h:, :h] = S21
-    S[h:, h:] = S22
-    return S
-
+    B11 = gemm(-1.0, S21, L21, alpha, B[:h, :h], trans_a=1)
+    out[h:, :h] = S21
+    _fill(funcs, 1.0, L11, B11, out[:h, :h])               # B11 is scaled already

@@ -192,17 +192,20 @@ def test_cholesky_adjoint_equals_the_loop_algorithm(n):
 
 
 @given(n=st.integers(1, 200), seed=st.integers(0, 2**32 - 1),
-       alpha=st.sampled_from([1.0, 0.5, -2.0]))
+       alpha=st.sampled_from([1.0, 0.5, -2.0]), overwrite=st.booleans())
 @settings(max_examples=30, deadline=None)
-def test_recursive_kernel_equals_the_trmm_trsm_formula(n, seed, alpha):
+def test_recursive_kernel_equals_the_trmm_trsm_formula(n, seed, alpha, overwrite):
     """The recursion against the formula evaluated by NumPy, for any invertible lower
-    triangular L (the identity holds beyond Cholesky factors) and a general B."""
+    triangular L (the identity holds beyond Cholesky factors) and a general B, also when
+    it writes the result into B's buffer."""
     rng = np.random.default_rng(seed)
     Lv = np.tril(rng.uniform(-1, 1, (n, n))) / n + np.diag(rng.uniform(1, 2, n))
     Bv = rng.standard_normal((n, n))
     Ls, Bs = MatrixSymbol('L', n, n), MatrixSymbol('B', n, n)
     op = CHOLESKY_ADJOINT(sympy.Float(alpha), Ls, Bs)
-    (got,) = run(op, [np.asfortranarray(Lv), np.asfortranarray(Bv)])
+    b = np.array(Bv, order='F')
+    (got,) = run(op, [np.asfortranarray(Lv), b], overwrite={1} if overwrite else set())
+    assert np.shares_memory(got, b) == overwrite
     Li = np.linalg.inv(Lv)
     P = np.tril(Lv.T @ Bv)
     expected = alpha * Li.T @ (P + np.tril(P, -1).T) @ Li
