@@ -144,3 +144,27 @@ def test_the_computation_outputs_are_the_requested_values():
 def test_without_sizes_symbolic_costs_are_an_error():
     with pytest.raises(ValueError, match='unbound dimensions'):
         compile_expressions([A * B * x], [A, B, x])
+
+
+def test_programs_do_not_depend_on_the_hash_seed():
+    """Equal-cost plans tie the same way in every process (costs are exact sums, not sums
+    in set order): the same program under three hash seeds."""
+    import os
+    import subprocess
+    import sys
+    script = '''
+from sympy import MatrixSymbol, Q, Symbol, Trace, Determinant, log
+import computations
+from computations.matrices import LofCholesky, SymmetricLower
+n = Symbol('n')
+K, B, y = MatrixSymbol('K', n, n), MatrixSymbol('B', n, n), MatrixSymbol('y', n, 1)
+L = LofCholesky(K)
+nlml = Trace(y.T*K.I*y)/2 + log(Determinant(K))/2
+f = computations.function([K, B, y], [L.T.I*SymmetricLower(L.T*B)*B, nlml,
+                                      computations.grad(nlml, K)], [Q.positive_definite(K)])
+print(f.pseudocode(), f.flops)
+'''
+    outputs = {subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                              check=True, env={**os.environ, 'PYTHONHASHSEED': seed}).stdout
+               for seed in ('0', '1', '2')}
+    assert len(outputs) == 1, outputs
