@@ -478,8 +478,7 @@ def _check_inputs(inputs):
 
 def _check_output(i, output, inputs, properties):
     """The canonical form of an output, after checking it only uses the inputs."""
-    if not isinstance(output, sympy.Expr) or isinstance(output, sympy.Symbol) \
-            and output not in inputs:
+    if not isinstance(output, sympy.Expr):
         raise TypeError(f'output {i} must be a SymPy matrix expression or a scalar expression '
                         f'of matrices (a trace, a log-determinant...), got {output!r} '
                         f'({type(output).__name__})')

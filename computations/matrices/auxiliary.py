@@ -33,7 +33,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..core import Computation
 from .core import MatrixComputation, as_matrix, as_scalar, check_shapes, check_square
-from .expressions import SymmetricLower
+from .expressions import SymmetricLower, is_log_determinant
 
 __all__ = ['TRANSPOSE', 'SCALAR', 'SYMMETRIZE', 'CHOLESKY_ADJOINT', 'scalar_atoms']
 
@@ -73,8 +73,8 @@ def scalar_atoms(expr):
     found = set()
 
     def visit(node):
-        if isinstance(node, (Trace, MatrixElement, Determinant)) or node.is_Symbol or (
-                isinstance(node, sympy.log) and isinstance(node.args[0], Determinant)):
+        if isinstance(node, (Trace, MatrixElement, Determinant)) or node.is_Symbol \
+                or is_log_determinant(node):
             found.add(node)
         elif not isinstance(node, MatrixExpr):
             for arg in node.args:

@@ -32,7 +32,7 @@ from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, Matri
 from sympy.matrices.expressions.factorizations import Factorization
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .expressions import SymmetricLower
+from .expressions import SymmetricLower, is_log_determinant
 
 __all__ = ['canonicalize', 'transpose', 'inverse', 'UnsupportedExpressionError']
 
@@ -99,7 +99,7 @@ def _scalar(expr, recurse):
         return MatrixElement(matrix, expr.i, expr.j)
     if isinstance(expr, Determinant):
         return _determinant(recurse(expr.arg))
-    if isinstance(expr, sympy.log) and isinstance(expr.args[0], Determinant):
+    if is_log_determinant(expr):
         inner = _determinant(recurse(expr.args[0].arg))
         if isinstance(inner, sympy.Pow) and inner.exp == -1:      # log(1/det A) = -log(det A)
             return -sympy.log(inner.base)

@@ -3,8 +3,8 @@
 :func:`compile_expressions` canonicalizes the outputs under the
 assumptions (:mod:`.canonical`, :mod:`.properties`), plans them one after
 the other (matrices before scalars) with the cost-driven search
-(:mod:`.search`, :mod:`.rules`), and fuses each factorization with one of its solves (POTRF + POTRS is one
-POSV call).  The result's outputs are the variables that hold the
+(:mod:`.search`, :mod:`.rules`), and fuses each factorization with one of
+its solves (POTRF + POTRS is one POSV call).  The result's outputs are the variables that hold the
 requested values: the same values, though not always the same spelling
 (``Sigma - W.T*W`` for ``Sigma - Sigma*H.T*S.I*H*Sigma``).
 

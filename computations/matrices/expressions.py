@@ -11,10 +11,10 @@ LAPACK reads a symmetric argument (the Cholesky adjoint needs it).
 >>> LU(A).shape, LUPivots(A).shape
 ((4, 4), (4, 1))
 """
-from sympy import MatrixExpr, sympify
+from sympy import Determinant, MatrixExpr, log, sympify
 from sympy.matrices.expressions.factorizations import Factorization, LofCholesky
 
-__all__ = ['LofCholesky', 'LU', 'LUPivots', 'SymmetricLower']
+__all__ = ['LofCholesky', 'LU', 'LUPivots', 'SymmetricLower', 'is_log_determinant']
 
 
 class LU(Factorization):
@@ -36,6 +36,18 @@ class LUPivots(Factorization):
     @property
     def shape(self):
         return (self.arg.shape[0], 1)
+
+
+def is_log_determinant(expr):
+    """Whether ``expr`` is ``log(Determinant(A))``: one scalar to the compiler (computed from
+    a factor's diagonal, never through the determinant) and to the gradient.
+
+    >>> from sympy import MatrixSymbol
+    >>> A = MatrixSymbol('A', 2, 2)
+    >>> is_log_determinant(log(Determinant(A))), is_log_determinant(Determinant(A))
+    (True, False)
+    """
+    return isinstance(expr, log) and isinstance(expr.args[0], Determinant)
 
 
 class SymmetricLower(MatrixExpr):

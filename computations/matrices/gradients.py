@@ -55,7 +55,7 @@ from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, Matri
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .canonical import UnsupportedExpressionError
-from .expressions import LofCholesky, SymmetricLower
+from .expressions import LofCholesky, SymmetricLower, is_log_determinant
 from .properties import Properties
 
 __all__ = ['grad', 'frobenius_norm']
@@ -86,7 +86,7 @@ def grad(expr, wrt, assumptions=()):
     """
     single = isinstance(wrt, sympy.Basic)
     targets = [wrt] if single else list(wrt)
-    for i, target in enumerate(targets):
+    for target in targets:
         if not isinstance(target, MatrixSymbol):
             raise TypeError(f'wrt: {target!r} ({type(target).__name__}) is not a '
                             'MatrixSymbol; gradients are with respect to matrix symbols')
@@ -177,8 +177,8 @@ def _matmul(node, G):
         left = _product(factors[:i], factor.shape[0])
         right = _product(factors[i + 1:], factor.shape[1])
         out.append((factor, coefficient * left.T * G * right.T))
-    product = _product(factors, None)
-    out.append((coefficient, Trace(G.T * product)))
+    if not coefficient.is_number:             # a coefficient made of matrices (or symbols)
+        out.append((coefficient, Trace(G.T * _product(factors, None))))
     return out
 
 
@@ -206,7 +206,7 @@ def _cholesky(node, G):
 
 
 def _function(node, G):
-    if isinstance(node, sympy.log) and isinstance(node.args[0], Determinant):
+    if is_log_determinant(node):
         M = node.args[0].arg
         return [(M, G * Inverse(M).T)]
     return [(arg, G * node.fdiff(i + 1)) for i, arg in enumerate(node.args)]

@@ -44,9 +44,9 @@ from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, Matri
                    Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .auxiliary import SCALAR, SYMMETRIZE, TRANSPOSE, scalar_atoms
+from .auxiliary import SCALAR, SYMMETRIZE, TRANSPOSE
 from .blas import AXPY, SCAL
-from .expressions import LofCholesky, SymmetricLower
+from .expressions import LofCholesky, SymmetricLower, is_log_determinant
 from .lapack import POTRF
 from .properties import split_product as _factors
 from .rules import CHAIN_RULES, DETERMINANT_RULES, PRODUCT_RULES, SOLVE_RULES, TRACE_RULES
@@ -220,16 +220,10 @@ class Planner:
             var, transposed = matrix.operand
             i, j = (expr.j, expr.i) if transposed else (expr.i, expr.j)
             candidates = [self.emit(ELEMENT(var, i, j, output=expr), matrix)]
-        elif isinstance(expr, Determinant) or (isinstance(expr, sympy.log)
-                                               and isinstance(expr.args[0], Determinant)):
+        elif isinstance(expr, Determinant) or is_log_determinant(expr):
             candidates = [p for rule in DETERMINANT_RULES for p in rule(self, expr)]
-        else:
-            op = SCALAR(expr)
-            ops = {op}
-            for atom in scalar_atoms(expr):
-                if atom not in self.inputs:
-                    ops |= self.plan(atom).ops
-            candidates = [Plan(expr, Operand(expr), frozenset(ops))]
+        else:                          # arithmetic: emit plans the scalars it reads
+            candidates = [self.emit(SCALAR(expr), target=expr)]
         return self.cheapest(candidates, expr)._replace(target=expr)
 
     def _search(self, expr):
