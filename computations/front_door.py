@@ -27,6 +27,7 @@ def program(S, b):
     del S_2
     return (b_2,)
 """
+import math
 import threading
 
 import numpy as np
@@ -45,6 +46,7 @@ from .matrices.blocking import block
 from .matrices.compiler import compile_expressions
 from .matrices.printing import pseudocode
 from .matrices.properties import Properties
+from .matrices.streaming import stream_congruences
 
 __all__ = ['function', 'Function', 'Specialization', 'DEFAULT_SIZE', 'RUNNERS']
 
@@ -73,7 +75,11 @@ def function(inputs, outputs, assumptions=(), **options):
     call), ``names`` (names of the outputs, for printing), ``runner``
     (``'source'``, the default, or ``'interpret'``; see :data:`RUNNERS`),
     ``blocksize`` (an int, or ``{dimension: int}``: run the program on
-    blocks of that size, see :mod:`computations.matrices.blocking`).
+    blocks of that size, see :mod:`computations.matrices.blocking`),
+    ``low_memory`` (False by default; True also compiles the program that
+    recomputes products in row panels instead of holding them, see
+    :mod:`computations.matrices.streaming`, and runs whichever of the two
+    has the smaller predicted peak: less memory for more FLOPs).
 
     A call ``f(*arrays, scheduler=...)`` runs in process (``scheduler=None``,
     the default) or on Dask: ``'sync'``, ``'threads'`` or a
@@ -96,7 +102,7 @@ class Function:
     """
 
     def __init__(self, inputs, outputs, assumptions=(), *, sizes=None, names=None,
-                 runner='source', blocksize=None):
+                 runner='source', blocksize=None, low_memory=False):
         if runner not in RUNNERS:
             raise ValueError(f'runner must be one of {", ".join(map(repr, RUNNERS))}, '
                              f'got {runner!r}')
@@ -122,6 +128,9 @@ class Function:
                                         for d in sympy.sympify(dim).free_symbols}, key=str))
         self.sizes = _check_sizes(sizes or {}, self.dimensions)
         self.blocksize = _check_blocksize(blocksize, self.dimensions)
+        if not isinstance(low_memory, bool):
+            raise TypeError(f'low_memory must be True or False, got {low_memory!r}')
+        self.low_memory = low_memory
         # Per input, for the fast path of calls: None for a scalar, else per axis
         # (fixed size, None) or (None, index of its dimension); None if a dimension
         # is an expression (such inputs always take the full path).
@@ -334,17 +343,30 @@ class Specialization:
         compiled = compile_expressions(function._canonical, function.inputs,
                                        function.assumptions, dims)
         self.computation, self.results, self.flops = compiled
+        self.sizes = Sizes(dims)
+        if function.low_memory:
+            self._leanest()
         #: The program before blocking (the same as ``computation`` when unblocked).
         self.unblocked = self.computation
         if function.blocksize is not None:
             self.computation = block(self.computation, function.blocksize, dims)
-        program, _ = compile_program(self.computation)
-        self.sizes = Sizes(dims)
-        self.program = schedule(program, self.sizes)
+        self.program = _scheduled(self.computation, self.sizes)
         self.order = self.program.toposort()
         self.constants = [v.expr for v in self.program.inputs if is_constant(v.expr)]
         self._generated = {}
         self._lock = threading.Lock()
+
+    def _leanest(self):
+        """Switch to the streamed program (:func:`stream_congruences`) when its predicted
+        peak is lower; its FLOPs are then its own."""
+        streamed = stream_congruences(self.computation)
+        if streamed is self.computation:
+            return
+        peaks = [_peak(_scheduled(comp, self.sizes), self.results, self.sizes)
+                 for comp in (self.computation, streamed)]
+        if peaks[1] < peaks[0]:
+            self.computation = streamed
+            self.flops = math.fsum(map(self._flops, streamed.computations))
 
     def run(self, values, dims, runner='source'):
         """Run on prepared input values (:func:`schedulers.prepare_inputs`); a tuple of arrays."""
@@ -399,17 +421,27 @@ class Specialization:
 
     def peak_bytes(self, dtype=np.float64):
         """The most bytes the program holds at once (its buffers and results) for ``dtype``."""
-        sizes = Sizes(self.dims, dtype)
-        returned = set(self.results)             # unreturned factors die early, as in the source
-        times = timeline(self.program, self.order, sizes,
-                         [v for v in self.program.outputs if v.expr in returned])
-        copied = _returned_copies(self.program, self.results, sizes)
-        return max(times.peak, (times.after[-1] if times.after else 0) + copied)
+        return _peak(self.program, self.results, Sizes(self.dims, dtype), self.order)
 
     def pseudocode(self):
         """One line per routine call, in execution order: ``X := expression    [ROUTINE]``."""
         return pseudocode(self.computation, dict(zip(self.results, self.function.names)),
                           order=[node.comp for node in self.program.toposort()])
+
+
+def _scheduled(computation, sizes):
+    """The token program of ``computation`` in its memory-aware order, buffers reused."""
+    program, _ = compile_program(computation)
+    return schedule(program, sizes)
+
+
+def _peak(program, results, sizes, order=None):
+    """The most bytes ``program`` holds at once, returning ``results``."""
+    order = program.toposort() if order is None else order
+    returned = set(results)                      # unreturned factors die early, as in the source
+    times = timeline(program, order, sizes, [v for v in program.outputs if v.expr in returned])
+    copied = _returned_copies(program, results, sizes)
+    return max(times.peak, (times.after[-1] if times.after else 0) + copied)
 
 
 def _axes(var, dimensions):

@@ -27,10 +27,12 @@ import sympy
 from sympy.printing.pycode import pycode
 
 from computations.matrices import (AXPY, COPY, GEMM, GEMV, GESV, GETRF, GETRS, POSV, POTRF,
-                                   POTRS, SCAL, SCALAR, SYMM, SYRK, TRANSPOSE, TRMM, TRSM, TRTRS)
+                                   POTRS, SCAL, SCALAR, STREAMED_SYRK, SYMM, SYRK, TRANSPOSE, TRMM,
+                                   TRSM, TRTRI, TRTRS)
 from inplace import Copy
 
-from .kernels import run, symmetrize, zero_upper
+from .kernels import run, symmetrize, zero_lower, zero_upper
+from .streamed import streamed_syrk
 
 __all__ = ['emit']
 
@@ -130,6 +132,18 @@ def _gemv(op, call):
                     flags=_flags(trans=op.trans)) + [f"{out} = {out}.reshape(-1, 1, order='F')"]
 
 
+@emit.register(STREAMED_SYRK)
+def _streamed_syrk(op, call):
+    a, out = call.args, call.outs[0]
+    lines, c, overwrite = call.into(0, 'C') if a['C'] is not None else ([], 'None', 0)
+    symmetric = f", symmetric='{op.symmetric}'" if op.symmetric else ''
+    symmetric += '' if op.trans else ', trans=0'
+    return lines + [f"{out} = {call.bind(streamed_syrk, 'streamed_syrk')}({a['alpha']}, "
+                    f"{a['P']}, {a['A']}, {a['B']}, {a['beta']}, {c}"
+                    f"{_flags(trans_a=op.trans_a, trans_b=op.trans_b)}{symmetric}"
+                    f"{_flags(overwrite_c=overwrite)}, rows={op.PANEL_ROWS})"]
+
+
 @emit.register(AXPY)
 def _axpy(op, call):
     lines, y = call.owned(0, 'Y')
@@ -217,3 +231,13 @@ def _trtrs(op, call):
     return lines + _checked(call, f"{call.outs[0]}, info = {call.routine()}({call.args['A']}, "
                                   f'{b}{_flags(lower=op.lower, trans=op.trans)}'
                                   f'{_flags(unitdiag=op.unit_diagonal, overwrite_b=overwrite)})')
+
+
+@emit.register(TRTRI)
+def _trtri(op, call):
+    lines, a, overwrite = call.into(0, 'A')
+    out = call.outs[0]
+    clear = call.bind(zero_upper, 'zero_upper') if op.lower else call.bind(zero_lower, 'zero_lower')
+    return lines + _checked(call, f'{out}, info = {call.routine()}({a}'
+                                  f'{_flags(lower=op.lower, unitdiag=op.unit_diagonal)}'
+                                  f'{_flags(overwrite_c=overwrite)})') + [f'{clear}({out})']

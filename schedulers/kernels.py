@@ -34,13 +34,14 @@ from scipy.linalg import blas, lapack
 
 from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, ELEMENT,
                                    GEMM, GEMV, GESV, GETRF, GETRS, INNER, LU_DETERMINANT, POSV,
-                                   POTRF, POTRI, POTRS, SCAL, SCALAR, SYMM, SYMMETRIZE, SYRK, TRACE,
-                                   TRANSPOSE, TRMM, TRSM, TRTRS, MatrixComputation,
+                                   POTRF, POTRI, POTRS, SCAL, SCALAR, STREAMED_SYRK, SYMM, SYMMETRIZE,
+                                   SYRK, TRACE, TRANSPOSE, TRMM, TRSM, TRTRI, TRTRS,
+                                   MatrixComputation,
                                    NotPositiveDeterminantError, RoutineError)
 from computations.matrices.blocking import BlockOp
 from inplace import Copy
 
-__all__ = ['kernel', 'run', 'routine', 'symmetrize', 'zero_upper', 'check_info']
+__all__ = ['kernel', 'run', 'routine', 'symmetrize', 'zero_upper', 'zero_lower', 'check_info']
 
 
 def routine(op, *arrays):
@@ -89,6 +90,17 @@ def zero_upper(c):
     def clear(rows, cols):
         c[rows, cols] = 0
     _by_blocks(c.shape[0], clear, lambda block: _clear_upper(c[block, block]))
+    return c
+
+
+def zero_lower(c):
+    """Clear the strictly lower triangle, in place; return the array.
+
+    >>> zero_lower(np.ones((2, 2), order='F'))
+    array([[1., 1.],
+           [0., 1.]])
+    """
+    zero_upper(c.T)
     return c
 
 
@@ -198,6 +210,14 @@ def _transpose(op, a, overwrite):
 @kernel.register(SYMMETRIZE)
 def _symmetrize(op, a, overwrite):
     return (symmetrize(_owned(a['X'], 'X', overwrite), 'lower'),)
+
+
+@kernel.register(STREAMED_SYRK)
+def _streamed_syrk(op, a, overwrite):
+    from .streamed import streamed_syrk
+    return (streamed_syrk(a['alpha'], a['P'], a['A'], a['B'], a['beta'], a['C'],
+                          trans_a=op.trans_a, trans_b=op.trans_b, symmetric=op.symmetric,
+                          trans=op.trans, overwrite_c='C' in overwrite, rows=op.PANEL_ROWS),)
 
 
 @kernel.register(CHOLESKY_ADJOINT)
@@ -387,3 +407,11 @@ def _trtrs(op, a, overwrite):
                                           overwrite_b='B' in overwrite)
     check_info(op, info)
     return (x,)
+
+
+@kernel.register(TRTRI)
+def _trtri(op, a, overwrite):
+    inverse, info = routine(op, a['A'])(a['A'], lower=op.lower, unitdiag=op.unit_diagonal,
+                                        overwrite_c='A' in overwrite)
+    check_info(op, info)
+    return ((zero_upper if op.lower else zero_lower)(inverse),)

@@ -7,8 +7,10 @@ freed after the last reader of the last value it holds, unless a later
 operation writes into it again (buffer reuse, :func:`~schedulers.reuse.reuse_buffers`).  The
 caller's arrays cost nothing; returned values stay live to the end.  Sizes
 come from the values' shapes with the dimensions bound (:class:`Sizes`).
-Not modelled: temporaries inside one step, at most :data:`TRANSIENT_BYTES`
-(the kernels' triangle copies work in 64 x 64 blocks).
+An operation that declares a ``workspace`` (elements it holds while it
+runs, such as STREAMED_SYRK's panels) adds it to its step.  Not modelled:
+other temporaries inside one step, at most :data:`TRANSIENT_BYTES` (the
+kernels' triangle copies work in 64 x 64 blocks).
 
 >>> import sympy
 >>> from computations.matrices import GEMM
@@ -83,6 +85,15 @@ class Sizes:
         shape = self.shape(expr)
         return 0 if shape is None else int(np.prod(shape)) * self.dtype_of(expr).itemsize
 
+    def workspace(self, op):
+        """The bytes an operation holds while it runs besides its inputs and outputs (its
+        declared ``workspace``, in elements of ``dtype``; zero by default)."""
+        elements = sympy.sympify(getattr(op, 'workspace', 0)).xreplace(self.dims)
+        if not elements.is_Integer:
+            raise ValueError(f'cannot size the workspace of {op}: {elements} has dimensions '
+                             f'that are not bound ({", ".join(map(str, self.dims))} are)')
+        return int(elements) * self.dtype.itemsize
+
 
 @dataclasses.dataclass(frozen=True)
 class Timeline:
@@ -146,14 +157,15 @@ def liveness(program, order, wanted=None):
 def timeline(program, order, sizes, wanted=None):
     """The :class:`Timeline` of ``program`` run in ``order`` (see the module for the model;
     ``wanted``: the values returned, default the program's outputs)."""
+    order = tuple(order)
     allocated, freed = liveness(program, order, wanted)
     live, size = 0, {}
     during, after = [], []
-    for new, gone in zip(allocated, freed):
+    for node, new, gone in zip(order, allocated, freed):
         for value in new:
             size[value.token] = sizes.nbytes(value.expr)
             live += size[value.token]
-        during.append(live)
+        during.append(live + sizes.workspace(node.comp))
         live -= sum(size.pop(token) for token in gone)
         after.append(live)
     return Timeline(tuple(during), tuple(after),

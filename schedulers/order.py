@@ -84,6 +84,7 @@ class _Graph:
         self.wanted = set(program.outputs)
         self.callers = {value.token for value in program.inputs}
         self.nbytes = {value: sizes.nbytes(value.expr) for value in program.variables}
+        self.workspace = {node: sizes.workspace(node.comp) for node in default}
         before = constraints(program)
         self.preds = {}
         for node in default:
@@ -102,7 +103,7 @@ class _Graph:
             if value.token not in size and value.token not in self.callers:
                 size[value.token] = self.nbytes[value]
                 live += size[value.token]
-        peak = max(state.peak, live)
+        peak = max(state.peak, live + self.workspace[node])
         for value in dict.fromkeys(node.inputs):
             reads_left[value] -= 1
         for value in [*dict.fromkeys(node.inputs), *node.produced]:

@@ -14,8 +14,9 @@ from sympy import MatrixSymbol
 
 from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, ELEMENT,
                                    GEMM, GEMV, GESV, GETRF, GETRS, INNER, LU_DETERMINANT, POSV,
-                                   POTRF, POTRI, POTRS, SCAL, SYMM, SYMMETRIZE, SYRK, TRACE, TRANSPOSE,
-                                   TRMM, TRSM, TRTRS, LU, LofCholesky, LUPivots)
+                                   POTRF, POTRI, POTRS, SCAL, STREAMED_SYRK, SYMM, SYMMETRIZE, SYRK,
+                                   TRACE, TRANSPOSE, TRMM, TRSM, TRTRI, TRTRS, LU, LofCholesky,
+                                   LUPivots)
 
 dims = st.integers(1, 60)
 alpha_sym, beta_sym = sympy.Symbol('alpha'), sympy.Symbol('beta')
@@ -38,6 +39,9 @@ def symmetric(rng, n):
     n = int(n)
     x = rng.uniform(-1, 1, (n, n))
     return x + x.T
+
+
+symmetric_matrix = symmetric          # for the cases whose flag is called ``symmetric``
 
 
 def invertible(rng, n):
@@ -142,6 +146,39 @@ def _case_trtrs(draw, rng):
     return op, {A: triangular(rng, n, lower, unit), B: general(rng, n, nrhs)}, ()
 
 
+def _case_trtri(draw, rng):
+    n, lower, unit = draw(dims), draw(st.booleans()), draw(st.booleans())
+    A = MatrixSymbol('A', n, n)
+    return TRTRI(A, lower, unit), {A: triangular(rng, n, lower, unit)}, ()
+
+
+def _case_streamed_syrk(draw, rng):
+    """``X = P*op(A)*op(B)`` (B possibly absent, one factor possibly symmetric), with more
+    rows than one panel (:attr:`~STREAMED_SYRK.PANEL_ROWS`) half of the time."""
+    m = draw(st.one_of(dims, st.integers(STREAMED_SYRK.PANEL_ROWS + 1, 150)))
+    k, p, n = draw(dims), draw(dims), draw(dims)
+    with_b = draw(st.booleans())
+    symmetric = draw(st.sampled_from(['', 'A', 'B'] if with_b else ['', 'A']))
+    if symmetric == 'A':
+        p = k
+    if symmetric == 'B':
+        n = p
+    trans_a = symmetric != 'A' and draw(st.booleans())
+    trans_b = with_b and symmetric != 'B' and draw(st.booleans())
+    alpha, beta = draw(alphas), draw(betas)
+    P = MatrixSymbol('P', m, k)
+    A = MatrixSymbol('A', *((p, k) if trans_a else (k, p)))
+    B = MatrixSymbol('B', *((n, p) if trans_b else (p, n))) if with_b else None
+    size = n if with_b else p
+    C = MatrixSymbol('C', size, size)
+    op = STREAMED_SYRK(alpha, P, A, B, beta, C, trans_a, trans_b, symmetric)
+    values = {P: general(rng, m, k), C: symmetric_matrix(rng, size),
+              A: symmetric_matrix(rng, k) if symmetric == 'A' else general(rng, *A.shape)}
+    if with_b:
+        values[B] = symmetric_matrix(rng, p) if symmetric == 'B' else general(rng, *B.shape)
+    return op, values, (alpha, beta)
+
+
 def _square_and_rhs(draw):
     n, nrhs = draw(dims), draw(dims)
     return MatrixSymbol('A', n, n), MatrixSymbol('B', n, nrhs)
@@ -243,7 +280,8 @@ CASES = {GEMM: _case_gemm, SYMM: _case_symm, SYRK: _case_syrk, GEMV: _case_gemv,
          GETRS: _case_getrs, GESV: _case_gesv, TRTRS: _case_trtrs, TRANSPOSE: _case_transpose,
          SYMMETRIZE: _case_symmetrize, CHOLESKY_ADJOINT: _case_cholesky_adjoint,
          TRACE: _case_trace, INNER: _case_inner, ELEMENT: _case_element,
-         CHOLESKY_DETERMINANT: _case_cholesky_determinant, LU_DETERMINANT: _case_lu_determinant}
+         CHOLESKY_DETERMINANT: _case_cholesky_determinant, LU_DETERMINANT: _case_lu_determinant,
+         TRTRI: _case_trtri, STREAMED_SYRK: _case_streamed_syrk}
 
 
 @st.composite

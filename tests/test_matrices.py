@@ -53,7 +53,8 @@ def test_every_routine_is_in_the_vocabulary():
     assert {cls.__name__ for cls in OPERATIONS} == {
         'GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 'COPY', 'TRMM', 'TRSM', 'POTRF',
         'POTRS', 'POTRI', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS', 'TRANSPOSE', 'SYMMETRIZE',
-        'CHOLESKY_ADJOINT', 'TRACE', 'INNER', 'ELEMENT', 'CHOLESKY_DETERMINANT', 'LU_DETERMINANT'}
+        'CHOLESKY_ADJOINT', 'TRACE', 'INNER', 'ELEMENT', 'CHOLESKY_DETERMINANT', 'LU_DETERMINANT',
+        'TRTRI', 'STREAMED_SYRK'}
     for cls in OPERATIONS:
         assert cls.routine and cls.library in ('blas', 'lapack', 'numpy')
         assert set(cls.overwrites.values()) <= set(cls.arguments)

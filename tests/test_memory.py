@@ -27,13 +27,17 @@ from schedulers.reuse import reuse_buffers
 
 
 class RandomSizes:
-    """Bytes per variable drawn at random (a test double for schedulers.memory.Sizes)."""
+    """Bytes per variable, and workspace per operation, drawn at random (a test double for
+    schedulers.memory.Sizes)."""
 
-    def __init__(self, nbytes):
-        self._nbytes = nbytes
+    def __init__(self, nbytes, workspace=lambda op: 0):
+        self._nbytes, self._workspace = nbytes, workspace
 
     def nbytes(self, expr):
         return self._nbytes(expr)
+
+    def workspace(self, op):
+        return self._workspace(op)
 
     def key(self, expr):
         return (self.nbytes(expr),)
@@ -46,7 +50,11 @@ def sized_programs(draw, max_ops=8):
     program = inplace_compile(comp, donate=comp.inputs if donate else ())
     choices = st.sampled_from([8, 64, 4096, 8192, 100_000])
     table = {var: draw(choices) for var in sorted({str(v.expr) for v in program.variables})}
-    return comp, program, RandomSizes(lambda expr: table[str(expr)]), donate
+    # Most operations hold nothing while they run; some hold a workspace (STREAMED_SYRK).
+    work = {op: draw(st.sampled_from([0, 0, 0, 4096, 100_000]))
+            for op in sorted(map(repr, comp.computations))}
+    return comp, program, RandomSizes(lambda expr: table[str(expr)],
+                                      lambda op: work.get(repr(op), 0)), donate
 
 
 def is_topological(program, order):

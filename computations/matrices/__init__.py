@@ -15,14 +15,16 @@ from .blas import AXPY, COPY, GEMM, GEMV, SCAL, SYMM, SYRK, TRMM, TRSM
 from .core import MatrixComputation
 from .errors import NotPositiveDefiniteError, RoutineError, SingularMatrixError
 from .expressions import LU, LofCholesky, LUPivots, SymmetricLower
-from .lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRI, POTRS, TRTRS
+from .lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRI, POTRS, TRTRI, TRTRS
 from .scalars import (CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT, TRACE,
                       NotPositiveDeterminantError)
+from .streaming import STREAMED_SYRK, stream_congruences
 from .compiler import compile_expressions
 from .properties import Properties
 
 __all__ = ['MatrixComputation', 'GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 'COPY',
            'TRMM', 'TRSM', 'POTRF', 'POTRS', 'POTRI', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS',
+           'TRTRI', 'STREAMED_SYRK', 'stream_congruences',
            'LofCholesky', 'LU', 'LUPivots', 'RoutineError', 'NotPositiveDefiniteError',
            'SingularMatrixError', 'TRANSPOSE', 'SCALAR', 'OPERATIONS', 'compile_expressions',
            'Properties', 'SymmetricLower', 'SYMMETRIZE', 'CHOLESKY_ADJOINT', 'TRACE', 'INNER',
@@ -31,4 +33,5 @@ __all__ = ['MatrixComputation', 'GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 
 #: Every operation class of the vocabulary.
 OPERATIONS = (GEMM, SYMM, SYRK, GEMV, AXPY, SCAL, COPY, TRMM, TRSM,
               POTRF, POTRS, POTRI, POSV, GETRF, GETRS, GESV, TRTRS, TRANSPOSE, SYMMETRIZE,
-              CHOLESKY_ADJOINT, TRACE, INNER, ELEMENT, CHOLESKY_DETERMINANT, LU_DETERMINANT)
+              CHOLESKY_ADJOINT, TRACE, INNER, ELEMENT, CHOLESKY_DETERMINANT, LU_DETERMINANT,
+              TRTRI, STREAMED_SYRK)

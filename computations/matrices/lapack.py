@@ -19,7 +19,7 @@ from .core import MatrixComputation, as_flag, as_matrix, check_shapes, check_squ
 from .errors import NotPositiveDefiniteError, SingularMatrixError
 from .expressions import LU, LofCholesky, LUPivots
 
-__all__ = ['POTRF', 'POTRS', 'POTRI', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS']
+__all__ = ['POTRF', 'POTRS', 'POTRI', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS', 'TRTRI']
 
 
 def _square(A, name):
@@ -277,3 +277,34 @@ class TRTRS(_Lapack, _Triangular):
     @property
     def flops(self):
         return self._solve_flops() / 2
+
+
+class TRTRI(_Lapack, _Triangular):
+    """The inverse of a triangular A, written into A: ``A.I`` (triangular too) at n^3/3 FLOPs.
+
+    The other triangle of A's buffer is left as it was: ``A.I`` is exact in
+    the buffer when that triangle holds zeros (a factor from POTRF does).
+
+    >>> from sympy import MatrixSymbol
+    >>> L = MatrixSymbol('L', 3, 3)
+    >>> TRTRI(L).outputs, TRTRI(L).inplace, TRTRI(L).flops
+    ((L**(-1),), {0: 0}, 9)
+    """
+    __slots__ = ()
+    __props__ = ('A', 'lower', 'unit_diagonal')
+    arguments = ('A',)
+    overwrites = {0: 'A'}
+    failure = (SingularMatrixError, 'A')
+    routine = 'trtri'
+
+    def __init__(self, A, lower=True, unit_diagonal=False):
+        name = type(self).__name__
+        A = _square(A, name)
+        lower = as_flag(lower, 'lower', name)
+        unit_diagonal = as_flag(unit_diagonal, 'unit_diagonal', name)
+        self._set(A, lower, unit_diagonal, outputs=[A.I])
+
+    @property
+    def flops(self):
+        n = self.A.shape[0]
+        return sympy.Rational(1, 3) * n**3
