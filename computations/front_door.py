@@ -344,13 +344,13 @@ class Specialization:
                                        function.assumptions, dims)
         self.computation, self.results, self.flops = compiled
         self.sizes = Sizes(dims)
-        if function.low_memory:
-            self._leanest()
+        scheduled = self._leanest() if function.low_memory else None
         #: The program before blocking (the same as ``computation`` when unblocked).
         self.unblocked = self.computation
         if function.blocksize is not None:
             self.computation = block(self.computation, function.blocksize, dims)
-        self.program = _scheduled(self.computation, self.sizes)
+            scheduled = None
+        self.program = scheduled or _scheduled(self.computation, self.sizes)
         self.order = self.program.toposort()
         self.constants = [v.expr for v in self.program.inputs if is_constant(v.expr)]
         self._generated = {}
@@ -358,15 +358,17 @@ class Specialization:
 
     def _leanest(self):
         """Switch to the streamed program (:func:`stream_congruences`) when its predicted
-        peak is lower; its FLOPs are then its own."""
+        peak is lower (its FLOPs are then its own); return the chosen program scheduled,
+        or None when there was nothing to compare."""
         streamed = stream_congruences(self.computation)
         if streamed is self.computation:
-            return
-        peaks = [_peak(_scheduled(comp, self.sizes), self.results, self.sizes)
-                 for comp in (self.computation, streamed)]
-        if peaks[1] < peaks[0]:
-            self.computation = streamed
-            self.flops = math.fsum(map(self._flops, streamed.computations))
+            return None
+        fast, lean = (_scheduled(comp, self.sizes) for comp in (self.computation, streamed))
+        if _peak(lean, self.results, self.sizes) >= _peak(fast, self.results, self.sizes):
+            return fast
+        self.computation = streamed
+        self.flops = math.fsum(map(self._flops, streamed.computations))
+        return lean
 
     def run(self, values, dims, runner='source'):
         """Run on prepared input values (:func:`schedulers.prepare_inputs`); a tuple of arrays."""

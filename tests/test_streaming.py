@@ -272,3 +272,16 @@ def test_workspace_is_part_of_the_step():
               H: np.asfortranarray(np.ones((200, 300)))}
     traced, _ = traced_peak(lambda: execute(program, values))
     assert abs(traced - (8 * 300 * 300 + panels)) <= 0.05 * traced
+
+
+def test_low_memory_with_blocks():
+    """Streaming is chosen before blocking; the streamed ops then run whole on their blocks'
+    assembly (the BlockOp fallback), and the values stay right."""
+    problem = PROBLEMS['kalman']()
+    f = computations.function(problem.inputs, problem.outputs, problem.assumptions,
+                              low_memory=True, blocksize=500)
+    args = [np.asfortranarray(v) for v in kalman_data(1000, 400, seed=3)]
+    assert 'STREAMED_SYRK' in op_names(f.specialize(*args).unblocked)
+    expected = [evaluate(out, dict(zip(problem.inputs, args))) for out in problem.outputs]
+    for g, e in zip(f(*args), expected):
+        assert relative_error(g, e) <= 1e-10
