@@ -350,7 +350,8 @@ class Specialization:
         if function.blocksize is not None:
             self.computation = block(self.computation, function.blocksize, dims)
             scheduled = None
-        self.program = scheduled or _scheduled(self.computation, self.sizes)
+        self.program = _scheduled(self.computation, self.sizes) if scheduled is None \
+            else scheduled
         self.order = self.program.toposort()
         self.constants = [v.expr for v in self.program.inputs if is_constant(v.expr)]
         self._generated = {}

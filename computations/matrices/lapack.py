@@ -282,8 +282,9 @@ class TRTRS(_Lapack, _Triangular):
 class TRTRI(_Lapack, _Triangular):
     """The inverse of a triangular A, written into A: ``A.I`` (triangular too) at n^3/3 FLOPs.
 
-    The other triangle of A's buffer is left as it was: ``A.I`` is exact in
-    the buffer when that triangle holds zeros (a factor from POTRF does).
+    LAPACK leaves the other triangle of A's buffer as it was (POSV leaves
+    old values there); the executors clear it, so the buffer holds ``A.I``
+    exactly.
 
     >>> from sympy import MatrixSymbol
     >>> L = MatrixSymbol('L', 3, 3)

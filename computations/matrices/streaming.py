@@ -71,8 +71,10 @@ class STREAMED_SYRK(MatrixComputation):
     routine = 'streamed_syrk'
     library = 'numpy'
     #: Rows of X per panel.  The workspace is this many rows of P, of
-    #: ``P*op(A)`` and of X; at n = 2000, k = 1000, panels of 64 rows ran
-    #: within a few percent of 128 and 256 (docs/benchmarks.md).
+    #: ``P*op(A)`` and of X.  In the Kalman filter at n = 2000, k = 1000 a
+    #: call took 0.35 s with 32 rows, 0.32 s with 64 and 0.29 s with 128, but
+    #: 128 rows hold 5.1 MB of panels, which puts the peak above 0.7 of
+    #: lambdify's (docs/benchmarks.md).
     PANEL_ROWS = 64
 
     def __init__(self, alpha, P, A, B=None, beta=0, C=None, trans_a=False, trans_b=False,
