@@ -64,10 +64,23 @@ def _parser():
     return parser
 
 
+class UsageError(Exception):
+    """A mistake in what the command line was given, reported as one line."""
+
+
 def main(argv=None):
-    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
-    args = _parser().parse_args(argv)
-    return _run(args) if args.command == 'run' else _show(args)
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    A mistake in the arguments (an unknown problem, a missing file, a size
+    for a dimension the problem does not have) is one line on stderr,
+    ``computations: error: ...``, and exit code 2, as argparse reports its own.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args) if args.command == 'run' else _show(args)
+    except UsageError as error:
+        parser.exit(2, f'{parser.prog}: error: {error}\n')
 
 
 def _show(args):
@@ -94,8 +107,13 @@ def _run(args):
     import computations
     from .matrices.examples.problems import load, random_inputs
 
-    problem = load(args.spec)
-    sizes = {**problem.sizes, **_sizes(args.size)}
+    try:
+        problem = load(args.spec)
+    except OSError as error:
+        raise UsageError(f'cannot read {args.spec}: {error.strerror or error}') from None
+    except ValueError as error:
+        raise UsageError(error) from None
+    sizes = {**problem.sizes, **_sizes(args.size, problem)}
     data = random_inputs(problem, sizes, seed=args.seed)
     start = time.perf_counter()
     f = computations.function(problem.inputs, problem.outputs, problem.assumptions,
@@ -140,14 +158,21 @@ def _run(args):
     return status
 
 
-def _sizes(items):
+def _sizes(items, problem):
+    """``{dimension name: size}`` from ``--size DIM=N`` items, checked against the problem."""
+    import sympy
+    known = sorted({str(d) for var in problem.inputs if isinstance(var, sympy.MatrixExpr)
+                    for dim in var.shape for d in sympy.sympify(dim).free_symbols})
     sizes = {}
     for item in items:
         name, _, value = item.partition('=')
+        name = name.strip()
         if not (name and value.isdigit() and int(value) > 0):
-            raise SystemExit(f'computations run: --size wants DIM=N with N a positive integer, '
-                             f'got {item!r}')
-        sizes[name.strip()] = int(value)
+            raise UsageError(f'--size wants DIM=N with N a positive integer, got {item!r}')
+        if name not in known:
+            raise UsageError(f'--size {item}: {problem.name} has no dimension {name} '
+                             f'(its dimensions: {", ".join(known) or "none"})')
+        sizes[name] = int(value)
     return sizes
 
 

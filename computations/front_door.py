@@ -38,17 +38,21 @@ from inplace import is_constant
 from schedulers.codegen import generate
 from schedulers.execute import (bind_dimensions, compile_program, constant_values, prepare_inputs,
                                 run_program)
-from schedulers.memory import Sizes, timeline
+from schedulers.memory import Sizes, available_bytes, timeline
 from schedulers.order import schedule
 from schedulers.profile import Profile, Row, dgemm_rate
 
+from .core import CompositeComputation
+from .empty import EmptyProgram, is_empty
+from .matrices.assumptions import check_values, normalize
 from .matrices.blocking import block
 from .matrices.compiler import compile_expressions
 from .matrices.printing import pseudocode
 from .matrices.properties import Properties
 from .matrices.streaming import stream_congruences
 
-__all__ = ['function', 'Function', 'Specialization', 'DEFAULT_SIZE', 'RUNNERS']
+__all__ = ['function', 'Function', 'Specialization', 'EmptySpecialization', 'DEFAULT_SIZE',
+           'RUNNERS']
 
 #: The size assumed for a symbolic dimension the caller gave no size for,
 #: when a program is shown before any call (``f.computation``).
@@ -79,7 +83,17 @@ def function(inputs, outputs, assumptions=(), **options):
     ``low_memory`` (False by default; True also compiles the program that
     recomputes products in row panels instead of holding them, see
     :mod:`computations.matrices.streaming`, and runs whichever of the two
-    has the smaller predicted peak: less memory for more FLOPs).
+    has the smaller predicted peak: less memory for more FLOPs),
+    ``check_assumptions`` (False by default: assumptions are promises, as in
+    LAPACK, and a broken one gives whatever the chosen routines compute;
+    True checks each call's arrays against the properties declared for
+    them, see :func:`computations.matrices.assumptions.check_values`; a call
+    may also say ``f(..., check_assumptions=True)``).
+
+    Assumptions are checked when the function is made: only SymPy
+    predicates the compiler uses (``Q.hermitian`` and ``Q.unitary`` are
+    read as ``Q.symmetric`` and ``Q.orthogonal``), about inputs, that do
+    not contradict each other or the declared shapes.
 
     A call ``f(*arrays, scheduler=...)`` runs in process (``scheduler=None``,
     the default) or on Dask: ``'sync'``, ``'threads'`` or a
@@ -102,7 +116,9 @@ class Function:
     """
 
     def __init__(self, inputs, outputs, assumptions=(), *, sizes=None, names=None,
-                 runner='source', blocksize=None, low_memory=False):
+                 runner='source', blocksize=None, low_memory=False, check_assumptions=False):
+        self._options = dict(sizes=sizes, names=names, runner=runner, blocksize=blocksize,
+                             low_memory=low_memory, check_assumptions=check_assumptions)
         if runner not in RUNNERS:
             raise ValueError(f'runner must be one of {", ".join(map(repr, RUNNERS))}, '
                              f'got {runner!r}')
@@ -112,9 +128,8 @@ class Function:
         if isinstance(outputs, sympy.Basic):
             outputs = [outputs]
         self.outputs = tuple(outputs)
-        self.assumptions = tuple(assumptions) if not isinstance(assumptions, sympy.Basic) \
-            else (assumptions,)
-        properties = Properties(self.assumptions)          # checks the assumptions
+        self.assumptions = normalize(assumptions, self.inputs)
+        properties = Properties(self.assumptions)
         self._symmetric = frozenset(var for var in self.inputs if isinstance(var, MatrixExpr)
                                     and properties.ask('symmetric', var))
         self._canonical = tuple(_check_output(i, out, self.inputs, properties)
@@ -128,9 +143,8 @@ class Function:
                                         for d in sympy.sympify(dim).free_symbols}, key=str))
         self.sizes = _check_sizes(sizes or {}, self.dimensions)
         self.blocksize = _check_blocksize(blocksize, self.dimensions)
-        if not isinstance(low_memory, bool):
-            raise TypeError(f'low_memory must be True or False, got {low_memory!r}')
-        self.low_memory = low_memory
+        self.low_memory = _flag(low_memory, 'low_memory')
+        self.check_assumptions = _flag(check_assumptions, 'check_assumptions')
         # Per input, for the fast path of calls: None for a scalar, else per axis
         # (fixed size, None) or (None, index of its dimension); None if a dimension
         # is an expression (such inputs always take the full path).
@@ -139,6 +153,10 @@ class Function:
             self._ready = lambda args: None
         self._cache = {}
         self._lock = threading.Lock()
+
+    def __reduce__(self):
+        """Pickle the expressions and options; programs are compiled again where it is loaded."""
+        return _rebuild, (self.inputs, self.outputs, self.assumptions, self._options)
 
     def __repr__(self):
         return (f"Function(({', '.join(map(str, self.inputs))}) -> "
@@ -156,26 +174,47 @@ class Function:
 
     # Calling ----------------------------------------------------------------
 
-    def __call__(self, *args, scheduler=None, **kwargs):
+    def __call__(self, *args, scheduler=None, check_assumptions=None, **kwargs):
         """Run the program on arrays (floats for scalar inputs); return a tuple of arrays
         (floats for scalar outputs).
 
         ``scheduler``: None (in process), or ``'sync'``, ``'threads'`` or a
         ``distributed.Client`` to run the program as a Dask graph.
+        ``check_assumptions`` (default: the function's) first checks that the
+        arrays have the properties the assumptions declare for them (see
+        :func:`~computations.matrices.assumptions.check_values`).
+
+        Before anything is allocated, a call whose predicted working memory
+        (:meth:`peak_bytes`) exceeds the memory available raises a
+        ``MemoryError`` naming the largest values.
         """
-        if scheduler is not None:
-            values, dims = self._prepare(args, kwargs)
-            return self._specialization(dims).run_dask(values, dims, scheduler)
-        if not kwargs and self.runner == 'source':
+        check = self.check_assumptions if check_assumptions is None \
+            else _flag(check_assumptions, 'check_assumptions')
+        if scheduler is None and not kwargs and not check and self.runner == 'source':
             ready = self._ready(args)
             if ready is not None:                    # the fast path: nothing to convert
                 dtype, key = ready
                 found = self._cache.get(key)
                 if found is None:
                     found = self._specialization(dict(zip(self.dimensions, key)))
+                found.check_memory(dtype, 0)
                 return found.generated(dtype)(*args)
-        values, dims = self._prepare(args, kwargs)
-        return self._specialization(dims).run(values, dims, self.runner)
+        given = self._arguments(args, kwargs)
+        arrays = all(isinstance(value, np.ndarray) for var, value in zip(self.inputs, given)
+                     if isinstance(var, MatrixExpr))
+        if arrays:                                   # check memory before converting anything
+            specialization, dtype, converted = self._predict(given)
+            specialization.check_memory(dtype, converted)
+        values, dims = self._prepare(given)
+        specialization = self._specialization(dims)
+        if not arrays:
+            specialization.check_memory(_dtype(values))
+        if check:                  # on the caller's arrays, as given (not transposed views)
+            check_values(self.assumptions, {var: values[var] if value is None else value
+                                            for var, value in zip(self.inputs, given)})
+        if scheduler is not None:
+            return specialization.run_dask(values, dims, scheduler)
+        return specialization.run(values, dims, self.runner)
 
     def _ready(self, args):
         """``(dtype, dimension sizes)`` if ``args`` can go to the program as they are
@@ -209,8 +248,7 @@ class Function:
                     return None
         return dtype or np.dtype(np.float64), tuple(sizes)
 
-    def _prepare(self, args, kwargs):
-        given = self._arguments(args, kwargs)
+    def _prepare(self, given):
         dims = {}
         values = prepare_inputs(self.inputs, dict(zip(self.inputs, given)), dims=dims,
                                 symmetric=self._symmetric)
@@ -220,7 +258,7 @@ class Function:
         """Run once on these arrays, timing each routine call: a printable
         :class:`~schedulers.profile.Profile` (seconds, FLOPs and GFLOP/s per call,
         and the total against this machine's DGEMM rate)."""
-        values, dims = self._prepare(args, kwargs)
+        values, dims = self._prepare(self._arguments(args, kwargs))
         return self._specialization(dims).profile(values)
 
     def peak_bytes(self, *args, **kwargs):
@@ -236,18 +274,23 @@ class Function:
         >>> f.peak_bytes((1000, 2)), f.peak_bytes(np.ones((1000, 2)))   # C order: copied
         (32, 16032)
         """
-        given = self._arguments(args, kwargs)
+        specialization, dtype, converted = self._predict(self._arguments(args, kwargs))
+        return specialization.peak_bytes(dtype) + converted
+
+    def _predict(self, given):
+        """``(specialization, dtype, bytes of converted copies)`` for arguments (arrays or
+        shapes), from their shapes and dtypes alone: nothing is converted yet."""
         arrays = [(var, value) for var, value in zip(self.inputs, given)
                   if isinstance(var, MatrixExpr)]
         shapes = {var: value if isinstance(value, tuple) else np.shape(value)
                   for var, value in arrays}
         specialization = self._specialization(bind_dimensions(self.inputs, shapes))
-        given = [v for _, v in arrays if not isinstance(v, tuple)]
-        dtype = np.float32 if given and all(np.asarray(v).dtype == np.float32
-                                            for v in given) else np.float64
+        dtypes = [np.asarray(v).dtype for _, v in arrays if not isinstance(v, tuple)]
+        dtype = np.dtype(np.float32) if dtypes and all(d == np.float32 for d in dtypes) \
+            else np.dtype(np.float64)
         converted = sum(_conversion_bytes(var, value, dtype, specialization.sizes,
                                           var in self._symmetric) for var, value in arrays)
-        return specialization.peak_bytes(dtype) + converted
+        return specialization, dtype, converted
 
     def _arguments(self, args, kwargs):
         if not kwargs and len(args) == len(self.inputs):
@@ -291,7 +334,10 @@ class Function:
             with self._lock:
                 found = self._cache.get(key)
                 if found is None:
-                    found = Specialization(self, dict(zip(self.dimensions, key)))
+                    dims = dict(zip(self.dimensions, key))
+                    kind = EmptySpecialization if is_empty(self.inputs, self._canonical, dims) \
+                        else Specialization
+                    found = kind(self, dims)
                     self._cache[key] = found
         return found
 
@@ -355,6 +401,7 @@ class Specialization:
         self.order = self.program.toposort()
         self.constants = [v.expr for v in self.program.inputs if is_constant(v.expr)]
         self._generated = {}
+        self._peaks = {}
         self._lock = threading.Lock()
 
     def _leanest(self):
@@ -424,12 +471,102 @@ class Specialization:
 
     def peak_bytes(self, dtype=np.float64):
         """The most bytes the program holds at once (its buffers and results) for ``dtype``."""
-        return _peak(self.program, self.results, Sizes(self.dims, dtype), self.order)
+        dtype = np.dtype(dtype)
+        peak = self._peaks.get(dtype)
+        if peak is None:
+            peak = self._peaks[dtype] = _peak(self.program, self.results,
+                                              Sizes(self.dims, dtype), self.order)
+        return peak
+
+    def check_memory(self, dtype, converted=0):
+        """Raise a ``MemoryError`` naming the largest values if a call in ``dtype``, which
+        also copies ``converted`` bytes of inputs, needs more memory than is available.
+
+        Calls predicted to need less than :data:`MEMORY_CHECK_BYTES` are not checked.
+        """
+        needed = self.peak_bytes(dtype) + converted
+        if needed < MEMORY_CHECK_BYTES:
+            return
+        available = available_bytes()
+        if available is None or needed <= available:
+            return
+        sizes = Sizes(self.dims, dtype)
+        values = {v.expr for v in self.program.outputs} | {
+            v.expr for node in self.program for v in node.outputs}
+        largest = sorted(((sizes.nbytes(v), str(v)) for v in values), reverse=True)[:3]
+        raise MemoryError(
+            f'{self.function!r}: this call needs about {_gigabytes(needed)} of working memory '
+            f'at its peak ({", ".join(f"{name}: {_gigabytes(n)}" for n, name in largest)}'
+            f'{f", input copies: {_gigabytes(converted)}" if converted else ""}), but only '
+            f'{_gigabytes(available)} is available')
 
     def pseudocode(self):
         """One line per routine call, in execution order: ``X := expression    [ROUTINE]``."""
         return pseudocode(self.computation, dict(zip(self.results, self.function.names)),
                           order=[node.comp for node in self.program.toposort()])
+
+
+#: Calls predicted to need fewer bytes than this skip :meth:`Specialization.check_memory`
+#: (reading the system's available memory costs more than such a call).
+MEMORY_CHECK_BYTES = 64 * 2 ** 20
+
+
+def _gigabytes(n):
+    return f'{n / 1e9:.3g} GB' if n >= 1e8 else f'{n / 1e6:.3g} MB'
+
+
+def _flag(value, name):
+    if not isinstance(value, bool):
+        raise TypeError(f'{name} must be True or False, got {value!r}')
+    return value
+
+
+def _rebuild(inputs, outputs, assumptions, options):
+    """A pickled :class:`Function`, made again (see ``Function.__reduce__``)."""
+    return Function(inputs, outputs, assumptions, **options)
+
+
+class EmptySpecialization(Specialization):
+    """The program of a :class:`Function` for a binding that makes some matrix empty.
+
+    scipy's BLAS/LAPACK wrappers refuse empty arrays, so such calls never
+    reach them: :class:`~computations.empty.EmptyProgram` makes the outputs
+    that are constants (an empty matrix, the zero matrix of a product over
+    an empty dimension, the trace 0 or determinant 1 of a 0x0 matrix) and
+    compiles what is left.  ``computation``, ``program`` and the other
+    descriptions are those of that remaining program (empty when there is
+    none).
+    """
+
+    def __init__(self, function, dims):
+        self.function, self.dims, self.sizes = function, dims, Sizes(dims)
+        self.empty = EmptyProgram(function._canonical, function.inputs, function.assumptions,
+                                  dims, runner=function.runner)
+        inner = self.empty.function.default if self.empty.function is not None else None
+        self.computation = self.unblocked = inner.computation if inner else \
+            CompositeComputation()
+        self.program = inner.program if inner else CompositeComputation()
+        self.order = self.program.toposort()
+        self.results = inner.results if inner else ()
+        self.flops = inner.flops if inner else 0
+        self.constants, self._generated, self._peaks = [], {}, {}
+        self._lock = threading.Lock()
+
+    def run(self, values, dims, runner='source'):
+        return self.empty(values)
+
+    def run_dask(self, values, dims, scheduler):
+        return self.empty(values, scheduler)
+
+    def generated(self, dtype=np.float64, profile=False):
+        inputs = self.function.inputs
+        return lambda *args: self.empty(dict(zip(inputs, args)))
+
+    def peak_bytes(self, dtype=np.float64):
+        return self.empty.peak_bytes(dtype)
+
+    def profile(self, values):
+        raise NotImplementedError('profile: a call with empty matrices runs no routine to time')
 
 
 def _scheduled(computation, sizes):

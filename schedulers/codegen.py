@@ -156,7 +156,8 @@ class _Writer:
                 pending = []
         returned, seen = [], set()
         for value in results:
-            fresh = value.token not in callers and value.token not in seen
+            fresh = value.token not in callers and value.token not in seen \
+                or not isinstance(value.expr, sympy.MatrixExpr)      # floats are immutable
             returned.append(value.token if fresh else f'{value.token}.copy(order="K")')
             seen.add(value.token)
         lines.append(f"return ({', '.join(returned)}{',' if len(returned) == 1 else ''})")

@@ -31,7 +31,7 @@ from computations.matrices import (AXPY, COPY, GEMM, GEMV, GESV, GETRF, GETRS, P
                                    TRSM, TRTRI, TRTRS)
 from inplace import Copy
 
-from .kernels import run, symmetrize, zero_lower, zero_upper
+from .kernels import check_diagonal, run, symmetrize, zero_lower, zero_upper
 from .streamed import streamed_syrk
 
 __all__ = ['emit']
@@ -166,7 +166,14 @@ def _triangular_product(op, call):
 
 
 emit.register(TRMM, _triangular_product)
-emit.register(TRSM, _triangular_product)
+
+
+@emit.register(TRSM)
+def _trsm(op, call):
+    check = [] if not op.checks_diagonal else \
+        [f"{call.bind(check_diagonal, 'check_diagonal')}({call.bind(op, type(op).__name__)}, "
+         f"{call.args['A']})"]
+    return check + _triangular_product(op, call)
 
 
 # LAPACK ----------------------------------------------------------------------

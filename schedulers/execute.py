@@ -54,6 +54,12 @@ def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
     expression).
     """
     program, order = compile_program(comp, donate=donate, inplace=inplace)
+    inputs_ = {v.expr for v in program.inputs}
+    strangers = [var for var in donate if var not in inputs_]
+    if strangers:
+        raise ValueError(f'donate: {", ".join(map(str, strangers))} '
+                         f'{"is not an input" if len(strangers) == 1 else "are not inputs"} '
+                         'of the computation')
     values = prepare_inputs([v.expr for v in program.inputs], inputs)
     return run_program(program, order, values, donate=donate, poison=poison, stats=stats)
 
@@ -97,7 +103,8 @@ def run_program(program, order, values, *, donate=(), poison=False, stats=None):
     results = interpret(program, buffers, order=order, poison=poison, keep=keep, stats=stats)
     # A returned array is never one of the caller's own (not donated) arrays:
     # an input passed through (Identity) comes back as a copy.
-    protected = [values[var] for var in values if var not in donated]
+    protected = [values[var] for var in values if var not in donated
+                 and isinstance(values[var], np.ndarray)]          # (floats are immutable)
     return {value.expr: np.array(result, copy=True)
             if any(result is array for array in protected) else result
             for value, result in results.items()}
@@ -155,7 +162,7 @@ def prepare_inputs(variables, inputs, dims=None, symmetric=()):
     arrays = {var: _array(var, inputs[var]) for var in variables if _kind(var) == 'matrix'}
     dtype = np.float32 if arrays and all(a.dtype == np.float32 for a in arrays.values()) \
         else np.float64
-    bound = {}
+    bound = _bind({var: array.shape for var, array in arrays.items()})
     values = {}
     for var in variables:
         kind = _kind(var)
@@ -164,14 +171,12 @@ def prepare_inputs(variables, inputs, dims=None, symmetric=()):
                                                dtype=var.element_type)
         elif kind == 'matrix':
             array = arrays[var]
-            _check_shape(var, array.shape, bound)
             if var in symmetric and array.dtype == dtype and array.ndim == 2 \
                     and array.flags.c_contiguous and not array.flags.f_contiguous:
                 array = array.T                # the same symmetric matrix, no copy
             values[var] = np.asfortranarray(array, dtype=dtype)
         else:
             values[var] = _scalar(var, inputs[var])
-    bound = {symbol: size for symbol, (size, _) in bound.items()}
     values.update(constant_values(constants, bound, dtype))
     if dims is not None:
         dims.update(bound)
@@ -205,16 +210,35 @@ def _constant(var, bound, dtype):
 
 
 def _array(var, value):
+    """``value`` as an array of real numbers (not yet converted), or a ValueError naming ``var``.
+
+    The dtype rule: float64 and float32 are used as they are; integers and
+    float16 are converted to float64 (exactly, for integers up to 2**53);
+    bool, complex, long double (whose precision the routines would drop),
+    object and string arrays are refused, and so are masked arrays (the
+    routines would read the masked values).
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        raise ValueError(f'input {var} is a masked array; the routines would read the masked '
+                         'entries: pass value.filled(...) or a plain array')
     try:
         array = np.asarray(value)
     except Exception as error:  # ragged lists and the like
         raise ValueError(f'input {var}: cannot make an array of {type(value).__name__}: '
                         f'{error}') from None
-    if array.dtype.kind == 'c':
+    kind = array.dtype.kind
+    if kind == 'c':
         raise ValueError(f'input {var} is complex ({array.dtype}); only real matrices are '
                         'supported')
-    if array.dtype.kind not in 'biuf':
+    if kind == 'b':
+        raise ValueError(f'input {var} is a bool array; give numbers (e.g. '
+                         'value.astype(float))')
+    if kind not in 'iuf':
         raise ValueError(f'input {var} must hold real numbers, got dtype {array.dtype}')
+    if kind == 'f' and array.dtype.itemsize > 8:
+        raise ValueError(f'input {var} is {array.dtype}; the routines compute in float64 at '
+                         'most, which would drop its extra precision: convert it explicitly '
+                         '(value.astype(np.float64))')
     if array.ndim == 1 and var.shape[1] == 1:
         array = array.reshape(-1, 1)
     if array.ndim != 2:
@@ -227,14 +251,22 @@ def bind_dimensions(variables, shapes):
     """``{symbol: size}`` for the symbolic dimensions of ``variables``, from array shapes.
 
     ``shapes`` maps each matrix variable to a shape (a column vector's may
-    be 1-D); inconsistent sizes raise a ValueError naming the input.
+    be 1-D).  A dimension declared as an expression (``n + 1``, ``2*n``) is
+    solved for its symbol when no plain dimension binds it, and checked in
+    every case; a size that contradicts the declaration raises a ValueError
+    naming the input, the dimension and the expression.
 
     >>> n = sympy.Symbol('n')
     >>> A, x = sympy.MatrixSymbol('A', n, n), sympy.MatrixSymbol('x', n, 1)
     >>> bind_dimensions([A, x], {A: (3, 3), x: (3,)})
     {n: 3}
+    >>> B = sympy.MatrixSymbol('B', n + 1, n)
+    >>> bind_dimensions([B], {B: (7, 3)})
+    Traceback (most recent call last):
+        ...
+    ValueError: input B has 7 rows, but it is declared (n + 1) x n: n + 1 = 4 with n = 3 (bound by B)
     """
-    bound = {}
+    checked = {}
     for var in variables:
         if isinstance(var, MatrixExpr) and not is_constant(var) \
                 and not hasattr(var, 'element_type'):
@@ -244,8 +276,8 @@ def bind_dimensions(variables, shapes):
             if len(shape) != 2:
                 raise ValueError(f'input {var} must be a {var.shape[0]}x{var.shape[1]} matrix, '
                                  f'got shape {shape}')
-            _check_shape(var, shape, bound)
-    return {symbol: size for symbol, (size, _) in bound.items()}
+            checked[var] = shape
+    return _bind(checked)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -266,31 +298,82 @@ def _declared(var):
                  for dim in map(sympy.sympify, var.shape))
 
 
-def _check_shape(var, shape, bound):
-    """Compare each dimension with the variable's, binding symbolic ones in ``bound``."""
-    for axis, ((dim, number), size) in enumerate(zip(_declared(var), shape)):
-        what = 'rows' if axis == 0 else 'columns'
-        if number is not None:
-            if number != size:
-                raise ValueError(f'input {var} has {size} {what}, but it is declared '
-                                 f'{var.shape[0]}x{var.shape[1]}')
-        elif dim.is_Symbol:
-            if dim in bound and bound[dim][0] != size:
-                raise ValueError(f'input {var} has {size} {what}, but {dim} = '
-                                 f'{bound[dim][0]} (bound by {bound[dim][1]})')
-            bound.setdefault(dim, (size, var))
-        else:
-            expected = dim.subs({s: v for s, (v, _) in bound.items()})
-            if expected.is_Integer and int(expected) != size:
-                raise ValueError(f'input {var} has {size} {what}, but {dim} = {expected}')
+def _bind(shapes):
+    """``{symbol: size}`` from ``{matrix variable: 2-D shape}``, every declared dimension checked.
+
+    Plain symbols are bound by the first input that has them; a dimension
+    that is an expression of one unbound symbol (``n + 1``, ``2*n``) is then
+    solved for it; finally every expression is checked against its size.
+    """
+    bound, deferred = {}, []
+    for var, shape in shapes.items():
+        for axis, ((dim, number), size) in enumerate(zip(_declared(var), shape)):
+            if number is not None:
+                if number != size:
+                    raise ValueError(f'input {var} has {size} {_AXES[axis]}, but it is declared '
+                                     f'{_declaration(var)}')
+            elif dim.is_Symbol:
+                if dim in bound and bound[dim][0] != size:
+                    raise ValueError(f'input {var} has {size} {_AXES[axis]}, but {dim} = '
+                                     f'{bound[dim][0]} (bound by {bound[dim][1]})')
+                bound.setdefault(dim, (size, var))
+            else:
+                deferred.append((var, axis, dim, size))
+    unsolved = deferred
+    while unsolved:
+        left = []
+        for var, axis, dim, size in unsolved:
+            free = [s for s in dim.free_symbols if s not in bound]
+            if len(free) == 1:
+                bound[free[0]] = (_solve(var, axis, dim, size, free[0], bound), var)
+            elif free:
+                left.append((var, axis, dim, size))
+        if len(left) == len(unsolved):
+            var, axis, dim, _ = left[0]
+            names = ', '.join(sorted(str(s) for s in dim.free_symbols if s not in bound))
+            raise ValueError(f'input {var}: cannot bind {names} from its {_AXES[axis]}, '
+                             f'declared {dim}; declare one of them as a whole dimension of '
+                             'an input')
+        unsolved = left
+    for var, axis, dim, size in deferred:
+        value = dim.xreplace({s: sympy.Integer(v) for s, (v, _) in bound.items()})
+        if value != size:
+            binding = ', '.join(f'{s} = {bound[s][0]} (bound by {bound[s][1]})'
+                                for s in sorted(dim.free_symbols, key=str))
+            raise ValueError(f'input {var} has {size} {_AXES[axis]}, but it is declared '
+                             f'{_declaration(var)}: {dim} = {value} with {binding}')
+    return {symbol: size for symbol, (size, _) in bound.items()}
+
+
+_AXES = ('rows', 'columns')
+
+
+def _declaration(var):
+    """``var``'s declared shape as text: ``3x4``, ``nxk``, ``(n + 1) x n``."""
+    rows, cols = (str(d) if d.is_Atom else f'({d})' for d in map(sympy.sympify, var.shape))
+    return f'{rows}x{cols}' if '(' not in rows + cols else f'{rows} x {cols}'
+
+
+def _solve(var, axis, dim, size, symbol, bound):
+    """The size of ``symbol`` that gives ``dim`` the value ``size``: a whole number >= 0."""
+    known = dim.xreplace({s: sympy.Integer(v) for s, (v, _) in bound.items()})
+    solutions = [x for x in sympy.solve(sympy.Eq(known, size), symbol)
+                 if x.is_integer and x >= 0]
+    if len(solutions) != 1:
+        raise ValueError(f'input {var} has {size} {_AXES[axis]}, but it is declared '
+                         f'{_declaration(var)}: no whole {symbol} >= 0 gives {dim} = {size}')
+    return int(solutions[0])
 
 
 def _scalar(var, value):
-    if isinstance(value, (bool, np.bool_)) or not np.isscalar(value) and np.ndim(value) != 0:
-        raise ValueError(f'input {var} is a scalar; give it a number, not {type(value).__name__}')
-    if np.iscomplexobj(value):
-        raise ValueError(f'input {var} is complex; only real scalars are supported')
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f'input {var} is a scalar; give it a number, not {value!r}') from None
+    """A scalar input as a float: real numbers only (Python or NumPy, or a 0-d array)."""
+    kind = np.asarray(value).dtype.kind if isinstance(value, (np.ndarray, np.generic)) \
+        else None
+    if isinstance(value, (bool, np.bool_)) or not (
+            isinstance(value, (int, float)) or kind in ('i', 'u', 'f') and np.ndim(value) == 0
+            and np.asarray(value).dtype.itemsize <= 8):
+        if np.iscomplexobj(value):
+            raise ValueError(f'input {var} is complex; only real scalars are supported')
+        raise ValueError(f'input {var} is a scalar; give it a number, not {value!r} '
+                         f'({type(value).__name__})')
+    return float(value)

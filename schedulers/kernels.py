@@ -41,7 +41,8 @@ from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT,
 from computations.matrices.blocking import BlockOp
 from inplace import Copy
 
-__all__ = ['kernel', 'run', 'routine', 'symmetrize', 'zero_upper', 'zero_lower', 'check_info']
+__all__ = ['kernel', 'run', 'routine', 'symmetrize', 'zero_upper', 'zero_lower', 'check_info',
+           'check_diagonal']
 
 
 def routine(op, *arrays):
@@ -333,6 +334,14 @@ def _copy(op, a, overwrite):
     return (routine(op, x)(_vector(x), _vector(y)).reshape(x.shape, order='F'),)
 
 
+def check_diagonal(op, a):
+    """Raise ``op``'s SingularMatrixError if the triangular matrix ``a`` of a solve has a
+    zero on its diagonal: TRSM, unlike TRTRS, does not check, and would divide by it."""
+    zeros = np.flatnonzero(np.diagonal(a) == 0)
+    if zeros.size:
+        check_info(op, int(zeros[0]) + 1)
+
+
 def _triangular_product(op, a, overwrite):
     return (routine(op, a['A'], a['B'])(
         a['alpha'], a['A'], a['B'], side=int(op.side == 'R'), lower=op.lower,
@@ -340,7 +349,13 @@ def _triangular_product(op, a, overwrite):
 
 
 kernel.register(TRMM, _triangular_product)
-kernel.register(TRSM, _triangular_product)
+
+
+@kernel.register(TRSM)
+def _trsm(op, a, overwrite):
+    if op.checks_diagonal:
+        check_diagonal(op, a['A'])
+    return _triangular_product(op, a, overwrite)
 
 
 # LAPACK ----------------------------------------------------------------------

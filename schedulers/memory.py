@@ -25,13 +25,15 @@ kernels' triangle copies work in 64 x 64 blocks).
 """
 import dataclasses
 import gc
+import resource
 import tracemalloc
 
 import numpy as np
 import sympy
 from sympy import MatrixExpr
 
-__all__ = ['Sizes', 'Timeline', 'liveness', 'timeline', 'peak_bytes', 'traced_peak', 'TRANSIENT_BYTES']
+__all__ = ['Sizes', 'Timeline', 'liveness', 'timeline', 'peak_bytes', 'traced_peak', 'TRANSIENT_BYTES',
+           'available_bytes']
 
 #: The most bytes a step allocates and frees within itself (not modelled).
 TRANSIENT_BYTES = 64 * 1024
@@ -193,3 +195,50 @@ def traced_peak(call):
         return tracemalloc.get_traced_memory()[1] - before, result
     finally:
         tracemalloc.stop()
+
+
+def available_bytes():
+    """The bytes this process can still allocate, or None when the system does not say.
+
+    The least of: the system's available memory (``MemAvailable`` in
+    ``/proc/meminfo``), the room left under a cgroup (v2) memory limit, and
+    the room left under this process's address-space limit (``ulimit -v``).
+
+    >>> available = available_bytes()
+    >>> available is None or available > 0
+    True
+    """
+    limits = [_meminfo_available(), _cgroup_room(), _address_space_room()]
+    limits = [limit for limit in limits if limit is not None]
+    return min(limits) if limits else None
+
+
+def _read(path):
+    try:
+        with open(path) as file:
+            return file.read()
+    except OSError:
+        return None
+
+
+def _meminfo_available():
+    text = _read('/proc/meminfo')
+    for line in (text or '').splitlines():
+        if line.startswith('MemAvailable:'):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def _cgroup_room():
+    limit, used = _read('/sys/fs/cgroup/memory.max'), _read('/sys/fs/cgroup/memory.current')
+    if not limit or not used or limit.strip() == 'max':
+        return None
+    return max(int(limit) - int(used), 0)
+
+
+def _address_space_room():
+    limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+    statm = _read('/proc/self/statm')
+    if limit == resource.RLIM_INFINITY or not statm:
+        return None
+    return max(limit - int(statm.split()[0]) * resource.getpagesize(), 0)

@@ -244,8 +244,17 @@ def test_cli_runs_a_problem_file(capsys, tmp_path):
     assert '[SYRK]' in out and '[POSV]' in out and ': OK' in out
 
 
-def test_cli_errors():
-    with pytest.raises(SystemExit, match='--size wants DIM=N'):
-        main(['run', 'kalman', '--size', 'n=big'])
-    with pytest.raises(ValueError, match="unknown problem 'nope'"):
-        main(['run', 'nope'])
+@pytest.mark.parametrize('argv, message', [
+    (['run', 'kalman', '--size', 'n=big'], "--size wants DIM=N with N a positive integer, got 'n=big'"),
+    (['run', 'kalman', '--size', 'z=3'],
+     '--size z=3: kalman has no dimension z (its dimensions: k, n)'),
+    (['run', 'nope'], "unknown problem 'nope': give one of kalman"),
+    (['run', 'missing-file.py'], 'cannot read missing-file.py: No such file or directory'),
+])
+def test_cli_errors_are_one_line(argv, message, capsys):
+    """Mistakes in the arguments: one line on stderr and exit code 2, no traceback."""
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'computations: error: {message}') and err.count('\n') == 1, err

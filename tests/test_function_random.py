@@ -164,7 +164,7 @@ def _inverses(exprs):
 
 
 @given(problems(), seeds)
-@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@settings(max_examples=300, deadline=None)
 def test_strategy_draws_valid_problems(problem, seed):
     """The data satisfies the declared properties; lambdify evaluates every output."""
     inputs, outputs = problem.inputs, problem.outputs

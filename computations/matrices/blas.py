@@ -13,6 +13,8 @@ from sympy import Q
 
 from .core import (MatrixComputation, as_flag, as_matrix, as_scalar, as_side,
                    check_shapes, check_square, same_dimension, transpose_if)
+from .errors import SingularMatrixError
+from .expressions import LofCholesky
 
 __all__ = ['GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 'COPY', 'TRMM', 'TRSM']
 
@@ -328,6 +330,15 @@ class TRSM(_TriangularProduct):
     """
     __slots__ = ()
     routine = 'trsm'
+    #: TRSM itself reports nothing: the executors check A's diagonal (as TRTRS does).
+    failure = (SingularMatrixError, 'A')
+
+    @property
+    def checks_diagonal(self):
+        """Whether a run must first check A's diagonal for zeros: not for a unit diagonal,
+        nor for a Cholesky factor, whose factorization proved its diagonal positive."""
+        A = self.A.arg if isinstance(self.A, sympy.Transpose) else self.A
+        return not self.unit_diagonal and not isinstance(A, LofCholesky)
 
     @staticmethod
     def _apply(opA):

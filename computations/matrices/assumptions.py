@@ -1,0 +1,222 @@
+"""The caller's assumptions: checked when a function is made, and, on request, against the data.
+
+An assumption such as ``Q.positive_definite(S)`` is a promise, as in
+LAPACK: the compiler chooses routines from it (POSV reads only one
+triangle of ``S``) and does not look at the data.  A broken promise gives
+an answer that depends on what the routine happened to read.  So:
+
+- :func:`normalize` refuses, when the function is made, what cannot be a
+  promise about the inputs: a value that is not a predicate (``True``), a
+  predicate the compiler does not know (it would be silently ignored), a
+  predicate about a symbol that is not an input, and contradictions (a
+  square-only property of a non-square matrix, ``Q.positive_definite(A)``
+  with ``Q.positive_definite(-A)``, ``Q.positive(x)`` with
+  ``Q.negative(x)``).  ``Q.hermitian`` and ``Q.unitary`` mean
+  ``Q.symmetric`` and ``Q.orthogonal`` for the real matrices this library
+  computes with.
+- :func:`check_values` verifies, on request (``check_assumptions=True``),
+  that the arrays of a call keep the promises made about the inputs
+  themselves, and raises :class:`AssumptionError` naming the input and the
+  property.
+
+>>> from sympy import MatrixSymbol, Q
+>>> A = MatrixSymbol('A', 2, 2)
+>>> normalize([Q.hermitian(A)], [A])
+(Q.symmetric(A),)
+>>> normalize([Q.positive_definite(A), Q.positive_definite(-A)], [A])
+Traceback (most recent call last):
+    ...
+ValueError: assumptions contradict each other: A is positive definite, so -A cannot be positive semidefinite
+>>> import numpy as np
+>>> check_values([Q.symmetric(A)], {A: np.array([[1., 2.], [0., 1.]])})
+Traceback (most recent call last):
+    ...
+computations.matrices.assumptions.AssumptionError: input A is declared Q.symmetric(A), but it is not symmetric: A[0, 1] = 2.0 and A[1, 0] = 0.0
+"""
+import numpy as np
+import sympy
+from sympy import MatrixExpr, MatrixSymbol
+
+from .properties import PREDICATES, Properties
+
+__all__ = ['normalize', 'check_values', 'AssumptionError', 'SYNONYMS']
+
+#: Predicates that mean one the compiler knows, for real matrices.
+SYNONYMS = {'hermitian': 'symmetric', 'unitary': 'orthogonal'}
+
+#: Predicates true of every real matrix: accepted and dropped.
+_ALWAYS = frozenset({'real_elements', 'square'})
+
+
+class AssumptionError(ValueError):
+    """An input's values break a property the caller declared for it."""
+
+
+def normalize(assumptions, inputs):
+    """The caller's assumptions as a tuple of predicates the compiler uses, or a ValueError.
+
+    ``Q.square(A)`` must hold of ``A``'s declared shape; scalar predicates
+    (``Q.positive(alpha)``) are kept as they are.
+    """
+    if isinstance(assumptions, (sympy.Basic, bool)):
+        assumptions = [assumptions]
+    symbols = set(inputs) | {d for var in inputs if isinstance(var, MatrixExpr)
+                             for dim in var.shape for d in sympy.sympify(dim).free_symbols}
+    kept = []
+    for assumption in _flatten(assumptions):
+        if not isinstance(assumption, sympy.assumptions.AppliedPredicate):
+            raise TypeError(f'assumptions must be SymPy predicates such as '
+                            f'Q.positive_definite(S), got {assumption!r} '
+                            f'({type(assumption).__name__})')
+        (arg, *_) = assumption.arguments
+        unknown = sorted(map(str, _symbols(arg) - symbols))
+        if unknown:
+            raise ValueError(f'assumption {assumption} is about {", ".join(unknown)}, which '
+                             f'{"is not an input" if len(unknown) == 1 else "are not inputs"}')
+        if not isinstance(arg, MatrixExpr):
+            kept.append(assumption)
+            continue
+        name = SYNONYMS.get(assumption.function.name, assumption.function.name)
+        if name != 'fullrank' and Properties().square(arg) is False:
+            raise ValueError(f'assumption {assumption} contradicts the shapes: {arg} is '
+                             f'declared {arg.shape[0]} x {arg.shape[1]}, and only square '
+                             f'matrices are {name.replace("_", " ")}')
+        if name in _ALWAYS:
+            continue
+        if name not in PREDICATES:
+            raise ValueError(f'assumption {assumption}: the compiler does not use '
+                             f'Q.{assumption.function.name} on matrices; it knows '
+                             f'{", ".join(PREDICATES)} (and {", ".join(SYNONYMS)} as synonyms)')
+        kept.append(getattr(sympy.Q, name)(arg) if name != assumption.function.name
+                    else assumption)
+    kept = tuple(dict.fromkeys(kept))
+    _check_consistent(kept)
+    return kept
+
+
+def _flatten(assumptions):
+    for a in assumptions:
+        if isinstance(a, sympy.And):
+            yield from _flatten(a.args)
+        else:
+            yield a
+
+
+def _symbols(expr):
+    """The symbols ``expr`` is about: matrix symbols and scalar symbols (not dimensions)."""
+    if isinstance(expr, MatrixSymbol):
+        return {expr}
+    if isinstance(expr, sympy.Symbol):
+        return {expr}
+    return set().union(*(_symbols(arg) for arg in expr.args)) if expr.args else set()
+
+
+def _check_consistent(assumptions):
+    """Raise a ValueError when the assumptions cannot all hold."""
+    properties = Properties(assumptions)
+    for expr, names in properties.facts.items():
+        negated = properties.canonical(-expr)
+        for mine, theirs in (('positive_definite', 'positive_semidefinite'),
+                             ('positive_semidefinite', 'positive_definite')):
+            if mine in names and properties.ask(theirs, negated):
+                raise ValueError(f'assumptions contradict each other: {expr} is '
+                                 f'{mine.replace("_", " ")}, so {negated} cannot be '
+                                 f'{theirs.replace("_", " ")}')
+    scalar = [a for a in assumptions if not isinstance(a.arguments[0], MatrixExpr)]
+    if scalar:
+        try:
+            sympy.ask(sympy.Q.real(scalar[0].arguments[0]), sympy.And(*scalar))
+        except ValueError:              # SymPy: "inconsistent assumptions"
+            raise ValueError('assumptions contradict each other: '
+                             + ', '.join(map(str, scalar))) from None
+
+
+def check_values(assumptions, values):
+    """Check that ``values`` (``{input: array or float}``) keep the promises made about inputs.
+
+    Only assumptions about an input itself are checked (``Q.symmetric(A)``,
+    ``Q.positive(alpha)``), not about expressions of inputs.  Symmetry and
+    orthogonality allow rounding errors; triangular and diagonal structure
+    must be exact zeros; positive definiteness is a Cholesky factorization
+    of a copy.  Raises :class:`AssumptionError` naming the input.
+    """
+    for assumption in assumptions:
+        (arg, *_) = assumption.arguments
+        if arg not in values:
+            continue
+        name = SYNONYMS.get(assumption.function.name, assumption.function.name)
+        if not isinstance(arg, MatrixExpr):
+            value = sympy.Float(values[arg])
+            if sympy.ask(getattr(sympy.Q, name)(value)) is False:
+                raise AssumptionError(f'input {arg} is declared {assumption}, but it is '
+                                      f'{values[arg]!r}')
+            continue
+        problem = _MATRIX_CHECKS.get(name, lambda a, label: None)(
+            np.asarray(values[arg]), str(arg))
+        if problem:
+            raise AssumptionError(f'input {arg} is declared {assumption}, but {problem}')
+
+
+def _tolerance(array):
+    """Rounding allowed in symmetry and orthogonality: 100 n eps of the largest entry."""
+    n = max(array.shape[0], 1)
+    return 100 * n * np.finfo(array.dtype if array.dtype.kind == 'f' else float).eps
+
+
+def _symmetric(a, label):
+    scale = np.max(np.abs(a), initial=0.0)
+    gap = np.abs(a - a.T)
+    if gap.size and gap.max() > _tolerance(a) * scale:
+        i, j = map(int, np.unravel_index(np.argmax(gap), gap.shape))
+        return (f'it is not symmetric: {label}[{i}, {j}] = {float(a[i, j])} and '
+                f'{label}[{j}, {i}] = {float(a[j, i])}')
+    return None
+
+
+def _zeros(part, what):
+    def check(a, label):
+        outside = part(a)
+        if np.any(outside):
+            i, j = map(int, np.argwhere(outside)[0])
+            return f'it is not {what}: {label}[{i}, {j}] = {float(a[i, j])}'
+        return None
+    return check
+
+
+def _positive_definite(a, label):
+    asymmetric = _symmetric(a, label)
+    if asymmetric:
+        return asymmetric
+    from scipy.linalg import lapack
+    _, info = lapack.dpotrf(np.array(a, dtype=np.float64, order='F'), lower=1)
+    if info > 0:
+        return (f'it is not positive definite (its leading minor of order {info} is not '
+                'positive)')
+    return None
+
+
+def _orthogonal(a, label):
+    error = np.max(np.abs(a.T @ a - np.eye(a.shape[1])), initial=0.0)
+    if a.shape[0] != a.shape[1] or error > _tolerance(a):
+        return f'it is not orthogonal ({label}.T*{label} differs from the identity by {error:.3g})'
+    return None
+
+
+def _full_rank(a, label, square=False):
+    rank = np.linalg.matrix_rank(a) if a.size else 0
+    if rank < min(a.shape) or square and a.shape[0] != a.shape[1]:
+        what = 'invertible' if square else 'of full rank'
+        return f'it is not {what} (its rank is {rank} of {min(a.shape)})'
+    return None
+
+
+_MATRIX_CHECKS = {
+    'symmetric': _symmetric,
+    'lower_triangular': _zeros(lambda a: np.triu(a, 1), 'lower triangular'),
+    'upper_triangular': _zeros(lambda a: np.tril(a, -1), 'upper triangular'),
+    'diagonal': _zeros(lambda a: a - np.diag(np.diag(a)), 'diagonal'),
+    'positive_definite': _positive_definite,
+    'orthogonal': _orthogonal,
+    'fullrank': _full_rank,
+    'invertible': lambda a, label: _full_rank(a, label, square=True),
+}

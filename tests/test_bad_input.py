@@ -1,0 +1,450 @@
+"""Bad input fails early and by name; odd but valid input gives NumPy's answer (issue 17).
+
+Each test named after an item of the issue failed on the code before the
+fix.  The last test is a property over random bad input: every call either
+returns the right values or raises a specific error naming the input,
+before any routine runs, and never modifies the caller's arrays.
+"""
+import pickle
+
+import cloudpickle
+import numpy as np
+import pytest
+import sympy
+from hypothesis import assume, event, given, settings, strategies as st
+from sympy import MatrixSymbol, Q, Symbol, Trace
+
+import computations
+from computations.matrices import NotPositiveDefiniteError, SingularMatrixError
+from computations.matrices.assumptions import AssumptionError
+from reference import evaluate
+from schedulers import execute
+
+n, m = Symbol('n'), Symbol('m')
+alpha = Symbol('alpha')
+
+
+def close(got, want):
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    assert got.shape == want.shape
+    assert np.linalg.norm(got - want) <= 1e-8 * max(np.linalg.norm(want), 1.0)
+
+
+# Item 6: declared dimension expressions are solved or checked ---------------------
+
+A1 = MatrixSymbol('A', n + 1, n)
+x1 = MatrixSymbol('x', n, 1)
+
+
+@pytest.mark.parametrize('inputs', [[A1, x1], [x1, A1]])
+def test_item6_an_expression_dimension_is_checked_in_any_argument_order(inputs):
+    f = computations.function(inputs, [A1 * x1])
+    values = {A1: np.ones((7, 3)), x1: np.ones((3, 1))}
+    with pytest.raises(ValueError, match=r'input A has 7 rows, but it is declared \(n \+ 1\) '
+                                         r'x n: n \+ 1 = 4 with n = 3'):
+        f(*[values[v] for v in inputs])
+    values[A1] = np.ones((4, 3))
+    close(f(*[values[v] for v in inputs])[0], np.ones((4, 3)) @ np.ones((3, 1)))
+
+
+def test_item6_a_multiple_of_a_dimension_is_checked():
+    B = MatrixSymbol('B', 2 * n, n)
+    f = computations.function([B], [B.T * B])
+    with pytest.raises(ValueError, match=r'input B has 5 rows, but it is declared \(2\*n\) x n: '
+                                         r'2\*n = 6 with n = 3 \(bound by B\)'):
+        f(np.ones((5, 3)))
+    b = np.arange(12.).reshape(6, 2)
+    with pytest.raises(ValueError, match='2\\*n = 4'):
+        f(b)
+
+
+def test_item6_a_dimension_only_declared_in_an_expression_is_solved():
+    C = MatrixSymbol('C', n + 1, n + 1)
+    f = computations.function([C], [C * C])
+    c = np.arange(9.).reshape(3, 3)
+    close(f(c)[0], c @ c)
+    assert f.specialize(c).dims == {n: 2}
+    with pytest.raises(ValueError, match=r'input C has 2 columns, but it is declared '
+                                         r'\(n \+ 1\) x \(n \+ 1\): n \+ 1 = 3 with n = 2'):
+        f(np.ones((3, 2)))
+    E = MatrixSymbol('E', 2 * n, 2)
+    with pytest.raises(ValueError, match=r'input E has 5 rows, but it is declared \(2\*n\) x 2: '
+                                         r'no whole n >= 0 gives 2\*n = 5'):
+        computations.function([E], [E.T * E])(np.ones((5, 2)))
+
+
+def test_item6_two_unknowns_in_one_dimension_are_refused():
+    D = MatrixSymbol('D', n + m, 2)
+    with pytest.raises(ValueError, match=r'input D: cannot bind m, n from its rows, declared '
+                                         r'm \+ n'):
+        computations.function([D], [D.T * D])(np.ones((3, 2)))
+
+
+# Item 9 (front door part): an output that is an input scalar ------------------------
+
+@pytest.mark.parametrize('runner', ['source', 'interpret'])
+def test_item9_an_input_scalar_as_an_output(runner):
+    A = MatrixSymbol('A', n, n)
+    f = computations.function([A, alpha], [alpha, A, 2 * alpha], runner=runner)
+    a = np.arange(4.).reshape(2, 2)
+    got = f(a, 2.5)
+    assert got[0] == 2.5 and type(got[0]) is float and got[2] == 5.0
+    assert np.array_equal(got[1], a) and got[1] is not a
+
+
+# Item 10: a Function pickles ---------------------------------------------------------
+
+@pytest.mark.parametrize('dumps', [pickle.dumps, cloudpickle.dumps])
+def test_item10_a_function_pickles_and_compiles_again(dumps):
+    S, b = MatrixSymbol('S', n, n), MatrixSymbol('b', n, 1)
+    f = computations.function([S, b], [S.I * b, Trace(S)], [Q.positive_definite(S)],
+                              names=['x', 't'], blocksize=2, check_assumptions=True)
+    s, y = np.array([[4., 1., 0.], [1., 3., 0.], [0., 0., 2.]]), np.ones(3)
+    f(s, y)                                           # a compiled program in its cache
+    g = pickle.loads(dumps(f))
+    assert (g.inputs, g.outputs, g.assumptions, g.names, g.blocksize, g.check_assumptions) == \
+        (f.inputs, f.outputs, f.assumptions, f.names, f.blocksize, True)
+    got = g(s, y)
+    close(got[0], np.linalg.solve(s, y.reshape(3, 1)))
+    assert got[1] == 9.0
+
+
+# Item 11: check_assumptions -----------------------------------------------------------
+
+M, v = MatrixSymbol('M', n, n), MatrixSymbol('v', n, 1)
+
+
+def test_item11_a_violated_assumption_depends_on_layout_unless_checked():
+    """The reason for the option: a broken promise gives a layout-dependent answer."""
+    f = computations.function([M, v], [M * v], [Q.symmetric(M)])
+    bad = np.array([[1., 2.], [0., 1.]])
+    with pytest.raises(AssumptionError, match=r'input M is declared Q.symmetric\(M\), but it is '
+                                              r'not symmetric: M\[0, 1\] = 2.0 and M\[1, 0\] = 0.0'):
+        f(bad, np.ones(2), check_assumptions=True)
+    g = computations.function([M, v], [M * v], [Q.symmetric(M)], check_assumptions=True)
+    with pytest.raises(AssumptionError, match='not symmetric'):
+        g(np.asfortranarray(bad), np.ones(2))
+    with pytest.raises(AssumptionError, match='not symmetric'):
+        g(bad, np.ones(2), scheduler='sync')
+    g(np.eye(2), np.ones(2), check_assumptions=False)          # per call: off
+    # Unchecked, the answer is whatever the routine read (LAPACK semantics): here it
+    # differs between C- and Fortran-ordered copies of the same matrix.
+    c, fortran = f(bad, np.ones(2))[0], f(np.asfortranarray(bad), np.ones(2))[0]
+    assert not np.array_equal(c, fortran)
+
+
+@pytest.mark.parametrize('fact, good, bad, message', [
+    (Q.lower_triangular(M), np.tril(np.ones((3, 3))), np.ones((3, 3)),
+     r'not lower triangular: M\[0, 1\] = 1.0'),
+    (Q.upper_triangular(M), np.triu(np.ones((3, 3))), np.ones((3, 3)),
+     r'not upper triangular: M\[1, 0\] = 1.0'),
+    (Q.diagonal(M), np.diag([1., 2., 3.]), np.eye(3) + np.eye(3, k=1),
+     r'not diagonal: M\[0, 1\] = 1.0'),
+    (Q.orthogonal(M), np.linalg.qr(np.arange(9.).reshape(3, 3) + np.eye(3))[0], 2 * np.eye(3),
+     r'not orthogonal \(M.T\*M differs from the identity by 3\)'),
+    (Q.positive_definite(M), np.eye(3) * 2, np.diag([1., -1., 1.]),
+     r'not positive definite \(its leading minor of order 2 is not positive\)'),
+    (Q.invertible(M), np.eye(3), np.diag([1., 0., 1.]), r'not invertible \(its rank is 2 of 3\)'),
+    (Q.hermitian(M), np.eye(3), np.eye(3, k=1), r'not symmetric'),
+])
+def test_item11_each_declared_structure_is_checked(fact, good, bad, message):
+    f = computations.function([M, v], [M * v], [fact], check_assumptions=True)
+    close(f(good, np.ones(3))[0], good @ np.ones((3, 1)))
+    before = bad.copy()
+    with pytest.raises(AssumptionError, match=r'input M is declared Q\.\w+\(M\), but it is '
+                                              + message):
+        f(bad, np.ones(3))
+    assert np.array_equal(bad, before)
+
+
+def test_item11_scalar_facts_are_checked():
+    f = computations.function([M, alpha], [alpha * M], [Q.positive(alpha)],
+                              check_assumptions=True)
+    close(f(np.eye(2), 2.0)[0], 2 * np.eye(2))
+    with pytest.raises(AssumptionError, match=r'input alpha is declared Q.positive\(alpha\), '
+                                              'but it is -1.0'):
+        f(np.eye(2), -1.0)
+
+
+def test_item11_rounding_is_not_a_violation():
+    rng = np.random.default_rng()
+    X = rng.standard_normal((50, 50))
+    s = X @ X.T + np.eye(50)                      # symmetric up to rounding, as computed
+    f = computations.function([M, v], [M.I * v], [Q.positive_definite(M)],
+                              check_assumptions=True)
+    close(f(s, np.ones(50))[0], np.linalg.solve(s, np.ones((50, 1))))
+
+
+# Item 13: memory is checked before anything is allocated -----------------------------
+
+def test_item13_a_call_that_cannot_fit_fails_at_once_naming_the_largest_values():
+    x = MatrixSymbol('x', n, 1)
+    f = computations.function([x], [x * x.T])
+    with pytest.raises(MemoryError, match=r'this call needs about 320 GB of working memory at '
+                                          r'its peak \(x\*x.T: 320 GB\), but only .* is '
+                                          r'available'):
+        f(np.ones(200_000))
+    with pytest.raises(MemoryError, match='320 GB'):
+        f(np.ones(200_000), check_assumptions=True)       # the full path too
+
+
+def test_item13_input_copies_count_too():
+    """A huge read-only broadcast view would be copied: refused before the copy."""
+    A = MatrixSymbol('A', n, n)
+    f = computations.function([A], [Trace(A)])
+    huge = np.broadcast_to(np.ones(1), (400_000, 400_000))
+    with pytest.raises(MemoryError, match=r'input copies: 1.28e\+03 GB'):
+        f(huge)
+
+
+def test_item13_small_calls_are_not_checked(monkeypatch):
+    from computations import front_door
+    monkeypatch.setattr(front_door, 'available_bytes', lambda: 0)
+    f = computations.function([M], [M * M])
+    close(f(np.eye(3))[0], np.eye(3))             # below MEMORY_CHECK_BYTES: no check
+    big = int(np.sqrt(front_door.MEMORY_CHECK_BYTES / 8)) + 1
+    with pytest.raises(MemoryError, match=r'but only 0 MB is available'):
+        f(np.ones((big, big), order='F'))
+
+
+# Item 14: input that was silently accepted ---------------------------------------------
+
+@pytest.mark.parametrize('value, message', [
+    ('2.5', r"input alpha is a scalar; give it a number, not '2.5' \(str\)"),
+    (b'2', r"input alpha is a scalar; give it a number, not b'2' \(bytes\)"),
+    (True, 'input alpha is a scalar; give it a number, not True'),
+    (1 + 2j, 'input alpha is complex'),
+    (np.longdouble(2), 'input alpha is a scalar; give it a number'),
+    (np.ones(2), 'input alpha is a scalar; give it a number'),
+])
+def test_item14_scalars_must_be_real_numbers(value, message):
+    f = computations.function([M, alpha], [alpha * M])
+    with pytest.raises(ValueError, match=message):
+        f(np.eye(2), value)
+    close(f(np.eye(2), np.float32(2))[0], 2 * np.eye(2))
+    close(f(np.eye(2), np.array(3))[0], 3 * np.eye(2))
+
+
+@pytest.mark.parametrize('value, message', [
+    (np.eye(2, dtype=bool), r'input M is a bool array; give numbers'),
+    (np.ma.masked_array(np.eye(2), mask=np.eye(2)), 'input M is a masked array'),
+    (np.eye(2, dtype=np.longdouble), 'input M is float128; the routines compute in float64 at '
+                                     'most'),
+])
+def test_item14_arrays_that_would_lose_information_are_refused(value, message):
+    f = computations.function([M], [2 * M])
+    with pytest.raises(ValueError, match=message):
+        f(value)
+
+
+@pytest.mark.parametrize('dtype', [np.int8, np.int64, np.uint16, np.float16])
+def test_item14_integer_and_half_arrays_are_converted_to_float64(dtype):
+    f = computations.function([M], [2 * M])
+    got = f(np.arange(4, dtype=dtype).reshape(2, 2))[0]
+    assert got.dtype == np.float64
+    close(got, 2 * np.arange(4.).reshape(2, 2))
+
+
+@pytest.mark.parametrize('assumptions, error, message', [
+    ([True], TypeError, r'assumptions must be SymPy predicates such as Q.positive_definite\(S\), '
+                        r'got True \(bool\)'),
+    ([Q.symmetric(M), 'Q.symmetric(M)'], TypeError, 'got .Q.symmetric.M.. .str.'),
+    ([Q.normal(M)], ValueError, 'the compiler does not use Q.normal on matrices; it knows '
+                                'symmetric, positive_definite'),
+    ([Q.positive_definite(M), Q.positive_definite(-M)], ValueError,
+     'assumptions contradict each other: M is positive definite, so -M cannot be positive '
+     'semidefinite'),
+    ([Q.positive_definite(M), Q.positive_definite(-2 * M.T)], ValueError,
+     'assumptions contradict each other'),
+    ([Q.positive(alpha), Q.negative(alpha)], ValueError,
+     r'assumptions contradict each other: Q.positive\(alpha\), Q.negative\(alpha\)'),
+    ([Q.symmetric(MatrixSymbol('X', 3, 2))], ValueError,
+     r'assumption Q.symmetric\(X\) is about X, which is not an input'),
+    ([Q.positive_definite(MatrixSymbol('M', n, n)) & Q.symmetric(MatrixSymbol('Z', n, n))],
+     ValueError, 'is about Z, which is not an input'),
+])
+def test_item14_assumptions_that_cannot_be_promises_are_refused(assumptions, error, message):
+    with pytest.raises(error, match=message):
+        computations.function([M, alpha], [alpha * M], assumptions)
+
+
+def test_item14_a_square_only_property_of_a_non_square_input_is_refused():
+    X = MatrixSymbol('X', 3, 2)
+    with pytest.raises(ValueError, match=r'assumption Q.positive_definite\(X\) contradicts the '
+                                         'shapes: X is declared 3 x 2, and only square '
+                                         'matrices are positive definite'):
+        computations.function([X], [X.T * X], [Q.positive_definite(X)])
+
+
+def test_item14_hermitian_means_symmetric_for_real_matrices():
+    f = computations.function([M, v], [M * v], [Q.hermitian(M)])
+    g = computations.function([M, v], [M * v], [Q.symmetric(M)])
+    assert f.assumptions == (Q.symmetric(M),)
+    assert f.pseudocode() == g.pseudocode() and '[SYMM]' in f.pseudocode() \
+        or '[GEMV]' in f.pseudocode()
+
+
+def test_item14_donating_what_is_not_an_input_is_refused():
+    from computations.matrices import GEMM
+    A, B = MatrixSymbol('A', 2, 2), MatrixSymbol('B', 2, 2)
+    with pytest.raises(ValueError, match='donate: B is not an input of the computation'):
+        execute(GEMM(1, A, A), {A: np.eye(2)}, donate=[B])
+
+
+@pytest.mark.parametrize('runner', ['source', 'interpret'])
+@pytest.mark.parametrize('transpose', [False, True])
+def test_item14_a_singular_triangular_solve_raises(runner, transpose):
+    T, b = MatrixSymbol('T', n, n), MatrixSymbol('b', n, 2)
+    solve = (T.T if transpose else T).I * b
+    f = computations.function([T, b], [solve], [Q.lower_triangular(T)], runner=runner)
+    t = np.tril(np.ones((3, 3)))
+    t[1, 1] = 0
+    with pytest.raises(SingularMatrixError, match='TRSM: T is singular .* diagonal position 2'):
+        f(t, np.ones((3, 2)))
+    t[1, 1] = 2
+    close(f(t, np.ones((3, 2)))[0], np.linalg.solve(t.T if transpose else t, np.ones((3, 2))))
+
+
+def test_item14_a_blocked_singular_triangular_solve_raises():
+    T, b = MatrixSymbol('T', n, n), MatrixSymbol('b', n, 1)
+    f = computations.function([T, b], [T.I * b], [Q.lower_triangular(T)], blocksize=2)
+    t = np.tril(np.ones((5, 5)))
+    t[3, 3] = 0
+    with pytest.raises(SingularMatrixError, match='TRSM'):
+        f(t, np.ones(5))
+
+
+# Every bad input: a right answer or a named error, never a modified array -----------------
+
+S_, B_, C_ = MatrixSymbol('S', n, n), MatrixSymbol('B', n, m), MatrixSymbol('C', m, m)
+L_ = MatrixSymbol('L', n, n)
+PROBLEMS = {
+    'spd solve': ([S_, B_], [S_.I * B_], [Q.positive_definite(S_)]),
+    'congruence': ([S_, B_, C_, alpha], [alpha * B_.T * S_ * B_ + C_],
+                   [Q.symmetric(S_), Q.symmetric(C_)]),
+    'triangular': ([L_, B_], [L_.I * B_, L_ * B_], [Q.lower_triangular(L_)]),
+    'scalars': ([S_, alpha], [Trace(S_) * alpha, sympy.log(sympy.Determinant(S_))],
+                [Q.positive_definite(S_)]),
+}
+FUNCTIONS = {}
+
+#: Dtypes refused by name, and dtypes computed (converted to float64 or kept).
+REFUSED = ('bool', 'object', 'complex128', 'complex64', 'longdouble', 'str')
+COMPUTED = ('float64', 'float32', 'int64', 'int32', 'float16', 'uint8')
+
+
+def _good_value(var, sizes, rng, kinds):
+    if not isinstance(var, sympy.MatrixExpr):
+        return float(rng.uniform(0.5, 2))
+    shape = tuple(int(sympy.sympify(d).xreplace(sizes)) for d in var.shape)
+    if var in kinds.get('spd', ()):
+        X = rng.standard_normal(shape)
+        return X @ X.T / shape[0] + np.eye(shape[0])
+    if var in kinds.get('symmetric', ()):
+        X = rng.standard_normal(shape)
+        return X + X.T
+    if var in kinds.get('lower', ()):
+        return np.tril(rng.standard_normal(shape)) + 3 * np.eye(shape[0])
+    return rng.standard_normal(shape)
+
+
+def _mutate(value, mutation, dtype, rng):
+    """A bad or odd version of a good value: (value, expected error or None)."""
+    if mutation == 'none' or np.ndim(value) == 0 and mutation not in ('string', 'array'):
+        return value, None
+    if mutation == 'string':
+        return str(value), ValueError
+    if mutation == 'array':                       # a scalar given as an array
+        return (np.atleast_1d(value), ValueError) if np.ndim(value) == 0 else (value, None)
+    if mutation == 'shape':
+        rows, cols = value.shape
+        return np.ones((rows + int(rng.integers(1, 3)), cols)), ValueError
+    if mutation == 'ndim':
+        return value[..., None], ValueError
+    if mutation == 'dtype':
+        if dtype == 'str':
+            return value.astype(str), ValueError
+        if dtype in REFUSED:
+            return value.astype(dtype), ValueError
+        if dtype[0] in 'iu':
+            return np.round(np.abs(value) * 3).astype(dtype) if dtype[0] == 'u' else \
+                np.round(value * 3).astype(dtype), None
+        return value.astype(dtype), None
+    if mutation == 'nan':
+        bad = value.copy()
+        bad.flat[int(rng.integers(bad.size))] = rng.choice([np.nan, np.inf, -np.inf])
+        return bad, 'nonfinite'
+    if mutation == 'strided':
+        big = np.zeros((value.shape[0] * 2, value.shape[1] * 3))
+        big[::2, ::3] = value
+        return big[::2, ::3], None
+    if mutation == 'c_order':
+        return np.ascontiguousarray(value), None
+    if mutation == 'readonly':
+        value = np.asfortranarray(value.copy())
+        value.flags.writeable = False
+        return value, None
+    if mutation == 'list':
+        return value.tolist(), None
+    raise AssertionError(mutation)
+
+
+MUTATIONS = ('none', 'shape', 'ndim', 'dtype', 'nan', 'strided', 'c_order', 'readonly', 'list',
+             'string', 'array')
+
+
+@given(name=st.sampled_from(sorted(PROBLEMS)), n_=st.integers(1, 6), m_=st.integers(1, 4),
+       mutations=st.lists(st.just('none') | st.sampled_from(MUTATIONS), min_size=4, max_size=4),
+       dtypes=st.lists(st.sampled_from(REFUSED + COMPUTED), min_size=4, max_size=4),
+       seed=st.integers(0, 2 ** 32 - 1), runner=st.sampled_from(['source', 'interpret']))
+@settings(max_examples=150, deadline=None)
+def test_bad_input_gives_a_named_error_or_the_right_answer(name, n_, m_, mutations, dtypes,
+                                                           seed, runner):
+    inputs, outputs, assumptions = PROBLEMS[name]
+    key = (name, runner)
+    if key not in FUNCTIONS:
+        FUNCTIONS[key] = computations.function(inputs, outputs, assumptions, runner=runner)
+    f = FUNCTIONS[key]
+    rng = np.random.default_rng(seed)
+    sizes = {n: n_, m: m_}
+    kinds = {'spd': {S_} if name in ('spd solve', 'scalars') else set(),
+             'symmetric': {S_, C_} if name == 'congruence' else set(), 'lower': {L_}}
+    good = [_good_value(var, sizes, rng, kinds) for var in inputs]
+    args, expected_errors, nonfinite = [], [], False
+    for var, value, mutation, dtype in zip(inputs, good, mutations, dtypes):
+        bad, expectation = _mutate(value, mutation, dtype, rng)
+        args.append(bad)
+        if expectation == 'nonfinite':
+            nonfinite = True
+        elif expectation is not None:
+            expected_errors.append(var)
+    before = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
+    try:
+        got = f(*args)
+    except np.linalg.LinAlgError as error:
+        # Only data that is no longer valid (NaN/inf) may fail in a routine, by name.
+        assert nonfinite and not expected_errors, str(error)
+        assert isinstance(error, (NotPositiveDefiniteError, SingularMatrixError))
+        event('a routine error on non-finite data')
+    except (ValueError, TypeError) as error:
+        # A refused input: the error names one of the inputs that were made bad.
+        assert expected_errors, f'{type(error).__name__}: {error}'
+        assert any(f'input {var}' in str(error) for var in expected_errors), str(error)
+        event('refused by name')
+    else:
+        assert not expected_errors, f'accepted bad input {mutations} {dtypes}'
+        event('computed' + (' (non-finite data)' if nonfinite else ''))
+        if not nonfinite:
+            values = {var: np.asarray(a, dtype=float) if isinstance(var, sympy.MatrixExpr)
+                      else float(a) for var, a in zip(inputs, args)}
+            for out, result in zip(outputs, got):
+                want = evaluate(out, values)
+                assume(np.all(np.isfinite(want)))
+                if isinstance(result, np.ndarray) and result.dtype == np.float32:
+                    assert np.allclose(result, want, rtol=1e-3, atol=1e-3)
+                else:
+                    close(result, want)
+    for a, b in zip(args, before):                    # the caller's arrays are untouched
+        if isinstance(a, np.ndarray):
+            assert np.array_equal(a, b, equal_nan=True) if a.dtype.kind in 'fc' \
+                else np.array_equal(a, b)

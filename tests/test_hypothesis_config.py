@@ -1,0 +1,46 @@
+"""The suite's hypothesis configuration (tests/conftest.py): every run explores.
+
+Before, CI (CI=true) loaded a derandomized profile that replayed the same
+examples on every run, so CI could never find a new bug.
+"""
+import os
+import re
+import subprocess
+import sys
+
+from hypothesis import core, settings
+
+HERE = os.path.dirname(__file__)
+
+
+def header_seed(*options, ci=True):
+    """The seed a fresh pytest run prints in its header (CI=true by default, as in CI)."""
+    env = {**os.environ, 'CI': 'true'} if ci else {k: v for k, v in os.environ.items()
+                                                   if k != 'CI'}
+    run = subprocess.run([sys.executable, '-m', 'pytest', '--collect-only', *options,
+                          os.path.join(HERE, 'test_hypothesis_config.py')],
+                         capture_output=True, text=True, env=env, cwd=os.path.dirname(HERE))
+    assert run.returncode == 0, run.stdout + run.stderr
+    found = re.search(r'^hypothesis seed: (\d+) \(replay: ./dev test --hypothesis-seed=\1\)$',
+                      run.stdout, re.MULTILINE)
+    assert found, run.stdout
+    return int(found.group(1))
+
+
+def test_each_run_draws_a_new_seed_and_prints_it():
+    seeds = {header_seed() for _ in range(3)} | {header_seed(ci=False)}
+    assert len(seeds) == 4
+
+
+def test_a_given_seed_is_used_and_printed():
+    assert header_seed('--hypothesis-seed=12345') == 12345
+
+
+def test_no_profile_derandomizes():
+    assert not settings.default.derandomize
+    assert settings.default.deadline is None and settings.default.print_blob
+
+
+def test_the_printed_seed_is_the_one_in_force(pytestconfig):
+    from conftest import SEED
+    assert core.global_force_seed == pytestconfig.stash[SEED]
