@@ -67,7 +67,7 @@ def main():
     spec = plain.specialize(*values)
     tasks['unblocked'] = (largest_task(spec.computation, spec.dims), len(spec.computation))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, host='127.0.0.1') as cluster, \
+                      dashboard_address='127.0.0.1:0', host='127.0.0.1') as cluster, \
             Client(cluster) as client:
         for grid in (2, 4):
             start = time.perf_counter()

@@ -1068,9 +1068,12 @@ def blocked_programs():
         ## Running it: in process, on threads, on a cluster
 
         The results are the same whichever way the program runs.  On a
-        `distributed.Client`, the inputs are scattered to every worker and each
-        block operation is one task, which looks its routine up by name and
-        never modifies its inputs.
+        `distributed.Client`, each block operation is one task, which looks its
+        routine up by name and never modifies its inputs; the inputs' blocks
+        travel inside the graph, so the scheduler can re-create them if a worker
+        dies, and each call's keys carry a token of their own, so calls can
+        overlap.  `dashboard_address='127.0.0.1:0'` serves the dashboard on a
+        free port.
         """),
         code(r"""
         from distributed import Client, LocalCluster
@@ -1082,7 +1085,7 @@ def blocked_programs():
         print('in process', error(g(*args)))
         print('threads   ', error(g(*args, scheduler='threads')))
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address='127.0.0.1:0') as cluster, Client(cluster) as client:
             print('cluster   ', error(g(*args, scheduler=client)))
         """),
         md(r"""

@@ -8,11 +8,27 @@ pool) or a :class:`distributed.Client`.
 
 How the graph is made:
 
-* Input arrays are values in the graph; on a Client they are first
-  scattered to every worker (a copy on each, so that losing a worker loses
-  no input) and the graph refers to them.
 * Keys are strings (Dask's distributed scheduler rejects SymPy objects):
-  each variable's readable token (``H_Sigma``, ``t3_1_0_u1``), unique.
+  each variable's readable token and the run's token, in Dask's
+  ``name-token`` form (``H_Sigma-5f0c...``, ``t3_1_0_u1-5f0c...``), so the
+  dashboard groups a value's tasks by its name.  The token is a fresh
+  ``uuid4`` per run: runs that overlap on one Client never share a key, so
+  never a task or a result, whatever their programs and inputs.  (A token
+  of the inputs would also have to cover the program, since two programs
+  called on the same arrays must not share keys, and would hash every
+  input on every call, to share work between identical concurrent calls
+  only.)
+* Input values are in the graph, as :class:`dask._task_spec.DataNode`
+  tasks (the way ``dask.array.from_array`` embeds a NumPy array); an input
+  that is only cut into blocks is embedded block by block instead, so no
+  task holds a whole input.  The scheduler keeps each DataNode as its
+  task's definition, so when a worker dies it re-creates the inputs that
+  worker held, as it recomputes any other task.  (Scattered data has no
+  definition: it is lost with the last worker holding it, and distributed's
+  Active Memory Manager removes the extra copies ``broadcast=True``
+  makes.)  A graph holds its inputs' bytes, so distributed warns "Sending
+  large graph" above ``distributed.admin.large-graph-warning-threshold``
+  (10 MB): the price of inputs that no dying worker can lose.
 * A task carries its operation object, which names its routine; the worker
   looks the routine up by that name in ``scipy.linalg.blas``/``lapack``
   (scipy's function objects do not pickle).
@@ -21,7 +37,8 @@ How the graph is made:
   inside the task.  Dask may then run a task twice, or on another worker
   after one dies, and get the same result.
 * An operation with several outputs is one task returning a tuple, and one
-  ``getitem`` task per output; a :class:`Split` is one task per block.
+  ``getitem`` task per output; a :class:`Split` of a value computed in
+  the graph is one task per block.
 * A failing routine raises the error its operation declares, exactly as in
   process (e.g. :class:`~computations.matrices.NotPositiveDefiniteError`
   naming the block).
@@ -31,14 +48,15 @@ Dask is an optional dependency: ``pip install 'computations[dask]'``.
 >>> import numpy as np, sympy
 >>> from computations.matrices import GEMM
 >>> A = sympy.MatrixSymbol('A', 2, 2)
->>> graph, keys = to_dask(GEMM(1, A, A), {A: np.eye(2, order='F')})
+>>> graph, keys = to_dask(GEMM(1, A, A), {A: np.eye(2, order='F')}, token='1')
 >>> sorted(graph), keys
-(['A', 'pow_A'], ['pow_A'])
+(['A-1', 'pow_A-1'], ['pow_A-1'])
 >>> run(GEMM(1, A, A), {A: np.eye(2, order='F')}, scheduler='sync')[0]
 array([[1., 0.],
        [0., 1.]])
 """
 import operator
+import uuid
 
 from computations import Computation, CompositeComputation, Identity
 from computations.matrices.blocking import Split
@@ -68,30 +86,31 @@ def _call(op, *values):
     return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
-def _same(value):
-    """An input already on the cluster (a scattered future)."""
-    return value
-
-
-def to_dask(computation, values, outputs=None, dims=None, dtype=None):
+def to_dask(computation, values, outputs=None, dims=None, dtype=None, token=None):
     """The Dask graph of ``computation`` on ``values``: ``(graph, output keys)``.
 
     ``values`` maps every input variable to its value (Fortran-ordered
     arrays, floats for scalars); constants (identity, zero matrices) are
     made from ``dims`` and ``dtype``.  ``outputs`` (default: the
     computation's) are the variables whose keys are returned, in order.
+    Every key ends in ``-token`` (default: a fresh ``uuid4`` hex, unique to
+    this graph).
     """
     DataNode, Task, TaskRef = _task_spec()
     if not isinstance(computation, Computation):
         raise TypeError(f'to_dask needs a Computation, got {type(computation).__name__}')
     if not isinstance(computation, CompositeComputation):
         computation = CompositeComputation(computation)
-    namer, keys, graph = TokenNamer(), {}, {}
+    token = uuid.uuid4().hex if token is None else token
+    namer, names, graph = TokenNamer(), {}, {}
+
+    def name(var):
+        if var not in names:
+            names[var] = namer(var)
+        return names[var]
 
     def key(var):
-        if var not in keys:
-            keys[var] = namer(var)
-        return keys[var]
+        return f'{name(var)}-{token}'
 
     constants = [v for v in computation.inputs if is_constant(v)]
     if constants:
@@ -102,11 +121,20 @@ def to_dask(computation, values, outputs=None, dims=None, dtype=None):
     for var in computation.inputs:
         if var not in values:
             raise KeyError(f'to_dask: no value for the input {var}')
-        value = values[var]
-        graph[key(var)] = (Task(key(var), _same, value) if isinstance(value, TaskRef)
-                           else DataNode(key(var), value))
-    for op in computation.toposort():
-        if isinstance(op, Identity):
+        name(var)                       # inputs get the plain names first
+    wanted = computation.outputs if outputs is None else outputs
+    ops = [op for op in computation.toposort() if not isinstance(op, Identity)]
+    # An input's blocks are cut here and embedded, each its own DataNode; the whole
+    # input is embedded only if something else reads it.
+    cut = {op for op in ops if isinstance(op, Split) and op.X in values}
+    read = {var for op in ops if op not in cut for var in op.inputs} | set(wanted)
+    for var in computation.inputs:
+        if var in read:
+            graph[key(var)] = DataNode(key(var), values[var])
+    for op in ops:
+        if op in cut:
+            for var, bounds in op.pieces:
+                graph[key(var)] = DataNode(key(var), block_copy(values[op.X], *bounds))
             continue
         args = [TaskRef(key(v)) for v in op.inputs]
         if isinstance(op, Split):
@@ -115,11 +143,10 @@ def to_dask(computation, values, outputs=None, dims=None, dtype=None):
         elif len(op.outputs) == 1:
             graph[key(op.outputs[0])] = Task(key(op.outputs[0]), _call, op, *args)
         else:
-            joint = namer('call_' + '_'.join(key(v) for v in op.outputs[:2]))
+            joint = f"{namer('call_' + '_'.join(map(name, op.outputs[:2])))}-{token}"
             graph[joint] = Task(joint, _call, op, *args)
             for i, var in enumerate(op.outputs):
                 graph[key(var)] = Task(key(var), operator.getitem, TaskRef(joint), i)
-    wanted = computation.outputs if outputs is None else outputs
     return graph, [key(var) for var in wanted]
 
 
@@ -139,13 +166,12 @@ def get_function(scheduler):
 
 
 def run(computation, values, outputs=None, scheduler='threads', dims=None, dtype=None):
-    """Compute the outputs of ``computation`` on ``values`` with Dask; a tuple of arrays."""
+    """Compute the outputs of ``computation`` on ``values`` with Dask; a tuple of arrays.
+
+    Each call is its own graph with its own keys (see the module), so calls may
+    overlap, from any number of threads, on one scheduler or Client.
+    """
     get = get_function(scheduler)
-    if _is_client(scheduler):
-        # Send each input array to the workers once, not inside the graph, and to every
-        # worker: scattered data has no lineage, so a copy must outlive a dying worker.
-        values = {var: scheduler.scatter(value, hash=False, broadcast=True)
-                  if hasattr(value, 'shape') else value for var, value in values.items()}
     graph, keys = to_dask(computation, values, outputs, dims, dtype)
     return tuple(get(graph, keys))
 

@@ -1,17 +1,25 @@
 """The Dask runner: graphs of (blocked) programs on Dask's local schedulers and on clusters.
 
-Clusters run on loopback only.  The graph of ``A*A`` blocked 2x2::
+Clusters run on loopback only, on free ports (:func:`local_cluster`).  The graph of
+``A*A`` blocked 2x2::
 
-    A -> A[0,0] A[0,1] A[1,0] A[1,1]        (one block task each)
+    A[0,0] A[0,1] A[1,0] A[1,1]             (the caller's A cut into blocks, in the graph)
     A[i,k], A[k,j] -> t1[i,j].1 -> t1[i,j]   (GEMM tasks)
     t1[*,*] -> A**2                          (Assemble)
 """
+import errno
+import json
 import os
+import pathlib
 import pickle
+import re
 import signal
+import socket
 import sys
 import threading
 import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import cloudpickle
 import numpy as np
@@ -27,6 +35,19 @@ from computations.matrices.blocking import block
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from schedulers import dask_graph
 from test_function_random import relative_error
+
+#: Where a cluster's scheduler serves HTTP: a free port on loopback.  With
+#: ``dashboard_address=None`` distributed still binds the fixed port 8787 (and
+#: warns when it is taken); ``':0'`` would bind every interface.
+DASHBOARD = '127.0.0.1:0'
+
+
+def local_cluster(processes=False):
+    """A 2-worker LocalCluster, one thread each: in process (``inproc://``, no sockets but
+    the dashboard's) or worker processes on loopback."""
+    where = {'host': '127.0.0.1'} if processes else {}
+    return LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
+                        dashboard_address=DASHBOARD, **where)
 
 
 def kalman(blocksize, n=60, k=30, seed=0):
@@ -56,6 +77,48 @@ def test_graph_keys_are_valid_strings_and_the_graph_pickles():
         again = pickle.loads(dumps(graph))
         from dask.local import get_sync
         same(get_sync(again, keys), f(*args))
+
+
+def test_keys_are_readable_names_with_a_token_unique_to_each_run():
+    from dask.utils import key_split
+    f, args = kalman(20)
+    spec = f.specialize(*args)
+    values = dict(zip(f.inputs, [np.asfortranarray(a) for a in args]))
+    graphs = [dask_graph.to_dask(spec.computation, values, spec.results, spec.dims)[0]
+              for _ in range(2)]
+    assert not set(graphs[0]) & set(graphs[1])
+    names = [sorted(key.rsplit('-', 1)[0] for key in graph) for graph in graphs]
+    assert names[0] == names[1]
+    assert 'H_0_0' in names[0] and 'newSigma' not in names[0]
+    assert {key_split(key) for key in graphs[0]} == set(names[0])    # grouped by name
+    graph, keys = dask_graph.to_dask(spec.computation, values, spec.results, spec.dims,
+                                     token='abc')
+    assert all(key.endswith('-abc') for key in graph) and set(keys) <= set(graph)
+
+
+def test_inputs_are_in_the_graph_block_by_block():
+    r"""A*A blocked 2x2 (blocks of 4 and 2 rows and columns)::
+
+        A[0,0] A[0,1] A[1,0] A[1,1]      DataNodes: blocks of the caller's A, cut here
+             \    \    /    /
+              GEMM tasks -> Assemble      A itself is in no task
+    """
+    A = sympy.MatrixSymbol('A', 6, 6)
+    x = np.asfortranarray(np.arange(36.0).reshape(6, 6))
+    graph, keys = dask_graph.to_dask(block(GEMM(1, A, A), 4), {A: x}, token='t')
+    from dask._task_spec import DataNode
+    data = {key: node.value for key, node in graph.items() if isinstance(node, DataNode)}
+    bounds = {'A_0_0-t': (0, 4, 0, 4), 'A_0_1-t': (0, 4, 4, 6),
+              'A_1_0-t': (4, 6, 0, 4), 'A_1_1-t': (4, 6, 4, 6)}
+    assert sorted(data) == sorted(bounds)
+    for key, (r0, r1, c0, c1) in bounds.items():
+        assert np.array_equal(data[key], x[r0:r1, c0:c1])
+        assert data[key].flags.f_contiguous and not np.shares_memory(data[key], x)
+    from dask.local import get_sync
+    assert relative_error(get_sync(graph, keys)[0], x @ x) <= 1e-12
+    # Unblocked, the whole input is the DataNode.
+    graph, keys = dask_graph.to_dask(GEMM(1, A, A), {A: x}, token='t')
+    assert isinstance(graph['A-t'], DataNode) and graph['A-t'].value is x
 
 
 def test_tasks_never_modify_their_inputs():
@@ -93,11 +156,8 @@ def test_without_dask_the_error_says_how_to_install(monkeypatch):
 
 @pytest.fixture
 def client():
-    # processes=False: the scheduler and workers talk in process (inproc://), no sockets.
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:
-        with Client(cluster) as c:
-            yield c
+    with local_cluster() as cluster, Client(cluster) as c:
+        yield c
 
 
 def test_local_cluster(client):
@@ -127,13 +187,140 @@ async def test_gen_cluster(c, s, a, b):
     assert relative_error(result, x @ x) <= 1e-12
 
 
+def concurrent_calls(count):
+    """``count`` calls alternating a blocked Kalman filter and a blocked GLS, each on its
+    own inputs: ``(calls, expected)``, the calls' functions fresh (not yet compiled), the
+    expected results from other functions, in process, one call at a time."""
+    kinds = []
+    for name, sizes in (('kalman', {'n': 24, 'k': 12}), ('gls', {'n': 24, 'p': 12})):
+        problem = PROBLEMS[name]()
+        make = [computations.function(problem.inputs, problem.outputs, problem.assumptions,
+                                      blocksize=12) for _ in range(2)]
+        kinds.append((make, problem, sizes))
+    calls, expected = [], []
+    for i in range(count):
+        (fresh, reference), problem, sizes = kinds[i % 2]
+        args = random_inputs(problem, sizes, seed=i)
+        calls.append((fresh, args))
+        expected.append(reference(*args))
+    return calls, expected
+
+
+def call_all_at_once(calls, scheduler, timeout=180):
+    """Run every call from a pool of 8 threads; each call's results or error.
+
+    Fails if they have not all returned within ``timeout`` seconds (runs that shared
+    keys could deadlock; closing the client then ends the calls still waiting)."""
+    def one(call):
+        f, args = call
+        try:
+            return f(*args, scheduler=scheduler)
+        except Exception as error:               # reported with the call, below
+            return error
+
+    pool = ThreadPoolExecutor(max_workers=8)
+    futures = [pool.submit(one, call) for call in calls]
+    _, running = wait(futures, timeout=timeout)
+    pool.shutdown(wait=not running, cancel_futures=True)
+    assert not running, f'{len(running)} of {len(calls)} calls still running after {timeout} s'
+    return [future.result() for future in futures]
+
+
+def test_concurrent_calls_on_one_client_get_their_own_results(client):
+    """100 overlapping calls of two programs on one Client (with keys shared between runs,
+    most got another run's blocks, or a BLAS error from blocks of the wrong shape)."""
+    calls, expected = concurrent_calls(100)
+    got = call_all_at_once(calls, client)
+    wrong = [i for i, (g, e) in enumerate(zip(got, expected))
+             if isinstance(g, Exception) or any(np.shape(a) != np.shape(b) for a, b in zip(g, e))
+             or max(map(relative_error, g, e)) > 1e-10]
+    assert not wrong, f'{len(wrong)} of 100 calls wrong: {[got[i] for i in wrong[:3]]}'
+
+
+@pytest.mark.parametrize('scheduler', [None, 'sync', 'threads'])
+def test_concurrent_calls_are_thread_safe(scheduler):
+    calls, expected = concurrent_calls(100)
+    got = call_all_at_once(calls, scheduler)
+    for g, e in zip(got, expected):
+        assert not isinstance(g, Exception), repr(g)
+        same(g, e)
+
+
+@pytest.fixture
+def port_8787_taken():
+    """Listening sockets on 0.0.0.0:8787 and 127.0.0.1:8787, as far as they can be bound
+    (once 0.0.0.0:8787 listens, 127.0.0.1:8787 cannot be; a port another program holds
+    is taken already)."""
+    taken = []
+    for host in ('0.0.0.0', '127.0.0.1'):
+        sock = socket.socket()
+        try:
+            sock.bind((host, 8787))
+            sock.listen()
+            taken.append(sock)
+        except OSError as error:
+            sock.close()
+            if error.errno != errno.EADDRINUSE:
+                raise
+    probe = socket.socket()
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # as tornado binds
+    with pytest.raises(OSError, match='in use'):
+        probe.bind(('127.0.0.1', 8787))
+    probe.close()
+    yield
+    for sock in taken:
+        sock.close()
+
+
+@pytest.mark.parametrize('processes', [False, True])
+def test_clusters_never_need_port_8787(port_8787_taken, processes):
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')             # "Port 8787 is already in use"
+        with local_cluster(processes) as cluster, Client(cluster) as c:
+            assert c.submit(sum, [1, 2]).result() == 3
+            assert cluster.scheduler.http_server.port != 8787
+
+
+def test_every_cluster_example_serves_http_on_a_free_loopback_port():
+    """Docs, notebooks, tests and benchmarks make every LocalCluster with
+    ``dashboard_address='127.0.0.1:0'`` (a free port), never the default ':8787' nor
+    None (also 8787)."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    paths = [*root.glob('*.md'), *root.glob('docs/*.md'), *root.glob('notebooks/*.py'),
+             *root.glob('notebooks/*.ipynb'), *root.glob('tests/*.py'),
+             *root.glob('benchmarks/*.py')]
+    calls = []
+    for path in paths:
+        text = path.read_text(encoding='utf-8')
+        if path.suffix == '.ipynb':
+            text = '\n'.join(''.join(cell['source']) for cell in json.loads(text)['cells'])
+        calls += [(path.relative_to(root), match.group(1)) for match in
+                  re.finditer(r'LocalCluster\(((?:[^()]|\([^()]*\))*)\)', text)]
+    assert len(calls) >= 4
+    for path, arguments in calls:
+        assert re.search(r"dashboard_address=('127\.0\.0\.1:0'|DASHBOARD)", arguments), \
+            f'{path}: a cluster made with ({arguments}) may serve HTTP on port 8787'
+
+
+def test_a_call_right_after_a_worker_died_succeeds():
+    """Kill one of two worker processes, then call at once (the scheduler may not know
+    yet, and the nanny is restarting it), and again."""
+    f, args = kalman(100, n=400, k=200)
+    expected = f(*args)
+    with local_cluster(processes=True) as cluster, Client(cluster) as c:
+        same(f(*args, scheduler=c), expected)
+        victim = sorted(c.run(os.getpid).values())[0]
+        os.kill(victim, signal.SIGKILL)
+        got = [f(*args, scheduler=c), f(*args, scheduler=c)]
+    for g in got:
+        same(g, expected)
+
+
 def test_a_worker_dying_mid_run_does_not_change_the_result():
     """Kill one of two worker processes while a long blocked program runs."""
     f, args = kalman(100, n=800, k=400)
     expected = f(*args)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, host='127.0.0.1') as cluster, \
-            Client(cluster) as c:
+    with local_cluster(processes=True) as cluster, Client(cluster) as c:
         pids = c.run(os.getpid)
         victim = sorted(pids.values())[0]
         killed, times = threading.Event(), {}
