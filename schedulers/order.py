@@ -4,12 +4,15 @@ Finding the order of a DAG that needs the least memory is NP-complete
 (Sethi 1975), so :func:`memory_order` is exact only for small programs: a
 dynamic program over the sets of operations that can have run (the state
 after a set does not depend on the order within it, so the best peak to
-reach each set is all that must be kept).  When that space outgrows
-``budget`` states it falls back to a greedy list schedule that, among the
-operations ready to run, takes the one that adds the fewest bytes (freeing
-counts negatively).  Either way the result is compared with the default
-order (:func:`inplace.execution_order`), and the lower peak wins, so the
-memory-aware order is never worse than the default.
+reach each set is all that must be kept).  The search stops as soon as the
+step it is building outgrows ``budget`` states (fewer for a large program,
+see :data:`STATE_BYTES`) or the whole search :data:`EXACT_STEPS`, so it
+never holds more than a few tens of megabytes, and falls back to a greedy
+list schedule that, among the operations ready to run, takes the one that
+adds the fewest bytes (freeing counts negatively).  Either way the result
+is compared with the default order (:func:`inplace.execution_order`), and
+the lower peak wins, so the memory-aware order is never worse than the
+default.
 
 Every order respects data and the overwrite constraints (every reader of a
 value before the operation that destroys it), so it passes
@@ -33,6 +36,8 @@ the next::
 >>> peak_bytes(program, program.toposort(), sizes), peak_bytes(program, memory_order(program, sizes), sizes)
 (16008000, 8016000)
 """
+import heapq
+
 from inplace import constraints, execution_order
 
 from .memory import peak_bytes
@@ -42,6 +47,15 @@ __all__ = ['memory_order', 'schedule', 'DEFAULT_BUDGET']
 
 #: The most states (sets of operations run) the exact search keeps per step.
 DEFAULT_BUDGET = 4096
+
+#: The most bytes the states of one step of the exact search may take: a state
+#: holds bit sets over the program's n nodes (two) and t buffers, about
+#: (2n + t)/8 bytes, so a large program gets fewer states than the budget.
+STATE_BYTES = 32 * 2**20
+
+#: The most steps (states built) the exact search takes in all, which bounds its
+#: time (about a second) and the paths it keeps.
+EXACT_STEPS = 2**18
 
 
 def memory_order(program, sizes, *, budget=DEFAULT_BUDGET):
@@ -67,79 +81,153 @@ def schedule(program, sizes, *, reuse=True, donated=()):
 
 
 class _State:
-    """What is live after a set of nodes has run: bytes, token holders, readers left."""
-    __slots__ = ('done', 'live', 'size', 'reads_left', 'peak', 'path')
+    """What is live after a set of nodes has run, all as integers: the nodes run and the
+    nodes ready (bit sets over the default order), the live buffers (a bit set over the
+    tokens) and their bytes, the peak so far, and the path as ``(node, previous path)``."""
+    __slots__ = ('done', 'ready', 'tokens', 'live', 'peak', 'path')
 
-    def __init__(self, done, live, size, reads_left, peak, path):
-        self.done, self.live, self.size, self.reads_left = done, live, size, reads_left
+    def __init__(self, done, ready, tokens, live, peak, path):
+        self.done, self.ready, self.tokens, self.live = done, ready, tokens, live
         self.peak, self.path = peak, path
 
 
+def _bits(mask):
+    """The positions of the set bits of ``mask``, lowest first."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
 class _Graph:
-    """The program's nodes with their predecessors, and one step of the memory model."""
+    """The program's nodes (numbered in the default order) and one step of the memory model.
+
+    The memory model is :func:`schedulers.memory.liveness`'s, restated per node
+    so that a step costs a few integer operations and copies nothing: running
+    node ``i`` allocates the buffers of ``allocates[i]`` that are not live, and
+    then frees each buffer of ``frees[i]`` whose value has no reader left.
+    """
 
     def __init__(self, program, default, sizes):
         self.nodes = default
-        self.rank = {node: i for i, node in enumerate(default)}
-        self.wanted = set(program.outputs)
-        self.callers = {value.token for value in program.inputs}
-        self.nbytes = {value: sizes.nbytes(value.expr) for value in program.variables}
-        self.workspace = {node: sizes.workspace(node.comp) for node in default}
-        before = constraints(program)
-        self.preds = {}
+        rank = {node: i for i, node in enumerate(default)}
+        wanted = set(program.outputs)
+        callers = {value.token for value in program.inputs}
+        token_bit, token_bytes = {}, {}
         for node in default:
+            for value in node.produced:
+                if value.token not in callers and value.token not in token_bit:
+                    token_bit[value.token] = 1 << len(token_bit)
+                    token_bytes[value.token] = sizes.nbytes(value.expr)
+        readers = {value: sum(1 << rank[c] for c in program.consumers(value))
+                   for value in program.variables}
+        before = constraints(program)
+        self.preds, self.succs = [], [[] for _ in default]
+        self.allocates, self.frees, self.workspace = [], [], []
+        for i, node in enumerate(default):
             preds = {program.producer(v) for v in node.inputs} | before.get(node, set())
-            self.preds[node] = frozenset(p for p in preds if p is not None)
-        self.start = _State(frozenset(), 0, {}, {v: len(program.consumers(v))
-                                                for v in program.variables}, 0, ())
+            preds = sorted(rank[p] for p in preds if p is not None)
+            self.preds.append(sum(1 << p for p in preds))
+            for p in preds:
+                self.succs[p].append(i)
+            self.allocates.append(tuple(dict.fromkeys(
+                (token_bit[v.token], token_bytes[v.token]) for v in node.produced
+                if v.token not in callers)))
+            # A value dies with its last reader, unless returned or written over
+            # here (an overwrite chain's buffer dies with the chain's last value).
+            self.frees.append(tuple(
+                (readers[v], token_bit[v.token], token_bytes[v.token])
+                for v in [*dict.fromkeys(node.inputs), *node.produced]
+                if v not in wanted and v.token in token_bit
+                and not (v in node.inputs and any(o.token == v.token for o in node.produced))))
+            self.workspace.append(sizes.workspace(node.comp))
+        self.state_bytes = (2 * len(default) + len(token_bit)) // 8 + 200
+        ready = sum(1 << i for i, preds in enumerate(self.preds) if not preds)
+        self.start = _State(0, ready, 0, 0, 0, None)
 
-    def ready(self, state):
-        return [n for n in self.nodes if n not in state.done and self.preds[n] <= state.done]
+    def step(self, state, i):
+        """The state after node ``i`` runs (its peak includes the step itself)."""
+        done, tokens, live = state.done | (1 << i), state.tokens, state.live
+        for bit, nbytes in self.allocates[i]:
+            if not tokens & bit:
+                tokens |= bit
+                live += nbytes
+        peak = max(state.peak, live + self.workspace[i])
+        for readers, bit, nbytes in self.frees[i]:
+            if not readers & ~done and tokens & bit:
+                tokens &= ~bit
+                live -= nbytes
+        ready = state.ready & ~(1 << i)
+        for s in self.succs[i]:
+            if not self.preds[s] & ~done:
+                ready |= 1 << s
+        return _State(done, ready, tokens, live, peak, (i, state.path))
 
-    def step(self, state, node):
-        """The state after ``node`` runs (its peak includes the step itself)."""
-        size, reads_left, live = dict(state.size), dict(state.reads_left), state.live
-        for value in node.produced:
-            if value.token not in size and value.token not in self.callers:
-                size[value.token] = self.nbytes[value]
-                live += size[value.token]
-        peak = max(state.peak, live + self.workspace[node])
-        for value in dict.fromkeys(node.inputs):
-            reads_left[value] -= 1
-        for value in [*dict.fromkeys(node.inputs), *node.produced]:
-            if (not reads_left[value] and value not in self.wanted and value.token in size
-                    and not self._overwritten_later(value, node)):
-                live -= size.pop(value.token)
-        return _State(state.done | {node}, live, size, reads_left, peak, state.path + (node,))
-
-    def _overwritten_later(self, value, node):
-        """Whether ``value``'s token goes on to hold another value (an overwrite chain
-        ends in the node that last writes the token; a dead value there frees it)."""
-        return value in node.inputs and any(o.token == value.token for o in node.produced)
+    def _order(self, path):
+        order = []
+        while path is not None:
+            i, path = path
+            order.append(self.nodes[i])
+        return tuple(reversed(order))
 
     def exact(self, budget):
-        """The best order by dynamic programming over sets of nodes run, or None
-        when there are more than ``budget`` such sets at some step."""
-        layer = {self.start.done: self.start}
+        """The best order by dynamic programming over sets of nodes run, or None when
+        some step has more than ``budget`` such sets (or more than :data:`STATE_BYTES`
+        hold), or the search would take more than :data:`EXACT_STEPS` steps: it stops
+        as soon as the step it builds outgrows that."""
+        budget = min(budget, STATE_BYTES // self.state_bytes)
+        steps = 0
+        layer = [self.start]
         for _ in self.nodes:
             following = {}
-            for state in layer.values():
-                for node in self.ready(state):
-                    new = self.step(state, node)
+            for state in layer:
+                for i in _bits(state.ready):
+                    steps += 1
+                    if steps > EXACT_STEPS:
+                        return None
+                    new = self.step(state, i)
                     old = following.get(new.done)
-                    if old is None or new.peak < old.peak:
+                    if old is None:
+                        if len(following) == budget:
+                            return None
                         following[new.done] = new
-            if len(following) > budget:
-                return None
-            layer = following
-        (final,) = layer.values()
-        return final.path
+                    elif new.peak < old.peak:
+                        following[new.done] = new
+            layer = list(following.values())
+        (final,) = layer
+        return self._order(final.path)
 
     def greedy(self):
         """Take, among the ready nodes, the one that adds the fewest bytes (then the
-        default order's)."""
+        default order's).
+
+        What a node adds changes only when a value it reads loses its
+        second-to-last reader (the node then frees it) or its own readiness
+        changes, so each node's figure is kept in a heap and refreshed only then.
+        """
         state = self.start
+        heap = [(self._adds(state, i), i) for i in _bits(state.ready)]
+        heapq.heapify(heap)
         for _ in self.nodes:
-            state = min((self.step(state, n) for n in self.ready(state)),
-                        key=lambda s: (s.live - state.live, self.rank[s.path[-1]]))
-        return state.path
+            while True:                         # refresh figures that went stale
+                adds, i = heapq.heappop(heap)
+                if not state.ready >> i & 1:
+                    continue                    # run already
+                now = self._adds(state, i)
+                if now == adds:
+                    break
+                heapq.heappush(heap, (now, i))
+            old = state
+            state = self.step(state, i)
+            changed = set(_bits(state.ready & ~old.ready))
+            for readers, _, _ in self.frees[i]:
+                left = readers & ~state.done
+                if left and not left & (left - 1):     # one reader left: it now frees
+                    changed.add(left.bit_length() - 1)
+            for j in changed:
+                if state.ready >> j & 1:
+                    heapq.heappush(heap, (self._adds(state, j), j))
+        return self._order(state.path)
+
+    def _adds(self, state, i):
+        return self.step(state, i).live - state.live

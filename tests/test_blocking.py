@@ -10,7 +10,7 @@ A blocked GEMM with 2x2 blocks of ``C = A*B``::
 import numpy as np
 import pytest
 import sympy
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 from sympy import MatrixSymbol, Q
 
 import computations
@@ -19,7 +19,7 @@ from computations.matrices import (AXPY, GEMM, GEMV, GESV, POSV, POTRF, POTRS, S
                                    TRANSPOSE, TRMM, TRSM, NotPositiveDefiniteError)
 from computations.matrices.blocking import Assemble, BlockOp, Split, block, partition
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
-from inplace import check, inplace_compile
+from inplace import check, inplace_compile, is_constant
 from schedulers import execute
 from expressions import problems
 from test_function_random import check_results, relative_error
@@ -40,7 +40,9 @@ def run_both(comp, values, blocksize):
     """The outputs of ``comp`` unblocked and blocked, on the same values."""
     blocked = block(comp, blocksize)
     assert isinstance(blocked, CompositeComputation)
-    assert set(blocked.inputs) == set(comp.inputs) and set(blocked.outputs) == set(comp.outputs)
+    variables = {v for v in blocked.inputs if not is_constant(v)}   # (identity blocks are read)
+    assert variables == {v for v in comp.inputs if not is_constant(v)}
+    assert set(blocked.outputs) == set(comp.outputs)
     plain, pieces = execute(comp, values), execute(blocked, values)
     return [(plain[v], pieces[v]) for v in comp.outputs], blocked
 
@@ -225,3 +227,160 @@ def test_blocksize_errors():
         computations.function([X], [X.T * X], blocksize={'n': 0})
     with pytest.raises(TypeError, match='block needs a Computation'):
         block('X', 2)
+
+
+# Identity and zero blocks ------------------------------------------------------------
+#
+# The blocks of an identity are identities on the diagonal and zeros off it:
+#
+#     I = [[I, 0, 0],      S + I = [[S00 + I, S01,     S02    ],
+#          [0, I, 0],               [S10,     S11 + I, S12    ],
+#          [0, 0, I]]               [S20,     S21,     S22 + I]]
+#
+# A zero block contributes nothing (no call reads one) and an identity block is a
+# diagonal shift (AXPY of the identity) or leaves the other factor of a product.
+
+def reads_no_zero_block(comp):
+    """Whether no operation of ``comp`` reads a block of zeros."""
+    return not any(isinstance(v, sympy.ZeroMatrix) for node in comp for v in node.inputs)
+
+
+_n = sympy.Symbol('n', integer=True, positive=True)
+_S, _B = MatrixSymbol('S', _n, _n), MatrixSymbol('B', _n, 2)
+_X, _y = MatrixSymbol('X', 12, _n), MatrixSymbol('y', 12, 1)
+_lam, _alpha = sympy.Symbol('lam'), sympy.Symbol('alpha')
+_A5 = MatrixSymbol('A', 5, 5)
+IDENTITY_CASES = {
+    'S + I': ([_S], _S + sympy.Identity(_n), [Q.positive_definite(_S)],
+              lambda s: s + np.eye(len(s))),
+    '(1.5 I + S).I B': ([_S, _B], (1.5 * sympy.Identity(_n) + _S).I * _B,
+                        [Q.positive_definite(_S)],
+                        lambda s, b: np.linalg.solve(1.5 * np.eye(len(s)) + s, b)),
+    'ridge': ([_X, _y, _lam], (_X.T * _X + _lam * sympy.Identity(_n)).I * _X.T * _y,
+              [Q.positive(_lam)],
+              lambda x, y, lam: np.linalg.solve(x.T @ x + lam * np.eye(x.shape[1]), x.T @ y)),
+    '2 alpha I + 2 A': ([_alpha, _A5], 2 * _alpha * sympy.Identity(5) + 2 * _A5, [],
+                        lambda alpha, a: 2 * alpha * np.eye(5) + 2 * a),
+}
+
+
+def _identity_case_values(name, n):
+    if name == 'S + I':
+        return [spd(n)]
+    if name == '(1.5 I + S).I B':
+        return [spd(n), rng.standard_normal((n, 2))]
+    if name == 'ridge':
+        return [rng.standard_normal((12, n)), rng.standard_normal((12, 1)), 0.5]
+    return [-0.7, rng.standard_normal((5, 5))]
+
+
+@pytest.mark.parametrize('name', sorted(IDENTITY_CASES))
+@pytest.mark.parametrize('blocksize', [1, 2, 3, 4])
+def test_expressions_with_an_identity_run_blocked(name, blocksize):
+    """Issue 17, item 4: identity blocks raised 'AXPY(1, 0, S[0,1]) ... nothing to compute'
+    (or SCAL's); now they give NumPy's answer, reading no block of zeros."""
+    inputs, output, assumptions, numpy_version = IDENTITY_CASES[name]
+    f = computations.function(inputs, [output], assumptions, blocksize=blocksize)
+    for n in (7, 8):                       # 7: no block size here divides it
+        values = _identity_case_values(name, n)
+        (got,) = f(*values)
+        assert relative_error(got, numpy_version(*values)) <= 1e-10
+        assert reads_no_zero_block(f.specialize(*values).computation)
+
+
+X7, Y7, S7, L7 = (MatrixSymbol(name, 7, 7) for name in 'XYSL')
+v7, I7 = MatrixSymbol('v', 7, 1), sympy.Identity(7)
+CONSTANT_OPERATIONS = [
+    AXPY(2, I7, X7), AXPY(-1, X7, I7), SCAL(3, I7), AXPY(2, I7, X7) + TRANSPOSE(2 * I7 + X7),
+    GEMM(2, X7, I7, -1, Y7), GEMM(1, X7, Y7, 3, I7), GEMM(2, I7, Y7, trans_b=True),
+    GEMM(1.5, X7, I7, trans_a=True), GEMM(2, I7, I7, 1, X7),
+    SYMM(2, S7, X7, 1, I7), SYMM(2, I7, X7), SYMM(2, S7, I7, side='R'),
+    SYRK(1, X7, 2, I7), SYRK(1, X7, 2, I7, trans=True), SYRK(2, I7),
+    GEMV(2, I7, v7), GEMV(2, I7, v7, trans=True),
+    TRSM(2, L7, I7), TRSM(1, L7, I7, side='R', trans_a=True), TRSM(2, I7, X7),
+    TRSM(1, L7, I7, lower=False, trans_a=True, side='R'), TRSM(3, L7, I7, unit_diagonal=True),
+    TRMM(3, L7, I7, side='R', unit_diagonal=True),
+    TRMM(2, L7, I7), TRMM(2, I7, X7, side='R'), TRMM(1, L7, I7, side='R', trans_a=True),
+    POTRF(I7), POSV(S7, I7), POTRF(S7) + POTRS(S7, I7), POSV(2 * I7 + X7.T * X7, v7)
+    + SYRK(1, X7, 2, I7, trans=True),
+    GESV(X7, I7),
+]
+
+
+@pytest.mark.parametrize('blocksize', [2, 3])
+@pytest.mark.parametrize('comp', CONSTANT_OPERATIONS, ids=lambda c: str(c).replace('\n', '; '))
+def test_every_blocked_operation_takes_identity_and_zero_blocks(comp, blocksize):
+    """Every blocker, with an identity among its arguments (zero blocks off its diagonal),
+    computes what the unblocked operation does, and no call reads a block of zeros."""
+    t = lower(7)
+    values = {X7: rng.standard_normal((7, 7)) + 7 * np.eye(7), Y7: rng.standard_normal((7, 7)),
+              S7: spd(7), L7: t, v7: rng.standard_normal((7, 1))}
+    values = {var: values[var] for var in CompositeComputation(comp).inputs if var in values}
+    pairs, blocked = run_both(comp, values, blocksize)
+    assert_same(pairs)
+    assert reads_no_zero_block(blocked)
+
+
+@st.composite
+def identity_problems(draw):
+    """``(inputs, output, assumptions, values)``: a random expression over n x n matrices
+    with Identity and ZeroMatrix terms, made of sums, scalings, products, transposes and
+    solves with shifted (``c*I + ...``) positive definite or triangular matrices."""
+    n = draw(st.integers(1, 9), label='n')
+    A, S, L = (MatrixSymbol(name, n, n) for name in 'ASL')
+    B = MatrixSymbol('B', n, draw(st.integers(1, 3), label='columns of B'))
+    alpha, I, Z = sympy.Symbol('alpha'), sympy.Identity(n), sympy.ZeroMatrix(n, n)
+    shift = st.sampled_from([sympy.Rational(1, 2), 1, sympy.Float(1.5), 2])
+    coefficient = st.sampled_from([alpha, 2, -1, sympy.Float(0.5)])
+
+    def square(depth):
+        leaves = st.sampled_from([A, S, L, I, Z, alpha * I, -I])
+        if depth == 0:
+            return leaves
+        inner = square(depth - 1)
+        return st.one_of(
+            leaves,
+            st.tuples(coefficient, inner).map(lambda t: t[0] * t[1]),
+            st.tuples(inner, inner).map(lambda t: t[0] + t[1]),
+            st.tuples(inner, inner).map(lambda t: t[0] * t[1]),
+            inner.map(lambda x: x.T))
+
+    # c*I + M, M positive semidefinite, perhaps with a ZeroMatrix term
+    positive_definite = st.tuples(shift, st.sampled_from([S, A.T * A, S + A.T * A, I]),
+                                  st.booleans()) \
+        .map(lambda t: t[0] * I + t[1] + Z if t[2] else t[0] * I + t[1])
+    solves = st.one_of(
+        st.tuples(positive_definite, st.sampled_from([B, I, A, I + A]))
+        .map(lambda t: t[0].I * t[1]),
+        st.tuples(shift, st.sampled_from([B, I, A])).map(lambda t: (t[0] * I + L).I * t[1]),
+        positive_definite.map(lambda spd: spd.I))
+    output = draw(st.one_of(square(2), square(1).map(lambda x: x * B), solves), label='output')
+    assume(isinstance(output, sympy.MatrixExpr) and output.free_symbols & {A, S, L, B}
+           and output not in (A, S, L, B))
+    inputs = sorted(output.free_symbols, key=str)
+    assumptions = [Q.positive_definite(S), Q.lower_triangular(L)]
+    data = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label='seed'))
+    make = {A: lambda: data.uniform(-1, 1, (n, n)), S: lambda: spd_of(data, n),
+            L: lambda: np.tril(data.uniform(-1, 1, (n, n)), -1) + np.diag(data.uniform(1, 2, n)),
+            B: lambda: data.uniform(-1, 1, B.shape), alpha: lambda: data.uniform(0.5, 2)}
+    return inputs, output, [a for a in assumptions if a.arg in inputs], [make[v]() for v in inputs]
+
+
+def spd_of(data, n):
+    x = data.uniform(-1, 1, (n, n))
+    return x @ x.T / n + np.eye(n)
+
+
+@given(identity_problems(), st.integers(1, 5))
+@settings(max_examples=60, deadline=None)
+def test_random_expressions_with_identity_and_zero_blocks(problem, blocksize):
+    """Blocked, unblocked and NumPy agree on expressions with Identity and ZeroMatrix terms,
+    and no blocked call reads a block of zeros."""
+    inputs, output, assumptions, values = problem
+    unblocked = computations.function(inputs, [output], assumptions)
+    blocked = computations.function(inputs, [output], assumptions, blocksize=blocksize)
+    expected = np.asarray(sympy.lambdify(inputs, output, 'numpy')(*values), dtype=float)
+    (plain,), (got,) = unblocked(*values), blocked(*values)
+    assert relative_error(plain, expected) <= 1e-8
+    assert relative_error(got, expected) <= 1e-8
+    assert reads_no_zero_block(blocked.specialize(*values).computation)

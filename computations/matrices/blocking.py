@@ -27,6 +27,15 @@ How each operation is blocked (a registry by class, :data:`BLOCKERS`):
   back to the unblocked operation on assembled arguments, its outputs split
   again: correct, but one task holds the whole matrices.
 
+Constants are blocked too: an identity has identity blocks on its diagonal
+and zero blocks elsewhere, a Cholesky factor zero blocks above its diagonal.
+Each blocked operation builds a block as a sum of terms (:class:`_Sum`): a
+term with a zero block adds nothing, a product with an identity block is the
+other factor, and an identity block added to a value is a diagonal shift
+(AXPY of the identity).  So a block may need no call at all: it is then a
+constant or a block of another value (``S + I`` keeps ``S``'s blocks off the
+diagonal).
+
 Each new block is a :class:`~sympy.MatrixSymbol` named after the value it is
 a block of (``t2[0,1]``; a partial sum ``t2[0,1].1``), made by a
 :class:`BlockOp`: an operation of the vocabulary on block symbols whose
@@ -292,9 +301,21 @@ def block(computation, blocksize, dims=None):
         else:
             blocker(op, env)
     for var in computation.outputs:
-        if isinstance(var, MatrixExpr):
+        if isinstance(var, MatrixExpr) and var not in env.inputs:   # (an input passes through)
             env.nodes.append(Assemble(var, env.blocks.get(var) or env.held_whole(var)))
-    return CompositeComputation(*_read_blocks_only(env.nodes), Identity(*computation.outputs))
+    nodes = _needed(env.nodes, computation.outputs)
+    return CompositeComputation(*_read_blocks_only(nodes), Identity(*computation.outputs))
+
+
+def _needed(nodes, outputs):
+    """The nodes (in the order made, which is topological) that the outputs depend on:
+    not, say, the upper blocks of a symmetric product that only a Cholesky factor reads."""
+    wanted, kept = set(outputs), []
+    for node in reversed(nodes):
+        if wanted.intersection(node.outputs):
+            kept.append(node)
+            wanted.update(node.inputs)
+    return kept[::-1]
 
 
 def _read_blocks_only(nodes):
@@ -327,6 +348,7 @@ class _Blocking:
         self.taken = {str(v) for v in computation.variables}
         self.counter = 0
         self.made = set()
+        self.transposes = {}               # block -> a symbol of its transpose
 
     # sizes
     def size(self, dim):
@@ -369,11 +391,25 @@ class _Blocking:
         self.made.add(name)
         return MatrixSymbol(name, rows, cols)
 
+    def block_shape(self, var, i, j):
+        rows, cols = map(self.bounds, var.shape)
+        return rows[i + 1] - rows[i], cols[j + 1] - cols[j]
+
     def new(self, var, i, j, step=None):
         """The symbol of block (i, j) of ``var`` (or of a partial value of it)."""
-        rows, cols = map(self.bounds, var.shape)
         name = f'{self.base(var)}[{i},{j}]' + ('' if step is None else f'.{step}')
-        return self.symbol(name, rows[i + 1] - rows[i], cols[j + 1] - cols[j])
+        return self.symbol(name, *self.block_shape(var, i, j))
+
+    def transposed(self, block):
+        """The transpose of a block: a constant's, or a TRANSPOSE of it (made once)."""
+        if _constant(block):
+            return block.T
+        found = self.transposes.get(block)
+        if found is None:
+            found = self.add(TRANSPOSE(block), [self.symbol(f'{block.name}.T',
+                                                            *block.shape[::-1])])
+            self.transposes[block] = found
+        return found
 
     # nodes
     def add(self, op, names):
@@ -462,25 +498,12 @@ def _constant_blocks(var, rows, cols):
                                for i in range(len(rows) - 1)])
 
 
-def _is_zero(var):
-    return isinstance(var, ZeroMatrix)
+def _is_zero(block):
+    return isinstance(block, ZeroMatrix)
 
 
-class _Accumulator:
-    """A block built up by a chain of calls: each call reads the previous partial value."""
-
-    def __init__(self, env, var, i, j, steps):
-        self.env, self.var, self.i, self.j = env, var, i, j
-        self.steps, self.done = steps, 0
-        self.value = None
-
-    def add(self, make):
-        """``make(previous or None)`` builds the next call; its output is the next value."""
-        op = make(self.value)
-        self.done += 1
-        step = None if self.done == self.steps else self.done
-        self.value = self.env.add(op, [self.env.new(self.var, self.i, self.j, step)])
-        return self.value
+def _is_identity(block):
+    return isinstance(block, sympy.Identity)
 
 
 def _term(blocks, i, j, trans):
@@ -494,43 +517,152 @@ def _check_inner(op, left, right):
                          f'({left} against {right})')
 
 
-# Products ----------------------------------------------------------------------
+# Sums of blocks -------------------------------------------------------------------
 
-def _products(op, env, var, terms, beta, C):
-    """Accumulate ``sum(terms(i, j)) + beta*C`` into each block of ``var``.
+#: In a :class:`_Sum`'s value: the output of its last call.
+_PREVIOUS = 'previous'
 
-    ``terms(i, j)`` lists callables ``(scale, previous) -> op`` building one
-    call that adds a term to ``previous`` (scaled by ``scale``).
+
+class _Sum:
+    """One block built up term by term, in as few calls as its terms need.
+
+    Blocks of constants make terms vanish: a term with a zero factor adds
+    nothing, and an identity factor leaves the other factor (added with AXPY,
+    so an identity block added to a value is a diagonal shift).  The sum so
+    far, ``value``, is None (zero) or ``(coef, block)``: ``coef`` times
+    ``block``, an existing block (an input's, a constant, another value's)
+    not yet scaled, or :data:`_PREVIOUS`, the output of the last call (with
+    ``coef`` 1).  So a block can end as the output of a chain of calls, each
+    reading the previous partial value, or as an existing block, as it is.
+
+    >>> A, B = MatrixSymbol('A', 2, 2), MatrixSymbol('B', 2, 2)
+    >>> s = _Sum(None, 1, A)
+    >>> s.product(3, sympy.Identity(2), B)          # A + 3*I*B = A + 3*B
+    >>> s.product(2, ZeroMatrix(2, 2), B)           # + 0
+    >>> s.value, [str(make(None)) for make in s.calls]
+    ((1, 'previous'), ['A + 3*B = AXPY(3, B, A)'])
     """
+
+    def __init__(self, env, coef=1, block=None):
+        self.env = env
+        self.calls = []                        # make(previous output) -> operation
+        self.value = None if block is None or _is_zero(block) or coef == 0 else (coef, block)
+
+    def _then(self, make):
+        self.calls.append(make)
+        self.value = (1, _PREVIOUS)
+
+    def _scaled(self):
+        """Make the value's coefficient 1 (SCAL)."""
+        if self.value is not None and self.value[0] != 1:
+            coef, block = self.value               # a block, not _PREVIOUS: calls leave 1
+            self._then(lambda previous: SCAL(coef, block))
+
+    def _read(self):
+        """``(coef, make_block)``: the value, its block read at emission."""
+        coef, block = self.value
+        return coef, (lambda previous: previous if block == _PREVIOUS else block)
+
+    def add(self, alpha, X):
+        """Add ``alpha*X``, ``X`` a block (AXPY, or nothing while the sum is zero)."""
+        if _is_zero(X) or alpha == 0:
+            return
+        if self.value is None:
+            self.value = (alpha, X)
+            return
+        if self.value[0] != 1 and alpha == 1:      # coef*Y + X: one AXPY
+            coef, Y = self.value
+            self._then(lambda previous: AXPY(coef, Y, X))
+            return
+        self._scaled()
+        _, value = self._read()
+        self._then(lambda previous: AXPY(alpha, X, value(previous)))
+
+    def call(self, make):
+        """Add a term one call computes: ``make(beta, c)`` is an operation computing the
+        term plus ``beta*c`` (the term alone when ``c`` is None)."""
+        if self.value is None:
+            self._then(lambda previous: make(0, None))
+        else:
+            coef, value = self._read()
+            self._then(lambda previous: make(coef, value(previous)))
+
+    def product(self, alpha, a, b, ta=False, tb=False, make=None, whole=(True, True)):
+        """Add ``alpha*op(a)*op(b)``: nothing if a factor is zero; ``alpha*op(b)`` if ``a``
+        is the identity (``op(a)`` if ``b`` is), when that factor is read whole (not one
+        triangle); else the call ``make(beta, c)`` (default: GEMM)."""
+        if _is_zero(a) or _is_zero(b):
+            return
+        if _is_identity(a) and whole[1]:
+            self.add(alpha, self.env.transposed(b) if tb else b)
+        elif _is_identity(b) and whole[0]:
+            self.add(alpha, self.env.transposed(a) if ta else a)
+        else:
+            self.call(make or (lambda beta, c: GEMM(alpha, a, b, beta, c,
+                                                    trans_a=ta, trans_b=tb)))
+
+    def apply(self, make, scales=True):
+        """Replace the value ``coef*X`` by the output of ``make(coef, X)`` (a solve, a
+        factorization; unless ``scales``, ``coef`` is 1, by a SCAL first).  Zero stays zero."""
+        if self.value is None:
+            return
+        if not scales:
+            self._scaled()
+        coef, value = self._read()
+        self._then(lambda previous: make(coef, value(previous)))
+
+    def is_identity(self):
+        return self.value is not None and self.value[0] == 1 and _is_identity(self.value[1])
+
+    def emit(self, var, i, j, step=''):
+        """Block (i, j) of ``var``: the calls made, named ``var[i,j].{step}1``, ... and
+        ``var[i,j]`` for the last; or the block the value is, when it needs no call."""
+        if self.value is None:
+            return ZeroMatrix(*self.env.block_shape(var, i, j))
+        self._scaled()
+        if not self.calls:
+            return self.value[1]
+        previous = None
+        for k, make in enumerate(self.calls, 1):
+            name = self.env.new(var, i, j, None if k == len(self.calls) else f'{step}{k}')
+            previous = self.env.add(make(previous), [name])
+        return previous
+
+
+def _sums(env, var, beta, C, terms):
+    """Each block (i, j) of ``var`` as ``beta*C[i,j]`` plus what ``terms(sum, i, j)`` adds."""
     rows, cols = map(env.bounds, var.shape)
-    grid = [[None] * (len(cols) - 1) for _ in range(len(rows) - 1)]
     Cb = env.of(C) if C is not None else None
+    grid = [[None] * (len(cols) - 1) for _ in range(len(rows) - 1)]
     for i in range(len(rows) - 1):
         for j in range(len(cols) - 1):
-            calls = terms(i, j)
-            acc = _Accumulator(env, var, i, j, len(calls))
-            for k, call in enumerate(calls):
-                if k == 0:
-                    acc.add(lambda _, call=call: call(beta, Cb[i, j] if Cb else None))
-                else:
-                    acc.add(lambda prev, call=call: call(1, prev))
-            grid[i][j] = acc.value
+            total = _Sum(env, beta, Cb[i, j] if Cb else None)
+            terms(total, i, j)
+            grid[i][j] = total.emit(var, i, j)
     env.set(var, grid)
 
+
+def _transposed_block(env, var, i, j, block):
+    """Block (i, j) of ``var``, the transpose of ``block``: a constant's transpose, or a
+    TRANSPOSE named ``var[i,j]``."""
+    if _constant(block):
+        return block.T
+    return env.add(TRANSPOSE(block), [env.new(var, i, j)])
+
+
+# Products ----------------------------------------------------------------------
 
 def _gemm(op, env):
     A, B = env.of(op.A), env.of(op.B)
     inner = A.rows if op.trans_a else A.cols
     _check_inner(op, inner, B.cols if op.trans_b else B.rows)
 
-    def terms(i, j):
-        def call(p):
+    def terms(total, i, j):
+        for p in range(len(inner) - 1):
             a, ta = _term(A, i, p, op.trans_a)
             b, tb = _term(B, p, j, op.trans_b)
-            return lambda beta, c: GEMM(op.alpha, a, b, beta if c is not None else 0, c,
-                                        trans_a=ta, trans_b=tb)
-        return [call(p) for p in range(len(inner) - 1)]
-    _products(op, env, op.outputs[0], terms, op.beta, op.C)
+            total.product(op.alpha, a, b, ta, tb)
+    _sums(env, op.outputs[0], op.beta, op.C, terms)
 
 
 def _symm(op, env):
@@ -538,20 +670,20 @@ def _symm(op, env):
     left = op.side == 'L'
     _check_inner(op, A.rows, B.rows if left else B.cols)
 
-    def terms(i, j):
-        def call(p):
+    def terms(total, i, j):
+        for p in range(len(A.rows) - 1):
             if left:                           # sum_p A[i,p] B[p,j]
                 a, b, diagonal = A[i, p], B[p, j], i == p
             else:                              # sum_p B[i,p] A[p,j]
                 a, b, diagonal = A[p, j], B[i, p], p == j
-            if diagonal:
-                return lambda beta, c: SYMM(op.alpha, a, b, beta if c is not None else 0, c,
-                                            side=op.side)
             first, second = (a, b) if left else (b, a)
-            return lambda beta, c: GEMM(op.alpha, first, second,
-                                        beta if c is not None else 0, c)
-        return [call(p) for p in range(len(A.rows) - 1)]
-    _products(op, env, op.outputs[0], terms, op.beta, op.C)
+            if diagonal:                       # SYMM reads one triangle of a
+                total.product(op.alpha, first, second, whole=(not left, left),
+                              make=lambda beta, c, a=a, b=b: SYMM(op.alpha, a, b, beta, c,
+                                                                  side=op.side))
+            else:
+                total.product(op.alpha, first, second)
+    _sums(env, op.outputs[0], op.beta, op.C, terms)
 
 
 def _gemv(op, env):
@@ -559,13 +691,13 @@ def _gemv(op, env):
     inner = A.rows if op.trans else A.cols
     _check_inner(op, inner, x.rows)
 
-    def terms(i, j):
-        def call(p):
+    def terms(total, i, j):
+        for p in range(len(inner) - 1):
             a, ta = _term(A, i, p, op.trans)
-            return lambda beta, c: GEMV(op.alpha, a, x[p, 0], beta if c is not None else 0, c,
-                                        trans=ta)
-        return [call(p) for p in range(len(inner) - 1)]
-    _products(op, env, op.outputs[0], terms, op.beta, op.y)
+            total.product(op.alpha, a, x[p, 0], ta,
+                          make=lambda beta, c, a=a, ta=ta, p=p: GEMV(op.alpha, a, x[p, 0],
+                                                                     beta, c, trans=ta))
+    _sums(env, op.outputs[0], op.beta, op.y, terms)
 
 
 def _syrk(op, env):
@@ -577,24 +709,19 @@ def _syrk(op, env):
     grid = [[None] * n for _ in range(n)]
     for i in range(n):
         for j in range(i + 1):
-            acc = _Accumulator(env, var, i, j, len(inner) - 1)
+            total = _Sum(env, op.beta, C[i, j] if C else None)
             for p in range(len(inner) - 1):
-                beta, c = (op.beta if C is not None else 0, C[i, j] if C else None) \
-                    if p == 0 else (1, acc.value)
                 if op.trans:                   # sum_p A[p,i]' A[p,j]
                     a, b = A[p, i], A[p, j]
                 else:                          # sum_p A[i,p] A[j,p]'
                     a, b = A[i, p], A[j, p]
-                if i == j:
-                    acc.add(lambda _, a=a, beta=beta, c=c: SYRK(op.alpha, a, beta, c,
-                                                                 trans=op.trans))
-                else:
-                    acc.add(lambda _, a=a, b=b, beta=beta, c=c: GEMM(
-                        op.alpha, a, b, beta, c, trans_a=op.trans, trans_b=not op.trans))
-            grid[i][j] = acc.value
+                make = None if i != j else \
+                    lambda beta, c, a=a: SYRK(op.alpha, a, beta, c, trans=op.trans)
+                total.product(op.alpha, a, b, op.trans, not op.trans, make=make)
+            grid[i][j] = total.emit(var, i, j)
     for i in range(n):
         for j in range(i + 1, n):
-            grid[i][j] = env.add(TRANSPOSE(grid[j][i]), [env.new(var, i, j)])
+            grid[i][j] = _transposed_block(env, var, i, j, grid[j][i])
     env.set(var, grid)
 
 
@@ -615,9 +742,16 @@ def _triangular(op, env, var=None):
     def opA(i, p):
         return _term(A, i, p, op.trans_a)
 
-    def diagonal(alpha, b, k):
-        return type(op)(alpha, A[k, k], b, side=op.side, lower=op.lower, trans_a=op.trans_a,
-                        unit_diagonal=op.unit_diagonal)
+    def diagonal(k):
+        """A[k,k], the identity when it is one (a unit diagonal's block of zeros is)."""
+        block = A[k, k]
+        if op.unit_diagonal and _constant(block) and not isinstance(block, sympy.OneMatrix):
+            return sympy.Identity(block.shape[0])
+        return block
+
+    def on_diagonal(alpha, b, k):
+        return type(op)(alpha, diagonal(k), b, side=op.side, lower=op.lower,
+                        trans_a=op.trans_a, unit_diagonal=op.unit_diagonal)
 
     # The blocks of op(A) that are not zero in row (left) or column (right) k.
     def band(k):
@@ -629,71 +763,73 @@ def _triangular(op, env, var=None):
         for k in ks:
             i, j = (k, outer) if left else (outer, k)
             others = [p for p in band(k) if p != k]
-            acc = _Accumulator(env, var, i, j, len(others) + 1)
             if solve:
                 # X[k] = op(A)[k,k]^-1 (alpha B[k] - sum_p op(A)[k,p] X[p])
-                for n, p in enumerate(others):
-                    beta, c = (op.alpha, B[i, j]) if n == 0 else (1, acc.value)
-                    if left:
-                        a, ta = opA(k, p)
-                        acc.add(lambda _, a=a, ta=ta, p=p, beta=beta, c=c: GEMM(
-                            -1, a, grid[p][j], beta, c, trans_a=ta))
-                    else:
-                        a, ta = opA(p, k)
-                        acc.add(lambda _, a=a, ta=ta, p=p, beta=beta, c=c: GEMM(
-                            -1, grid[i][p], a, beta, c, trans_b=ta))
-                alpha, b = (1, acc.value) if others else (op.alpha, B[i, j])
-                acc.add(lambda _, alpha=alpha, b=b: diagonal(alpha, b, k))
-            else:
-                # Y[k] = alpha (op(A)[k,k] B[k] + sum_p op(A)[k,p] B[p])
-                acc.add(lambda _: diagonal(op.alpha, B[i, j], k))
+                total = _Sum(env, op.alpha, B[i, j])
                 for p in others:
                     if left:
                         a, ta = opA(k, p)
-                        acc.add(lambda prev, a=a, ta=ta, p=p: GEMM(
-                            op.alpha, a, B[p, j], 1, prev, trans_a=ta))
+                        total.product(-1, a, grid[p][j], ta=ta)
                     else:
                         a, ta = opA(p, k)
-                        acc.add(lambda prev, a=a, ta=ta, p=p: GEMM(
-                            op.alpha, B[i, p], a, 1, prev, trans_b=ta))
-            grid[i][j] = acc.value
+                        total.product(-1, grid[i][p], a, tb=ta)
+                if _is_zero(diagonal(k)):
+                    raise ValueError(f'block: {op.A} has a diagonal block of zeros ({k}, {k}): '
+                                     'it is singular')
+                if not _is_identity(diagonal(k)):
+                    total.apply(lambda alpha, b, k=k: on_diagonal(alpha, b, k))
+            else:
+                # Y[k] = alpha (op(A)[k,k] B[k] + sum_p op(A)[k,p] B[p]); the first
+                # term starts the sum (TRMM adds no C).
+                total = _Sum(env)
+                a, b = (diagonal(k), B[i, j]) if left else (B[i, j], diagonal(k))
+                total.product(op.alpha, a, b, whole=(not left, left),
+                              make=lambda beta, c, k=k, b=B[i, j]: on_diagonal(op.alpha, b, k))
+                for p in others:
+                    if left:
+                        a, ta = opA(k, p)
+                        total.product(op.alpha, a, B[p, j], ta=ta)
+                    else:
+                        a, ta = opA(p, k)
+                        total.product(op.alpha, B[i, p], a, tb=ta)
+            grid[i][j] = total.emit(var, i, j)
     env.set(var, grid)
 
 
 # Cholesky --------------------------------------------------------------------------
 
 def _cholesky(env, A, L):
-    """The right-looking blocked Cholesky factor of ``A``, as the blocks of ``L``.
+    """The blocked Cholesky factor of ``A``, as the blocks of ``L``.
 
-    The trailing blocks of ``A`` after ``u`` updates are called ``L[i,j].u1``, ...
+    Block (i, j) of the lower triangle is ``A[i,j]`` less the updates from the
+    columns left of ``j`` (the partial values ``L[i,j].u1``, ...), then
+    factored (diagonal) or solved against ``L[j,j]'`` (below it): the
+    right-looking algorithm's operations, each block's chain made at once.
     """
     if L in env.blocks:                        # factored already
         return
     S = env.of(A)
     n = len(S.rows) - 1
-    current = {(i, j): S[i, j] for i in range(n) for j in range(i + 1)}
-    updates = {key: 0 for key in current}
     grid = [[None] * n for _ in range(n)]
-
-    def updated(i, j, op):                     # S[i,j] after its next trailing update
-        updates[i, j] += 1
-        current[i, j] = env.add(op, [env.new(L, i, j, f'u{updates[i, j]}')])
-
     for j in range(n):
-        grid[j][j] = env.add(POTRF(current[j, j]), [env.new(L, j, j)])
-        for i in range(j + 1, n):              # the panel: S[i,j] L[j,j]^-T
-            grid[i][j] = env.add(TRSM(1, grid[j][j], current[i, j], side='R', lower=True,
-                                      trans_a=True), [env.new(L, i, j)])
-        for i in range(j + 1, n):              # the trailing update
-            for k in range(j + 1, i + 1):
-                if i == k:
-                    updated(i, i, SYRK(-1, grid[i][j], 1, current[i, i]))
-                else:
-                    updated(i, k, GEMM(-1, grid[i][j], grid[k][j], 1, current[i, k],
-                                       trans_b=True))
+        for i in range(j, n):
+            total = _Sum(env, 1, S[i, j])
+            for p in range(j):                 # S[i,j] - sum_p L[i,p] L[j,p]'
+                make = None if i != j else \
+                    lambda beta, c, a=grid[i][p]: SYRK(-1, a, beta, c)
+                total.product(-1, grid[i][p], grid[j][p], tb=True, make=make)
+            if i == j and total.value is None:
+                raise ValueError(f'block: the diagonal block ({j}, {j}) of {A} is zero: '
+                                 f'{A} is not positive definite')
+            if i == j and not total.is_identity():
+                total.apply(lambda alpha, X: POTRF(X), scales=False)
+            elif i != j and not _is_identity(grid[j][j]):
+                total.apply(lambda alpha, X, d=grid[j][j]: TRSM(
+                    alpha, d, X, side='R', lower=True, trans_a=True))
+            grid[i][j] = total.emit(L, i, j, step='u')
     for i in range(n):
         for j in range(i + 1, n):
-            grid[i][j] = ZeroMatrix(*env.new(L, i, j).shape)
+            grid[i][j] = ZeroMatrix(*env.block_shape(L, i, j))
     env.set(L, grid)
 
 
@@ -720,14 +856,28 @@ def _posv(op, env):
 
 # Element-wise -------------------------------------------------------------------------
 
-def _elementwise(make):
+def _blockwise(make):
+    """A blocker making each block of the output alone: ``make(op, env, var, i, j)``."""
     def blocker(op, env):
         var = op.outputs[0]
         rows, cols = map(env.bounds, var.shape)
-        grid = [[env.add(make(op, env, i, j), [env.new(var, i, j)])
-                 for j in range(len(cols) - 1)] for i in range(len(rows) - 1)]
-        env.set(var, grid)
+        env.set(var, [[make(op, env, var, i, j) for j in range(len(cols) - 1)]
+                      for i in range(len(rows) - 1)])
     return blocker
+
+
+def _axpy(op, env, var, i, j):
+    total = _Sum(env, 1, env.of(op.Y)[i, j])
+    total.add(op.alpha, env.of(op.X)[i, j])
+    return total.emit(var, i, j)
+
+
+def _scal(op, env, var, i, j):
+    return _Sum(env, op.alpha, env.of(op.X)[i, j]).emit(var, i, j)
+
+
+def _transpose(op, env, var, i, j):
+    return _transposed_block(env, var, i, j, env.of(op.X)[j, i])
 
 
 def _copy(op, env):
@@ -741,10 +891,6 @@ BLOCKERS = {
     GEMM: _gemm, SYMM: _symm, GEMV: _gemv, SYRK: _syrk,
     TRSM: _triangular, TRMM: _triangular,
     POTRF: _potrf, POTRS: _potrs, POSV: _posv,
-    AXPY: _elementwise(lambda op, env, i, j: AXPY(op.alpha, env.of(op.X)[i, j],
-                                                  env.of(op.Y)[i, j])),
-    SCAL: _elementwise(lambda op, env, i, j: SCAL(op.alpha, env.of(op.X)[i, j])),
-    TRANSPOSE: _elementwise(lambda op, env, i, j: TRANSPOSE(env.of(op.X)[j, i])),
+    AXPY: _blockwise(_axpy), SCAL: _blockwise(_scal), TRANSPOSE: _blockwise(_transpose),
     COPY: _copy,
 }
-
