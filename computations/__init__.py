@@ -10,10 +10,10 @@ execution (:mod:`schedulers`), and never imports them.
 (('w', 'y'), ('z',))
 """
 from .core import Computation, CompositeComputation, Identity
-from .graph import ConflictingProducersError, CycleError
+from .graph import ComputationsError, ConflictingProducersError, CycleError
 
 __all__ = ['Computation', 'CompositeComputation', 'Identity', 'CycleError',
-           'ConflictingProducersError']
+           'ConflictingProducersError', 'ComputationsError']
 __version__ = '0.1.0.dev0'
 
 

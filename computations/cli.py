@@ -27,6 +27,7 @@ import sys
 import time
 
 from .examples import EXAMPLES
+from .graph import ComputationsError
 
 __all__ = ['main']
 
@@ -64,7 +65,7 @@ def _parser():
     return parser
 
 
-class UsageError(Exception):
+class UsageError(ComputationsError):
     """A mistake in what the command line was given, reported as one line."""
 
 

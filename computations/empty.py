@@ -33,12 +33,13 @@ from sympy import (Determinant, Identity, MatAdd, MatMul, MatPow, MatrixExpr, Ma
 from sympy.matrices.expressions.factorizations import Factorization
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .graph import ComputationsError
 from .matrices.expressions import SymmetricLower
 
 __all__ = ['reduce_empty', 'is_empty', 'EmptyProgram', 'SingularZeroError']
 
 
-class SingularZeroError(LinAlgError):
+class SingularZeroError(ComputationsError, LinAlgError):
     """An expression inverts, factors or takes the log-determinant of a matrix that a zero
     dimension makes the (non-empty) zero matrix: it is undefined for any input values."""
 
@@ -47,9 +48,6 @@ class SingularZeroError(LinAlgError):
         bound = ', '.join(f'{d} = {v}' for d, v in sorted(sizes.items(), key=str))
         super().__init__(f'{expression} is undefined when {bound}: a product over an empty '
                          'dimension makes a matrix in it zero, and the zero matrix is singular')
-
-    def __reduce__(self):
-        return type(self), (self.expression, self.sizes)
 
 
 def reduce_empty(expr, sizes):

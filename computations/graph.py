@@ -18,11 +18,42 @@ answers every graph question from it; these functions are what it calls.
 """
 import heapq
 
-__all__ = ['CycleError', 'ConflictingProducersError', 'GraphIndex', 'index',
+__all__ = ['ComputationsError', 'CycleError', 'ConflictingProducersError', 'GraphIndex', 'index',
            'producers', 'toposort', 'find_cycle']
 
 
-class CycleError(ValueError):
+class ComputationsError(Exception):
+    """The base of every error this library defines: it pickles with its message and attributes.
+
+    An exception pickles as its class and ``args`` and is rebuilt by calling
+    the class with them; ours take other arguments than their message (an
+    operation, an expression, a cycle), so that call would fail.  They are
+    rebuilt without calling ``__init__``: the message (``args``) and the
+    attributes are restored as they were, so an error crosses a process
+    boundary (multiprocessing, Dask, joblib) intact.  Each concrete error also
+    subclasses the builtin it refines (ValueError, TypeError, LinAlgError).
+    It lives in this module, the lowest of the package, because every layer
+    defines errors.
+
+    >>> import pickle
+    >>> error = pickle.loads(pickle.dumps(CycleError(['x', 'op'])))
+    >>> type(error).__name__, error.cycle
+    ('CycleError', ('x', 'op'))
+    """
+
+    def __reduce__(self):
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls, args, state):
+    """An error of class ``cls`` with ``args`` and attributes ``state``, ``__init__`` skipped."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class CycleError(ComputationsError, ValueError):
     """The computations depend on each other in a circle.
 
     ``cycle`` alternates variables and operations, starting with a variable;
@@ -36,7 +67,7 @@ class CycleError(ValueError):
                          + ' -> '.join(shown + shown[:1]))
 
 
-class ConflictingProducersError(ValueError):
+class ConflictingProducersError(ComputationsError, ValueError):
     """Two different operations produce the same variable."""
 
     def __init__(self, variable, first, second):

@@ -45,7 +45,7 @@ __all__ = ['UnsafeInplaceError', 'check', 'safe_order', 'execution_order', 'cons
            'is_constant']
 
 
-class UnsafeInplaceError(ValueError):
+class UnsafeInplaceError(graph.ComputationsError, ValueError):
     """A token program may destroy a value that is still needed.
 
     Attributes name what went wrong where known: ``operation`` (the node

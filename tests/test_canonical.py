@@ -8,6 +8,8 @@ values should be equal expressions, so several tests compare the canonical
 forms of two ways of writing the same value.  Hypothesis checks that the
 form is idempotent and keeps the value (``sympy.lambdify`` on random data).
 """
+import re
+
 import numpy as np
 import pytest
 import sympy
@@ -19,6 +21,7 @@ from sympy.matrices.exceptions import NonInvertibleMatrixError
 
 from computations.matrices.canonical import (UnsupportedExpressionError, canonicalize, inverse,
                                              transpose)
+from computations.matrices.errors import SingularExpressionError
 
 A, B, C = (MatrixSymbol(name, 3, 3) for name in 'ABC')
 S, T = MatrixSymbol('S', 3, 3), MatrixSymbol('T', 3, 3)       # symmetric, when the caller says so
@@ -253,7 +256,7 @@ def expressions(draw, depth=4):
         if inner.has(ZeroMatrix):
             return inner
         try:
-            return inner.I if op == 'I' else Inverse(inner)
+            return _regular(inner.I if op == 'I' else Inverse(inner), inner)
         except NonInvertibleMatrixError:        # SymPy saw a zero matrix inside
             return inner
     if op == 'mul':
@@ -267,13 +270,25 @@ def expressions(draw, depth=4):
     if op == 'power':
         inner = sub()
         exponents = [2, 3] if inner.has(ZeroMatrix) else [2, 3, -1, -2]
-        return MatPow(inner, draw(st.sampled_from(exponents)))
+        return _regular(MatPow(inner, draw(st.sampled_from(exponents))), inner)
     if op == 'rect':                        # through the 3 x 2 W: W*(2 x 2)*W.T or a Gram inverse
         inner = sub()
         if draw(st.booleans()) and not inner.has(ZeroMatrix):
-            return W * Inverse(W.T * inner * W) * W.T
+            return _regular(W * Inverse(W.T * inner * W) * W.T, W * W.T + inner)
         return W * W.T + inner
     raise AssertionError(op)
+
+
+def _regular(expr, otherwise):
+    """``expr``, or ``otherwise`` when it inverts a matrix singular for every input, with or
+    without the symmetry of S and T (the inverse of a rank-2 product ``W*M*W.T``, of
+    ``S - S.T`` with S symmetric), which the canonical form refuses."""
+    try:
+        canonicalize(expr)
+        canonicalize(expr, symmetric)
+    except SingularExpressionError:
+        return otherwise
+    return expr
 
 
 IDEMPOTENT = [
@@ -354,3 +369,56 @@ def test_canonicalize_keeps_the_value_examples(expr):
     original = sympy.lambdify(symbols, expr, 'numpy')(*data)
     np.testing.assert_allclose(sympy.lambdify(symbols, result, 'numpy')(*data), original,
                                rtol=1e-10)
+
+
+# Refusals: shapes, singular inverses, what the generated code cannot evaluate (issue 17) ---
+
+m = Symbol('m')
+R = MatrixSymbol('R', n, m)
+
+
+@pytest.mark.parametrize('expr, error, message', [
+    (Trace(R), sympy.matrices.exceptions.NonSquareMatrixError,
+     'Trace(R): R is n x m, and a trace of a non-square matrix is undefined'),
+    (X * Transpose(R) * X, sympy.ShapeError, 'X is n x n and R.T is m x n'),
+    (X + R, sympy.ShapeError, 'R is n x m and X is n x n, which cannot be added'),
+    (Inverse(R) * X, sympy.matrices.exceptions.NonSquareMatrixError, 'R**(-1): R is n x m'),
+    (Trace(X * MatPow(R, 2)), sympy.matrices.exceptions.NonSquareMatrixError,
+     'R**2: R is n x m, and a power'),
+], ids=['trace', 'product', 'sum', 'inverse', 'power-in-a-trace'])
+def test_shapes_that_do_not_fit_raise_naming_the_innermost_node(expr, error, message):
+    with pytest.raises(error) as raised:
+        canonicalize(expr)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize('expr, written', [
+    (Inverse(T - T.T), 'T - T.T'),
+    (MatPow(MatPow(T.T - T, -2), 3), '-T + T.T'),
+    (A * Inverse(W * W.T), 'W*W.T'),
+    (Transpose(Inverse(S - S.T) * A), 'S - S.T'),
+], ids=['inverse', 'negative-power', 'rank-2-product', 'under-a-transpose'])
+def test_inverses_of_matrices_singular_for_every_input_raise(expr, written):
+    with pytest.raises(SingularExpressionError, match='is singular whatever the inputs') as raised:
+        canonicalize(expr, symmetric)
+    assert str(raised.value.matrix) == written
+
+
+def test_piecewise_scalars_are_canonical_inside():
+    """Branches and conditions canonical; arithmetic on a Piecewise folded into it."""
+    expr = 2 * sympy.Piecewise((Trace(A.T) / 2, Trace(Transpose(A * B).T) > 0), (0, True))
+    assert canonicalize(expr) == sympy.Piecewise((Trace(A), Trace(A * B) > 0), (0, True))
+    assert canonicalize(canonicalize(expr)) == canonicalize(expr)
+
+
+@pytest.mark.parametrize('expr, name', [
+    (sympy.exp(A), 'exp(A) (exp) is not supported: it applies exp to the matrix A'),
+    (sympy.Function('g')(Trace(A)), 'the generated Python code cannot evaluate g'),
+    (sympy.Function('g')(c), 'the generated Python code cannot evaluate g'),
+    (sympy.I * c, 'I (ImaginaryUnit) is not supported: it is not a real number'),
+    (sympy.Piecewise((A, c > 0), (B, True)), 'its values must be scalars'),
+], ids=['function-of-a-matrix', 'unknown-function', 'unknown-function-of-a-symbol', 'complex',
+        'matrix-piecewise'])
+def test_scalars_the_generated_code_cannot_evaluate_raise(expr, name):
+    with pytest.raises(UnsupportedExpressionError, match=re.escape(name)):
+        canonicalize(expr)

@@ -9,6 +9,7 @@ call, matrix chains ordered by cost, no explicit inverse unless the result
 is one.  Numeric agreement is tested in test_function.py and
 test_function_random.py.
 """
+import re
 from collections import Counter
 
 import pytest
@@ -168,3 +169,181 @@ print(f.pseudocode(), f.flops)
                               check=True, env={**os.environ, 'PYTHONHASHSEED': seed}).stdout
                for seed in ('0', '1', '2')}
     assert len(outputs) == 1, outputs
+
+
+# Refused when the function is made (issue 17, item 8) ------------------------------------
+# Anything the compiler cannot compute is an UnsupportedExpressionError from
+# computations.function, naming the node and listing what is supported -- never a program
+# that fails when called (exp(A) used to compile into source reading an undefined name A).
+
+import numpy as np                                                   # noqa: E402
+from hypothesis import given, settings, strategies as st             # noqa: E402
+from sympy import (Abs, Adjoint, Determinant, HadamardPower, HadamardProduct,  # noqa: E402
+                   ImmutableMatrix, Integral, MatPow, Piecewise, Trace, exp, sin)
+from sympy.matrices.expressions.factorizations import QofQR, UofCholesky  # noqa: E402
+from sympy.matrices.expressions.matexpr import MatrixElement         # noqa: E402
+
+import computations                                                  # noqa: E402
+from computations.matrices.canonical import UnsupportedExpressionError  # noqa: E402
+from computations.matrices.errors import SingularExpressionError     # noqa: E402
+from reference import evaluate                                       # noqa: E402
+
+A3, B3, T3 = (MatrixSymbol(s, 3, 3) for s in 'ABT')
+b3, W3, M2 = MatrixSymbol('b', 3, 1), MatrixSymbol('W', 3, 2), MatrixSymbol('M', 2, 2)
+Xn = MatrixSymbol('X', n, n)
+yn = MatrixSymbol('y', n, 1)
+INPUTS = [A3, B3, Xn, yn, alpha]
+
+#: (id, an unsupported node, a piece of the message naming it).  Matrix nodes are 3x3.
+UNSUPPORTED_MATRICES = [
+    ('HadamardProduct', HadamardProduct(A3, B3), 'HadamardProduct(A, B)'),
+    ('HadamardPower', HadamardPower(A3, 2), 'HadamardPower'),
+    ('elementwise-function', A3.applyfunc(sin), 'ElementwiseApplyFunction'),
+    ('Abs-of-a-matrix', Abs(A3), '**(1/2)'),
+    ('square-root', MatPow(A3, sympy.Rational(1, 2)), 'A**(1/2)'),
+    ('symbolic-power', MatPow(A3, alpha), 'A**alpha'),
+    ('adjoint', Adjoint(A3), 'Adjoint(A)'),
+    ('explicit-matrix', ImmutableMatrix(np.eye(3) + 1), 'Matrix('),
+    ('other-factorization', UofCholesky(A3), 'UofCholesky'),
+    ('QR-factor', QofQR(A3), 'QofQR'),
+]
+UNSUPPORTED_SCALARS = [
+    ('exp-of-a-matrix', exp(A3), 'exp(A)'),
+    ('sin-of-a-matrix', sin(A3 * B3), 'sin(A*B)'),
+    ('undefined-function', sympy.Function('f')(Trace(A3)), 'f(Trace(A))'),
+    ('real-part', sympy.re(Trace(A3)), 're(Trace(A))'),
+    ('bessel', sympy.besselj(1, Trace(A3)), 'besselj'),
+    ('polygamma', sympy.polygamma(0, Trace(A3)), 'polygamma'),
+    ('complex', sympy.I * Trace(A3), 'I'),
+    ('sum-over-an-index', (yn.T * Xn * yn)[0, 0], 'Sum'),
+    ('symbolic-position', Xn[n - 1, 0], 'numeric positions'),
+    ('integral', Integral(alpha * Trace(A3), (alpha, 0, 1)), 'Integral'),
+    ('Hadamard-in-a-trace', Trace(HadamardProduct(A3, B3)), 'HadamardProduct'),
+    ('log-determinant-of-Hadamard', sympy.log(Determinant(HadamardProduct(A3, B3))),
+     'HadamardProduct'),
+]
+
+#: Ways an unsupported node can hide in a supported expression.
+MATRIX_CONTEXTS = [lambda M: M, lambda M: B3 + M, lambda M: 2 * B3 * M, lambda M: M.T * B3,
+                   lambda M: Trace(M) * B3, lambda M: B3 * (alpha + Trace(M.T * B3)),
+                   lambda M: sin(Trace(M))]
+SCALAR_CONTEXTS = [lambda s: s, lambda s: s * B3, lambda s: Trace(B3) + 2 * s,
+                   lambda s: B3 * sympy.sqrt(1 + s**2), lambda s: sympy.Max(s, Trace(A3)),
+                   lambda s: Piecewise((s, Trace(B3) > 0), (0, True)),
+                   lambda s: Piecewise((1, s > 0), (0, True)) * A3]
+
+
+def _assert_refused_when_made(expr, name):
+    with pytest.raises(UnsupportedExpressionError) as raised:
+        computations.function(INPUTS, [expr])
+    message = str(raised.value)
+    assert name in message, message
+    assert 'the compiler supports matrices that are MatrixSymbol' in message   # what is supported
+
+
+@pytest.mark.parametrize('expr, name', [u[1:] for u in UNSUPPORTED_MATRICES + UNSUPPORTED_SCALARS],
+                         ids=[u[0] for u in UNSUPPORTED_MATRICES + UNSUPPORTED_SCALARS])
+def test_unsupported_expressions_are_refused_when_the_function_is_made(expr, name):
+    _assert_refused_when_made(expr, name)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_an_unsupported_node_is_refused_wherever_it_hides(data):
+    """No path lets an unsupported node through: inside sums, products, transposes, traces,
+    coefficients, functions and Piecewise branches or conditions."""
+    if data.draw(st.booleans(), label='matrix node'):
+        _, node, name = data.draw(st.sampled_from(UNSUPPORTED_MATRICES), label='node')
+        context = data.draw(st.sampled_from(MATRIX_CONTEXTS), label='context')
+    else:
+        _, node, name = data.draw(st.sampled_from(UNSUPPORTED_SCALARS), label='node')
+        context = data.draw(st.sampled_from(SCALAR_CONTEXTS), label='context')
+    try:
+        expr = context(node)
+    except (TypeError, ValueError, NotImplementedError):    # SymPy refuses to build it
+        return
+    if not expr.has(node):                   # SymPy evaluated it away (Trace of an explicit matrix)
+        return
+    _assert_refused_when_made(expr, name)
+
+
+RNG = np.random.default_rng(17)
+VALUES = {A3: RNG.standard_normal((3, 3)) + 3 * np.eye(3), B3: RNG.standard_normal((3, 3)),
+          alpha: 0.7}
+
+#: Scalar functions the generated Python evaluates: each compiles and matches NumPy.
+SUPPORTED = [
+    ('sin', sin(Trace(A3)) * B3),
+    ('nested', exp(sympy.cos(Trace(A3 * B3)) / 2) + Trace(B3)),
+    ('abs-floor-max-min', sympy.Max(Abs(Trace(B3)), 1) + sympy.floor(Trace(A3))
+     - sympy.Min(alpha, Trace(B3))),
+    ('erf-and-atan2', sympy.erf(Trace(B3) / 10) + sympy.atan2(Trace(A3), alpha)),
+    ('piecewise', Piecewise((Trace(A3), Trace(B3) > 0), (-Trace(A3), True))),
+    ('piecewise-coefficient', Piecewise((alpha, Trace(B3) < 0), (2, True)) * A3 + B3),
+    ('piecewise-and', Piecewise((1, sympy.And(Trace(A3) > 0, alpha < 1)), (0, True))),
+    ('element', MatrixElement(A3 * B3, 0, 1) * A3),
+]
+
+
+@pytest.mark.parametrize('runner', ['source', 'interpret'])
+@pytest.mark.parametrize('expr', [s[1] for s in SUPPORTED], ids=[s[0] for s in SUPPORTED])
+def test_supported_scalar_functions_match_numpy(expr, runner):
+    inputs = [A3, B3, alpha]
+    got, = computations.function(inputs, [expr], runner=runner)(*[VALUES[v] for v in inputs])
+    np.testing.assert_allclose(got, evaluate(expr, VALUES), rtol=1e-12)
+
+
+# Degenerate expressions (issue 17, item 9) ------------------------------------------------
+
+@pytest.mark.parametrize('expr, singular, reason', [
+    ((T3 - T3.T).I * b3, 'T - T.T', 'the zero matrix'),
+    (((T3.T - T3)**-2)**3 * b3, '-T + T.T', 'the zero matrix'),
+    (sympy.Inverse(A3 - A3), '0', 'the zero matrix'),
+    (sympy.Inverse(sympy.OneMatrix(3, 3)), '1', 'rank 1'),
+    ((W3 * W3.T).I * b3, 'W*W.T', 'rank at most 2 < 3'),
+    (Trace((W3 * M2 * W3.T)**-1), 'W*M*W.T', 'rank at most 2 < 3'),
+], ids=['inverse-of-T-T.T', 'negative-power', 'inverse-of-A-A', 'ones', 'rank-2-product',
+        'rank-2-in-a-trace'])
+def test_an_inverse_of_a_matrix_singular_for_every_input_is_refused_when_made(expr, singular,
+                                                                               reason):
+    """(T - T.T).I with T symmetric used to compile (and fail in every call); its square
+    raised SymPy's NonInvertibleMatrixError from deep inside the canonical form."""
+    inputs = sorted(expr.free_symbols & {T3, b3, A3, W3, M2}, key=str)
+    with pytest.raises(SingularExpressionError,
+                       match=f'{re.escape(singular)}.* is singular whatever the inputs '
+                             f'.*{re.escape(reason)}'):
+        computations.function(inputs, [expr], [Q.symmetric(T3)] if T3 in inputs else [])
+    assert issubclass(SingularExpressionError, np.linalg.LinAlgError)
+    assert issubclass(SingularExpressionError, ValueError)
+
+
+def test_an_inverse_that_is_regular_for_some_inputs_still_compiles():
+    T, b = VALUES[A3] + VALUES[A3].T, np.ones((3, 1))
+    f = computations.function([T3, b3], [(T3 + T3.T).I * b3], [Q.symmetric(T3)])
+    np.testing.assert_allclose(f(T, b)[0], np.linalg.solve(2 * T, b))
+
+
+m = Symbol('m', integer=True, positive=True)
+Y = MatrixSymbol('Y', n, m)
+
+
+@pytest.mark.parametrize('expr, message', [
+    (Trace(Y), 'Trace(Y): Y is n x m, and a trace of a non-square matrix is undefined'),
+    (Determinant(Y), 'Determinant(Y): Y is n x m, and a determinant'),
+    (sympy.log(Determinant(Y)), 'Determinant(Y): Y is n x m'),
+    (Y.I, 'Y**(-1): Y is n x m, and an inverse'),
+    (Y * Y, 'Y**2: Y is n x m, and a power'),
+    (Y + Y.T, 'Y is n x m and Y.T is m x n, which cannot be added'),
+    (Trace(Y * Xn), 'Y is n x m and X is n x n, which cannot be multiplied'),
+], ids=['trace', 'determinant', 'log-determinant', 'inverse', 'square', 'sum', 'product'])
+def test_shapes_that_do_not_fit_are_refused_when_made(expr, message):
+    """SymPy checks only numeric shapes: Trace(Y) of an n x m Y was accepted."""
+    with pytest.raises(sympy.ShapeError, match=re.escape(message)):
+        computations.function([Y, Xn], [expr])
+
+
+def test_an_element_outside_its_matrix_is_named():
+    f = computations.function([Xn], [Xn[5, 0]])
+    assert f(np.arange(36.).reshape(6, 6))[0] == 30.0
+    with pytest.raises(IndexError, match=r'X\[5, 0\]: row 5 is outside X, which has 3 rows'):
+        f(np.ones((3, 3)))

@@ -7,6 +7,7 @@ function reads a symmetric matrix through its Cholesky factor), and the
 loop algorithm of the seed notebook (Smith 1995) for the Cholesky adjoint.
 """
 import pathlib
+import re
 import sys
 
 import numpy as np
@@ -115,12 +116,13 @@ def test_compiled_function_and_gradients_match_numpy(name):
     values = data(7)
     inputs = sorted({s for e in [f, *gradients] for s in e.free_symbols
                      if isinstance(s, MatrixSymbol)}, key=str)
-    compiled = computations.function(inputs, [f, *gradients], ASSUMPTIONS)
+    assumptions = [a for a in ASSUMPTIONS if a.arguments[0] in inputs]   # only about inputs
+    compiled = computations.function(inputs, [f, *gradients], assumptions)
     got = compiled(*[values[v] for v in inputs])
     np.testing.assert_allclose(np.ravel(got[0])[0], value(f, values), rtol=1e-10)
     for G, g in zip(gradients, got[1:]):
         np.testing.assert_allclose(g, evaluate(G, values), rtol=1e-9, atol=1e-12)
-    interpreted = computations.function(inputs, [f, *gradients], ASSUMPTIONS,
+    interpreted = computations.function(inputs, [f, *gradients], assumptions,
                                         runner='interpret')(*[values[v] for v in inputs])
     for a, b in zip(got, interpreted):
         np.testing.assert_allclose(a, b, rtol=1e-12)
@@ -330,3 +332,74 @@ def test_bad_arguments_are_named():
 def test_grad_does_not_depend_on_what_it_is_not_asked_about():
     assert grad(Trace(A), W) == sympy.ZeroMatrix(N, N)
     assert grad(Trace(A * W), [W]) == [A.T]
+
+
+# Degenerate cases (issue 17, item 9) ------------------------------------------------------
+
+@pytest.mark.parametrize('f', [Trace(A) - Trace(A), sympy.Integer(3), Symbol('alpha'),
+                               sympy.S.Zero, Trace(W) * 0 + 5],
+                         ids=['trace-minus-itself', 'number', 'scalar-symbol', 'zero',
+                              'constant'])
+def test_the_gradient_of_a_constant_is_the_zero_matrix(f):
+    """grad(Trace(A) - Trace(A), A) raised '0 (Zero) cannot be differentiated'."""
+    assert grad(f, A) == sympy.ZeroMatrix(N, N)
+    assert grad(f, [A, X]) == [sympy.ZeroMatrix(N, N), sympy.ZeroMatrix(N, 3)]
+    zero, = computations.function([A], [grad(f, A)])(np.ones((N, N)))
+    np.testing.assert_array_equal(zero, np.zeros((N, N)))
+
+
+nn, mm = Symbol('n'), Symbol('m')
+Yr, Zs = MatrixSymbol('Y', nn, mm), MatrixSymbol('Z', nn, nn)
+
+
+@pytest.mark.parametrize('f, message', [
+    (Trace(Yr), 'Trace(Y): Y is n x m, and a trace of a non-square matrix is undefined'),
+    (Trace(Zs) + sympy.sin(Trace(Yr)), 'Trace(Y): Y is n x m'),
+    (log(Determinant(Yr)), 'Determinant(Y): Y is n x m, and a determinant'),
+    (Trace(Zs * Yr * Yr), 'Y**2: Y is n x m, and a power'),
+    (Trace(Zs * Yr.I), 'Y**(-1): Y is n x m, and an inverse'),
+], ids=['trace', 'in-a-function', 'log-determinant', 'power', 'inverse'])
+def test_a_trace_of_a_non_square_matrix_has_no_gradient(f, message):
+    """grad(Trace(X), X) of an n x m X returned an n x n identity (the wrong shape)."""
+    with pytest.raises(sympy.ShapeError, match=re.escape(message)):
+        grad(f, Yr)
+    with pytest.raises(sympy.ShapeError, match=re.escape(message)):
+        computations.function([Yr, Zs], [f])
+
+
+def test_functions_of_matrices_have_no_gradient():
+    """grad(exp(A), A) used to return a scalar 'gradient'."""
+    with pytest.raises(UnsupportedExpressionError,
+                       match=r'exp\(A\): exp of the matrix A .*cannot be differentiated'):
+        grad(exp(A), A)
+
+
+@pytest.mark.parametrize('runner', ['source', 'interpret'])
+def test_the_frobenius_norm_and_its_gradient_at_zero(runner):
+    """The norm is 0 and its gradient the zero matrix (the least-norm subgradient) at X = 0,
+    computed together in one function: the gradient used to divide by zero, and the norm
+    (a valid value) was lost with it.  Elsewhere the gradient is X/norm."""
+    Xs, As = MatrixSymbol('X', nn, 3), MatrixSymbol('A', nn, nn)
+    norm = frobenius_norm(As * Xs)
+    f = computations.function([As, Xs], [frobenius_norm(Xs), grad(frobenius_norm(Xs), Xs),
+                                         norm, *grad(norm, [As, Xs])], runner=runner)
+    zero, x, a = np.zeros((5, 3)), np.arange(15.).reshape(5, 3) - 7, np.eye(5) + 0.5
+    value, gradient, *product = f(a, zero)
+    assert value == 0.0 and product[0] == 0.0
+    for g in [gradient, *product[1:]]:
+        np.testing.assert_array_equal(g, np.zeros_like(g))
+    value, gradient, *product = f(np.zeros((5, 5)), x)         # A*X = 0 with X != 0
+    assert value == pytest.approx(np.linalg.norm(x))
+    np.testing.assert_allclose(gradient, x / np.linalg.norm(x), rtol=1e-12)
+    assert product[0] == 0.0 and not np.any(product[1]) and not np.any(product[2])
+    value, gradient, *product = f(a, x)
+    ax = a @ x
+    assert product[0] == pytest.approx(np.linalg.norm(ax))
+    np.testing.assert_allclose(product[1], ax @ x.T / np.linalg.norm(ax), rtol=1e-12)
+    np.testing.assert_allclose(product[2], a.T @ ax / np.linalg.norm(ax), rtol=1e-12)
+
+
+def test_only_a_norm_gets_the_zero_subgradient():
+    """sqrt of anything else keeps the plain chain rule (its derivative at 0 is infinite)."""
+    assert grad(sympy.sqrt(Trace(A)), A) == sympy.Identity(N) / (2 * sympy.sqrt(Trace(A)))
+    assert not grad(sympy.sqrt(Trace(A * X * X.T)), A).has(sympy.Piecewise)   # not a Gram

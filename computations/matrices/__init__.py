@@ -13,7 +13,8 @@ inplace map, its validity condition and its FLOP count as data (see
 from .auxiliary import CHOLESKY_ADJOINT, SCALAR, SYMMETRIZE, TRANSPOSE
 from .blas import AXPY, COPY, GEMM, GEMV, SCAL, SYMM, SYRK, TRMM, TRSM
 from .core import MatrixComputation
-from .errors import NotPositiveDefiniteError, RoutineError, SingularMatrixError
+from .errors import (NotPositiveDefiniteError, RoutineError, SingularExpressionError,
+                     SingularMatrixError)
 from .expressions import LU, LofCholesky, LUPivots, SymmetricLower
 from .lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRI, POTRS, TRTRI, TRTRS
 from .scalars import (CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT, TRACE,
@@ -26,7 +27,8 @@ __all__ = ['MatrixComputation', 'GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 
            'TRMM', 'TRSM', 'POTRF', 'POTRS', 'POTRI', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS',
            'TRTRI', 'STREAMED_SYRK', 'stream_congruences',
            'LofCholesky', 'LU', 'LUPivots', 'RoutineError', 'NotPositiveDefiniteError',
-           'SingularMatrixError', 'TRANSPOSE', 'SCALAR', 'OPERATIONS', 'compile_expressions',
+           'SingularMatrixError', 'SingularExpressionError', 'TRANSPOSE', 'SCALAR', 'OPERATIONS',
+           'compile_expressions',
            'Properties', 'SymmetricLower', 'SYMMETRIZE', 'CHOLESKY_ADJOINT', 'TRACE', 'INNER',
            'ELEMENT', 'CHOLESKY_DETERMINANT', 'LU_DETERMINANT', 'NotPositiveDeterminantError']
 

@@ -37,6 +37,7 @@ import numpy as np
 import sympy
 from sympy import MatrixExpr, MatrixSymbol
 
+from ..graph import ComputationsError
 from .properties import PREDICATES, Properties
 
 __all__ = ['normalize', 'check_values', 'AssumptionError', 'SYNONYMS']
@@ -48,7 +49,7 @@ SYNONYMS = {'hermitian': 'symmetric', 'unitary': 'orthogonal'}
 _ALWAYS = frozenset({'real_elements', 'square'})
 
 
-class AssumptionError(ValueError):
+class AssumptionError(ComputationsError, ValueError):
     """An input's values break a property the caller declared for it."""
 
 

@@ -13,9 +13,18 @@ Equal values should be equal expressions, so that the search shares them.
 
 Which matrices are symmetric is the caller's knowledge: a function
 ``symmetric(expr) -> bool or None`` (in the compiler, the property inference
-of :mod:`.properties`).  Expressions outside the supported set (traces,
-determinants, elementwise products, explicit matrices...) raise a TypeError
-naming them.
+of :mod:`.properties`).
+
+The canonical form is also where the compiler refuses what it cannot
+compute, when :func:`computations.function` is called rather than when the
+function runs: an expression outside the supported set (:data:`SUPPORTED`:
+elementwise and matrix functions such as ``exp(A)``, explicit matrices,
+scalar functions that the generated Python cannot evaluate...) raises an
+:class:`UnsupportedExpressionError` naming it; operands whose shapes do not
+fit (a trace of an ``n x m`` matrix, which SymPy accepts for symbolic
+shapes) a ShapeError (:func:`check_shape`); an inverse of a matrix that is
+singular whatever the inputs (the zero matrix) a
+:class:`~.errors.SingularExpressionError`.
 
 >>> from sympy import MatrixSymbol
 >>> A, B, S = MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 3), MatrixSymbol('S', 3, 3)
@@ -25,24 +34,50 @@ naming them.
 """
 import functools
 import operator
+import re
 
 import sympy
 from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, MatrixSymbol, OneMatrix,
-                   Trace, Transpose, ZeroMatrix)
-from sympy.matrices.expressions.factorizations import Factorization
+                   Piecewise, Trace, Transpose, ZeroMatrix)
+from sympy.logic.boolalg import BooleanAtom
+from sympy.matrices.exceptions import NonSquareMatrixError
+from sympy.matrices.expressions.factorizations import LofCholesky
 from sympy.matrices.expressions.matexpr import MatrixElement
+from sympy.printing.codeprinter import PrintMethodNotImplementedError
+from sympy.printing.pycode import pycode
 
+from ..graph import ComputationsError
+from .auxiliary import scalar_atoms
+from .core import same_dimension
+from .errors import SingularExpressionError
 from .expressions import SymmetricLower, is_log_determinant
 
-__all__ = ['canonicalize', 'transpose', 'inverse', 'UnsupportedExpressionError']
+__all__ = ['canonicalize', 'transpose', 'inverse', 'check_shape', 'UnsupportedExpressionError',
+           'SUPPORTED']
+
+#: What the compiler computes: the list every refusal ends with.
+SUPPORTED = ('the compiler supports matrices that are MatrixSymbol, Identity, ZeroMatrix, '
+             'OneMatrix, and their products, sums, scalings, transposes, inverses, integer '
+             'powers, LofCholesky and SymmetricLower; and scalars that are numbers, scalar '
+             'symbols, traces, determinants and their logarithms, elements at numeric positions, '
+             'and arithmetic, Piecewise and the functions of scalars that Python\'s math module '
+             'evaluates (exp, log, sqrt, sin, Abs, Max, ...) of these. Elementwise and matrix '
+             'functions (exp(A), HadamardProduct, Abs(A), ...) are not supported')
 
 
-class UnsupportedExpressionError(TypeError):
-    """An expression the compiler has no operations for."""
+class UnsupportedExpressionError(ComputationsError, TypeError):
+    """An expression the compiler has no operations for (its message names it, and lists
+    what is supported)."""
 
 
 def _never(expr):
     return None
+
+
+def _unsupported(expr, why):
+    """The error for ``expr``: what it is, why it is refused, and what is supported."""
+    return UnsupportedExpressionError(f'{expr} ({type(expr).__name__}) is not supported: {why}. '
+                                      f'{SUPPORTED}')
 
 
 def canonicalize(expr, symmetric=_never, memo=None):
@@ -60,56 +95,172 @@ def _canonical(expr, symmetric, memo):
     if not isinstance(expr, sympy.MatrixExpr):
         if isinstance(expr, sympy.Expr):
             return _scalar(expr, recurse)
-        raise UnsupportedExpressionError(f'{expr!r} is not a SymPy expression')
+        raise _unsupported(expr, 'it is not a SymPy expression')
     if isinstance(expr, (MatrixSymbol, Identity, ZeroMatrix, OneMatrix)):
         return expr
-    if isinstance(expr, (Factorization, SymmetricLower)):
-        return type(expr)(recurse(expr.arg))
-    if isinstance(expr, Transpose):
-        return transpose(recurse(expr.arg), symmetric)
-    if isinstance(expr, Inverse):
-        return inverse(recurse(expr.arg), symmetric)
     if isinstance(expr, MatPow):
-        return _power(recurse(expr.base), expr.exp, symmetric, expr)
+        _check_exponent(expr)               # before the base: Abs(A) is (A*Adjoint(A.T))**(1/2)
+    if not isinstance(expr, (LofCholesky, SymmetricLower, Transpose, Inverse, MatPow, MatMul,
+                             MatAdd)):
+        raise _unsupported(expr, 'the compiler has no operations for it')
+    # The arguments first, so that a shape error names the innermost node at fault.
+    args = [recurse(a) for a in expr.args]
+    check_shape(expr)
+    if type(expr) in (LofCholesky, SymmetricLower):
+        return type(expr)(*args)
+    if isinstance(expr, Transpose):
+        return transpose(args[0], symmetric)
+    if isinstance(expr, Inverse):
+        return inverse(_invertible(args[0], expr), symmetric)
+    if isinstance(expr, MatPow):
+        return _power(args[0], expr.exp, symmetric, expr)
     if isinstance(expr, MatMul):
-        return _product([recurse(a) for a in expr.args])
-    if isinstance(expr, MatAdd):
-        return _sum([recurse(a) for a in expr.args])
-    raise UnsupportedExpressionError(
-        f'{expr} ({type(expr).__name__}) is not supported: the compiler handles MatrixSymbol, '
-        'Identity, ZeroMatrix, scalars, MatMul, MatAdd, Transpose, Inverse, integer powers, '
-        'LofCholesky and SymmetricLower')
+        return _product(args)
+    return _sum(args)
+
+
+def check_shape(expr):
+    """Raise a ShapeError naming ``expr`` unless its operands' shapes fit (its own node only).
+
+    SymPy checks shapes only when they are numbers: ``Trace(X)`` of an
+    ``n x m`` matrix, ``X**2`` or ``X + X.T`` are accepted, and would give
+    a gradient or a program of the wrong shape.  Dimensions are compared as
+    expressions: an ``n x m`` matrix is not square, whatever sizes n and m
+    take in a call.
+
+    >>> n, m = sympy.symbols('n m')
+    >>> check_shape(Trace(MatrixSymbol('X', n, m)))
+    Traceback (most recent call last):
+        ...
+    sympy.matrices.exceptions.NonSquareMatrixError: Trace(X): X is n x m, and a trace of a non-square matrix is undefined
+    """
+    if isinstance(expr, (Trace, Determinant, Inverse, MatPow, LofCholesky)):
+        matrix = expr.base if isinstance(expr, MatPow) else expr.arg
+        if not same_dimension(*matrix.shape):
+            what = {Trace: 'a trace', Determinant: 'a determinant', Inverse: 'an inverse',
+                    LofCholesky: 'a Cholesky factor'}.get(type(expr), 'a power')
+            raise NonSquareMatrixError(f'{expr}: {matrix} is {_shape(matrix)}, and {what} of a '
+                                       'non-square matrix is undefined')
+    elif isinstance(expr, MatMul):
+        factors = [a for a in expr.args if isinstance(a, sympy.MatrixExpr)]
+        for left, right in zip(factors, factors[1:]):
+            if not same_dimension(left.shape[1], right.shape[0]):
+                raise sympy.ShapeError(f'{expr}: {left} is {_shape(left)} and {right} is '
+                                       f'{_shape(right)}, which cannot be multiplied')
+    elif isinstance(expr, MatAdd):
+        first = expr.args[0]
+        for term in expr.args[1:]:
+            if not (same_dimension(first.shape[0], term.shape[0])
+                    and same_dimension(first.shape[1], term.shape[1])):
+                raise sympy.ShapeError(f'{expr}: {first} is {_shape(first)} and {term} is '
+                                       f'{_shape(term)}, which cannot be added')
+
+
+def _shape(matrix):
+    return f'{matrix.shape[0]} x {matrix.shape[1]}'
+
+
+def _invertible(matrix, written):
+    """``matrix``, the canonical form of what ``written`` (an inverse or a negative power)
+    inverts, after checking it is not singular whatever the inputs: such an inverse would
+    fail in every call, so it fails when the function is made."""
+    coefficient, factors = (matrix.as_coeff_matrices() if isinstance(matrix, MatMul)
+                            else (sympy.S.One, [matrix]))
+    size = sympy.sympify(matrix.shape[0])
+    dimensions = [sympy.sympify(d) for f in factors for d in f.shape]
+    if any(isinstance(f, ZeroMatrix) for f in factors) or coefficient.is_zero:
+        reason = 'it is the zero matrix'
+    elif isinstance(matrix, OneMatrix) and size.is_Integer and size > 1:
+        reason = 'it is a matrix of ones, of rank 1'
+    elif size.is_Integer and all(d.is_Integer for d in dimensions) and min(dimensions) < size:
+        reason = (f'it is a product through a dimension of {min(dimensions)}, of rank at most '
+                  f'{min(dimensions)} < {size}')
+    else:
+        return matrix
+    base = written.base if isinstance(written, MatPow) else written.arg
+    raise SingularExpressionError(written, base, reason)
 
 
 def _scalar(expr, recurse):
     """The canonical form of a scalar: its matrix arguments canonical, traces of sums and
     scaled products split, transposes dropped under traces and determinants, and the
-    element of a 1x1 matrix written as its trace."""
-    if not expr.atoms(MatrixSymbol):
-        return expr                                   # numbers and scalar symbols
-    if isinstance(expr, Trace):
-        return _trace(recurse(expr.arg))
+    element of a 1x1 matrix written as its trace; anything the generated code cannot
+    evaluate refused."""
+    if not expr.args:                                 # numbers and scalar symbols
+        if not (expr.is_Symbol or expr.is_extended_real is not False):
+            raise _unsupported(expr, 'it is not a real number')
+        return expr
+    if isinstance(expr, (Trace, Determinant)):
+        matrix = recurse(expr.arg)
+        check_shape(expr)
+        return _trace(matrix) if isinstance(expr, Trace) else _determinant(matrix)
     if isinstance(expr, MatrixElement):
         matrix = recurse(expr.parent)
         if matrix.shape == (1, 1):
             return _trace(matrix)
         if not (expr.i.is_Integer and expr.j.is_Integer):
-            raise UnsupportedExpressionError(f'{expr}: only elements at numeric positions '
-                                             'are supported')
+            raise _unsupported(expr, 'only elements at numeric positions are supported')
         return MatrixElement(matrix, expr.i, expr.j)
-    if isinstance(expr, Determinant):
-        return _determinant(recurse(expr.arg))
     if is_log_determinant(expr):
-        inner = _determinant(recurse(expr.args[0].arg))
+        inner = recurse(expr.args[0])
         if isinstance(inner, sympy.Pow) and inner.exp == -1:      # log(1/det A) = -log(det A)
             return -sympy.log(inner.base)
         return sympy.log(inner)
-    if isinstance(expr, (sympy.Add, sympy.Mul, sympy.Pow, sympy.Function)):
-        return expr.func(*[recurse(a) for a in expr.args])
-    raise UnsupportedExpressionError(
-        f'{expr} ({type(expr).__name__}) is not supported: scalars of matrices are traces, '
-        'determinants and their logarithms, elements, and arithmetic and functions of these '
-        '(write a quadratic form y.T*A*y as Trace(y.T*A*y): indexing it expands to a sum)')
+    if isinstance(expr, Piecewise):
+        pairs = [(recurse(e), _condition(c, recurse)) for e, c in expr.args]
+        if any(isinstance(e, sympy.MatrixExpr) for e, c in pairs):
+            raise _unsupported(expr, 'its values must be scalars')
+        return _evaluable(Piecewise(*pairs))
+    if not all(isinstance(a, sympy.Expr) for a in expr.args):
+        raise _unsupported(expr, 'scalars of matrices are traces, determinants and their '
+                                 'logarithms, elements, and arithmetic and functions of these '
+                                 '(write a quadratic form y.T*A*y as Trace(y.T*A*y): indexing '
+                                 'it expands to a sum)')
+    matrices = [a for a in expr.args if isinstance(a, sympy.MatrixExpr)]
+    if matrices:
+        raise _unsupported(expr, f'it applies {type(expr).__name__} to the matrix '
+                                 f'{matrices[0]}, and elementwise and matrix functions are '
+                                 'not supported')
+    result = expr.func(*[recurse(a) for a in expr.args])
+    # One spelling for arithmetic on a Piecewise (2*Piecewise((x/2, c), ...)): its branches.
+    if isinstance(result, (sympy.Add, sympy.Mul)) \
+            and any(isinstance(a, Piecewise) for a in result.args):
+        return sympy.piecewise_fold(result)
+    return _evaluable(result)
+
+
+def _condition(condition, recurse):
+    """A Piecewise condition with its scalars canonical: comparisons and logic of scalars."""
+    if isinstance(condition, BooleanAtom):
+        return condition
+    if isinstance(condition, (sympy.core.relational.Relational, sympy.And, sympy.Or, sympy.Not)):
+        return condition.func(*[recurse(a) if isinstance(a, sympy.Expr)
+                                else _condition(a, recurse) for a in condition.args])
+    raise _unsupported(condition, 'conditions are comparisons of scalars, And, Or and Not')
+
+
+def _evaluable(expr):
+    """``expr``, a function of canonical scalars, after checking that the generated Python
+    can evaluate it.
+
+    A SCALAR operation is printed as Python source (:func:`sympy.printing.pycode.pycode`,
+    with only ``math`` imported) and run as such, so what that printer cannot print (an
+    undefined function ``f(x)``, ``re``, ``besselj``...) would fail when the function
+    runs.  The scalars of matrices are printed as plain names, as the code generator
+    names them."""
+    if isinstance(expr, (sympy.Add, sympy.Mul)) or not expr.args:
+        return expr                  # arithmetic (and what the construction evaluated away)
+    names = {atom: sympy.Dummy() for atom in scalar_atoms(expr) if not atom.is_Symbol}
+    try:
+        source = pycode(expr.xreplace(names))
+    except PrintMethodNotImplementedError:
+        raise _unsupported(expr, f'the generated Python code cannot evaluate '
+                                 f'{type(expr).__name__}') from None
+    modules = set(re.findall(r'\b([A-Za-z_]\w*)\.', source)) - {'math'}
+    if modules:
+        raise _unsupported(expr, f'the generated Python code would need '
+                                 f'{", ".join(sorted(modules))}')
+    return expr
 
 
 def _trace(matrix):
@@ -210,11 +361,14 @@ def _ordered(expr):
     return expr
 
 
+def _check_exponent(power):
+    if not (power.exp.is_Integer and power.exp != 0):
+        raise _unsupported(power, 'only nonzero integer powers of matrices are supported')
+
+
 def _power(base, exponent, symmetric, original):
-    if not (exponent.is_Integer and exponent != 0):
-        raise UnsupportedExpressionError(f'{original}: only nonzero integer powers of '
-                                         'matrices are supported')
-    factor = base if exponent > 0 else inverse(base, symmetric)
+    _check_exponent(original)
+    factor = base if exponent > 0 else inverse(_invertible(base, original), symmetric)
     return _product([factor] * abs(int(exponent)))
 
 

@@ -1,8 +1,11 @@
 """Errors of numerical routines, named after what went wrong mathematically.
 
-They subclass :class:`numpy.linalg.LinAlgError`, so code that catches NumPy's
-errors catches these too.  Each names the operation and the matrix
-expression it failed on.
+They subclass :class:`numpy.linalg.LinAlgError` (a ValueError), so code that
+catches NumPy's errors catches these too.  Each names the operation and the
+matrix expression it failed on; :class:`SingularExpressionError` is raised
+before any routine runs, for an inverse of a matrix that is singular whatever
+the inputs (the zero matrix).  Like every error of the library they pickle
+(:class:`computations.graph.ComputationsError`).
 
 >>> import sympy
 >>> A = sympy.MatrixSymbol('A', 3, 3)
@@ -13,10 +16,13 @@ computations.matrices.errors.NotPositiveDefiniteError: POSV: A + A.T is not posi
 """
 from numpy.linalg import LinAlgError
 
-__all__ = ['RoutineError', 'NotPositiveDefiniteError', 'SingularMatrixError']
+from ..graph import ComputationsError
+
+__all__ = ['RoutineError', 'NotPositiveDefiniteError', 'SingularMatrixError',
+           'SingularExpressionError']
 
 
-class RoutineError(LinAlgError):
+class RoutineError(ComputationsError, LinAlgError):
     """A BLAS/LAPACK routine reported failure (``info != 0``) on an expression."""
 
     def __init__(self, operation, expression, info, message=None):
@@ -41,3 +47,32 @@ class SingularMatrixError(RoutineError):
         super().__init__(operation, expression, info,
                          f'{operation}: {expression} is singular (its factor has a zero '
                          f'at diagonal position {info})')
+
+
+class SingularExpressionError(ComputationsError, LinAlgError):
+    """An expression inverts a matrix that is singular whatever the inputs.
+
+    Raised when the expression is compiled (by :func:`computations.function`),
+    not when it runs: ``(T - T.T).I`` with ``T`` symmetric is the inverse of
+    the zero matrix.  ``expression`` is the inverse (or negative power) as
+    written, ``matrix`` the singular matrix it inverts (as written), ``reason``
+    why it is singular.
+
+    Not a :class:`SingularMatrixError`: that one reports a routine's failure
+    on the data of a call (its ``operation`` and ``info``); this one is a
+    property of the expression, found before there is any routine or data.
+    Like NumPy's ``inv`` of a singular matrix, it is a LinAlgError (and so a
+    ValueError).
+
+    >>> import sympy
+    >>> T = sympy.MatrixSymbol('T', 3, 3)
+    >>> raise SingularExpressionError((T - T.T).I, T - T.T, 'it is the zero matrix')
+    Traceback (most recent call last):
+        ...
+    computations.matrices.errors.SingularExpressionError: (T - T.T)**(-1): T - T.T is singular whatever the inputs (it is the zero matrix), so it has no inverse
+    """
+
+    def __init__(self, expression, matrix, reason):
+        self.expression, self.matrix, self.reason = expression, matrix, reason
+        super().__init__(f'{expression}: {matrix} is singular whatever the inputs ({reason}), '
+                         'so it has no inverse')

@@ -23,8 +23,15 @@ node                       adjoint of the argument, from the node's ``G``
 ``A.I``                    ``-A.-T*G*A.-T``
 ``A**k``                   ``sum of (A**i).T*G*(A**(k-1-i)).T``
 ``LofCholesky(K)``         ``L.-T*SymmetricLower(L.T*G)*L.-1/2``
+``sqrt(Trace(Y.T*Y))``     ``G/(2*sqrt(...))``, and 0 where the norm is 0
 scalar functions           the chain rule (SymPy's ``fdiff``)
 =========================  ==============================================
+
+A Frobenius norm ``sqrt(Trace(Y.T*Y))`` (:func:`frobenius_norm`) is not
+differentiable at ``Y = 0``, where the chain rule would give ``0/0``: its
+gradient there is taken as 0, the subgradient of least norm (PyTorch's
+choice too), by a ``Piecewise`` that the compiled program evaluates as a
+conditional, so the norm and its gradient at 0 are finite.
 
 The Cholesky factor ``L = LofCholesky(K)`` is a function of the symmetric
 matrix K, so its row gives the *symmetric* gradient: Murray's (2016)
@@ -39,7 +46,10 @@ CHOLESKY_ADJOINT call (:mod:`schedulers.cholesky_adjoint`).
 Scalars are traces (write a quadratic form ``y.T*A*y`` as
 ``Trace(y.T*A*y)``: indexing it makes a sum of elements), determinants and
 their logarithms, 1x1 matrices, and arithmetic and functions of these;
-:func:`frobenius_norm` spells a Frobenius norm.
+:func:`frobenius_norm` spells a Frobenius norm.  A constant has the zero
+gradient; shapes that do not fit (a trace of an ``n x m`` matrix) and
+functions of matrices (``exp(A)``) are refused, as the compiler refuses
+them (:func:`~.canonical.check_shape`).
 
 >>> from sympy import MatrixSymbol, Trace, Q, log, Determinant
 >>> K, y = MatrixSymbol('K', 3, 3), MatrixSymbol('y', 3, 1)
@@ -51,12 +61,12 @@ import operator
 
 import sympy
 from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, MatrixExpr,
-                   MatrixSymbol, OneMatrix, Trace, Transpose, ZeroMatrix)
+                   MatrixSymbol, OneMatrix, Piecewise, Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .canonical import UnsupportedExpressionError
+from .canonical import UnsupportedExpressionError, canonicalize, check_shape
 from .expressions import LofCholesky, SymmetricLower, is_log_determinant
-from .properties import Properties
+from .properties import Properties, _congruence, split_product
 
 __all__ = ['grad', 'frobenius_norm']
 
@@ -64,9 +74,11 @@ __all__ = ['grad', 'frobenius_norm']
 def frobenius_norm(X):
     """The Frobenius norm of a matrix expression, ``sqrt(Trace(X.T*X))``.
 
+    Its gradient is ``X/frobenius_norm(X)``, and 0 at ``X = 0`` (see the module):
+
     >>> X = sympy.MatrixSymbol('X', 3, 2)
     >>> grad(frobenius_norm(X), X)
-    1/sqrt(Trace(X.T*X))*X
+    Piecewise((1/sqrt(Trace(X.T*X)), Trace(X.T*X) > 0), (0, True))*X
     """
     return sympy.sqrt(Trace(X.T * X))
 
@@ -81,8 +93,8 @@ def grad(expr, wrt, assumptions=()):
     is the same.
 
     >>> X, A = sympy.MatrixSymbol('X', 3, 3), sympy.MatrixSymbol('A', 3, 3)
-    >>> grad(Trace(A*X), X), grad(Trace(A*X), [X, A])
-    (A.T, [A.T, X.T])
+    >>> grad(Trace(A*X), X), grad(Trace(A*X), [X, A]), grad(Trace(A) - Trace(A), A)
+    (A.T, [A.T, X.T], 0)
     """
     single = isinstance(wrt, sympy.Basic)
     targets = [wrt] if single else list(wrt)
@@ -115,6 +127,8 @@ def _backward(f, targets, tidy):
     def depends(node):
         return isinstance(node, sympy.Basic) and node.has(*targets)
 
+    if not depends(f):                      # a constant: every gradient is zero
+        return {}
     order = _topological(f, depends)
     pending = {f: [sympy.S.One]}
     found = {}
@@ -139,6 +153,9 @@ def _topological(f, depends):
     while stack:
         node, done = stack.pop()
         if done:
+            # After its arguments: a shape error names the innermost node at fault.  SymPy
+            # accepts Trace(X) of an n x m X, whose adjoint would be an n x n identity.
+            check_shape(node)
             post.append(node)
             continue
         if node in seen:
@@ -209,6 +226,12 @@ def _function(node, G):
     if is_log_determinant(node):
         M = node.args[0].arg
         return [(M, G * Inverse(M).T)]
+    matrices = [arg for arg in node.args if isinstance(arg, MatrixExpr)]
+    if matrices:
+        raise UnsupportedExpressionError(
+            f'{node}: {type(node).__name__} of the matrix {matrices[0]} (an elementwise or '
+            'matrix function) cannot be differentiated; functions of scalars (traces, '
+            'determinants...) can')
     return [(arg, G * node.fdiff(i + 1)) for i, arg in enumerate(node.args)]
 
 
@@ -219,8 +242,21 @@ def _mul(node, G):
 
 def _pow(node, G):
     base, exponent = node.args
+    if exponent == sympy.S.Half and _is_squared_norm(base):
+        # The norm's own rule (see the module): 1/(2*norm), 0 where the norm is 0, so that
+        # the adjoint of Y, (Y/norm)*G, is 0 there instead of 0*inf.
+        return [(base, G * Piecewise((1 / (2 * node), base > 0), (0, True)))]
     return [(base, G * exponent * base ** (exponent - 1)),
             (exponent, G * sympy.log(base) * node)]
+
+
+def _is_squared_norm(scalar):
+    """Whether ``scalar`` is ``c*Trace(Y.T*Y)`` with ``c > 0``: a squared Frobenius norm."""
+    if not isinstance(scalar, Trace):
+        return False
+    coefficient, factors = split_product(canonicalize(scalar.arg))
+    return bool(coefficient.is_positive) and len(factors) % 2 == 0 \
+        and _congruence(Properties(), factors) is not None
 
 
 def _element(node, G):

@@ -216,6 +216,7 @@ class Planner:
         if isinstance(expr, Trace):
             candidates = [p for rule in TRACE_RULES for p in rule(self, expr)]
         elif isinstance(expr, MatrixElement):
+            self._check_position(expr)
             matrix = self.plan(expr.parent)
             var, transposed = matrix.operand
             i, j = (expr.j, expr.i) if transposed else (expr.i, expr.j)
@@ -225,6 +226,16 @@ class Planner:
         else:                          # arithmetic: emit plans the scalars it reads
             candidates = [self.emit(SCALAR(expr), target=expr)]
         return self.cheapest(candidates, expr)._replace(target=expr)
+
+    def _check_position(self, element):
+        """Raise an IndexError naming ``element`` when its position is outside its matrix for
+        the sizes bound (SymPy checks only numeric shapes)."""
+        for axis, (position, dim) in enumerate(zip((element.i, element.j), element.parent.shape)):
+            size = self.properties.size(dim)
+            if size is not None and not 0 <= int(position) < size:
+                raise IndexError(f'{element}: {"row" if axis == 0 else "column"} {position} is '
+                                 f'outside {element.parent}, which has {size} '
+                                 f'{"rows" if axis == 0 else "columns"} ({dim} = {size})')
 
     def _search(self, expr):
         if isinstance(expr, LofCholesky):
