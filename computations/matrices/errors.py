@@ -44,9 +44,15 @@ class SingularMatrixError(RoutineError):
     """A factorization or triangular solve met an exactly singular matrix."""
 
     def __init__(self, operation, expression, info):
+        # A triangular matrix has the zero on its own diagonal; another, on its LU factor's.
+        where = 'it' if operation in _TRIANGULAR else 'its factor'
         super().__init__(operation, expression, info,
-                         f'{operation}: {expression} is singular (its factor has a zero '
+                         f'{operation}: {expression} is singular ({where} has a zero '
                          f'at diagonal position {info})')
+
+
+#: Operations whose matrix is triangular itself (no factorization before the check).
+_TRIANGULAR = frozenset({'TRSM', 'TRTRS', 'TRTRI'})
 
 
 class SingularExpressionError(ComputationsError, LinAlgError):
