@@ -161,9 +161,8 @@ def _run(args):
 
 def _sizes(items, problem):
     """``{dimension name: size}`` from ``--size DIM=N`` items, checked against the problem."""
-    import sympy
-    known = sorted({str(d) for var in problem.inputs if isinstance(var, sympy.MatrixExpr)
-                    for dim in var.shape for d in sympy.sympify(dim).free_symbols})
+    from .matrices.core import dimensions
+    known = [str(d) for d in dimensions(problem.inputs)]
     sizes = {}
     for item in items:
         name, _, value = item.partition('=')

@@ -46,6 +46,7 @@ from .core import CompositeComputation
 from .empty import EmptyProgram, is_empty
 from .matrices.assumptions import check_values, normalize
 from .matrices.blocking import block
+from .matrices.core import dimensions
 from .matrices.compiler import compile_expressions
 from .matrices.printing import pseudocode
 from .matrices.properties import Properties
@@ -138,9 +139,7 @@ class Function:
             f'out{i}' for i in range(len(self.outputs)))
         if len(self.names) != len(self.outputs):
             raise ValueError(f'names: {len(self.names)} names for {len(self.outputs)} outputs')
-        self.dimensions = tuple(sorted({d for var in self.inputs if isinstance(var, MatrixExpr)
-                                        for dim in var.shape
-                                        for d in sympy.sympify(dim).free_symbols}, key=str))
+        self.dimensions = dimensions(self.inputs)
         self.sizes = _check_sizes(sizes or {}, self.dimensions)
         self.blocksize = _check_blocksize(blocksize, self.dimensions)
         self.low_memory = _flag(low_memory, 'low_memory')
@@ -654,8 +653,7 @@ def _check_output(i, output, inputs, properties):
         raise TypeError(f'output {i} must be a SymPy matrix expression or a scalar expression '
                         f'of matrices (a trace, a log-determinant...), got {output!r} '
                         f'({type(output).__name__})')
-    known = set(inputs) | {d for var in inputs if isinstance(var, MatrixExpr)
-                           for dim in var.shape for d in sympy.sympify(dim).free_symbols}
+    known = set(inputs) | set(dimensions(inputs))
     unknown = [s for s in output.free_symbols if s not in known]
     if unknown:
         raise ValueError(f'output {i} ({output}) uses {", ".join(sorted(map(str, unknown)))}, '

@@ -38,6 +38,7 @@ import sympy
 from sympy import MatrixExpr, MatrixSymbol
 
 from ..graph import ComputationsError
+from .core import dimensions
 from .properties import PREDICATES, Properties
 
 __all__ = ['normalize', 'check_values', 'AssumptionError', 'SYNONYMS']
@@ -61,8 +62,7 @@ def normalize(assumptions, inputs):
     """
     if isinstance(assumptions, (sympy.Basic, bool)):
         assumptions = [assumptions]
-    symbols = set(inputs) | {d for var in inputs if isinstance(var, MatrixExpr)
-                             for dim in var.shape for d in sympy.sympify(dim).free_symbols}
+    symbols = set(inputs) | set(dimensions(inputs))
     kept = []
     for assumption in _flatten(assumptions):
         if not isinstance(assumption, sympy.assumptions.AppliedPredicate):

@@ -36,7 +36,18 @@ from sympy import MatrixExpr
 from ..core import Computation
 
 __all__ = ['MatrixComputation', 'is_variable', 'as_scalar', 'as_matrix', 'as_flag', 'as_side',
-           'transpose_if', 'check_square', 'check_shapes', 'same_dimension']
+           'transpose_if', 'check_square', 'check_shapes', 'same_dimension', 'dimensions']
+
+
+def dimensions(variables):
+    """The symbols in the shapes of the matrix ``variables``, sorted by name.
+
+    >>> n, k = sympy.Symbol('n'), sympy.Symbol('k')
+    >>> dimensions([sympy.MatrixSymbol('H', k, n + 1), sympy.Symbol('alpha')])
+    (k, n)
+    """
+    return tuple(sorted({d for var in variables if isinstance(var, MatrixExpr)
+                         for dim in var.shape for d in sympy.sympify(dim).free_symbols}, key=str))
 
 
 def is_variable(value):
