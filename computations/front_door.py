@@ -209,8 +209,7 @@ class Function:
         if not arrays:
             specialization.check_memory(_dtype(values))
         if check:                  # on the caller's arrays, as given (not transposed views)
-            check_values(self.assumptions, {var: values[var] if value is None else value
-                                            for var, value in zip(self.inputs, given)})
+            check_values(self.assumptions, dict(zip(self.inputs, given)))
         if scheduler is not None:
             return specialization.run_dask(values, dims, scheduler)
         return specialization.run(values, dims, self.runner)
@@ -490,8 +489,7 @@ class Specialization:
         if available is None or needed <= available:
             return
         sizes = Sizes(self.dims, dtype)
-        values = {v.expr for v in self.program.outputs} | {
-            v.expr for node in self.program for v in node.outputs}
+        values = {v.expr for node in self.program for v in node.outputs}
         largest = sorted(((sizes.nbytes(v), str(v)) for v in values), reverse=True)[:3]
         raise MemoryError(
             f'{self.function!r}: this call needs about {_gigabytes(needed)} of working memory '
