@@ -8,14 +8,15 @@ seed set, hypothesis keeps no example database, so a failing example, once
 found, is added to its test as an ``@example`` (the failure report prints it,
 and ``print_blob`` a ``@reproduce_failure`` line).
 
-The machine is shared and noisy, so no example has a deadline; a failure
-stops shrinking after :data:`SHRINK_SECONDS` and reports the smallest
-example found by then, so a red run says why in seconds, not minutes.
+The machine is shared and noisy, so no example has a deadline nor a too_slow
+health check; a failure stops shrinking after :data:`SHRINK_SECONDS` and
+reports the smallest example found by then, so a red run says why in seconds,
+not minutes.
 """
 import secrets
 
 import pytest
-from hypothesis import core, settings
+from hypothesis import HealthCheck, core, settings
 from hypothesis.internal.conjecture import engine
 
 #: Seconds a failing example is shrunk before it is reported (hypothesis: 300).
@@ -23,8 +24,14 @@ from hypothesis.internal.conjecture import engine
 #: monkeypatch for this; there is no setting for it.
 SHRINK_SECONDS = 20
 
-settings.register_profile('default', deadline=None, print_blob=True)
-settings.load_profile('default')
+# The parent is hypothesis's own 'default' profile, named: with no parent, a
+# profile inherits whatever is loaded, and under CI=true hypothesis has already
+# loaded its 'ci' profile, which derandomizes (the same examples on every run).
+# Timing checks (deadline, too_slow) are off: the machine is shared and noisy.
+settings.register_profile('computations', parent=settings.get_profile('default'),
+                          derandomize=False, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile('computations')
 
 SEED = pytest.StashKey()
 

@@ -41,6 +41,19 @@ def test_no_profile_derandomizes():
     assert settings.default.deadline is None and settings.default.print_blob
 
 
+def test_no_profile_derandomizes_under_ci():
+    """Under CI=true hypothesis loads its own derandomized 'ci' profile at import."""
+    probe = os.path.join(HERE, '_print_settings.py')
+    for ci in (True, False):
+        env = {**os.environ, 'CI': 'true'} if ci else {k: v for k, v in os.environ.items()
+                                                       if k != 'CI'}
+        run = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
+                              '-s', probe], capture_output=True, text=True, env=env,
+                             cwd=os.path.dirname(HERE))
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert 'derandomize=False deadline=None print_blob=True' in run.stdout, run.stdout
+
+
 def test_the_printed_seed_is_the_one_in_force(pytestconfig):
     from conftest import SEED
     assert core.global_force_seed == pytestconfig.stash[SEED]

@@ -11,10 +11,10 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from computations import CompositeComputation
-from inplace import (Copy, TokenComputation, UnsafeInplaceError, check, inplace_compile,
+from computations.inplace import (Copy, TokenComputation, UnsafeInplaceError, check, inplace_compile,
                      insert_copies, plan_overwrites, tokenize)
 from inplace_ops import evaluate_pure, mix_dags
-from schedulers import interpret
+from computations.schedulers import interpret
 
 
 def inputs_for(comp, seed=0):
@@ -121,7 +121,11 @@ def mutated_programs_agree_when_accepted(comp, random, mutations, donate):
             nodes = program.toposort()
             copies = [n for n in nodes if isinstance(n.comp, Copy)]
             tokens = sorted({t for n in nodes for t in n.input_tokens + n.output_tokens})
-            if copies and random.random() < 0.5:
+            # Mostly drop copies: renaming two random tokens is nearly always unsafe,
+            # and enough mutated programs must be accepted for the property to bite.
+            # Over 56 seeds (300 examples each) 8 to 48 were, median 26; with 0.5
+            # instead of 0.8, 4 to 39, and 4 failed the bound below under CI=true.
+            if copies and random.random() < 0.8:
                 program = remove_copy(program, random.choice(copies))
             elif len(tokens) > 1:
                 old, new = random.sample(tokens, 2)
