@@ -28,8 +28,8 @@ import computations
 from computations import Identity
 from computations.matrices.blocking import Assemble, Split
 from computations.matrices.examples.problems import PROBLEMS
-from inplace.tokens import inplace_map
-from schedulers.memory import Sizes
+from computations.inplace.tokens import inplace_map
+from computations.schedulers.memory import Sizes
 from _harness import check, data, round_robin
 
 

@@ -31,7 +31,7 @@ from sympy import Determinant, MatrixSymbol, Q, Symbol, Trace, log, pi
 
 import computations
 from computations.matrices import SymmetricLower
-from schedulers.kernels import symmetrize
+from computations.schedulers.kernels import symmetrize
 from _harness import relative_error, round_robin, smith_loop
 
 

@@ -26,7 +26,7 @@ import tracemalloc
 import numpy as np
 
 from computations.matrices.examples import kalman, kalman_numpy, kalman_program
-from schedulers import execute
+from computations.schedulers import execute
 
 from _harness import data
 

@@ -27,7 +27,7 @@ from scipy.linalg import blas
 
 import computations
 from computations.matrices.examples.problems import PROBLEMS
-from schedulers.memory import traced_peak
+from computations.schedulers.memory import traced_peak
 from _harness import check, data, round_robin
 
 TARGETS = {'peak / lambdify': 0.7, 'peak_bytes error': 0.10, 'GFLOP/s vs DGEMM': 0.60}

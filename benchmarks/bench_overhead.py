@@ -5,13 +5,13 @@ built by hand as a composite of 200 GEMM operations, so that the time is
 all call overhead (an 8 x 8 DGEMM takes about a microsecond).  It runs as:
 
 ``generated``
-    the generated source (:func:`schedulers.codegen.compile_source`), the
+    the generated source (:func:`computations.schedulers.codegen.compile_source`), the
     default runner of compiled functions;
 ``hand``
     the same 200 ``dgemm`` calls written out by hand (source text made by
     this script, compiled once: what a user would type);
 ``interpreter``
-    the interpretive executor (:func:`schedulers.run_program`) on the same
+    the interpretive executor (:func:`computations.schedulers.run_program`) on the same
     token program.
 
 Each sample times a batch of calls; contestants alternate, medians are
@@ -28,9 +28,9 @@ from scipy.linalg import blas
 
 from computations import CompositeComputation
 from computations.matrices import GEMM
-from schedulers import run_program
-from schedulers.codegen import compile_source
-from schedulers.execute import compile_program
+from computations.schedulers import run_program
+from computations.schedulers.codegen import compile_source
+from computations.schedulers.execute import compile_program
 
 TARGETS = {'generated/hand': 1.5, 'generated/interpreter': 0.5}
 

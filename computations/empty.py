@@ -156,7 +156,7 @@ class EmptyProgram:
 
     A call takes ``{input: prepared value}`` (2-D Fortran-ordered float
     arrays of one dtype, floats for scalars, as
-    :func:`schedulers.execute.prepare_inputs` makes them) and returns a tuple:
+    :func:`computations.schedulers.execute.prepare_inputs` makes them) and returns a tuple:
     arrays of that dtype, never one of the caller's (floats for scalar outputs).
 
     >>> from sympy import MatrixSymbol, Symbol, Q

@@ -34,13 +34,13 @@ import numpy as np
 import sympy
 from sympy import MatrixExpr, MatrixSymbol
 
-from inplace import is_constant
-from schedulers.codegen import generate
-from schedulers.execute import (bind_dimensions, compile_program, constant_values, prepare_inputs,
+from computations.inplace import is_constant
+from computations.schedulers.codegen import generate
+from computations.schedulers.execute import (bind_dimensions, compile_program, constant_values, prepare_inputs,
                                 run_program)
-from schedulers.memory import Sizes, available_bytes, timeline
-from schedulers.order import schedule
-from schedulers.profile import Profile, Row, dgemm_rate
+from computations.schedulers.memory import Sizes, available_bytes, timeline
+from computations.schedulers.order import schedule
+from computations.schedulers.profile import Profile, Row, dgemm_rate
 
 from .core import CompositeComputation
 from .empty import EmptyProgram, is_empty
@@ -98,7 +98,7 @@ def function(inputs, outputs, assumptions=(), **options):
 
     A call ``f(*arrays, scheduler=...)`` runs in process (``scheduler=None``,
     the default) or on Dask: ``'sync'``, ``'threads'`` or a
-    ``distributed.Client`` (see :mod:`schedulers.dask_graph`).
+    ``distributed.Client`` (see :mod:`computations.schedulers.dask_graph`).
     """
     return Function(inputs, outputs, assumptions, **options)
 
@@ -254,7 +254,7 @@ class Function:
 
     def profile(self, *args, **kwargs):
         """Run once on these arrays, timing each routine call: a printable
-        :class:`~schedulers.profile.Profile` (seconds, FLOPs and GFLOP/s per call,
+        :class:`~computations.schedulers.profile.Profile` (seconds, FLOPs and GFLOP/s per call,
         and the total against this machine's DGEMM rate)."""
         values, dims = self._prepare(self._arguments(args, kwargs))
         return self._specialization(dims).profile(values)
@@ -264,7 +264,7 @@ class Function:
 
         The most bytes the call holds at once beyond the caller's arrays: the
         program's buffers in its memory-aware order (see
-        :mod:`schedulers.memory`), the results, and copies of arrays that are
+        :mod:`computations.schedulers.memory`), the results, and copies of arrays that are
         not Fortran-ordered float arrays of the program's dtype.
 
         >>> A = sympy.MatrixSymbol('A', sympy.Symbol('n'), 2)
@@ -417,7 +417,7 @@ class Specialization:
         return lean
 
     def run(self, values, dims, runner='source'):
-        """Run on prepared input values (:func:`schedulers.prepare_inputs`); a tuple of arrays."""
+        """Run on prepared input values (:func:`computations.schedulers.prepare_inputs`); a tuple of arrays."""
         if runner == 'source':
             generated = self.generated(_dtype(values))
             return generated(*[values[var] for var in self.function.inputs])
@@ -427,13 +427,13 @@ class Specialization:
         return _distinct([out[var] for var in self.results])
 
     def run_dask(self, values, dims, scheduler):
-        """Run the pure program as a Dask graph (:mod:`schedulers.dask_graph`); a tuple."""
-        from schedulers.dask_graph import run
+        """Run the pure program as a Dask graph (:mod:`computations.schedulers.dask_graph`); a tuple."""
+        from computations.schedulers.dask_graph import run
         out = run(self.computation, values, self.results, scheduler, dims, _dtype(values))
         return _distinct(out)
 
     def generated(self, dtype=np.float64, profile=False):
-        """The :class:`~schedulers.codegen.Generated` source for ``dtype`` (made once)."""
+        """The :class:`~computations.schedulers.codegen.Generated` source for ``dtype`` (made once)."""
         key = (np.dtype(dtype), profile)
         found = self._generated.get(key)
         if found is None:

@@ -233,7 +233,7 @@ def _kahn(comps, made_by, key, before=None):
     if done < len(comps):
         stuck = sorted((c for c, w in zip(comps, waiting) if w), key=key)
         # With extra ``before`` edges the cycle may run through them; the
-        # caller that added them explains such cycles (inplace.check).
+        # caller that added them explains such cycles (computations.inplace.check).
         producer = {var: comps[i] for var, i in made_by.items()}
         raise CycleError(find_cycle(stuck, producer) or stuck)
 

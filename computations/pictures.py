@@ -77,7 +77,7 @@ def is_scalar(var):
 def overwritten_inputs(comp):
     """The inputs whose buffers an operation overwrites: none, for a mathematical one.
 
-    Token programs register their nodes here (see :mod:`inplace.tokens`);
+    Token programs register their nodes here (see :mod:`computations.inplace.tokens`);
     :func:`dot` draws the edges into and out of such a buffer in red.
 
     >>> overwritten_inputs(Computation(['x'], ['y']))

@@ -48,7 +48,9 @@ autodoc_default_options = {
 }
 
 #: The project's own packages: autodoc documents only what they define.
-PACKAGES = ('computations', 'inplace', 'schedulers')
+PACKAGES = ('computations', 'computations.inplace', 'computations.schedulers')
+#: The one top-level name they install under.
+TOP = 'computations'
 
 
 def skip_foreign(app, what, name, obj, skip, options):
@@ -60,7 +62,7 @@ def skip_foreign(app, what, name, obj, skip, options):
     """
     if inspect.isclass(obj) or inspect.isfunction(obj):
         module = getattr(obj, '__module__', None) or ''
-        if module.split('.')[0] not in PACKAGES:
+        if module.split('.')[0] != TOP:
             return True
     return None
 
@@ -68,7 +70,7 @@ def skip_foreign(app, what, name, obj, skip, options):
 def _locate(path):
     """The object a dotted path names, following attributes as Python does, or None."""
     parts = path.split('.')
-    if parts[0] not in PACKAGES:
+    if parts[0] != TOP:
         return None
     try:
         obj = importlib.import_module(parts[0])
@@ -86,7 +88,7 @@ def resolve_exported(app, env, node, contnode):
     """Resolve a reference to a name by where it is defined, if not found where it is exported.
 
     The packages export their public names (``computations.Computation``,
-    ``computations.function``, ``inplace.check``...), and the pages and
+    ``computations.function``, ``computations.inplace.check``...), and the pages and
     docstrings refer to them by those names; autodoc documents each object once,
     in its defining module (``computations.core.Computation``).
     """
@@ -111,10 +113,11 @@ def modules():
     """Every module of the three packages (``__main__`` scripts aside), packages first."""
     names = []
     for package in PACKAGES:
-        names.append(package)
+        if package not in names:
+            names.append(package)
         path = importlib.import_module(package).__path__
         names += [info.name for info in pkgutil.walk_packages(path, package + '.')
-                  if not info.name.endswith('.__main__')]
+                  if not info.name.endswith('.__main__') and info.name not in names]
     return names
 
 

@@ -19,7 +19,7 @@ A value ``x`` read by ``f`` and overwritten by ``g``: ``f`` must run first::
 
 >>> import sympy
 >>> from computations.matrices import SCAL, GEMM
->>> from inplace.tokens import TokenComputation as T
+>>> from computations.inplace.tokens import TokenComputation as T
 >>> X = sympy.MatrixSymbol('X', 2, 2)
 >>> f = T(GEMM(1, X, X), ['x', 'x'], ['y'])
 >>> g = T(SCAL(2, X), ['x'], ['x'])
@@ -29,7 +29,7 @@ A value ``x`` read by ``f`` and overwritten by ``g``: ``f`` must run first::
 >>> check(program, order=[g, f], donated=[X])
 Traceback (most recent call last):
     ...
-inplace.check.UnsafeInplaceError: SCAL overwrites token 'x' holding X, but GEMM still needs it (x = SCAL(x)  # 2*X)
+computations.inplace.check.UnsafeInplaceError: SCAL overwrites token 'x' holding X, but GEMM still needs it (x = SCAL(x)  # 2*X)
 """
 from collections import Counter
 
@@ -49,7 +49,7 @@ class UnsafeInplaceError(graph.ComputationsError, ValueError):
     """A token program may destroy a value that is still needed.
 
     Attributes name what went wrong where known: ``operation`` (the node
-    that overwrites), ``token``, ``value`` (the :class:`~inplace.tokens.ExprToken` destroyed),
+    that overwrites), ``token``, ``value`` (the :class:`~computations.inplace.tokens.ExprToken` destroyed),
     ``reader`` (a node that still needed it) and ``cycle`` (for orders that
     cannot exist).
     """
@@ -86,7 +86,7 @@ def _as_program(program):
     for node in _data_order(program):
         if not isinstance(node, TokenComputation):
             raise TypeError(f'{node!r} is not a TokenComputation: check takes token programs '
-                            '(see inplace.tokenize and inplace.inplace_compile)')
+                            '(see computations.inplace.tokenize and computations.inplace.inplace_compile)')
     return program
 
 

@@ -4,7 +4,7 @@ Mathematics first, storage second (the seed post's design).  The pass
 
 1. gives every value a token (:func:`tokenize`: the pure program, where no
    operation overwrites anything);
-2. inserts a :class:`~inplace.tokens.Copy` before every overwrite an
+2. inserts a :class:`~computations.inplace.tokens.Copy` before every overwrite an
    operation can do (:func:`insert_copies`: always safe, since each routine
    then destroys a private copy);
 3. removes the copies that are not needed (:func:`plan_overwrites` decides

@@ -6,7 +6,7 @@ that holds it; the edges into and out of an overwritten buffer are red.
 
 >>> from computations import Computation
 >>> from computations.pictures import dot
->>> from inplace import TokenComputation
+>>> from computations.inplace import TokenComputation
 >>> class Scale(Computation):
 ...     inplace = {0: 0}
 >>> node = TokenComputation(Scale(['x'], ['2*x']), ['buf'], ['buf'])

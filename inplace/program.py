@@ -3,11 +3,11 @@
 A plain :class:`~computations.CompositeComputation` orders its members by
 data dependencies only.  A token program has more constraints: every reader
 of a value runs before the node that overwrites it.  ``toposort()``, ``str``
-and iteration of a TokenProgram follow :func:`inplace.execution_order`.
+and iteration of a TokenProgram follow :func:`computations.inplace.execution_order`.
 
 >>> import sympy
 >>> from computations.matrices import GEMM, SCAL
->>> from inplace import inplace_compile
+>>> from computations.inplace import inplace_compile
 >>> X = sympy.MatrixSymbol('X', 2, 2)
 >>> program = inplace_compile(SCAL(2, X) + GEMM(1, X, X), donate=[X])
 >>> print(program)                    # GEMM reads X before SCAL overwrites it
@@ -24,7 +24,7 @@ class TokenProgram(CompositeComputation):
     __slots__ = ('_safe',)
 
     def toposort(self):
-        """The nodes in :func:`inplace.execution_order` (readers before overwrites)."""
+        """The nodes in :func:`computations.inplace.execution_order` (readers before overwrites)."""
         try:
             return self._safe
         except AttributeError:

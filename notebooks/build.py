@@ -80,7 +80,7 @@ def building_computations():
         2. the seed's `MinMax` example, and an operation class of your own;
         3. pictures (in Jupyter every computation shows itself), `dot()` and `to_networkx()`;
         4. BLAS/LAPACK operations (`computations.matrices`), a hand-built Kalman filter,
-           and running it on NumPy arrays with `schedulers.execute`.
+           and running it on NumPy arrays with `computations.schedulers.execute`.
 
         Notebook 02 lets the compiler build these graphs from SymPy expressions;
         notebook 03 is about storage (which buffer holds which value).
@@ -309,14 +309,14 @@ def building_computations():
         md(r"""
         ### Running a hand-built program
 
-        `schedulers.execute(computation, {variable: array})` runs a composite on
+        `computations.schedulers.execute(computation, {variable: array})` runs a composite on
         `scipy.linalg.blas`/`lapack` and returns `{output: array}`.  It never
         modifies the caller's arrays, and a routine's failure names the
         expression (here, a matrix that is not positive definite):
         """),
         code(r"""
         import numpy as np
-        from schedulers import execute
+        from computations.schedulers import execute
 
         out = execute(solve, {A3: 2 * np.eye(3), B3: [1., 2., 3.]})
         print(out[A3.I * B3].ravel())
@@ -765,7 +765,7 @@ def inplace_pass():
         code(r"""
         import sympy
         from computations.examples import A, MinMax
-        from inplace import ExprToken, TokenComputation
+        from computations.inplace import ExprToken, TokenComputation
 
         x, y, w = sympy.symbols('x y w')
         print(ExprToken(x, 'x'))
@@ -812,7 +812,7 @@ def inplace_pass():
         Cholesky factor.
         """),
         code(r"""
-        from inplace import check, inplace_compile, insert_copies, tokenize
+        from computations.inplace import check, inplace_compile, insert_copies, tokenize
 
         comp = GEMM(1, S, X) + POSV(S, B)
         comp
@@ -881,7 +881,7 @@ def inplace_pass():
         """),
         code(r"""
         import numpy as np
-        from schedulers import execute
+        from computations.schedulers import execute
 
         rng = np.random.default_rng(0)
         M = rng.standard_normal((size, size))
@@ -902,7 +902,7 @@ def inplace_pass():
         is allowed.)
         """),
         code(r"""
-        from inplace import UnsafeInplaceError
+        from computations.inplace import UnsafeInplaceError
 
         square = TokenComputation(GEMM(1, X, X), ['X', 'X'], ['XX'])
         double = TokenComputation(SCAL(2, X), ['X'], ['X'])
@@ -939,12 +939,12 @@ def inplace_pass():
         """),
         md(r"""
         What would have happened without the check?  The interpreter
-        (`schedulers.run_program`) trusts the order it is given.  Run the unsafe
+        (`computations.schedulers.run_program`) trusts the order it is given.  Run the unsafe
         order and GEMM reads `2*X` where it wanted `X`: it returns `4*X**2`,
         silently, a plausible-looking wrong answer.
         """),
         code(r"""
-        from schedulers import prepare_inputs, run_program
+        from computations.schedulers import prepare_inputs, run_program
 
         xv = rng.standard_normal((size, size))
         values = prepare_inputs([v.expr for v in plan.inputs], {X: xv.copy()})
@@ -997,7 +997,7 @@ def inplace_pass():
         `inplace_compile` finds a safe one, with a copy where one is needed.
         """),
         code(r"""
-        from inplace import pure
+        from computations.inplace import pure
 
         for name, unsafe in plans.items():
             safe = inplace_compile(pure(unsafe), donate=[X, Y])

@@ -9,7 +9,7 @@ array); :class:`Assemble` writes blocks into one new array.
 >>> import numpy as np, sympy
 >>> from computations.matrices import GEMM
 >>> from computations.matrices.blocking import block
->>> from schedulers import execute
+>>> from computations.schedulers import execute
 >>> A = sympy.MatrixSymbol('A', 5, 5)
 >>> a = np.arange(25.).reshape(5, 5)
 >>> out = execute(block(GEMM(1, A, A), blocksize=2), {A: a})

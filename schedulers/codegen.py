@@ -6,11 +6,11 @@ and the typed routine objects (``dgemm``, ``dposv``...) bound once in the
 function's globals, so a call costs little more than the routine calls
 themselves.  Tokens are Python identifiers and become local variables;
 a buffer is released (``del``) after its value's last reader, unless a
-later operation writes into it (buffer reuse, :mod:`schedulers.reuse`),
+later operation writes into it (buffer reuse, :mod:`computations.schedulers.reuse`),
 in which case that operation gets it as its output buffer.
 
 What each operation emits is a registry by operation class
-(:mod:`schedulers.emitters`), as execution is (:mod:`schedulers.kernels`);
+(:mod:`computations.schedulers.emitters`), as execution is (:mod:`computations.schedulers.kernels`);
 an operation without an emitter runs through its kernel.  The interpretive
 executor stays the reference: the tests run both on every example.
 
@@ -20,7 +20,7 @@ pass's copy of the caller's ``B`` is folded into the call):
 
 >>> import numpy as np, sympy
 >>> from computations.matrices import GEMM, POSV
->>> from inplace import inplace_compile
+>>> from computations.inplace import inplace_compile
 >>> A, B = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('B', 2, 1)
 >>> S = GEMM(1, A, A, 1, A).outputs[0]
 >>> program = inplace_compile(GEMM(1, A, A, 1, A) + POSV(S, B))
@@ -43,7 +43,7 @@ import numpy as np
 import sympy
 from scipy.linalg import blas, lapack
 
-from inplace import Copy, execution_order, is_constant
+from computations.inplace import Copy, execution_order, is_constant
 
 from .emitters import emit
 from .kernels import check_info
@@ -57,7 +57,7 @@ class Generated:
     """The source of a program's function, the function, and what it takes and returns.
 
     Call it with the values of ``parameters`` (prepared as
-    :func:`schedulers.prepare_inputs` makes them); it returns a tuple, one
+    :func:`computations.schedulers.prepare_inputs` makes them); it returns a tuple, one
     array per entry of ``results``.  With ``profile``, it also takes a list
     ``_times`` and appends each step's wall time to it (one per entry of
     ``steps``: the nodes that run, in order).
@@ -196,7 +196,7 @@ def _fused_copies(program, order, callers):
     buffer stay (the buffer is there to be written into).  Only copies of the
     caller's arrays and of values still read later are folded, so the
     original is live during the reader either way and the memory model
-    (:mod:`schedulers.memory`) stays exact.
+    (:mod:`computations.schedulers.memory`) stays exact.
     """
     fused, folded = {}, {}
     position = {node: step for step, node in enumerate(order)}
@@ -323,11 +323,11 @@ def compile_source(comp, *, parameters=None, results=None, dims=None, dtype=np.f
     """Compile a composite (or a token program) into :class:`Generated` source.
 
     The whole pipeline for a computation built by hand: the inplace pass
-    (:func:`schedulers.compile_program`), the memory-aware order with dead
-    buffers reused (:func:`schedulers.order.schedule`, sizes from the shapes
+    (:func:`computations.schedulers.compile_program`), the memory-aware order with dead
+    buffers reused (:func:`computations.schedulers.order.schedule`, sizes from the shapes
     with ``dims`` bound), then :func:`generate`.  The function takes the
     values of ``parameters`` (default: the inputs, in the program's order)
-    prepared as :func:`schedulers.prepare_inputs` makes them.
+    prepared as :func:`computations.schedulers.prepare_inputs` makes them.
 
     >>> import numpy as np, sympy
     >>> from computations.matrices import GEMM

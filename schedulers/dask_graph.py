@@ -60,7 +60,7 @@ import uuid
 
 from computations import Computation, CompositeComputation, Identity
 from computations.matrices.blocking import Split
-from inplace import TokenNamer, is_constant
+from computations.inplace import TokenNamer, is_constant
 
 from .blocked import block_copy
 from .execute import constant_values

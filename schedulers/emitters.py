@@ -3,18 +3,18 @@
 An emitter is called as ``emitter(op, call)`` and returns lines of Python:
 the routine call with its flags spelled out, writing output ``o`` into the
 local variable ``call.outs[o]``.  ``call`` (see
-:class:`schedulers.codegen._Call`) gives each argument's source
+:class:`computations.schedulers.codegen._Call`) gives each argument's source
 (``call.args``), the typed routine's name (``call.routine()``), and, for
 an output that can take a buffer, where to write it (``call.into``,
 ``call.buffer``).  The lines must compute exactly what the operation's
-kernel (:mod:`schedulers.kernels`) computes; the tests compare the two on
+kernel (:mod:`computations.schedulers.kernels`) computes; the tests compare the two on
 every operation.  Register an emitter for a new class with
 ``@emit.register(MyOp)``; without one, generated source calls the kernel.
 
 >>> import sympy
 >>> from computations.matrices import GEMM
->>> from inplace import inplace_compile
->>> from schedulers.codegen import generate
+>>> from computations.inplace import inplace_compile
+>>> from computations.schedulers.codegen import generate
 >>> A, C = sympy.MatrixSymbol('A', 3, 3), sympy.MatrixSymbol('C', 3, 3)
 >>> print(generate(inplace_compile(GEMM(2, A, A, 1, C, trans_b=True))).source)
 def program(C, A):
@@ -29,7 +29,7 @@ from sympy.printing.pycode import pycode
 from computations.matrices import (AXPY, COPY, GEMM, GEMV, GESV, GETRF, GETRS, POSV, POTRF,
                                    POTRS, SCAL, SCALAR, STREAMED_SYRK, SYMM, SYRK, TRANSPOSE, TRMM,
                                    TRSM, TRTRI, TRTRS)
-from inplace import Copy
+from computations.inplace import Copy
 
 from .kernels import check_diagonal, run, symmetrize, zero_lower, zero_upper
 from .streamed import streamed_syrk
@@ -38,7 +38,7 @@ __all__ = ['emit']
 
 
 def _through_kernel(op, call):
-    """The fallback: run the operation's kernel (:func:`schedulers.kernels.run`)."""
+    """The fallback: run the operation's kernel (:func:`computations.schedulers.kernels.run`)."""
     runner = call.bind(run, 'run_kernel')
     name = call.bind(op, type(op).__name__)
     outs = ''.join(t + ', ' for t in call.outs)

@@ -2,8 +2,8 @@
 
 :func:`execute` checks and converts the caller's values, compiles the
 composite with the inplace pass, and interprets the token program
-(:mod:`schedulers.interpret`), calling each operation's registered kernel
-(:mod:`schedulers.kernels`).  Every matrix lives in a 2-D,
+(:mod:`computations.schedulers.interpret`), calling each operation's registered kernel
+(:mod:`computations.schedulers.kernels`).  Every matrix lives in a 2-D,
 Fortran-ordered array of one float dtype (float32 if every matrix input is
 float32, else float64).  The caller's arrays are never modified.
 
@@ -22,7 +22,7 @@ import sympy
 from sympy import MatrixExpr
 
 from computations import Computation, CompositeComputation
-from inplace import check, inplace_compile, is_constant, is_token_program, pure, tokenize
+from computations.inplace import check, inplace_compile, is_constant, is_token_program, pure, tokenize
 
 from .interpret import interpret
 
@@ -34,16 +34,16 @@ def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
     """Run ``comp`` on ``inputs`` (``{variable: array or float}``); return ``{output: array}``.
 
     A mathematical composite is first compiled by the inplace pass
-    (:func:`inplace.inplace_compile`) and the token program runs: one buffer
+    (:func:`computations.inplace.inplace_compile`) and the token program runs: one buffer
     per token, overwritten by the routines where the pass proved it safe.
     ``inplace=False`` runs the pure program instead (no overwrites); a token
-    program given directly is checked (:func:`inplace.check`) and run as it
+    program given directly is checked (:func:`computations.inplace.check`) and run as it
     is.  The caller's arrays are never modified, except those listed in
     ``donate``, which the program may overwrite to save memory.
     ``poison=True`` fills each buffer with NaN when its value dies (a
     debugging mode: a program that reads a dead value then gives NaN).  A
     dict passed as ``stats`` receives figures of the run (see
-    :func:`~schedulers.interpret.interpret`).
+    :func:`~computations.schedulers.interpret.interpret`).
 
     Every input variable needs a value; matrix values may be any array-like
     of real numbers (a 1-D array for a column vector too), scalar values

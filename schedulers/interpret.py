@@ -13,13 +13,13 @@ Scheduler state, step by step:
 ``buffers``
     token -> the array (or float) in it now;
 ``holds``
-    token -> the :class:`~inplace.ExprToken` whose value that is;
+    token -> the :class:`~computations.inplace.ExprToken` whose value that is;
 ``reads_left``
     value -> how many of its readers have not run yet.
 """
 import numpy as np
 
-from inplace import execution_order
+from computations.inplace import execution_order
 
 from .kernels import run as run_kernel
 
@@ -32,8 +32,8 @@ def interpret(program, buffers, *, order=None, run=run_kernel, poison=False, kee
 
     ``buffers`` maps the tokens of the program's inputs to their values; it
     is not modified.  ``keep`` lists tokens never to poison (the caller's own
-    arrays).  ``order`` defaults to :func:`inplace.execution_order`
-    (the interpreter does not check safety: :func:`inplace.check` does).  A dict passed
+    arrays).  ``order`` defaults to :func:`computations.inplace.execution_order`
+    (the interpreter does not check safety: :func:`computations.inplace.check` does).  A dict passed
     as ``stats`` receives ``allocated_bytes``: the bytes of the arrays the
     routines returned in new memory rather than in one of their inputs.
     """

@@ -39,7 +39,7 @@ from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT,
                                    MatrixComputation,
                                    NotPositiveDeterminantError, RoutineError)
 from computations.matrices.blocking import BlockOp
-from inplace import Copy
+from computations.inplace import Copy
 
 __all__ = ['kernel', 'run', 'routine', 'symmetrize', 'zero_upper', 'zero_lower', 'check_info',
            'check_diagonal']
@@ -160,7 +160,7 @@ def _owned(x, name, overwrite):
 def _no_kernel(op, args, overwrite):
     raise NotImplementedError(
         f'no kernel is registered for {type(op).__name__}; register one with '
-        f'schedulers.kernels.kernel.register({type(op).__name__})')
+        f'computations.schedulers.kernels.kernel.register({type(op).__name__})')
 
 
 kernel = functools.singledispatch(_no_kernel)

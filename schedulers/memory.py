@@ -4,7 +4,7 @@ The model follows what the executors do.  A buffer (token) is allocated
 when an operation writes a value into a token that holds nothing (an
 overwrite writes into its input's buffer and allocates nothing), and it is
 freed after the last reader of the last value it holds, unless a later
-operation writes into it again (buffer reuse, :func:`~schedulers.reuse.reuse_buffers`).  The
+operation writes into it again (buffer reuse, :func:`~computations.schedulers.reuse.reuse_buffers`).  The
 caller's arrays cost nothing; returned values stay live to the end.  Sizes
 come from the values' shapes with the dimensions bound (:class:`Sizes`).
 An operation that declares a ``workspace`` (elements it holds while it
@@ -14,7 +14,7 @@ kernels' triangle copies work in 64 x 64 blocks).
 
 >>> import sympy
 >>> from computations.matrices import GEMM
->>> from inplace import inplace_compile
+>>> from computations.inplace import inplace_compile
 >>> A = sympy.MatrixSymbol('A', 100, 100)
 >>> program = inplace_compile(GEMM(1, A, A) + GEMM(1, A*A, A))
 >>> order = program.toposort()

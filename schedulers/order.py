@@ -10,13 +10,13 @@ see :data:`STATE_BYTES`) or the whole search :data:`EXACT_STEPS`, so it
 never holds more than a few tens of megabytes, and falls back to a greedy
 list schedule that, among the operations ready to run, takes the one that
 adds the fewest bytes (freeing counts negatively).  Either way the result
-is compared with the default order (:func:`inplace.execution_order`), and
+is compared with the default order (:func:`computations.inplace.execution_order`), and
 the lower peak wins, so the memory-aware order is never worse than the
 default.
 
 Every order respects data and the overwrite constraints (every reader of a
 value before the operation that destroys it), so it passes
-:func:`inplace.check`.
+:func:`computations.inplace.check`.
 
 Two outer products, each reduced to a row: the default order makes both
 1000 x 1000 products first; the memory-aware one reduces each before making
@@ -27,8 +27,8 @@ the next::
 
 >>> import sympy
 >>> from computations.matrices import GEMM
->>> from inplace import inplace_compile
->>> from schedulers.memory import Sizes, peak_bytes
+>>> from computations.inplace import inplace_compile
+>>> from computations.schedulers.memory import Sizes, peak_bytes
 >>> a, c = (sympy.MatrixSymbol(s, 1000, 1) for s in 'ac')
 >>> b, d, e, f = (sympy.MatrixSymbol(s, 1, 1000) for s in 'bdef')
 >>> program = inplace_compile(GEMM(1, a, b) + GEMM(1, e, a*b) + GEMM(1, c, d) + GEMM(1, f, c*d))
@@ -38,7 +38,7 @@ the next::
 """
 import heapq
 
-from inplace import constraints, execution_order
+from computations.inplace import constraints, execution_order
 
 from .memory import peak_bytes
 from .reuse import reuse_buffers, scheduled
@@ -72,8 +72,8 @@ def memory_order(program, sizes, *, budget=DEFAULT_BUDGET):
 
 def schedule(program, sizes, *, reuse=True, donated=()):
     """``program`` in its :func:`memory_order`, with dead buffers reused (unless not
-    ``reuse``): a :class:`~inplace.TokenProgram` whose ``toposort()`` is that order,
-    checked by :func:`inplace.check`."""
+    ``reuse``): a :class:`~computations.inplace.TokenProgram` whose ``toposort()`` is that order,
+    checked by :func:`computations.inplace.check`."""
     order = memory_order(program, sizes)
     if reuse:
         return reuse_buffers(program, order, sizes, donated=donated)
@@ -102,7 +102,7 @@ def _bits(mask):
 class _Graph:
     """The program's nodes (numbered in the default order) and one step of the memory model.
 
-    The memory model is :func:`schedulers.memory.liveness`'s, restated per node
+    The memory model is :func:`computations.schedulers.memory.liveness`'s, restated per node
     so that a step costs a few integer operations and copies nothing: running
     node ``i`` allocates the buffers of ``allocates[i]`` that are not live, and
     then frees each buffer of ``frees[i]`` whose value has no reader left.

@@ -1,7 +1,7 @@
 """Where a program's time goes: per-operation wall time, FLOPs and GFLOP/s.
 
 :class:`Profile` holds one row per routine call of a run (timed inside the
-generated source, :func:`schedulers.codegen.generate` with ``profile``) and
+generated source, :func:`computations.schedulers.codegen.generate` with ``profile``) and
 prints as a table, with the total against the rate this machine reaches
 on a large DGEMM (:func:`dgemm_rate`, measured once per process), the
 usual yardstick of what the hardware and BLAS can do.

@@ -9,16 +9,16 @@ solve, a copy's destination...).  That saves the allocation (page faults,
 for large arrays) and keeps memory from fragmenting.
 
 Reuse is a renaming of tokens, so the result is again a token program, and
-:func:`inplace.check` proves it safe in that order, with the same
+:func:`computations.inplace.check` proves it safe in that order, with the same
 simulation that proves overwrites safe.  The caller's buffers are never
 taken, nor those of returned values.  Holding a dead buffer until it is
 reused keeps it live in between, so a reuse is accepted only if that
-never raises the order's peak (:mod:`schedulers.memory`).
+never raises the order's peak (:mod:`computations.schedulers.memory`).
 
 >>> import sympy
 >>> from computations.matrices import GEMM
->>> from inplace import inplace_compile
->>> from schedulers.memory import Sizes
+>>> from computations.inplace import inplace_compile
+>>> from computations.schedulers.memory import Sizes
 >>> A = sympy.MatrixSymbol('A', 40, 40)
 >>> program = inplace_compile(GEMM(1, A, A) + GEMM(1, A*A, A) + GEMM(1, A*A*A, A))
 >>> print(reuse_buffers(program, program.toposort(), Sizes({})))
@@ -26,7 +26,7 @@ pow_A = GEMM(A, A)  # A**2
 pow_A_2 = GEMM(pow_A, A)  # A**3
 pow_A = GEMM(pow_A_2, A)  # A**4
 """
-from inplace import TokenComputation, TokenProgram, check
+from computations.inplace import TokenComputation, TokenProgram, check
 
 from .memory import timeline
 
@@ -101,8 +101,8 @@ def _renamed(node, rename):
 
 
 def scheduled(program, order, *, donated=()):
-    """``program`` as a :class:`~inplace.TokenProgram` that runs (and prints) in ``order``,
-    after :func:`inplace.check` proves that order safe."""
+    """``program`` as a :class:`~computations.inplace.TokenProgram` that runs (and prints) in ``order``,
+    after :func:`computations.inplace.check` proves that order safe."""
     program = TokenProgram(*order)                 # a new object: the order is its own
     order = check(program, order, donated=donated)
     object.__setattr__(program, '_safe', order)

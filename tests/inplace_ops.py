@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from computations import Computation, CompositeComputation
-from schedulers import kernel
+from computations.schedulers import kernel
 
 
 class Mix(Computation):

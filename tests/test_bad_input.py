@@ -18,7 +18,7 @@ import computations
 from computations.matrices import NotPositiveDefiniteError, SingularMatrixError
 from computations.matrices.assumptions import AssumptionError
 from reference import evaluate
-from schedulers import execute
+from computations.schedulers import execute
 
 n, m = Symbol('n'), Symbol('m')
 alpha = Symbol('alpha')

@@ -19,8 +19,8 @@ from computations.matrices import (AXPY, GEMM, GEMV, GESV, POSV, POTRF, POTRS, S
                                    TRANSPOSE, TRMM, TRSM, NotPositiveDefiniteError)
 from computations.matrices.blocking import Assemble, BlockOp, Split, block, partition
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
-from inplace import check, inplace_compile, is_constant
-from schedulers import execute
+from computations.inplace import check, inplace_compile, is_constant
+from computations.schedulers import execute
 from expressions import problems
 from test_function_random import check_results, relative_error
 

@@ -39,10 +39,19 @@ def test_cli_rejects_unknown_example(capsys):
     assert "invalid choice: 'nonsense'" in capsys.readouterr().err
 
 
+LOWER = ('computations.inplace', 'computations.schedulers', 'inplace', 'schedulers')
+
+
+def _lower(name):
+    """Whether a module name is in the storage or execution layer (or their old names)."""
+    return any(name == layer or name.startswith(layer + '.') for layer in LOWER)
+
+
 def test_importing_computations_loads_neither_inplace_nor_schedulers():
-    code = ('import sys, computations, computations.examples, computations.pictures; '
-            'print(sorted(m for m in sys.modules if m.split(".")[0] in '
-            '("inplace", "schedulers")))')
+    code = ('import sys, computations, computations.examples, computations.pictures, '
+            'computations.matrices; '
+            'print(sorted(m for m in sys.modules if m.split(".")[0] in ("inplace", "schedulers") '
+            'or m.split(".")[:2] in (["computations", "inplace"], ["computations", "schedulers"])))')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == '[]'
@@ -52,6 +61,20 @@ def test_computations_source_never_imports_the_lower_layers():
     # computations/front_door.py, the lazily loaded front door, is the one exception.
     for path in (ROOT / 'computations').rglob('*.py'):
         if path.name == 'front_door.py':
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ''] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [])
+            for name in names:
+                assert not _lower(name), (path, name)
+
+
+def test_the_lower_layers_are_imported_by_their_installed_names():
+    # The folders inplace/ and schedulers/ install as computations.inplace and
+    # computations.schedulers; a top-level `import inplace` only works from a checkout.
+    for path in ROOT.glob('*/**/*.py'):
+        if path.parts[len(ROOT.parts)] in ('.venv', 'build', 'docs') or '_build' in path.parts:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)

@@ -21,12 +21,12 @@ import computations
 from computations.matrices import OPERATIONS, SCALAR, TRANSPOSE, LUPivots
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from expressions import problems
-from inplace import Copy, TokenComputation, TokenProgram, inplace_compile, tokenize
+from computations.inplace import Copy, TokenComputation, TokenProgram, inplace_compile, tokenize
 from matrix_cases import op_case
-from schedulers import prepare_inputs
-from schedulers.codegen import generate
-from schedulers.kernels import run
-from schedulers.reuse import scheduled
+from computations.schedulers import prepare_inputs
+from computations.schedulers.codegen import generate
+from computations.schedulers.kernels import run
+from computations.schedulers.reuse import scheduled
 
 names = [cls.__name__ for cls in OPERATIONS]
 MODES = ['read', 'overwrite', 'buffer']
@@ -109,7 +109,7 @@ def test_scalar_expressions_and_opaque_operations_run():
     assert generated(4.0, 0.5) == (6.0,)
 
     from computations.examples import MinMax
-    from schedulers.kernels import kernel
+    from computations.schedulers.kernels import kernel
     x, y = sympy.symbols('x y')
 
     class Compared(MinMax):                   # a class of this test's own, for its kernel

@@ -33,7 +33,7 @@ import computations
 from computations.matrices import GEMM, NotPositiveDefiniteError
 from computations.matrices.blocking import block
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
-from schedulers import dask_graph
+from computations.schedulers import dask_graph
 from test_function_random import relative_error
 
 #: Where a cluster's scheduler serves HTTP: a free port on loopback.  With

@@ -26,7 +26,7 @@ from computations.examples import minmax
 from computations.matrices import GEMM, SCAL
 from computations.matrices.examples import kalman_program
 from computations.matrices.examples.problems import PROBLEMS
-from inplace import inplace_compile
+from computations.inplace import inplace_compile
 
 GOLDEN = pathlib.Path(__file__).parent / 'golden'
 SVG = '{http://www.w3.org/2000/svg}'

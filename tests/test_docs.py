@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 import computations
-import inplace
-import schedulers
+from computations import inplace, schedulers
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / 'docs'
@@ -67,9 +66,9 @@ def test_the_api_page_documents_every_module(site):
     'computations.front_door.function', 'computations.front_door.Function',
     'computations.core.Computation', 'computations.core.CompositeComputation',
     'computations.matrices.lapack.POSV', 'computations.matrices.blas.GEMM',
-    'inplace.compile.inplace_compile', 'inplace.check.check', 'inplace.check.UnsafeInplaceError',
-    'inplace.tokens.TokenComputation', 'schedulers.execute.execute',
-    'schedulers.codegen.generate',
+    'computations.inplace.compile.inplace_compile', 'computations.inplace.check.check', 'computations.inplace.check.UnsafeInplaceError',
+    'computations.inplace.tokens.TokenComputation', 'computations.schedulers.execute.execute',
+    'computations.schedulers.codegen.generate',
 ])
 def test_the_api_page_describes_the_public_names(site, name):
     api = (site / 'api.html').read_text(encoding='utf-8')

@@ -21,7 +21,7 @@ from computations.matrices import Properties
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from expressions import _make, problems
 from reference import evaluate, relative_error
-from schedulers.execute import prepare_inputs
+from computations.schedulers.execute import prepare_inputs
 
 n, m, k = (Symbol(s, integer=True, positive=True) for s in 'nmk')
 alpha = Symbol('alpha')

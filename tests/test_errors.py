@@ -21,11 +21,10 @@ import sympy
 from sympy import Determinant, Inverse, MatrixSymbol
 
 import computations
-import inplace
-import schedulers
+from computations import inplace, schedulers
 from computations import Computation
 from computations.matrices import GEMM, POSV
-from inplace import ExprToken, TokenComputation
+from computations.inplace import ExprToken, TokenComputation
 
 A, B = MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 3)
 T = MatrixSymbol('T', 3, 3)
@@ -78,8 +77,8 @@ ERRORS = _error_classes()
 
 
 def test_the_walk_finds_the_errors_of_every_layer():
-    modules = {cls.__module__.split('.')[0] for cls in ERRORS.values()}
-    assert {'computations', 'inplace'} <= modules
+    modules = {'.'.join(cls.__module__.split('.')[:2]) for cls in ERRORS.values()}
+    assert {'computations.matrices', 'computations.inplace'} <= modules
     assert 'computations.matrices.errors.NotPositiveDefiniteError' in ERRORS
 
 
@@ -121,7 +120,7 @@ def test_a_not_positive_definite_error_crosses_a_process_boundary():
     ``check_info``, on POSV's info = 2) reaches the parent intact."""
     import concurrent.futures
     import multiprocessing
-    from schedulers.kernels import check_info
+    from computations.schedulers.kernels import check_info
     context = multiprocessing.get_context('spawn')
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
         future = pool.submit(check_info, POSV(A, B), 2)

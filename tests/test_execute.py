@@ -1,4 +1,4 @@
-"""schedulers.execute: the interpretive executor on scipy.linalg."""
+"""computations.schedulers.execute: the interpretive executor on scipy.linalg."""
 import numpy as np
 import pytest
 import sympy
@@ -10,7 +10,7 @@ from computations.matrices import (GEMM, GESV, POSV, POTRF, POTRS, SYRK, TRTRS, 
                                    NotPositiveDefiniteError, SingularMatrixError)
 from numpy.linalg import LinAlgError
 from reference import evaluate, relative_error
-from schedulers import execute
+from computations.schedulers import execute
 
 n = sympy.Symbol('n', integer=True, positive=True)
 A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, 2)

@@ -23,7 +23,7 @@ from computations.matrices import CHOLESKY_ADJOINT, LofCholesky, NotPositiveDete
 from computations.matrices.canonical import UnsupportedExpressionError
 from expressions import problems
 from reference import evaluate
-from schedulers.kernels import run
+from computations.schedulers.kernels import run
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / 'benchmarks'
 if str(BENCHMARKS) not in sys.path:

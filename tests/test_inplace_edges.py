@@ -6,10 +6,10 @@ from sympy import MatrixSymbol
 
 from computations import CompositeComputation, Identity
 from computations.matrices import AXPY, GEMM, POSV, POTRF, SCAL, TRMM
-from inplace import (TokenComputation as T, TokenProgram, UnsafeInplaceError, check,
+from computations.inplace import (TokenComputation as T, TokenProgram, UnsafeInplaceError, check,
                      inplace_compile, token_name)
 from inplace_ops import Mix
-from schedulers import execute
+from computations.schedulers import execute
 
 A, B, X, Y = (MatrixSymbol(s, 2, 2) for s in 'ABXY')
 

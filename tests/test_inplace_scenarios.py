@@ -9,11 +9,11 @@ import sympy
 from sympy import MatrixSymbol
 
 from computations.matrices import AXPY, GEMM, POSV, SCAL, LofCholesky
-from inplace import (Copy, TokenComputation as T, UnsafeInplaceError, check, inplace_compile,
+from computations.inplace import (Copy, TokenComputation as T, UnsafeInplaceError, check, inplace_compile,
                      plan_overwrites)
 from inplace_ops import Mix
 from computations import CompositeComputation, Identity
-from schedulers import execute
+from computations.schedulers import execute
 
 n = 4
 A, B, X, Y = (MatrixSymbol(s, n, n) for s in 'ABXY')

@@ -1,4 +1,4 @@
-"""Unit tests for inplace.tokens and the pass's public functions on the Kalman program."""
+"""Unit tests for computations.inplace.tokens and the pass's public functions on the Kalman program."""
 import pickle
 
 import pytest
@@ -7,7 +7,7 @@ import sympy
 from computations import Computation
 from computations.matrices import GEMM, POSV, SCAL
 from computations.matrices.examples import kalman, kalman_program
-from inplace import (Copy, ExprToken, TokenComputation, TokenNamer, TokenProgram, check,
+from computations.inplace import (Copy, ExprToken, TokenComputation, TokenNamer, TokenProgram, check,
                      inplace_compile, insert_copies, is_token_program, pure, token_name, tokenize)
 
 X = sympy.MatrixSymbol('X', 3, 3)

@@ -13,8 +13,8 @@ from hypothesis import given, settings, strategies as st
 from computations.matrices import GESV, GETRF, LU, OPERATIONS, LUPivots
 from matrix_cases import op_case
 from reference import evaluate, relative_error
-from schedulers import prepare_inputs
-from schedulers.kernels import run
+from computations.schedulers import prepare_inputs
+from computations.schedulers.kernels import run
 
 TOLERANCE = {np.float64: 1e-10, np.float32: 1e-4}
 names = [cls.__name__ for cls in OPERATIONS]

@@ -2,7 +2,7 @@
 
 On random DAGs (tests/inplace_ops.py) with random sizes per value: the
 memory-aware order is a valid topological order that passes
-``inplace.check`` and never has a higher peak than the default order; on
+``computations.inplace.check`` and never has a higher peak than the default order; on
 small programs its peak is the least over every valid order (brute force);
 buffer reuse yields programs that ``check`` accepts, compute the pure values
 under the poisoning interpreter, and never raise the peak.  Then the model
@@ -18,17 +18,17 @@ from hypothesis import given, settings, strategies as st
 
 import computations
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
-from inplace import check, constraints, inplace_compile
+from computations.inplace import check, constraints, inplace_compile
 from inplace_ops import evaluate_pure, mix_dags
-from schedulers import interpret
-from schedulers.memory import TRANSIENT_BYTES, timeline, traced_peak
-from schedulers.order import memory_order
-from schedulers.reuse import reuse_buffers
+from computations.schedulers import interpret
+from computations.schedulers.memory import TRANSIENT_BYTES, timeline, traced_peak
+from computations.schedulers.order import memory_order
+from computations.schedulers.reuse import reuse_buffers
 
 
 class RandomSizes:
     """Bytes per variable, and workspace per operation, drawn at random (a test double for
-    schedulers.memory.Sizes)."""
+    computations.schedulers.memory.Sizes)."""
 
     def __init__(self, nbytes, workspace=lambda op: 0):
         self._nbytes, self._workspace = nbytes, workspace

@@ -8,9 +8,9 @@ import sys
 import textwrap
 
 from computations import Computation, CompositeComputation
-from inplace import inplace_compile
-from schedulers import order
-from schedulers.memory import Sizes
+from computations.inplace import inplace_compile
+from computations.schedulers import order
+from computations.schedulers.memory import Sizes
 
 
 def test_the_exact_search_stops_at_its_budget_while_building_a_step():
@@ -40,8 +40,8 @@ _SCHEDULE_BLOCKED_KALMAN = textwrap.dedent('''
     resource.setrlimit(resource.RLIMIT_AS, (int(1.5 * 2**30),) * 2)
     import computations
     from computations.matrices.examples.problems import PROBLEMS
-    from schedulers.execute import compile_program
-    from schedulers.order import memory_order
+    from computations.schedulers.execute import compile_program
+    from computations.schedulers.order import memory_order
     problem = PROBLEMS['kalman']()
     n, k = 40, 20
     f = computations.function(problem.inputs, problem.outputs, problem.assumptions,

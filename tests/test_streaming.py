@@ -19,10 +19,10 @@ from computations.matrices.examples.problems import PROBLEMS
 from expressions import problems
 from reference import evaluate, relative_error
 from computations import CompositeComputation
-from schedulers import execute, prepare_inputs
-from schedulers.codegen import compile_source
-from schedulers.memory import Sizes, peak_bytes, traced_peak
-from schedulers.streamed import streamed_syrk
+from computations.schedulers import execute, prepare_inputs
+from computations.schedulers.codegen import compile_source
+from computations.schedulers.memory import Sizes, peak_bytes, traced_peak
+from computations.schedulers.streamed import streamed_syrk
 from test_kalman import kalman_data
 
 seeds = st.integers(0, 2**32 - 1)
@@ -260,7 +260,7 @@ def test_low_memory_must_be_a_bool():
 
 def test_workspace_is_part_of_the_step():
     """A program of one STREAMED_SYRK: its peak is the result plus the panels."""
-    from inplace import inplace_compile
+    from computations.inplace import inplace_compile
     P, H = MatrixSymbol('P', 200, 200), MatrixSymbol('H', 200, 300)
     op = STREAMED_SYRK(1, P, H)
     program = inplace_compile(CompositeComputation(op))

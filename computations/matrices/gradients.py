@@ -41,7 +41,7 @@ diagonal), symmetrized, ``(S + S.T)/2``, which is the row's formula since
 (1995) returns the gradient with respect to the lower triangle of K as
 independent entries, ``Phi(S + S.T)``: twice the symmetric gradient below
 the diagonal, once on it.  The compiler computes the row with one
-CHOLESKY_ADJOINT call (:mod:`schedulers.cholesky_adjoint`).
+CHOLESKY_ADJOINT call (:mod:`computations.schedulers.cholesky_adjoint`).
 
 Scalars are traces (write a quadratic form ``y.T*A*y`` as
 ``Trace(y.T*A*y)``: indexing it makes a sum of elements), determinants and
