@@ -26,7 +26,7 @@ import numpy as np
 
 import computations
 from computations import Identity
-from computations.matrices.blocking import Assemble, Split
+from computations.matrices.transforms.blocking import Assemble, Split
 from computations.matrices.examples.problems import PROBLEMS
 from computations.inplace.tokens import inplace_map
 from computations.schedulers.memory import Sizes

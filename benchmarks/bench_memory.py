@@ -3,7 +3,7 @@
 Three figures the issue sets targets for, for both programs the compiler
 offers -- the fastest (the default) and the leanest (``low_memory=True``,
 which recomputes ``H*Sigma`` in row panels instead of holding
-``inv(L)*H*Sigma``; :mod:`computations.matrices.streaming`):
+``inv(L)*H*Sigma``; :mod:`computations.matrices.transforms.streaming`):
 
 * traced peak memory of one call (``tracemalloc``: NumPy reports its
   allocations to it, f2py's included), against the lambdified NumPy code

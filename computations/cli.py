@@ -161,7 +161,7 @@ def _run(args):
 
 def _sizes(items, problem):
     """``{dimension name: size}`` from ``--size DIM=N`` items, checked against the problem."""
-    from .matrices.core import dimensions
+    from .matrices.ops.core import dimensions
     known = [str(d) for d in dimensions(problem.inputs)]
     sizes = {}
     for item in items:

@@ -44,13 +44,13 @@ from computations.schedulers.profile import Profile, Row, dgemm_rate
 
 from .core import CompositeComputation
 from .empty import EmptyProgram, is_empty
-from .matrices.assumptions import check_values, normalize
-from .matrices.blocking import block
-from .matrices.core import dimensions
-from .matrices.compiler import compile_expressions
+from .matrices.compiler.assumptions import check_values, normalize
+from .matrices.transforms.blocking import block
+from .matrices.ops.core import dimensions
+from .matrices.compiler.driver import compile_expressions
 from .matrices.printing import pseudocode
-from .matrices.properties import Properties
-from .matrices.streaming import stream_congruences
+from .matrices.compiler.properties import Properties
+from .matrices.transforms.streaming import stream_congruences
 
 __all__ = ['function', 'Function', 'Specialization', 'EmptySpecialization', 'DEFAULT_SIZE',
            'RUNNERS']
@@ -80,15 +80,15 @@ def function(inputs, outputs, assumptions=(), **options):
     call), ``names`` (names of the outputs, for printing), ``runner``
     (``'source'``, the default, or ``'interpret'``; see :data:`RUNNERS`),
     ``blocksize`` (an int, or ``{dimension: int}``: run the program on
-    blocks of that size, see :mod:`computations.matrices.blocking`),
+    blocks of that size, see :mod:`computations.matrices.transforms.blocking`),
     ``low_memory`` (False by default; True also compiles the program that
     recomputes products in row panels instead of holding them, see
-    :mod:`computations.matrices.streaming`, and runs whichever of the two
+    :mod:`computations.matrices.transforms.streaming`, and runs whichever of the two
     has the smaller predicted peak: less memory for more FLOPs),
     ``check_assumptions`` (False by default: assumptions are promises, as in
     LAPACK, and a broken one gives whatever the chosen routines compute;
     True checks each call's arrays against the properties declared for
-    them, see :func:`computations.matrices.assumptions.check_values`; a call
+    them, see :func:`computations.matrices.compiler.assumptions.check_values`; a call
     may also say ``f(..., check_assumptions=True)``).
 
     Assumptions are checked when the function is made: only SymPy
@@ -181,7 +181,7 @@ class Function:
         ``distributed.Client`` to run the program as a Dask graph.
         ``check_assumptions`` (default: the function's) first checks that the
         arrays have the properties the assumptions declare for them (see
-        :func:`~computations.matrices.assumptions.check_values`).
+        :func:`~computations.matrices.compiler.assumptions.check_values`).
 
         Before anything is allocated, a call whose predicted working memory
         (:meth:`peak_bytes`) exceeds the memory available raises a

@@ -1,6 +1,6 @@
 """Running blocked programs: kernels and emitters for Split, Assemble and BlockOp.
 
-A :class:`~computations.matrices.blocking.BlockOp` runs (and is written in
+A :class:`~computations.matrices.transforms.blocking.BlockOp` runs (and is written in
 generated source) exactly as the operation it wraps; :class:`Split` copies
 each block of a matrix into its own Fortran-ordered array (a copy, not a
 view, so a routine that overwrites a block can never reach the caller's
@@ -8,7 +8,7 @@ array); :class:`Assemble` writes blocks into one new array.
 
 >>> import numpy as np, sympy
 >>> from computations.matrices import GEMM
->>> from computations.matrices.blocking import block
+>>> from computations.matrices.transforms.blocking import block
 >>> from computations.schedulers import execute
 >>> A = sympy.MatrixSymbol('A', 5, 5)
 >>> a = np.arange(25.).reshape(5, 5)
@@ -19,7 +19,7 @@ True
 import numpy as np
 import sympy
 
-from computations.matrices.blocking import Assemble, BlockOp, Split
+from computations.matrices.transforms.blocking import Assemble, BlockOp, Split
 
 from .emitters import emit
 from .kernels import kernel, run

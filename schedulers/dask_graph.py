@@ -59,7 +59,7 @@ import operator
 import uuid
 
 from computations import Computation, CompositeComputation, Identity
-from computations.matrices.blocking import Split
+from computations.matrices.transforms.blocking import Split
 from computations.inplace import TokenNamer, is_constant
 
 from .blocked import block_copy

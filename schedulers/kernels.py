@@ -38,7 +38,7 @@ from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT,
                                    SYRK, TRACE, TRANSPOSE, TRMM, TRSM, TRTRI, TRTRS,
                                    MatrixComputation,
                                    NotPositiveDeterminantError, RoutineError)
-from computations.matrices.blocking import BlockOp
+from computations.matrices.transforms.blocking import BlockOp
 from computations.inplace import Copy
 
 __all__ = ['kernel', 'run', 'routine', 'symmetrize', 'zero_upper', 'zero_lower', 'check_info',

@@ -16,7 +16,7 @@ from sympy import MatrixSymbol, Q, Symbol, Trace
 
 import computations
 from computations.matrices import NotPositiveDefiniteError, SingularMatrixError
-from computations.matrices.assumptions import AssumptionError
+from computations.matrices.compiler.assumptions import AssumptionError
 from reference import evaluate
 from computations.schedulers import execute
 

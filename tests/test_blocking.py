@@ -17,7 +17,7 @@ import computations
 from computations import CompositeComputation
 from computations.matrices import (AXPY, GEMM, GEMV, GESV, POSV, POTRF, POTRS, SCAL, SYMM, SYRK,
                                    TRANSPOSE, TRMM, TRSM, NotPositiveDefiniteError)
-from computations.matrices.blocking import Assemble, BlockOp, Split, block, partition
+from computations.matrices.transforms.blocking import Assemble, BlockOp, Split, block, partition
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from computations.inplace import check, inplace_compile, is_constant
 from computations.schedulers import execute

@@ -1,4 +1,4 @@
-"""Tests of :mod:`computations.matrices.canonical`, claim by claim of its docstring.
+"""Tests of :mod:`computations.matrices.compiler.canonical`, claim by claim of its docstring.
 
 The canonical form: transposes on symbols only (a symmetric matrix's
 transpose is the matrix), inverses of products of squares reversed, scalar
@@ -19,7 +19,7 @@ from sympy import (HadamardProduct, Identity, ImmutableMatrix, Inverse, MatMul, 
 
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
-from computations.matrices.canonical import (UnsupportedExpressionError, canonicalize, inverse,
+from computations.matrices.compiler.canonical import (UnsupportedExpressionError, canonicalize, inverse,
                                              transpose)
 from computations.matrices.errors import SingularExpressionError
 

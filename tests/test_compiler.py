@@ -184,7 +184,7 @@ from sympy.matrices.expressions.factorizations import QofQR, UofCholesky  # noqa
 from sympy.matrices.expressions.matexpr import MatrixElement         # noqa: E402
 
 import computations                                                  # noqa: E402
-from computations.matrices.canonical import UnsupportedExpressionError  # noqa: E402
+from computations.matrices.compiler.canonical import UnsupportedExpressionError  # noqa: E402
 from computations.matrices.errors import SingularExpressionError     # noqa: E402
 from reference import evaluate                                       # noqa: E402
 

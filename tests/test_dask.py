@@ -31,7 +31,7 @@ from distributed.utils_test import gen_cluster
 
 import computations
 from computations.matrices import GEMM, NotPositiveDefiniteError
-from computations.matrices.blocking import block
+from computations.matrices.transforms.blocking import block
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from computations.schedulers import dask_graph
 from test_function_random import relative_error

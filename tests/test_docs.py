@@ -65,7 +65,7 @@ def test_the_api_page_documents_every_module(site):
 @pytest.mark.parametrize('name', [
     'computations.front_door.function', 'computations.front_door.Function',
     'computations.core.Computation', 'computations.core.CompositeComputation',
-    'computations.matrices.lapack.POSV', 'computations.matrices.blas.GEMM',
+    'computations.matrices.ops.lapack.POSV', 'computations.matrices.ops.blas.GEMM',
     'computations.inplace.compile.inplace_compile', 'computations.inplace.check.check', 'computations.inplace.check.UnsafeInplaceError',
     'computations.inplace.tokens.TokenComputation', 'computations.schedulers.execute.execute',
     'computations.schedulers.codegen.generate',

@@ -35,6 +35,7 @@ WRITER = TokenComputation(_GEMM, [str(v) for v in _GEMM.inputs], ['B'])      # B
 
 #: class name -> (positional arguments, keyword arguments) for a representative instance.
 EXAMPLES = {
+    'UnboundSizeError': (('the FLOPs of GEMM', sympy.Symbol('n') * 2, {sympy.Symbol('k'): 3}), {}),
     'ComputationsError': (('something failed',), {}),
     'RoutineError': (('POSV', A + A.T, 3), {}),
     'NotPositiveDefiniteError': (('POSV', A + A.T, 2), {}),

@@ -20,7 +20,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 import computations
 from computations import frobenius_norm, grad
 from computations.matrices import CHOLESKY_ADJOINT, LofCholesky, NotPositiveDeterminantError
-from computations.matrices.canonical import UnsupportedExpressionError
+from computations.matrices.compiler.canonical import UnsupportedExpressionError
 from expressions import problems
 from reference import evaluate
 from computations.schedulers.kernels import run

@@ -1,4 +1,4 @@
-"""Rule-by-rule tests of :mod:`computations.matrices.properties`.
+"""Rule-by-rule tests of :mod:`computations.matrices.compiler.properties`.
 
 Every rule of :data:`RULES` and every implication of :data:`IMPLIES` has a
 small parametrized test below.  ``True`` means proved, ``False`` disproved
@@ -15,7 +15,7 @@ from sympy import (Identity, Inverse, MatMul, MatPow, MatrixSymbol, Q, Rational,
                    ZeroMatrix)
 from sympy.matrices.expressions.factorizations import LofCholesky
 
-from computations.matrices.properties import IMPLIES, PREDICATES, RULES, Properties, split_product
+from computations.matrices.compiler.properties import IMPLIES, PREDICATES, RULES, Properties, split_product
 
 n, k, p = sympy.symbols('n k p')
 

@@ -16,7 +16,7 @@ computations.matrices.errors.NotPositiveDefiniteError: POSV: A + A.T is not posi
 """
 from numpy.linalg import LinAlgError
 
-from ..graph import ComputationsError
+from computations.graph import ComputationsError
 
 __all__ = ['RoutineError', 'NotPositiveDefiniteError', 'SingularMatrixError',
            'SingularExpressionError']

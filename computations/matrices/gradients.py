@@ -64,9 +64,9 @@ from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, Matri
                    MatrixSymbol, OneMatrix, Piecewise, Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .canonical import UnsupportedExpressionError, canonicalize, check_shape
-from .expressions import LofCholesky, SymmetricLower, is_log_determinant
-from .properties import Properties, _congruence, split_product
+from computations.matrices.compiler.canonical import UnsupportedExpressionError, canonicalize, check_shape
+from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
+from computations.matrices.compiler.properties import Properties, _congruence, split_product
 
 __all__ = ['grad', 'frobenius_norm']
 

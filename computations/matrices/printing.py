@@ -16,7 +16,7 @@ x, chol(t1) := inv(t1)*C, chol(t1)    [POSV]
 from sympy import Basic, MatrixExpr, MatrixSymbol, Symbol
 from sympy.printing.str import StrPrinter
 
-from ..core import Identity
+from computations.core import Identity
 
 __all__ = ['pseudocode', 'show']
 

@@ -42,8 +42,8 @@ import numpy as np
 import sympy
 from sympy import MatrixSymbol, Q
 
-from ..blas import GEMM, GEMV, SYMM
-from ..lapack import POSV, POTRS
+from computations.matrices.ops.blas import GEMM, GEMV, SYMM
+from computations.matrices.ops.lapack import POSV, POTRS
 
 __all__ = ['kalman', 'kalman_program', 'kalman_numpy']
 

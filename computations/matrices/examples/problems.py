@@ -18,7 +18,7 @@ import numpy as np
 import sympy
 from sympy import MatrixExpr, MatrixSymbol, Q
 
-from .kalman import kalman
+from computations.matrices.examples.kalman import kalman
 
 __all__ = ['Problem', 'PROBLEMS', 'least_squares', 'gls', 'kalman_problem', 'load',
            'random_inputs']

@@ -46,11 +46,11 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.pycode import pycode
 
-from ..graph import ComputationsError
-from .auxiliary import scalar_atoms
-from .core import same_dimension
-from .errors import SingularExpressionError
-from .expressions import SymmetricLower, is_log_determinant
+from computations.graph import ComputationsError
+from computations.matrices.ops.auxiliary import scalar_atoms
+from computations.matrices.ops.core import same_dimension
+from computations.matrices.errors import SingularExpressionError
+from computations.matrices.expressions import SymmetricLower, is_log_determinant
 
 __all__ = ['canonicalize', 'transpose', 'inverse', 'check_shape', 'UnsupportedExpressionError',
            'SUPPORTED']

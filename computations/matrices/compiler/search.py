@@ -44,13 +44,13 @@ from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, Matri
                    Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .auxiliary import SCALAR, SYMMETRIZE, TRANSPOSE
-from .blas import AXPY, SCAL
-from .expressions import LofCholesky, SymmetricLower, is_log_determinant
-from .lapack import POTRF
-from .properties import split_product as _factors
-from .rules import CHAIN_RULES, DETERMINANT_RULES, PRODUCT_RULES, SOLVE_RULES, TRACE_RULES
-from .scalars import ELEMENT
+from computations.matrices.ops.auxiliary import SCALAR, SYMMETRIZE, TRANSPOSE
+from computations.matrices.ops.blas import AXPY, SCAL
+from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
+from computations.matrices.ops.lapack import POTRF
+from computations.matrices.compiler.properties import split_product as _factors
+from computations.matrices.compiler.rules import CHAIN_RULES, DETERMINANT_RULES, PRODUCT_RULES, SOLVE_RULES, TRACE_RULES
+from computations.matrices.ops.scalars import ELEMENT
 
 __all__ = ['Operand', 'Plan', 'Accumulator', 'Planner']
 

@@ -31,8 +31,8 @@ import sympy
 from sympy import Identity, Inverse, MatAdd, MatMul, MatPow, MatrixExpr, Transpose, ZeroMatrix
 from sympy.matrices.expressions.factorizations import LofCholesky
 
-from .canonical import canonicalize, transpose
-from .expressions import SymmetricLower
+from computations.matrices.compiler.canonical import canonicalize, transpose
+from computations.matrices.expressions import SymmetricLower
 
 __all__ = ['Properties', 'PREDICATES', 'IMPLIES', 'RULES', 'rule', 'split_product']
 

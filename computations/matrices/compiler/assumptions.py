@@ -31,15 +31,15 @@ ValueError: assumptions contradict each other: A is positive definite, so -A can
 >>> check_values([Q.symmetric(A)], {A: np.array([[1., 2.], [0., 1.]])})
 Traceback (most recent call last):
     ...
-computations.matrices.assumptions.AssumptionError: input A is declared Q.symmetric(A), but it is not symmetric: A[0, 1] = 2.0 and A[1, 0] = 0.0
+computations.matrices.compiler.assumptions.AssumptionError: input A is declared Q.symmetric(A), but it is not symmetric: A[0, 1] = 2.0 and A[1, 0] = 0.0
 """
 import numpy as np
 import sympy
 from sympy import MatrixExpr, MatrixSymbol
 
-from ..graph import ComputationsError
-from .core import dimensions
-from .properties import PREDICATES, Properties
+from computations.graph import ComputationsError
+from computations.matrices.ops.core import dimensions
+from computations.matrices.compiler.properties import PREDICATES, Properties
 
 __all__ = ['normalize', 'check_values', 'AssumptionError', 'SYNONYMS']
 

@@ -17,9 +17,9 @@ import sympy
 from sympy import Determinant, Trace
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .core import MatrixComputation, as_flag, as_matrix, check_square, same_dimension
-from .errors import RoutineError
-from .expressions import LU, LofCholesky, LUPivots
+from computations.matrices.ops.core import MatrixComputation, as_flag, as_matrix, check_square, same_dimension
+from computations.matrices.errors import RoutineError
+from computations.matrices.expressions import LU, LofCholesky, LUPivots
 
 __all__ = ['TRACE', 'INNER', 'ELEMENT', 'CHOLESKY_DETERMINANT', 'LU_DETERMINANT',
            'NotPositiveDeterminantError', 'SCALAR_OPERATIONS']

@@ -34,10 +34,10 @@ import operator
 import sympy
 from sympy import Q
 
-from ..core import CompositeComputation
-from .blas import GEMM, SYMM, SYRK, TRSM, _accumulate, _beta_and_c
-from .core import MatrixComputation, as_flag, as_matrix, as_scalar, check_shapes, transpose_if
-from .lapack import TRTRI
+from computations.core import CompositeComputation
+from computations.matrices.ops.blas import GEMM, SYMM, SYRK, TRSM, _accumulate, _beta_and_c
+from computations.matrices.ops.core import MatrixComputation, as_flag, as_matrix, as_scalar, check_shapes, transpose_if
+from computations.matrices.ops.lapack import TRTRI
 
 __all__ = ['STREAMED_SYRK', 'stream_congruences']
 

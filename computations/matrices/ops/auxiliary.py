@@ -31,9 +31,9 @@ import sympy
 from sympy import Determinant, MatrixExpr, Trace
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from ..core import Computation
-from .core import MatrixComputation, as_matrix, as_scalar, check_shapes, check_square
-from .expressions import SymmetricLower, is_log_determinant
+from computations.core import Computation
+from computations.matrices.ops.core import MatrixComputation, as_matrix, as_scalar, check_shapes, check_square
+from computations.matrices.expressions import SymmetricLower, is_log_determinant
 
 __all__ = ['TRANSPOSE', 'SCALAR', 'SYMMETRIZE', 'CHOLESKY_ADJOINT', 'scalar_atoms']
 

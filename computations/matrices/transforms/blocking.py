@@ -61,12 +61,12 @@ True
 import sympy
 from sympy import MatrixExpr, MatrixSymbol, ZeroMatrix
 
-from ..core import Computation, CompositeComputation, Identity, Immutable
-from ..pictures import operation_label
-from .auxiliary import TRANSPOSE
-from .expressions import LofCholesky
-from .blas import AXPY, COPY, GEMM, GEMV, SCAL, SYMM, SYRK, TRMM, TRSM
-from .lapack import POSV, POTRF, POTRS
+from computations.core import Computation, CompositeComputation, Identity, Immutable
+from computations.pictures import operation_label
+from computations.matrices.ops.auxiliary import TRANSPOSE
+from computations.matrices.expressions import LofCholesky
+from computations.matrices.ops.blas import AXPY, COPY, GEMM, GEMV, SCAL, SYMM, SYRK, TRMM, TRSM
+from computations.matrices.ops.lapack import POSV, POTRF, POTRS
 
 __all__ = ['block', 'Blocks', 'Split', 'Assemble', 'BlockOp', 'BLOCKERS', 'partition']
 

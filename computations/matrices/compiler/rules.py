@@ -31,12 +31,12 @@ when it does not apply (wrong properties, or an accumulation it cannot do).
 import sympy
 from sympy import Identity, Inverse, MatMul, Transpose
 
-from .auxiliary import CHOLESKY_ADJOINT
-from .blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
-from .expressions import LUPivots, SymmetricLower
-from .lapack import GETRF, GETRS, POTRF, POTRI, POTRS
-from .properties import _congruence, split_product
-from .scalars import CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT, TRACE
+from computations.matrices.ops.auxiliary import CHOLESKY_ADJOINT
+from computations.matrices.ops.blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
+from computations.matrices.expressions import LUPivots, SymmetricLower
+from computations.matrices.ops.lapack import GETRF, GETRS, POTRF, POTRI, POTRS
+from computations.matrices.compiler.properties import _congruence, split_product
+from computations.matrices.ops.scalars import CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT, TRACE
 
 __all__ = ['PRODUCT_RULES', 'SOLVE_RULES', 'CHAIN_RULES', 'TRACE_RULES', 'DETERMINANT_RULES']
 

@@ -23,12 +23,12 @@ from typing import NamedTuple
 import sympy
 from sympy import MatrixExpr, MatrixSymbol
 
-from ..core import CompositeComputation, Identity
-from .auxiliary import TRANSPOSE
-from .canonical import _ordered
-from .lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRS
-from .properties import Properties
-from .search import Planner
+from computations.core import CompositeComputation, Identity
+from computations.matrices.ops.auxiliary import TRANSPOSE
+from computations.matrices.compiler.canonical import _ordered
+from computations.matrices.ops.lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRS
+from computations.matrices.compiler.properties import Properties
+from computations.matrices.compiler.search import Planner
 
 __all__ = ['compile_expressions', 'Compiled', 'fuse_factorizations']
 

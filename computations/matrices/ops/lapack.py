@@ -14,10 +14,10 @@ solves.
 import sympy
 from sympy import Q
 
-from .blas import _Triangular
-from .core import MatrixComputation, as_flag, as_matrix, check_shapes, check_square, transpose_if
-from .errors import NotPositiveDefiniteError, SingularMatrixError
-from .expressions import LU, LofCholesky, LUPivots
+from computations.matrices.ops.blas import _Triangular
+from computations.matrices.ops.core import MatrixComputation, as_flag, as_matrix, check_shapes, check_square, transpose_if
+from computations.matrices.errors import NotPositiveDefiniteError, SingularMatrixError
+from computations.matrices.expressions import LU, LofCholesky, LUPivots
 
 __all__ = ['POTRF', 'POTRS', 'POTRI', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS', 'TRTRI']
 

@@ -11,10 +11,10 @@
 import sympy
 from sympy import Q
 
-from .core import (MatrixComputation, as_flag, as_matrix, as_scalar, as_side,
+from computations.matrices.ops.core import (MatrixComputation, as_flag, as_matrix, as_scalar, as_side,
                    check_shapes, check_square, same_dimension, transpose_if)
-from .errors import SingularMatrixError
-from .expressions import LofCholesky
+from computations.matrices.errors import SingularMatrixError
+from computations.matrices.expressions import LofCholesky
 
 __all__ = ['GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 'COPY', 'TRMM', 'TRSM']
 

@@ -33,7 +33,7 @@ import inspect
 import sympy
 from sympy import MatrixExpr
 
-from ..core import Computation
+from computations.core import Computation
 
 __all__ = ['MatrixComputation', 'is_variable', 'as_scalar', 'as_matrix', 'as_flag', 'as_side',
            'transpose_if', 'check_square', 'check_shapes', 'same_dimension', 'dimensions']
