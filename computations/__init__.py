@@ -18,7 +18,8 @@ __version__ = '0.1.0.dev0'
 
 
 def __getattr__(name):
-    """Load the front door, :mod:`computations.front_door`, and :func:`grad` on first use.
+    """Load the front door (the package :mod:`computations.front_door`) and :func:`grad` on
+    first use.
 
     It imports the other layers (inplace, schedulers); importing
     ``computations`` alone never does.

@@ -1,6 +1,6 @@
-"""``python -m computations``: see :mod:`computations.cli`."""
+"""``python -m computations``: see :mod:`computations.front_door.cli`."""
 import sys
 
-from .cli import main
+from .front_door.cli import main
 
 sys.exit(main())

@@ -20,7 +20,7 @@ and pickling derive from them; setting an attribute raises.
 >>> fg == g + f
 True
 """
-from . import graph
+from . import graph, pictures
 
 __all__ = ['Computation', 'CompositeComputation', 'Identity', 'Immutable']
 
@@ -172,6 +172,15 @@ class Computation(Immutable):
         """
         return (self,)
 
+    def as_composite(self):
+        """This computation as a :class:`CompositeComputation`: the graph views read one.
+
+        >>> c = Computation(['x'], ['y'])
+        >>> c.as_composite() == CompositeComputation(c), c.as_composite().as_composite() == c + c
+        (True, True)
+        """
+        return CompositeComputation(self)
+
     # pictures (computations.pictures) ---------------------------------------
     def to_networkx(self):
         """This computation as a bipartite :class:`networkx.DiGraph`.
@@ -180,8 +189,7 @@ class Computation(Immutable):
         >>> g.nodes['x']['kind'], g.nodes['y']['kind'], g.number_of_edges()
         ('variable', 'variable', 2)
         """
-        from .pictures import to_networkx
-        return to_networkx(self)
+        return pictures.to_networkx(self)
 
     def dot(self, **options):
         """This computation as a :class:`graphviz.Digraph` (variables ellipses, operations boxes).
@@ -189,8 +197,7 @@ class Computation(Immutable):
         >>> 'shape=box' in Computation(['x'], ['y']).dot().source
         True
         """
-        from .pictures import dot
-        return dot(self, **options)
+        return pictures.dot(self, **options)
 
     def write(self, path, format=None, **options):
         """Render the picture to ``path`` (SVG, PNG, PDF, ... from the suffix) with ``dot``.
@@ -200,16 +207,13 @@ class Computation(Immutable):
         >>> Computation(['x'], ['y']).write(path) == path
         True
         """
-        from .pictures import write
-        return write(self, path, format, **options)
+        return pictures.write(self, path, format, **options)
 
     def _repr_svg_(self):
-        from .pictures import svg
-        return svg(self)
+        return pictures.svg(self)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from .pictures import mimebundle
-        return mimebundle(self, include, exclude)
+        return pictures.mimebundle(self, include, exclude)
 
 
 def _prop_getter(i):
@@ -345,6 +349,9 @@ class CompositeComputation(Computation):
 
     def __len__(self):
         return len(self.computations)
+
+    def as_composite(self):
+        return self
 
     def __iter__(self):
         """The member computations in topological order."""

@@ -33,8 +33,11 @@ from sympy import (Determinant, Identity, MatAdd, MatMul, MatPow, MatrixExpr, Ma
 from sympy.matrices.expressions.factorizations import Factorization
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+import computations
+
 from .graph import ComputationsError
 from .matrices.expressions import SymmetricLower
+from .sizes import Binding
 
 __all__ = ['reduce_empty', 'is_empty', 'EmptyProgram', 'SingularZeroError']
 
@@ -70,13 +73,18 @@ def reduce_empty(expr, sizes):
     >>> _.shape, reduce_empty(Trace(S) + log(Determinant(S)) + 2, {n: 0})
     ((m, m), 2)
     """
-    bound = {d: sympy.Integer(v) for d, v in sizes.items() if v is not None}
-    return _reduce(expr, bound, {})
+    return _reduce(expr, _binding(sizes), {})
 
 
 def _has_zero_size(expr, sizes):
-    """Whether a matrix expression has a zero dimension once ``sizes`` are substituted."""
-    return any(sympy.sympify(d).xreplace(sizes) == 0 for d in expr.shape)
+    """Whether a matrix expression has a zero dimension once ``sizes`` (a
+    :class:`~computations.sizes.Binding`) are substituted."""
+    return any(sizes.value(d) == 0 for d in expr.shape)
+
+
+def _binding(dims):
+    """A :class:`~computations.sizes.Binding` of the dimensions that have a size."""
+    return Binding({d: v for d, v in dims.items() if v is not None})
 
 
 def _reduce(expr, sizes, memo):
@@ -115,12 +123,12 @@ def _rebuild(expr, args, sizes):
             return args[0]
         if isinstance(expr, Factorization) or (isinstance(expr, MatPow)
                                                and not args[1].is_positive):
-            raise SingularZeroError(expr, sizes)   # and SymPy refuses Inverse(ZeroMatrix)
+            raise SingularZeroError(expr, sizes.dims)   # and SymPy refuses Inverse(ZeroMatrix)
     rebuilt = expr.func(*args)
     if isinstance(rebuilt, MatrixExpr):
         return rebuilt.doit(deep=False)       # 2*0, A*0, 0 + C, 0.T: zeros and C
     if rebuilt.has(sympy.zoo, sympy.nan):     # log(0), 1/0: of a zero determinant
-        raise SingularZeroError(expr, sizes)
+        raise SingularZeroError(expr, sizes.dims)
     return rebuilt
 
 
@@ -135,7 +143,7 @@ def is_empty(inputs, outputs, dims):
     >>> is_empty([X], [2*X], {n: 1}), is_empty([X], [2*X], {n: 2})
     (True, False)
     """
-    sizes = {d: sympy.Integer(v) for d, v in dims.items() if v is not None}
+    sizes = _binding(dims)
     return any(isinstance(node, MatrixExpr) and _has_zero_size(node, sizes)
                for expr in (*inputs, *outputs) for node in sympy.preorder_traversal(expr))
 
@@ -146,9 +154,9 @@ class EmptyProgram:
 
     ``outputs`` are the function's canonical outputs over ``inputs`` (matrix
     and scalar Symbols), ``assumptions`` its assumptions and ``dims`` the
-    binding ``{dimension: int}``; other ``options`` (``runner``,
-    ``low_memory``...) go to :func:`computations.function` for the outputs
-    that still need a program.  Attributes: ``reduced`` (each output after
+    binding ``{dimension: int}``; ``compile`` (default
+    :func:`computations.function`) compiles the outputs that still need a
+    program, with the other ``options`` (``runner``, ``low_memory``...).  Attributes: ``reduced`` (each output after
     :func:`reduce_empty`, at numeric shapes) and ``function`` (the compiled
     :class:`~computations.front_door.Function` of the outputs that are not
     constants or copies of inputs, over the inputs they use; None when there
@@ -167,9 +175,10 @@ class EmptyProgram:
     (array([], shape=(0, 1), dtype=float64),)
     """
 
-    def __init__(self, outputs, inputs, assumptions=(), dims=None, **options):
+    def __init__(self, outputs, inputs, assumptions=(), dims=None, *, compile=None, **options):
         self.dims = dict(dims or {})
-        sizes = {d: sympy.Integer(v) for d, v in self.dims.items() if v is not None}
+        self._sizes = _binding(self.dims)
+        sizes = self._sizes.dims
         self.inputs = tuple(inputs)
         numeric = {var: var.xreplace(sizes) for var in self.inputs}
         self.reduced = tuple(reduce_empty(out, sizes).xreplace(sizes) for out in outputs)
@@ -178,13 +187,13 @@ class EmptyProgram:
         rest = [expr for expr, maker in zip(self.reduced, self._makers) if maker is None]
         self.function, self._arguments = None, ()
         if rest:
-            from .front_door import function
             used = set().union(*(expr.free_symbols for expr in rest))
             arguments = [numeric[var] for var in self.inputs if numeric[var] in used]
             # Assumptions about inputs that became empty (or are unused) have nothing to say.
             kept = [fact for fact in (sympy.sympify(a).xreplace(sizes) for a in assumptions)
                     if fact.free_symbols <= set(arguments)]
-            self.function = function(arguments, rest, kept, **options)
+            compile = computations.function if compile is None else compile
+            self.function = compile(arguments, rest, kept, **options)
             self._arguments = tuple(originals[var] for var in arguments)
 
     def __repr__(self):
@@ -195,15 +204,15 @@ class EmptyProgram:
         """The most bytes a call holds at once: the outputs made directly, and the peak of
         the program of the others."""
         itemsize = np.dtype(dtype).itemsize
-        made = sum(int(np.prod([int(d) for d in expr.shape])) * itemsize
+        made = sum(self._sizes.nelements(expr) * itemsize
                    for expr, maker in zip(self.reduced, self._makers)
                    if maker is not None and isinstance(expr, MatrixExpr))
         return made + (0 if self.function is None else self.function.default.peak_bytes(dtype))
 
     def __call__(self, values, scheduler=None):
         """The outputs for ``{input: prepared value}``; ``scheduler`` as for a Function call."""
-        from .front_door import _dtype
-        dtype = _dtype(values)
+        dtype = next((v.dtype for v in values.values() if isinstance(v, np.ndarray)
+                      and v.dtype.kind == 'f'), np.dtype(np.float64))
         computed = iter(()) if self.function is None else iter(
             self.function(*[values[var] for var in self._arguments], scheduler=scheduler))
         return tuple(next(computed) if maker is None else maker(values, dtype)

@@ -26,14 +26,28 @@ digraph computation {
 <BLANKLINE>
 """
 import functools
+import importlib.util
 import os
 import pathlib
+import sys
 
-import graphviz
-import networkx
-import sympy
 
-from .core import Computation, CompositeComputation
+def _lazy_import(name):
+    """``name`` as a module that loads on first use (the standard library's LazyLoader
+    recipe): networkx and graphviz take about 0.12 s to import, and `import computations`
+    should not pay that for programs that never draw."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+graphviz = _lazy_import('graphviz')
+networkx = _lazy_import('networkx')
 
 __all__ = ['operation_label', 'variable_label', 'is_scalar', 'overwritten_inputs',
            'to_networkx', 'dot', 'write', 'svg', 'mimebundle', 'OVERWRITE_EDGE']
@@ -43,6 +57,7 @@ __all__ = ['operation_label', 'variable_label', 'is_scalar', 'overwritten_inputs
 def operation_label(comp):
     """The text in an operation's box: its class name.
 
+    >>> from computations import Computation
     >>> operation_label(Computation(['x'], ['y']))
     'Computation'
     """
@@ -70,7 +85,10 @@ def is_scalar(var):
     >>> is_scalar(sympy.Symbol('alpha')), is_scalar(sympy.MatrixSymbol('A', 2, 2)), is_scalar('x')
     (True, False, False)
     """
-    return isinstance(var, sympy.Basic) and not getattr(var, 'is_Matrix', False)
+    # A variable can be a SymPy object only once SymPy is loaded: pictures of plain
+    # computations never import it.
+    loaded = sys.modules.get('sympy')
+    return loaded is not None and isinstance(var, loaded.Basic) and not var.is_Matrix
 
 
 @functools.singledispatch
@@ -80,6 +98,7 @@ def overwritten_inputs(comp):
     Token programs register their nodes here (see :mod:`computations.inplace.tokens`);
     :func:`dot` draws the edges into and out of such a buffer in red.
 
+    >>> from computations import Computation
     >>> overwritten_inputs(Computation(['x'], ['y']))
     frozenset()
     """
@@ -87,11 +106,12 @@ def overwritten_inputs(comp):
 
 
 def _composite(comp):
-    if isinstance(comp, CompositeComputation):
-        return comp
-    if isinstance(comp, Computation):
-        return CompositeComputation(comp)
-    raise TypeError(f'expected a Computation, got {type(comp).__name__}: {comp!r}')
+    """The composite view of a computation (its ``as_composite()``): what is drawn."""
+    try:
+        as_composite = comp.as_composite
+    except AttributeError:
+        raise TypeError(f'expected a Computation, got {type(comp).__name__}: {comp!r}') from None
+    return as_composite()
 
 
 def to_networkx(comp):
@@ -102,6 +122,7 @@ def to_networkx(comp):
     (0 or 1) and ``label``; variables also have ``role``: ``'input'``,
     ``'output'`` or ``'intermediate'``.
 
+    >>> from computations import Computation
     >>> g = to_networkx(Computation(['x'], ['y']))
     >>> g.nodes['x']
     {'kind': 'variable', 'bipartite': 0, 'label': 'x', 'role': 'input'}
@@ -140,6 +161,7 @@ def dot(comp, *, name=None, rankdir='TB', graph_attr=None, layers=False, scalars
     operations that can run once the previous ones have) on one rank, and
     ``scalars=False`` hides scalar variables (:func:`is_scalar`).
 
+    >>> from computations import Computation
     >>> d = dot(Computation(['x'], ['y']), rankdir='LR')
     >>> 'rankdir=LR' in d.source and 'v1 [label=y peripheries=2 shape=ellipse]' in d.source
     True
@@ -209,6 +231,7 @@ def write(comp, path, format=None, **options):
     The format comes from ``format`` or else the file's suffix (``.svg``,
     ``.png``, ``.pdf``, ...).  ``options`` go to :func:`dot`.
 
+    >>> from computations import Computation
     >>> import tempfile
     >>> path = write(Computation(['x'], ['y']), pathlib.Path(tempfile.mkdtemp()) / 'c.png')
     >>> path.read_bytes()[:4]
@@ -231,6 +254,7 @@ def write(comp, path, format=None, **options):
 def svg(comp, **options):
     """The picture of a computation as an SVG document (a string).
 
+    >>> from computations import Computation
     >>> svg(Computation(['x'], ['y'])).lstrip().startswith('<?xml')
     True
     """
@@ -242,6 +266,7 @@ def mimebundle(comp, include=None, exclude=None, text=None):
 
     Without the ``dot`` binary only the text is offered.
 
+    >>> from computations import Computation
     >>> sorted(mimebundle(Computation(['x'], ['y'])))
     ['image/svg+xml', 'text/plain']
     """

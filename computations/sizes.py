@@ -81,9 +81,14 @@ class Binding:
         return result
 
     def size(self, expr, what=None):
-        """``expr`` as a number; :class:`UnboundSizeError` naming ``what`` if it is unbound."""
+        """``expr`` as a number; :class:`UnboundSizeError` naming ``what`` if it is unbound.
+
+        ``what`` may be a string or a function that makes one (called only to raise,
+        so that sizing in a loop never formats a message).
+        """
         result = self.value(expr)
         if result is None:
+            what = what() if callable(what) else what
             raise UnboundSizeError(what or str(expr), sympy.sympify(expr).xreplace(self.dims),
                                    self.dims)
         return result
@@ -102,7 +107,7 @@ class Binding:
         """The numeric shape of a matrix expression; None for a scalar."""
         if not isinstance(expr, MatrixExpr):
             return None
-        return tuple(self.size(d, f'the shape of {expr}') for d in expr.shape)
+        return tuple(self.size(d, lambda: f'the shape of {expr}') for d in expr.shape)
 
     def nelements(self, expr):
         """The number of elements of a matrix expression (0 for a scalar)."""
@@ -111,9 +116,9 @@ class Binding:
 
     def flops(self, op):
         """An operation's declared FLOP count (its ``flops``, 0 if it declares none)."""
-        return float(self.size(getattr(op, 'flops', 0), f'the FLOPs of {op}'))
+        return float(self.size(getattr(op, 'flops', 0), lambda: f'the FLOPs of {op}'))
 
     def workspace(self, op):
         """The elements an operation holds while it runs besides its inputs and outputs
         (its declared ``workspace``, 0 if it declares none)."""
-        return int(self.size(getattr(op, 'workspace', 0), f'the workspace of {op}'))
+        return int(self.size(getattr(op, 'workspace', 0), lambda: f'the workspace of {op}'))

@@ -2,7 +2,10 @@
 
 It pairs every value of a :class:`computations.CompositeComputation` with a
 storage token, inserts copies where an overwrite would destroy a value that is
-still needed, and checks that a token program is safe.  It imports
+still needed, and checks that a token program is safe.  Which value each token
+holds at each step of an order, and when each buffer is allocated and freed, is
+computed in one place, :mod:`computations.inplace.buffers`, which the checker
+and the schedulers read.  It imports
 ``computations``; ``computations`` never imports it.
 
 >>> import sympy
@@ -16,15 +19,16 @@ B_2, A_2 = POSV(A_2, B_2)  # A**(-1)*B, LofCholesky(A)
 >>> len(check(program))
 3
 """
-from .check import (UnsafeInplaceError, check, constraints, execution_order, is_constant,
-                    safe_order)
+from .buffers import BufferModel, BufferStates, buffer_states
+from .check import UnsafeInplaceError, check, is_constant, safe_order
 from .compile import (inplace_compile, insert_copies, is_token_program, plan_overwrites, pure,
                       tokenize)
-from .program import TokenProgram
+from .program import OverwriteCycleError, TokenProgram, constraints, execution_order
 from . import pictures  # noqa: F401  (registers how token programs are drawn)
 from .tokens import Copy, ExprToken, TokenComputation, TokenNamer, inplace_map, token_name
 
 __all__ = ['ExprToken', 'TokenComputation', 'Copy', 'TokenNamer', 'token_name', 'inplace_map',
            'tokenize', 'insert_copies', 'plan_overwrites', 'inplace_compile', 'pure',
            'is_token_program', 'check', 'safe_order', 'execution_order', 'constraints', 'is_constant',
-           'UnsafeInplaceError', 'TokenProgram']
+           'UnsafeInplaceError', 'OverwriteCycleError', 'TokenProgram', 'buffer_states',
+           'BufferModel', 'BufferStates']

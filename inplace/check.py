@@ -24,25 +24,25 @@ A value ``x`` read by ``f`` and overwritten by ``g``: ``f`` must run first::
 >>> f = T(GEMM(1, X, X), ['x', 'x'], ['y'])
 >>> g = T(SCAL(2, X), ['x'], ['x'])
 >>> program = f + g
->>> [type(t.comp).__name__ for t in safe_order(program, donated=[X])]
+>>> [type(t.comp).__name__ for t in safe_order(program, donate=[X])]
 ['GEMM', 'SCAL']
->>> check(program, order=[g, f], donated=[X])
+>>> check(program, order=[g, f], donate=[X])
 Traceback (most recent call last):
     ...
 computations.inplace.check.UnsafeInplaceError: SCAL overwrites token 'x' holding X, but GEMM still needs it (x = SCAL(x)  # 2*X)
 """
 from collections import Counter
 
-import networkx as nx
 import sympy
 
-from computations import CompositeComputation, Computation, CycleError, graph
+from computations import graph
 
-from .program import TokenProgram
-from .tokens import Copy, TokenComputation
+from .buffers import buffer_states
+from .program import (OverwriteCycleError, as_token_program, data_order, execution_order,
+                      node_name)
+from .tokens import Copy
 
-__all__ = ['UnsafeInplaceError', 'check', 'safe_order', 'execution_order', 'constraints',
-           'is_constant']
+__all__ = ['UnsafeInplaceError', 'check', 'safe_order', 'is_constant']
 
 
 class UnsafeInplaceError(graph.ComputationsError, ValueError):
@@ -73,45 +73,23 @@ def is_constant(expr):
         and expr.is_number
 
 
-def _name(node):
-    comp = node.comp if isinstance(node, TokenComputation) else node
-    return type(comp).__name__
-
-
-def _as_program(program):
-    if not isinstance(program, Computation):
-        raise TypeError(f'expected a token program, got {type(program).__name__}')
-    if not isinstance(program, CompositeComputation):
-        program = CompositeComputation(program)
-    for node in _data_order(program):
-        if not isinstance(node, TokenComputation):
-            raise TypeError(f'{node!r} is not a TokenComputation: check takes token programs '
-                            '(see computations.inplace.tokenize and computations.inplace.inplace_compile)')
-    return program
-
-
-def _data_order(program):
-    """The members in plain data order (a TokenProgram's own toposort calls safe_order)."""
-    return CompositeComputation.toposort(program)
-
-
-def _protected(program, donated):
+def _protected(program, donate):
     """The values nobody may overwrite, each with the reason why."""
-    donated = set(donated)
+    donate = set(donate)
     reasons = {}
     for value in program.inputs:
         if is_constant(value.expr):
             reasons[value] = 'a constant'
-        elif value.expr not in donated and value not in donated:
+        elif value.expr not in donate and value not in donate:
             reasons[value] = "the caller's input"
     for value in program.outputs:
         reasons[value] = 'a returned output'
     return reasons
 
 
-def _check_nodes(program, donated):
+def _check_nodes(program, donate):
     """The checks that need no order: what each node may overwrite, and who may be destroyed."""
-    protected = _protected(program, donated)
+    protected = _protected(program, donate)
     starts, homes = {}, {}
     for value in program.inputs:
         other = starts.setdefault(value.token, value)
@@ -123,21 +101,21 @@ def _check_nodes(program, donated):
             raise UnsafeInplaceError(f'input {value.expr} starts in two tokens, {home.token!r} '
                                      f'and {value.token!r}: one value has one buffer to begin '
                                      'with (make the second with a Copy)', value=value)
-    for node in _data_order(program):
+    for node in data_order(program):
         if isinstance(node.comp, Copy) or getattr(node.comp, 'output_is_input', False):
             continue                           # a copy makes the same value in a new buffer
         for value in node.produced:
             if value.expr in homes:
-                raise UnsafeInplaceError(f'{_name(node)} computes {value.expr}, which is also an '
-                                         f'input of the program ({node})', operation=node,
+                raise UnsafeInplaceError(f'{node_name(node)} computes {value.expr}, which is '
+                                         f'also an input of the program ({node})', operation=node,
                                          value=value)
     destroyers = {}
-    for node in _data_order(program):
+    for node in data_order(program):
         legal = node.destroy_map
         seen = Counter(v.token for v in node.produced)
         for token, count in seen.items():
             if count > 1:
-                raise UnsafeInplaceError(f'{_name(node)} writes two outputs into token '
+                raise UnsafeInplaceError(f'{node_name(node)} writes two outputs into token '
                                          f'{token!r} ({node})', operation=node, token=token)
         for o, token in enumerate(node.output_tokens):
             if node.outputs[o] not in node.produced:
@@ -147,7 +125,7 @@ def _check_nodes(program, donated):
                 continue
             if o not in legal:
                 raise UnsafeInplaceError(
-                    f'{_name(node)} writes {node.comp.outputs[o]} into token {token!r}, '
+                    f'{node_name(node)} writes {node.comp.outputs[o]} into token {token!r}, '
                     f'which holds its input {node.comp.inputs[same[0]]}, but its routine '
                     f'cannot write that output there (its inplace map is '
                     f'{dict(getattr(node.comp, "inplace", {}))}) ({node})',
@@ -155,7 +133,7 @@ def _check_nodes(program, donated):
             others = [j for j in same if j != legal[o]]
             if others:
                 raise UnsafeInplaceError(
-                    f'{_name(node)} overwrites token {token!r} (its input {legal[o]}, '
+                    f'{node_name(node)} overwrites token {token!r} (its input {legal[o]}, '
                     f'{node.comp.inputs[legal[o]]}) while also reading it as input '
                     f'{others[0]}: aliased arguments ({node})', operation=node, token=token,
                     value=node.inputs[legal[o]])
@@ -163,7 +141,7 @@ def _check_nodes(program, donated):
             token, value = node.input_tokens[i], node.inputs[i]
             if value in protected:
                 raise UnsafeInplaceError(
-                    f'{_name(node)} overwrites token {token!r} holding {value.expr}, which is '
+                    f'{node_name(node)} overwrites token {token!r} holding {value.expr}, which is '
                     f'{protected[value]} ({node})', operation=node, token=token, value=value)
             if value in destroyers:
                 raise UnsafeInplaceError(
@@ -174,139 +152,59 @@ def _check_nodes(program, donated):
     return protected, destroyers
 
 
-def constraints(program):
-    """``{destroyer: set of readers}``: who must run before each overwrite.
-
-    Every node that reads a value, other than the one overwriting it, must
-    run before the overwrite.
-    """
-    before = {}
-    for node in _data_order(program):
-        for i in node.destroyed:
-            readers = {r for r in program.consumers(node.inputs[i]) if r is not node}
-            if readers:
-                before.setdefault(node, set()).update(readers)
-    return before
-
-
-def _sink_copies(order, program, before):
-    """Move every Copy to just before the first node that must follow it.
-
-    A copy allocates a buffer; making it just in time keeps that buffer alive
-    as briefly as the order allows.  Moving a node later, but not past any of
-    its successors, keeps a topological order valid.  (In the Kalman program
-    the caller's Sigma was otherwise copied early and held through the
-    largest step: bench_inplace.py.)
-    """
-    after = {}
-    for destroyer, readers in before.items():
-        for reader in readers:
-            after.setdefault(reader, set()).add(destroyer)
-    order = list(order)
-    for copy in [node for node in reversed(order) if isinstance(node.comp, Copy)]:
-        order.remove(copy)
-        successors = set(program.consumers(copy.outputs[0])) | after.get(copy, set())
-        order.insert(min((order.index(s) for s in successors), default=len(order)), copy)
-    return tuple(order)
-
-
-def safe_order(program, *, donated=()):
+def safe_order(program, *, donate=()):
     """A deterministic order of the program's nodes that respects data and overwrites.
 
     Checks the nodes first (what each may overwrite, and who may be
-    destroyed); then :func:`execution_order`.  Raises
+    destroyed); then :func:`~computations.inplace.execution_order`.  Raises
     :class:`UnsafeInplaceError` for an unsafe node, or naming the cycle when
     no order can exist (for example two nodes that each overwrite what the
     other reads).
     """
-    program = _as_program(program)
-    _check_nodes(program, donated)
-    return _ordered(program)
+    program = as_token_program(program)
+    _check_nodes(program, donate)
+    return _execution_order(program)
 
 
-def execution_order(program):
-    """The order a token program runs in, without checking that it is safe.
-
-    Among the nodes ready at one time the smallest ``repr`` goes first (every
-    reader of a value before the node that overwrites it); then each copy
-    moves to just before the node that reads it.  A TokenProgram keeps its
-    order once computed.
-    """
-    if isinstance(program, TokenProgram):
-        return program.toposort()
-    return _ordered(_as_program(program))
-
-
-def _ordered(program):
-    before = constraints(program)
+def _execution_order(program):
     try:
-        order = graph.toposort(_data_order(program), before=before)
-    except CycleError:
-        raise _cycle_error(program, before) from None
-    return _sink_copies(order, program, before)
+        return execution_order(program)
+    except OverwriteCycleError as error:
+        raise UnsafeInplaceError(str(error), cycle=error.cycle) from None
 
 
-def _cycle_error(program, before):
-    g = nx.DiGraph()
-    for node in _data_order(program):
-        for value in node.inputs:
-            producer = program.producer(value)
-            if producer is not None:
-                g.add_edge(producer, node, why=f'{_name(node)} reads {value.expr} made by '
-                                               f'{_name(producer)}')
-    for destroyer, readers in before.items():
-        for reader in readers:
-            g.add_edge(reader, destroyer, why=f'{_name(reader)} reads what {_name(destroyer)} '
-                                              'overwrites, so it must run first')
-    edges = nx.find_cycle(g)
-    steps = '; '.join(g.edges[u, v]['why'] for u, v in edges)
-    return UnsafeInplaceError(f'no order is safe: the overwrites form a cycle: {steps}',
-                              cycle=tuple(u for u, _ in edges))
-
-
-def check(program, order=None, *, donated=()):
+def check(program, order=None, *, donate=()):
     """Prove ``program`` safe, in ``order`` (a sequence of its nodes) or in :func:`safe_order`.
 
-    Simulates which value each token holds at each step.  Returns the order
+    Follows which value each token holds at each step
+    (:func:`computations.inplace.buffers.buffer_states`).  Returns the order
     checked; raises :class:`UnsafeInplaceError` at the first unsafe step.
-    ``donated`` lists caller inputs (expressions) that may be overwritten.
+    ``donate`` lists caller inputs (expressions) that may be overwritten.
     """
-    program = _as_program(program)
-    protected, _ = _check_nodes(program, donated)
-    if order is None:
-        order = execution_order(program)
-    order = tuple(order)
+    program = as_token_program(program)
+    protected, _ = _check_nodes(program, donate)
+    order = tuple(_execution_order(program) if order is None else order)
     if len(order) != len(program) or set(order) != set(program.computations):
         raise ValueError('order must list every node of the program exactly once')
-    holds = {value.token: value for value in program.inputs}
-    seen = set(holds.values())
-    readers_left = {value: len(program.consumers(value)) for value in program.variables}
-    last_writer = {}
+    states = buffer_states(program, order)
     for step, node in enumerate(order):
-        for value in node.inputs:
-            if holds.get(value.token) == value:
-                continue
-            if value not in seen:
-                raise UnsafeInplaceError(f'{_name(node)} reads {value.expr} (token '
+        for value in states.stale[step]:
+            if states.written.get(value, step) >= step:
+                raise UnsafeInplaceError(f'{node_name(node)} reads {value.expr} (token '
                                          f'{value.token!r}) before it is computed ({node})',
                                          operation=node, token=value.token, value=value)
-            writer = last_writer[value.token]
+            writer = order[states.displaced_at[value]]
             raise UnsafeInplaceError(
-                f'{_name(writer)} overwrote token {value.token!r} holding {value.expr}, but '
-                f'{_name(node)} still needed it ({node})',
+                f'{node_name(writer)} overwrote token {value.token!r} holding {value.expr}, '
+                f'but {node_name(node)} still needed it ({node})',
                 operation=writer, token=value.token, value=value, reader=node)
-        for value in dict.fromkeys(node.inputs):
-            readers_left[value] -= 1
-        for value in node.produced:
-            old = holds.get(value.token)
-            if old is not None and old != value and (readers_left[old] or old in protected):
-                reader = next((r for r in order[step + 1:] if old in r.inputs), None)
-                why = f'{_name(reader)} still needs it' if reader else f'it is {protected[old]}'
-                raise UnsafeInplaceError(
-                    f'{_name(node)} overwrites token {value.token!r} holding {old.expr}, but '
-                    f'{why} ({node})', operation=node, token=value.token, value=old,
-                    reader=reader)
-            holds[value.token] = value
-            seen.add(value)
-            last_writer[value.token] = node
+        for old in states.displaced[step]:
+            later = states.next_read(old, step)
+            if later is None and old not in protected:
+                continue
+            reader = None if later is None else order[later]
+            why = f'{node_name(reader)} still needs it' if reader else f'it is {protected[old]}'
+            raise UnsafeInplaceError(
+                f'{node_name(node)} overwrites token {old.token!r} holding {old.expr}, but '
+                f'{why} ({node})', operation=node, token=old.token, value=old, reader=reader)
     return order

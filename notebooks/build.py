@@ -873,7 +873,7 @@ def inplace_pass():
         code(r"""
         for step, node in enumerate(check(program), 1):
             print(step, node)
-        print('donated:', [type(node.comp).__name__ for node in check(donated, donated=[S, B])])
+        print('donated:', [type(node.comp).__name__ for node in check(donated, donate=[S, B])])
         """),
         md(r"""
         Running the program proves nothing, but it is reassuring: the results
@@ -919,7 +919,7 @@ def inplace_pass():
         code(r"""
         unsafe_order = [double, square]
         try:
-            check(plan, order=unsafe_order, donated=[X])
+            check(plan, order=unsafe_order, donate=[X])
         except UnsafeInplaceError as error:
             print(f'UnsafeInplaceError: {error}')
             print()
@@ -959,7 +959,7 @@ def inplace_pass():
         which no order can make safe.
         """),
         code(r"""
-        print([type(node.comp).__name__ for node in check(plan, donated=[X])])
+        print([type(node.comp).__name__ for node in check(plan, donate=[X])])
         try:
             check(plan)
         except UnsafeInplaceError as error:
@@ -985,7 +985,7 @@ def inplace_pass():
         }
         for name, unsafe in plans.items():
             try:
-                check(unsafe, donated=[X, Y])
+                check(unsafe, donate=[X, Y])
                 print(f'{name}: accepted')
             except UnsafeInplaceError as error:
                 print(f'{name}:\n    {error}')
@@ -1001,7 +1001,7 @@ def inplace_pass():
 
         for name, unsafe in plans.items():
             safe = inplace_compile(pure(unsafe), donate=[X, Y])
-            check(safe, donated=[X, Y])
+            check(safe, donate=[X, Y])
             print(f'{name}:', *safe, sep='\n    ')
         """),
     ]

@@ -11,6 +11,8 @@ array([[12.]])
 from .execute import compile_program, execute, prepare_inputs, run_program
 from .interpret import interpret
 from .kernels import kernel
+from .pipeline import Lowered, lower
 from . import blocked  # noqa: F401  (registers how blocked programs run)
 
-__all__ = ['execute', 'compile_program', 'run_program', 'prepare_inputs', 'interpret', 'kernel']
+__all__ = ['execute', 'compile_program', 'run_program', 'prepare_inputs', 'interpret', 'kernel',
+           'lower', 'Lowered']

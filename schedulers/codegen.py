@@ -43,11 +43,12 @@ import numpy as np
 import sympy
 from scipy.linalg import blas, lapack
 
-from computations.inplace import Copy, execution_order, is_constant
+from computations.inplace import Copy, buffer_states, execution_order, is_constant
 
 from .emitters import emit
-from .kernels import check_info
-from .memory import liveness
+from .execute import constant_values
+from .calls import check_info, reads_whole
+from .pipeline import lower
 
 __all__ = ['generate', 'Generated', 'compile_source']
 
@@ -131,26 +132,23 @@ class _Writer:
         callers = {value.token for value in program.inputs}
         results = list(program.outputs) if results is None else \
             [_output(program, r) for r in results]
-        wanted = set(results)
-        allocated, freed = liveness(program, order, wanted)
+        wanted = self.wanted = set(results)
+        states = buffer_states(program, order, wanted)     # the one liveness model
         bound = set(callers)                   # tokens holding an array at this step
-        reads_left = {value: len(program.consumers(value)) for value in program.variables}
         fused, folded = _fused_copies(program, order, callers)
         steps, pending = [], []
         for step, node in enumerate(order):
             if node.produced and node not in fused:        # (Identity only marks outputs)
                 source = {c.outputs[0].token: c.inputs[0].token for c in folded.get(node, ())}
-                call = _Call(self, node, bound, reads_left, wanted, source)
+                call = _Call(self, node, step, states, bound, source)
                 body = emit(node.comp, call)
                 if profile:
                     body = ['start = clock()', *body, 'times.append(clock() - start)']
                 lines += body
                 steps.append(node)
-            bound.update(value.token for value in allocated[step])
-            bound.difference_update(freed[step])
-            for value in dict.fromkeys(node.inputs):
-                reads_left[value] -= 1
-            pending += freed[step]
+            bound.update(value.token for value in states.allocated[step])
+            bound.difference_update(states.freed[step])
+            pending += states.freed[step]
             if pending and node not in fused:
                 lines.append(f"del {', '.join(dict.fromkeys(pending))}")
                 pending = []
@@ -243,7 +241,7 @@ class _Call:
         the output tokens.
     """
 
-    def __init__(self, writer, node, bound, reads_left, wanted, source=None):
+    def __init__(self, writer, node, step, states, bound, source=None):
         self.writer, self.node, self.op = writer, node, node.comp
         source = source or {}                  # folded copies: read the original instead
         names = [source.get(t, t) for t in node.input_tokens]
@@ -254,7 +252,7 @@ class _Call:
         self.positions = {i for i in node.destroyed if node.input_tokens[i] not in source}
         self.destroyed = {arguments[i] for i in self.positions}
         self.outs = node.output_tokens
-        self._bound, self._reads_left, self._wanted = bound, reads_left, wanted
+        self._step, self._states, self._bound = step, states, bound
 
     def routine(self):
         """The typed routine's global name (``dgemm``)."""
@@ -273,22 +271,14 @@ class _Call:
     def used(self, o):
         """Whether output ``o`` is read later or returned."""
         value = self.node.outputs[o]
-        return bool(self._reads_left.get(value)) or value in self._wanted
+        return self._states.next_read(value, self._step) is not None \
+            or value in self.writer.wanted
 
-    def full_matrix_needed(self, o):
-        """Whether output ``o`` is returned or read later other than as its lower triangle
-        (the op's ``triangles``): whether its upper triangle must be cleaned."""
-        value = self.node.outputs[o]
-        if value in self._wanted:
-            return True
-        program = self.writer.program
-        for reader in program.consumers(value):
-            names = getattr(reader.comp, 'input_arguments', ())
-            triangles = getattr(reader.comp, 'triangles', {})
-            for i, read in enumerate(reader.inputs):
-                if read == value and (i >= len(names) or triangles.get(names[i]) != 'lower'):
-                    return True
-        return False
+    def full_matrix_needed(self, o, triangle='lower'):
+        """Whether output ``o`` is returned or read later other than as its ``triangle``
+        (the readers' ``triangles``): whether its other triangle must be cleaned."""
+        return reads_whole(self.writer.program, self.node.outputs[o], triangle,
+                           self.writer.wanted)
 
     def into(self, o, name):
         """``(lines, source, overwrite)`` to write output ``o`` through argument ``name``.
@@ -322,12 +312,12 @@ def compile_source(comp, *, parameters=None, results=None, dims=None, dtype=np.f
                    donate=()):
     """Compile a composite (or a token program) into :class:`Generated` source.
 
-    The whole pipeline for a computation built by hand: the inplace pass
-    (:func:`computations.schedulers.compile_program`), the memory-aware order with dead
-    buffers reused (:func:`computations.schedulers.order.schedule`, sizes from the shapes
-    with ``dims`` bound), then :func:`generate`.  The function takes the
-    values of ``parameters`` (default: the inputs, in the program's order)
-    prepared as :func:`computations.schedulers.prepare_inputs` makes them.
+    :func:`~computations.schedulers.pipeline.lower` (the inplace pass, the
+    memory-aware order with dead buffers reused, sizes from the shapes with
+    ``dims`` bound; ``donate`` lists inputs the program may overwrite), then
+    :func:`generate`.  The function takes the values of ``parameters``
+    (default: the inputs, in the program's order) prepared as
+    :func:`computations.schedulers.prepare_inputs` makes them.
 
     >>> import numpy as np, sympy
     >>> from computations.matrices import GEMM
@@ -337,13 +327,6 @@ def compile_source(comp, *, parameters=None, results=None, dims=None, dtype=np.f
     (array([[1., 3.],
            [0., 1.]]),)
     """
-    from .execute import compile_program, constant_values
-    from .memory import Sizes
-    from .order import schedule
-    program, order = compile_program(comp, donate=donate)
-    sizes = Sizes(dims or {}, dtype)
-    program = schedule(program, sizes, donated=donate) if order is None else program
-    constants = [v.expr for v in program.inputs if is_constant(v.expr)]
-    return generate(program, program.toposort() if order is None else order,
-                    parameters=parameters, results=results, dtype=dtype,
-                    constants=constant_values(constants, dims or {}, dtype))
+    lowered = lower(comp, donate=donate, dims=dims, dtype=dtype)
+    return generate(lowered.program, lowered.order, parameters=parameters, results=results,
+                    dtype=dtype, constants=constant_values(lowered.constants, dims or {}, dtype))

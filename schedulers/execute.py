@@ -21,13 +21,15 @@ import numpy as np
 import sympy
 from sympy import MatrixExpr
 
-from computations import Computation, CompositeComputation
-from computations.inplace import check, inplace_compile, is_constant, is_token_program, pure, tokenize
+from computations import Computation
+from computations.inplace import is_constant
+from computations.sizes import Binding
 
 from .interpret import interpret
+from .pipeline import lower
 
 __all__ = ['execute', 'compile_program', 'run_program', 'prepare_inputs', 'constant_values',
-           'bind_dimensions']
+           'bind_dimensions', 'guard_donations']
 
 
 def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
@@ -53,23 +55,19 @@ def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
     :class:`~computations.matrices.NotPositiveDefiniteError` naming the
     expression).
     """
-    program, order = compile_program(comp, donate=donate, inplace=inplace)
-    inputs_ = {v.expr for v in program.inputs}
-    strangers = [var for var in donate if var not in inputs_]
-    if strangers:
-        raise ValueError(f'donate: {", ".join(map(str, strangers))} '
-                         f'{"is not an input" if len(strangers) == 1 else "are not inputs"} '
-                         'of the computation')
-    values = prepare_inputs([v.expr for v in program.inputs], inputs)
-    return run_program(program, order, values, donate=donate, poison=poison, stats=stats)
+    lowered = _lowered(comp, donate, inplace)
+    values = prepare_inputs([v.expr for v in lowered.program.inputs], inputs)
+    return run_program(lowered.program, lowered.order, values, donate=lowered.donate,
+                       poison=poison, stats=stats)
 
 
 def compile_program(comp, *, donate=(), inplace=True):
     """The token program that runs ``comp``, and its order: ``(program, order)``.
 
-    A mathematical composite is compiled by the inplace pass (or only
-    tokenized, with ``inplace=False``); a token program is checked and kept.
-    ``order`` is None when the interpreter's default order is safe.
+    What the interpreter runs, as :func:`~computations.schedulers.pipeline.lower`
+    makes it: a mathematical composite is compiled by the inplace pass (or only
+    tokenized, with ``inplace=False``) in the default order, without buffer
+    reuse, so no sizes are needed; a token program is checked and kept.
 
     >>> from computations.matrices import GEMM
     >>> A = sympy.MatrixSymbol('A', 2, 2)
@@ -78,14 +76,14 @@ def compile_program(comp, *, donate=(), inplace=True):
     A_2 = Copy(A)  # A
     A_2 = GEMM(A, A, A_2)  # A**2 + A
     """
+    lowered = _lowered(comp, donate, inplace)
+    return lowered.program, lowered.order
+
+
+def _lowered(comp, donate, inplace):
     if not isinstance(comp, Computation):
         raise TypeError(f'execute needs a Computation, got {type(comp).__name__}')
-    if not isinstance(comp, CompositeComputation):
-        comp = CompositeComputation(comp)
-    if is_token_program(comp) and inplace:
-        return comp, check(comp, donated=donate)
-    comp = pure(comp) if is_token_program(comp) else comp
-    return (inplace_compile(comp, donate) if inplace else tokenize(comp)), None
+    return lower(comp, donate=donate, order='default', reuse=False, inplace=inplace)
 
 
 def run_program(program, order, values, *, donate=(), poison=False, stats=None):
@@ -95,9 +93,8 @@ def run_program(program, order, values, *, donate=(), poison=False, stats=None):
     included) to its value, as :func:`prepare_inputs` makes them; the
     caller's arrays are never modified except those in ``donate``.
     """
-    values = dict(values)
     donated = set(donate)
-    _copy_unsafe_donations(values, donated)
+    values = guard_donations(values, donated)
     buffers = {v.token: values[v.expr] for v in program.inputs}
     keep = [v.token for v in program.inputs if v.expr not in donated]
     results = interpret(program, buffers, order=order, poison=poison, keep=keep, stats=stats)
@@ -110,21 +107,30 @@ def run_program(program, order, values, *, donate=(), poison=False, stats=None):
             for value, result in results.items()}
 
 
-def _copy_unsafe_donations(values, donate):
-    """Copy, in ``values``, the donated arrays the program must not really overwrite.
+def guard_donations(values, donate):
+    """``values`` with a copy in place of each donated array the program must not really
+    overwrite (the same dict when there is none).
 
     A donated array that is read-only (scipy would write into it anyway) or
     that shares memory with another input is copied first, so that donation
     never changes another input's value or writes where it must not.
+
+    >>> a = np.eye(2, order='F')
+    >>> guarded = guard_donations({'x': a, 'y': a}, ['x'])
+    >>> guarded['x'] is a, guarded['y'] is a
+    (False, True)
     """
+    copied = None
     for var in donate:
         value = values.get(var)
         if not isinstance(value, np.ndarray):
             continue
-        others = [v for other, v in values.items() if other != var
-                  and isinstance(v, np.ndarray)]
-        if not value.flags.writeable or any(np.may_share_memory(value, v) for v in others):
-            values[var] = np.array(value, order='F', copy=True)
+        if not value.flags.writeable or any(
+                np.may_share_memory(value, other) for key, other in values.items()
+                if key != var and isinstance(other, np.ndarray)):
+            copied = dict(values) if copied is None else copied
+            copied[var] = np.array(value, order='F', copy=True)
+    return values if copied is None else copied
 
 
 def prepare_inputs(variables, inputs, dims=None, symmetric=()):
@@ -190,19 +196,15 @@ def constant_values(variables, dims, dtype=np.float64):
     {I: array([[1., 0.],
            [0., 1.]])}
     """
-    return {var: _constant(var, dims, dtype) for var in variables}
+    binding = dims if isinstance(dims, Binding) else Binding(dims)
+    return {var: _constant(var, binding, dtype) for var in variables}
 
 
-def _constant(var, bound, dtype):
+def _constant(var, binding, dtype):
     """The array of a constant input (an identity, zero or ones matrix, or a number)."""
     if not isinstance(var, MatrixExpr):
         return float(var)
-    dims = [sympy.sympify(d).xreplace({s: sympy.Integer(v) for s, v in bound.items()})
-            for d in var.shape]
-    if not all(d.is_Integer for d in dims):
-        raise ValueError(f'cannot size the constant {var}: its dimensions {var.shape} are not '
-                         'bound by any input')
-    shape = tuple(int(d) for d in dims)
+    shape = binding.shape(var)
     make = {sympy.Identity: lambda: np.eye(shape[0], dtype=dtype, order='F'),
             sympy.ZeroMatrix: lambda: np.zeros(shape, dtype=dtype, order='F'),
             sympy.OneMatrix: lambda: np.ones(shape, dtype=dtype, order='F')}
@@ -335,8 +337,9 @@ def _bind(shapes):
                              f'declared {dim}; declare one of them as a whole dimension of '
                              'an input')
         unsolved = left
+    known = Binding({symbol: size for symbol, (size, _) in bound.items()})
     for var, axis, dim, size in deferred:
-        value = dim.xreplace({s: sympy.Integer(v) for s, (v, _) in bound.items()})
+        value = known.size(dim, f'the {_AXES[axis]} of {var}')
         if value != size:
             binding = ', '.join(f'{s} = {bound[s][0]} (bound by {bound[s][1]})'
                                 for s in sorted(dim.free_symbols, key=str))

@@ -8,18 +8,24 @@ When a value's last reader has run, its buffer is dropped -- or, with
 gives NaN instead of a plausible wrong answer (the debugging mode the
 invariants' property tests use).
 
-Scheduler state, step by step:
+When each value dies comes from the one buffer-state model,
+:func:`computations.inplace.buffer_states` (its ``dead`` values per step), which
+the checker, the memory model and the generated source read too.  The state the
+interpreter keeps is ``buffers``: token -> the array (or float) in it now.
 
-``buffers``
-    token -> the array (or float) in it now;
-``holds``
-    token -> the :class:`~computations.inplace.ExprToken` whose value that is;
-``reads_left``
-    value -> how many of its readers have not run yet.
+>>> import numpy as np, sympy
+>>> from computations.matrices import GEMM
+>>> from computations.inplace import inplace_compile
+>>> A = sympy.MatrixSymbol('A', 2, 2)
+>>> program = inplace_compile(GEMM(1, A, A) + GEMM(1, A*A, A))
+>>> [value] = interpret(program, {'A': np.asfortranarray([[1., 1.], [0., 1.]])}).values()
+>>> value
+array([[1., 3.],
+       [0., 1.]])
 """
 import numpy as np
 
-from computations.inplace import execution_order
+from computations.inplace import buffer_states, execution_order
 
 from .kernels import run as run_kernel
 
@@ -39,15 +45,13 @@ def interpret(program, buffers, *, order=None, run=run_kernel, poison=False, kee
     """
     order = tuple(order) if order is not None else execution_order(program)
     buffers = dict(buffers)
-    holds = {value.token: value for value in program.inputs}
     missing = [v.token for v in program.inputs if v.token not in buffers]
     if missing:
         raise KeyError(f'no buffer given for token{"s" if len(missing) > 1 else ""} '
                        + ', '.join(missing))
-    wanted = set(program.outputs)
-    reads_left = {value: len(program.consumers(value)) for value in program.variables}
+    dead = buffer_states(program, order).dead
     keep = set(keep)
-    for node in order:
+    for node, dying in zip(order, dead):
         produced = set(node.produced)
         args = [buffers[t] for t in node.input_tokens]
         results = run(node.comp, args, node.destroyed) if produced else ()  # Identity: marks
@@ -56,14 +60,7 @@ def interpret(program, buffers, *, order=None, run=run_kernel, poison=False, kee
         for value, result in zip(node.outputs, results):
             if value in produced:
                 buffers[value.token] = result
-                holds[value.token] = value
-        read = dict.fromkeys(node.inputs)
-        for value in read:
-            reads_left[value] -= 1
-        for value in [*read, *node.produced]:      # read for the last time, or never read
-            if reads_left[value] or value in wanted or holds.get(value.token) != value:
-                continue
-            del holds[value.token]
+        for value in dying:                       # read for the last time, or never read
             if poison and value.token not in keep:
                 _poison(buffers[value.token])
             else:

@@ -6,7 +6,10 @@ overwrite writes into its input's buffer and allocates nothing), and it is
 freed after the last reader of the last value it holds, unless a later
 operation writes into it again (buffer reuse, :func:`~computations.schedulers.reuse.reuse_buffers`).  The
 caller's arrays cost nothing; returned values stay live to the end.  Sizes
-come from the values' shapes with the dimensions bound (:class:`Sizes`).
+come from the values' shapes with the dimensions bound (:class:`Sizes`).  The
+rules are those of the one buffer-state model,
+:mod:`computations.inplace.buffers`, which the checker, the interpreter, the
+memory-aware order and the generated source also read.
 An operation that declares a ``workspace`` (elements it holds while it
 runs, such as STREAMED_SYRK's panels) adds it to its step.  Not modelled:
 other temporaries inside one step, at most :data:`TRANSIENT_BYTES` (the
@@ -29,8 +32,9 @@ import resource
 import tracemalloc
 
 import numpy as np
-import sympy
-from sympy import MatrixExpr
+
+from computations.inplace import buffer_states
+from computations.sizes import Binding
 
 __all__ = ['Sizes', 'Timeline', 'liveness', 'timeline', 'peak_bytes', 'traced_peak', 'TRANSIENT_BYTES',
            'available_bytes']
@@ -42,10 +46,14 @@ TRANSIENT_BYTES = 64 * 1024
 class Sizes:
     """Shapes and bytes of values, with the symbolic dimensions bound by ``dims``.
 
-    Matrices take ``dtype``'s item size; integer matrices (LU pivots, whose
-    expression has ``element_type``) theirs; scalars count as zero bytes
-    (a Python float).
+    ``dims`` maps dimension symbols to integers (or is a
+    :class:`computations.sizes.Binding`, which evaluates every size).  Matrices
+    take ``dtype``'s item size; integer matrices (LU pivots, whose expression
+    has ``element_type``) theirs; scalars count as zero bytes (a Python float).
+    A shape with unbound dimensions raises
+    :class:`computations.sizes.UnboundSizeError`.
 
+    >>> import sympy
     >>> n = sympy.Symbol('n')
     >>> sizes = Sizes({n: 3})
     >>> sizes.shape(sympy.MatrixSymbol('A', n, 2)), sizes.nbytes(sympy.MatrixSymbol('A', n, 2))
@@ -53,7 +61,8 @@ class Sizes:
     """
 
     def __init__(self, dims, dtype=np.float64):
-        self.dims = {sympy.sympify(k): sympy.Integer(v) for k, v in dims.items()}
+        self.binding = dims if isinstance(dims, Binding) else Binding(dims)
+        self.dims = self.binding.dims
         self.dtype = np.dtype(dtype)
         self._shapes = {}
 
@@ -61,17 +70,9 @@ class Sizes:
         """The numeric shape of a matrix value, or None for a scalar."""
         try:
             return self._shapes[expr]
-        except KeyError:
-            pass
-        shape = None
-        if isinstance(expr, MatrixExpr):
-            dims = [sympy.sympify(d).xreplace(self.dims) for d in expr.shape]
-            if not all(d.is_Integer for d in dims):
-                raise ValueError(f'cannot size {expr}: its shape {expr.shape} has dimensions '
-                                 f'that are not bound ({", ".join(map(str, self.dims))} are)')
-            shape = tuple(int(d) for d in dims)
-        self._shapes[expr] = shape
-        return shape
+        except KeyError:                    # (Binding.shape names the value: slow to repeat)
+            shape = self._shapes[expr] = self.binding.shape(expr)
+            return shape
 
     def dtype_of(self, expr):
         """The dtype a matrix value is stored in."""
@@ -85,15 +86,14 @@ class Sizes:
     def nbytes(self, expr):
         """The bytes of a value's buffer."""
         shape = self.shape(expr)
-        return 0 if shape is None else int(np.prod(shape)) * self.dtype_of(expr).itemsize
+        return 0 if shape is None else shape[0] * shape[1] * self.dtype_of(expr).itemsize
 
     def workspace(self, op):
         """The bytes an operation holds while it runs besides its inputs and outputs (its
         declared ``workspace``, in elements of ``dtype``; zero by default)."""
-        elements = sympy.sympify(getattr(op, 'workspace', 0)).xreplace(self.dims)
-        if not elements.is_Integer:
-            raise ValueError(f'cannot size the workspace of {op}: {elements} has dimensions '
-                             f'that are not bound ({", ".join(map(str, self.dims))} are)')
+        elements = self.binding.value(getattr(op, 'workspace', 0))
+        if elements is None:                     # unbound: the binding's error names the op
+            elements = self.binding.workspace(op)
         return int(elements) * self.dtype.itemsize
 
 
@@ -102,12 +102,13 @@ class Timeline:
     """Bytes live in an order: ``during[j]`` while step ``j`` runs, ``after[j]`` once it is done.
 
     ``allocated[j]`` lists the tokens step ``j`` allocates, ``freed[j]`` those
-    freed after it.
+    freed after it; ``nbytes`` maps each allocated token to its bytes.
     """
     during: tuple
     after: tuple
     allocated: tuple
     freed: tuple
+    nbytes: dict = dataclasses.field(default_factory=dict)
 
     @property
     def peak(self):
@@ -118,60 +119,34 @@ def liveness(program, order, wanted=None):
     """``(allocated, freed)``: per step of ``order``, the values whose writing allocates a
     buffer, and the tokens whose buffers are freed after it.
 
-    The one statement of the model's rule, which the memory figures and the
-    generated source (its ``del`` lines, its free buffers) both follow: a write
-    into a token holding nothing allocates (the caller's tokens never do); a
-    token is freed once its value has no reader left, is not ``wanted``
-    (default: the program's outputs) and nothing writes into the token later.
+    The facts of :func:`computations.inplace.buffer_states` (the one buffer-state
+    model), which the memory figures and the generated source (its ``del``
+    lines, its free buffers) both follow: a write into a token holding nothing
+    allocates (the caller's tokens never do); a token is freed once its value
+    has no reader left, is not ``wanted`` (default: the program's outputs) and
+    nothing writes into the token later.
     """
-    order = tuple(order)
-    wanted = set(program.outputs if wanted is None else wanted)
-    holds = {value.token: value for value in program.inputs}
-    callers = set(holds)                      # the caller's buffers cost nothing
-    reads_left = {value: len(program.consumers(value)) for value in program.variables}
-    last_write = {value.token: step for step, node in enumerate(order)
-                  for value in node.produced}
-    owned = set()
-    allocated, freed = [], []
-    for step, node in enumerate(order):
-        new = []
-        for value in node.produced:
-            if value.token not in owned and value.token not in callers:
-                owned.add(value.token)
-                new.append(value)
-            holds[value.token] = value
-        for value in dict.fromkeys(node.inputs):
-            reads_left[value] -= 1
-        gone = []
-        for value in [*dict.fromkeys(node.inputs), *node.produced]:
-            token = value.token
-            if (reads_left[value] or value in wanted or holds.get(token) != value
-                    or token not in owned or last_write[token] > step):
-                continue
-            owned.discard(token)
-            del holds[token]
-            gone.append(token)
-        allocated.append(tuple(new))
-        freed.append(tuple(gone))
-    return tuple(allocated), tuple(freed)
+    states = buffer_states(program, order, wanted)
+    return states.allocated, states.freed
 
 
 def timeline(program, order, sizes, wanted=None):
     """The :class:`Timeline` of ``program`` run in ``order`` (see the module for the model;
     ``wanted``: the values returned, default the program's outputs)."""
     order = tuple(order)
-    allocated, freed = liveness(program, order, wanted)
+    states = buffer_states(program, order, wanted)
     live, size = 0, {}
     during, after = [], []
-    for node, new, gone in zip(order, allocated, freed):
+    for node, new, gone in zip(order, states.allocated, states.freed):
         for value in new:
             size[value.token] = sizes.nbytes(value.expr)
             live += size[value.token]
         during.append(live + sizes.workspace(node.comp))
-        live -= sum(size.pop(token) for token in gone)
+        live -= sum(size[token] for token in gone)
         after.append(live)
     return Timeline(tuple(during), tuple(after),
-                    tuple(tuple(v.token for v in new) for new in allocated), freed)
+                    tuple(tuple(v.token for v in new) for new in states.allocated),
+                    states.freed, size)
 
 
 def peak_bytes(program, order, sizes):

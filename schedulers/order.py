@@ -38,12 +38,11 @@ the next::
 """
 import heapq
 
-from computations.inplace import constraints, execution_order
+from computations.inplace import BufferModel, constraints, execution_order
 
 from .memory import peak_bytes
-from .reuse import reuse_buffers, scheduled
 
-__all__ = ['memory_order', 'schedule', 'DEFAULT_BUDGET']
+__all__ = ['memory_order', 'DEFAULT_BUDGET']
 
 #: The most states (sets of operations run) the exact search keeps per step.
 DEFAULT_BUDGET = 4096
@@ -70,16 +69,6 @@ def memory_order(program, sizes, *, budget=DEFAULT_BUDGET):
     return default
 
 
-def schedule(program, sizes, *, reuse=True, donated=()):
-    """``program`` in its :func:`memory_order`, with dead buffers reused (unless not
-    ``reuse``): a :class:`~computations.inplace.TokenProgram` whose ``toposort()`` is that order,
-    checked by :func:`computations.inplace.check`."""
-    order = memory_order(program, sizes)
-    if reuse:
-        return reuse_buffers(program, order, sizes, donated=donated)
-    return scheduled(program, order, donated=donated)
-
-
 class _State:
     """What is live after a set of nodes has run, all as integers: the nodes run and the
     nodes ready (bit sets over the default order), the live buffers (a bit set over the
@@ -102,25 +91,30 @@ def _bits(mask):
 class _Graph:
     """The program's nodes (numbered in the default order) and one step of the memory model.
 
-    The memory model is :func:`computations.schedulers.memory.liveness`'s, restated per node
-    so that a step costs a few integer operations and copies nothing: running
-    node ``i`` allocates the buffers of ``allocates[i]`` that are not live, and
-    then frees each buffer of ``frees[i]`` whose value has no reader left.
+    The memory model is the buffer-state model's
+    (:class:`computations.inplace.BufferModel`, which
+    :func:`computations.schedulers.memory.timeline` walks), restated per node as bit
+    sets so that a step costs a few integer operations and copies nothing: running
+    node ``i`` allocates the buffers of its tokens that are not live
+    (``allocates[i]``), and then frees each buffer of ``frees[i]`` whose value has no
+    reader left and whose token no node left to run writes.
     """
 
     def __init__(self, program, default, sizes):
         self.nodes = default
+        model = BufferModel(program)
         rank = {node: i for i, node in enumerate(default)}
-        wanted = set(program.outputs)
-        callers = {value.token for value in program.inputs}
+
+        def mask(nodes):
+            return sum(1 << rank[node] for node in nodes)
+
         token_bit, token_bytes = {}, {}
         for node in default:
             for value in node.produced:
-                if value.token not in callers and value.token not in token_bit:
+                if value.token not in model.callers and value.token not in token_bit:
                     token_bit[value.token] = 1 << len(token_bit)
                     token_bytes[value.token] = sizes.nbytes(value.expr)
-        readers = {value: sum(1 << rank[c] for c in program.consumers(value))
-                   for value in program.variables}
+        writers = {token: mask(model.writers(token)) for token in token_bit}
         before = constraints(program)
         self.preds, self.succs = [], [[] for _ in default]
         self.allocates, self.frees, self.workspace = [], [], []
@@ -130,16 +124,11 @@ class _Graph:
             self.preds.append(sum(1 << p for p in preds))
             for p in preds:
                 self.succs[p].append(i)
-            self.allocates.append(tuple(dict.fromkeys(
-                (token_bit[v.token], token_bytes[v.token]) for v in node.produced
-                if v.token not in callers)))
-            # A value dies with its last reader, unless returned or written over
-            # here (an overwrite chain's buffer dies with the chain's last value).
+            self.allocates.append(tuple((token_bit[t], token_bytes[t])
+                                        for t in model.allocates(node)))
             self.frees.append(tuple(
-                (readers[v], token_bit[v.token], token_bytes[v.token])
-                for v in [*dict.fromkeys(node.inputs), *node.produced]
-                if v not in wanted and v.token in token_bit
-                and not (v in node.inputs and any(o.token == v.token for o in node.produced))))
+                (mask(model.readers(v)) | writers[v.token], token_bit[v.token],
+                 token_bytes[v.token]) for v in model.may_free(node)))
             self.workspace.append(sizes.workspace(node.comp))
         self.state_bytes = (2 * len(default) + len(token_bit)) // 8 + 200
         ready = sum(1 << i for i, preds in enumerate(self.preds) if not preds)
@@ -153,8 +142,8 @@ class _Graph:
                 tokens |= bit
                 live += nbytes
         peak = max(state.peak, live + self.workspace[i])
-        for readers, bit, nbytes in self.frees[i]:
-            if not readers & ~done and tokens & bit:
+        for waiting, bit, nbytes in self.frees[i]:
+            if not waiting & ~done and tokens & bit:
                 tokens &= ~bit
                 live -= nbytes
         ready = state.ready & ~(1 << i)
@@ -203,7 +192,8 @@ class _Graph:
 
         What a node adds changes only when a value it reads loses its
         second-to-last reader (the node then frees it) or its own readiness
-        changes, so each node's figure is kept in a heap and refreshed only then.
+        changes, so each node's figure is kept in a heap and refreshed only then
+        (a figure found stale when popped is refreshed and pushed back).
         """
         state = self.start
         heap = [(self._adds(state, i), i) for i in _bits(state.ready)]
@@ -220,9 +210,9 @@ class _Graph:
             old = state
             state = self.step(state, i)
             changed = set(_bits(state.ready & ~old.ready))
-            for readers, _, _ in self.frees[i]:
-                left = readers & ~state.done
-                if left and not left & (left - 1):     # one reader left: it now frees
+            for waiting, _, _ in self.frees[i]:
+                left = waiting & ~state.done
+                if left and not left & (left - 1):     # one node left: it may now free
                     changed.add(left.bit_length() - 1)
             for j in changed:
                 if state.ready >> j & 1:

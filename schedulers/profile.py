@@ -20,7 +20,7 @@ import time
 import numpy as np
 from scipy.linalg import blas
 
-__all__ = ['Row', 'Profile', 'dgemm_rate']
+__all__ = ['Row', 'Profile', 'rows', 'dgemm_rate']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +85,26 @@ class Profile:
 
     def _repr_pretty_(self, printer, cycle):
         printer.text(str(self))
+
+
+def rows(steps, seconds, binding):
+    """One :class:`Row` per step of a profiled run: ``steps`` are the token nodes that ran
+    (``Generated.steps``), ``seconds`` their times, and ``binding`` (a
+    :class:`computations.sizes.Binding`) sizes their FLOPs.
+
+    >>> import sympy
+    >>> from computations.matrices import GEMM
+    >>> from computations.inplace import inplace_compile
+    >>> from computations.sizes import Binding
+    >>> n = sympy.Symbol('n')
+    >>> A = sympy.MatrixSymbol('A', n, n)
+    >>> rows(inplace_compile(GEMM(1, A, A)).toposort(), [0.5], Binding({n: 1000}))
+    [Row(operation='GEMM', routine='gemm', computes='A**2', seconds=0.5, flops=2000000000.0)]
+    """
+    return [Row(type(node.comp).__name__, getattr(node.comp, 'routine', None)
+                or type(node.comp).__name__.lower(), ', '.join(map(str, node.comp.outputs)),
+                time, binding.flops(node.comp))
+            for node, time in zip(steps, seconds)]
 
 
 @functools.cache

@@ -38,15 +38,19 @@ __all__ = ['reuse_buffers', 'scheduled', 'MIN_BYTES']
 MIN_BYTES = 4096
 
 
-def reuse_buffers(program, order, sizes, *, min_bytes=MIN_BYTES, donated=()):
+def reuse_buffers(program, order, sizes, *, min_bytes=MIN_BYTES, donate=()):
     """``program`` with fresh results written into dead buffers of at least ``min_bytes``,
-    as a :func:`scheduled` program in ``order`` (see the module); ``donated`` lists the
-    caller's inputs the program may overwrite (for the check)."""
+    as a :func:`scheduled` program in ``order`` (see the module); ``donate`` lists the
+    caller's inputs the program may overwrite (for the check).
+
+    The buffers allocated and freed at each step are the memory model's
+    (:func:`~computations.schedulers.memory.timeline`, from the one buffer-state
+    model): a freed buffer is never the caller's nor a returned value's.
+    """
     order = tuple(order)
     times = timeline(program, order, sizes)
     peak = times.peak
     during = list(times.during)
-    givers = _givers(program, order)
     key, exprs = {}, {}                         # token -> (shape, dtype), values held
     for node in order:
         for value in node.produced:
@@ -76,21 +80,12 @@ def reuse_buffers(program, order, sizes, *, min_bytes=MIN_BYTES, donated=()):
             rename[token] = buffer
             exprs[buffer] |= exprs[token]
         for token in times.freed[step]:
-            if token in givers:
-                pool.append((rename.get(token, token), step, sizes.nbytes(givers[token])))
+            pool.append((rename.get(token, token), step, times.nbytes[token]))
     if not rename:
-        return scheduled(program, order, donated=donated)
+        return scheduled(program, order, donate=donate)
     renamed = {node: _renamed(node, rename) for node in order}
     return scheduled(TokenProgram(*renamed.values()), [renamed[node] for node in order],
-                     donated=donated)
-
-
-def _givers(program, order):
-    """``{token: a value it holds}`` for the tokens whose buffers may be reused: not the
-    caller's, not a returned value's."""
-    barred = {value.token for value in [*program.inputs, *program.outputs]}
-    return {value.token: value.expr for node in order for value in node.produced
-            if value.token not in barred}
+                     donate=donate)
 
 
 def _renamed(node, rename):
@@ -100,10 +95,10 @@ def _renamed(node, rename):
                             [rename.get(t, t) for t in node.output_tokens])
 
 
-def scheduled(program, order, *, donated=()):
+def scheduled(program, order, *, donate=()):
     """``program`` as a :class:`~computations.inplace.TokenProgram` that runs (and prints) in ``order``,
     after :func:`computations.inplace.check` proves that order safe."""
     program = TokenProgram(*order)                 # a new object: the order is its own
-    order = check(program, order, donated=donated)
+    order = check(program, order, donate=donate)
     object.__setattr__(program, '_safe', order)
     return program

@@ -19,7 +19,7 @@ True
 import numpy as np
 from scipy.linalg import blas
 
-from .kernels import symmetrize
+from .calls import symmetrize
 
 __all__ = ['streamed_syrk']
 

@@ -1,4 +1,5 @@
-"""A small test operation with a chosen inplace map, and random DAGs of them.
+"""A small test operation with a chosen inplace map, random DAGs and token programs of them,
+and the orders of a token program enumerated by brute force.
 
 ``Mix`` reads 1-D float arrays and writes each output as a fixed nonlinear
 mix of its inputs into, where allowed, its input's buffer.  Its kernel
@@ -10,6 +11,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from computations import Computation, CompositeComputation
+from computations.inplace import constraints, inplace_compile
 from computations.schedulers import kernel
 
 
@@ -81,3 +83,69 @@ def mix_dags(draw, max_ops=12):
         ops.append(Mix(reads, writes, inplace))
         pool.extend(writes)
     return CompositeComputation(*ops)
+
+
+class RandomSizes:
+    """Bytes per variable, and workspace per operation, from tables (a test double for
+    computations.schedulers.memory.Sizes)."""
+
+    def __init__(self, nbytes, workspace=lambda op: 0):
+        self._nbytes, self._workspace = nbytes, workspace
+
+    def nbytes(self, expr):
+        return self._nbytes(expr)
+
+    def workspace(self, op):
+        return self._workspace(op)
+
+    def key(self, expr):
+        return (self.nbytes(expr),)
+
+
+@st.composite
+def sized_programs(draw, max_ops=8):
+    """``(comp, program, sizes, donate)``: a random DAG of Mix ops, its compiled token
+    program (every input donated or none), random bytes per value and workspaces."""
+    comp = draw(mix_dags(max_ops=max_ops))
+    donate = draw(st.booleans())
+    program = inplace_compile(comp, donate=comp.inputs if donate else ())
+    choices = st.sampled_from([8, 64, 4096, 8192, 100_000])
+    table = {var: draw(choices) for var in sorted({str(v.expr) for v in program.variables})}
+    # Most operations hold nothing while they run; some hold a workspace (STREAMED_SYRK).
+    work = {op: draw(st.sampled_from([0, 0, 0, 4096, 100_000]))
+            for op in sorted(map(repr, comp.computations))}
+    return comp, program, RandomSizes(lambda expr: table[str(expr)],
+                                      lambda op: work.get(repr(op), 0)), donate
+
+
+def is_linear_extension(program, order):
+    """Whether ``order`` lists every node once, producers before readers and every reader
+    of a value before the node that overwrites it."""
+    position = {node: i for i, node in enumerate(order)}
+    if len(position) != len(order) or set(position) != set(program.computations):
+        return False
+    for node in order:
+        for value in node.inputs:
+            producer = program.producer(value)
+            if producer is not None and position[producer] > position[node]:
+                return False
+    return all(position[r] < position[d] for d, readers in constraints(program).items()
+               for r in readers)
+
+
+def linear_extensions(program):
+    """Every order of ``program``'s nodes that :func:`is_linear_extension` accepts (brute
+    force: branch on the nodes ready at each step)."""
+    before = constraints(program)
+    preds = {node: {program.producer(v) for v in node.inputs} - {None} | before.get(node, set())
+             for node in program.computations}
+
+    def extend(order, done):
+        if len(order) == len(preds):
+            yield tuple(order)
+            return
+        for node in sorted(preds, key=repr):
+            if node not in done and preds[node] <= done:
+                yield from extend(order + [node], done | {node})
+
+    yield from extend([], frozenset())

@@ -14,7 +14,7 @@ from sympy import MatrixSymbol
 
 from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, ELEMENT,
                                    GEMM, GEMV, GESV, GETRF, GETRS, INNER, LU_DETERMINANT, POSV,
-                                   POTRF, POTRI, POTRS, SCAL, STREAMED_SYRK, SYMM, SYMMETRIZE, SYRK,
+                                   POTRF, POTRI, POTRS, SCAL, STREAMED_SYRK, SYMM, SYMMETRIZE, SYRK, SYSV,
                                    TRACE, TRANSPOSE, TRMM, TRSM, TRTRI, TRTRS, LU, LofCholesky,
                                    LUPivots)
 
@@ -223,6 +223,16 @@ def _case_gesv(draw, rng):
     return GESV(A, B), {A: invertible(rng, A.shape[0]), B: general(rng, *B.shape)}, ()
 
 
+def _case_sysv(draw, rng):
+    """A symmetric indefinite A, well conditioned: a symmetric matrix with a shifted spectrum
+    of either sign."""
+    A, B = _square_and_rhs(draw)
+    n = int(A.shape[0])
+    q, _ = np.linalg.qr(rng.uniform(-1, 1, (n, n)))
+    a = q @ np.diag(rng.choice([-1, 1], n) * rng.uniform(1, 2, n)) @ q.T
+    return SYSV(A, B), {A: (a + a.T) / 2, B: general(rng, *B.shape)}, ()
+
+
 def _case_symmetrize(draw, rng):
     X = MatrixSymbol('X', *(draw(dims),) * 2)
     return SYMMETRIZE(X), {X: general(rng, *X.shape)}, ()
@@ -281,7 +291,7 @@ CASES = {GEMM: _case_gemm, SYMM: _case_symm, SYRK: _case_syrk, GEMV: _case_gemv,
          SYMMETRIZE: _case_symmetrize, CHOLESKY_ADJOINT: _case_cholesky_adjoint,
          TRACE: _case_trace, INNER: _case_inner, ELEMENT: _case_element,
          CHOLESKY_DETERMINANT: _case_cholesky_determinant, LU_DETERMINANT: _case_lu_determinant,
-         TRTRI: _case_trtri, STREAMED_SYRK: _case_streamed_syrk}
+         TRTRI: _case_trtri, STREAMED_SYRK: _case_streamed_syrk, SYSV: _case_sysv}
 
 
 @st.composite

@@ -198,11 +198,11 @@ def test_item13_input_copies_count_too():
 
 
 def test_item13_small_calls_are_not_checked(monkeypatch):
-    from computations import front_door
-    monkeypatch.setattr(front_door, 'available_bytes', lambda: 0)
+    from computations.front_door import specialization
+    monkeypatch.setattr(specialization, 'available_bytes', lambda: 0)
     f = computations.function([M], [M * M])
     close(f(np.eye(3))[0], np.eye(3))             # below MEMORY_CHECK_BYTES: no check
-    big = int(np.sqrt(front_door.MEMORY_CHECK_BYTES / 8)) + 1
+    big = int(np.sqrt(specialization.MEMORY_CHECK_BYTES / 8)) + 1
     with pytest.raises(MemoryError, match=r'but only 0 MB is available'):
         f(np.ones((big, big), order='F'))
 

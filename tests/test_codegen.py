@@ -1,6 +1,7 @@
 """Generated source against the interpretive executor: operation by operation, then whole programs.
 
-Each emitter (schedulers/emitters.py) must compute what its operation's
+Each emitter (schedulers/emitters.py; for a routine, the lines derived from
+its call spec by schedulers/calls.py) must compute what its operation's
 kernel (schedulers/kernels.py) computes, in every way a program can call
 it: reading its inputs only, overwriting the inputs the inplace pass lets
 it destroy, and writing into a dead buffer that buffer reuse hands it.

@@ -91,6 +91,14 @@ def test_a_factorization_serves_every_solve_with_the_same_matrix():
     assert routines([A.I * x, A.I * B], [A, x, B]) == Counter(GESV=1, GETRS=1)
 
 
+def test_a_symmetric_indefinite_solve_is_sysv_at_half_the_cost_of_lu():
+    assert routines([C.I * B], [C, B], [Q.symmetric(C)]) == Counter(SYSV=1)
+    assert routines([B * C.I], [C, B], [Q.symmetric(C)])['SYSV'] == 1
+    assert routines([C.I * B], [C, B], [Q.symmetric(C), Q.positive_definite(C)]) == \
+        Counter(POSV=1)
+    assert routines([C.I * B], [C, B]) == Counter(GESV=1)
+
+
 def test_solves_are_never_explicit_inverses_unless_the_result_is_one():
     counts = routines([S.I * A.I * x], [S, A, x], [Q.positive_definite(S)])
     assert counts == Counter(GESV=1, POSV=1)

@@ -3,6 +3,7 @@
 Numbers are compared with NumPy written independently (``np.linalg.solve``
 and friends), never with the library's own output.
 """
+import pickle
 import threading
 
 import numpy as np
@@ -11,7 +12,7 @@ import sympy
 from sympy import MatrixSymbol, Q, Symbol
 
 import computations
-from computations.cli import main
+from computations.front_door.cli import main
 from computations.matrices import NotPositiveDefiniteError, SingularMatrixError
 from computations.matrices.examples.kalman import kalman_numpy
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
@@ -141,6 +142,66 @@ def test_concurrent_calls_do_not_share_buffers(rng):
         assert rel(got, np.linalg.solve(Sv, xv)) <= 1e-10
 
 
+# Donated inputs ------------------------------------------------------------------
+
+@pytest.mark.parametrize('runner', ['source', 'interpret'])
+def test_a_donated_array_is_overwritten_and_a_kept_one_never_is(rng, runner):
+    """S, x -> [POSV] => S.I*x, LofCholesky(S)@S: donated, S holds its factor, with no copy"""
+    kept = computations.function([S, x], [S.I * x], [Q.positive_definite(S)], runner=runner)
+    given = computations.function([S, x], [S.I * x], [Q.positive_definite(S)], runner=runner,
+                                  donate=[S])
+    Sv, xv = np.asfortranarray(spd(rng, 300)), np.asfortranarray(rng.standard_normal((300, 1)))
+    want = np.linalg.solve(Sv, xv)
+    S1, x1 = Sv.copy(order='F'), xv.copy(order='F')
+    assert rel(kept(S1, x1)[0], want) <= 1e-10
+    assert np.array_equal(S1, Sv) and np.array_equal(x1, xv)      # never written
+    S2, x2 = Sv.copy(order='F'), xv.copy(order='F')
+    assert rel(given(S2, x2)[0], want) <= 1e-10
+    assert not np.array_equal(S2, Sv)                               # written: its factor
+    assert np.allclose(np.tril(S2), np.linalg.cholesky(Sv))
+    assert np.array_equal(x2, xv)                                   # x was not donated
+    assert given.peak_bytes(S2, x2) < kept.peak_bytes(S1, x1)       # no copy of S
+    copies = [[node.comp.inputs for node in f.specialize(S1, x1).program
+               if type(node.comp).__name__ == 'Copy'] for f in (kept, given)]
+    assert sorted(copies[0], key=str) == [(S,), (x,)] and copies[1] == [(x,)]
+    assert given.specialize(S2, x2).donate == (S,) and kept.specialize(S1, x1).donate == ()
+
+
+def test_donation_never_reaches_another_argument_or_a_read_only_array(rng):
+    """One array given for a donated S and a kept A is copied before it is written; so is a
+    read-only one."""
+    f = computations.function([S, A], [S.I * A, A * A], [Q.positive_definite(S)], donate=['S'])
+    Sv = np.asfortranarray(spd(rng, 4))
+    both = Sv.copy(order='F')
+    solved, squared = f(both, both)
+    assert np.array_equal(both, Sv)
+    assert rel(solved, np.eye(4)) <= 1e-10 and rel(squared, Sv @ Sv) <= 1e-12
+    frozen = Sv.copy(order='F')
+    frozen.flags.writeable = False
+    assert rel(f(frozen, Sv)[1], Sv @ Sv) <= 1e-12 and np.array_equal(frozen, Sv)
+
+
+@pytest.mark.parametrize('donate, message', [
+    (['y'], r'donate: y is not an input of the computation \(inputs: S, x, alpha\)'),
+    ([MatrixSymbol('B', n, n)], 'donate: B is not an input'),
+    (['alpha'], 'donate: alpha is a scalar: only matrix inputs can be donated'),
+])
+def test_bad_donations_fail_at_compile_time_naming_the_entry(donate, message):
+    with pytest.raises(ValueError, match=message):
+        computations.function([S, x, alpha], [alpha * S.I * x], [Q.positive_definite(S)],
+                              donate=donate)
+
+
+def test_donation_survives_pickling(rng):
+    f = computations.function([S, x], [S.I * x], [Q.positive_definite(S)], donate=[x])
+    g = pickle.loads(pickle.dumps(f))
+    assert g.donate == (x,)
+    Sv, xv = spd(rng, 5), rng.standard_normal((5, 1))
+    want = np.linalg.solve(Sv, xv)
+    assert rel(g(Sv, xv)[0], want) <= 1e-10
+    assert rel(xv, want) <= 1e-10                 # the solve wrote into the donated x
+
+
 # Errors --------------------------------------------------------------------------
 
 @pytest.fixture
@@ -258,3 +319,21 @@ def test_cli_errors_are_one_line(argv, message, capsys):
     assert exit.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(f'computations: error: {message}') and err.count('\n') == 1, err
+
+
+def test_a_symmetric_indefinite_solve_runs_sysv_and_matches_numpy():
+    n = sympy.Symbol('n')
+    S, B = sympy.MatrixSymbol('S', n, n), sympy.MatrixSymbol('B', n, 3)
+    f = computations.function([S, B], S.I * B, [Q.symmetric(S)])
+    rng = np.random.default_rng()
+    a = rng.standard_normal((7, 7))
+    s, b = a + a.T, rng.standard_normal((7, 3))          # symmetric, indefinite
+    assert np.linalg.eigvalsh(s).min() < 0 < np.linalg.eigvalsh(s).max()
+    kept = s.copy(), b.copy()
+    assert 'dsysv(' in f.source
+    (x,) = f(s, b)
+    np.testing.assert_allclose(x, np.linalg.solve(s, b), rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(s, kept[0])
+    np.testing.assert_array_equal(b, kept[1])
+    with pytest.raises(computations.matrices.SingularMatrixError):
+        f(np.zeros((7, 7)), b)

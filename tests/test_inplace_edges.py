@@ -43,7 +43,7 @@ def test_one_value_in_two_input_tokens_is_rejected():
     """X@a -> [SCAL] => 2*X@a ;  X@b -> [GEMM]: one value cannot start in two buffers"""
     program = TokenProgram(T(SCAL(2, X), ['a'], ['a']), T(GEMM(1, X, X), ['b', 'b'], ['c']))
     with pytest.raises(UnsafeInplaceError, match='input X starts in two tokens'):
-        check(program, donated=[X])
+        check(program, donate=[X])
 
 
 def test_a_hand_made_token_program_with_donation_runs():

@@ -47,7 +47,7 @@ def assert_same_outputs(program, comp, inputs, order=None, donated=()):
 def test_compiled_programs_pass_check_and_compute_the_pure_values(comp, donate):
     donated = comp.inputs if donate == 'all' else ()
     program = inplace_compile(comp, donate=donated)
-    check(program, donated=donated)
+    check(program, donate=donated)
     inputs = inputs_for(comp)
     expected = evaluate_pure(comp, inputs)
     buffers = {v.token: inputs[v.expr].copy() for v in program.inputs}
@@ -131,7 +131,7 @@ def mutated_programs_agree_when_accepted(comp, random, mutations, donate):
                 old, new = random.sample(tokens, 2)
                 program = rename(program, old, new)
         order = random_linear_extension(program, random) if random.random() < 0.5 else None
-        order = check(program, order, donated=donated)
+        order = check(program, order, donate=donated)
     except (UnsafeInplaceError, ValueError) as error:   # ValueError: not even a valid DAG
         OUTCOMES['rejected: ' + type(error).__name__] += 1
         return

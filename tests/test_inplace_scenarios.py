@@ -46,7 +46,7 @@ def test_1_reader_runs_before_the_overwrite():
     gemm = next(node for node in program.toposort() if isinstance(node.comp, GEMM))
     with pytest.raises(UnsafeInplaceError, match="SCAL overwrites token 'A' holding A, but "
                                                  'GEMM still needs it') as info:
-        check(program, order=[scal, gemm], donated=[A])
+        check(program, order=[scal, gemm], donate=[A])
     assert info.value.operation == scal and info.value.reader == gemm
     assert info.value.token == 'A' and info.value.value.expr == A
     a = data(A)[A]
@@ -71,7 +71,7 @@ def test_2_old_and_new_value_at_once_is_rejected_or_copied():
     scal = T(SCAL(2, Y), ['y'], ['y'])
     gemm = T(GEMM(1, Y, 2 * Y), ['y', 'y'], ['out'])
     with pytest.raises(UnsafeInplaceError, match='no order is safe: the overwrites form a cycle'):
-        check(scal + gemm, donated=[Y])
+        check(scal + gemm, donate=[Y])
     comp = SCAL(2, Y) + GEMM(1, Y, 2 * Y)
     assert plan_overwrites(comp, donate=[Y]) == frozenset()   # the pass copies instead
     y = data(Y)[Y]
@@ -87,11 +87,11 @@ def test_3_two_destroyers_of_one_value():
     s2, s3 = T(SCAL(2, Y), ['y'], ['y']), T(SCAL(3, Y), ['y'], ['y'])
     with pytest.raises(UnsafeInplaceError, match='Y in token .y. is overwritten by two '
                                                  'operations'):
-        check(s2 + s3, donated=[Y])
+        check(s2 + s3, donate=[Y])
     comp = SCAL(2, Y) + SCAL(3, Y)
     program = inplace_compile(comp, donate=[Y])
     assert len(plan_overwrites(comp, donate=[Y])) == 1 and kinds(program).count('Copy') == 1
-    check(program, donated=[Y])
+    check(program, donate=[Y])
     y = data(Y)[Y]
     out = execute(comp, {Y: y.copy()}, donate=[Y])
     np.testing.assert_allclose(out[2 * Y], 2 * y)
@@ -109,7 +109,7 @@ def test_4_aliased_gemm_is_rejected(args, tokens):
     make = T(GEMM(1, A, B), ['a', 'b'], ['c'])
     gemm = T(GEMM(1, *args, 1, A * B), tokens, ['c'])
     with pytest.raises(UnsafeInplaceError, match="overwrites token 'c' .* aliased arguments"):
-        check(make + gemm, donated=[A, B, Y])
+        check(make + gemm, donate=[A, B, Y])
 
 
 def test_4_the_pass_never_aliases():
@@ -130,7 +130,7 @@ def test_5_a_cycle_of_destroyers_is_rejected_with_the_cycle_named():
     xy = T(AXPY(1, X, Y), ['x', 'y'], ['y'])
     yx = T(AXPY(2, Y, X), ['y', 'x'], ['x'])
     with pytest.raises(UnsafeInplaceError, match='cycle') as info:
-        check(xy + yx, donated=[X, Y])
+        check(xy + yx, donate=[X, Y])
     assert set(info.value.cycle) == {xy, yx}
     assert 'AXPY reads what AXPY overwrites, so it must run first' in str(info.value)
     comp = AXPY(1, X, Y) + AXPY(2, Y, X)
@@ -150,11 +150,11 @@ def test_6_inputs_constants_and_outputs_are_never_overwritten():
     scal = CompositeComputation(T(SCAL(2, X), ['x'], ['x']))
     with pytest.raises(UnsafeInplaceError, match="holding X, which is the caller's input"):
         check(scal)
-    check(scal, donated=[X])
+    check(scal, donate=[X])
     zero = sympy.ZeroMatrix(n, n)
     mix = CompositeComputation(T(Mix([zero], ['w'], [(0, 0)]), ['z'], ['z']))
     with pytest.raises(UnsafeInplaceError, match='which is a constant'):
-        check(mix, donated=[zero])
+        check(mix, donate=[zero])
     assert plan_overwrites(Mix([zero], ['w'], [(0, 0)]), donate=[zero]) == frozenset()
     made = GEMM(1, A, B)
     comp = made + SCAL(3, A * B)                       # A*B is read by SCAL and returned
@@ -162,7 +162,7 @@ def test_6_inputs_constants_and_outputs_are_never_overwritten():
     assert plan_overwrites(comp, donate=[A, B]) == frozenset()
     written = T(GEMM(1, A, B), ['a', 'b'], ['ab']) + T(SCAL(3, A * B), ['ab'], ['ab'])
     with pytest.raises(UnsafeInplaceError, match='which is a returned output'):
-        check(written + T(Identity(A * B), ['ab'], ['ab']), donated=[A, B])
+        check(written + T(Identity(A * B), ['ab'], ['ab']), donate=[A, B])
     a, b = data(A, B).values()
     saved = a.copy(), b.copy()
     out = execute(comp, {A: a, B: b})
@@ -185,7 +185,7 @@ def test_7_posv_overwrites_a_and_b_with_a_third_reader_of_a(dependent):
     posv = next(op for op in comp.toposort() if isinstance(op, POSV))
     assert ((posv, 1) in plan) and (((posv, 0) in plan) is not dependent)
     program = inplace_compile(comp, donate=[A, B, X])
-    check(program, donated=[A, B, X])
+    check(program, donate=[A, B, X])
     assert kinds(program).count('Copy') == (1 if dependent else 0)
     values = data(A, B, X, spd=(A,))
     expected = {k: v.copy() for k, v in values.items()}

@@ -67,7 +67,7 @@ def test_kalman_program_stages():
     for p in (pure_program, copied, compiled):
         check(p)
         assert pure(p) == program and is_token_program(p) and isinstance(p, TokenProgram)
-    check(donated, donated=[mu, Sigma, H, R, data])
+    check(donated, donate=[mu, Sigma, H, R, data])
     assert inplace_compile(compiled) == compiled
     assert inplace_compile(inplace_compile(program)) == inplace_compile(program)
     assert not is_token_program(program)

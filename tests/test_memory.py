@@ -9,8 +9,6 @@ under the poisoning interpreter, and never raise the peak.  Then the model
 against reality: ``Function.peak_bytes`` against tracemalloc's peak of a
 call, and ``Function.profile``.
 """
-import itertools
-
 import numpy as np
 import pytest
 import sympy
@@ -18,65 +16,12 @@ from hypothesis import given, settings, strategies as st
 
 import computations
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
-from computations.inplace import check, constraints, inplace_compile
-from inplace_ops import evaluate_pure, mix_dags
+from computations.inplace import check, inplace_compile
+from inplace_ops import evaluate_pure, is_linear_extension, linear_extensions, sized_programs
 from computations.schedulers import interpret
 from computations.schedulers.memory import TRANSIENT_BYTES, timeline, traced_peak
 from computations.schedulers.order import memory_order
 from computations.schedulers.reuse import reuse_buffers
-
-
-class RandomSizes:
-    """Bytes per variable, and workspace per operation, drawn at random (a test double for
-    computations.schedulers.memory.Sizes)."""
-
-    def __init__(self, nbytes, workspace=lambda op: 0):
-        self._nbytes, self._workspace = nbytes, workspace
-
-    def nbytes(self, expr):
-        return self._nbytes(expr)
-
-    def workspace(self, op):
-        return self._workspace(op)
-
-    def key(self, expr):
-        return (self.nbytes(expr),)
-
-
-@st.composite
-def sized_programs(draw, max_ops=8):
-    comp = draw(mix_dags(max_ops=max_ops))
-    donate = draw(st.booleans())
-    program = inplace_compile(comp, donate=comp.inputs if donate else ())
-    choices = st.sampled_from([8, 64, 4096, 8192, 100_000])
-    table = {var: draw(choices) for var in sorted({str(v.expr) for v in program.variables})}
-    # Most operations hold nothing while they run; some hold a workspace (STREAMED_SYRK).
-    work = {op: draw(st.sampled_from([0, 0, 0, 4096, 100_000]))
-            for op in sorted(map(repr, comp.computations))}
-    return comp, program, RandomSizes(lambda expr: table[str(expr)],
-                                      lambda op: work.get(repr(op), 0)), donate
-
-
-def is_topological(program, order):
-    seen = set()
-    for node in order:
-        for value in node.inputs:
-            producer = program.producer(value)
-            if producer is not None and producer not in seen:
-                return False
-        seen.add(node)
-    return len(order) == len(program)
-
-
-def valid_orders(program):
-    """Every order respecting data and overwrite constraints (brute force)."""
-    before = constraints(program)
-    nodes = list(program.toposort())
-    for order in itertools.permutations(nodes):
-        position = {node: i for i, node in enumerate(order)}
-        if is_topological(program, order) and all(
-                position[r] < position[d] for d, readers in before.items() for r in readers):
-            yield order
 
 
 @given(sized_programs(max_ops=12))
@@ -84,13 +29,13 @@ def valid_orders(program):
 def test_memory_order_is_valid_and_never_worse(case):
     comp, program, sizes, donate = case
     order = memory_order(program, sizes)
-    assert is_topological(program, order)
-    check(program, order, donated=comp.inputs if donate else ())
+    assert is_linear_extension(program, order)
+    check(program, order, donate=comp.inputs if donate else ())
     default = program.toposort()
     assert timeline(program, order, sizes).peak <= timeline(program, default, sizes).peak
     greedy = memory_order(program, sizes, budget=1)       # the fallback past the budget
-    assert is_topological(program, greedy)
-    check(program, greedy, donated=comp.inputs if donate else ())
+    assert is_linear_extension(program, greedy)
+    check(program, greedy, donate=comp.inputs if donate else ())
 
 
 @given(sized_programs(max_ops=4))
@@ -99,7 +44,7 @@ def test_memory_order_is_optimal_on_small_programs(case):
     comp, program, sizes, donate = case
     if len(program) > 7:
         return                           # 7! orders is the most brute force may try here
-    best = min(timeline(program, order, sizes).peak for order in valid_orders(program))
+    best = min(timeline(program, order, sizes).peak for order in linear_extensions(program))
     assert timeline(program, memory_order(program, sizes), sizes).peak == best
 
 
@@ -109,9 +54,9 @@ def test_buffer_reuse_is_checked_safe_and_computes_the_same(case, seed):
     comp, program, sizes, donate = case
     donated = comp.inputs if donate else ()
     order = memory_order(program, sizes)
-    reused = reuse_buffers(program, order, sizes, min_bytes=0, donated=donated)
+    reused = reuse_buffers(program, order, sizes, min_bytes=0, donate=donated)
     new_order = reused.toposort()
-    check(reused, new_order, donated=donated)
+    check(reused, new_order, donate=donated)
     assert timeline(reused, new_order, sizes).peak <= timeline(program, order, sizes).peak
     assert len({v.token for v in reused.variables}) <= len({v.token for v in program.variables})
     rng = np.random.default_rng(seed)
@@ -180,7 +125,7 @@ def test_compiled_programs_run_in_a_checked_memory_aware_order(name):
     problem = PROBLEMS[name]()
     f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
     s = f.specialize(*random_inputs(problem, {k: v // 10 for k, v in problem.sizes.items()}))
-    assert s.order == s.program.toposort() and is_topological(s.program, s.order)
+    assert s.order == s.program.toposort() and is_linear_extension(s.program, s.order)
     check(s.program, s.order)
     default = inplace_compile(s.computation)
     assert timeline(s.program, s.order, s.sizes).peak <= \

@@ -14,6 +14,7 @@ t1 := B + A'*A                        [GEMM]
 x, chol(t1) := inv(t1)*C, chol(t1)    [POSV]
 """
 from sympy import Basic, MatrixExpr, MatrixSymbol, Symbol
+from sympy.matrices.expressions.factorizations import Factorization
 from sympy.printing.str import StrPrinter
 
 from computations.core import Identity
@@ -70,7 +71,7 @@ def pseudocode(computation, names=None, order=None):
         for var, out in zip(op.outputs, shown.outputs):
             if var in names:
                 name, renamed[var] = names[var], _symbol(var, names[var])
-            elif type(out).__name__ in ('LofCholesky', 'LU', 'LUPivots'):
+            elif isinstance(out, Factorization):          # named by what it is: chol(t1)
                 name, renamed[var] = show(out), out
             else:
                 counter += 1

@@ -33,6 +33,7 @@ from sympy.matrices.expressions.factorizations import LofCholesky
 
 from computations.matrices.compiler.canonical import canonicalize, transpose
 from computations.matrices.expressions import SymmetricLower
+from computations.sizes import Binding
 
 __all__ = ['Properties', 'PREDICATES', 'IMPLIES', 'RULES', 'rule', 'split_product']
 
@@ -84,7 +85,9 @@ class Properties:
     """What is known about matrix expressions under some assumptions (see the module)."""
 
     def __init__(self, assumptions=(), dims=None):
-        self.dims = {sympy.sympify(k): sympy.Integer(v) for k, v in (dims or {}).items()}
+        #: The sizes bound to symbolic dimensions (:class:`~computations.sizes.Binding`).
+        self.binding = Binding(dims or {})
+        self.dims = self.binding.dims
         self.facts = {}
         self.scalar_facts = []
         for assumption in _flatten(assumptions):
@@ -139,13 +142,12 @@ class Properties:
 
     def size(self, dim):
         """A dimension as an int, or None when it is symbolic and not bound."""
-        dim = sympy.sympify(dim).xreplace(self.dims)
-        return int(dim) if dim.is_Integer else None
+        size = self.binding.value(dim)
+        return size if isinstance(size, int) else None
 
     def compare(self, a, b):
         """``a - b`` as an int when both sizes are known (or their difference is), else None."""
-        difference = sympy.expand(sympy.sympify(a) - b).xreplace(self.dims)
-        return int(difference) if difference.is_Integer else None
+        return self.binding.compare(a, b)
 
     def square(self, expr):
         """Whether ``expr`` is square: True, False or None."""

@@ -1,122 +1,264 @@
-"""The rewrite rules: the ways one BLAS/LAPACK call can compute part of an expression.
+r"""The rewrite rules: the ways one BLAS/LAPACK call can compute part of an expression.
 
-Rules are small functions in three registries, each offering candidate
-:class:`~.search.Plan`\\ s; the search (:mod:`.search`) keeps the cheapest.
+A rule is a pure function of an expression (and the :class:`~.properties.Properties`
+known of it) that returns :class:`Proposal`\ s: candidate operations and the
+values they read (:class:`Need`).  Rules never plan anything: the search
+(:mod:`.search`) plans each proposal's needs, asks the proposal for its
+operations on the variables that hold them (:meth:`Proposal.make`), costs
+the candidates and keeps the cheapest.  A rule returns nothing when it does
+not apply (wrong properties, an accumulation it cannot do); a proposal makes
+nothing (None) when the needs are held in an orientation its routine cannot
+read.
 
-:data:`PRODUCT_RULES` ``(planner, left, right, alpha, acc)``
-    ``alpha*left*right + beta*C`` from two computed values (GEMM, SYMM,
-    TRMM, GEMV, SYRK); ``acc`` is an :class:`~.search.Accumulator`
-    ``(beta, C)`` or None.
-:data:`SOLVE_RULES` ``(planner, Y, B, side, alpha)``
+The tables, each a tuple of rules tried in order (on equal cost the first
+candidate wins):
+
+:data:`PRODUCT_RULES` ``(properties, left, right, alpha, acc)``
+    ``alpha*left*right + beta*C`` from two values (GEMM, SYMM, TRMM, GEMV,
+    SYRK); ``acc`` is an :class:`Accumulator` ``(beta, C)`` or None.
+:data:`SOLVE_RULES` ``(properties, Y, B, side, alpha)``
     ``alpha*Y.I*B`` (side ``'L'``) or ``alpha*B*Y.I`` (``'R'``) without
-    forming the inverse: Cholesky (POTRF, POTRS), triangular (TRSM), LU
-    (GETRF, GETRS).  ``Y`` is an expression, ``B`` a plan.
-:data:`CHAIN_RULES` ``(planner, coefficient, factors, acc)``
+    forming the inverse: Cholesky (POTRF, POTRS), triangular (TRSM),
+    symmetric indefinite (SYSV), LU (GETRF, GETRS).
+:data:`CHAIN_RULES` ``(properties, coefficient, factors, acc)``
     rules that see a whole product: ``Y.T*Y`` and ``Y.T*S.I*Y`` (S positive
     definite) as one SYRK, after a triangular solve with S's Cholesky factor;
     the Cholesky adjoint ``c*L.-T*SymmetricLower(L.T*B)*L.-1`` as one
     CHOLESKY_ADJOINT.
-:data:`TRACE_RULES` ``(planner, trace)``, :data:`DETERMINANT_RULES` ``(planner, scalar)``
+:data:`TRACE_RULES` ``(properties, trace)``, :data:`DETERMINANT_RULES` ``(properties, scalar)``
     a trace as the diagonal's sum of the computed matrix, or as an inner
     product of the two parts of its product split anywhere (never forming
     the product); a determinant or its logarithm from a Cholesky factor or
     from LU.
 
 A value is held in a variable either as it is or transposed
-(:class:`~.search.Operand`); rules use the routines' transpose flags and
-sides to read either orientation, and may produce the transpose of what was
-asked for when that is what the routine computes.  A rule offers nothing
-when it does not apply (wrong properties, or an accumulation it cannot do).
+(:class:`Operand`); rules use the routines' transpose flags and sides to
+read either orientation, and may produce the transpose of what was asked
+for when that is what the routine computes.
+
+>>> from sympy import MatrixSymbol, Q, Symbol
+>>> from computations.matrices.compiler.properties import Properties
+>>> n = Symbol('n')
+>>> S, B = MatrixSymbol('S', n, n), MatrixSymbol('B', n, n)
+>>> [p.needs for p in symm(Properties([Q.symmetric(S)]), S, B, 1, None)]
+[(Need(factors=(S,), orientation=None, factorization=None), Need(factors=(B,), orientation=None, factorization=None))]
+>>> symm(Properties(), S, B, 1, None)
+[]
+>>> print(*symm(Properties([Q.symmetric(S)]), S, B, 1, None)[0].ops())
+S*B = SYMM(1, S, B)
 """
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
 import sympy
-from sympy import Identity, Inverse, MatMul, Transpose
+from sympy import Identity, Inverse, Transpose
 
 from computations.matrices.ops.auxiliary import CHOLESKY_ADJOINT
 from computations.matrices.ops.blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
 from computations.matrices.expressions import LUPivots, SymmetricLower
-from computations.matrices.ops.lapack import GETRF, GETRS, POTRF, POTRI, POTRS
+from computations.matrices.ops.lapack import GETRF, GETRS, POTRF, POTRI, POTRS, SYSV
 from computations.matrices.compiler.properties import _congruence, split_product
 from computations.matrices.ops.scalars import CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT, TRACE
 
-__all__ = ['PRODUCT_RULES', 'SOLVE_RULES', 'CHAIN_RULES', 'TRACE_RULES', 'DETERMINANT_RULES']
+__all__ = ['Operand', 'Need', 'need', 'Made', 'Proposal', 'Accumulator', 'PRODUCT_RULES',
+           'SOLVE_RULES', 'CHAIN_RULES', 'TRACE_RULES', 'DETERMINANT_RULES']
 
 
-def _fits(acc, transposed):
-    """Whether ``acc`` can be the C of a routine whose result has this orientation."""
-    return acc is None or acc.plan.operand.transposed == transposed
+class Operand(NamedTuple):
+    """The variable that holds a value, and whether it holds the value's transpose."""
+    var: object
+    transposed: bool = False
 
 
-def _beta_c(acc):
-    return (0, None) if acc is None else (acc.beta, acc.plan.operand.var)
+class Need(NamedTuple):
+    """A value a proposal reads: the product of ``factors``.
+
+    ``orientation`` None takes the value as it is held; False (True) asks
+    for it untransposed (transposed), adding a transposition if needed.
+    ``factorization`` (POTRF, GETRF) reads the value's factor instead,
+    computed once and shared by every proposal that needs it.
+    """
+    factors: tuple
+    orientation: object = None
+    factorization: type = None
 
 
-def _symmetric_acc(pl, acc):
+class Made(NamedTuple):
+    """What a proposal makes: its operations, in order, and the operand holding the result."""
+    ops: tuple
+    operand: Operand
+
+
+class Accumulator(NamedTuple):
+    """``beta*C``, the term a routine adds its product to."""
+    beta: object
+    value: object
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Candidate operations, made once the values they read are held.
+
+    ``make(*operands)``, one :class:`Operand` per need, returns :class:`Made`,
+    or None when the operands' orientations do not suit the routine.
+    """
+    needs: tuple
+    make: Callable
+
+    def ops(self, operands=None):
+        """The operations made from ``operands``; by default each need held untransposed in
+        the value itself (its factorization's output for a factor)."""
+        if operands is None:
+            operands = [Operand(_held(need)) for need in self.needs]
+        made = self.make(*operands)
+        return None if made is None else made.ops
+
+
+def _held(need):
+    value = need.factors[0] if len(need.factors) == 1 else sympy.MatMul(*need.factors)
+    return value if need.factorization is None else need.factorization(value).outputs[0]
+
+
+def need(value, orientation=None, factorization=None):
+    """The :class:`Need` of one value."""
+    return Need((value,), orientation, factorization)
+
+
+def _made(*ops, transposed=False):
+    """The operations ``ops``; the result is the last one's first output."""
+    return Made(ops, Operand(ops[-1].outputs[0], transposed))
+
+
+def _needs(*values, acc=None):
+    return tuple(map(need, values)) + (() if acc is None else (need(acc.value),))
+
+
+def _fits(c, transposed):
+    """Whether the accumulated term (held in ``c``, or absent) can be the C of a routine
+    whose result has this orientation."""
+    return c is None or c.transposed == transposed
+
+
+def _beta(acc):
+    return 0 if acc is None else acc.beta
+
+
+def _var(c):
+    return None if c is None else c.var
+
+
+def _symmetric_acc(properties, acc):
     """Whether ``acc`` can be the C of a routine that writes one triangle (SYRK)."""
-    return acc is None or pl.ask('symmetric', acc.plan.target)
+    return acc is None or properties.ask('symmetric', acc.value)
+
+
+def _triangle(properties, expr):
+    """``'lower'`` or ``'upper'``: the triangle ``expr`` is known to have (lower first), or None."""
+    if properties.ask('lower_triangular', expr):
+        return 'lower'
+    if properties.ask('upper_triangular', expr):
+        return 'upper'
+    return None
+
+
+def _stored_lower(triangle, operand):
+    """Whether the variable of a triangular value holds a lower triangle."""
+    return (triangle == 'lower') != operand.transposed
+
+
+_OTHER_SIDE = {'L': 'R', 'R': 'L'}
 
 
 # Products of two values ------------------------------------------------------
 
-def gemm(pl, left, right, alpha, acc):
+def gemm(properties, left, right, alpha, acc):
     """GEMM, computing the product or, with the operands swapped, its transpose."""
-    (a, ta), (b, tb) = left.operand, right.operand
-    beta, C = _beta_c(acc)
-    if _fits(acc, False):
-        yield pl.emit(GEMM(alpha, a, b, beta, C, trans_a=ta, trans_b=tb), left, right, acc)
-    if _fits(acc, True):
-        yield pl.emit(GEMM(alpha, b, a, beta, C, trans_a=not tb, trans_b=not ta),
-                      left, right, acc, transposed=True)
+    beta = _beta(acc)
+
+    def straight(l, r, c=None):
+        if _fits(c, False):
+            return _made(GEMM(alpha, l.var, r.var, beta, _var(c),
+                              trans_a=l.transposed, trans_b=r.transposed))
+
+    def swapped(l, r, c=None):
+        if _fits(c, True):
+            return _made(GEMM(alpha, r.var, l.var, beta, _var(c),
+                              trans_a=not r.transposed, trans_b=not l.transposed), transposed=True)
+
+    needs = _needs(left, right, acc=acc)
+    return [Proposal(needs, straight), Proposal(needs, swapped)]
 
 
-def symm(pl, left, right, alpha, acc):
+def symm(properties, left, right, alpha, acc):
     """SYMM when one side is symmetric (its orientation does not matter)."""
-    beta, C = _beta_c(acc)
-    for sym, other, side in ((left, right, 'L'), (right, left, 'R')):
-        if not pl.ask('symmetric', sym.target):
+    beta, proposals = _beta(acc), []
+    for symmetric, side in ((left, 'L'), (right, 'R')):
+        if not properties.ask('symmetric', symmetric):
             continue
-        s, (b, tb) = sym.operand.var, other.operand
-        # tb: the other side is held transposed, so the routine computes the
-        # transposed product, with the symmetric matrix on the other side.
-        flipped = {'L': 'R', 'R': 'L'}[side] if tb else side
-        if _fits(acc, tb):
-            yield pl.emit(SYMM(alpha, s, b, beta, C, side=flipped), left, right, acc,
-                          transposed=tb)
+
+        def make(l, r, c=None, side=side):
+            s, other = (l, r) if side == 'L' else (r, l)
+            # The other side held transposed: the routine computes the transposed
+            # product, with the symmetric matrix on the other side.
+            if _fits(c, other.transposed):
+                flipped = _OTHER_SIDE[side] if other.transposed else side
+                return _made(SYMM(alpha, s.var, other.var, beta, _var(c), side=flipped),
+                             transposed=other.transposed)
+        proposals.append(Proposal(_needs(left, right, acc=acc), make))
+    return proposals
 
 
-def trmm(pl, left, right, alpha, acc):
+def trmm(properties, left, right, alpha, acc):
     """TRMM when one side is triangular (written into the other's buffer)."""
     if acc is not None:
-        return
-    for tri, other, side in ((left, right, 'L'), (right, left, 'R')):
-        lower = pl.stored_lower(tri)
-        if lower is None:
+        return []
+    proposals = []
+    for triangular, side in ((left, 'L'), (right, 'R')):
+        triangle = _triangle(properties, triangular)
+        if triangle is None:
             continue
-        (t, tt), (b, tb) = tri.operand, other.operand
-        flipped = {'L': 'R', 'R': 'L'}[side] if tb else side
-        yield pl.emit(TRMM(alpha, t, b, side=flipped, lower=lower, trans_a=tt != tb),
-                      left, right, transposed=tb)
+
+        def make(l, r, side=side, triangle=triangle):
+            t, other = (l, r) if side == 'L' else (r, l)
+            flipped = _OTHER_SIDE[side] if other.transposed else side
+            return _made(TRMM(alpha, t.var, other.var, side=flipped,
+                              lower=_stored_lower(triangle, t),
+                              trans_a=t.transposed != other.transposed),
+                         transposed=other.transposed)
+        proposals.append(Proposal(_needs(left, right), make))
+    return proposals
 
 
-def gemv(pl, left, right, alpha, acc):
-    """GEMV when the result is a vector: ``op(A)*x``, or ``x.T*op(A)`` computed as its transpose."""
-    (a, ta), (b, tb) = left.operand, right.operand
-    beta, C = _beta_c(acc)
-    # Vectors by declaration: a dimension that is 1 only at these sizes does
-    # not make a vector of the (size-independent) program.
-    if right.target.shape[1] == 1 and not tb and _fits(acc, False):
-        yield pl.emit(GEMV(alpha, a, b, beta, C, trans=ta), left, right, acc)
-    if left.target.shape[0] == 1 and ta and _fits(acc, True):
-        yield pl.emit(GEMV(alpha, b, a, beta, C, trans=not tb), left, right, acc,
-                      transposed=True)
+def gemv(properties, left, right, alpha, acc):
+    """GEMV when the result is a vector: ``op(A)*x``, or ``x.T*op(A)`` computed as its transpose.
+
+    Vectors by declaration: a dimension that is 1 only at these sizes does
+    not make a vector of the (size-independent) program.
+    """
+    beta, needs, proposals = _beta(acc), _needs(left, right, acc=acc), []
+    if right.shape[1] == 1:
+        def column(a, x, c=None):
+            if not x.transposed and _fits(c, False):
+                return _made(GEMV(alpha, a.var, x.var, beta, _var(c), trans=a.transposed))
+        proposals.append(Proposal(needs, column))
+    if left.shape[0] == 1:
+        def row(x, a, c=None):
+            if x.transposed and _fits(c, True):
+                return _made(GEMV(alpha, a.var, x.var, beta, _var(c), trans=not a.transposed),
+                             transposed=True)
+        proposals.append(Proposal(needs, row))
+    return proposals
 
 
-def syrk(pl, left, right, alpha, acc):
-    """SYRK for ``A.T*A`` and ``A*A.T`` (half the FLOPs of GEMM)."""
-    (a, ta), (b, tb) = left.operand, right.operand
-    if a != b or ta == tb or not _symmetric_acc(pl, acc):
-        return
-    beta, C = _beta_c(acc)
-    yield pl.emit(SYRK(alpha, a, beta, C, trans=ta), left, right, acc)
+def syrk(properties, left, right, alpha, acc):
+    """SYRK for ``A.T*A`` and ``A*A.T`` (half the FLOPs of GEMM): one variable read both ways."""
+    if not _symmetric_acc(properties, acc):
+        return []
+
+    def make(l, r, c=None):
+        if l.var == r.var and l.transposed != r.transposed:
+            return _made(SYRK(alpha, l.var, _beta(acc), _var(c), trans=l.transposed))
+    return [Proposal(_needs(left, right, acc=acc), make)]
 
 
 #: Specialized routines first: on equal cost the first candidate wins.
@@ -125,109 +267,130 @@ PRODUCT_RULES = (syrk, trmm, symm, gemv, gemm)
 
 # Solves -----------------------------------------------------------------------
 
-def cholesky_solve(pl, Y, B, side, alpha):
+def cholesky_solve(properties, Y, B, side, alpha):
     """Y positive definite: factor once (POTRF, shared by every solve with Y), then POTRS.
 
     A right solve ``B*Y.I`` is POTRS on the transpose when B is held
     transposed, else two triangular solves with the factor.
     """
-    if not pl.ask('positive_definite', Y):
-        return
-    factor = pl.factor(POTRF, Y)
-    y = factor.operand.var.arg
-    if isinstance(B.target, Identity) and alpha == 1:     # an explicit inverse: POTRI
-        yield pl.emit(POTRI(y), factor)
-    if side == 'L' or B.operand.transposed:
+    if not properties.ask('positive_definite', Y):
+        return []
+    factor, proposals = need(Y, factorization=POTRF), []
+    if isinstance(B, Identity) and alpha == 1:              # an explicit inverse: POTRI
+        proposals.append(Proposal((factor,), lambda f: _made(POTRI(f.var.arg))))
+    if side == 'L':
         if alpha == 1:
-            held = B if side == 'R' else pl.normal(B)
-            yield pl.emit(POTRS(y, held.operand.var), factor, held, transposed=side == 'R')
-        return
-    first = pl.emit(TRSM(1, factor.operand.var, B.operand.var, side='R', trans_a=True),
-                    factor, B)
-    yield pl.emit(TRSM(alpha, factor.operand.var, first.operand.var, side='R'), factor, first)
+            proposals.append(Proposal((factor, need(B, orientation=False)),
+                                      lambda f, b: _made(POTRS(f.var.arg, b.var))))
+        return proposals
+
+    def transposed(f, b):
+        if b.transposed and alpha == 1:
+            return _made(POTRS(f.var.arg, b.var), transposed=True)
+
+    def triangular(f, b):
+        if not b.transposed:
+            first = TRSM(1, f.var, b.var, side='R', trans_a=True)
+            return _made(first, TRSM(alpha, f.var, first.outputs[0], side='R'))
+    return proposals + [Proposal((factor, need(B)), transposed),
+                        Proposal((factor, need(B)), triangular)]
 
 
-def triangular_solve(pl, Y, B, side, alpha):
+def triangular_solve(properties, Y, B, side, alpha):
     """Y triangular: TRSM, reading either orientation of Y and of B."""
-    Yp = pl.plan(Y)
-    lower = pl.stored_lower(Yp)
-    if lower is None:
-        return
-    (y, ty), (b, tb) = Yp.operand, B.operand
-    flipped = {'L': 'R', 'R': 'L'}[side] if tb else side
-    yield pl.emit(TRSM(alpha, y, b, side=flipped, lower=lower, trans_a=ty != tb), Yp, B,
-                  transposed=tb)
+    triangle = _triangle(properties, Y)
+    if triangle is None:
+        return []
+
+    def make(y, b):
+        flipped = _OTHER_SIDE[side] if b.transposed else side
+        return _made(TRSM(alpha, y.var, b.var, side=flipped, lower=_stored_lower(triangle, y),
+                          trans_a=y.transposed != b.transposed), transposed=b.transposed)
+    return [Proposal(_needs(Y, B), make)]
 
 
-def lu_solve(pl, Y, B, side, alpha):
+def lu_solve(properties, Y, B, side, alpha):
     """Any square Y: LU once (GETRF), then GETRS (a right solve is a transposed solve).
 
     The general case needs no property: the expression's inverse presumes Y
     invertible, and a singular Y raises SingularMatrixError when it runs.
     """
     if alpha != 1:
-        return
-    factor = pl.factor(GETRF, Y)
-    y, ty = factor.operand.var.arg, factor.operand.transposed
+        return []
+    factor = need(Y, factorization=GETRF)
     if side == 'L':
-        held = pl.normal(B)
-        yield pl.emit(GETRS(y, held.operand.var, trans=ty), factor, held)
-    else:
-        held = pl.transposed(B)
-        yield pl.emit(GETRS(y, held.operand.var, trans=not ty), factor, held, transposed=True)
+        return [Proposal((factor, need(B, orientation=False)),
+                         lambda f, b: _made(GETRS(f.var.arg, b.var, trans=f.transposed)))]
+    return [Proposal((factor, need(B, orientation=True)),
+                     lambda f, b: _made(GETRS(f.var.arg, b.var, trans=not f.transposed),
+                                        transposed=True))]
+
+
+def symmetric_solve(properties, Y, B, side, alpha):
+    """Y symmetric but not known positive definite: SYSV (LDL^T with pivoting, half LU's work).
+
+    A right solve ``B*Y.I`` is the transpose of ``Y.I*B.T`` (Y is symmetric).
+    """
+    if alpha != 1 or not properties.ask('symmetric', Y) \
+            or properties.ask('positive_definite', Y):
+        return []
+    if side == 'L':
+        return [Proposal((need(Y, orientation=False), need(B, orientation=False)),
+                         lambda y, b: _made(SYSV(y.var, b.var)))]
+    return [Proposal((need(Y, orientation=False), need(B, orientation=True)),
+                     lambda y, b: _made(SYSV(y.var, b.var), transposed=True))]
 
 
 #: Solves without an explicit inverse, triangular first.
-SOLVE_RULES = (triangular_solve, cholesky_solve, lu_solve)
+SOLVE_RULES = (triangular_solve, cholesky_solve, symmetric_solve, lu_solve)
 
 
 # Whole products -----------------------------------------------------------------
 
-def congruence(pl, coefficient, factors, acc):
+def congruence(properties, coefficient, factors, acc):
     """``c*Y.T*Y`` and ``c*Y.T*S.I*Y`` (S positive definite) as a SYRK.
 
     The second is ``W.T*W`` with ``W = L.I*Y`` and ``S = L*L.T``: one
     triangular solve instead of a full solve and a product, and the
     symmetric result at half the FLOPs of GEMM.
     """
-    found = _congruence(pl.properties, factors)
-    if found is None or not _symmetric_acc(pl, acc):
-        return
+    found = _congruence(properties, factors)
+    if found is None or not _symmetric_acc(properties, acc):
+        return []
     Y, M = found
-    beta, C = _beta_c(acc)
-    Yp = pl.plan(Y)
-    y, ty = Yp.operand
+    beta, rest = _beta(acc), () if acc is None else (need(acc.value),)
     if M is None:
-        yield pl.emit(SYRK(coefficient, y, beta, C, trans=not ty), Yp, acc)
-        return
-    if not (M.is_Inverse and pl.ask('positive_definite', M.arg)):
-        return
-    factor = pl.factor(POTRF, M.arg)
-    L = factor.operand.var
-    # ty: y holds Y.T, and Y.T*L.-T = W.T is a right solve.
-    W = pl.emit(TRSM(1, L, y, side='R' if ty else 'L', trans_a=ty), factor, Yp)
-    yield pl.emit(SYRK(coefficient, W.operand.var, beta, C, trans=not ty), W, acc)
+        return [Proposal((need(Y),) + rest, lambda y, c=None: _made(
+            SYRK(coefficient, y.var, beta, _var(c), trans=not y.transposed)))]
+    if not (M.is_Inverse and properties.ask('positive_definite', M.arg)):
+        return []
+
+    def make(y, f, c=None):
+        # y.transposed: y holds Y.T, and Y.T*L.-T = W.T is a right solve.
+        W = TRSM(1, f.var, y.var, side='R' if y.transposed else 'L', trans_a=y.transposed)
+        return _made(W, SYRK(coefficient, W.outputs[0], beta, _var(c), trans=not y.transposed))
+    return [Proposal((need(Y), need(M.arg, factorization=POTRF)) + rest, make)]
 
 
-def cholesky_adjoint(pl, coefficient, factors, acc):
+def cholesky_adjoint(properties, coefficient, factors, acc):
     """``c*L.-T*SymmetricLower(L.T*B)*L.-1`` (L lower triangular) as one CHOLESKY_ADJOINT:
     about 2n^3/3 FLOPs, where TRMM and two TRSMs take 3n^3."""
     if acc is not None or len(factors) != 3:
-        return
+        return []
     first, middle, last = factors
     if not (isinstance(last, Inverse) and first == Inverse(Transpose(last.arg))
             and isinstance(middle, SymmetricLower)):
-        return
+        return []
     L = last.arg
     inner = split_product(middle.arg)
-    if inner[0] != 1 or len(inner[1]) < 2 or inner[1][0] != Transpose(L):
-        return
-    Lp = pl.plan(L)
-    if pl.stored_lower(Lp) is not True or Lp.operand.transposed:
-        return
-    rest = inner[1][1:]
-    Bp = pl.normal(pl.plan(rest[0] if len(rest) == 1 else MatMul(*rest)))
-    yield pl.emit(CHOLESKY_ADJOINT(coefficient, Lp.operand.var, Bp.operand.var), Lp, Bp)
+    if inner[0] != 1 or len(inner[1]) < 2 or inner[1][0] != Transpose(L) \
+            or _triangle(properties, L) != 'lower':
+        return []
+
+    def make(l, b):
+        if not l.transposed:                     # the routine reads the lower triangle
+            return _made(CHOLESKY_ADJOINT(coefficient, l.var, b.var))
+    return [Proposal((need(L), Need(tuple(inner[1][1:]), orientation=False)), make)]
 
 
 #: Rules that see a whole product at once.
@@ -236,46 +399,39 @@ CHAIN_RULES = (congruence, cholesky_adjoint)
 
 # Scalars ------------------------------------------------------------------------
 
-def whole_trace(pl, trace):
+def whole_trace(properties, trace):
     """The trace of the computed matrix (of a 1x1 matrix: its element)."""
-    M = pl.plan(trace.arg)
-    var = M.operand.var
-    if pl.size(var.shape[0]) == 1 and pl.size(var.shape[1]) == 1:
-        yield pl.emit(ELEMENT(var, output=trace), M)
-    else:
-        yield pl.emit(TRACE(var, output=trace), M)
+    one = all(properties.size(d) == 1 for d in trace.arg.shape)
+    routine = ELEMENT if one else TRACE
+    return [Proposal((need(trace.arg),), lambda m: _made(routine(m.var, output=trace)))]
 
 
-def inner_product(pl, trace):
+def inner_product(properties, trace):
     """``Trace(F*G)`` as the sum of ``F`` times ``G.T`` elementwise, for each split of the
     product into F and G."""
     coefficient, factors = split_product(trace.arg)
     if coefficient != 1:
-        return
-    for k in range(1, len(factors)):
-        left, right = factors[:k], factors[k:]
-        lp = pl.plan(left[0] if len(left) == 1 else MatMul(*left))
-        rp = pl.plan(right[0] if len(right) == 1 else MatMul(*right))
-        (a, ta), (b, tb) = lp.operand, rp.operand
-        yield pl.emit(INNER(a, b, trans=ta == tb, output=trace), lp, rp)
+        return []
+    return [Proposal((Need(tuple(factors[:k])), Need(tuple(factors[k:]))),
+                     lambda f, g: _made(INNER(f.var, g.var, trans=f.transposed == g.transposed,
+                                              output=trace)))
+            for k in range(1, len(factors))]
 
 
 #: Ways to compute a trace.
 TRACE_RULES = (inner_product, whole_trace)
 
 
-def determinant(pl, scalar):
+def determinant(properties, scalar):
     """``Determinant(S)`` or ``log(Determinant(S))``: from the Cholesky factor when S is
     positive definite (shared with the solves with S), else from LU."""
     log = isinstance(scalar, sympy.log)
     S = (scalar.args[0] if log else scalar).arg
-    if pl.ask('positive_definite', S):
-        factor = pl.factor(POTRF, S)
-        yield pl.emit(CHOLESKY_DETERMINANT(factor.operand.var, log=log, output=scalar), factor)
-        return
-    factor = pl.factor(GETRF, S)
-    lu = factor.operand.var
-    yield pl.emit(LU_DETERMINANT(lu, LUPivots(lu.arg), log=log, output=scalar), factor)
+    if properties.ask('positive_definite', S):
+        return [Proposal((need(S, factorization=POTRF),), lambda f: _made(
+            CHOLESKY_DETERMINANT(f.var, log=log, output=scalar)))]
+    return [Proposal((need(S, factorization=GETRF),), lambda f: _made(
+        LU_DETERMINANT(f.var, LUPivots(f.var.arg), log=log, output=scalar)))]
 
 
 #: Ways to compute a determinant or its logarithm.

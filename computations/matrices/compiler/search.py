@@ -1,4 +1,4 @@
-"""The search for the cheapest program: dynamic programming over rule candidates.
+r"""The search for the cheapest program: dynamic programming over rule candidates.
 
 A :class:`Plan` is one way to compute a value: the *set* of operations it
 needs (its own and those of the values it reads) and the variable that
@@ -30,6 +30,12 @@ first rule offered):
 - a Cholesky factor ``LofCholesky(S)`` in an expression is POTRF's output,
   shared with the solves with S.
 
+The rules (:mod:`.rules`) only propose: each returns
+:class:`~.rules.Proposal`\ s, operations with the values they need.  The
+search plans the needs (:meth:`Planner.need`: a value, its transpose, or its
+factor), makes each proposal's operations on the variables that hold them
+(:meth:`Planner.propose`), and keeps the cheapest (:meth:`Planner.cheapest`).
+
 Outputs are planned one after the other; what earlier outputs computed
 costs nothing later (:meth:`Planner.commit`), so a factorization made for
 one output serves the next.
@@ -49,25 +55,15 @@ from computations.matrices.ops.blas import AXPY, SCAL
 from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
 from computations.matrices.ops.lapack import POTRF
 from computations.matrices.compiler.properties import split_product as _factors
-from computations.matrices.compiler.rules import CHAIN_RULES, DETERMINANT_RULES, PRODUCT_RULES, SOLVE_RULES, TRACE_RULES
+from computations.matrices.compiler.rules import (CHAIN_RULES, DETERMINANT_RULES, PRODUCT_RULES,
+                                                  SOLVE_RULES, TRACE_RULES, Accumulator, Need,
+                                                  Operand)
 from computations.matrices.ops.scalars import ELEMENT
 
 __all__ = ['Operand', 'Plan', 'Accumulator', 'Planner']
 
 #: Sums with more terms are accumulated in their given order (2**n sub-sums otherwise).
 MAX_SUM_SEARCH = 6
-
-
-class Operand(NamedTuple):
-    """The variable that holds a value, and whether it holds the value's transpose."""
-    var: object
-    transposed: bool = False
-
-
-class Accumulator(NamedTuple):
-    """``beta*C``, the term a routine adds its product to (C's plan)."""
-    beta: object
-    plan: 'Plan'
 
 
 class Plan(NamedTuple):
@@ -92,8 +88,8 @@ def _sum(terms):
 class Planner:
     """Finds and records the cheapest plans for canonical expressions (see the module).
 
-    ``properties`` is a :class:`~.properties.Properties` (its ``dims`` size
-    the FLOP counts); ``inputs`` the variables the caller provides.
+    ``properties`` is a :class:`~.properties.Properties` (its ``binding``
+    sizes the FLOP counts); ``inputs`` the variables the caller provides.
     """
 
     def __init__(self, properties, inputs):
@@ -103,30 +99,14 @@ class Planner:
         self._memo = {}
         self._flops = {}
 
-    # Facts and costs ------------------------------------------------------------
-
-    def ask(self, predicate, expr):
-        return self.properties.ask(predicate, expr)
-
-    def size(self, dim):
-        return self.properties.size(dim)
-
-    def stored_lower(self, plan):
-        """Whether the variable of a triangular plan holds a lower triangle (None: not triangular)."""
-        transposed = plan.operand.transposed
-        if self.ask('lower_triangular', plan.target):
-            return not transposed
-        if self.ask('upper_triangular', plan.target):
-            return transposed
-        return None
+    # Costs --------------------------------------------------------------------
 
     def flops(self, op):
-        """An operation's declared FLOP count at the bound sizes."""
+        """An operation's declared FLOP count at the bound sizes (:class:`~computations.sizes.Binding`)."""
         if op not in self._flops:
-            count = sympy.sympify(op.flops).xreplace(self.properties.dims)
-            if not count.is_number:
-                raise ValueError(f'cannot count the FLOPs of {op}: {count} has unbound '
-                                 'dimensions; give sizes for them')
+            count = self.properties.binding.value(op.flops)
+            if count is None:                      # the error names the unbound dimensions
+                self.properties.binding.flops(op)
             self._flops[op] = float(count)
         return self._flops[op]
 
@@ -150,43 +130,54 @@ class Planner:
             raise NotImplementedError(f'no rule can compute {target}')
         return min(plans, key=lambda p: (*self.cost(p), p.operand.transposed))
 
-    # Building plans (used by the rules) ---------------------------------------
+    # Applying the rules' proposals ---------------------------------------------
 
-    def emit(self, op, *reads, transposed=False, output=0, target=None):
-        """The plan that runs ``op`` after the plans (or accumulators) it ``reads``.
+    def apply(self, rules, *args):
+        """The plans of the proposals of every rule in ``rules`` for ``args``, in order."""
+        return [plan for rule in rules for plan in self.propose(rule(self.properties, *args))]
 
-        None entries are ignored.
-        """
-        ops = {op}
+    def propose(self, proposals):
+        """The plans of ``proposals``: each one's needs planned, then its operations made on
+        the variables holding them (a proposal that makes nothing gives no plan)."""
+        for proposal in proposals:
+            plans = [self.need(need) for need in proposal.needs]
+            made = proposal.make(*(plan.operand for plan in plans))
+            if made is not None:
+                yield self.emit(made.ops, *plans, transposed=made.operand.transposed,
+                                var=made.operand.var)
+
+    def need(self, need):
+        """The plan of a :class:`~.rules.Need`: its value, factored or oriented as asked."""
+        factors = need.factors
+        plan = self.plan(factors[0] if len(factors) == 1 else MatMul(*factors))
+        if need.factorization is not None:
+            plan = self.emit((need.factorization(plan.operand.var),), plan,
+                             transposed=plan.operand.transposed)
+        if need.orientation is not None:
+            plan = self._oriented(plan, need.orientation)
+        return plan
+
+    def emit(self, ops, *reads, transposed=False, var=None, target=None):
+        """The plan that runs ``ops`` after the plans it ``reads``; the result is ``var``
+        (default: the last operation's first output)."""
+        result = ops[-1].outputs[0] if var is None else var
+        ops = set(ops)
+        for op in list(ops):      # a scalar of matrices, or of scalars, is computed first
+            for value in op.inputs:
+                if not isinstance(value, MatrixExpr) and value not in self.inputs:
+                    ops |= self.plan(value).ops
         for plan in reads:
-            if isinstance(plan, Accumulator):
-                plan = plan.plan
-            if plan is not None:
-                ops |= plan.ops
-        for value in op.inputs:      # a scalar of matrices, or of scalars, is computed first
-            if not isinstance(value, MatrixExpr) and value not in self.inputs:
-                ops |= self.plan(value).ops
-        return Plan(target, Operand(op.outputs[output], transposed), frozenset(ops))
-
-    def factor(self, factorization, Y):
-        """The plan of a factorization (POTRF, GETRF) of ``Y``; its operand is the factor."""
-        Yp = self.plan(Y)
-        return self.emit(factorization(Yp.operand.var), Yp, transposed=Yp.operand.transposed)
-
-    def normal(self, plan):
-        """``plan``, with a transposition added if its variable holds the transpose."""
-        return self._oriented(plan, False)
-
-    def transposed(self, plan):
-        """``plan``, with a transposition added unless its variable holds the transpose."""
-        return self._oriented(plan, True)
+            ops |= plan.ops
+        return Plan(target, Operand(result, transposed), frozenset(ops))
 
     def _oriented(self, plan, transposed):
+        """``plan``, its variable holding the value ``transposed`` or not (a TRANSPOSE added
+        unless the value is symmetric)."""
         if plan.operand.transposed == transposed:
             return plan
-        if self.ask('symmetric', plan.target):          # its own transpose
+        if self.properties.ask('symmetric', plan.target):          # its own transpose
             return plan._replace(operand=Operand(plan.operand.var, transposed))
-        return self.emit(TRANSPOSE(plan.operand.var), plan, transposed=transposed,
+        return self.emit((TRANSPOSE(plan.operand.var),), plan, transposed=transposed,
                          target=plan.target)
 
     # The search ---------------------------------------------------------------
@@ -214,17 +205,17 @@ class Planner:
             raise ValueError(f'the compiler cannot compute the scalar {expr}: it is not an input '
                              'nor a dimension')
         if isinstance(expr, Trace):
-            candidates = [p for rule in TRACE_RULES for p in rule(self, expr)]
+            candidates = self.apply(TRACE_RULES, expr)
         elif isinstance(expr, MatrixElement):
             self._check_position(expr)
             matrix = self.plan(expr.parent)
             var, transposed = matrix.operand
             i, j = (expr.j, expr.i) if transposed else (expr.i, expr.j)
-            candidates = [self.emit(ELEMENT(var, i, j, output=expr), matrix)]
+            candidates = [self.emit((ELEMENT(var, i, j, output=expr),), matrix)]
         elif isinstance(expr, Determinant) or is_log_determinant(expr):
-            candidates = [p for rule in DETERMINANT_RULES for p in rule(self, expr)]
+            candidates = self.apply(DETERMINANT_RULES, expr)
         else:                          # arithmetic: emit plans the scalars it reads
-            candidates = [self.emit(SCALAR(expr), target=expr)]
+            candidates = [self.emit((SCALAR(expr),), target=expr)]
         return self.cheapest(candidates, expr)._replace(target=expr)
 
     def _check_position(self, element):
@@ -239,13 +230,13 @@ class Planner:
 
     def _search(self, expr):
         if isinstance(expr, LofCholesky):
-            if not self.ask('positive_definite', expr.arg):
+            if not self.properties.ask('positive_definite', expr.arg):
                 raise NotImplementedError(f'{expr}: the Cholesky factor needs '
                                           f'Q.positive_definite({expr.arg})')
-            return self.factor(POTRF, expr.arg)._replace(target=expr)
+            return self.need(Need((expr.arg,), factorization=POTRF))._replace(target=expr)
         if isinstance(expr, SymmetricLower):        # reads the lower triangle as it is stored
-            held = self.normal(self.plan(expr.arg))
-            return self.emit(SYMMETRIZE(held.operand.var), held, target=expr)
+            held = self.need(Need((expr.arg,), orientation=False))
+            return self.emit((SYMMETRIZE(held.operand.var),), held, target=expr)
         transpose = self.properties.transpose(expr)
         if transpose != expr and _orientation_key(transpose) < _orientation_key(expr):
             return self.plan(transpose).flipped(expr)
@@ -255,8 +246,7 @@ class Planner:
         elif isinstance(expr, MatAdd):
             candidates = self.sums(expr)
         elif isinstance(expr, Inverse):
-            identity = self.plan(Identity(expr.shape[0]))
-            candidates = [p for rule in SOLVE_RULES for p in rule(self, expr.arg, identity, 'L', 1)]
+            candidates = self.apply(SOLVE_RULES, expr.arg, Identity(expr.shape[0]), 'L', 1)
         else:
             raise NotImplementedError(f'the compiler cannot compute {expr} '
                                       f'({type(expr).__name__}): it is not an input')
@@ -274,16 +264,14 @@ class Planner:
             inverse_left = len(left) == 1 and isinstance(left[0], Inverse)
             inverse_right = len(right) == 1 and isinstance(right[0], Inverse)
             if acc is None and inverse_left:
-                B = self.plan(_product(right))
-                candidates += [p for rule in SOLVE_RULES for p in rule(self, left[0].arg, B, 'L', alpha)]
+                candidates += self.apply(SOLVE_RULES, left[0].arg, _product(right), 'L', alpha)
             if acc is None and inverse_right:
-                B = self.plan(_product(left))
-                candidates += [p for rule in SOLVE_RULES for p in rule(self, right[0].arg, B, 'R', alpha)]
+                candidates += self.apply(SOLVE_RULES, right[0].arg, _product(left), 'R', alpha)
             if not (inverse_left or inverse_right):
-                lp, rp = self.plan(_product(left)), self.plan(_product(right))
-                candidates += [p for rule in PRODUCT_RULES for p in rule(self, lp, rp, alpha, acc)]
+                candidates += self.apply(PRODUCT_RULES, _product(left), _product(right), alpha,
+                                         acc)
         if len(factors) > 1:
-            candidates += [p for rule in CHAIN_RULES for p in rule(self, alpha, factors, acc)]
+            candidates += self.apply(CHAIN_RULES, alpha, factors, acc)
         if alpha != 1 or acc is not None or len(factors) == 1:
             candidates.append(self.finish(self.plan(_product(factors)), alpha, acc))
         return candidates
@@ -291,14 +279,14 @@ class Planner:
     def finish(self, plan, alpha, acc):
         """``alpha*plan + beta*C`` from a computed plan: SCAL and AXPY (or nothing)."""
         if alpha != 1 and acc is None:
-            return self.emit(SCAL(alpha, plan.operand.var), plan,
+            return self.emit((SCAL(alpha, plan.operand.var),), plan,
                              transposed=plan.operand.transposed)
         if acc is None:
             return plan
-        C = self.finish(acc.plan, acc.beta, None)
+        C = self.finish(self.plan(acc.value), acc.beta, None)
         if plan.operand.transposed != C.operand.transposed:
-            plan = self.normal(plan) if not C.operand.transposed else self.transposed(plan)
-        return self.emit(AXPY(alpha, plan.operand.var, C.operand.var), plan, C,
+            plan = self._oriented(plan, C.operand.transposed)
+        return self.emit((AXPY(alpha, plan.operand.var, C.operand.var),), plan, C,
                          transposed=C.operand.transposed)
 
     def sums(self, expr):
@@ -309,10 +297,8 @@ class Planner:
         for j in last:
             rest = terms[:j] + terms[j + 1:]
             beta, C = _factors(rest[0]) if len(rest) == 1 else (1, [_sum(rest)])
-            if len(C) == 1:          # a scaled matrix: the routine's beta scales it
-                acc = Accumulator(beta, self.plan(C[0]))
-            else:
-                acc = Accumulator(1, self.plan(rest[0]))
+            # a scaled matrix: the routine's beta scales it
+            acc = Accumulator(beta, C[0]) if len(C) == 1 else Accumulator(1, rest[0])
             coefficient, factors = _factors(terms[j])
             candidates += self.products(coefficient, factors, acc=acc)
         return candidates

@@ -19,6 +19,7 @@ import sympy
 from sympy import MatrixExpr, MatrixSymbol, Q
 
 from computations.matrices.examples.kalman import kalman
+from computations.sizes import Binding
 
 __all__ = ['Problem', 'PROBLEMS', 'least_squares', 'gls', 'kalman_problem', 'load',
            'random_inputs']
@@ -95,7 +96,11 @@ def load(spec):
 def random_inputs(problem, sizes, seed=0):
     """Random, well-conditioned values of the inputs that satisfy the assumptions."""
     rng = np.random.default_rng(seed)
-    dims = {sympy.Symbol(str(k)): v for k, v in sizes.items()}
+    sizes = {str(k): v for k, v in sizes.items()}
+    # Sizes are given by name; the problem's dimension symbols may carry assumptions.
+    binding = Binding({s: sizes[str(s)] for var in problem.inputs if isinstance(var, MatrixExpr)
+                       for d in var.shape for s in sympy.sympify(d).free_symbols
+                       if str(s) in sizes})
     facts = {}
     for assumption in problem.assumptions:
         for a in (assumption.args if isinstance(assumption, sympy.And) else [assumption]):
@@ -105,17 +110,10 @@ def random_inputs(problem, sizes, seed=0):
         if not isinstance(var, MatrixExpr):
             values.append(float(rng.uniform(0.5, 2)))
             continue
-        shape = tuple(_size(d, dims) for d in var.shape)
+        shape = tuple(binding.size(d, f'the shape of {var} (pass --size {d}=N)')
+                      for d in var.shape)
         values.append(_matrix(rng, shape, facts.get(var, set())))
     return values
-
-
-def _size(dim, dims):
-    value = sympy.sympify(dim).subs({s: dims.get(sympy.Symbol(str(s)), s)
-                                     for s in sympy.sympify(dim).free_symbols})
-    if not value.is_Integer:
-        raise ValueError(f'no size given for {dim}: pass --size {dim}=N')
-    return int(value)
 
 
 def _matrix(rng, shape, properties):

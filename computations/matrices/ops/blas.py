@@ -8,10 +8,12 @@
 >>> g.flops
 120
 """
+import dataclasses
+
 import sympy
 from sympy import Q
 
-from computations.matrices.ops.core import (MatrixComputation, as_flag, as_matrix, as_scalar, as_side,
+from computations.matrices.ops.core import (Call, MatrixComputation, as_flag, as_matrix, as_scalar, as_side,
                    check_shapes, check_square, same_dimension, transpose_if)
 from computations.matrices.errors import SingularMatrixError
 from computations.matrices.expressions import LofCholesky
@@ -68,6 +70,8 @@ class GEMM(MatrixComputation):
     arguments = ('alpha', 'A', 'B', 'beta', 'C')
     overwrites = {0: 'C'}
     routine = 'gemm'
+    call = Call(arguments, (0,), flags={'trans_a': 'trans_a', 'trans_b': 'trans_b'},
+                overwrite={'C': 'overwrite_c'}, optional={'C': 'beta'})
 
     def __init__(self, alpha, A, B, beta=0, C=None, trans_a=False, trans_b=False):
         name = type(self).__name__
@@ -103,6 +107,8 @@ class SYMM(MatrixComputation):
     overwrites = {0: 'C'}
     requires = {'A': Q.symmetric}
     routine = 'symm'
+    call = Call(arguments, (0,), flags={'side': ('side', 'R')}, overwrite={'C': 'overwrite_c'},
+                optional={'C': 'beta'})
 
     def __init__(self, alpha, A, B, beta=0, C=None, side='L'):
         name = type(self).__name__
@@ -137,6 +143,8 @@ class SYRK(MatrixComputation):
     requires = {'C': Q.symmetric}
     symmetric_outputs = (0,)
     routine = 'syrk'
+    call = Call(arguments, (0,), flags={'trans': 'trans'}, overwrite={'C': 'overwrite_c'},
+                optional={'C': 'beta'})
 
     def __init__(self, alpha, A, beta=0, C=None, trans=False):
         name = type(self).__name__
@@ -166,6 +174,8 @@ class GEMV(MatrixComputation):
     arguments = ('alpha', 'A', 'x', 'beta', 'y')
     overwrites = {0: 'y'}
     routine = 'gemv'
+    call = Call(arguments, (0,), flags={'trans': 'trans'}, overwrite={'y': 'overwrite_y'},
+                optional={'y': 'beta'}, vectors=('x', 'y'))
 
     def __init__(self, alpha, A, x, beta=0, y=None, trans=False):
         name = type(self).__name__
@@ -199,6 +209,8 @@ class AXPY(MatrixComputation):
     arguments = ('alpha', 'X', 'Y')
     overwrites = {0: 'Y'}
     routine = 'axpy'
+    call = Call(('X', 'Y'), (0,), keywords={'a': 'alpha'}, overwrite={'Y': None},
+                vectors=('X', 'Y'))
 
     def __init__(self, alpha, X, Y):
         name = type(self).__name__
@@ -226,6 +238,7 @@ class SCAL(MatrixComputation):
     arguments = ('alpha', 'X')
     overwrites = {0: 'X'}
     routine = 'scal'
+    call = Call(arguments, (0,), overwrite={'X': None}, vectors=('X',))
 
     def __init__(self, alpha, X):
         name = type(self).__name__
@@ -239,7 +252,7 @@ class SCAL(MatrixComputation):
 
 
 class COPY(MatrixComputation):
-    """A copy of X into a new buffer.
+    """A copy of X into a new buffer (by NumPy: not a routine call).
 
     Mathematically the copy *is* X, so a COPY cannot stand in a purely
     mathematical composite (its output would be its own input: a cycle).  It
@@ -253,6 +266,7 @@ class COPY(MatrixComputation):
     __props__ = ('X',)
     arguments = ('X',)
     routine = 'copy'
+    library = 'numpy'
     output_is_input = True
     out_buffers = (0,)
 
@@ -285,6 +299,9 @@ class _TriangularProduct(_Triangular):
     __props__ = ('alpha', 'A', 'B', 'side', 'lower', 'trans_a', 'unit_diagonal')
     arguments = ('alpha', 'A', 'B')
     overwrites = {0: 'B'}
+    call = Call(arguments, (0,), flags={'side': ('side', 'R'), 'lower': 'lower',
+                                        'trans_a': 'trans_a', 'diag': 'unit_diagonal'},
+                overwrite={'B': 'overwrite_b'})
 
     def __init__(self, alpha, A, B, side='L', lower=True, trans_a=False, unit_diagonal=False):
         name = type(self).__name__
@@ -332,6 +349,7 @@ class TRSM(_TriangularProduct):
     routine = 'trsm'
     #: TRSM itself reports nothing: the executors check A's diagonal (as TRTRS does).
     failure = (SingularMatrixError, 'A')
+    call = dataclasses.replace(_TriangularProduct.call, diagonal='A')
 
     @property
     def checks_diagonal(self):

@@ -23,19 +23,33 @@ Every operation class names its routine and declares, as class attributes:
     (through the argument it overwrites, or a ``C`` given with
     ``beta = 0``): by default those of ``overwrites``.  Executors reuse dead
     buffers for them.
+``call``
+    how the scipy wrapper is called (a :class:`Call`), for the routines of
+    ``'blas'`` and ``'lapack'``: both the interpretive kernel and the
+    generated source line are derived from it
+    (:mod:`computations.schedulers.calls`).
+``symmetric_outputs``
+    the outputs that are symmetric but that the routine writes in one
+    triangle only: executors complete them.
+
+Every concrete class (one that names its ``routine``) is registered as it
+is defined: :func:`operations` lists them, so no list of the vocabulary is
+kept by hand.
 
 and computes ``outputs`` (SymPy matrix expressions) and ``flops`` (a SymPy
 expression in the shapes; an integer when the shapes are numbers).
 """
+import dataclasses
 import functools
 import inspect
+from types import MappingProxyType
 
 import sympy
 from sympy import MatrixExpr
 
 from computations.core import Computation
 
-__all__ = ['MatrixComputation', 'is_variable', 'as_scalar', 'as_matrix', 'as_flag', 'as_side',
+__all__ = ['MatrixComputation', 'Call', 'operations', 'is_variable', 'as_scalar', 'as_matrix', 'as_flag', 'as_side',
            'transpose_if', 'check_square', 'check_shapes', 'same_dimension', 'dimensions']
 
 
@@ -133,6 +147,110 @@ def check_shapes(op, left_name, left, right_name, right, dim_left, dim_right):
             'their shapes do not match')
 
 
+def _frozen(mapping):
+    return MappingProxyType(dict(mapping))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Call:
+    """How one routine is called through its scipy wrapper: pure data, read by executors.
+
+    ``arguments``
+        the op's arguments the wrapper takes by position, in its order;
+    ``returns``
+        what the wrapper returns, in order: an output index, ``'info'``
+        (LAPACK's status, turned into the op's ``failure``), or ``None``
+        (ignored);
+    ``flags``
+        ``{keyword: source}``: an int constant (``lower=1``), the name of
+        a boolean attribute of the op (``trans_a``), or ``(attribute,
+        value)``, 1 when the attribute equals the value (``side == 'R'``);
+    ``keywords``
+        ``{keyword: argument}``: arguments passed by keyword (AXPY's ``a``);
+    ``overwrite``
+        ``{argument: keyword}``: the ``overwrite_*`` flag of each argument
+        the routine can write an output into (the op's ``overwrites`` says
+        which output); ``None`` for an argument the routine always writes
+        into (AXPY's y, SCAL's x), which executors copy unless allowed;
+    ``optional``
+        ``{argument: scale}``: an argument that may be absent (C when
+        ``beta = 0``), left out with its scale (or, given a free buffer for
+        its output, passed as that buffer with a zero scale);
+    ``vectors``
+        arguments passed as 1-D views (level-1 and level-2 BLAS); the
+        outputs written through them take their 2-D shape back;
+    ``clears``
+        outputs holding one triangle (the one the ``lower`` flag names)
+        whose other triangle keeps old values: cleared unless every reader
+        reads only that triangle;
+    ``diagonal``
+        a triangular argument whose diagonal is checked for zeros before
+        the call when the op's ``checks_diagonal`` is true (TRSM does not
+        report a singular matrix; it would divide by zero).
+
+    Outputs listed in the op's ``symmetric_outputs`` are completed from the
+    triangle the ``lower`` flag names.
+
+    >>> spec = Call(('A', 'B'), (1, 0, 'info'), flags={'lower': 1},
+    ...             overwrite={'A': 'overwrite_a', 'B': 'overwrite_b'}, clears=(1,))
+    >>> spec.flags['lower'], spec.returns
+    (1, (1, 0, 'info'))
+    """
+    arguments: tuple
+    returns: tuple
+    flags: MappingProxyType = dataclasses.field(default_factory=dict)
+    keywords: MappingProxyType = dataclasses.field(default_factory=dict)
+    overwrite: MappingProxyType = dataclasses.field(default_factory=dict)
+    optional: MappingProxyType = dataclasses.field(default_factory=dict)
+    vectors: tuple = ()
+    clears: tuple = ()
+    diagonal: str = None
+
+    def __post_init__(self):
+        for name in ('flags', 'keywords', 'overwrite', 'optional'):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        for name in ('arguments', 'returns', 'vectors', 'clears'):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
+    def flag_values(self, op):
+        """``{keyword: 0 or 1}``: the flags of this call for ``op``.
+
+        >>> from computations.matrices import SYMM
+        >>> A = sympy.MatrixSymbol('A', 2, 2)
+        >>> dict(SYMM.call.flag_values(SYMM(1, A, A, side='R')))
+        {'side': 1}
+        """
+        values = {}
+        for keyword, source in self.flags.items():
+            if isinstance(source, tuple):
+                attribute, wanted = source
+                values[keyword] = int(getattr(op, attribute) == wanted)
+            elif isinstance(source, str):
+                values[keyword] = int(bool(getattr(op, source)))
+            else:
+                values[keyword] = int(source)
+        return values
+
+    def written(self, op):
+        """The triangle (``'lower'`` or ``'upper'``) that a routine reading or writing one
+        triangle works on: ``'lower'`` when its ``lower`` flag is set (scipy's default is
+        the upper one)."""
+        return 'lower' if self.flag_values(op).get('lower') else 'upper'
+
+
+_OPERATIONS = {}
+
+
+def operations():
+    """Every concrete operation class defined so far, in order of definition.
+
+    >>> from computations.matrices import GEMM, POSV
+    >>> GEMM in operations() and POSV in operations()
+    True
+    """
+    return tuple(_OPERATIONS)
+
+
 class MatrixComputation(Computation):
     """A computation that one BLAS or LAPACK routine performs.
 
@@ -155,6 +273,14 @@ class MatrixComputation(Computation):
     #: The outputs the routine can write into a supplied buffer (see the
     #: module); ``None`` means those of ``overwrites``.
     out_buffers = None
+
+    #: How the scipy wrapper is called (:class:`Call`): BLAS and LAPACK routines only.
+    call = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get('routine') is not None:     # a concrete class: register it
+            _OPERATIONS[cls] = None
 
     def _set(self, *props, outputs):
         """Freeze the props, and derive inputs and outputs once (the graph index reads

@@ -13,13 +13,15 @@ solves.
 """
 import sympy
 from sympy import Q
+from sympy.matrices.expressions.factorizations import Factorization
 
 from computations.matrices.ops.blas import _Triangular
-from computations.matrices.ops.core import MatrixComputation, as_flag, as_matrix, check_shapes, check_square, transpose_if
+from computations.matrices.ops.core import Call, MatrixComputation, as_flag, as_matrix, check_shapes, check_square, transpose_if
 from computations.matrices.errors import NotPositiveDefiniteError, SingularMatrixError
 from computations.matrices.expressions import LU, LofCholesky, LUPivots
 
-__all__ = ['POTRF', 'POTRS', 'POTRI', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS', 'TRTRI']
+__all__ = ['POTRF', 'POTRS', 'POTRI', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS', 'TRTRI', 'SYSV',
+           'LDL']
 
 
 def _square(A, name):
@@ -85,6 +87,8 @@ class POTRF(_Lapack):
     requires = {'A': Q.positive_definite}
     failure = (NotPositiveDefiniteError, 'A')
     routine = 'potrf'
+    call = Call(arguments, (0, 'info'), flags={'lower': 1, 'clean': 1},
+                overwrite={'A': 'overwrite_a'})
 
     def __init__(self, A):
         A = _square(A, type(self).__name__)
@@ -109,6 +113,7 @@ class POTRS(_ReadsCholeskyFactor, _FactoredSolve):
     overwrites = {0: 'B'}
     requires = {'A': Q.positive_definite}
     routine = 'potrs'
+    call = Call(arguments, (0, 'info'), flags={'lower': 1}, overwrite={'B': 'overwrite_b'})
 
     def __init__(self, A, B):
         name = type(self).__name__
@@ -133,6 +138,7 @@ class POTRI(_ReadsCholeskyFactor):
     failure = (SingularMatrixError, 'A')
     routine = 'potri'
     symmetric_outputs = (0,)
+    call = Call(arguments, (0, 'info'), flags={'lower': 1}, overwrite={'L': 'overwrite_c'})
     #: An explicit inverse: the search forms one only when the result itself is one.
     forms_inverse = True
 
@@ -160,6 +166,9 @@ class POSV(_Lapack):
     requires = {'A': Q.positive_definite}
     failure = (NotPositiveDefiniteError, 'A')
     routine = 'posv'
+    #: The factor's upper triangle keeps A's old values: cleared for readers of the whole.
+    call = Call(arguments, (1, 0, 'info'), flags={'lower': 1},
+                overwrite={'A': 'overwrite_a', 'B': 'overwrite_b'}, clears=(1,))
 
     def __init__(self, A, B):
         name = type(self).__name__
@@ -185,6 +194,7 @@ class GETRF(_Lapack):
     requires = {'A': Q.invertible}
     failure = (SingularMatrixError, 'A')
     routine = 'getrf'
+    call = Call(arguments, (0, 1, 'info'), overwrite={'A': 'overwrite_a'})
 
     def __init__(self, A):
         A = _square(A, type(self).__name__)
@@ -209,6 +219,7 @@ class GETRS(_FactoredSolve):
     overwrites = {0: 'B'}
     requires = {'A': Q.invertible}
     routine = 'getrs'
+    call = Call(arguments, (0, 'info'), flags={'trans': 'trans'}, overwrite={'B': 'overwrite_b'})
 
     def __init__(self, A, B, trans=False):
         name = type(self).__name__
@@ -241,6 +252,7 @@ class GESV(_Lapack):
     requires = {'A': Q.invertible}
     failure = (SingularMatrixError, 'A')
     routine = 'gesv'
+    call = Call(arguments, (1, 2, 0, 'info'), overwrite={'A': 'overwrite_a', 'B': 'overwrite_b'})
 
     def __init__(self, A, B):
         name = type(self).__name__
@@ -265,6 +277,9 @@ class TRTRS(_Lapack, _Triangular):
     overwrites = {0: 'B'}
     failure = (SingularMatrixError, 'A')
     routine = 'trtrs'
+    call = Call(arguments, (0, 'info'),
+                flags={'lower': 'lower', 'trans': 'trans', 'unitdiag': 'unit_diagonal'},
+                overwrite={'B': 'overwrite_b'})
 
     def __init__(self, A, B, lower=True, trans=False, unit_diagonal=False):
         name = type(self).__name__
@@ -282,9 +297,8 @@ class TRTRS(_Lapack, _Triangular):
 class TRTRI(_Lapack, _Triangular):
     """The inverse of a triangular A, written into A: ``A.I`` (triangular too) at n^3/3 FLOPs.
 
-    LAPACK leaves the other triangle of A's buffer as it was (POSV leaves
-    old values there); the executors clear it, so the buffer holds ``A.I``
-    exactly.
+    LAPACK leaves the other triangle of A's buffer as it was (as POSV
+    does); the executors clear it when a reader needs the whole matrix.
 
     >>> from sympy import MatrixSymbol
     >>> L = MatrixSymbol('L', 3, 3)
@@ -297,6 +311,8 @@ class TRTRI(_Lapack, _Triangular):
     overwrites = {0: 'A'}
     failure = (SingularMatrixError, 'A')
     routine = 'trtri'
+    call = Call(arguments, (0, 'info'), flags={'lower': 'lower', 'unitdiag': 'unit_diagonal'},
+                overwrite={'A': 'overwrite_c'}, clears=(0,))
 
     def __init__(self, A, lower=True, unit_diagonal=False):
         name = type(self).__name__
@@ -309,3 +325,34 @@ class TRTRI(_Lapack, _Triangular):
     def flops(self):
         n = self.A.shape[0]
         return sympy.Rational(1, 3) * n**3
+
+
+class LDL(Factorization):
+    """The symmetric indefinite factorization ``A = U*D*U.T`` (Bunch-Kaufman), packed in
+    A's upper triangle as LAPACK's ``sysv`` leaves it (with pivots it does not keep)."""
+
+
+class SYSV(_Lapack):
+    """Solve with a symmetric, possibly indefinite A: ``A.I*B`` into B, ``LDL(A)`` into A.
+
+    >>> from sympy import MatrixSymbol
+    >>> op = SYSV(MatrixSymbol('S', 3, 3), MatrixSymbol('B', 3, 2))
+    >>> op.outputs, op.inplace, op.condition, op.flops
+    ((S**(-1)*B, LDL(S)), {0: 1, 1: 0}, Q.symmetric(S), 45)
+    """
+    __slots__ = ()
+    __props__ = ('A', 'B')
+    arguments = ('A', 'B')
+    overwrites = {0: 'B', 1: 'A'}
+    requires = {'A': Q.symmetric}
+    failure = (SingularMatrixError, 'A')
+    routine = 'sysv'
+    call = Call(arguments, (1, None, 0, 'info'), overwrite={'A': 'overwrite_a', 'B': 'overwrite_b'})
+
+    def __init__(self, A, B):
+        A, B = _system(A, B, type(self).__name__)
+        self._set(A, B, outputs=[A.I * B, LDL(A)])
+
+    @property
+    def flops(self):
+        return sympy.Rational(1, 3) * self.A.shape[0]**3 + self._solve_flops()

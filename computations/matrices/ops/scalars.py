@@ -17,7 +17,8 @@ import sympy
 from sympy import Determinant, Trace
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from computations.matrices.ops.core import MatrixComputation, as_flag, as_matrix, check_square, same_dimension
+from computations.matrices.ops.core import (MatrixComputation, as_flag, as_matrix, check_square,
+                                            operations, same_dimension)
 from computations.matrices.errors import RoutineError
 from computations.matrices.expressions import LU, LofCholesky, LUPivots
 
@@ -185,5 +186,5 @@ class LU_DETERMINANT(_ScalarOp):
         return self.LU.shape[0]
 
 
-#: The operations computing scalars from matrices.
-SCALAR_OPERATIONS = (TRACE, INNER, ELEMENT, CHOLESKY_DETERMINANT, LU_DETERMINANT)
+#: The operations computing scalars from matrices (every class of this module's kind).
+SCALAR_OPERATIONS = tuple(cls for cls in operations() if issubclass(cls, _ScalarOp))

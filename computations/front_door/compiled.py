@@ -1,59 +1,40 @@
-"""The front door: compile SymPy matrix expressions into a Python callable.
+"""The compiled function and its call path: argument checks, the shape cache, dispatch.
 
-This is the one module that reaches across the three layers: the compiler
-of :mod:`computations.matrices` chooses the operations, :mod:`inplace`
-pairs every value with a buffer and proves the overwrites safe, and
-:mod:`schedulers` runs the program on scipy's BLAS/LAPACK wrappers.  It is
-loaded lazily (``computations.function``), so ``import computations``
-never imports the other layers.
+:func:`function` checks what it is given once (inputs, outputs,
+assumptions, options, ``donate``); a call checks and converts its arrays
+(a fast path takes ready Fortran-ordered arrays as they are), finds the
+:class:`~computations.front_door.specialization.Specialization` for their
+shape signature (made once, cached) and runs it in process or on Dask.
 
 >>> import numpy as np
->>> from sympy import MatrixSymbol, Q, Symbol
+>>> from sympy import MatrixSymbol, Symbol
 >>> n = Symbol('n')
->>> S, b = MatrixSymbol('S', n, n), MatrixSymbol('b', n, 1)
->>> f = function([S, b], [S.I*b], [Q.positive_definite(S)])
->>> f(np.array([[4., 1.], [1., 3.]]), np.array([1., 2.]))
-(array([[0.09090909],
-       [0.63636364]]),)
->>> print(f.specialize(np.eye(2), np.ones(2)).pseudocode())
-out0, chol(S) := inv(S)*b, chol(S)    [POSV]
-
-The program runs as generated Python source, one routine call per line:
-
->>> print(f.source)
-def program(S, b):
-    S_2, b_2, info = dposv(S, b, lower=1)
-    if info: fail(POSV, info)
-    del S_2
-    return (b_2,)
+>>> A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, 1)
+>>> f = function([A, B], [A*B], donate=['B'])
+>>> f.donate
+(B,)
+>>> f(np.eye(2), np.ones(2))
+(array([[1.],
+       [1.]]),)
 """
-import math
 import threading
 
 import numpy as np
 import sympy
 from sympy import MatrixExpr, MatrixSymbol
 
-from computations.inplace import is_constant
-from computations.schedulers.codegen import generate
-from computations.schedulers.execute import (bind_dimensions, compile_program, constant_values, prepare_inputs,
-                                run_program)
-from computations.schedulers.memory import Sizes, available_bytes, timeline
-from computations.schedulers.order import schedule
-from computations.schedulers.profile import Profile, Row, dgemm_rate
+from computations.schedulers.execute import bind_dimensions, guard_donations, prepare_inputs
+from computations.schedulers.pipeline import check_donate
 
-from .core import CompositeComputation
-from .empty import EmptyProgram, is_empty
-from .matrices.compiler.assumptions import check_values, normalize
-from .matrices.transforms.blocking import block
-from .matrices.ops.core import dimensions
-from .matrices.compiler.driver import compile_expressions
-from .matrices.printing import pseudocode
-from .matrices.compiler.properties import Properties
-from .matrices.transforms.streaming import stream_congruences
+from ..empty import is_empty
+from ..matrices.compiler.assumptions import check_values, normalize
+from ..matrices.compiler.properties import Properties
+from ..matrices.ops.core import dimensions
+from ..pictures import mimebundle
+from .specialization import (EmptySpecialization, Specialization, conversion_bytes,
+                             prepared_dtype)
 
-__all__ = ['function', 'Function', 'Specialization', 'EmptySpecialization', 'DEFAULT_SIZE',
-           'RUNNERS']
+__all__ = ['function', 'Function', 'DEFAULT_SIZE', 'RUNNERS']
 
 #: The size assumed for a symbolic dimension the caller gave no size for,
 #: when a program is shown before any call (``f.computation``).
@@ -89,7 +70,11 @@ def function(inputs, outputs, assumptions=(), **options):
     LAPACK, and a broken one gives whatever the chosen routines compute;
     True checks each call's arrays against the properties declared for
     them, see :func:`computations.matrices.compiler.assumptions.check_values`; a call
-    may also say ``f(..., check_assumptions=True)``).
+    may also say ``f(..., check_assumptions=True)``), ``donate`` (matrix
+    inputs, or their names, whose arrays the caller gives up: the program
+    may overwrite them instead of copying, for less memory; an array that
+    is read-only or shares memory with another argument is copied anyway,
+    and the Dask runner never overwrites).
 
     Assumptions are checked when the function is made: only SymPy
     predicates the compiler uses (``Q.hermitian`` and ``Q.unitary`` are
@@ -117,15 +102,18 @@ class Function:
     """
 
     def __init__(self, inputs, outputs, assumptions=(), *, sizes=None, names=None,
-                 runner='source', blocksize=None, low_memory=False, check_assumptions=False):
+                 runner='source', blocksize=None, low_memory=False, check_assumptions=False,
+                 donate=()):
         self._options = dict(sizes=sizes, names=names, runner=runner, blocksize=blocksize,
-                             low_memory=low_memory, check_assumptions=check_assumptions)
+                             low_memory=low_memory, check_assumptions=check_assumptions,
+                             donate=donate)
         if runner not in RUNNERS:
             raise ValueError(f'runner must be one of {", ".join(map(repr, RUNNERS))}, '
                              f'got {runner!r}')
         self.runner = runner
         self.inputs = _check_inputs(inputs)
         self._names = tuple(str(var) for var in self.inputs)
+        self.donate = check_donate(donate, self.inputs)
         if isinstance(outputs, sympy.Basic):
             outputs = [outputs]
         self.outputs = tuple(outputs)
@@ -168,7 +156,6 @@ class Function:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Jupyter shows the program's picture (SVG), with ``str(self)`` as text."""
-        from .pictures import mimebundle
         return mimebundle(self.program, include, exclude, text=str(self))
 
     # Calling ----------------------------------------------------------------
@@ -197,6 +184,8 @@ class Function:
                 if found is None:
                     found = self._specialization(dict(zip(self.dimensions, key)))
                 found.check_memory(dtype, 0)
+                if self.donate:
+                    args = self._guarded(args)
                 return found.generated(dtype)(*args)
         given = self._arguments(args, kwargs)
         arrays = all(isinstance(value, np.ndarray) for var, value in zip(self.inputs, given)
@@ -207,12 +196,18 @@ class Function:
         values, dims = self._prepare(given)
         specialization = self._specialization(dims)
         if not arrays:
-            specialization.check_memory(_dtype(values))
+            specialization.check_memory(prepared_dtype(values))
         if check:                  # on the caller's arrays, as given (not transposed views)
             check_values(self.assumptions, dict(zip(self.inputs, given)))
         if scheduler is not None:
-            return specialization.run_dask(values, dims, scheduler)
-        return specialization.run(values, dims, self.runner)
+            return specialization.run_dask(values, scheduler)
+        return specialization.run(values, self.runner)
+
+    def _guarded(self, args):
+        """``args`` with the donated arrays that must not be overwritten copied (see
+        :func:`~computations.schedulers.execute.guard_donations`)."""
+        guarded = guard_donations(dict(zip(self.inputs, args)), self.donate)
+        return [guarded[var] for var in self.inputs]
 
     def _ready(self, args):
         """``(dtype, dimension sizes)`` if ``args`` can go to the program as they are
@@ -250,7 +245,7 @@ class Function:
         dims = {}
         values = prepare_inputs(self.inputs, dict(zip(self.inputs, given)), dims=dims,
                                 symmetric=self._symmetric)
-        return values, dims
+        return guard_donations(values, self.donate), dims
 
     def profile(self, *args, **kwargs):
         """Run once on these arrays, timing each routine call: a printable
@@ -286,7 +281,7 @@ class Function:
         dtypes = [np.asarray(v).dtype for _, v in arrays if not isinstance(v, tuple)]
         dtype = np.dtype(np.float32) if dtypes and all(d == np.float32 for d in dtypes) \
             else np.dtype(np.float64)
-        converted = sum(_conversion_bytes(var, value, dtype, specialization.sizes,
+        converted = sum(conversion_bytes(var, value, dtype, specialization.sizes,
                                           var in self._symmetric) for var, value in arrays)
         return specialization, dtype, converted
 
@@ -373,145 +368,6 @@ class Function:
         return self.default.source
 
 
-class Specialization:
-    """The program of a :class:`Function` for one binding of its dimensions.
-
-    Attributes: ``dims``, ``computation`` (mathematical), ``results`` (the
-    variable holding each output), ``flops``, ``program`` (token program)
-    and ``order`` (its checked execution order).
-    """
-
-    def __init__(self, function, dims):
-        self.function = function
-        self.dims = dims
-        compiled = compile_expressions(function._canonical, function.inputs,
-                                       function.assumptions, dims)
-        self.computation, self.results, self.flops = compiled
-        self.sizes = Sizes(dims)
-        scheduled = self._leanest() if function.low_memory else None
-        #: The program before blocking (the same as ``computation`` when unblocked).
-        self.unblocked = self.computation
-        if function.blocksize is not None:
-            self.computation = block(self.computation, function.blocksize, dims)
-            scheduled = None
-        self.program = _scheduled(self.computation, self.sizes) if scheduled is None \
-            else scheduled
-        self.order = self.program.toposort()
-        self.constants = [v.expr for v in self.program.inputs if is_constant(v.expr)]
-        self._generated = {}
-        self._peaks = {}
-        self._lock = threading.Lock()
-
-    def _leanest(self):
-        """Switch to the streamed program (:func:`stream_congruences`) when its predicted
-        peak is lower (its FLOPs are then its own); return the chosen program scheduled,
-        or None when there was nothing to compare."""
-        streamed = stream_congruences(self.computation)
-        if streamed is self.computation:
-            return None
-        fast, lean = (_scheduled(comp, self.sizes) for comp in (self.computation, streamed))
-        if _peak(lean, self.results, self.sizes) >= _peak(fast, self.results, self.sizes):
-            return fast
-        self.computation = streamed
-        self.flops = math.fsum(map(self._flops, streamed.computations))
-        return lean
-
-    def run(self, values, dims, runner='source'):
-        """Run on prepared input values (:func:`computations.schedulers.prepare_inputs`); a tuple of arrays."""
-        if runner == 'source':
-            generated = self.generated(_dtype(values))
-            return generated(*[values[var] for var in self.function.inputs])
-        if self.constants:
-            values = {**values, **constant_values(self.constants, dims, _dtype(values))}
-        out = run_program(self.program, self.order, values)
-        return _distinct([out[var] for var in self.results])
-
-    def run_dask(self, values, dims, scheduler):
-        """Run the pure program as a Dask graph (:mod:`computations.schedulers.dask_graph`); a tuple."""
-        from computations.schedulers.dask_graph import run
-        out = run(self.computation, values, self.results, scheduler, dims, _dtype(values))
-        return _distinct(out)
-
-    def generated(self, dtype=np.float64, profile=False):
-        """The :class:`~computations.schedulers.codegen.Generated` source for ``dtype`` (made once)."""
-        key = (np.dtype(dtype), profile)
-        found = self._generated.get(key)
-        if found is None:
-            with self._lock:
-                found = self._generated.get(key)
-                if found is None:
-                    found = generate(self.program, self.order, parameters=self.function.inputs,
-                                     results=self.results, dtype=dtype, profile=profile,
-                                     constants=constant_values(self.constants, self.dims,
-                                                               dtype))
-                    self._generated[key] = found
-        return found
-
-    @property
-    def source(self):
-        """The generated Python source (float64)."""
-        return self.generated().source
-
-    def profile(self, values):
-        """Run once on prepared values, timing each routine call: a :class:`Profile`."""
-        generated = self.generated(_dtype(values), profile=True)
-        times = []
-        generated(*[values[var] for var in self.function.inputs], times=times)
-        rows = [Row(type(node.comp).__name__, _routine(node.comp),
-                    ', '.join(map(str, node.comp.outputs)), seconds, self._flops(node.comp))
-                for node, seconds in zip(generated.steps, times)]
-        return Profile(rows, dgemm_rate())
-
-    def _flops(self, op):
-        flops = getattr(op, 'flops', 0)
-        flops = sympy.sympify(flops).xreplace(self.sizes.dims)
-        return float(flops) if flops.is_number else 0.0
-
-    def peak_bytes(self, dtype=np.float64):
-        """The most bytes the program holds at once (its buffers and results) for ``dtype``."""
-        dtype = np.dtype(dtype)
-        peak = self._peaks.get(dtype)
-        if peak is None:
-            peak = self._peaks[dtype] = _peak(self.program, self.results,
-                                              Sizes(self.dims, dtype), self.order)
-        return peak
-
-    def check_memory(self, dtype, converted=0):
-        """Raise a ``MemoryError`` naming the largest values if a call in ``dtype``, which
-        also copies ``converted`` bytes of inputs, needs more memory than is available.
-
-        Calls predicted to need less than :data:`MEMORY_CHECK_BYTES` are not checked.
-        """
-        needed = self.peak_bytes(dtype) + converted
-        if needed < MEMORY_CHECK_BYTES:
-            return
-        available = available_bytes()
-        if available is None or needed <= available:
-            return
-        sizes = Sizes(self.dims, dtype)
-        values = {v.expr for node in self.program for v in node.outputs}
-        largest = sorted(((sizes.nbytes(v), str(v)) for v in values), reverse=True)[:3]
-        raise MemoryError(
-            f'{self.function!r}: this call needs about {_gigabytes(needed)} of working memory '
-            f'at its peak ({", ".join(f"{name}: {_gigabytes(n)}" for n, name in largest)}'
-            f'{f", input copies: {_gigabytes(converted)}" if converted else ""}), but only '
-            f'{_gigabytes(available)} is available')
-
-    def pseudocode(self):
-        """One line per routine call, in execution order: ``X := expression    [ROUTINE]``."""
-        return pseudocode(self.computation, dict(zip(self.results, self.function.names)),
-                          order=[node.comp for node in self.program.toposort()])
-
-
-#: Calls predicted to need fewer bytes than this skip :meth:`Specialization.check_memory`
-#: (reading the system's available memory costs more than such a call).
-MEMORY_CHECK_BYTES = 64 * 2 ** 20
-
-
-def _gigabytes(n):
-    return f'{n / 1e9:.3g} GB' if n >= 1e8 else f'{n / 1e6:.3g} MB'
-
-
 def _flag(value, name):
     if not isinstance(value, bool):
         raise TypeError(f'{name} must be True or False, got {value!r}')
@@ -521,64 +377,6 @@ def _flag(value, name):
 def _rebuild(inputs, outputs, assumptions, options):
     """A pickled :class:`Function`, made again (see ``Function.__reduce__``)."""
     return Function(inputs, outputs, assumptions, **options)
-
-
-class EmptySpecialization(Specialization):
-    """The program of a :class:`Function` for a binding that makes some matrix empty.
-
-    scipy's BLAS/LAPACK wrappers refuse empty arrays, so such calls never
-    reach them: :class:`~computations.empty.EmptyProgram` makes the outputs
-    that are constants (an empty matrix, the zero matrix of a product over
-    an empty dimension, the trace 0 or determinant 1 of a 0x0 matrix) and
-    compiles what is left.  ``computation``, ``program`` and the other
-    descriptions are those of that remaining program (empty when there is
-    none).
-    """
-
-    def __init__(self, function, dims):
-        self.function, self.dims, self.sizes = function, dims, Sizes(dims)
-        self.empty = EmptyProgram(function._canonical, function.inputs, function.assumptions,
-                                  dims, runner=function.runner)
-        inner = self.empty.function.default if self.empty.function is not None else None
-        self.computation = self.unblocked = inner.computation if inner else \
-            CompositeComputation()
-        self.program = inner.program if inner else CompositeComputation()
-        self.order = self.program.toposort()
-        self.results = inner.results if inner else ()
-        self.flops = inner.flops if inner else 0
-        self.constants, self._generated, self._peaks = [], {}, {}
-        self._lock = threading.Lock()
-
-    def run(self, values, dims, runner='source'):
-        return self.empty(values)
-
-    def run_dask(self, values, dims, scheduler):
-        return self.empty(values, scheduler)
-
-    def generated(self, dtype=np.float64, profile=False):
-        inputs = self.function.inputs
-        return lambda *args: self.empty(dict(zip(inputs, args)))
-
-    def peak_bytes(self, dtype=np.float64):
-        return self.empty.peak_bytes(dtype)
-
-    def profile(self, values):
-        raise NotImplementedError('profile: a call with empty matrices runs no routine to time')
-
-
-def _scheduled(computation, sizes):
-    """The token program of ``computation`` in its memory-aware order, buffers reused."""
-    program, _ = compile_program(computation)
-    return schedule(program, sizes)
-
-
-def _peak(program, results, sizes, order=None):
-    """The most bytes ``program`` holds at once, returning ``results``."""
-    order = program.toposort() if order is None else order
-    returned = set(results)                      # unreturned factors die early, as in the source
-    times = timeline(program, order, sizes, [v for v in program.outputs if v.expr in returned])
-    copied = _returned_copies(program, results, sizes)
-    return max(times.peak, (times.after[-1] if times.after else 0) + copied)
 
 
 def _axes(var, dimensions):
@@ -595,39 +393,6 @@ def _axes(var, dimensions):
         else:
             return False
     return tuple(axes)
-
-
-def _dtype(values):
-    """The dtype prepared values run in (float32 only if every matrix is)."""
-    return next((v.dtype for v in values.values() if isinstance(v, np.ndarray)
-                 and v.dtype.kind == 'f'), np.dtype(np.float64))
-
-
-def _routine(op):
-    routine = getattr(op, 'routine', None)
-    return routine or type(op).__name__.lower()
-
-
-def _returned_copies(program, results, sizes):
-    """Bytes of the results returned as copies: inputs passed through, values returned twice."""
-    inputs = {value.expr for value in program.inputs}
-    seen, copied = set(), 0
-    for expr in results:
-        if expr in inputs or expr in seen:
-            copied += sizes.nbytes(expr)
-        seen.add(expr)
-    return copied
-
-
-def _conversion_bytes(var, value, dtype, sizes, symmetric):
-    """Bytes of the copy :func:`prepare_inputs` makes of ``value`` (0 if it takes it as is:
-    a Fortran-ordered array of the dtype, or a C-ordered one of a symmetric input)."""
-    if isinstance(value, tuple):
-        return 0                                 # a shape: assume a ready array
-    array = np.asarray(value)
-    ready = array is value and array.dtype == dtype and (
-        array.flags.f_contiguous or (array.ndim == 1 or symmetric) and array.flags.c_contiguous)
-    return 0 if ready else sizes.nbytes(var) * np.dtype(dtype).itemsize // sizes.dtype.itemsize
 
 
 def _check_inputs(inputs):
@@ -657,15 +422,6 @@ def _check_output(i, output, inputs, properties):
         raise ValueError(f'output {i} ({output}) uses {", ".join(sorted(map(str, unknown)))}, '
                          'which are not inputs')
     return properties.canonical(output)
-
-
-def _distinct(arrays):
-    """The arrays as a tuple, a copy in place of each repeat (results never share memory)."""
-    results, seen = [], set()
-    for array in arrays:
-        results.append(np.array(array, copy=True) if id(array) in seen else array)
-        seen.add(id(array))
-    return tuple(results)
 
 
 def _check_blocksize(blocksize, dimensions):

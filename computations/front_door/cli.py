@@ -26,8 +26,14 @@ import statistics
 import sys
 import time
 
-from .examples import EXAMPLES
-from .graph import ComputationsError
+import numpy as np
+import sympy
+
+from ..examples import EXAMPLES
+from ..graph import ComputationsError
+from ..matrices.examples.problems import load, random_inputs
+from ..matrices.ops.core import dimensions
+from .compiled import function
 
 __all__ = ['main']
 
@@ -105,9 +111,6 @@ def _write_pictures(comp, args):
 
 
 def _run(args):
-    import computations
-    from .matrices.examples.problems import load, random_inputs
-
     try:
         problem = load(args.spec)
     except OSError as error:
@@ -117,7 +120,7 @@ def _run(args):
     sizes = {**problem.sizes, **_sizes(args.size, problem)}
     data = random_inputs(problem, sizes, seed=args.seed)
     start = time.perf_counter()
-    f = computations.function(problem.inputs, problem.outputs, problem.assumptions,
+    f = function(problem.inputs, problem.outputs, problem.assumptions,
                               names=problem.names)
     compiled = f.specialize(*data)
     seconds = time.perf_counter() - start
@@ -133,8 +136,6 @@ def _run(args):
     print(f'FLOPs: {compiled.flops:.4g}')
     status = 0
     if args.check or args.bench:
-        import numpy as np
-        import sympy
         # At the bound sizes: lambdify cannot print an Identity of symbolic size.
         sized = {d: sympy.Integer(v) for d, v in compiled.dims.items()}
         reference = sympy.lambdify([v.xreplace(sized) for v in problem.inputs],
@@ -161,7 +162,6 @@ def _run(args):
 
 def _sizes(items, problem):
     """``{dimension name: size}`` from ``--size DIM=N`` items, checked against the problem."""
-    from .matrices.ops.core import dimensions
     known = [str(d) for d in dimensions(problem.inputs)]
     sizes = {}
     for item in items:

@@ -1,0 +1,293 @@
+"""The program of a compiled function for one binding of its dimensions, and how it is chosen.
+
+The specialization policy decides once, each step once: compile the
+outputs (:func:`~computations.matrices.compiler.driver.compile_expressions`);
+with ``low_memory``, stream the congruences in row panels
+(:func:`~computations.matrices.transforms.streaming.stream_congruences`)
+if that lowers the predicted peak (the two programs are lowered to compare
+them, and the winner's lowering is the one that runs); with ``blocksize``,
+block the chosen program (:func:`~computations.matrices.transforms.blocking.block`);
+then lower it (:func:`computations.schedulers.pipeline.lower`).  Only with
+both ``low_memory`` and ``blocksize`` is a compared lowering not the one
+that runs: streaming is decided on the unblocked programs.  Here too: the
+memory arithmetic of a call (its peak, the check against the memory
+available) and profiling.
+
+>>> import numpy as np
+>>> from sympy import MatrixSymbol, Symbol
+>>> from computations.front_door import function
+>>> n = Symbol('n')
+>>> A = MatrixSymbol('A', n, n)
+>>> spec = function([A], [A*A*A]).specialize((100, 100))
+>>> spec.dims, spec.flops, spec.peak_bytes()
+({n: 100}, 4000000.0, 160000)
+"""
+import math
+import threading
+
+import numpy as np
+
+from computations.schedulers.codegen import generate
+from computations.schedulers.dask_graph import run as dask_run
+from computations.schedulers.execute import constant_values, run_program
+from computations.schedulers.memory import Sizes, available_bytes, timeline
+from computations.schedulers.pipeline import lower
+from computations.schedulers.profile import Profile, dgemm_rate, rows
+
+from ..core import CompositeComputation
+from ..empty import EmptyProgram
+from ..matrices.compiler.driver import compile_expressions
+from ..matrices.printing import pseudocode
+from ..matrices.transforms.blocking import block
+from ..matrices.transforms.streaming import stream_congruences
+from ..sizes import Binding
+
+__all__ = ['Specialization', 'EmptySpecialization', 'MEMORY_CHECK_BYTES', 'conversion_bytes',
+           'prepared_dtype', 'distinct']
+
+#: Calls predicted to need fewer bytes than this skip :meth:`Specialization.check_memory`
+#: (reading the system's available memory costs more than such a call).
+MEMORY_CHECK_BYTES = 64 * 2 ** 20
+
+
+class Specialization:
+    """The program of a :class:`~computations.front_door.Function` for one binding of its
+    dimensions.
+
+    Attributes: ``dims``, ``computation`` (mathematical, blocked if the
+    function blocks), ``unblocked`` (the same before blocking), ``results``
+    (the variable holding each output), ``flops``, ``lowered`` (the
+    :class:`~computations.schedulers.pipeline.Lowered` program), ``program``
+    (its token program), ``order`` (its checked execution order) and
+    ``donate`` (the inputs it may overwrite).
+    """
+
+    def __init__(self, function, dims):
+        self.function, self.dims = function, dims
+        self.sizes = Sizes(dims)
+        self._generated, self._peaks = {}, {}
+        self._lock = threading.Lock()
+        computation, self.results, flops = compile_expressions(
+            function._canonical, function.inputs, function.assumptions, dims)
+        self.unblocked, self.flops, lowered, peak = self._stream(computation, flops)
+        if function.blocksize is not None:
+            lowered = lower(block(self.unblocked, function.blocksize, dims),
+                            donate=function.donate, dims=dims)
+        elif lowered is None:
+            lowered = lower(self.unblocked, donate=function.donate, dims=dims)
+        else:
+            self._peaks[self.sizes.dtype] = peak
+        self.lowered, self.computation = lowered, lowered.computation
+        self.program, self.order = lowered.program, lowered.order
+        self.donate, self.constants = lowered.donate, lowered.constants
+
+    def _stream(self, computation, flops):
+        """``(computation, flops, lowered, peak)``: with ``low_memory``, of the program and
+        its streamed variant, the one of smaller predicted peak (the first on a tie), as
+        lowered to compare them; else ``computation`` as it is, not yet lowered (``lowered``
+        and ``peak`` None).  Streaming is decided on the unblocked programs: a blocked
+        program runs the streamed operations whole."""
+        streamed = stream_congruences(computation) if self.function.low_memory \
+            else computation
+        if streamed is computation:
+            return computation, flops, None, None
+        candidates = [lower(comp, donate=self.function.donate, dims=self.dims)
+                      for comp in (computation, streamed)]
+        fast, lean = (_peak(c.program, self.results, self.sizes, c.order) for c in candidates)
+        if lean >= fast:
+            return computation, flops, candidates[0], fast
+        binding = Binding(self.dims)
+        return streamed, math.fsum(map(binding.flops, streamed.computations)), candidates[1], lean
+
+    def run(self, values, runner='source'):
+        """Run on prepared input values (:func:`computations.schedulers.prepare_inputs`); a
+        tuple of arrays."""
+        if runner == 'source':
+            return self.generated(prepared_dtype(values))(
+                *[values[var] for var in self.function.inputs])
+        if self.constants:
+            values = {**values, **constant_values(self.constants, self.dims,
+                                                  prepared_dtype(values))}
+        out = run_program(self.program, self.order, values, donate=self.donate)
+        return distinct([out[var] for var in self.results])
+
+    def run_dask(self, values, scheduler):
+        """Run the pure program as a Dask graph (:mod:`computations.schedulers.dask_graph`); a
+        tuple."""
+        out = dask_run(self.computation, values, self.results, scheduler, self.dims,
+                  prepared_dtype(values))
+        return distinct(out)
+
+    def generated(self, dtype=np.float64, profile=False):
+        """The :class:`~computations.schedulers.codegen.Generated` source for ``dtype`` (made
+        once)."""
+        key = (np.dtype(dtype), profile)
+        found = self._generated.get(key)
+        if found is None:
+            with self._lock:
+                found = self._generated.get(key)
+                if found is None:
+                    found = generate(self.program, self.order, parameters=self.function.inputs,
+                                     results=self.results, dtype=dtype, profile=profile,
+                                     constants=constant_values(self.constants, self.dims,
+                                                               dtype))
+                    self._generated[key] = found
+        return found
+
+    @property
+    def source(self):
+        """The generated Python source (float64)."""
+        return self.generated().source
+
+    def profile(self, values):
+        """Run once on prepared values, timing each routine call: a :class:`Profile`."""
+        generated = self.generated(prepared_dtype(values), profile=True)
+        times = []
+        generated(*[values[var] for var in self.function.inputs], times=times)
+        return Profile(rows(generated.steps, times, Binding(self.dims)), dgemm_rate())
+
+    def peak_bytes(self, dtype=np.float64):
+        """The most bytes the program holds at once (its buffers and results) for ``dtype``."""
+        dtype = np.dtype(dtype)
+        peak = self._peaks.get(dtype)
+        if peak is None:
+            peak = self._peaks[dtype] = _peak(self.program, self.results,
+                                              Sizes(self.dims, dtype), self.order)
+        return peak
+
+    def check_memory(self, dtype, converted=0):
+        """Raise a ``MemoryError`` naming the largest values if a call in ``dtype``, which
+        also copies ``converted`` bytes of inputs, needs more memory than is available.
+
+        Calls predicted to need less than :data:`MEMORY_CHECK_BYTES` are not checked.
+        """
+        needed = self.peak_bytes(dtype) + converted
+        if needed < MEMORY_CHECK_BYTES:
+            return
+        available = available_bytes()
+        if available is None or needed <= available:
+            return
+        sizes = Sizes(self.dims, dtype)
+        values = {v.expr for node in self.program for v in node.outputs}
+        largest = sorted(((sizes.nbytes(v), str(v)) for v in values), reverse=True)[:3]
+        raise MemoryError(
+            f'{self.function!r}: this call needs about {_gigabytes(needed)} of working memory '
+            f'at its peak ({", ".join(f"{name}: {_gigabytes(n)}" for n, name in largest)}'
+            f'{f", input copies: {_gigabytes(converted)}" if converted else ""}), but only '
+            f'{_gigabytes(available)} is available')
+
+    def pseudocode(self):
+        """One line per routine call, in execution order: ``X := expression    [ROUTINE]``."""
+        return pseudocode(self.computation, dict(zip(self.results, self.function.names)),
+                          order=[node.comp for node in self.order])
+
+
+class EmptySpecialization(Specialization):
+    """The program of a :class:`~computations.front_door.Function` for a binding that makes
+    some matrix empty.
+
+    scipy's BLAS/LAPACK wrappers refuse empty arrays, so such calls never
+    reach them: :class:`~computations.empty.EmptyProgram` makes the outputs
+    that are constants (an empty matrix, the zero matrix of a product over
+    an empty dimension, the trace 0 or determinant 1 of a 0x0 matrix) and
+    compiles what is left.  ``computation``, ``program`` and the other
+    descriptions are those of that remaining program (empty when there is
+    none).  Nothing is donated: the remaining program has inputs of its own.
+    """
+
+    def __init__(self, function, dims):
+        self.function, self.dims, self.sizes = function, dims, Sizes(dims)
+        self.empty = EmptyProgram(function._canonical, function.inputs, function.assumptions,
+                                  dims, compile=type(function), runner=function.runner)
+        inner = self.empty.function.default if self.empty.function is not None else None
+        self.computation = self.unblocked = inner.computation if inner else \
+            CompositeComputation()
+        self.lowered = inner.lowered if inner else None
+        self.program = inner.program if inner else CompositeComputation()
+        self.order = inner.order if inner else ()
+        self.results = inner.results if inner else ()
+        self.flops = inner.flops if inner else 0
+        self.constants, self.donate, self._generated, self._peaks = (), (), {}, {}
+        self._lock = threading.Lock()
+
+    def run(self, values, runner='source'):
+        return self.empty(values)
+
+    def run_dask(self, values, scheduler):
+        return self.empty(values, scheduler)
+
+    def generated(self, dtype=np.float64, profile=False):
+        inputs = self.function.inputs
+        return lambda *args: self.empty(dict(zip(inputs, args)))
+
+    def peak_bytes(self, dtype=np.float64):
+        return self.empty.peak_bytes(dtype)
+
+    def profile(self, values):
+        raise NotImplementedError('profile: a call with empty matrices runs no routine to time')
+
+
+def _gigabytes(n):
+    return f'{n / 1e9:.3g} GB' if n >= 1e8 else f'{n / 1e6:.3g} MB'
+
+
+def _peak(program, results, sizes, order):
+    """The most bytes ``program`` holds at once in ``order``, returning ``results``."""
+    returned = set(results)                      # unreturned factors die early, as in the source
+    times = timeline(program, order, sizes, [v for v in program.outputs if v.expr in returned])
+    copied = _returned_copies(program, results, sizes)
+    return max(times.peak, (times.after[-1] if times.after else 0) + copied)
+
+
+def _returned_copies(program, results, sizes):
+    """Bytes of the results returned as copies: inputs passed through, values returned twice."""
+    inputs = {value.expr for value in program.inputs}
+    seen, copied = set(), 0
+    for expr in results:
+        if expr in inputs or expr in seen:
+            copied += sizes.nbytes(expr)
+        seen.add(expr)
+    return copied
+
+
+def conversion_bytes(var, value, dtype, sizes, symmetric):
+    """Bytes of the copy :func:`~computations.schedulers.prepare_inputs` makes of ``value``
+    (0 if it takes it as is: a Fortran-ordered array of the dtype, or a C-ordered one of a
+    symmetric input).
+
+    >>> import sympy
+    >>> A = sympy.MatrixSymbol('A', 2, 2)
+    >>> conversion_bytes(A, np.ones((2, 2)), np.dtype(float), Sizes({}), False)
+    32
+    """
+    if isinstance(value, tuple):
+        return 0                                 # a shape: assume a ready array
+    array = np.asarray(value)
+    ready = array is value and array.dtype == dtype and (
+        array.flags.f_contiguous or (array.ndim == 1 or symmetric) and array.flags.c_contiguous)
+    return 0 if ready else sizes.nbytes(var) * np.dtype(dtype).itemsize // sizes.dtype.itemsize
+
+
+def prepared_dtype(values):
+    """The dtype prepared values run in (float32 only if every matrix is).
+
+    >>> prepared_dtype({'x': np.ones(2, dtype=np.float32), 'a': 1.0})
+    dtype('float32')
+    """
+    return next((v.dtype for v in values.values() if isinstance(v, np.ndarray)
+                 and v.dtype.kind == 'f'), np.dtype(np.float64))
+
+
+def distinct(arrays):
+    """The arrays as a tuple, a copy in place of each repeat (results never share memory).
+
+    >>> a = np.ones(2)
+    >>> x, y = distinct([a, a])
+    >>> x is a, y is a
+    (True, False)
+    """
+    results, seen = [], set()
+    for array in arrays:
+        results.append(np.array(array, copy=True) if id(array) in seen else array)
+        seen.add(id(array))
+    return tuple(results)

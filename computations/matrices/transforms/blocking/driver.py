@@ -1,0 +1,70 @@
+"""The blocking driver: :func:`block` runs each operation's blocker over a program.
+
+See :mod:`computations.matrices.transforms.blocking` for what a blocked
+program is.
+"""
+from sympy import MatrixExpr
+
+from computations.core import Computation, CompositeComputation, Identity
+from computations.matrices.transforms.blocking.blockers import BLOCKERS
+from computations.matrices.transforms.blocking.nodes import Assemble, Split
+from computations.matrices.transforms.blocking.state import Blocking
+
+__all__ = ['block']
+
+
+def block(computation, blocksize, dims=None):
+    """The blocked program of ``computation`` (see the module).
+
+    ``blocksize`` is an int for every axis, or ``{dimension: int}`` for the
+    named dimensions only (other axes stay whole); ``dims`` binds symbolic
+    dimensions to sizes (``{n: 4000}``).  Inside, every value is a grid of
+    block symbols of numeric sizes; the blocked program's inputs and outputs
+    are ``computation``'s own (Split copies each input matrix into blocks,
+    even into a single block, and Assemble copies the blocks of each output
+    into a new array).
+    """
+    if not isinstance(computation, Computation):
+        raise TypeError(f'block needs a Computation, got {type(computation).__name__}')
+    if not isinstance(computation, CompositeComputation):
+        computation = CompositeComputation(computation)
+    env = Blocking(computation, blocksize, dims or {})
+    for op in computation.toposort():
+        if isinstance(op, Identity):
+            continue
+        if all(v in env.blocks or v in env.wholes for v in op.outputs):
+            continue                           # made already, as a step of another operation
+        blocker = BLOCKERS.get(type(op))
+        matrices = [v for v in op.inputs + op.outputs if isinstance(v, MatrixExpr)]
+        if blocker is None or all(env.whole(v) for v in matrices):
+            env.fallback(op)
+        else:
+            blocker(op, env)
+    for var in computation.outputs:
+        if isinstance(var, MatrixExpr) and var not in env.inputs:   # (an input passes through)
+            env.nodes.append(Assemble(var, env.blocks.get(var) or env.held_whole(var)))
+    nodes = _needed(env.nodes, computation.outputs)
+    return CompositeComputation(*_read_blocks_only(nodes), Identity(*computation.outputs))
+
+
+def _needed(nodes, outputs):
+    """The nodes (in the order made, which is topological) that the outputs depend on:
+    not, say, the upper blocks of a symmetric product that only a Cholesky factor reads."""
+    wanted, kept = set(outputs), []
+    for node in reversed(nodes):
+        if wanted.intersection(node.outputs):
+            kept.append(node)
+            wanted.update(node.inputs)
+    return kept[::-1]
+
+
+def _read_blocks_only(nodes):
+    """The nodes, each Split limited to the blocks something reads (a Cholesky factor
+    reads only the lower blocks of its matrix)."""
+    read = {var for node in nodes for var in node.inputs}
+    for node in nodes:
+        if isinstance(node, Split) and not read.issuperset(node.outputs):
+            width = len(node.cols) - 1
+            keep = {divmod(k, width) for k, var in enumerate(node.outputs) if var in read}
+            node = Split(node.X, node.rows, node.cols, node.name, keep)
+        yield node

@@ -1,0 +1,361 @@
+"""Routine calls from their specs: the kernel and the emitted source of every BLAS/LAPACK call.
+
+Each routine operation declares how its scipy wrapper is called, as data
+(:class:`computations.matrices.ops.core.Call`: argument order, flags,
+``overwrite_*`` flags, return tuple, fix-ups).  :func:`lower` reads that
+spec once and walks the call's structure -- check a triangular diagonal,
+pick the arrays the routine writes into, drop an absent ``C``, pass
+vectors as 1-D views, call, check ``info``, restore 2-D shapes, complete
+symmetric outputs, clear stale triangles -- through one of two backends:
+
+:class:`Arrays`
+    runs the call on arrays: the interpretive kernel (:func:`call_kernel`,
+    registered for every routine by :mod:`computations.schedulers.kernels`);
+:class:`Source`
+    writes it as lines of Python: the emitter (:func:`call_lines`,
+    registered by :mod:`computations.schedulers.emitters`), with the buffer
+    handling of :class:`computations.schedulers.codegen._Call`.
+
+So a routine's kernel and its generated line cannot disagree: they are one
+walk.  The array fix-ups (:func:`symmetrize`, :func:`zero_upper`, ...) and
+the error checks (:func:`check_info`, :func:`check_diagonal`) live here too,
+and the generated source binds them.
+
+>>> import numpy as np, sympy
+>>> from computations.matrices import POSV
+>>> A, B = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('B', 2, 1)
+>>> x, chol = call_kernel(POSV(A, B), {'A': np.diag([4., 1.]), 'B': np.ones((2, 1))}, set())
+>>> x.ravel(), np.diagonal(chol)
+(array([0.25, 1.  ]), array([2., 1.]))
+"""
+import functools
+
+import numpy as np
+from scipy.linalg import blas, lapack
+
+from computations.matrices import RoutineError
+from computations.matrices.transforms.blocking import BlockOp
+
+__all__ = ['lower', 'call_kernel', 'call_lines', 'Arrays', 'Source', 'reads_whole', 'routine',
+           'check_info', 'check_diagonal', 'symmetrize', 'zero_upper', 'zero_lower']
+
+
+def routine(op, *arrays):
+    """The scipy wrapper for ``op``'s routine, typed for ``arrays`` (``dgemm``, ``sgemm``, ...).
+
+    >>> import sympy
+    >>> from computations.matrices import POTRF
+    >>> routine(POTRF(sympy.MatrixSymbol('A', 2, 2)), np.eye(2, dtype='float32')).typecode
+    's'
+    """
+    get = blas.get_blas_funcs if op.library == 'blas' else lapack.get_lapack_funcs
+    return get(op.routine, arrays)
+
+
+def check_info(op, info):
+    """Raise the error ``op`` declares for a positive LAPACK ``info``; a negative one is a bug."""
+    if info == 0:
+        return
+    name = type(op.op if isinstance(op, BlockOp) else op).__name__
+    if info < 0:
+        raise RoutineError(name, op.outputs[0], info,
+                           f'{name}: argument {-info} of {op.routine} had an illegal value '
+                           f'(computing {op.outputs[0]}); this is a bug in computations')
+    error, argument = op.failure
+    raise error(name, getattr(op, argument), info)
+
+
+def check_diagonal(op, a):
+    """Raise ``op``'s SingularMatrixError if the triangular matrix ``a`` of a solve has a
+    zero on its diagonal: TRSM, unlike TRTRS, does not check, and would divide by it."""
+    zeros = np.flatnonzero(np.diagonal(a) == 0)
+    if zeros.size:
+        check_info(op, int(zeros[0]) + 1)
+
+
+# Triangles ----------------------------------------------------------------------
+
+def symmetrize(c, written='upper'):
+    """Complete a square array from the triangle a routine wrote, in place; return it.
+
+    >>> symmetrize(np.array([[1., 2.], [0., 3.]], order='F'))
+    array([[1., 2.],
+           [2., 3.]])
+    """
+    def copy(rows, cols):           # the other triangle's block, transposed
+        if written == 'upper':
+            c[cols, rows] = c[rows, cols].T
+        else:
+            c[rows, cols] = c[cols, rows].T
+    _by_blocks(c.shape[0], copy, lambda block: _mirror(c[block, block], written))
+    return c
+
+
+def zero_upper(c):
+    """Clear the strictly upper triangle (where POSV leaves A's old values), in place."""
+    def clear(rows, cols):
+        c[rows, cols] = 0
+    _by_blocks(c.shape[0], clear, lambda block: _clear_upper(c[block, block]))
+    return c
+
+
+def zero_lower(c):
+    """Clear the strictly lower triangle, in place; return the array.
+
+    >>> zero_lower(np.ones((2, 2), order='F'))
+    array([[1., 1.],
+           [0., 1.]])
+    """
+    zero_upper(c.T)
+    return c
+
+
+#: The side of the square blocks the triangle loops copy: vectorized copies,
+#: about (n/64)**2/2 Python steps instead of n, and temporaries of at most
+#: 48 KB (numpy copies a source that overlaps its destination's bounds, and
+#: triu_indices makes index arrays), which the memory model can ignore.  At
+#: n = 2000 blocks of 64 were as fast as blocks of 256 (3.1 vs 3.6 ms).
+_BLOCK = 64
+
+
+def _by_blocks(n, off_diagonal, diagonal):
+    """Visit the strict upper triangle of an n x n array by :data:`_BLOCK`-square blocks.
+
+    ``off_diagonal(rows, cols)`` gets each block above the diagonal;
+    ``diagonal(block)`` each diagonal block.
+    """
+    blocks = [slice(start, min(start + _BLOCK, n)) for start in range(0, n, _BLOCK)]
+    for j, cols in enumerate(blocks):
+        for rows in blocks[:j]:
+            off_diagonal(rows, cols)
+        diagonal(cols)
+
+
+@functools.lru_cache(maxsize=_BLOCK + 1)
+def _upper(n):
+    """The strict upper triangle's indices of an n x n block (cached: n <= the block size;
+    read-only, as every thread shares them)."""
+    rows, cols = np.triu_indices(n, 1)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
+
+
+def _mirror(d, written):
+    upper = _upper(d.shape[0])
+    if written == 'upper':
+        d.T[upper] = d[upper]
+    else:
+        d[upper] = d.T[upper]
+
+
+def _clear_upper(d):
+    d[_upper(d.shape[0])] = 0
+
+
+_CLEAR = {'lower': zero_upper, 'upper': zero_lower}      # keep one triangle, clear the other
+
+
+def reads_whole(program, value, triangle, wanted=()):
+    """Whether ``value`` (an ExprToken of ``program``) is in ``wanted`` or has a reader that
+    may read more than its ``triangle`` (an op's ``triangles`` says what each argument reads).
+
+    >>> import sympy
+    >>> from computations.inplace import inplace_compile
+    >>> from computations.matrices import POSV, POTRS, LofCholesky
+    >>> A, B, C = (sympy.MatrixSymbol(s, 2, 2) for s in 'ABC')
+    >>> program = inplace_compile(POSV(A, B) + POTRS(A, C))
+    >>> [factor] = [v for v in program.variables if v.expr == LofCholesky(A)]
+    >>> reads_whole(program, factor, 'lower'), reads_whole(program, factor, 'upper')
+    (False, True)
+    """
+    if value in wanted:
+        return True
+    for reader in program.consumers(value):
+        names = getattr(reader.comp, 'input_arguments', ())
+        triangles = getattr(reader.comp, 'triangles', {})
+        for i, read in enumerate(reader.inputs):
+            if read == value and (i >= len(names) or triangles.get(names[i]) != triangle):
+                return True
+    return False
+
+
+# One walk, two backends -------------------------------------------------------------
+
+def lower(op, backend):
+    """Walk ``op``'s call spec through ``backend`` (:class:`Arrays` or :class:`Source`);
+    return what the backend made of it."""
+    spec = op.call
+    if spec.diagonal is not None and op.checks_diagonal:
+        backend.check_diagonal(spec.diagonal)
+    owned = {o for o, name in op.overwrites.items() if spec.overwrite[name] is None}
+    targets, overwrite = {}, {}
+    for o, name in sorted(op.overwrites.items()):      # where each output is written
+        keyword = spec.overwrite[name]
+        targets[name], flag = backend.target(o, name, keyword is None)
+        if keyword is not None and targets[name] is not None:
+            overwrite[keyword] = flag
+    def source(name):
+        return targets[name] if name in targets else backend.arg(name)
+
+    dropped = {n for name, scale in spec.optional.items() if source(name) is None
+               for n in (name, scale)}
+
+    def value(name):
+        return backend.vector(name, source(name)) if name in spec.vectors else source(name)
+
+    positional = [value(name) for name in spec.arguments if name not in dropped]
+    keywords = {keyword: value(name) for keyword, name in spec.keywords.items()}
+    overwrite = {keyword: overwrite[keyword] for keyword in spec.overwrite.values()
+                 if keyword in overwrite}                # in the spec's order
+    backend.call(positional, keywords, {**spec.flag_values(op), **overwrite}, spec.returns,
+                 owned)
+    if 'info' in spec.returns:
+        backend.check_info()
+    for o, name in sorted(op.overwrites.items()):
+        if name in spec.vectors:
+            backend.unvector(o, name, o in owned)
+    triangle = spec.written(op)
+    for o in op.symmetric_outputs:
+        backend.symmetrize(o, triangle)
+    for o in spec.clears:
+        backend.clear(o, triangle)
+    return backend.result()
+
+
+class Arrays:
+    """The backend that runs a call: arguments are arrays, the result the output arrays.
+
+    ``args`` is ``op.bind(values)``; ``overwrite`` the argument names whose
+    storage may be destroyed; ``one_triangle`` the outputs whose readers all
+    read only the triangle the routine wrote (their other one is not
+    cleared; without that knowledge every stale triangle is).
+    """
+
+    def __init__(self, op, args, overwrite, one_triangle=frozenset()):
+        self.op, self.args, self.overwrite, self.one_triangle = op, args, overwrite, one_triangle
+        self.outputs, self.info = {}, 0
+
+    def arg(self, name):
+        return self.args[name]
+
+    def target(self, o, name, always):
+        value = self.args[name]
+        if value is None:
+            return None, 0
+        if always and name not in self.overwrite:          # the routine always writes it
+            return np.array(value, order='F', copy=True), None
+        return value, int(name in self.overwrite)
+
+    def vector(self, name, value):
+        return value.reshape(-1, order='F')
+
+    def check_diagonal(self, name):
+        check_diagonal(self.op, self.args[name])
+
+    def call(self, positional, keywords, flags, returns, owned):
+        arrays = [a for a in [*positional, *keywords.values()]
+                  if isinstance(a, np.ndarray) and a.dtype.kind == 'f']
+        result = routine(self.op, *arrays)(*positional, **keywords, **flags)
+        result = result if len(returns) > 1 else (result,)
+        for what, value in zip(returns, result):
+            if what == 'info':
+                self.info = value
+            elif what is not None:
+                self.outputs[what] = value
+
+    def check_info(self):
+        check_info(self.op, self.info)
+
+    def unvector(self, o, name, owned):
+        given = self.args[name]
+        shape = given.shape if owned and given is not None else (-1, 1)
+        self.outputs[o] = self.outputs[o].reshape(shape, order='F')
+
+    def symmetrize(self, o, triangle):
+        symmetrize(self.outputs[o], triangle)
+
+    def clear(self, o, triangle):
+        if o not in self.one_triangle:
+            _CLEAR[triangle](self.outputs[o])
+
+    def result(self):
+        return tuple(self.outputs[o] for o in range(len(self.op.outputs)))
+
+
+class Source:
+    """The backend that writes a call as lines of Python, for an emitter's ``call``
+    (:class:`computations.schedulers.codegen._Call`): argument sources, output tokens,
+    and the buffers (``into``, ``owned``, ``buffer``, ``full_matrix_needed``)."""
+
+    def __init__(self, op, call):
+        self.op, self.c, self.lines = op, call, []
+
+    def arg(self, name):
+        return self.c.args[name]
+
+    def target(self, o, name, always):
+        if self.c.args[name] is None:          # absent (C with beta = 0): a free buffer, if any
+            buffer = self.c.buffer(o)
+            return (buffer, 1) if buffer is not None else (None, 0)
+        if always:
+            lines, source = self.c.owned(o, name)
+            self.lines += lines
+            return source, None
+        lines, source, overwrite = self.c.into(o, name)
+        self.lines += lines
+        return source, overwrite
+
+    def vector(self, name, source):
+        expr = getattr(self.op, name)
+        if expr is None:                       # a buffer standing in for an absent column
+            expr = self.op.outputs[{n: o for o, n in self.op.overwrites.items()}[name]]
+        return f'{source}[:, 0]' if expr.shape[1] == 1 else f"{source}.reshape(-1, order='F')"
+
+    def check_diagonal(self, name):
+        op = self.c.bind(self.op, type(self.op).__name__)
+        self.lines.append(f"{self.c.bind(check_diagonal, 'check_diagonal')}({op}, "
+                          f'{self.c.args[name]})')
+
+    def call(self, positional, keywords, flags, returns, owned):
+        given = positional + [f'{k}={v}' for k, v in keywords.items()]
+        given += [f'{k}={v}' for k, v in flags.items() if v]   # false flags are the defaults
+        line = f"{self.c.routine()}({', '.join(given)})"
+        assigned = [r for r in returns if r is not None and r != 'info']
+        if 'info' in returns or not set(assigned) <= owned:    # owned outputs: written in place
+            names = [self.c.outs[r] if isinstance(r, int) else r or '_' for r in returns]
+            line = f"{', '.join(names)} = {line}"
+        self.lines.append(line)
+
+    def check_info(self):
+        self.lines.append(f'if info: fail({self.c.bind(self.c.op, type(self.c.op).__name__)}, '
+                          'info)')
+
+    def unvector(self, o, name, owned):
+        if not owned:
+            out = self.c.outs[o]
+            self.lines.append(f"{out} = {out}.reshape(-1, 1, order='F')")
+
+    def symmetrize(self, o, triangle):
+        name = self.c.bind(symmetrize, 'symmetrize')
+        written = '' if triangle == 'upper' else f", '{triangle}'"
+        self.lines.append(f'{name}({self.c.outs[o]}{written})')
+
+    def clear(self, o, triangle):
+        if self.c.full_matrix_needed(o, triangle):
+            clear = _CLEAR[triangle]
+            self.lines.append(f'{self.c.bind(clear, clear.__name__)}({self.c.outs[o]})')
+
+    def result(self):
+        return self.lines
+
+
+def call_kernel(op, args, overwrite, one_triangle=frozenset()):
+    """Run routine ``op`` on bound arguments (the kernel of every routine; see
+    :class:`Arrays`); return its output arrays."""
+    return lower(op, Arrays(op, args, overwrite, one_triangle))
+
+
+def call_lines(op, call):
+    """The source lines of routine ``op``'s call (the emitter of every routine; see
+    :class:`Source`)."""
+    return lower(op, Source(op, call))

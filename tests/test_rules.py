@@ -1,0 +1,266 @@
+"""The rewrite rules on their own, without the search (:mod:`computations.matrices.compiler.rules`).
+
+A rule sees an expression and what is known of it and returns proposals:
+operations, and the values they need.  Each test gives a rule an
+expression and properties and checks what it proposes -- the needs, and the
+operations made when the needs are held as they are (or, where a routine
+depends on it, transposed) -- and the cases where it must propose nothing.
+"""
+import pytest
+from sympy import Determinant, Identity, Inverse, MatrixSymbol, Q, Symbol, Trace, log
+
+from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, ELEMENT, GEMM, GEMV,
+                                   GETRF, GETRS, INNER, LU_DETERMINANT, POTRF, POTRI, POTRS, SYMM,
+                                   SYRK, SYSV, TRACE, TRMM, TRSM, LofCholesky, LUPivots, Properties,
+                                   SymmetricLower)
+from computations.matrices.compiler import rules
+from computations.matrices.compiler.rules import Accumulator, Need, Operand, need
+
+n, p = Symbol('n'), Symbol('p')
+A, B, C = (MatrixSymbol(s, n, n) for s in 'ABC')
+S, L, U = (MatrixSymbol(s, n, n) for s in 'SLU')
+X = MatrixSymbol('X', n, p)
+x = MatrixSymbol('x', n, 1)
+alpha, beta = Symbol('alpha'), Symbol('beta')
+
+FACTS = Properties([Q.positive_definite(S), Q.lower_triangular(L), Q.upper_triangular(U),
+                    Q.symmetric(C)], dims={n: 10, p: 3})
+NOTHING = Properties(dims={n: 10, p: 3})
+
+
+def made(proposals, *orientations):
+    """The operations of each proposal, its needs held as they are (``orientations``: which
+    needs are held transposed, by default none); None for a proposal that makes nothing."""
+    result = []
+    for proposal in proposals:
+        flags = orientations or (False,) * len(proposal.needs)
+        operands = [Operand(rules._held(nd), t) for nd, t in zip(proposal.needs, flags)]
+        result.append(proposal.ops(operands))
+    return result
+
+
+def test_the_default_operands_hold_each_need_as_it_is():
+    proposal, = rules.cholesky_solve(FACTS, S, B, 'L', 1)
+    assert proposal.needs == (need(S, factorization=POTRF), need(B, orientation=False))
+    assert proposal.ops() == made([proposal])[0] == (POTRS(S, B),)
+
+
+# Products --------------------------------------------------------------------------
+
+def test_gemm_proposes_the_product_and_its_transpose():
+    proposals = rules.gemm(NOTHING, A, B, alpha, None)
+    assert [p.needs for p in proposals] == [(need(A), need(B))] * 2
+    assert made(proposals) == [(GEMM(alpha, A, B),),
+                               (GEMM(alpha, B, A, trans_a=True, trans_b=True),)]
+
+
+def test_gemm_accumulates_onto_c_in_its_orientation_only():
+    proposals = rules.gemm(NOTHING, A, B, 1, Accumulator(beta, C))
+    assert [p.needs for p in proposals] == [(need(A), need(B), need(C))] * 2
+    assert made(proposals) == [(GEMM(1, A, B, beta, C),), None]
+    # C held transposed: only the swapped product writes into it
+    assert made(proposals, False, False, True) == [
+        None, (GEMM(1, B, A, beta, C, trans_a=True, trans_b=True),)]
+
+
+def test_gemm_reads_transposed_operands_through_its_flags():
+    straight, _ = rules.gemm(NOTHING, A.T, B, 1, None)
+    assert straight.ops([Operand(A, True), Operand(B)]) == (GEMM(1, A, B, trans_a=True),)
+
+
+@pytest.mark.parametrize('left, right, expected', [
+    (C, B, [(SYMM(1, C, B),)]),
+    (B, C, [(SYMM(1, C, B, side='R'),)]),
+    (S, C, [(SYMM(1, S, C),), (SYMM(1, C, S, side='R'),)]),
+])
+def test_symm_needs_a_symmetric_operand(left, right, expected):
+    assert made(rules.symm(FACTS, left, right, 1, None)) == expected
+
+
+def test_symm_does_not_fire_without_a_symmetric_operand():
+    assert rules.symm(FACTS, A, B, 1, None) == []
+    assert rules.symm(NOTHING, C, B, 1, None) == []
+
+
+def test_symm_with_the_other_side_transposed_computes_the_transpose():
+    proposal, = rules.symm(FACTS, C, B.T, 1, None)
+    made_ = proposal.make(Operand(C), Operand(B, True))
+    assert made_.ops == (SYMM(1, C, B, side='R'),) and made_.operand.transposed
+
+
+def test_trmm_needs_a_triangular_operand_and_no_accumulation():
+    assert made(rules.trmm(FACTS, L, B, 2, None)) == [(TRMM(2, L, B, lower=True),)]
+    assert made(rules.trmm(FACTS, B, U, 2, None)) == [(TRMM(2, U, B, side='R', lower=False),)]
+    assert rules.trmm(FACTS, A, B, 1, None) == []
+    assert rules.trmm(FACTS, L, B, 1, Accumulator(1, C)) == []
+
+
+def test_trmm_of_a_transposed_lower_factor_reads_the_lower_triangle():
+    proposal, = rules.trmm(FACTS, L.T, B, 1, None)
+    assert proposal.ops([Operand(L, True), Operand(B)]) == \
+        (TRMM(1, L, B, lower=True, trans_a=True),)
+
+
+def test_gemv_fires_for_declared_vectors_only():
+    assert made(rules.gemv(NOTHING, A, x, 1, None)) == [(GEMV(1, A, x),)]
+    row, = rules.gemv(NOTHING, x.T, A, 1, None)
+    assert row.ops([Operand(x, True), Operand(A)]) == (GEMV(1, A, x, trans=True),)
+    assert row.ops([Operand(x.T), Operand(A)]) is None        # x.T held as a row: no GEMV
+    assert rules.gemv(NOTHING, A, B, 1, None) == []
+
+
+def test_syrk_reads_one_variable_both_ways():
+    proposal, = rules.syrk(NOTHING, X.T, X, 1, None)
+    assert proposal.ops([Operand(X, True), Operand(X)]) == (SYRK(1, X, trans=True),)
+    assert proposal.ops([Operand(A), Operand(B)]) is None
+
+
+def test_syrk_does_not_accumulate_onto_a_matrix_not_known_symmetric():
+    assert rules.syrk(FACTS, X.T, X, 1, Accumulator(1, A)) == []
+    assert len(rules.syrk(FACTS, X.T, X, 1, Accumulator(1, C))) == 1
+
+
+# Solves ------------------------------------------------------------------------------
+
+def test_posv_needs_positive_definiteness():
+    assert rules.cholesky_solve(NOTHING, S, B, 'L', 1) == []
+    assert rules.cholesky_solve(FACTS, A, B, 'L', 1) == []
+
+
+def test_cholesky_solves_share_the_factor():
+    left, = rules.cholesky_solve(FACTS, S, B, 'L', 1)
+    assert left.needs[0] == Need((S,), factorization=POTRF)
+    # a scaled left solve is not POTRS's (the search scales after)
+    assert rules.cholesky_solve(FACTS, S, B, 'L', 2) == []
+
+
+def test_an_explicit_inverse_of_a_positive_definite_matrix_is_potri():
+    proposals = rules.cholesky_solve(FACTS, S, Identity(n), 'L', 1)
+    assert made(proposals)[0] == (POTRI(S),)
+
+
+def test_a_right_cholesky_solve_is_potrs_on_a_transposed_b_or_two_trsms():
+    potrs, trsms = rules.cholesky_solve(FACTS, S, B, 'R', 1)
+    factor = Operand(LofCholesky(S))
+    assert potrs.ops([factor, Operand(B, True)]) == (POTRS(S, B),)
+    assert potrs.ops([factor, Operand(B)]) is None
+    first = TRSM(1, LofCholesky(S), B, side='R', trans_a=True)
+    assert trsms.ops([factor, Operand(B)]) == (first, TRSM(1, LofCholesky(S), first.outputs[0],
+                                                           side='R'))
+    assert trsms.ops([factor, Operand(B, True)]) is None
+
+
+def test_triangular_solves_need_a_triangle():
+    assert made(rules.triangular_solve(FACTS, L, B, 'L', 1)) == [(TRSM(1, L, B),)]
+    assert made(rules.triangular_solve(FACTS, U, B, 'R', alpha)) == \
+        [(TRSM(alpha, U, B, side='R', lower=False),)]
+    assert rules.triangular_solve(FACTS, A, B, 'L', 1) == []
+    assert rules.triangular_solve(FACTS, S, B, 'L', 1) == []
+
+
+def test_lu_solves_any_square_matrix_unscaled():
+    left, = rules.lu_solve(NOTHING, A, B, 'L', 1)
+    assert left.needs == (Need((A,), factorization=GETRF), Need((B,), orientation=False))
+    assert made([left]) == [(GETRS(A, B),)]
+    right, = rules.lu_solve(NOTHING, A, B, 'R', 1)
+    assert right.needs[1] == Need((B,), orientation=True)
+    assert made([right]) == [(GETRS(A, B, trans=True),)]
+    assert rules.lu_solve(NOTHING, A, B, 'L', 2) == []
+
+
+def test_a_symmetric_matrix_not_known_positive_definite_is_solved_with_sysv():
+    left, = rules.symmetric_solve(FACTS, C, B, 'L', 1)
+    assert left.needs == (Need((C,), orientation=False), Need((B,), orientation=False))
+    assert made([left]) == [(SYSV(C, B),)]
+    right, = rules.symmetric_solve(FACTS, C, B, 'R', 1)
+    assert right.needs[1] == Need((B,), orientation=True)
+    assert made([right]) == [(SYSV(C, B),)] and right.make(
+        Operand(C, False), Operand(B, True)).operand.transposed
+    # not for a positive definite S (Cholesky is as cheap and shares its factor),
+    # not without symmetry, not scaled
+    assert rules.symmetric_solve(FACTS, S, B, 'L', 1) == []
+    assert rules.symmetric_solve(NOTHING, C, B, 'L', 1) == []
+    assert rules.symmetric_solve(FACTS, C, B, 'L', 2) == []
+
+
+# Whole products -------------------------------------------------------------------------
+
+def test_congruence_y_t_y_is_one_syrk():
+    proposal, = rules.congruence(NOTHING, 3, [X.T, X], None)
+    assert proposal.needs == (need(X),)
+    assert made([proposal]) == [(SYRK(3, X, trans=True),)]
+
+
+def test_congruence_through_a_positive_definite_inverse_is_trsm_then_syrk():
+    proposal, = rules.congruence(FACTS, 1, [X.T, Inverse(S), X], None)
+    assert proposal.needs == (need(X), need(S, factorization=POTRF))
+    W = TRSM(1, LofCholesky(S), X)
+    assert made([proposal]) == [(W, SYRK(1, W.outputs[0], trans=True))]
+
+
+def test_congruence_does_not_fire_without_definiteness_or_a_congruence():
+    assert rules.congruence(NOTHING, 1, [X.T, Inverse(A), X], None) == []
+    assert rules.congruence(NOTHING, 1, [A, B], None) == []
+    assert rules.congruence(FACTS, 1, [X.T, X], Accumulator(1, MatrixSymbol('P', p, p))) == []
+
+
+def test_the_cholesky_adjoint_needs_a_lower_factor():
+    factors = [Inverse(L.T), SymmetricLower(L.T * B), Inverse(L)]
+    proposal, = rules.cholesky_adjoint(FACTS, 2, factors, None)
+    assert proposal.needs == (need(L), Need((B,), orientation=False))
+    assert made([proposal]) == [(CHOLESKY_ADJOINT(2, L, B),)]
+    assert proposal.ops([Operand(L, True), Operand(B)]) is None
+    assert rules.cholesky_adjoint(NOTHING, 2, factors, None) == []
+    assert rules.cholesky_adjoint(FACTS, 2, factors, Accumulator(1, C)) == []
+
+
+# Scalars ---------------------------------------------------------------------------------
+
+def test_a_trace_is_the_diagonal_sum_or_an_element():
+    trace = Trace(A)
+    assert made(rules.whole_trace(NOTHING, trace)) == [(TRACE(A, output=trace),)]
+    one = Trace(x.T * x)
+    proposal, = rules.whole_trace(NOTHING, one)
+    assert proposal.needs == (need(x.T * x),)
+    assert made([proposal]) == [(ELEMENT(x.T * x, output=one),)]
+
+
+def test_a_trace_of_a_product_is_an_inner_product_at_every_split():
+    trace = Trace(A * B * C)
+    proposals = rules.inner_product(NOTHING, trace)
+    assert [p.needs for p in proposals] == [(Need((A,)), Need((B, C))),
+                                            (Need((A, B)), Need((C,)))]
+    assert made(proposals[:1]) == [(INNER(A, B * C, trans=True, output=trace),)]
+    assert rules.inner_product(NOTHING, Trace(2 * A * B)) == []
+
+
+@pytest.mark.parametrize('take_log', [False, True])
+def test_determinants_come_from_cholesky_when_positive_definite_else_from_lu(take_log):
+    def of(M):
+        return log(Determinant(M)) if take_log else Determinant(M)
+    proposal, = rules.determinant(FACTS, of(S))
+    assert proposal.needs == (need(S, factorization=POTRF),)
+    assert made([proposal]) == [(CHOLESKY_DETERMINANT(LofCholesky(S), log=take_log,
+                                                      output=of(S)),)]
+    proposal, = rules.determinant(FACTS, of(A))
+    assert proposal.needs == (need(A, factorization=GETRF),)
+    lu = GETRF(A).outputs[0]
+    assert made([proposal]) == [(LU_DETERMINANT(lu, LUPivots(A), log=take_log, output=of(A)),)]
+
+
+# The tables ---------------------------------------------------------------------------------
+
+def test_the_tables_hold_every_rule_once_specialized_first():
+    assert rules.PRODUCT_RULES[-1] is rules.gemm
+    assert rules.SOLVE_RULES[0] is rules.triangular_solve
+    tables = (rules.PRODUCT_RULES, rules.SOLVE_RULES, rules.CHAIN_RULES, rules.TRACE_RULES,
+              rules.DETERMINANT_RULES)
+    every = [rule for table in tables for rule in table]
+    assert len(every) == len(set(every))
+
+
+def test_rules_are_pure_they_return_the_same_proposals_twice():
+    first = rules.gemm(NOTHING, A, B, 1, None)
+    second = rules.gemm(NOTHING, A, B, 1, None)
+    assert [p.needs for p in first] == [p.needs for p in second]
+    assert made(first) == made(second)
