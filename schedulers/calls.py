@@ -29,6 +29,7 @@ and the generated source binds them.
 (array([0.25, 1.  ]), array([2., 1.]))
 """
 import functools
+from typing import NamedTuple
 
 import numpy as np
 from scipy.linalg import blas, lapack
@@ -181,15 +182,35 @@ def reads_whole(program, value, triangle, wanted=()):
 
 # One walk, two backends -------------------------------------------------------------
 
+class _Fixed(NamedTuple):
+    """The parts of a call that depend on the op alone (worked out once per op)."""
+    diagonal: object            # the argument whose diagonal to check, or None
+    owned: frozenset            # outputs the routine always writes into its argument
+    overwrites: tuple           # (output, argument) pairs, by output
+    flags: dict                 # the op's flag values
+    triangle: str               # the triangle the routine works on
+
+
+@functools.lru_cache(maxsize=4096)
+def _fixed(op):
+    spec = op.call
+    flags = spec.flag_values(op)
+    return _Fixed(spec.diagonal if spec.diagonal is not None and op.checks_diagonal else None,
+                  frozenset(o for o, name in op.overwrites.items()
+                            if spec.overwrite[name] is None),
+                  tuple(sorted(op.overwrites.items())), flags,
+                  'lower' if flags.get('lower') else 'upper')
+
+
 def lower(op, backend):
     """Walk ``op``'s call spec through ``backend`` (:class:`Arrays` or :class:`Source`);
     return what the backend made of it."""
-    spec = op.call
-    if spec.diagonal is not None and op.checks_diagonal:
-        backend.check_diagonal(spec.diagonal)
-    owned = {o for o, name in op.overwrites.items() if spec.overwrite[name] is None}
+    spec, fixed = op.call, _fixed(op)
+    if fixed.diagonal is not None:
+        backend.check_diagonal(fixed.diagonal)
+    owned = fixed.owned
     targets, overwrite = {}, {}
-    for o, name in sorted(op.overwrites.items()):      # where each output is written
+    for o, name in fixed.overwrites:                   # where each output is written
         keyword = spec.overwrite[name]
         targets[name], flag = backend.target(o, name, keyword is None)
         if keyword is not None and targets[name] is not None:
@@ -207,14 +228,13 @@ def lower(op, backend):
     keywords = {keyword: value(name) for keyword, name in spec.keywords.items()}
     overwrite = {keyword: overwrite[keyword] for keyword in spec.overwrite.values()
                  if keyword in overwrite}                # in the spec's order
-    backend.call(positional, keywords, {**spec.flag_values(op), **overwrite}, spec.returns,
-                 owned)
+    backend.call(positional, keywords, {**fixed.flags, **overwrite}, spec.returns, owned)
     if 'info' in spec.returns:
         backend.check_info()
-    for o, name in sorted(op.overwrites.items()):
+    for o, name in fixed.overwrites:
         if name in spec.vectors:
             backend.unvector(o, name, o in owned)
-    triangle = spec.written(op)
+    triangle = fixed.triangle
     for o in op.symmetric_outputs:
         backend.symmetrize(o, triangle)
     for o in spec.clears:

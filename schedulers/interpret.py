@@ -23,6 +23,8 @@ interpreter keeps is ``buffers``: token -> the array (or float) in it now.
 array([[1., 3.],
        [0., 1.]])
 """
+import functools
+
 import numpy as np
 
 from computations.inplace import buffer_states, execution_order
@@ -49,23 +51,35 @@ def interpret(program, buffers, *, order=None, run=run_kernel, poison=False, kee
     if missing:
         raise KeyError(f'no buffer given for token{"s" if len(missing) > 1 else ""} '
                        + ', '.join(missing))
-    dead = buffer_states(program, order).dead
     keep = set(keep)
-    for node, dying in zip(order, dead):
-        produced = set(node.produced)
-        args = [buffers[t] for t in node.input_tokens]
-        results = run(node.comp, args, node.destroyed) if produced else ()  # Identity: marks
+    for comp, tokens, destroyed, written, dying in _steps(program, order):
+        args = [buffers[t] for t in tokens]
+        results = run(comp, args, destroyed) if written else ()     # Identity: marks only
         if stats is not None:
             stats['allocated_bytes'] = stats.get('allocated_bytes', 0) + _new_bytes(results, args)
-        for value, result in zip(node.outputs, results):
-            if value in produced:
-                buffers[value.token] = result
+        for i, token in written:
+            buffers[token] = results[i]
         for value in dying:                       # read for the last time, or never read
             if poison and value.token not in keep:
                 _poison(buffers[value.token])
             else:
                 del buffers[value.token]
     return {value: buffers[value.token] for value in program.outputs}
+
+
+@functools.lru_cache(maxsize=64)
+def _steps(program, order):
+    """Per step of ``order``: the operation, its input tokens, the positions it destroys,
+    ``(output index, token)`` of what it writes, and the values dead after it (worked out
+    once per program and order: a program is run many times)."""
+    dead = buffer_states(program, order).dead
+    steps = []
+    for node, dying in zip(order, dead):
+        produced = set(node.produced)
+        written = tuple((i, value.token) for i, value in enumerate(node.outputs)
+                        if value in produced)
+        steps.append((node.comp, node.input_tokens, node.destroyed, written, dying))
+    return tuple(steps)
 
 
 def _new_bytes(results, args):
