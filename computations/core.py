@@ -20,6 +20,8 @@ and pickling derive from them; setting an attribute raises.
 >>> fg == g + f
 True
 """
+import types
+
 from . import graph, pictures
 
 __all__ = ['Computation', 'CompositeComputation', 'Identity', 'Immutable']
@@ -80,6 +82,19 @@ class Computation(Immutable):
     """
     __slots__ = ('_props', '_hash')
     __props__ = ('inputs', 'outputs')
+
+    # The facts the passes read of every operation, as data; these are the
+    # defaults of an opaque operation, and operations that have them override them.
+    #: ``{output position: input position}``: outputs written into an input's storage.
+    inplace = types.MappingProxyType({})
+    #: The output positions the operation can write into a buffer the executor supplies.
+    buffered_outputs = ()
+    #: Whether an output is an input's value in another buffer (a copy).
+    output_is_input = False
+    #: Floating-point operations, and elements of workspace held while it runs
+    #: (SymPy expressions of the dimensions).
+    flops = 0
+    workspace = 0
 
     def __init__(self, inputs, outputs):
         inputs = _variables(inputs, 'inputs')

@@ -40,7 +40,6 @@ from computations import graph
 from .buffers import buffer_states
 from .program import (OverwriteCycleError, as_token_program, data_order, execution_order,
                       node_name)
-from .tokens import Copy
 
 __all__ = ['UnsafeInplaceError', 'check', 'safe_order', 'is_constant']
 
@@ -102,7 +101,7 @@ def _check_nodes(program, donate):
                                      f'and {value.token!r}: one value has one buffer to begin '
                                      'with (make the second with a Copy)', value=value)
     for node in data_order(program):
-        if isinstance(node.comp, Copy) or getattr(node.comp, 'output_is_input', False):
+        if node.comp.output_is_input:
             continue                           # a copy makes the same value in a new buffer
         for value in node.produced:
             if value.expr in homes:
@@ -128,7 +127,7 @@ def _check_nodes(program, donate):
                     f'{node_name(node)} writes {node.comp.outputs[o]} into token {token!r}, '
                     f'which holds its input {node.comp.inputs[same[0]]}, but its routine '
                     f'cannot write that output there (its inplace map is '
-                    f'{dict(getattr(node.comp, "inplace", {}))}) ({node})',
+                    f'{dict(node.comp.inplace)}) ({node})',
                     operation=node, token=token, value=node.inputs[same[0]])
             others = [j for j in same if j != legal[o]]
             if others:

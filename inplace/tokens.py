@@ -32,7 +32,7 @@ def inplace_map(comp):
     >>> inplace_map(Computation(['x'], ['y']))
     {}
     """
-    mapping = dict(getattr(comp, 'inplace', {}))
+    mapping = dict(comp.inplace)
     if len(set(mapping.values())) < len(mapping) or any(
             not 0 <= o < len(comp.outputs) or not 0 <= i < len(comp.inputs)
             for o, i in mapping.items()):
@@ -164,6 +164,7 @@ class Copy(Computation):
     __props__ = ('variable',)
     #: An executor may make the copy in a buffer it supplies.
     buffered_outputs = (0,)
+    output_is_input = True
 
     def __init__(self, variable):
         hash(variable)

@@ -91,7 +91,7 @@ class Sizes:
     def workspace(self, op):
         """The bytes an operation holds while it runs besides its inputs and outputs (its
         declared ``workspace``, in elements of ``dtype``; zero by default)."""
-        elements = self.binding.value(getattr(op, 'workspace', 0))
+        elements = self.binding.value(op.workspace)
         if elements is None:                     # unbound: the binding's error names the op
             elements = self.binding.workspace(op)
         return int(elements) * self.dtype.itemsize

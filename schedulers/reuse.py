@@ -58,7 +58,7 @@ def reuse_buffers(program, order, sizes, *, min_bytes=MIN_BYTES, donate=()):
             exprs.setdefault(value.token, set()).add(value.expr)
     rename, pool = {}, []                       # pool: (token, freed after step, bytes)
     for step, node in enumerate(order):
-        for o in getattr(node.comp, 'buffered_outputs', ()):
+        for o in node.comp.buffered_outputs:
             token = node.output_tokens[o]
             if token not in times.allocated[step] or key[token] is None:
                 continue

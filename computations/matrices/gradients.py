@@ -140,7 +140,7 @@ def _backward(f, targets, tidy):
         if node in targets:
             found[node] = adjoint
             continue
-        for child, contribution in _rule(node)(node, adjoint):
+        for child, contribution in RULES(node, adjoint):
             if depends(child):
                 pending.setdefault(child, []).append(contribution)
     return found
@@ -266,7 +266,7 @@ def _element(node, G):
     return [(node.parent, G * Identity(1))]
 
 
-RULES = {
+_RULES = {
     sympy.Add: lambda node, G: [(arg, G) for arg in node.args],
     sympy.Mul: _mul,
     sympy.Pow: _pow,
@@ -283,10 +283,7 @@ RULES = {
 }
 
 
-def _rule(node):
-    for cls in type(node).__mro__:
-        if cls in RULES:
-            return RULES[cls]
+def _no_rule(node, G):
     if isinstance(node, SymmetricLower):
         raise UnsupportedExpressionError(
             f'{node}: second derivatives through a Cholesky factor are not supported')
@@ -294,3 +291,11 @@ def _rule(node):
         f'{node} ({type(node).__name__}) cannot be differentiated: grad knows traces, '
         'determinants and their logarithms, products, sums, scalings, transposes, inverses, '
         'integer powers, Cholesky factors and scalar functions')
+
+
+#: The adjoint rule of each expression type, ``RULES(node, G) -> [(child, contribution)]``:
+#: a registry by type (:func:`functools.singledispatch`; register more with
+#: ``RULES.register(MyExpr, rule)``).
+RULES = functools.singledispatch(_no_rule)
+for _type, _adjoint in _RULES.items():
+    RULES.register(_type, _adjoint)

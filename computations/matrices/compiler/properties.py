@@ -27,6 +27,8 @@ True
 >>> facts.ask('symmetric', H*Sigma), facts.ask('invertible', MatrixSymbol('X', 3, 2))
 (None, False)
 """
+import functools
+
 import sympy
 from sympy import Identity, Inverse, MatAdd, MatMul, MatPow, MatrixExpr, Transpose, ZeroMatrix
 from sympy.matrices.expressions.factorizations import LofCholesky
@@ -65,8 +67,13 @@ def _closure(predicate):
 #: predicate -> the predicates that imply it (itself excluded).
 _STRONGER = {p: tuple(q for q in PREDICATES if q != p and p in _closure(q)) for p in PREDICATES}
 
-#: ``RULES[predicate][expression type]``: ``rule(properties, expr) -> True/False/None``.
-RULES = {p: {} for p in PREDICATES}
+def _unknown(properties, expr):
+    return None
+
+
+#: ``RULES[predicate]``: a registry by expression type (:func:`functools.singledispatch`),
+#: ``RULES[predicate](properties, expr) -> True/False/None`` (None: unknown).
+RULES = {p: functools.singledispatch(_unknown) for p in PREDICATES}
 
 #: Predicates that only square matrices can have.
 _SQUARE_ONLY = frozenset(PREDICATES) - {'fullrank'}
@@ -76,7 +83,7 @@ def rule(predicate, *types):
     """Register a function as the rule for ``predicate`` on expressions of ``types``."""
     def register(function):
         for t in types:
-            RULES[predicate][t] = function
+            RULES[predicate].register(t, function)
         return function
     return register
 
@@ -197,15 +204,7 @@ def _flatten(assumptions):
 
 
 def _lookup(predicate, cls):
-    table = RULES[predicate]
-    for base in cls.__mro__:
-        if base in table:
-            return table[base]
-    return _unknown
-
-
-def _unknown(properties, expr):
-    return None
+    return RULES[predicate].dispatch(cls)
 
 
 def _all(answers):

@@ -119,7 +119,7 @@ class Planner:
         (at tiny sizes forming one can look cheaper).
         """
         new = [op for op in plan.ops if op not in self.committed]
-        inverses = sum(getattr(op, 'forms_inverse', False)
+        inverses = sum(getattr(op, 'forms_inverse', False)   # SCALAR is not a MatrixComputation
                        or isinstance(getattr(op, 'B', None), Identity) for op in new)
         # fsum: exact, so equal costs tie whatever order the set iterates in
         return inverses, math.fsum(map(self.flops, new)), len(new)

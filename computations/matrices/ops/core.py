@@ -267,15 +267,15 @@ class MatrixComputation(Computation):
     #: in one triangle only (the executor completes the other).
     symmetric_outputs = ()
 
-    #: Whether an output may be an input (only COPY: the copy *is* its input).
-    output_is_input = False
-
     #: The outputs the routine can write into a supplied buffer (see the
     #: module); ``None`` means those of ``overwrites``.
     out_buffers = None
 
     #: How the scipy wrapper is called (:class:`Call`): BLAS and LAPACK routines only.
     call = None
+
+    #: Whether the result is an explicit inverse (POTRI): the search prefers solves.
+    forms_inverse = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

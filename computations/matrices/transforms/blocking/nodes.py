@@ -197,9 +197,17 @@ class BlockOp(Computation):
     def outputs(self):
         return self.names
 
+    # The facts every Computation declares (defaults on the base class, which
+    # __getattr__ would not reach) are the wrapped operation's too.
+    inplace = property(lambda self: self.op.inplace)
+    buffered_outputs = property(lambda self: self.op.buffered_outputs)
+    output_is_input = property(lambda self: self.op.output_is_input)
+    flops = property(lambda self: self.op.flops)
+    workspace = property(lambda self: self.op.workspace)
+
     def __getattr__(self, name):
-        # Every fact of the operation (routine, inplace, flops, bind, ...) is
-        # the wrapped operation's.
+        # Every other fact of the operation (routine, bind, ...) is the wrapped
+        # operation's.
         if name.startswith('__') or name in ('op', 'names', 'reads', '_props', '_hash'):
             raise AttributeError(name)
         return getattr(self.op, name)
