@@ -449,3 +449,26 @@ def test_bad_input_gives_a_named_error_or_the_right_answer(name, n_, m_, mutatio
         if isinstance(a, np.ndarray):
             assert np.array_equal(a, b, equal_nan=True) if a.dtype.kind in 'fc' \
                 else np.array_equal(a, b)
+
+
+def test_positive_semidefinite_is_declarable_and_used():
+    """SymPy's Q has no positive_semidefinite; computations.matrices.positive_semidefinite is
+    the documented predicate, and a hand-made Predicate of that name means the same."""
+    from computations.matrices import positive_semidefinite
+    P, R, B = (MatrixSymbol(s, n, n) for s in 'PRB')
+    rng = np.random.default_rng()
+    a = rng.standard_normal((6, 3))
+    p, r, b = a @ a.T, np.eye(6) + a @ a.T, rng.standard_normal((6, 6))
+    for declared in (positive_semidefinite(P), sympy.Predicate('positive_semidefinite')(P)):
+        f = computations.function([P, R, B], [(P + R).I * B],
+                                  [declared, Q.positive_definite(R)], check_assumptions=True)
+        assert 'POSV' in str(f) and 'GESV' not in str(f)      # PSD + PD is PD
+        close(f(p, r, b)[0], np.linalg.solve(p + r, b))
+        with pytest.raises(AssumptionError, match='input P is declared .*positive_semidefinite'
+                                                  r'\(P\), but it is not positive semidefinite'):
+            f(-p, r, b)
+
+
+def test_a_hand_made_predicate_the_compiler_does_not_know_is_refused_by_name():
+    with pytest.raises(ValueError, match='the compiler does not use Q.nonsense on matrices'):
+        computations.function([M], [M.I], [sympy.Predicate('nonsense')(M)])

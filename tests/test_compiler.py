@@ -99,6 +99,14 @@ def test_a_symmetric_indefinite_solve_is_sysv_at_half_the_cost_of_lu():
     assert routines([C.I * B], [C, B]) == Counter(GESV=1)
 
 
+def test_structure_buys_cheaper_kernels():
+    assert routines([L.I], [L], [Q.lower_triangular(L)]) == Counter(TRTRI=1)
+    assert routines([A.I * B], [A, B], [Q.orthogonal(A)]) == Counter(GEMM=1)
+    assert routines([A.I], [A], [Q.orthogonal(A)]) == Counter(TRANSPOSE=1)
+    R, W = MatrixSymbol('R', 5, 6), MatrixSymbol('W', 6, 3)      # trapezoidal: accepted
+    assert routines([R * W], [R, W], [Q.upper_triangular(R)]) == Counter(GEMM=1)
+
+
 def test_solves_are_never_explicit_inverses_unless_the_result_is_one():
     counts = routines([S.I * A.I * x], [S, A, x], [Q.positive_definite(S)])
     assert counts == Counter(GESV=1, POSV=1)

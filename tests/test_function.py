@@ -337,3 +337,30 @@ def test_a_symmetric_indefinite_solve_runs_sysv_and_matches_numpy():
     np.testing.assert_array_equal(b, kept[1])
     with pytest.raises(computations.matrices.SingularMatrixError):
         f(np.zeros((7, 7)), b)
+
+
+def test_structured_programs_match_numpy():
+    """TRTRI for a triangular inverse, GEMM for an orthogonal solve, GEMM/SYRK for a
+    trapezoidal (rectangular triangular) matrix, whose assumption is accepted and checked."""
+    n = sympy.Symbol('n')
+    L, U, B = (sympy.MatrixSymbol(s, n, n) for s in 'LUB')
+    rng = np.random.default_rng()
+    lower = np.tril(rng.standard_normal((6, 6))) + 6 * np.eye(6)
+    orthogonal, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    b = rng.standard_normal((6, 6))
+    f = computations.function([L, U, B], [L.I, U.I * B, U.I], [Q.lower_triangular(L),
+                                                               Q.orthogonal(U)])
+    got = f(lower, orthogonal, b)
+    for g, want in zip(got, [np.linalg.inv(lower), np.linalg.solve(orthogonal, b),
+                             np.linalg.inv(orthogonal)]):
+        np.testing.assert_allclose(g, want, rtol=1e-9, atol=1e-12)
+    R, C = sympy.MatrixSymbol('R', 5, 6), sympy.MatrixSymbol('C', 6, 3)
+    g = computations.function([R, C], [R * C, R.T * R], [Q.upper_triangular(R)],
+                              check_assumptions=True)
+    r, c = np.triu(rng.standard_normal((5, 6))), rng.standard_normal((6, 3))
+    rc, rtr = g(r, c)
+    np.testing.assert_allclose(rc, r @ c, rtol=1e-12)
+    np.testing.assert_allclose(rtr, r.T @ r, rtol=1e-12, atol=1e-12)
+    with pytest.raises(computations.matrices.compiler.assumptions.AssumptionError,
+                       match='not upper triangular'):
+        g(r + np.tril(np.ones((5, 6)), -1), c)

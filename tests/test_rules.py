@@ -11,7 +11,7 @@ from sympy import Determinant, Identity, Inverse, MatrixSymbol, Q, Symbol, Trace
 
 from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, ELEMENT, GEMM, GEMV,
                                    GETRF, GETRS, INNER, LU_DETERMINANT, POTRF, POTRI, POTRS, SYMM,
-                                   SYRK, SYSV, TRACE, TRMM, TRSM, LofCholesky, LUPivots, Properties,
+                                   SYRK, SYSV, TRACE, TRMM, TRSM, TRTRI, LofCholesky, LUPivots, Properties,
                                    SymmetricLower)
 from computations.matrices.compiler import rules
 from computations.matrices.compiler.rules import Accumulator, Need, Operand, need
@@ -183,6 +183,31 @@ def test_a_symmetric_matrix_not_known_positive_definite_is_solved_with_sysv():
     assert rules.symmetric_solve(FACTS, C, B, 'L', 2) == []
 
 
+def test_an_explicit_triangular_inverse_is_trtri_first():
+    trtri, trsm = rules.triangular_solve(FACTS, L, Identity(n), 'L', 1)
+    assert made([trtri]) == [(TRTRI(L),)] and trsm.needs[1] == need(Identity(n))
+    assert made([trtri], True) == [(TRTRI(L, lower=False),)]   # held transposed: upper
+    assert len(rules.triangular_solve(FACTS, L, Identity(n), 'L', 2)) == 1    # scaled: TRSM
+
+
+def test_a_trapezoidal_matrix_gets_no_triangular_routine():
+    R = MatrixSymbol('R', n, p)
+    trapezoidal = Properties([Q.upper_triangular(R)], dims={n: 10, p: 3})
+    assert rules.trmm(trapezoidal, R, X.T, 1, None) == []
+    assert rules.triangular_solve(trapezoidal, R, X, 'L', 1) == []
+
+
+def test_an_orthogonal_solve_is_a_transposed_product_and_its_inverse_a_transpose():
+    orthogonal = Properties([Q.orthogonal(A)], dims={n: 10, p: 3})
+    left, = rules.orthogonal_solve(orthogonal, A, B, 'L', 2)
+    assert made([left]) == [(GEMM(2, A, B, trans_a=True),)]
+    right, = rules.orthogonal_solve(orthogonal, A, B, 'R', 1)
+    assert made([right]) == [(GEMM(1, B, A, trans_b=True),)]
+    inverse, = rules.orthogonal_solve(orthogonal, A, Identity(n), 'L', 1)
+    assert inverse.make(Operand(A, False)) == rules.Made((), Operand(A, True))
+    assert rules.orthogonal_solve(NOTHING, A, B, 'L', 1) == []
+
+
 # Whole products -------------------------------------------------------------------------
 
 def test_congruence_y_t_y_is_one_syrk():
@@ -252,7 +277,8 @@ def test_determinants_come_from_cholesky_when_positive_definite_else_from_lu(tak
 
 def test_the_tables_hold_every_rule_once_specialized_first():
     assert rules.PRODUCT_RULES[-1] is rules.gemm
-    assert rules.SOLVE_RULES[0] is rules.triangular_solve
+    assert rules.SOLVE_RULES[:2] == (rules.orthogonal_solve, rules.triangular_solve)
+    assert rules.SOLVE_RULES[-1] is rules.lu_solve
     tables = (rules.PRODUCT_RULES, rules.SOLVE_RULES, rules.CHAIN_RULES, rules.TRACE_RULES,
               rules.DETERMINANT_RULES)
     every = [rule for table in tables for rule in table]

@@ -25,6 +25,7 @@ from computations.matrices.ops.scalars import *  # noqa: F401,F403
 from computations.matrices.transforms.streaming import STREAMED_SYRK, stream_congruences
 from computations.matrices.compiler.driver import compile_expressions
 from computations.matrices.compiler.properties import Properties
+from computations.matrices.compiler.assumptions import positive_semidefinite
 
 #: Every operation class of the vocabulary, discovered from the classes (in order of definition).
 OPERATIONS = operations()
@@ -32,5 +33,5 @@ OPERATIONS = operations()
 __all__ = ['MatrixComputation', 'OPERATIONS', 'STREAMED_SYRK', 'stream_congruences',
            'LofCholesky', 'LU', 'LUPivots', 'SymmetricLower', 'RoutineError',
            'NotPositiveDefiniteError', 'SingularMatrixError', 'SingularExpressionError',
-           'compile_expressions', 'Properties',
+           'compile_expressions', 'Properties', 'positive_semidefinite',
            *(name for module in (blas, lapack, auxiliary, scalars) for name in module.__all__)]

@@ -41,10 +41,22 @@ from computations.graph import ComputationsError
 from computations.matrices.ops.core import dimensions
 from computations.matrices.compiler.properties import PREDICATES, Properties
 
-__all__ = ['normalize', 'check_values', 'AssumptionError', 'SYNONYMS']
+__all__ = ['normalize', 'check_values', 'AssumptionError', 'SYNONYMS', 'positive_semidefinite']
 
 #: Predicates that mean one the compiler knows, for real matrices.
 SYNONYMS = {'hermitian': 'symmetric', 'unitary': 'orthogonal'}
+
+#: ``positive_semidefinite(S)``: SymPy's ``Q`` has no such predicate, so declare it with
+#: this one (``from computations.matrices import positive_semidefinite``).
+positive_semidefinite = sympy.Predicate('positive_semidefinite')
+
+#: The predicate of each name the compiler knows (SymPy's, and the ones SymPy lacks).
+_PREDICATES = {**{name: getattr(sympy.Q, name) for name in PREDICATES
+                  if hasattr(sympy.Q, name)},
+               'positive_semidefinite': positive_semidefinite}
+
+#: Predicates a rectangular matrix can have (a triangular one is "trapezoidal").
+_ANY_SHAPE = frozenset({'fullrank', 'lower_triangular', 'upper_triangular'})
 
 #: Predicates true of every real matrix: accepted and dropped.
 _ALWAYS = frozenset({'real_elements', 'square'})
@@ -77,8 +89,9 @@ def normalize(assumptions, inputs):
         if not isinstance(arg, MatrixExpr):
             kept.append(assumption)
             continue
-        name = SYNONYMS.get(assumption.function.name, assumption.function.name)
-        if name != 'fullrank' and Properties().square(arg) is False:
+        given = str(assumption.function.name)     # a Str for Predicate('...') made by hand
+        name = SYNONYMS.get(given, given)
+        if name not in _ANY_SHAPE and Properties().square(arg) is False:
             raise ValueError(f'assumption {assumption} contradicts the shapes: {arg} is '
                              f'declared {arg.shape[0]} x {arg.shape[1]}, and only square '
                              f'matrices are {name.replace("_", " ")}')
@@ -88,8 +101,7 @@ def normalize(assumptions, inputs):
             raise ValueError(f'assumption {assumption}: the compiler does not use '
                              f'Q.{assumption.function.name} on matrices; it knows '
                              f'{", ".join(PREDICATES)} (and {", ".join(SYNONYMS)} as synonyms)')
-        kept.append(getattr(sympy.Q, name)(arg) if name != assumption.function.name
-                    else assumption)
+        kept.append(_PREDICATES[name](arg) if name != given else assumption)
     kept = tuple(dict.fromkeys(kept))
     _check_consistent(kept)
     return kept
@@ -145,7 +157,8 @@ def check_values(assumptions, values):
         (arg, *_) = assumption.arguments
         if arg not in values:
             continue
-        name = SYNONYMS.get(assumption.function.name, assumption.function.name)
+        given = str(assumption.function.name)
+        name = SYNONYMS.get(given, given)
         if not isinstance(arg, MatrixExpr):
             value = sympy.Float(values[arg])
             if sympy.ask(getattr(sympy.Q, name)(value)) is False:
@@ -196,6 +209,16 @@ def _positive_definite(a, label):
     return None
 
 
+def _positive_semidefinite(a, label):
+    asymmetric = _symmetric(a, label)
+    if asymmetric:
+        return asymmetric
+    lowest = float(np.linalg.eigvalsh(a)[0]) if a.size else 0.0
+    if lowest < -_tolerance(a) * np.max(np.abs(a), initial=0.0):
+        return f'it is not positive semidefinite (its smallest eigenvalue is {lowest:.3g})'
+    return None
+
+
 def _orthogonal(a, label):
     error = np.max(np.abs(a.T @ a - np.eye(a.shape[1])), initial=0.0)
     if a.shape[0] != a.shape[1] or error > _tolerance(a):
@@ -217,6 +240,7 @@ _MATRIX_CHECKS = {
     'upper_triangular': _zeros(lambda a: np.tril(a, -1), 'upper triangular'),
     'diagonal': _zeros(lambda a: a - np.diag(np.diag(a)), 'diagonal'),
     'positive_definite': _positive_definite,
+    'positive_semidefinite': _positive_semidefinite,
     'orthogonal': _orthogonal,
     'fullrank': _full_rank,
     'invertible': lambda a, label: _full_rank(a, label, square=True),

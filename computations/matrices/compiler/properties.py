@@ -113,7 +113,7 @@ class Properties:
         if not isinstance(arg, MatrixExpr):
             self.scalar_facts.append(assumption)
             return
-        name = assumption.function.name
+        name = str(assumption.function.name)   # a Str for Predicate('...') made by hand
         self.facts.setdefault(canonicalize(arg), set()).update(_closure(name))
 
     def ask(self, predicate, expr):

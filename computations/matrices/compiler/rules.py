@@ -56,7 +56,7 @@ from sympy import Identity, Inverse, Transpose
 from computations.matrices.ops.auxiliary import CHOLESKY_ADJOINT
 from computations.matrices.ops.blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
 from computations.matrices.expressions import LUPivots, SymmetricLower
-from computations.matrices.ops.lapack import GETRF, GETRS, POTRF, POTRI, POTRS, SYSV
+from computations.matrices.ops.lapack import GETRF, GETRS, POTRF, POTRI, POTRS, SYSV, TRTRI
 from computations.matrices.compiler.properties import _congruence, split_product
 from computations.matrices.ops.scalars import CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT, TRACE
 
@@ -153,7 +153,11 @@ def _symmetric_acc(properties, acc):
 
 
 def _triangle(properties, expr):
-    """``'lower'`` or ``'upper'``: the triangle ``expr`` is known to have (lower first), or None."""
+    """``'lower'`` or ``'upper'``: the triangle ``expr`` is known to have (lower first), or None
+    (also for a triangular matrix not known square: a trapezoidal one, which the triangular
+    routines cannot take)."""
+    if properties.square(expr) is not True:
+        return None
     if properties.ask('lower_triangular', expr):
         return 'lower'
     if properties.ask('upper_triangular', expr):
@@ -297,7 +301,8 @@ def cholesky_solve(properties, Y, B, side, alpha):
 
 
 def triangular_solve(properties, Y, B, side, alpha):
-    """Y triangular: TRSM, reading either orientation of Y and of B."""
+    """Y triangular: TRSM, reading either orientation of Y and of B; an explicit inverse
+    ``Y.I`` is TRTRI (n^3/3 FLOPs, against n^3 for TRSM on the identity)."""
     triangle = _triangle(properties, Y)
     if triangle is None:
         return []
@@ -306,7 +311,11 @@ def triangular_solve(properties, Y, B, side, alpha):
         flipped = _OTHER_SIDE[side] if b.transposed else side
         return _made(TRSM(alpha, y.var, b.var, side=flipped, lower=_stored_lower(triangle, y),
                           trans_a=y.transposed != b.transposed), transposed=b.transposed)
-    return [Proposal(_needs(Y, B), make)]
+    proposals = [Proposal(_needs(Y, B), make)]
+    if isinstance(B, Identity) and alpha == 1:
+        proposals.insert(0, Proposal((need(Y),), lambda y: _made(
+            TRTRI(y.var, lower=_stored_lower(triangle, y)), transposed=y.transposed)))
+    return proposals
 
 
 def lu_solve(properties, Y, B, side, alpha):
@@ -341,8 +350,22 @@ def symmetric_solve(properties, Y, B, side, alpha):
                      lambda y, b: _made(SYSV(y.var, b.var), transposed=True))]
 
 
-#: Solves without an explicit inverse, triangular first.
-SOLVE_RULES = (triangular_solve, cholesky_solve, symmetric_solve, lu_solve)
+def orthogonal_solve(properties, Y, B, side, alpha):
+    """Y orthogonal: ``Y.I`` is ``Y.T``, so a solve is a product (GEMM) and an explicit
+    inverse is the transpose itself (no operation: the value held transposed)."""
+    if not properties.ask('orthogonal', Y):
+        return []
+    if isinstance(B, Identity) and alpha == 1:
+        return [Proposal((need(Y),), lambda y: Made((), Operand(y.var, not y.transposed)))]
+    if side == 'L':
+        return [Proposal(_needs(Y, B), lambda y, b: _made(GEMM(
+            alpha, y.var, b.var, trans_a=not y.transposed, trans_b=b.transposed)))]
+    return [Proposal(_needs(Y, B), lambda y, b: _made(GEMM(
+        alpha, b.var, y.var, trans_a=b.transposed, trans_b=not y.transposed)))]
+
+
+#: Solves without an explicit inverse, orthogonal and triangular first.
+SOLVE_RULES = (orthogonal_solve, triangular_solve, cholesky_solve, symmetric_solve, lu_solve)
 
 
 # Whole products -----------------------------------------------------------------
