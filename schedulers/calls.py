@@ -38,6 +38,7 @@ from computations.matrices import RoutineError
 from computations.matrices.transforms.blocking import BlockOp
 
 __all__ = ['lower', 'call_kernel', 'call_lines', 'Arrays', 'Source', 'reads_whole', 'routine',
+           'diagonal_scale',
            'check_info', 'check_diagonal', 'symmetrize', 'zero_upper', 'zero_lower']
 
 
@@ -154,6 +155,28 @@ def _clear_upper(d):
 
 
 _CLEAR = {'lower': zero_upper, 'upper': zero_lower}      # keep one triangle, clear the other
+
+
+def diagonal_scale(alpha, d, b, left, inverse, overwrite):
+    """``(alpha*op(D)*B or alpha*B*op(D), info)``: B's rows (``left``) or columns scaled by
+    D's diagonal (divided, with ``inverse``), in B itself when ``overwrite``, else in a
+    copy; ``info`` is the position (1-based) of the first zero divided by, else 0.
+
+    >>> diagonal_scale(2.0, np.diag([1., 4.]), np.ones((2, 2), order='F'), 1, 1, 0)[0]
+    array([[2. , 2. ],
+           [0.5, 0.5]])
+    """
+    diagonal = np.diagonal(d)
+    if inverse:
+        zeros = np.flatnonzero(diagonal == 0)
+        if zeros.size:
+            return b, int(zeros[0]) + 1
+        scale = alpha / diagonal
+    else:
+        scale = alpha * diagonal
+    out = b if overwrite else np.array(b, order='F', copy=True)
+    out *= scale[:, None] if left else scale[None, :]
+    return out, 0
 
 
 def reads_whole(program, value, triangle, wanted=()):

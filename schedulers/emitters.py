@@ -31,9 +31,10 @@ import sympy
 from sympy.printing.pycode import pycode
 
 from computations.inplace import Copy
-from computations.matrices import COPY, SCALAR, STREAMED_SYRK, TRANSPOSE, MatrixComputation
+from computations.matrices import (COPY, DIAGMM, SCALAR, STREAMED_SYRK, TRANSPOSE,
+                                   MatrixComputation)
 
-from .calls import call_lines
+from .calls import call_lines, diagonal_scale
 from .kernels import run
 from .streamed import streamed_syrk
 
@@ -92,6 +93,15 @@ def _scalar(op, call):
     names = {s: sympy.Symbol(t) for s, t in zip(op.inputs, call.node.input_tokens)}
     call.bind(__import__('math'), 'math')
     return [f'{call.outs[0]} = float({pycode(op.expr.xreplace(names))})']
+
+
+@emit.register(DIAGMM)
+def _diagmm(op, call):
+    lines, b, overwrite = call.into(0, 'B')
+    a, name = call.args, call.bind(op, type(op).__name__)
+    return lines + [f"{call.outs[0]}, info = {call.bind(diagonal_scale, 'diagonal_scale')}("
+                    f"{a['alpha']}, {a['D']}, {b}, {int(op.side == 'L')}, {int(op.inverse)}, "
+                    f"{overwrite})", f'if info: fail({name}, info)']
 
 
 @emit.register(STREAMED_SYRK)

@@ -38,12 +38,13 @@ import numpy as np
 import sympy
 
 from computations.inplace import Copy
-from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, ELEMENT, INNER,
+from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, DIAGMM, ELEMENT,
+                                   INNER,
                                    LU_DETERMINANT, SCALAR, STREAMED_SYRK, SYMMETRIZE, TRACE,
                                    TRANSPOSE, MatrixComputation, NotPositiveDeterminantError)
 
-from .calls import (call_kernel, check_diagonal, check_info, routine, symmetrize, zero_lower,
-                    zero_upper)
+from .calls import (call_kernel, check_diagonal, check_info, diagonal_scale, routine, symmetrize,
+                    zero_lower, zero_upper)
 from .cholesky_adjoint import cholesky_adjoint
 from .streamed import streamed_syrk
 
@@ -133,6 +134,14 @@ def _streamed_syrk(op, a, overwrite):
     return (streamed_syrk(a['alpha'], a['P'], a['A'], a['B'], a['beta'], a['C'],
                           trans_a=op.trans_a, trans_b=op.trans_b, symmetric=op.symmetric,
                           trans=op.trans, overwrite_c='C' in overwrite, rows=op.PANEL_ROWS),)
+
+
+@kernel.register(DIAGMM)
+def _diagmm(op, a, overwrite):
+    out, info = diagonal_scale(a['alpha'], a['D'], a['B'], op.side == 'L', op.inverse,
+                               'B' in overwrite)
+    check_info(op, info)
+    return (out,)
 
 
 @kernel.register(CHOLESKY_ADJOINT)

@@ -12,7 +12,8 @@ import sympy
 from hypothesis import strategies as st
 from sympy import MatrixSymbol
 
-from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, ELEMENT,
+from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, DIAGMM,
+                                   ELEMENT,
                                    GEMM, GEMV, GESV, GETRF, GETRS, INNER, LU_DETERMINANT, POSV,
                                    POTRF, POTRI, POTRS, SCAL, STREAMED_SYRK, SYMM, SYMMETRIZE, SYRK, SYSV,
                                    TRACE, TRANSPOSE, TRMM, TRSM, TRTRI, TRTRS, LU, LofCholesky,
@@ -136,6 +137,15 @@ def _case_triangular_product(cls):
         op = cls(alpha, A, B, side, lower, trans, unit)
         return op, {A: triangular(rng, a, lower, unit), B: general(rng, m, n)}, (alpha,)
     return case
+
+
+def _case_diagmm(draw, rng):
+    m, n, side = draw(dims), draw(dims), draw(st.sampled_from('LR'))
+    inverse, alpha = draw(st.booleans()), draw(alphas)
+    d = m if side == 'L' else n
+    D, B = MatrixSymbol('D', d, d), MatrixSymbol('B', m, n)
+    diagonal = np.diag(rng.uniform(0.5, 2, d) * rng.choice([-1, 1], d))
+    return DIAGMM(alpha, D, B, side, inverse), {D: diagonal, B: general(rng, m, n)}, (alpha,)
 
 
 def _case_trtrs(draw, rng):
@@ -291,7 +301,8 @@ CASES = {GEMM: _case_gemm, SYMM: _case_symm, SYRK: _case_syrk, GEMV: _case_gemv,
          SYMMETRIZE: _case_symmetrize, CHOLESKY_ADJOINT: _case_cholesky_adjoint,
          TRACE: _case_trace, INNER: _case_inner, ELEMENT: _case_element,
          CHOLESKY_DETERMINANT: _case_cholesky_determinant, LU_DETERMINANT: _case_lu_determinant,
-         TRTRI: _case_trtri, STREAMED_SYRK: _case_streamed_syrk, SYSV: _case_sysv}
+         TRTRI: _case_trtri, STREAMED_SYRK: _case_streamed_syrk, SYSV: _case_sysv,
+         DIAGMM: _case_diagmm}
 
 
 @st.composite

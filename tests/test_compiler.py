@@ -103,6 +103,10 @@ def test_structure_buys_cheaper_kernels():
     assert routines([L.I], [L], [Q.lower_triangular(L)]) == Counter(TRTRI=1)
     assert routines([A.I * B], [A, B], [Q.orthogonal(A)]) == Counter(GEMM=1)
     assert routines([A.I], [A], [Q.orthogonal(A)]) == Counter(TRANSPOSE=1)
+    D, E = MatrixSymbol('D', n, n), MatrixSymbol('E', n, n)
+    diagonal = [Q.diagonal(D), Q.diagonal(E)]
+    for expr in (D * A, A * D, D.I * A, A * D.I, D * x, D * E, D.I):
+        assert routines([expr], [D, E, A, x], diagonal) == Counter(DIAGMM=1), expr
     R, W = MatrixSymbol('R', 5, 6), MatrixSymbol('W', 6, 3)      # trapezoidal: accepted
     assert routines([R * W], [R, W], [Q.upper_triangular(R)]) == Counter(GEMM=1)
 

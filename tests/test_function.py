@@ -340,7 +340,8 @@ def test_a_symmetric_indefinite_solve_runs_sysv_and_matches_numpy():
 
 
 def test_structured_programs_match_numpy():
-    """TRTRI for a triangular inverse, GEMM for an orthogonal solve, GEMM/SYRK for a
+    """TRTRI for a triangular inverse, GEMM for an orthogonal solve, DIAGMM for diagonal
+    scalings and divisions, GEMM/SYRK for a
     trapezoidal (rectangular triangular) matrix, whose assumption is accepted and checked."""
     n = sympy.Symbol('n')
     L, U, B = (sympy.MatrixSymbol(s, n, n) for s in 'LUB')
@@ -354,6 +355,16 @@ def test_structured_programs_match_numpy():
     for g, want in zip(got, [np.linalg.inv(lower), np.linalg.solve(orthogonal, b),
                              np.linalg.inv(orthogonal)]):
         np.testing.assert_allclose(g, want, rtol=1e-9, atol=1e-12)
+    D = sympy.MatrixSymbol('D', n, n)
+    d = np.diag(rng.uniform(0.5, 2, 6))
+    h = computations.function([D, B], [D * B, B * D.I, D.I, D.I * B.T * D],
+                              [Q.diagonal(D)])
+    assert set(h.specialize(d, b).program.toposort()) and 'DIAGMM' in str(h)
+    for got_, want in zip(h(d, b), [d @ b, b @ np.linalg.inv(d), np.linalg.inv(d),
+                                    np.linalg.solve(d, b.T) @ d]):
+        np.testing.assert_allclose(got_, want, rtol=1e-12)
+    with pytest.raises(computations.matrices.SingularMatrixError):
+        h(np.diag([1., 0., 1., 1., 1., 1.]), b)
     R, C = sympy.MatrixSymbol('R', 5, 6), sympy.MatrixSymbol('C', 6, 3)
     g = computations.function([R, C], [R * C, R.T * R], [Q.upper_triangular(R)],
                               check_assumptions=True)

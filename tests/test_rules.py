@@ -9,7 +9,8 @@ depends on it, transposed) -- and the cases where it must propose nothing.
 import pytest
 from sympy import Determinant, Identity, Inverse, MatrixSymbol, Q, Symbol, Trace, log
 
-from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, ELEMENT, GEMM, GEMV,
+from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, DIAGMM, ELEMENT, GEMM,
+                                   GEMV,
                                    GETRF, GETRS, INNER, LU_DETERMINANT, POTRF, POTRI, POTRS, SYMM,
                                    SYRK, SYSV, TRACE, TRMM, TRSM, TRTRI, LofCholesky, LUPivots, Properties,
                                    SymmetricLower)
@@ -208,6 +209,24 @@ def test_an_orthogonal_solve_is_a_transposed_product_and_its_inverse_a_transpose
     assert rules.orthogonal_solve(NOTHING, A, B, 'L', 1) == []
 
 
+def test_a_diagonal_factor_scales_rows_or_columns_and_its_solve_divides():
+    diagonal = Properties([Q.diagonal(A)], dims={n: 10, p: 3})
+    left, = rules.diagonal_product(diagonal, A, X, 2, None)
+    assert made([left]) == [(DIAGMM(2, A, X),)]
+    right, = rules.diagonal_product(diagonal, X.T, A, 1, None)
+    assert made([right]) == [(DIAGMM(1, A, X.T, side='R'),)]
+    # B held transposed: the other side, and the result is the transpose
+    square, = rules.diagonal_product(diagonal, A, B, 2, None)
+    assert made([square], False, True) == [(DIAGMM(2, A, B, side='R'),)]
+    assert square.make(Operand(A, False), Operand(B, True)).operand.transposed
+    solve, = rules.diagonal_solve(diagonal, A, B, 'L', 1)
+    assert made([solve]) == [(DIAGMM(1, A, B, inverse=True),)]
+    # not without a diagonal operand, not onto an accumulator
+    assert rules.diagonal_product(NOTHING, A, X, 1, None) == []
+    assert rules.diagonal_product(diagonal, A, B, 1, Accumulator(1, C)) == []
+    assert rules.diagonal_solve(FACTS, L, B, 'L', 1) == []
+
+
 # Whole products -------------------------------------------------------------------------
 
 def test_congruence_y_t_y_is_one_syrk():
@@ -277,7 +296,9 @@ def test_determinants_come_from_cholesky_when_positive_definite_else_from_lu(tak
 
 def test_the_tables_hold_every_rule_once_specialized_first():
     assert rules.PRODUCT_RULES[-1] is rules.gemm
-    assert rules.SOLVE_RULES[:2] == (rules.orthogonal_solve, rules.triangular_solve)
+    assert rules.PRODUCT_RULES[0] is rules.diagonal_product
+    assert rules.SOLVE_RULES[:3] == (rules.diagonal_solve, rules.orthogonal_solve,
+                                     rules.triangular_solve)
     assert rules.SOLVE_RULES[-1] is rules.lu_solve
     tables = (rules.PRODUCT_RULES, rules.SOLVE_RULES, rules.CHAIN_RULES, rules.TRACE_RULES,
               rules.DETERMINANT_RULES)

@@ -53,7 +53,7 @@ from typing import Callable, NamedTuple
 import sympy
 from sympy import Identity, Inverse, Transpose
 
-from computations.matrices.ops.auxiliary import CHOLESKY_ADJOINT
+from computations.matrices.ops.auxiliary import CHOLESKY_ADJOINT, DIAGMM
 from computations.matrices.ops.blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
 from computations.matrices.expressions import LUPivots, SymmetricLower
 from computations.matrices.ops.lapack import GETRF, GETRS, POTRF, POTRI, POTRS, SYSV, TRTRI
@@ -266,7 +266,29 @@ def syrk(properties, left, right, alpha, acc):
 
 
 #: Specialized routines first: on equal cost the first candidate wins.
-PRODUCT_RULES = (syrk, trmm, symm, gemv, gemm)
+def _diagonal_times(properties, diagonal, other, side, alpha, inverse=False):
+    """``alpha*op(D)*B`` (side 'L') or ``alpha*B*op(D)`` by DIAGMM, B held either way (held
+    transposed, the product is the transpose of the other side's)."""
+    def make(d, b):
+        flipped = _OTHER_SIDE[side] if b.transposed else side
+        return _made(DIAGMM(alpha, d.var, b.var, side=flipped, inverse=inverse),
+                     transposed=b.transposed)
+    return Proposal((need(diagonal), need(other)), make)
+
+
+def diagonal_product(properties, left, right, alpha, acc):
+    """A product with a diagonal matrix: a scaling of the other's rows or columns (O(mn))."""
+    if acc is not None:
+        return []
+    proposals = []
+    if properties.ask('diagonal', left):
+        proposals.append(_diagonal_times(properties, left, right, 'L', alpha))
+    if properties.ask('diagonal', right):
+        proposals.append(_diagonal_times(properties, right, left, 'R', alpha))
+    return proposals
+
+
+PRODUCT_RULES = (diagonal_product, syrk, trmm, symm, gemv, gemm)
 
 
 # Solves -----------------------------------------------------------------------
@@ -364,8 +386,16 @@ def orthogonal_solve(properties, Y, B, side, alpha):
         alpha, b.var, y.var, trans_a=b.transposed, trans_b=not y.transposed)))]
 
 
-#: Solves without an explicit inverse, orthogonal and triangular first.
-SOLVE_RULES = (orthogonal_solve, triangular_solve, cholesky_solve, symmetric_solve, lu_solve)
+def diagonal_solve(properties, Y, B, side, alpha):
+    """Y diagonal: a division of B's rows or columns by Y's diagonal (O(mn))."""
+    if not properties.ask('diagonal', Y):
+        return []
+    return [_diagonal_times(properties, Y, B, side, alpha, inverse=True)]
+
+
+#: Solves without an explicit inverse, the cheapest structures first.
+SOLVE_RULES = (diagonal_solve, orthogonal_solve, triangular_solve, cholesky_solve,
+               symmetric_solve, lu_solve)
 
 
 # Whole products -----------------------------------------------------------------

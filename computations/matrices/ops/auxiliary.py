@@ -12,6 +12,10 @@
 ``SYMMETRIZE``
     :class:`~.expressions.SymmetricLower`: the lower triangle copied onto
     the upper one, in place;
+``DIAGMM``
+    a product with a diagonal matrix or its inverse, ``alpha*D*B``,
+    ``alpha*B*D``, ``alpha*D.I*B``, ``alpha*B*D.I``: a scaling of B's rows or
+    columns by D's diagonal, O(mn) instead of a triangular routine's O(mn^2);
 ``CHOLESKY_ADJOINT``
     the adjoint of the Cholesky factorization, ``alpha*L.-T*SymmetricLower(L.T*B)*L.-1``,
     by a recursive algorithm of level-3 BLAS calls at about twice the
@@ -32,10 +36,12 @@ from sympy import Determinant, MatrixExpr, Trace
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from computations.core import Computation
-from computations.matrices.ops.core import MatrixComputation, as_matrix, as_scalar, check_shapes, check_square
+from computations.matrices.errors import SingularMatrixError
+from computations.matrices.ops.core import (MatrixComputation, as_flag, as_matrix, as_scalar,
+                                           as_side, check_shapes, check_square)
 from computations.matrices.expressions import SymmetricLower, is_log_determinant
 
-__all__ = ['TRANSPOSE', 'SCALAR', 'SYMMETRIZE', 'CHOLESKY_ADJOINT', 'scalar_atoms']
+__all__ = ['TRANSPOSE', 'SCALAR', 'SYMMETRIZE', 'DIAGMM', 'CHOLESKY_ADJOINT', 'scalar_atoms']
 
 
 class TRANSPOSE(MatrixComputation):
@@ -114,6 +120,50 @@ class SCALAR(Computation):
 
     def __str__(self):
         return f"{self.expr} = SCALAR({', '.join(map(str, self.inputs))})"
+
+
+class DIAGMM(MatrixComputation):
+    """Product with a diagonal D (or its inverse): ``alpha*op(D)*B`` (side 'L') or
+    ``alpha*B*op(D)`` ('R'), ``op(D)`` being ``D.I`` with ``inverse``; written into B.
+
+    Only D's diagonal is read, so D must be diagonal; a zero on it makes the
+    inverse raise SingularMatrixError.
+
+    >>> from sympy import MatrixSymbol
+    >>> D, B = MatrixSymbol('D', 3, 3), MatrixSymbol('B', 3, 2)
+    >>> op = DIAGMM(2, D, B, inverse=True)
+    >>> op.outputs, op.condition, op.inplace, op.flops
+    ((2*D**(-1)*B,), Q.diagonal(D), {0: 1}, 6)
+    """
+    __slots__ = ()
+    __props__ = ('alpha', 'D', 'B', 'side', 'inverse')
+    arguments = ('alpha', 'D', 'B')
+    overwrites = {0: 'B'}
+    requires = {'D': sympy.Q.diagonal}
+    failure = (SingularMatrixError, 'D')
+    routine = 'diagmm'
+    library = 'numpy'
+
+    def __init__(self, alpha, D, B, side='L', inverse=False):
+        name = type(self).__name__
+        alpha = as_scalar(alpha, 'alpha', name)
+        D, B = as_matrix(D, 'D', name), as_matrix(B, 'B', name)
+        side, inverse = as_side(side, name), as_flag(inverse, 'inverse', name)
+        check_square(D, 'D', name)
+        opD = D.I if inverse else D
+        if side == 'L':
+            check_shapes(name, 'D', D, 'B', B, 1, 0)
+            product = opD * B
+        else:
+            check_shapes(name, 'B', B, 'D', D, 1, 0)
+            product = B * opD
+        self._set(alpha, D, B, side, inverse,
+                  outputs=[product if alpha == 1 else alpha * product])
+
+    @property
+    def flops(self):
+        m, n = self.B.shape
+        return m * n
 
 
 class SYMMETRIZE(MatrixComputation):

@@ -313,6 +313,8 @@ class TRTRI(_Lapack, _Triangular):
     routine = 'trtri'
     call = Call(arguments, (0, 'info'), flags={'lower': 'lower', 'unitdiag': 'unit_diagonal'},
                 overwrite={'A': 'overwrite_c'}, clears=(0,))
+    #: An explicit inverse: the search prefers a solve unless the result itself is one.
+    forms_inverse = True
 
     def __init__(self, A, lower=True, unit_diagonal=False):
         name = type(self).__name__
