@@ -367,3 +367,65 @@ def test_an_element_outside_its_matrix_is_named():
     assert f(np.arange(36.).reshape(6, 6))[0] == 30.0
     with pytest.raises(IndexError, match=r'X\[5, 0\]: row 5 is outside X, which has 3 rows'):
         f(np.ones((3, 3)))
+
+
+# Long chains: the search splits them where the matrix-chain order says ------------
+
+def _optimal_chain_flops(dims):
+    """The fewest FLOPs (2mkn per product) of any order of a chain of ``dims[i] x dims[i+1]``
+    matrices, by brute-force recursion over every split (memoized)."""
+    import functools
+
+    @functools.lru_cache(maxsize=None)
+    def best(i, j):
+        if j - i == 1:
+            return 0
+        return min(best(i, s) + best(s, j) + 2 * dims[i] * dims[s] * dims[j]
+                   for s in range(i + 1, j))
+    return best(0, len(dims) - 1)
+
+
+def _chain(dims):
+    d = sympy.symbols(f'd0:{len(dims)}', integer=True, positive=True)
+    factors = [MatrixSymbol(f'M{i}', d[i], d[i + 1]) for i in range(len(dims) - 1)]
+    return factors, sympy.MatMul(*factors), dict(zip(d, dims))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(2, 60), min_size=3, max_size=16))
+def test_a_chain_is_ordered_at_the_fewest_flops(dims):
+    """Short chains (all splits searched) and long ones (split where the matrix-chain
+    order on their sizes says): the program's FLOPs are the brute-force optimum, and
+    every operation is a product of two factors."""
+    factors, product, sizes = _chain(dims)
+    compiled = compile_expressions([product], factors, (), sizes)
+    assert compiled.flops == _optimal_chain_flops(tuple(dims))
+    ops = [op for op in compiled.computation if not isinstance(op, Marks)]
+    assert len(ops) == len(factors) - 1 + sum(type(op).__name__ == 'TRANSPOSE' for op in ops)
+
+
+def test_a_chain_agrees_with_numpy_multi_dot():
+    """The order's FLOPs equal numpy's multi_dot order, and the program computes the product."""
+    import numpy as np
+    import computations
+    rng = np.random.default_rng(7)
+    dims = [int(v) for v in rng.integers(3, 40, 13)]
+    factors, product, sizes = _chain(dims)
+    compiled = compile_expressions([product], factors, (), sizes)
+    assert compiled.flops == _optimal_chain_flops(tuple(dims))
+    arrays = [rng.standard_normal((dims[i], dims[i + 1])) for i in range(len(factors))]
+    got, = computations.function(factors, [product])(*arrays)
+    want = np.linalg.multi_dot(arrays)
+    assert np.linalg.norm(got - want) <= 1e-10 * np.linalg.norm(want)
+
+
+@pytest.mark.parametrize('square', [False, True])
+def test_a_long_chain_compiles(square):
+    """60 factors (the exhaustive search took minutes at 40): one product per split."""
+    import random
+    rng = random.Random(3)
+    dims = [8] * 61 if square else [rng.randint(2, 300) for _ in range(61)]
+    factors, product, sizes = _chain(dims)
+    compiled = compile_expressions([product], factors, (), sizes)
+    assert compiled.flops == _optimal_chain_flops(tuple(dims))
+    assert sum(not isinstance(op, Marks) for op in compiled.computation) >= 59

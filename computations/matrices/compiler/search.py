@@ -16,7 +16,12 @@ first rule offered):
   solve rules (an inverse next to anything: never an explicit inverse), and
   whole products to the chain rules (SYRK for ``Y.T*S.I*Y``); scalar
   coefficients and an accumulated term go into the routine's ``alpha`` and
-  ``beta*C`` when it has them;
+  ``beta*C`` when it has them.  A product of more than :data:`EXACT_CHAIN`
+  factors is split only where the classic matrix-chain order on its sizes
+  says (:mod:`.chain`: ints, no SymPy), and next to an inverse at an end, its
+  sub-chains planned bottom-up: every candidate builds SymPy products and
+  operations, so trying every split cost O(L^4) SymPy work (a chain of 40
+  took minutes);
 - sums: each term in turn is accumulated onto the sum of the others;
 - inverses standing alone (only when the result itself is an inverse):
   a solve with the identity;
@@ -54,6 +59,7 @@ from computations.matrices.ops.auxiliary import SCALAR, SYMMETRIZE, TRANSPOSE
 from computations.matrices.ops.blas import AXPY, SCAL
 from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
 from computations.matrices.ops.lapack import POTRF
+from computations.matrices.compiler.chain import ChainOrder
 from computations.matrices.compiler.properties import split_product as _factors
 from computations.matrices.compiler.rules import (CHAIN_RULES, DETERMINANT_RULES, PRODUCT_RULES,
                                                   SOLVE_RULES, TRACE_RULES, Accumulator, Need,
@@ -61,6 +67,9 @@ from computations.matrices.compiler.rules import (CHAIN_RULES, DETERMINANT_RULES
 from computations.matrices.ops.scalars import ELEMENT
 
 __all__ = ['Operand', 'Plan', 'Accumulator', 'Planner']
+
+#: Products of more factors are split where the matrix-chain order says (:meth:`Planner.splits`).
+EXACT_CHAIN = 8
 
 #: Sums with more terms are accumulated in their given order (2**n sub-sums otherwise).
 MAX_SUM_SEARCH = 6
@@ -78,7 +87,9 @@ class Plan(NamedTuple):
 
 
 def _product(factors):
-    return functools.reduce(operator.mul, factors)
+    """The product of matrix factors, built at once (``*`` in turn is quadratic in their
+    number); the same expression as ``A*B*...``."""
+    return factors[0] if len(factors) == 1 else MatMul(*factors).doit(deep=False)
 
 
 def _sum(terms):
@@ -98,6 +109,7 @@ class Planner:
         self.committed = set()
         self._memo = {}
         self._flops = {}
+        self._splits = {}          # a long product's factors -> where its chain order splits
 
     # Costs --------------------------------------------------------------------
 
@@ -259,7 +271,7 @@ class Planner:
         """Candidate plans for ``coefficient*product(factors) + acc``."""
         alpha = coefficient
         candidates = []
-        for k in range(1, len(factors)):
+        for k in self.splits(factors):
             left, right = factors[:k], factors[k:]
             inverse_left = len(left) == 1 and isinstance(left[0], Inverse)
             inverse_right = len(right) == 1 and isinstance(right[0], Inverse)
@@ -275,6 +287,44 @@ class Planner:
         if alpha != 1 or acc is not None or len(factors) == 1:
             candidates.append(self.finish(self.plan(_product(factors)), alpha, acc))
         return candidates
+
+    def splits(self, factors):
+        """Where to split a product of ``factors``: everywhere when there are at most
+        :data:`EXACT_CHAIN` of them; else where the matrix-chain order on their sizes
+        (:class:`~.chain.ChainOrder`) splits it, and next to an inverse at either end
+        (a solve), so that a long chain costs O(L^3) integer work and O(L) plans.  The
+        sub-chains of a long chain's order, short ones too, split where it says."""
+        key = tuple(factors)
+        if len(factors) <= EXACT_CHAIN and key not in self._splits:
+            return range(1, len(factors))
+        if key not in self._splits:
+            shapes = [tuple(map(self.properties.size, f.shape)) for f in factors]
+            if any(size is None for shape in shapes for size in shape):
+                return range(1, len(factors))
+            chosen = []
+            self._record(key, ChainOrder(shapes), 0, len(key), chosen)
+            for sub in sorted(chosen, key=len)[:-1]:    # bottom-up: no deep recursion
+                self.plan(_product(sub))
+        found = {self._splits[key]}
+        if isinstance(factors[0], Inverse):
+            found.add(1)
+        if isinstance(factors[-1], Inverse):
+            found.add(len(factors) - 1)
+        return sorted(found)
+
+    def _record(self, factors, order, i, j, chosen):
+        """Remember the split ``order`` chooses for each sub-chain of its tree over ``[i, j)``
+        (appended to ``chosen``)."""
+        while j - i > 1:
+            k = order.split(i, j)
+            chosen.append(factors[i:j])
+            self._splits.setdefault(factors[i:j], k - i)
+            if k - i > j - k:                         # recurse into the shorter part
+                self._record(factors, order, k, j, chosen)
+                j = k
+            else:
+                self._record(factors, order, i, k, chosen)
+                i = k
 
     def finish(self, plan, alpha, acc):
         """``alpha*plan + beta*C`` from a computed plan: SCAL and AXPY (or nothing)."""
