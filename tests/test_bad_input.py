@@ -162,7 +162,7 @@ def test_item11_scalar_facts_are_checked():
                               check_assumptions=True)
     close(f(np.eye(2), 2.0)[0], 2 * np.eye(2))
     with pytest.raises(AssumptionError, match=r'input alpha is declared Q.positive\(alpha\), '
-                                              'but it is -1.0'):
+                                              'but alpha = -1.0'):
         f(np.eye(2), -1.0)
 
 

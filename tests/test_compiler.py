@@ -107,6 +107,10 @@ def test_structure_buys_cheaper_kernels():
     diagonal = [Q.diagonal(D), Q.diagonal(E)]
     for expr in (D * A, A * D, D.I * A, A * D.I, D * x, D * E, D.I):
         assert routines([expr], [D, E, A, x], diagonal) == Counter(DIAGMM=1), expr
+    kk = Symbol('kk')                    # a bound on a scalar decides definiteness
+    bounded = [Q.positive_definite(S), Q.positive_definite(T), Q.gt(kk, 1)]
+    assert routines([(kk / (kk - 1) * S + T).I * B], [S, T, B, kk], bounded)['POSV'] == 1
+    assert routines([(kk / (kk - 1) * S + T).I * B], [S, T, B, kk], bounded[:2])['SYSV'] == 1
     R, W = MatrixSymbol('R', 5, 6), MatrixSymbol('W', 6, 3)      # trapezoidal: accepted
     assert routines([R * W], [R, W], [Q.upper_triangular(R)]) == Counter(GEMM=1)
 

@@ -864,3 +864,43 @@ def test_more_facts_never_lose_an_answer(problem):
             answer = some.ask(predicate, sub)
             if answer is not None:
                 assert every.ask(predicate, sub) is answer, f'{predicate}({sub})'
+
+
+# Bounds on scalar symbols ------------------------------------------------------
+
+_k = Symbol('k')
+_RELATIONS = {'gt': (lambda c: Q.gt(_k, c), lambda v, c: v > c),
+              'ge': (lambda c: Q.ge(_k, c), lambda v, c: v >= c),
+              'lt': (lambda c: Q.lt(_k, c), lambda v, c: v < c),
+              'le': (lambda c: Q.le(_k, c), lambda v, c: v <= c),
+              'positive shifted': (lambda c: Q.positive(_k - c), lambda v, c: v > c),
+              'negative shifted': (lambda c: Q.negative(_k - c), lambda v, c: v < c),
+              'reversed': (lambda c: Q.lt(c, _k), lambda v, c: v > c)}
+
+
+@given(st.sampled_from(sorted(_RELATIONS)), st.integers(-3, 3),
+       st.sampled_from([_k, _k - 1, _k + 2, _k / (_k - 1), (_k + 1) / (_k - 2), 2 - _k,
+                        _k ** 2 - 1, 1 / _k, -_k / (_k + 3)]),
+       st.lists(st.floats(0, 50), min_size=5, max_size=5))
+def test_a_sign_inferred_from_a_bound_holds_for_numbers_within_it(relation, bound, expr,
+                                                                  offsets):
+    """Whenever sign() answers under a bound on k, the expression has that sign at every
+    k the bound allows (drawn at and beyond the bound)."""
+    fact, holds = _RELATIONS[relation]
+    sign = Properties([fact(bound)]).sign(expr)
+    if sign is None:
+        return
+    for offset in offsets:
+        for value in (bound + offset, bound - offset):
+            if not holds(value, bound):
+                continue
+            number = expr.subs(_k, value)
+            if number.is_finite:
+                assert sign * float(number) > 0, (fact(bound), expr, value)
+
+
+def test_bounds_decide_the_sign_of_a_coefficient():
+    assert Properties([Q.gt(_k, 1)]).sign(_k / (_k - 1)) == 1
+    assert Properties([Q.positive(_k - 1)]).sign(1 - _k) == -1
+    assert Properties([Q.ge(_k, 0)]).sign(_k / (_k - 1)) is None      # k = 0.5 is negative
+    assert Properties().sign(_k / (_k - 1)) is None

@@ -147,24 +147,30 @@ def _check_consistent(assumptions):
 def check_values(assumptions, values):
     """Check that ``values`` (``{input: array or float}``) keep the promises made about inputs.
 
-    Only assumptions about an input itself are checked (``Q.symmetric(A)``,
-    ``Q.positive(alpha)``), not about expressions of inputs.  Symmetry and
+    Assumptions about a matrix input itself are checked (``Q.symmetric(A)``), not
+    about expressions of matrices; scalar ones are checked once the scalar inputs
+    are substituted (``Q.positive(alpha)``, ``Q.gt(k, 1)``, ``Q.positive(k - 1)``).  Symmetry and
     orthogonality allow rounding errors; triangular and diagonal structure
     must be exact zeros; positive definiteness is a Cholesky factorization
     of a copy.  Raises :class:`AssumptionError` naming the input.
     """
+    scalars = {var: sympy.Float(value) for var, value in values.items()
+               if not isinstance(var, MatrixExpr)}
     for assumption in assumptions:
         (arg, *_) = assumption.arguments
+        if not isinstance(arg, MatrixExpr):        # Q.positive(alpha), Q.gt(k, 1), Q.positive(k - 1)
+            numbers = assumption.xreplace(scalars)
+            if not numbers.free_symbols and sympy.ask(numbers) is False:
+                named = sorted(map(str, assumption.free_symbols & set(scalars)))
+                raise AssumptionError(f'input {", ".join(named)} is declared {assumption}, but '
+                                      + ', '.join(f'{s} = {values[sympy.Symbol(s)]!r}'
+                                                  if sympy.Symbol(s) in values else s
+                                                  for s in named))
+            continue
         if arg not in values:
             continue
         given = str(assumption.function.name)
         name = SYNONYMS.get(given, given)
-        if not isinstance(arg, MatrixExpr):
-            value = sympy.Float(values[arg])
-            if sympy.ask(getattr(sympy.Q, name)(value)) is False:
-                raise AssumptionError(f'input {arg} is declared {assumption}, but it is '
-                                      f'{values[arg]!r}')
-            continue
         problem = _MATRIX_CHECKS.get(name, lambda a, label: None)(
             np.asarray(values[arg]), str(arg))
         if problem:

@@ -167,15 +167,30 @@ class Properties:
         return _all([self.ask('fullrank', expr), None if taller is None else taller >= 0])
 
     def sign(self, scalar):
-        """The sign of a scalar coefficient, +1, -1, 0 or None when unknown."""
+        """The sign of a scalar coefficient, +1, -1, 0 or None when unknown.
+
+        Bounds on symbols (``Q.gt(k, 1)``, ``Q.positive(k - 1)``, ``Q.nonnegative(k)``...)
+        are used by substitution (:func:`bounded_symbols`), which SymPy's ``ask`` does not
+        do: ``k/(k - 1)`` with ``k > 1`` is ``(1 + t)/t`` with ``t > 0``, positive.
+
+        >>> k = sympy.Symbol('k')
+        >>> Properties([sympy.Q.gt(k, 1)]).sign(k/(k - 1)), Properties().sign(k/(k - 1))
+        (1, None)
+        """
         scalar = sympy.sympify(scalar)
         if scalar.is_zero:
             return 0
         facts = sympy.And(*self.scalar_facts)
+        bounded = scalar.xreplace(self._bounds) if self._bounds else scalar
         for value, predicate in ((1, sympy.Q.positive), (-1, sympy.Q.negative)):
-            if getattr(scalar, f'is_{predicate.name}') or sympy.ask(predicate(scalar), facts):
+            if getattr(scalar, f'is_{predicate.name}') or getattr(bounded, f'is_{predicate.name}') \
+                    or sympy.ask(predicate(scalar), facts):
                 return value
         return None
+
+    @functools.cached_property
+    def _bounds(self):
+        return bounded_symbols(self.scalar_facts)
 
     def transpose(self, expr):
         """The canonical form of ``expr.T`` under these properties (a symmetric matrix is its own)."""
@@ -201,6 +216,46 @@ def _flatten(assumptions):
             yield from _flatten(a.args)
         else:
             yield a
+
+
+_BOUNDS = {'gt': (1, True), 'ge': (1, False), 'lt': (-1, True), 'le': (-1, False),
+           'positive': (1, True), 'nonnegative': (1, False),
+           'negative': (-1, True), 'nonpositive': (-1, False)}
+
+
+def bounded_symbols(facts):
+    """``{symbol: bound + t}`` (or ``bound - t``) for each fact bounding one symbol by a
+    number, ``t`` a new positive (strict bound) or nonnegative symbol.
+
+    ``Q.gt(k, 1)``, ``Q.positive(k - 1)`` and ``Q.lt(1, k)`` all give ``k -> 1 + t``;
+    the first fact about a symbol wins.
+
+    >>> k = sympy.Symbol('k')
+    >>> bounded_symbols([sympy.Q.ge(k, 2)])[k].is_nonnegative
+    True
+    """
+    bounds = {}
+    for fact in facts:
+        name = str(getattr(fact, 'function', None) and fact.function.name)
+        if name not in _BOUNDS or not isinstance(fact, sympy.assumptions.AppliedPredicate):
+            continue
+        direction, strict = _BOUNDS[name]
+        args = fact.arguments
+        difference = args[0] - args[1] if len(args) == 2 else args[0]
+        symbols = difference.free_symbols
+        if len(symbols) != 1:
+            continue
+        (symbol,) = symbols
+        solved = sympy.solve(difference, symbol)     # difference = 0 at the bound
+        slope = sympy.diff(difference, symbol)
+        if len(solved) != 1 or not solved[0].is_number or not slope.is_number or slope == 0:
+            continue
+        # difference has the sign of `direction`: symbol lies above the bound when the
+        # difference grows with it and must be positive (or shrinks and must be negative)
+        above = (slope > 0) == (direction > 0)
+        t = sympy.Dummy('t', positive=True) if strict else sympy.Dummy('t', nonnegative=True)
+        bounds.setdefault(symbol, solved[0] + t if above else solved[0] - t)
+    return bounds
 
 
 def _lookup(predicate, cls):
