@@ -107,6 +107,9 @@ def test_structure_buys_cheaper_kernels():
     diagonal = [Q.diagonal(D), Q.diagonal(E)]
     for expr in (D * A, A * D, D.I * A, A * D.I, D * x, D * E, D.I):
         assert routines([expr], [D, E, A, x], diagonal) == Counter(DIAGMM=1), expr
+    F = MatrixSymbol('F', n, p)          # rank through products: (A*F).T*(A*F) is definite
+    gram = (F.T * A.T * A * F).I * X.T * x
+    assert routines([gram], [A, F, X, x], [Q.invertible(A), Q.fullrank(F)])['POSV'] == 1
     kk = Symbol('kk')                    # a bound on a scalar decides definiteness
     bounded = [Q.positive_definite(S), Q.positive_definite(T), Q.gt(kk, 1)]
     assert routines([(kk / (kk - 1) * S + T).I * B], [S, T, B, kk], bounded)['POSV'] == 1

@@ -904,3 +904,47 @@ def test_bounds_decide_the_sign_of_a_coefficient():
     assert Properties([Q.positive(_k - 1)]).sign(1 - _k) == -1
     assert Properties([Q.ge(_k, 0)]).sign(_k / (_k - 1)) is None      # k = 0.5 is negative
     assert Properties().sign(_k / (_k - 1)) is None
+
+
+# Rank through products ----------------------------------------------------------
+
+@st.composite
+def _rank_chains(draw):
+    """A product of factors of consistent shapes, each invertible (square), full rank
+    (tall or wide), or rank one (nothing declared), with numbers for each."""
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    sizes = draw(st.lists(st.integers(2, 6), min_size=2, max_size=5))
+    factors, facts, values = [], [], {}
+    for i, (rows, cols) in enumerate(zip(sizes, sizes[1:])):
+        kind = draw(st.sampled_from(['declared', 'declared', 'rank one']))
+        F = MatrixSymbol(f'F{i}', rows, cols)
+        if kind == 'declared':
+            facts.append(Q.invertible(F) if rows == cols else Q.fullrank(F))
+            values[F] = rng.standard_normal((rows, cols)) + (3 * np.eye(rows, cols))
+        else:
+            values[F] = np.outer(rng.standard_normal(rows), rng.standard_normal(cols))
+        factors.append(F)
+    return factors, facts, values
+
+
+@given(_rank_chains(), st.booleans())
+def test_full_rank_through_products_holds_on_numbers(chain, transpose_first):
+    """Each True of fullrank (and positive_definite of the Gram matrix) on a product holds."""
+    factors, facts, values = chain
+    product = MatMul(*factors)
+    properties = Properties(facts)
+    number = np.linalg.multi_dot([values[f] for f in factors]) if len(factors) > 1 \
+        else values[factors[0]]
+    if properties.ask('fullrank', product):
+        assert holds('fullrank', number), (product, facts)
+    gram = Transpose(product) * product if transpose_first else product * Transpose(product)
+    if properties.ask('positive_definite', gram):
+        assert holds('positive_definite', number.T @ number if transpose_first
+                     else number @ number.T), (gram, facts)
+
+
+def test_an_invertible_matrix_times_a_tall_full_rank_one_has_full_column_rank():
+    A, F = MatrixSymbol('A', n, n), MatrixSymbol('F', n, p)
+    facts = Properties([Q.invertible(A), Q.fullrank(F)], dims=DIMS)
+    assert facts.ask('fullrank', A * F) and facts.ask('positive_definite', F.T * A.T * A * F)
+    assert facts.ask('fullrank', A * Y) is None

@@ -448,7 +448,14 @@ def _product_orthogonal(properties, expr):
 
 @rule('fullrank', MatMul)
 def _product_fullrank(properties, expr):
-    """``Y.T*Y`` with Y of full column rank (and so definite); otherwise unknown."""
+    """A nonzero multiple of a product whose factors all have full column rank (each is
+    one-to-one, so the product is: an invertible A times a tall full-rank S), or all full
+    row rank; or ``Y.T*Y`` with Y of full column rank (definite)."""
+    coefficient, factors = split_product(expr)
+    if properties.sign(coefficient) in (1, -1) or coefficient.is_nonzero:
+        if all(properties.full_column_rank(f) for f in factors) \
+                or all(properties.full_column_rank(properties.transpose(f)) for f in factors):
+            return True
     return True if properties.ask('positive_definite', expr) else None
 
 
