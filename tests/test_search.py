@@ -1,5 +1,6 @@
 """The light matrix-chain order (computations.matrices.compiler.chain) the search uses on
 long products: optimal against brute force, evenly split on ties, fast on long chains."""
+import pytest
 import functools
 
 from hypothesis import given, settings, strategies as st
@@ -55,3 +56,22 @@ def test_a_chain_of_two_hundred():
     order = ChainOrder([(dims[i], dims[i + 1]) for i in range(200)])
     assert order.cost(0, 200) == order_cost(order, dims, 0, 200)
     assert order.parenthesized().count('(') == 199
+
+
+def test_a_proposal_whose_operation_fails_its_shape_precondition_is_skipped():
+    """A rule that cannot see a shape precondition (TRMM needs a square A) proposes an
+    operation that fails when made: that proposal gives no plan, the others still do."""
+    import sympy
+    from sympy import MatrixSymbol
+    from computations.matrices import GEMM, TRMM
+    from computations.matrices.compiler.properties import Properties
+    from computations.matrices.compiler.rules import Proposal, _made, need
+    from computations.matrices.compiler.search import Planner
+    R, C = MatrixSymbol('R', 5, 6), MatrixSymbol('C', 6, 3)
+    planner = Planner(Properties(), [R, C])
+    needs = (need(R), need(C))
+    plans = list(planner.propose([Proposal(needs, lambda r, c: _made(TRMM(1, r.var, c.var))),
+                                  Proposal(needs, lambda r, c: _made(GEMM(1, r.var, c.var)))]))
+    assert [type(op).__name__ for plan in plans for op in plan.ops] == ['GEMM']
+    with pytest.raises(sympy.ShapeError):
+        TRMM(1, R, C)

@@ -153,7 +153,13 @@ class Planner:
         the variables holding them (a proposal that makes nothing gives no plan)."""
         for proposal in proposals:
             plans = [self.need(need) for need in proposal.needs]
-            made = proposal.make(*(plan.operand for plan in plans))
+            try:
+                made = proposal.make(*(plan.operand for plan in plans))
+            except sympy.ShapeError:
+                # An operation whose shape precondition the rule could not see fails (a
+                # routine that needs a square matrix): the proposal does not apply, and
+                # the other rules still may (never fatal to the whole compile).
+                continue
             if made is not None:
                 yield self.emit(made.ops, *plans, transposed=made.operand.transposed,
                                 var=made.operand.var)
