@@ -1,8 +1,8 @@
 """The light matrix-chain order (computations.matrices.compiler.chain) the search uses on
 long products: optimal against brute force, evenly split on ties, fast on long chains."""
-import pytest
 import functools
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from computations.matrices.compiler.chain import ChainOrder, product_flops
