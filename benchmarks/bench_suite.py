@@ -194,7 +194,7 @@ def _peak_mb(call):
     return (peak - before) / 1e6
 
 
-def _calls_per_sample(call, min_sample):
+def calls_per_sample(call, min_sample):
     """How many calls make a sample of at least ``min_sample`` seconds."""
     start = time.perf_counter()
     call()
@@ -211,7 +211,8 @@ def _calls_per_sample(call, min_sample):
     return max(1, math.ceil(min_sample / max(min(batches), 1e-9)))
 
 
-def _batch(call, calls):
+def batched(call, calls):
+    """``call`` made ``calls`` times in a row: one timed sample."""
     def run():
         for _ in range(calls):
             call()
@@ -307,8 +308,8 @@ def measure(case, compiled, pin=False):
     gc.collect()                             # once: a collection takes ~0.15 s here
     peaks = {name: _peak_mb(call) for name, call in calls.items()}
     with apart(pin):
-        batch = {name: _calls_per_sample(call, case.min_sample) for name, call in calls.items()}
-        times = round_robin({name: _batch(call, batch[name]) for name, call in calls.items()},
+        batch = {name: calls_per_sample(call, case.min_sample) for name, call in calls.items()}
+        times = round_robin({name: batched(call, batch[name]) for name, call in calls.items()},
                             case.repeat, pause=case.pause)
     for var, before, after in zip(problem.inputs, originals, data):
         assert np.array_equal(before, after), f'{case.problem}: input {var} was modified'

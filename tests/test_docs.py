@@ -21,7 +21,7 @@ from computations import inplace, schedulers
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / 'docs'
 PAGES = ['index', 'overview', 'tutorial', 'gradients', 'design', 'api', 'benchmarks',
-         'benchmarks/suite']
+         'benchmarks/suite', 'benchmarks/applications']
 
 
 @pytest.fixture(scope='module')
