@@ -315,7 +315,8 @@ class Arrays:
         self.outputs[o] = self.outputs[o].reshape(shape, order='F')
 
     def symmetrize(self, o, triangle):
-        symmetrize(self.outputs[o], triangle)
+        if o not in self.one_triangle:
+            symmetrize(self.outputs[o], triangle)
 
     def clear(self, o, triangle):
         if o not in self.one_triangle:
@@ -379,9 +380,10 @@ class Source:
             self.lines.append(f"{out} = {out}.reshape(-1, 1, order='F')")
 
     def symmetrize(self, o, triangle):
-        name = self.c.bind(symmetrize, 'symmetrize')
-        written = '' if triangle == 'upper' else f", '{triangle}'"
-        self.lines.append(f'{name}({self.c.outs[o]}{written})')
+        if self.c.full_matrix_needed(o, triangle):          # a reader of the whole, or returned
+            name = self.c.bind(symmetrize, 'symmetrize')
+            written = '' if triangle == 'upper' else f", '{triangle}'"
+            self.lines.append(f'{name}({self.c.outs[o]}{written})')
 
     def clear(self, o, triangle):
         if self.c.full_matrix_needed(o, triangle):

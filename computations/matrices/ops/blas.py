@@ -143,8 +143,14 @@ class SYRK(MatrixComputation):
     requires = {'C': Q.symmetric}
     symmetric_outputs = (0,)
     routine = 'syrk'
-    call = Call(arguments, (0,), flags={'trans': 'trans'}, overwrite={'C': 'overwrite_c'},
-                optional={'C': 'beta'})
+    #: The lower triangle is written (and C's read), then mirrored unless every reader
+    #: reads only that triangle (POSV, POTRF).
+    call = Call(arguments, (0,), flags={'trans': 'trans', 'lower': 1},
+                overwrite={'C': 'overwrite_c'}, optional={'C': 'beta'})
+
+    @property
+    def triangles(self):
+        return {'C': 'lower'}
 
     def __init__(self, alpha, A, beta=0, C=None, trans=False):
         name = type(self).__name__

@@ -90,6 +90,11 @@ class POTRF(_Lapack):
     call = Call(arguments, (0, 'info'), flags={'lower': 1, 'clean': 1},
                 overwrite={'A': 'overwrite_a'})
 
+    @property
+    def triangles(self):
+        """Only A's lower triangle is read (``lower=1``)."""
+        return {'A': 'lower'}
+
     def __init__(self, A):
         A = _square(A, type(self).__name__)
         self._set(A, outputs=[LofCholesky(A)])
@@ -169,6 +174,11 @@ class POSV(_Lapack):
     #: The factor's upper triangle keeps A's old values: cleared for readers of the whole.
     call = Call(arguments, (1, 0, 'info'), flags={'lower': 1},
                 overwrite={'A': 'overwrite_a', 'B': 'overwrite_b'}, clears=(1,))
+
+    @property
+    def triangles(self):
+        """Only A's lower triangle is read (``lower=1``)."""
+        return {'A': 'lower'}
 
     def __init__(self, A, B):
         name = type(self).__name__
