@@ -140,7 +140,7 @@ class _Writer:
         for step, node in enumerate(order):
             if node.produced and node not in fused:        # (Identity only marks outputs)
                 source = {c.outputs[0].token: c.inputs[0].token for c in folded.get(node, ())}
-                call = _Call(self, node, step, states, bound, source)
+                call = _Call(self, node, bound, source)
                 body = emit(node.comp, call)
                 if profile:
                     body = ['start = clock()', *body, 'times.append(clock() - start)']
@@ -241,7 +241,7 @@ class _Call:
         the output tokens.
     """
 
-    def __init__(self, writer, node, step, states, bound, source=None):
+    def __init__(self, writer, node, bound, source=None):
         self.writer, self.node, self.op = writer, node, node.comp
         source = source or {}                  # folded copies: read the original instead
         names = [source.get(t, t) for t in node.input_tokens]
@@ -252,7 +252,7 @@ class _Call:
         self.positions = {i for i in node.destroyed if node.input_tokens[i] not in source}
         self.destroyed = {arguments[i] for i in self.positions}
         self.outs = node.output_tokens
-        self._step, self._states, self._bound = step, states, bound
+        self._bound = bound
 
     def routine(self):
         """The typed routine's global name (``dgemm``)."""
@@ -267,12 +267,6 @@ class _Call:
         token = self.outs[o]
         fresh = token not in self.node.input_tokens
         return token if fresh and token in self._bound else None
-
-    def used(self, o):
-        """Whether output ``o`` is read later or returned."""
-        value = self.node.outputs[o]
-        return self._states.next_read(value, self._step) is not None \
-            or value in self.writer.wanted
 
     def full_matrix_needed(self, o, triangle='lower'):
         """Whether output ``o`` is returned or read later other than as its ``triangle``

@@ -36,7 +36,7 @@ import numpy as np
 from computations.inplace import buffer_states
 from computations.sizes import Binding
 
-__all__ = ['Sizes', 'Timeline', 'liveness', 'timeline', 'peak_bytes', 'traced_peak', 'TRANSIENT_BYTES',
+__all__ = ['Sizes', 'Timeline', 'timeline', 'peak_bytes', 'traced_peak', 'TRANSIENT_BYTES',
            'available_bytes']
 
 #: The most bytes a step allocates and frees within itself (not modelled).
@@ -113,21 +113,6 @@ class Timeline:
     @property
     def peak(self):
         return max(self.during, default=0)
-
-
-def liveness(program, order, wanted=None):
-    """``(allocated, freed)``: per step of ``order``, the values whose writing allocates a
-    buffer, and the tokens whose buffers are freed after it.
-
-    The facts of :func:`computations.inplace.buffer_states` (the one buffer-state
-    model), which the memory figures and the generated source (its ``del``
-    lines, its free buffers) both follow: a write into a token holding nothing
-    allocates (the caller's tokens never do); a token is freed once its value
-    has no reader left, is not ``wanted`` (default: the program's outputs) and
-    nothing writes into the token later.
-    """
-    states = buffer_states(program, order, wanted)
-    return states.allocated, states.freed
 
 
 def timeline(program, order, sizes, wanted=None):

@@ -57,18 +57,23 @@ def test_importing_computations_loads_neither_inplace_nor_schedulers():
     assert out.strip() == '[]'
 
 
+def _absolute_imports(path):
+    """The modules a Python file imports by absolute name, anywhere in it."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            yield node.module or ''
+
+
 def test_computations_source_never_imports_the_lower_layers():
     # The package computations/front_door/, the lazily loaded front door, is the one exception.
     front_door = ROOT / 'computations' / 'front_door'
     for path in (ROOT / 'computations').rglob('*.py'):
         if front_door in path.parents:
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ''] if isinstance(node, ast.ImportFrom) and not node.level
-                     else [])
-            for name in names:
-                assert not _lower(name), (path, name)
+        for name in _absolute_imports(path):
+            assert not _lower(name), (path, name)
 
 
 def test_the_lower_layers_are_imported_by_their_installed_names():
@@ -77,12 +82,8 @@ def test_the_lower_layers_are_imported_by_their_installed_names():
     for path in ROOT.glob('*/**/*.py'):
         if path.parts[len(ROOT.parts)] in ('.venv', 'build', 'docs') or '_build' in path.parts:
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ''] if isinstance(node, ast.ImportFrom) and not node.level
-                     else [])
-            for name in names:
-                assert name.split('.')[0] not in ('inplace', 'schedulers'), (path, name)
+        for name in _absolute_imports(path):
+            assert name.split('.')[0] not in ('inplace', 'schedulers'), (path, name)
 
 
 def test_ci_runs_exactly_the_readme_test_command():

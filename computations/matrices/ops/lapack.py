@@ -73,7 +73,16 @@ class _ReadsCholeskyFactor(_Lapack):
         return {'L': 'lower'}
 
 
-class POTRF(_Lapack):
+class _ReadsLowerA(_Lapack):
+    """An operation that reads only A's lower triangle (``lower=1``)."""
+    __slots__ = ()
+
+    @property
+    def triangles(self):
+        return {'A': 'lower'}
+
+
+class POTRF(_ReadsLowerA):
     """Cholesky factorization of a symmetric positive definite A: ``LofCholesky(A)``, written into A.
 
     >>> from sympy import MatrixSymbol
@@ -89,11 +98,6 @@ class POTRF(_Lapack):
     routine = 'potrf'
     call = Call(arguments, (0, 'info'), flags={'lower': 1, 'clean': 1},
                 overwrite={'A': 'overwrite_a'})
-
-    @property
-    def triangles(self):
-        """Only A's lower triangle is read (``lower=1``)."""
-        return {'A': 'lower'}
 
     def __init__(self, A):
         A = _square(A, type(self).__name__)
@@ -157,7 +161,7 @@ class POTRI(_ReadsCholeskyFactor):
         return sympy.Rational(2, 3) * n**3
 
 
-class POSV(_Lapack):
+class POSV(_ReadsLowerA):
     """Solve with a symmetric positive definite A: ``A.I*B`` into B, ``LofCholesky(A)`` into A.
 
     >>> from sympy import MatrixSymbol
@@ -174,11 +178,6 @@ class POSV(_Lapack):
     #: The factor's upper triangle keeps A's old values: cleared for readers of the whole.
     call = Call(arguments, (1, 0, 'info'), flags={'lower': 1},
                 overwrite={'A': 'overwrite_a', 'B': 'overwrite_b'}, clears=(1,))
-
-    @property
-    def triangles(self):
-        """Only A's lower triangle is read (``lower=1``)."""
-        return {'A': 'lower'}
 
     def __init__(self, A, B):
         name = type(self).__name__
