@@ -38,18 +38,22 @@ from computations.matrices import RoutineError
 from computations.matrices.transforms.blocking import BlockOp
 
 __all__ = ['lower', 'call_kernel', 'call_lines', 'Arrays', 'Source', 'reads_whole', 'routine',
-           'diagonal_scale',
+           'diagonal_scale', 'diagonal_root_scale', 'KERNELS',
            'check_info', 'check_diagonal', 'symmetrize', 'zero_upper', 'zero_lower']
 
 
 def routine(op, *arrays):
-    """The scipy wrapper for ``op``'s routine, typed for ``arrays`` (``dgemm``, ``sgemm``, ...).
+    """The scipy wrapper for ``op``'s routine, typed for ``arrays`` (``dgemm``, ``sgemm``, ...);
+    for an op of ``library = 'numpy'`` with a call spec, the kernel of this module it names
+    (:data:`KERNELS`), which takes every dtype.
 
     >>> import sympy
     >>> from computations.matrices import POTRF
     >>> routine(POTRF(sympy.MatrixSymbol('A', 2, 2)), np.eye(2, dtype='float32')).typecode
     's'
     """
+    if op.library == 'numpy':
+        return KERNELS[op.routine]
     get = blas.get_blas_funcs if op.library == 'blas' else lapack.get_lapack_funcs
     return get(op.routine, arrays)
 
@@ -177,6 +181,34 @@ def diagonal_scale(alpha, d, b, left, inverse, overwrite):
     out = b if overwrite else np.array(b, order='F', copy=True)
     out *= scale[:, None] if left else scale[None, :]
     return out, 0
+
+
+def diagonal_root_scale(alpha, d, b, side=0, inverse=0, overwrite_b=0):
+    """``(alpha*sqrt(D)*B, info)``, or ``B*sqrt(D)`` (``side``), or with ``inverse`` divided
+    by the square roots: B's rows (columns) scaled by the square roots of D's diagonal, in B
+    itself when ``overwrite_b``, else in a copy.  ``info`` is the position (1-based) of the
+    first nonpositive entry of the diagonal (which has no Cholesky factor), else 0.
+
+    >>> diagonal_root_scale(2.0, np.diag([4., 1.]), np.ones((2, 2), order='F'))[0]
+    array([[4., 4.],
+           [2., 2.]])
+    >>> diagonal_root_scale(1.0, np.diag([4., 0.]), np.ones((2, 1), order='F'))[1]
+    2
+    """
+    w = np.diagonal(d)
+    bad = np.flatnonzero(~(w > 0))
+    if bad.size:
+        return b, int(bad[0]) + 1
+    root = np.sqrt(w)
+    scale = alpha / root if inverse else alpha * root
+    out = b if overwrite_b else np.array(b, order='F', copy=True)
+    out *= scale[None, :] if side else scale[:, None]
+    return out, 0
+
+
+#: The kernels of this module that operations name as their routine (``library = 'numpy'``
+#: and a :class:`~computations.matrices.ops.core.Call`), called like a scipy wrapper.
+KERNELS = {'diagonal_root_scale': diagonal_root_scale}
 
 
 def reads_whole(program, value, triangle, wanted=()):
@@ -363,7 +395,9 @@ class Source:
     def call(self, positional, keywords, flags, returns, owned):
         given = positional + [f'{k}={v}' for k, v in keywords.items()]
         given += [f'{k}={v}' for k, v in flags.items() if v]   # false flags are the defaults
-        line = f"{self.c.routine()}({', '.join(given)})"
+        name = self.c.bind(KERNELS[self.op.routine], self.op.routine) \
+            if self.op.library == 'numpy' else self.c.routine()
+        line = f"{name}({', '.join(given)})"
         assigned = [r for r in returns if r is not None and r != 'info']
         if 'info' in returns or not set(assigned) <= owned:    # owned outputs: written in place
             names = [self.c.outs[r] if isinstance(r, int) else r or '_' for r in returns]

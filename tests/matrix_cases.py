@@ -16,8 +16,8 @@ from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT,
                                    ELEMENT,
                                    GEMM, GEMV, GESV, GETRF, GETRS, INNER, LU_DETERMINANT, POSV,
                                    POTRF, POTRI, POTRS, SCAL, STREAMED_SYRK, SYMM, SYMMETRIZE, SYRK, SYSV,
-                                   TRACE, TRANSPOSE, TRMM, TRSM, TRTRI, TRTRS, LU, LofCholesky,
-                                   LUPivots)
+                                   TRACE, TRANSPOSE, TRMM, TRSM, TRTRI, TRTRS, DIAGMM_ROOT, LU,
+                                   LofCholesky, LUPivots)
 
 dims = st.integers(1, 60)
 alpha_sym, beta_sym = sympy.Symbol('alpha'), sympy.Symbol('beta')
@@ -146,6 +146,16 @@ def _case_diagmm(draw, rng):
     D, B = MatrixSymbol('D', d, d), MatrixSymbol('B', m, n)
     diagonal = np.diag(rng.uniform(0.5, 2, d) * rng.choice([-1, 1], d))
     return DIAGMM(alpha, D, B, side, inverse), {D: diagonal, B: general(rng, m, n)}, (alpha,)
+
+
+def _case_diagmm_root(draw, rng):
+    m, n, side = draw(dims), draw(dims), draw(st.sampled_from('LR'))
+    inverse, alpha = draw(st.booleans()), draw(alphas)
+    d = m if side == 'L' else n
+    D, B = MatrixSymbol('D', d, d), MatrixSymbol('B', m, n)
+    diagonal = np.diag(rng.uniform(0.5, 2, d))
+    return DIAGMM_ROOT(alpha, D, B, side, inverse), {D: diagonal, B: general(rng, m, n)}, \
+        (alpha,)
 
 
 def _case_trtrs(draw, rng):
@@ -302,7 +312,7 @@ CASES = {GEMM: _case_gemm, SYMM: _case_symm, SYRK: _case_syrk, GEMV: _case_gemv,
          TRACE: _case_trace, INNER: _case_inner, ELEMENT: _case_element,
          CHOLESKY_DETERMINANT: _case_cholesky_determinant, LU_DETERMINANT: _case_lu_determinant,
          TRTRI: _case_trtri, STREAMED_SYRK: _case_streamed_syrk, SYSV: _case_sysv,
-         DIAGMM: _case_diagmm}
+         DIAGMM: _case_diagmm, DIAGMM_ROOT: _case_diagmm_root}
 
 
 @st.composite

@@ -32,11 +32,7 @@ from _harness import relative_error  # noqa: E402
 NAMES = list(APPLICATIONS)
 
 #: Problems whose structure the compiler misses today: name -> the gap.
-GAPS = {
-    'wls': 'X.T*W*X with W diagonal is a DIAGMM then a GEMM (2*n*p**2), not a row scaling '
-           'by sqrt(w) and a SYRK (n*p**2): the compiler does not see the congruence '
-           '(sqrt(W)*X).T*(sqrt(W)*X)',
-}
+GAPS = {}
 
 
 @functools.lru_cache(maxsize=None)

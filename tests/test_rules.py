@@ -6,16 +6,20 @@ expression and properties and checks what it proposes -- the needs, and the
 operations made when the needs are held as they are (or, where a routine
 depends on it, transposed) -- and the cases where it must propose nothing.
 """
+import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 from sympy import Determinant, Identity, Inverse, MatrixSymbol, Q, Symbol, Trace, log
 
+import computations
 from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, DIAGMM, ELEMENT, GEMM,
-                                   GEMV,
+                                   GEMV, DIAGMM_ROOT,
                                    GETRF, GETRS, INNER, LU_DETERMINANT, POTRF, POTRI, POTRS, SYMM,
                                    SYRK, SYSV, TRACE, TRMM, TRSM, TRTRI, LofCholesky, LUPivots, Properties,
                                    SymmetricLower)
 from computations.matrices.compiler import rules
 from computations.matrices.compiler.rules import Accumulator, Need, Operand, need
+from computations.matrices import positive_semidefinite
 
 n, p = Symbol('n'), Symbol('p')
 A, B, C = (MatrixSymbol(s, n, n) for s in 'ABC')
@@ -41,7 +45,7 @@ def made(proposals, *orientations):
 
 
 def test_the_default_operands_hold_each_need_as_it_is():
-    proposal, = rules.cholesky_solve(FACTS, S, B, 'L', 1)
+    proposal, _ = rules.cholesky_solve(FACTS, S, B, 'L', 1)
     assert proposal.needs == (need(S, factorization=POTRF), need(B, orientation=False))
     assert proposal.ops() == made([proposal])[0] == (POTRS(S, B),)
 
@@ -129,10 +133,33 @@ def test_posv_needs_positive_definiteness():
 
 
 def test_cholesky_solves_share_the_factor():
-    left, = rules.cholesky_solve(FACTS, S, B, 'L', 1)
-    assert left.needs[0] == Need((S,), factorization=POTRF)
-    # a scaled left solve is not POTRS's (the search scales after)
-    assert rules.cholesky_solve(FACTS, S, B, 'L', 2) == []
+    left, half = rules.cholesky_solve(FACTS, S, B, 'L', 1)
+    assert left.needs[0] == half.needs[0] == Need((S,), factorization=POTRF)
+    # a scaled left solve is not POTRS's (the search scales after); the half solve's TRSM
+    # scales
+    scaled, = rules.cholesky_solve(FACTS, S, B, 'L', 2)
+    assert scaled.needs == half.needs
+
+
+def test_a_cholesky_solve_is_also_a_trsm_on_its_half_solve():
+    """``S.I*B = L.-T*(L.I*B)`` and ``B*S.I = (B*L.-T)*L.-1`` (S = L*L.T): the half is a value
+    of its own, which the SYRK of ``B.T*S.I*B`` computes too (LCMV's ``R.I*A*(A.T*R.I*A).I``)."""
+    F, factor = LofCholesky(S), Operand(LofCholesky(S))
+    left, = rules.cholesky_solve(FACTS, S, A * B, 'L', alpha)
+    assert left.needs[1] == Need((Inverse(F), A, B))
+    G = F.I * A * B
+    assert left.ops([factor, Operand(G)]) == (TRSM(alpha, F, G, trans_a=True),)
+    # the half held transposed: G.T*L.-1 is the transpose of L.-T*G
+    assert left.ops([factor, Operand(G, True)]) == (TRSM(alpha, F, G, side='R'),)
+    assert left.make(factor, Operand(G, True)).operand.transposed
+    *_, right = rules.cholesky_solve(FACTS, S, B, 'R', 1)
+    assert right.needs[1] == Need((B, Inverse(F.T)))
+    H = B * F.T.I
+    assert right.ops([factor, Operand(H)]) == (TRSM(1, F, H, side='R'),)
+    assert right.ops([factor, Operand(H, True)]) == (TRSM(1, F, H, trans_a=True),)
+    # no half of an explicit inverse
+    assert not any(need.factors[0] == Inverse(F) for p in
+                   rules.cholesky_solve(FACTS, S, Identity(n), 'L', 1) for need in p.needs)
 
 
 def test_an_explicit_inverse_of_a_positive_definite_matrix_is_potri():
@@ -141,7 +168,7 @@ def test_an_explicit_inverse_of_a_positive_definite_matrix_is_potri():
 
 
 def test_a_right_cholesky_solve_is_potrs_on_a_transposed_b_or_two_trsms():
-    potrs, trsms = rules.cholesky_solve(FACTS, S, B, 'R', 1)
+    potrs, trsms, _ = rules.cholesky_solve(FACTS, S, B, 'R', 1)
     factor = Operand(LofCholesky(S))
     assert potrs.ops([factor, Operand(B, True)]) == (POTRS(S, B),)
     assert potrs.ops([factor, Operand(B)]) is None
@@ -248,6 +275,79 @@ def test_congruence_does_not_fire_without_definiteness_or_a_congruence():
     assert rules.congruence(FACTS, 1, [X.T, X], Accumulator(1, MatrixSymbol('P', p, p))) == []
 
 
+def test_congruence_through_a_positive_definite_matrix_reads_its_cholesky_factor():
+    """``Z.T*S*Z = F.T*F`` with ``F = L.T*Z``, ``S = L*L.T``: F is a value of its own (TRMM).
+    Only for an input side wide enough that it wins even if SYMM's product ``S*Z`` would
+    serve elsewhere (the Kalman filter's ``Sigma*H.T``), as TRMM + SYRK against GEMM alone."""
+    Z, K = MatrixSymbol('Z', n, p), MatrixSymbol('K', p, p)
+    wide = Properties([Q.positive_definite(S), Q.symmetric(K)], dims={n: 10, p: 13})
+    F = LofCholesky(S).T * Z
+    proposal, = rules.congruence(wide, 2, [Z.T, S, Z], Accumulator(beta, K))
+    assert proposal.needs == (Need((LofCholesky(S).T, Z)), need(K))
+    assert made([proposal]) == [(SYRK(2, F, beta, K, trans=True),)]
+    assert rules.congruence(FACTS, 1, [X.T, S, X], None) == []          # thin
+    assert rules.congruence(FACTS, 1, [A.T, S, A], None) == []          # square
+    assert rules.congruence(FACTS, 1, [A.T, B.T, S, B, A], None) == []  # a product side
+
+
+def test_congruence_through_a_positive_diagonal_scales_by_its_square_root():
+    """``X.T*W*X = F.T*F`` with ``F = L.T*X``, L = W**(1/2) the Cholesky factor of a positive
+    diagonal W: a scaling (DIAGMM_ROOT), no POTRF."""
+    W, K = MatrixSymbol('W', n, n), MatrixSymbol('K', p, p)
+    weights = Properties([Q.diagonal(W), Q.positive_definite(W), Q.symmetric(K)],
+                         dims={n: 10, p: 3})
+    proposal, = rules.congruence(weights, 2, [X.T, W, X], None)
+    assert proposal.needs == (need(X), need(W))
+    F = DIAGMM_ROOT(1, W, X)
+    assert made([proposal]) == [(F, SYRK(2, F.outputs[0], trans=True))]
+    # a variable holding X.T: its columns scaled, and the other SYRK
+    F = DIAGMM_ROOT(1, W, X.T, side='R')
+    assert proposal.ops([Operand(X.T, True), Operand(W)]) == (F, SYRK(2, F.outputs[0]))
+    inverse, = rules.congruence(weights, 1, [X.T, Inverse(W), X], Accumulator(beta, K))
+    G = DIAGMM_ROOT(1, W, X, inverse=True)
+    assert made([inverse]) == [(G, SYRK(1, G.outputs[0], beta, K, trans=True))]
+    # not without definiteness
+    semi = Properties([Q.diagonal(W), positive_semidefinite(W)], dims={n: 10, p: 3})
+    assert rules.congruence(semi, 1, [X.T, W, X], None) == []
+    assert rules.congruence(Properties([Q.diagonal(W)]), 1, [X.T, W, X], None) == []
+
+
+def test_a_product_through_a_positive_definite_matrix_is_a_gemm_of_its_factored_sides():
+    """``A.T*S*B = FA.T*FB``, ``F = L.T*Y``: the F shared with congruences through S (not for
+    ``Y.T*S*Y``, congruence's)."""
+    U_ = LofCholesky(S).T
+    proposal, = rules.cholesky_product(FACTS, alpha, [A.T, S, B], None)
+    assert proposal.needs == (Need((U_, A)), Need((U_, B)))
+    FA, FB = U_ * A, U_ * B
+    assert made([proposal]) == [(GEMM(alpha, FA, FB, trans_a=True),)]
+    onto, = rules.cholesky_product(FACTS, 1, [A, S, B], Accumulator(beta, C))
+    assert onto.needs == (Need((U_, A.T)), Need((U_, B)), need(C))
+    # C held transposed: the transposed product is written into it
+    assert made([onto], False, False, True) == [
+        (GEMM(1, FB, U_ * A.T, beta, C, trans_a=True),)]
+    # only strictly inside, only one positive definite factor, no inverse
+    assert rules.cholesky_product(FACTS, 1, [S, B], None) == []
+    assert rules.cholesky_product(FACTS, 1, [A.T, S, B, S, C], None) == []
+    assert rules.cholesky_product(FACTS, 1, [A.T, S, Inverse(B)], None) == []
+    assert rules.cholesky_product(NOTHING, 1, [A.T, S, B], None) == []
+    assert rules.cholesky_product(FACTS, 1, [A.T, S, A], None) == []
+
+
+def test_a_congruence_reads_its_side_through_a_positive_definite_factor_inside_it():
+    """``Y.T*M.I*Y`` with ``Y = B.T*S*A``: Y as planned, or as ``FB.T*FA`` (the Riccati
+    recursion), the F shared with the congruences through S."""
+    U_ = LofCholesky(S).T
+    planned, through = rules.congruence(FACTS, -1, [A.T, S, B, Inverse(S), B.T, S, A], None)
+    assert planned.needs == (need(B.T * S * A), need(S, factorization=POTRF))
+    assert through.needs == (Need((U_, B)), Need((U_, A)), need(S, factorization=POTRF))
+    FB, FA, factor = U_ * B, U_ * A, LofCholesky(S)
+    Y = GEMM(1, FB, FA, trans_a=True)
+    W = TRSM(1, factor, Y.outputs[0])
+    assert made([through]) == [(Y, W, SYRK(-1, W.outputs[0], trans=True))]
+    # a side at an end of S: as planned only
+    assert len(rules.congruence(FACTS, 1, [S, B.T, Inverse(S), B, S], None)) == 1
+
+
 def test_the_cholesky_adjoint_needs_a_lower_factor():
     factors = [Inverse(L.T), SymmetricLower(L.T * B), Inverse(L)]
     proposal, = rules.cholesky_adjoint(FACTS, 2, factors, None)
@@ -311,3 +411,96 @@ def test_rules_are_pure_they_return_the_same_proposals_twice():
     second = rules.gemm(NOTHING, A, B, 1, None)
     assert [p.needs for p in first] == [p.needs for p in second]
     assert made(first) == made(second)
+
+
+# The rules through the compiler, numerically --------------------------------------------
+#
+# Each rule above proposes; these compile expressions that need it, check that the search
+# takes it where it is the cheapest (the routines of the program), and that the program's
+# results agree with NumPy on random data that satisfies the assumptions.
+
+def _spd(rng, k):
+    x = rng.uniform(-1, 1, (k, k))
+    return x @ x.T + k * np.eye(k)
+
+
+def _compiled(inputs, outputs, assumptions, data):
+    f = computations.function(inputs, outputs, assumptions)
+    routines = {type(op).__name__
+                for op in f.specialize(*data).computation.toposort()}
+    return f(*data), routines
+
+
+def _close(got, want):
+    assert np.linalg.norm(got - want) <= 1e-9 * max(np.linalg.norm(want), 1.0)
+
+
+sizes = st.integers(2, 9)
+
+
+@settings(max_examples=10, deadline=None)
+@given(k=sizes, extra=st.integers(0, 4), seed=st.integers(0, 2**16))
+def test_a_congruence_through_a_positive_definite_matrix_is_trmm_and_syrk(k, extra, seed):
+    """``X.T*P*X + Qc`` with X wide (k x 2k and more): POTRF, TRMM, SYRK."""
+    rng = np.random.default_rng(seed)
+    m = 2 * k + extra
+    P_, X_, K_ = MatrixSymbol('P', k, k), MatrixSymbol('X', k, m), MatrixSymbol('K', m, m)
+    p_, x_, q_ = _spd(rng, k), rng.uniform(-1, 1, (k, m)), _spd(rng, m)
+    (got,), routines = _compiled([P_, X_, K_], [X_.T * P_ * X_ + K_],
+                                 [Q.positive_definite(P_), Q.symmetric(K_)], (p_, x_, q_))
+    _close(got, x_.T @ p_ @ x_ + q_)
+    if k >= 4:
+        assert {'POTRF', 'TRMM', 'SYRK'} <= routines and 'SYMM' not in routines, routines
+
+
+@settings(max_examples=10, deadline=None)
+@given(k=sizes, extra=st.integers(0, 4), inverse=st.booleans(), seed=st.integers(0, 2**16))
+def test_a_congruence_through_a_positive_diagonal_is_a_scaling_and_syrk(k, extra, inverse,
+                                                                         seed):
+    """``X.T*W*X`` and ``X.T*W.I*X``, W a positive diagonal: DIAGMM_ROOT and SYRK, no GEMM,
+    no factorization, no triangular routine."""
+    rng = np.random.default_rng(seed)
+    n_ = k + extra
+    W_, X_ = MatrixSymbol('W', n_, n_), MatrixSymbol('X', n_, k)
+    weights = rng.uniform(0.5, 2, n_)
+    w_, x_ = np.diag(weights), rng.uniform(-1, 1, (n_, k))
+    middle = W_.I if inverse else W_
+    (got,), routines = _compiled([W_, X_], [X_.T * middle * X_],
+                                 [Q.diagonal(W_), Q.positive_definite(W_)], (w_, x_))
+    _close(got, x_.T @ (np.diag(1 / weights) if inverse else w_) @ x_)
+    assert {'DIAGMM_ROOT', 'SYRK'} <= routines, routines
+    assert not routines & {'GEMM', 'TRMM', 'TRSM', 'POTRF', 'POSV'}, routines
+
+
+@settings(max_examples=8, deadline=None)
+@given(n_=st.integers(4, 9), m_=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_the_riccati_recursion_shares_the_factor_and_its_products(n_, m_, seed):
+    """``A.T*P*A - A.T*P*B*(R + B.T*P*B).I*B.T*P*A + Qc``, correct whichever route the search
+    takes (through P's factor, or SYMM), always by Cholesky."""
+    rng = np.random.default_rng(seed)
+    A_, B_, P_ = MatrixSymbol('A', n_, n_), MatrixSymbol('B', n_, m_), MatrixSymbol('P', n_, n_)
+    R_, Q_ = MatrixSymbol('R', m_, m_), MatrixSymbol('Qc', n_, n_)
+    expr = A_.T * P_ * A_ - A_.T * P_ * B_ * (R_ + B_.T * P_ * B_).I * B_.T * P_ * A_ + Q_
+    a, b, p_, r, q = (rng.uniform(-1, 1, (n_, n_)), rng.uniform(-1, 1, (n_, m_)), _spd(rng, n_),
+                      _spd(rng, m_), _spd(rng, n_))
+    (got,), routines = _compiled([A_, B_, P_, R_, Q_], [expr],
+                                 [Q.positive_definite(P_), Q.positive_definite(R_),
+                                  Q.symmetric(Q_)], (a, b, p_, r, q))
+    pb = p_ @ b
+    _close(got, a.T @ p_ @ a - a.T @ pb @ np.linalg.solve(r + b.T @ pb, pb.T @ a) + q)
+    assert 'POTRF' in routines and not routines & {'GESV', 'GETRF', 'POTRS'}, routines
+
+
+@settings(max_examples=8, deadline=None)
+@given(n_=st.integers(4, 9), m_=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_a_solve_reuses_the_half_solve_its_congruence_computes(n_, m_, seed):
+    """LCMV, ``R.I*A*(A.T*R.I*A).I`` with A tall (square, it is ``A.-T``): ``G = L.I*A``
+    feeds the SYRK and, by one more TRSM, ``R.I*A`` -- no POTRS."""
+    rng = np.random.default_rng(seed)
+    R_, A_ = MatrixSymbol('R', n_, n_), MatrixSymbol('A', n_, m_)
+    r, a = _spd(rng, n_), rng.uniform(-1, 1, (n_, m_))
+    (got,), routines = _compiled([R_, A_], [R_.I * A_ * (A_.T * R_.I * A_).I],
+                                 [Q.positive_definite(R_), Q.fullrank(A_)], (r, a))
+    ra = np.linalg.solve(r, a)
+    _close(got, ra @ np.linalg.inv(a.T @ ra))
+    assert 'POTRS' not in routines and 'POSV' not in routines and 'SYRK' in routines, routines

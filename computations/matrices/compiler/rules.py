@@ -18,12 +18,16 @@ candidate wins):
     SYRK); ``acc`` is an :class:`Accumulator` ``(beta, C)`` or None.
 :data:`SOLVE_RULES` ``(properties, Y, B, side, alpha)``
     ``alpha*Y.I*B`` (side ``'L'``) or ``alpha*B*Y.I`` (``'R'``) without
-    forming the inverse: Cholesky (POTRF, POTRS), triangular (TRSM),
+    forming the inverse: Cholesky (POTRF, POTRS, or one TRSM on the half
+    solve ``L.I*B`` when the program makes it anyway), triangular (TRSM),
     symmetric indefinite (SYSV), LU (GETRF, GETRS).
 :data:`CHAIN_RULES` ``(properties, coefficient, factors, acc)``
-    rules that see a whole product: ``Y.T*Y`` and ``Y.T*S.I*Y`` (S positive
-    definite) as one SYRK, after a triangular solve with S's Cholesky factor;
-    the Cholesky adjoint ``c*L.-T*SymmetricLower(L.T*B)*L.-1`` as one
+    rules that see a whole product: ``Y.T*M*Y`` as one SYRK -- M absent, a
+    positive diagonal (a scaling by its square root, DIAGMM_ROOT), positive
+    definite (TRMM by its Cholesky factor) or the inverse of one (TRSM);
+    ``Y1.T*P*Y2`` (P positive definite) as a GEMM of the two sides
+    multiplied by P's Cholesky factor, shared with the congruences; the
+    Cholesky adjoint ``c*L.-T*SymmetricLower(L.T*B)*L.-1`` as one
     CHOLESKY_ADJOINT.
 :data:`TRACE_RULES` ``(properties, trace)``, :data:`DETERMINANT_RULES` ``(properties, scalar)``
     a trace as the diagonal's sum of the computed matrix, or as an inner
@@ -51,11 +55,11 @@ from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import sympy
-from sympy import Identity, Inverse, Transpose
+from sympy import Identity, Inverse, MatMul, MatrixSymbol, Transpose
 
-from computations.matrices.ops.auxiliary import CHOLESKY_ADJOINT, DIAGMM
+from computations.matrices.ops.auxiliary import CHOLESKY_ADJOINT, DIAGMM, DIAGMM_ROOT
 from computations.matrices.ops.blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
-from computations.matrices.expressions import LUPivots, SymmetricLower
+from computations.matrices.expressions import LofCholesky, LUPivots, SymmetricLower
 from computations.matrices.ops.lapack import GETRF, GETRS, POTRF, POTRI, POTRS, SYSV, TRTRI
 from computations.matrices.compiler.properties import _congruence, split_product
 from computations.matrices.ops.scalars import CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT, TRACE
@@ -297,18 +301,22 @@ def cholesky_solve(properties, Y, B, side, alpha):
     """Y positive definite: factor once (POTRF, shared by every solve with Y), then POTRS.
 
     A right solve ``B*Y.I`` is POTRS on the transpose when B is held
-    transposed, else two triangular solves with the factor.
+    transposed, else two triangular solves with the factor.  Either side
+    is also the second half of a solve whose first half is a value of its
+    own (:func:`_half_solve`): ``L.-T*(L.I*B)``, where ``L.I*B`` may be
+    computed anyway (the SYRK of ``B.T*Y.I*B`` reads it).
     """
     if not properties.ask('positive_definite', Y):
         return []
     factor, proposals = need(Y, factorization=POTRF), []
     if isinstance(B, Identity) and alpha == 1:              # an explicit inverse: POTRI
         proposals.append(Proposal((factor,), lambda f: _made(POTRI(f.var.arg))))
+    half = _half_solve(Y, B, side, alpha)
     if side == 'L':
         if alpha == 1:
             proposals.append(Proposal((factor, need(B, orientation=False)),
                                       lambda f, b: _made(POTRS(f.var.arg, b.var))))
-        return proposals
+        return proposals + half
 
     def transposed(f, b):
         if b.transposed and alpha == 1:
@@ -319,7 +327,30 @@ def cholesky_solve(properties, Y, B, side, alpha):
             first = TRSM(1, f.var, b.var, side='R', trans_a=True)
             return _made(first, TRSM(alpha, f.var, first.outputs[0], side='R'))
     return proposals + [Proposal((factor, need(B)), transposed),
-                        Proposal((factor, need(B)), triangular)]
+                        Proposal((factor, need(B)), triangular)] + half
+
+
+def _half_solve(Y, B, side, alpha):
+    """``alpha*Y.I*B`` as ``alpha*L.-T*G`` with ``G = L.I*B`` (side 'L'), or ``alpha*B*Y.I``
+    as ``alpha*H*L.-1`` with ``H = B*L.-T`` ('R'), ``Y = L*L.T``: one TRSM on a half solve that
+    is a value of its own, so the search counts it once when another part of the program
+    computes it too (a SYRK of ``B.T*Y.I*B``, whitening ``L.I*B``).  Alone it costs what
+    POTRS costs, with one operation more, so POTRS wins the tie."""
+    if isinstance(B, Identity):
+        return []
+    L = LofCholesky(Y)
+    factors = tuple(B.args) if isinstance(B, MatMul) else (B,)
+    if side == 'L':
+        half = Need((Inverse(L),) + factors)
+    else:
+        half = Need(factors + (Inverse(Transpose(L)),))
+
+    def make(f, h):
+        # held transposed, the other side: G.T*L.-1 is (L.-T*G).T, L.-T*H.T is (H*L.-1).T
+        flipped = _OTHER_SIDE[side] if h.transposed else side
+        return _made(TRSM(alpha, f.var, h.var, side=flipped, trans_a=flipped == 'L'),
+                     transposed=h.transposed)
+    return [Proposal((need(Y, factorization=POTRF), half), make)]
 
 
 def triangular_solve(properties, Y, B, side, alpha):
@@ -400,29 +431,164 @@ SOLVE_RULES = (diagonal_solve, orthogonal_solve, triangular_solve, cholesky_solv
 
 # Whole products -----------------------------------------------------------------
 
-def congruence(properties, coefficient, factors, acc):
-    """``c*Y.T*Y`` and ``c*Y.T*S.I*Y`` (S positive definite) as a SYRK.
+def _through_cholesky(properties, factors):
+    """``(P, Y1, Y2)`` when the product of ``factors`` is ``Y1.T*P*Y2`` (``Y1``, ``Y2`` tuples
+    of factors, either may be empty) with P positive definite, read as ``F1.T*F2`` through
+    ``F = L.T*Y``, ``P = L*L.T`` (P's Cholesky factor): P the only positive definite factor,
+    no inverse in the product (whose solves have rules of their own), the sides plain
+    (:func:`_plain`); else None."""
+    definite = [j for j, f in enumerate(factors) if not isinstance(f, Inverse)
+                and properties.ask('positive_definite', f)]
+    if len(factors) < 2 or len(definite) != 1 or any(isinstance(f, Inverse) for f in factors):
+        return None
+    j = definite[0]
+    Y1, Y2 = tuple(properties.transpose(f) for f in reversed(factors[:j])), tuple(factors[j + 1:])
+    if not all(_plain(Y) for Y in (Y1, Y2) if Y):
+        return None
+    return factors[j], Y1, Y2
 
-    The second is ``W.T*W`` with ``W = L.I*Y`` and ``S = L*L.T``: one
-    triangular solve instead of a full solve and a product, and the
-    symmetric result at half the FLOPs of GEMM.
+
+def _plain(factors):
+    """Whether ``factors`` are one matrix symbol, or its transpose: the sides that the
+    routes through a Cholesky factor take.  A product side keeps its own chain order (SYMM
+    folds P into it, and its by-products often serve other parts of the program, which a
+    candidate's cost alone cannot see: the stochastic Newton update's ``B*A.T*W``)."""
+    if len(factors) != 1:
+        return False
+    f = factors[0]
+    return isinstance(f, MatrixSymbol) or isinstance(f, Transpose) \
+        and isinstance(f.arg, MatrixSymbol)
+
+
+def _factored(P, Y):
+    """The Need of ``L.T*Y``, ``P = L*L.T``: computed by TRMM, shared by every product that
+    reads P through its factor."""
+    return Need((Transpose(LofCholesky(P)),) + Y)
+
+
+def _cross(alpha, f1, f2, beta=0, c=None):
+    """``alpha*F1.T*F2 + beta*C`` by GEMM from the operands holding F1 and F2, or its
+    transpose ``alpha*F2.T*F1 + beta*C.T`` when C is held transposed."""
+    if _fits(c, False):
+        return _made(GEMM(alpha, f1.var, f2.var, beta, _var(c), trans_a=not f1.transposed,
+                          trans_b=f2.transposed))
+    return _made(GEMM(alpha, f2.var, f1.var, beta, _var(c), trans_a=not f2.transposed,
+                      trans_b=f1.transposed), transposed=True)
+
+
+def _ways_to_hold(properties, factors):
+    """``[(needs, build)]``: the ways to hold the product of ``factors``, each the values it
+    needs and ``build(*operands) -> (ops, operand)``: the product as planned, and, for
+    ``Y1.T*P*Y2`` with P positive definite inside, ``F1.T*F2`` by GEMM through P's Cholesky
+    factor (:func:`_through_cholesky`), so that a proposal reading it shares the F with the
+    rest of the program (the Riccati recursion's ``B.T*P*A`` next to ``A.T*P*A``)."""
+    value = factors[0] if len(factors) == 1 else MatMul(*factors)
+    ways = [((need(value),), lambda y: ((), y))]
+    found = _through_cholesky(properties, factors)
+    if found is not None and found[1] and found[2]:
+        P, Y1, Y2 = found
+
+        def build(f1, f2):
+            made = _cross(1, f1, f2)
+            return made.ops, made.operand
+        ways.append(((_factored(P, Y1), _factored(P, Y2)), build))
+    return ways
+
+
+def _wide(properties, Y):
+    """Whether ``Y`` (n x k) is wide enough, at the sizes bound, that ``Y.T*P*Y`` through P's
+    factor (POTRF n^3/3, TRMM n^2*k, SYRK n*k^2) costs less than GEMM alone (2n*k^2): it
+    then wins even where SYMM's by-product ``P*Y`` serves elsewhere, which a candidate's
+    cost cannot see (the Kalman filter's ``Sigma*H.T``): ``n^2/3 + n*k <= k^2``."""
+    n, k = map(properties.size, Y.shape)
+    return n is not None and k is not None and n * n / 3 + n * k <= k * k
+
+
+def _diagonal_weight(properties, M):
+    """``(D, inverse)`` when ``M`` is a diagonal D with a positive diagonal, or its inverse
+    (``inverse`` True); else None."""
+    D = M.arg if M.is_Inverse else M
+    if properties.ask('diagonal', D) and properties.ask('positive_definite', D):
+        return D, bool(M.is_Inverse)
+    return None
+
+
+def congruence(properties, coefficient, factors, acc):
+    """``c*Y.T*M*Y + acc`` as one SYRK (half the FLOPs of GEMM) on a value ``W`` with
+    ``W.T*W = Y.T*M*Y``, by what M is:
+
+    - absent: ``W = Y``;
+    - a positive diagonal D or its inverse: ``W = L.T*Y`` (``L.I*Y``) with ``L = D**(1/2)``
+      its Cholesky factor, a scaling of Y's rows by DIAGMM_ROOT (O(mn), no POTRF);
+    - positive definite: ``W = L.T*Y`` with ``M = L*L.T`` (POTRF, shared with the solves
+      with M, then TRMM), for an input Y wide enough (:func:`_wide`);
+    - the inverse of a positive definite S: ``W = L.I*Y`` with ``S = L*L.T`` (TRSM): one
+      triangular solve instead of a full solve and a product.
+
+    Y is held as planned, or read through a positive definite factor inside it
+    (:func:`_ways_to_hold`).
     """
     found = _congruence(properties, factors)
     if found is None or not _symmetric_acc(properties, acc):
         return []
     Y, M = found
+    right = tuple(factors[len(factors) - len(factors) // 2:])
     beta, rest = _beta(acc), () if acc is None else (need(acc.value),)
+
+    def syrk(w, c):                     # W.T*W from the operand holding W (or W.T)
+        return SYRK(coefficient, w.var, beta, _var(c), trans=not w.transposed)
+
+    def proposal(way, extra, finish):
+        """Y held one ``way``, ``extra`` needs after it; ``finish(y, extras, c)`` the
+        operations after Y's."""
+        needs, build = way
+        k, e = len(needs), len(extra)
+
+        def make(*operands):
+            ops, y = build(*operands[:k])
+            c = operands[k + e] if acc is not None else None
+            return _made(*ops, *finish(y, operands[k:k + e], c))
+        return Proposal(needs + extra + rest, make)
+
+    ways = _ways_to_hold(properties, right)
     if M is None:
-        return [Proposal((need(Y),) + rest, lambda y, c=None: _made(
-            SYRK(coefficient, y.var, beta, _var(c), trans=not y.transposed)))]
+        return [proposal(way, (), lambda y, _, c: (syrk(y, c),)) for way in ways]
+    diagonal = _diagonal_weight(properties, M)
+    if diagonal is not None:
+        D, inverse = diagonal
+
+        def weighted(y, d, c):
+            # y holds Y (or Y.T): W = L.T*Y scales its rows (W.T = Y.T*L its columns)
+            W = DIAGMM_ROOT(1, d[0].var, y.var, side='R' if y.transposed else 'L',
+                            inverse=inverse)
+            return W, syrk(Operand(W.outputs[0], y.transposed), c)
+        return [proposal(way, (need(D),), weighted) for way in ways]
+    if not M.is_Inverse and properties.ask('positive_definite', M):
+        if not (_plain(right) and _wide(properties, Y)):
+            return []
+        return [Proposal((_factored(M, right),) + rest, lambda w, c=None: _made(syrk(w, c)))]
     if not (M.is_Inverse and properties.ask('positive_definite', M.arg)):
         return []
 
-    def make(y, f, c=None):
+    def solve(y, f, c):
         # y.transposed: y holds Y.T, and Y.T*L.-T = W.T is a right solve.
-        W = TRSM(1, f.var, y.var, side='R' if y.transposed else 'L', trans_a=y.transposed)
-        return _made(W, SYRK(coefficient, W.outputs[0], beta, _var(c), trans=not y.transposed))
-    return [Proposal((need(Y), need(M.arg, factorization=POTRF)) + rest, make)]
+        W = TRSM(1, f[0].var, y.var, side='R' if y.transposed else 'L', trans_a=y.transposed)
+        return W, syrk(Operand(W.outputs[0], y.transposed), c)
+    return [proposal(way, (need(M.arg, factorization=POTRF),), solve) for way in ways]
+
+
+def cholesky_product(properties, coefficient, factors, acc):
+    """``c*Y1.T*P*Y2 + acc`` (P positive definite, strictly inside) as ``c*F1.T*F2 + acc`` by
+    GEMM, ``F = L.T*Y`` with ``P = L*L.T`` (:func:`_through_cholesky`).  Alone it costs more
+    than SYMM and GEMM; it wins when the factor and the F are made anyway (by the
+    congruences ``Y.T*P*Y`` or the solves with P)."""
+    found = _through_cholesky(properties, factors)
+    if found is None or not (found[1] and found[2]) or found[1] == found[2]:
+        return []                       # a congruence Y.T*P*Y is congruence()'s
+    P, Y1, Y2 = found
+    beta, rest = _beta(acc), () if acc is None else (need(acc.value),)
+    return [Proposal((_factored(P, Y1), _factored(P, Y2)) + rest,
+                     lambda f1, f2, c=None: _cross(coefficient, f1, f2, beta, c))]
 
 
 def cholesky_adjoint(properties, coefficient, factors, acc):
@@ -447,7 +613,7 @@ def cholesky_adjoint(properties, coefficient, factors, acc):
 
 
 #: Rules that see a whole product at once.
-CHAIN_RULES = (congruence, cholesky_adjoint)
+CHAIN_RULES = (congruence, cholesky_product, cholesky_adjoint)
 
 
 # Scalars ------------------------------------------------------------------------

@@ -16,6 +16,10 @@
     a product with a diagonal matrix or its inverse, ``alpha*D*B``,
     ``alpha*B*D``, ``alpha*D.I*B``, ``alpha*B*D.I``: a scaling of B's rows or
     columns by D's diagonal, O(mn) instead of a triangular routine's O(mn^2);
+``DIAGMM_ROOT``
+    a product with the Cholesky factor of a positive diagonal D (its square
+    root) or its inverse, without forming it: a scaling, O(mn), after which
+    ``Y.T*D*Y`` is one SYRK (half the FLOPs of a scaling and GEMM);
 ``CHOLESKY_ADJOINT``
     the adjoint of the Cholesky factorization, ``alpha*L.-T*SymmetricLower(L.T*B)*L.-1``,
     by a recursive algorithm of level-3 BLAS calls at about twice the
@@ -32,16 +36,17 @@ search's count (they move data, or compute one number).
 (alpha,)
 """
 import sympy
-from sympy import Determinant, MatrixExpr, Trace
+from sympy import Determinant, MatrixExpr, Q, Trace
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from computations.core import Computation
-from computations.matrices.errors import SingularMatrixError
-from computations.matrices.ops.core import (MatrixComputation, as_flag, as_matrix, as_scalar,
-                                           as_side, check_shapes, check_square)
-from computations.matrices.expressions import SymmetricLower, is_log_determinant
+from computations.matrices.errors import NotPositiveDefiniteError, SingularMatrixError
+from computations.matrices.ops.core import (Call, MatrixComputation, as_flag, as_matrix,
+                                           as_scalar, as_side, check_shapes, check_square)
+from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
 
-__all__ = ['TRANSPOSE', 'SCALAR', 'SYMMETRIZE', 'DIAGMM', 'CHOLESKY_ADJOINT', 'scalar_atoms']
+__all__ = ['TRANSPOSE', 'SCALAR', 'SYMMETRIZE', 'DIAGMM', 'DIAGMM_ROOT', 'CHOLESKY_ADJOINT',
+           'scalar_atoms']
 
 
 class TRANSPOSE(MatrixComputation):
@@ -122,6 +127,20 @@ class SCALAR(Computation):
         return f"{self.expr} = SCALAR({', '.join(map(str, self.inputs))})"
 
 
+def _scaling(name, alpha, D, B, side, inverse):
+    """The checked arguments of a product with a square D on B's ``side`` (DIAGMM,
+    DIAGMM_ROOT), or an error naming them."""
+    alpha = as_scalar(alpha, 'alpha', name)
+    D, B = as_matrix(D, 'D', name), as_matrix(B, 'B', name)
+    side, inverse = as_side(side, name), as_flag(inverse, 'inverse', name)
+    check_square(D, 'D', name)
+    if side == 'L':
+        check_shapes(name, 'D', D, 'B', B, 1, 0)
+    else:
+        check_shapes(name, 'B', B, 'D', D, 1, 0)
+    return alpha, D, B, side, inverse
+
+
 class DIAGMM(MatrixComputation):
     """Product with a diagonal D (or its inverse): ``alpha*op(D)*B`` (side 'L') or
     ``alpha*B*op(D)`` ('R'), ``op(D)`` being ``D.I`` with ``inverse``; written into B.
@@ -145,20 +164,62 @@ class DIAGMM(MatrixComputation):
     library = 'numpy'
 
     def __init__(self, alpha, D, B, side='L', inverse=False):
-        name = type(self).__name__
-        alpha = as_scalar(alpha, 'alpha', name)
-        D, B = as_matrix(D, 'D', name), as_matrix(B, 'B', name)
-        side, inverse = as_side(side, name), as_flag(inverse, 'inverse', name)
-        check_square(D, 'D', name)
+        alpha, D, B, side, inverse = _scaling(type(self).__name__, alpha, D, B, side, inverse)
         opD = D.I if inverse else D
-        if side == 'L':
-            check_shapes(name, 'D', D, 'B', B, 1, 0)
-            product = opD * B
-        else:
-            check_shapes(name, 'B', B, 'D', D, 1, 0)
-            product = B * opD
+        product = opD * B if side == 'L' else B * opD
         self._set(alpha, D, B, side, inverse,
                   outputs=[product if alpha == 1 else alpha * product])
+
+    @property
+    def flops(self):
+        m, n = self.B.shape
+        return m * n
+
+
+class DIAGMM_ROOT(MatrixComputation):
+    """Product with the Cholesky factor of a positive diagonal D, its square root, without
+    forming it: ``alpha*L.T*B`` (side 'L') or ``alpha*B*L`` ('R'), ``L = LofCholesky(D)``;
+    with ``inverse``, ``alpha*L.I*B`` or ``alpha*B*L.-T``.  Written into B.
+
+    A scaling of B's rows (columns) by the square roots of D's diagonal, O(mn): a
+    congruence ``Y.T*D*Y`` is then one SYRK of ``L.T*Y`` (``Y.T*D.I*Y`` of ``L.I*Y``), where
+    POTRF and TRMM (TRSM) take O(n^3).  Only D's diagonal is read; a nonpositive entry
+    raises NotPositiveDefiniteError naming D, as POTRF would.
+
+    >>> from sympy import MatrixSymbol
+    >>> W, X = MatrixSymbol('W', 4, 4), MatrixSymbol('X', 4, 2)
+    >>> op = DIAGMM_ROOT(1, W, X)
+    >>> op.outputs, op.condition, op.inplace, op.flops
+    ((LofCholesky(W).T*X,), Q.diagonal(W) & Q.positive_definite(W), {0: 1}, 8)
+    >>> DIAGMM_ROOT(2, W, X.T, side='R', inverse=True).outputs
+    (2*X.T*LofCholesky(W).T**(-1),)
+    """
+    __slots__ = ()
+    __props__ = ('alpha', 'D', 'B', 'side', 'inverse')
+    arguments = ('alpha', 'D', 'B')
+    overwrites = {0: 'B'}
+    requires = {'D': Q.diagonal}
+    failure = (NotPositiveDefiniteError, 'D')
+    routine = 'diagonal_root_scale'
+    #: A kernel of :mod:`computations.schedulers.calls`, called through this spec like a
+    #: BLAS routine: the interpreter and the generated source derive from it.
+    call = Call(arguments, (0, 'info'), flags={'side': ('side', 'R'), 'inverse': 'inverse'},
+                overwrite={'B': 'overwrite_b'})
+    library = 'numpy'
+
+    def __init__(self, alpha, D, B, side='L', inverse=False):
+        alpha, D, B, side, inverse = _scaling(type(self).__name__, alpha, D, B, side, inverse)
+        L = LofCholesky(D)
+        if side == 'L':
+            product = (L.I if inverse else L.T) * B
+        else:
+            product = B * (L.T.I if inverse else L)
+        self._set(alpha, D, B, side, inverse,
+                  outputs=[product if alpha == 1 else alpha * product])
+
+    @property
+    def condition(self):
+        return sympy.And(Q.diagonal(self.D), Q.positive_definite(self.D))
 
     @property
     def flops(self):
