@@ -6,7 +6,9 @@ sets the repetitions of the fast cases (default 5; a case that took more than
 1 s is repeated 3 times, more than 10 s once), ``--out DIR`` where the report
 goes (default ``docs/benchmarks``), ``--save FILE`` writes the figures as JSON
 and ``--compare FILE`` prints them next to those of an earlier run (the
-figures before and after a change, run on one tree each).
+figures before and after a change, run on one tree each); ``--clock cpu``
+times by the process's CPU time instead of the wall clock (on a machine
+other jobs share, where the wall clock counts their time too).
 
 What is timed, each a median over repetitions that alternate between the
 cases of one size (``_harness.round_robin``), SymPy's cache cleared before
@@ -20,8 +22,11 @@ each sample (every sample is a cold compile, as a new shape is):
   sample a shape it has not seen).  A length whose previous length took more
   than 60 s is not run (``skipped``).
 - ``kalman (n, k)``: the Kalman filter's ``specialize`` to a new shape, the
-  function made and specialized once to another shape first: compiling,
-  lowering (inplace pass, order, reuse) and code generation.
+  function made and specialized once to another shape first (*after one
+  shape*), and to every other shape of the list first (*after the others*: a
+  filter meets many observation counts; what a function's compilations share
+  is kept by the function, :mod:`computations.matrices.ops.memo`): compiling
+  and lowering (inplace pass, order, reuse).
 - ``random k``: sums, products, inverses and transposes of k square
   operands (some declared positive definite or symmetric), k = 2..24, three
   expressions per k; the growth exponent is the slope of log(time) against
@@ -124,6 +129,11 @@ def random_expression(operands, seed):
 
 # Timing ------------------------------------------------------------------------
 
+#: The clock samples are timed by (``--clock``): the wall clock, or this process's CPU time.
+CLOCKS = {'wall': time.perf_counter, 'cpu': time.process_time}
+clock = CLOCKS['wall']
+
+
 def timed(contestants, repeat):
     """name -> median seconds over ``repeat`` alternating samples, SymPy's cache cleared
     before each sample."""
@@ -132,9 +142,9 @@ def timed(contestants, repeat):
     for i in range(repeat):
         for name in names[i % len(names):] + names[:i % len(names)]:
             clear_cache()
-            start = time.perf_counter()
+            start = clock()
             contestants[name]()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -180,22 +190,40 @@ def _new_shapes(length, seed=1):
 
 
 def measure_kalman(shapes, repeat):
-    """Rows ``((n, k), seconds)``: the filter specialized to a shape it has not seen."""
+    """Rows ``((n, k), seconds, steady)``: the filter specialized to a shape it has not
+    seen, the function specialized to one other (small) shape before (``seconds``), and
+    to every other shape of ``shapes`` before (``steady``: a filter that has met many
+    observation counts, as real ones do)."""
     inputs, outputs, assumptions = kalman()
     rows = []
     for n, k in shapes:
-        samples = []
+        samples, steady = [], []
         for i in range(repeat):
             f = computations.function(inputs, outputs, assumptions)
-            f.specialize(*_harness.data(4 + i, 2))           # warm: another shape first
-            arrays = _harness.data(n, k)
-            clear_cache()
-            start = time.perf_counter()
-            f.specialize(*arrays)
-            samples.append(time.perf_counter() - start)
-        rows.append(((n, k), statistics.median(samples)))
-        print(f'kalman n={n:5d} k={k:5d}: {rows[-1][1] * 1e3:8.2f} ms', flush=True)
+            f.specialize(*_kalman_shapes(4 + i, 2))           # warm: another shape first
+            samples.append(_timed_specialize(f, n, k))
+            g = computations.function(inputs, outputs, assumptions)
+            for other in [(4 + i, 2)] + [shape for shape in shapes if shape != (n, k)]:
+                g.specialize(*_kalman_shapes(*other))
+            steady.append(_timed_specialize(g, n, k))
+        rows.append(((n, k), statistics.median(samples), statistics.median(steady)))
+        print(f'kalman n={n:5d} k={k:5d}: {rows[-1][1] * 1e3:8.2f} ms, after the other '
+              f'shapes {rows[-1][2] * 1e3:8.2f} ms', flush=True)
     return rows
+
+
+def _kalman_shapes(n, k):
+    """The shapes of the Kalman filter's inputs (``mu, Sigma, H, R, data``)."""
+    return [(n, 1), (n, n), (k, n), (k, k), (k, 1)]
+
+
+def _timed_specialize(f, n, k):
+    """Seconds ``f.specialize`` takes at the shape ``(n, k)``, SymPy's cache cleared first."""
+    shapes = _kalman_shapes(n, k)
+    clear_cache()
+    start = clock()
+    f.specialize(*shapes)
+    return clock() - start
 
 
 def measure_random(operand_counts, repeat, seeds=(0, 1, 2)):
@@ -242,7 +270,7 @@ def tables(figures, before=None):
 
     b = before or {}
     bchains = {row[0]: row for row in b.get('chains', [])}
-    bkalman = {tuple(row[0]): row[1] for row in b.get('kalman', [])}
+    bkalman = {tuple(row[0]): row[1:] for row in b.get('kalman', [])}
     brandom = {row[0]: row[1] for row in b.get('random', [])}
     head = (lambda name: f'{name} before | {name} after') if before else (lambda name: name)
     lines = ['| chain length | ' + ' | '.join(head(n) for n in (
@@ -251,10 +279,13 @@ def tables(figures, before=None):
     for length, *now in figures['chains']:
         then = bchains.get(length, (length, None, None, None))[1:]
         lines.append(f'| {length} | ' + ' | '.join(pair(x, y) for x, y in zip(now, then)) + ' |')
-    lines += ['', '| Kalman (n, k) | ' + head('specialize') + ' |',
-              '|---|' + '---:|' * (2 if before else 1)]
-    for shape, seconds in figures['kalman']:
-        lines.append(f'| {tuple(shape)} | {pair(seconds, bkalman.get(tuple(shape)))} |')
+    lines += ['', '| Kalman (n, k) | ' + ' | '.join(head(n) for n in (
+        'after one shape', 'after the others')) + ' |',
+              '|---|' + '---:|' * (4 if before else 2)]
+    for shape, *now in figures['kalman']:
+        then = list(bkalman.get(tuple(shape), ())) + [None, None]
+        lines.append(f'| {tuple(shape)} | ' + ' | '.join(
+            pair(x, y) for x, y in zip(now + [None] * (2 - len(now)), then)) + ' |')
     lines += ['', '| operands | ' + head('compile') + ' |', '|---:|' + '---:|' * (2 if before else 1)]
     for k, seconds in figures['random']:
         lines.append(f'| {k} | {pair(seconds, brandom.get(k))} |')
@@ -303,11 +334,14 @@ def main(argv=None):
                                              / 'benchmarks'))
     parser.add_argument('--save')
     parser.add_argument('--compare')
+    parser.add_argument('--clock', choices=sorted(CLOCKS), default='wall')
     args = parser.parse_args(argv)
+    global clock
+    clock = CLOCKS[args.clock]
     repeat = 2 if args.quick else args.repeat
     print(f'{datetime.date.today()}, Python {platform.python_version()}, SymPy '
-          f'{sympy.__version__}, computations from {pathlib.Path(computations.__file__).parent}',
-          flush=True)
+          f'{sympy.__version__}, computations from {pathlib.Path(computations.__file__).parent}, '
+          f'{args.clock} clock', flush=True)
     with blas_limited():
         figures = {
             'chains': measure_chains(CHAIN_LENGTHS[:4] if args.quick else CHAIN_LENGTHS, repeat),

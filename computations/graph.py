@@ -16,6 +16,7 @@ answers every graph question from it; these functions are what it calls.
 >>> [c.outputs for c in toposort([b, a])]
 [('x',), ('z',)]
 """
+import functools
 import heapq
 
 __all__ = ['ComputationsError', 'CycleError', 'ConflictingProducersError', 'GraphIndex', 'index',
@@ -160,13 +161,20 @@ def sort_key(node):
 
 def _value_key(value):
     if type(value).__module__.startswith('sympy'):
-        from sympy import srepr              # the graph layer needs SymPy only here
-        return srepr(value)
+        return _written(value)
     if isinstance(value, tuple):
         return '(' + ', '.join(map(_value_key, value)) + (',)' if len(value) == 1 else ')')
     if hasattr(value, '_props'):
         return sort_key(value)
     return repr(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _written(expr):
+    """``sympy.srepr(expr)``, the last few thousand kept: the graphs of one program, and of
+    its compilations at other sizes, name the same variables."""
+    from sympy import srepr              # the graph layer needs SymPy only here
+    return srepr(expr)
 
 
 def toposort(computations, key=sort_key, before=None):

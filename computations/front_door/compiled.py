@@ -30,6 +30,7 @@ from ..empty import is_empty
 from ..matrices.compiler.assumptions import check_values, normalize
 from ..matrices.compiler.properties import Properties
 from ..matrices.ops.core import dimensions
+from ..matrices.ops.memo import Memo
 from ..pictures import mimebundle
 from .specialization import (EmptySpecialization, Specialization, conversion_bytes,
                              prepared_dtype)
@@ -139,6 +140,9 @@ class Function:
         if any(axes is False for axes in self._axes):
             self._ready = lambda args: None
         self._cache = {}
+        #: What the compilations at every shape share
+        #: (:class:`~computations.matrices.ops.memo.Memo`).
+        self.memo = Memo()
         self._lock = threading.Lock()
 
     def __reduce__(self):

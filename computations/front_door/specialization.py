@@ -37,6 +37,7 @@ from computations.schedulers.profile import Profile, dgemm_rate, rows
 from ..core import CompositeComputation
 from ..empty import EmptyProgram
 from ..matrices.compiler.driver import compile_expressions
+from ..matrices.ops.memo import sharing
 from ..matrices.printing import pseudocode
 from ..matrices.transforms.blocking import block
 from ..matrices.transforms.streaming import stream_congruences
@@ -67,9 +68,10 @@ class Specialization:
         self.sizes = Sizes(dims)
         self._generated, self._peaks = {}, {}
         self._lock = threading.Lock()
-        computation, self.results, flops = compile_expressions(
-            function._canonical, function.inputs, function.assumptions, dims)
-        self.unblocked, self.flops, lowered, peak = self._stream(computation, flops)
+        with sharing(function.memo):          # what every shape shares, computed once
+            computation, self.results, flops = compile_expressions(
+                function._canonical, function.inputs, function.assumptions, dims)
+            self.unblocked, self.flops, lowered, peak = self._stream(computation, flops)
         if function.blocksize is not None:
             lowered = lower(block(self.unblocked, function.blocksize, dims),
                             donate=function.donate, dims=dims)

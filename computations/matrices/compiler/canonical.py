@@ -49,11 +49,12 @@ from sympy.printing.pycode import pycode
 from computations.graph import ComputationsError
 from computations.matrices.ops.auxiliary import scalar_atoms
 from computations.matrices.ops.core import same_dimension
+from computations.matrices.ops.memo import active
 from computations.matrices.errors import SingularExpressionError
 from computations.matrices.expressions import SymmetricLower, is_log_determinant
 
 __all__ = ['canonicalize', 'transpose', 'inverse', 'check_shape', 'UnsupportedExpressionError',
-           'SUPPORTED']
+           'SUPPORTED', 'product']
 
 #: What the compiler computes: the list every refusal ends with.
 SUPPORTED = ('the compiler supports matrices that are MatrixSymbol, Identity, ZeroMatrix, '
@@ -391,3 +392,29 @@ def _product(factors):
         return coefficient
     product = MatMul(*matrices).doit(deep=False) if len(matrices) > 1 else matrices[0]
     return product if coefficient == 1 else _ordered(coefficient * product)
+
+
+def product(factors, doit=True):
+    """The product of matrix ``factors`` (a tuple) as one expression: ``MatMul(*factors)``,
+    and with ``doit`` SymPy's simplification of it (as ``A*B*...`` builds it, at once: ``*``
+    in turn is quadratic in their number); one factor is itself.
+
+    The search names every sub-product it considers this way, at every size the same:
+    kept in the active :class:`~computations.matrices.ops.memo.Memo`.
+
+    >>> from sympy import MatrixSymbol
+    >>> A, B = MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 3)
+    >>> product((A, B, B)), product((A, B, B), doit=False)
+    (A*B**2, A*B*B)
+    """
+    if len(factors) == 1:
+        return factors[0]
+    memo = active()
+    if memo is None:
+        return _matmul(factors, doit)
+    return memo.lookup('products', (tuple(factors), doit), lambda: _matmul(factors, doit))
+
+
+def _matmul(factors, doit):
+    built = MatMul(*factors)
+    return built.doit(deep=False) if doit else built

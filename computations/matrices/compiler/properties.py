@@ -35,6 +35,7 @@ from sympy.matrices.expressions.factorizations import LofCholesky
 
 from computations.matrices.compiler.canonical import canonicalize, transpose
 from computations.matrices.expressions import SymmetricLower
+from computations.matrices.ops.memo import active
 from computations.sizes import Binding
 
 __all__ = ['Properties', 'PREDICATES', 'IMPLIES', 'RULES', 'rule', 'split_product']
@@ -97,11 +98,15 @@ class Properties:
         self.dims = self.binding.dims
         self.facts = {}
         self.scalar_facts = []
-        for assumption in _flatten(assumptions):
+        assumptions = tuple(_flatten(assumptions))
+        for assumption in assumptions:
             self._add(assumption)
-        self._answers = {}
-        self._canonical = {}         # canonicalize's memo: one per set of facts
-        self._transposes = {}
+        self._answers, self._canonical, self._transposes = {}, {}, {}
+        self._pending = set()        # the questions being derived (a cycle is unknown)
+        # What each derivation under way read of the sizes (see _remembered), and what
+        # each result remembered read.
+        self._reads, self._guards = [], {}
+        self._shared = _shared_tables(assumptions)
 
     def _add(self, assumption):
         if isinstance(assumption, sympy.Not):
@@ -126,12 +131,71 @@ class Properties:
         if predicate not in RULES:
             raise ValueError(f'unknown predicate {predicate!r}; known: {", ".join(PREDICATES)}')
         key = (predicate, expr)
-        if key in self._answers:
-            return self._answers[key]
-        self._answers[key] = None            # a question that leads back to itself: unknown
-        answer = self._derive(predicate, expr)
-        self._answers[key] = answer
-        return answer
+        if key in self._pending:
+            self._read(('pending', key), True)
+            return None                      # a question that leads back to itself: unknown
+        self._pending.add(key)
+        try:
+            return self._remembered('answers', self._answers, key,
+                                    lambda: self._derive(predicate, expr), question=key)
+        finally:
+            self._pending.discard(key)
+
+    def _remembered(self, table, mine, key, derive, question=None):
+        """``derive()``, remembered in ``mine`` (this instance's), and shared with the
+        compilations at other sizes through the memo's ``table``.
+
+        A result keeps what its derivation read (its *guards*): each size reading
+        (:meth:`size`, :meth:`order`, :meth:`compare`) with its outcome, and each
+        question it met still being derived (a cycle, answered "unknown": the
+        ``question`` being derived by this call is no guard of its own result).  A
+        result is a function of its guards, so it is used again only where they read
+        the same: a shared one at another size (``H`` is not symmetric where
+        ``k != n``), a remembered one while the questions it met are still being
+        derived.
+        """
+        found = mine.get(key, _MISSING)
+        if found is not _MISSING:
+            guards, cycle = self._guards[table, key]
+            if not cycle or all(question in self._pending for question in cycle):
+                self._depend(guards)
+                return found
+        for guards, value in self._shared[table].get(key, ()):
+            if all(self._query(*query) == outcome for query, outcome in guards):
+                break
+        else:
+            self._reads.append(set())
+            try:
+                value = derive()
+            finally:
+                guards = self._reads.pop()
+            guards.discard((('pending', question), True))
+            guards = frozenset(guards)
+            _share(self._shared[table], key, guards, value)
+        cycle = tuple(query[1] for query, _ in guards if query[0] == 'pending')
+        mine[key], self._guards[table, key] = value, (guards, cycle)
+        self._depend(guards)
+        return value
+
+    def _read(self, query, outcome):
+        """Note what the derivation under way read (nothing when none is)."""
+        if self._reads:
+            self._reads[-1].add((query, outcome))
+
+    def _depend(self, guards):
+        if self._reads:
+            self._reads[-1].update(guards)
+
+    def _query(self, kind, *args):
+        """A guard's reading again (:meth:`_remembered`)."""
+        if kind == 'pending':
+            return args[0] in self._pending
+        if kind == 'size':
+            return _int(self.binding.value(*args))
+        difference = self.binding.compare(*args)
+        if kind == 'compare' or difference is None:
+            return difference
+        return (difference > 0) - (difference < 0)
 
     def _derive(self, predicate, expr):
         if predicate in self.facts.get(expr, ()):
@@ -149,21 +213,32 @@ class Properties:
 
     def size(self, dim):
         """A dimension as an int, or None when it is symbolic and not bound."""
-        size = self.binding.value(dim)
-        return size if isinstance(size, int) else None
+        size = _int(self.binding.value(dim))
+        self._read(('size', dim), size)
+        return size
 
     def compare(self, a, b):
         """``a - b`` as an int when both sizes are known (or their difference is), else None."""
-        return self.binding.compare(a, b)
+        difference = self.binding.compare(a, b)
+        self._read(('compare', a, b), difference)
+        return difference
+
+    def order(self, a, b):
+        """The sign of ``a - b`` (-1, 0 or 1) when it is known, else None: what shapes
+        decide (a result that reads only this holds at every size of that order)."""
+        difference = self.binding.compare(a, b)
+        sign = None if difference is None else (difference > 0) - (difference < 0)
+        self._read(('order', a, b), sign)
+        return sign
 
     def square(self, expr):
         """Whether ``expr`` is square: True, False or None."""
-        difference = self.compare(*expr.shape)
-        return None if difference is None else difference == 0
+        sign = self.order(*expr.shape)
+        return None if sign is None else sign == 0
 
     def full_column_rank(self, expr):
         """Whether ``expr`` (m x n) has rank n: full rank and m >= n."""
-        taller = self.compare(*expr.shape)
+        taller = self.order(*expr.shape)
         return _all([self.ask('fullrank', expr), None if taller is None else taller >= 0])
 
     def sign(self, scalar):
@@ -194,16 +269,53 @@ class Properties:
 
     def transpose(self, expr):
         """The canonical form of ``expr.T`` under these properties (a symmetric matrix is its own)."""
-        if expr not in self._transposes:
-            self._transposes[expr] = transpose(expr, self._symmetric)
-        return self._transposes[expr]
+        return self._remembered('transposes', self._transposes, expr,
+                                lambda: transpose(expr, self._symmetric))
 
     def canonical(self, expr):
         """``expr`` in the canonical form the compiler works on (see :mod:`.canonical`)."""
-        return canonicalize(expr, self._symmetric, self._canonical)
+        return self._remembered('canonical', self._canonical, expr,
+                                lambda: canonicalize(expr, self._symmetric))
 
     def _symmetric(self, expr):
         return self.ask('symmetric', expr)
+
+
+#: The tables of answers, canonical forms and transposes shared through a memo.
+_SHARED = ('answers', 'canonical', 'transposes')
+
+
+def _shared_tables(assumptions):
+    """The tables of shared results (each with the readings it depends on) for these
+    ``assumptions``: those of the active :class:`~computations.matrices.ops.memo.Memo`
+    (shared by a function's compilations at every size), else new ones."""
+    memo = active()
+    if memo is None:
+        return {name: {} for name in _SHARED}
+    return memo.lookup('answers', ('facts', assumptions),
+                       lambda: {name: {} for name in _SHARED})
+
+
+def _share(table, key, guards, value):
+    """Keep ``value`` under ``key`` for the sizes where ``guards`` hold (at most
+    :data:`SHARED_VARIANTS` variants per key; a table of :data:`SHARED_LIMIT` keys is
+    emptied first)."""
+    if key not in table and len(table) >= SHARED_LIMIT:
+        table.clear()
+    variants = table.setdefault(key, [])
+    if len(variants) >= SHARED_VARIANTS:
+        del variants[0]
+    variants.append((guards, value))
+
+
+#: The most keys a shared table holds, and variants (for different sizes) per key.
+SHARED_LIMIT, SHARED_VARIANTS = 20_000, 8
+
+_MISSING = object()
+
+
+def _int(size):
+    return size if isinstance(size, int) else None
 
 
 def _flatten(assumptions):

@@ -13,8 +13,8 @@ import dataclasses
 import sympy
 from sympy import Q
 
-from computations.matrices.ops.core import (Call, MatrixComputation, as_flag, as_matrix, as_scalar, as_side,
-                   check_shapes, check_square, same_dimension, transpose_if)
+from computations.matrices.ops.core import (Call, MatrixComputation, add, as_flag, as_matrix, as_scalar,
+                   as_side, check_shapes, check_square, multiply, same_dimension, transpose_if)
 from computations.matrices.errors import SingularMatrixError
 from computations.matrices.expressions import LofCholesky
 
@@ -22,13 +22,13 @@ __all__ = ['GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 'COPY', 'TRMM', 'TRSM
 
 
 def _scaled(alpha, X):
-    return X if alpha == 1 else alpha * X
+    return X if alpha == 1 else multiply(alpha, X)
 
 
 def _accumulate(alpha, product, beta, C):
     """``alpha*product + beta*C`` (without the second term when C is absent)."""
     result = _scaled(alpha, product)
-    return result if C is None else result + _scaled(beta, C)
+    return result if C is None else add(result, _scaled(beta, C))
 
 
 def _sided_product(name, side, A, opA, B):
@@ -36,9 +36,9 @@ def _sided_product(name, side, A, opA, B):
     check_square(A, 'A', name)
     if side == 'L':
         check_shapes(name, 'A', A, 'B', B, 1, 0)
-        return opA * B
+        return multiply(opA, B)
     check_shapes(name, 'B', B, 'A', A, 1, 0)
-    return B * opA
+    return multiply(B, opA)
 
 
 def _beta_and_c(beta, C, shape, name):
@@ -82,7 +82,7 @@ class GEMM(MatrixComputation):
         check_shapes(name, 'op(A)', opA, 'op(B)', opB, 1, 0)
         beta, C = _beta_and_c(beta, C, (opA.shape[0], opB.shape[1]), name)
         self._set(alpha, A, B, beta, C, trans_a, trans_b,
-                  outputs=[_accumulate(alpha, opA * opB, beta, C)])
+                  outputs=[_accumulate(alpha, multiply(opA, opB), beta, C)])
 
     @property
     def flops(self):
@@ -157,7 +157,7 @@ class SYRK(MatrixComputation):
         alpha = as_scalar(alpha, 'alpha', name)
         A = as_matrix(A, 'A', name)
         trans = as_flag(trans, 'trans', name)
-        product = A.T * A if trans else A * A.T
+        product = multiply(A.T, A) if trans else multiply(A, A.T)
         beta, C = _beta_and_c(beta, C, product.shape, name)
         self._set(alpha, A, beta, C, trans, outputs=[_accumulate(alpha, product, beta, C)])
 
@@ -194,7 +194,8 @@ class GEMV(MatrixComputation):
         opA = transpose_if(trans, A)
         check_shapes(name, 'op(A)', opA, 'x', x, 1, 0)
         beta, y = _beta_and_c(beta, y, (opA.shape[0], 1), name)
-        self._set(alpha, A, x, beta, y, trans, outputs=[_accumulate(alpha, opA * x, beta, y)])
+        self._set(alpha, A, x, beta, y, trans,
+                  outputs=[_accumulate(alpha, multiply(opA, x), beta, y)])
 
     @property
     def flops(self):
@@ -224,7 +225,7 @@ class AXPY(MatrixComputation):
         X, Y = as_matrix(X, 'X', name), as_matrix(Y, 'Y', name)
         check_shapes(name, 'X', X, 'Y', Y, 0, 0)
         check_shapes(name, 'X', X, 'Y', Y, 1, 1)
-        self._set(alpha, X, Y, outputs=[_scaled(alpha, X) + Y])
+        self._set(alpha, X, Y, outputs=[add(_scaled(alpha, X), Y)])
 
     @property
     def flops(self):
@@ -249,7 +250,7 @@ class SCAL(MatrixComputation):
     def __init__(self, alpha, X):
         name = type(self).__name__
         alpha, X = as_scalar(alpha, 'alpha', name), as_matrix(X, 'X', name)
-        self._set(alpha, X, outputs=[alpha * X])
+        self._set(alpha, X, outputs=[multiply(alpha, X)])
 
     @property
     def flops(self):

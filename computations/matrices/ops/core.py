@@ -36,6 +36,13 @@ Every concrete class (one that names its ``routine``) is registered as it
 is defined: :func:`operations` lists them, so no list of the vocabulary is
 kept by hand.
 
+While a :class:`~computations.matrices.ops.memo.Memo` is shared (a compiled
+function compiling itself for a new shape), operations are interned by
+their constructor's arguments and their FLOP expressions kept: an operation
+is an immutable value, so the one built earlier from equal arguments is the
+one asked for, and building operations on SymPy expressions is most of a
+compilation's time.
+
 and computes ``outputs`` (SymPy matrix expressions) and ``flops`` (a SymPy
 expression in the shapes; an integer when the shapes are numbers).
 """
@@ -46,11 +53,15 @@ from types import MappingProxyType
 
 import sympy
 from sympy import MatrixExpr
+from sympy.matrices.expressions.matadd import canonicalize as _matadd_canonical
+from sympy.matrices.expressions.matmul import canonicalize as _matmul_canonical
 
 from computations.core import Computation
+from computations.matrices.ops.memo import active
 
-__all__ = ['MatrixComputation', 'Call', 'operations', 'is_variable', 'as_scalar', 'as_matrix', 'as_flag', 'as_side',
-           'transpose_if', 'check_square', 'check_shapes', 'same_dimension', 'dimensions']
+__all__ = ['MatrixComputation', 'Interned', 'Call', 'operations', 'is_variable', 'as_scalar',
+           'as_matrix', 'as_flag', 'as_side', 'transpose_if', 'multiply', 'add', 'check_square',
+           'check_shapes', 'same_dimension', 'dimensions']
 
 
 def dimensions(variables):
@@ -115,8 +126,66 @@ def as_side(value, op):
 
 
 def transpose_if(flag, X):
-    """``X.T`` if ``flag`` else ``X``."""
-    return X.T if flag else X
+    """``X.T`` if ``flag`` else ``X`` (kept in the shared memo, when there is one: SymPy
+    simplifies the transpose of a product anew each time).
+
+    >>> transpose_if(True, sympy.MatrixSymbol('A', 2, 3) * sympy.MatrixSymbol('B', 3, 2))
+    B.T*A.T
+    """
+    if not flag:
+        return X
+    memo = active()
+    if memo is None:
+        return X.T
+    return memo.lookup('transposes', X, lambda: X.T)
+
+
+def multiply(*factors):
+    """``factors[0]*factors[1]*...`` as SymPy builds it (``MatMul(...).doit()``), the
+    simplified factors kept in the shared memo when there is one: SymPy simplifies every
+    factor again for every product it is in, and operations are built on the same values
+    many times.
+
+    >>> A, B = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('B', 2, 2)
+    >>> multiply(2, A.T, B) == 2*A.T*B
+    True
+    """
+    return _combined(sympy.MatMul, _matmul_canonical, factors)
+
+
+def add(*terms):
+    """``terms[0] + terms[1] + ...`` as SymPy builds it (``MatAdd(...).doit()``), the
+    simplified terms kept as in :func:`multiply`.
+
+    >>> A, B = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('B', 2, 2)
+    >>> add(A, 2*B) == A + 2*B
+    True
+    """
+    return _combined(sympy.MatAdd, _matadd_canonical, terms)
+
+
+def _combined(kind, canonical, args):
+    memo = active()
+    if memo is None:
+        return kind(*args).doit()
+    key = (kind, tuple((type(a), a) for a in args))
+    return memo.lookup('products', key,
+                       lambda: canonical(kind(*(_done(memo, sympy.sympify(a)) for a in args))))
+
+
+def _done(memo, expr):
+    """``expr.doit()``, kept in ``memo``, and so are the arguments' of a product or sum
+    (what their ``doit`` does: the arguments' ``doit``, then the canonical form)."""
+    if expr.is_Atom:
+        return expr.doit()
+    kind = type(expr)
+    if kind in _CANONICAL:
+        return memo.lookup('products', ('doit', kind, expr), lambda: _CANONICAL[kind](
+            kind(*(_done(memo, arg) for arg in expr.args))))
+    return memo.lookup('products', ('doit', kind, expr), expr.doit)
+
+
+_CANONICAL = {sympy.MatMul: _matmul_canonical, sympy.MatAdd: _matadd_canonical}
 
 
 def check_square(X, name, op):
@@ -251,7 +320,58 @@ def operations():
     return tuple(_OPERATIONS)
 
 
-class MatrixComputation(Computation):
+def _arguments_key(cls, args, kwargs):
+    """A constructor call as a key: the class and each argument with its type (``1`` and
+    ``1.0``, equal in Python, build different operations)."""
+    return (cls, tuple((type(a), a) for a in args),
+            tuple((name, type(v), v) for name, v in sorted(kwargs.items(), key=_first)))
+
+
+def _first(item):
+    return item[0]
+
+
+class Interned(type):
+    """The metaclass of operations: while a memo is shared, a constructor call with the
+    arguments of an earlier one returns the operation it made (see the module).
+
+    >>> from computations.matrices import GEMM
+    >>> from computations.matrices.ops.memo import Memo, sharing
+    >>> A = sympy.MatrixSymbol('A', 2, 2)
+    >>> with sharing(Memo()):
+    ...     GEMM(1, A, A) is GEMM(1, A, A)
+    True
+    >>> GEMM(1, A, A) is GEMM(1, A, A), GEMM(1, A, A) == GEMM(1, A, A)
+    (False, True)
+    """
+
+    def __call__(cls, *args, **kwargs):
+        memo = active()
+        if memo is None:
+            return super().__call__(*args, **kwargs)
+        key = _arguments_key(cls, args, kwargs)
+        try:
+            found = memo.get('ops', key)
+        except TypeError:                            # an unhashable argument: not interned
+            return super().__call__(*args, **kwargs)
+        if found is None:
+            found = super().__call__(*args, **kwargs)
+            memo.store('ops', key, found)
+        return found
+
+
+def _kept_flops(count):
+    """A ``flops`` getter that keeps each operation's expression in the shared memo."""
+    @functools.wraps(count)
+    def flops(op):
+        memo = active()
+        if memo is None:
+            return count(op)
+        return memo.lookup('flops', op, lambda: count(op))
+    return flops
+
+
+class MatrixComputation(Computation, metaclass=Interned):
     """A computation that one BLAS or LAPACK routine performs.
 
     Subclasses set the data attributes described in the module docstring and
@@ -281,6 +401,9 @@ class MatrixComputation(Computation):
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get('routine') is not None:     # a concrete class: register it
             _OPERATIONS[cls] = None
+        count = cls.__dict__.get('flops')
+        if isinstance(count, property):
+            cls.flops = property(_kept_flops(count.fget), doc=count.__doc__)
 
     def _set(self, *props, outputs):
         """Freeze the props, and derive inputs and outputs once (the graph index reads
