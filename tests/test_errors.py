@@ -39,6 +39,7 @@ EXAMPLES = {
     'DonateError': (('X', 'is not an input of the computation (inputs: A)'), {}),
     'OverwriteCycleError': (('no order is safe: the overwrites form a cycle',), {'cycle': ('GEMM', 'POTRF')}),
     'ComputationsError': (('something failed',), {}),
+    '_RewriteCycle': (('A*(x + y)',), {}),
     'RoutineError': (('POSV', A + A.T, 3), {}),
     'NotPositiveDefiniteError': (('POSV', A + A.T, 2), {}),
     'SingularMatrixError': (('GETRF', A * B, 1), {}),

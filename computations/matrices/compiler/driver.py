@@ -1,8 +1,9 @@
 """From SymPy expressions to a composite of BLAS/LAPACK operations.
 
 :func:`compile_expressions` canonicalizes the outputs under the
-assumptions (:mod:`.canonical`, :mod:`.properties`), plans them one after
-the other (matrices before scalars) with the cost-driven search
+assumptions (:mod:`.canonical`, :mod:`.properties`), plans them jointly
+(matrices before scalars, each output held untransposed:
+:meth:`~.search.Planner.plan_outputs`) with the cost-driven search
 (:mod:`.search`, :mod:`.rules`), and fuses each factorization with one of
 its solves (POTRF + POTRS is one POSV call).  The result's outputs are the variables that hold the
 requested values: the same values, though not always the same spelling
@@ -29,6 +30,7 @@ from computations.matrices.compiler.canonical import _ordered
 from computations.matrices.ops.lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRS
 from computations.matrices.compiler.properties import Properties
 from computations.matrices.compiler.search import Planner
+from computations.matrices.ops.memo import Memo, active, sharing
 
 __all__ = ['compile_expressions', 'Compiled', 'fuse_factorizations']
 
@@ -45,20 +47,29 @@ def compile_expressions(outputs, inputs, assumptions=(), dims=None):
 
     ``dims`` binds symbolic dimensions to sizes, for the costs and the shape
     comparisons; every dimension must be a number or bound.
+
+    Operations, products and property answers are kept in the active
+    :class:`~computations.matrices.ops.memo.Memo` (a compiled function's, shared by its
+    compilations at every size), else in one made for this compilation.
     """
+    with sharing(active() or Memo()):
+        return _compile(outputs, inputs, assumptions, dims)
+
+
+def _compile(outputs, inputs, assumptions, dims):
     properties = Properties(assumptions, dims)
     planner = Planner(properties, inputs)
-    plans = [None] * len(outputs)
     # Matrices first: a scalar (a trace, a quadratic form) is cheap to read off them once
     # they are computed -- Trace(y.T*K.I*y) from the K.I*y a gradient needs anyway.
-    for i in sorted(range(len(outputs)), key=lambda i: not isinstance(outputs[i], MatrixExpr)):
-        plan = planner.plan(bind_scalar_dimensions(properties.canonical(outputs[i]),
-                                                   properties.dims))
-        planner.commit(plan)
+    order = sorted(range(len(outputs)), key=lambda i: not isinstance(outputs[i], MatrixExpr))
+    plans = [None] * len(outputs)
+    for i, plan in zip(order, planner.plan_outputs(
+            [bind_scalar_dimensions(properties.canonical(outputs[i]), properties.dims)
+             for i in order])):
         plans[i] = plan
     ops = set(planner.committed)
     results = []
-    for plan in plans:
+    for plan in plans:         # an output held transposed is copied (a TRANSPOSE it costs)
         var, transposed = plan.operand
         if transposed:
             op = TRANSPOSE(var)

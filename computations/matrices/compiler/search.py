@@ -23,6 +23,14 @@ first rule offered):
   operations, so trying every split cost O(L^4) SymPy work (a chain of 40
   took minutes);
 - sums: each term in turn is accumulated onto the sum of the others;
+- rewritings, as candidates beside the others (never fixed rewrites): a
+  product distributed over a sum at one end of a split (``(I - K*H)*P`` as
+  ``P - K*(H*P)``, ``(I - A*B)*x`` as two matrix-vector products), and a
+  factor several terms of a sum share taken out (``A*x + A*y`` as
+  ``A*(x + y)``); each is canonical before it is planned, one that leads
+  back to an expression being planned is skipped (distributing undoes
+  factoring), and their number and nesting are bounded
+  (:data:`MAX_REWRITES`, :data:`MAX_REWRITE_DEPTH`);
 - inverses standing alone (only when the result itself is an inverse):
   a solve with the identity;
 - a value and its transpose are one search problem;
@@ -43,7 +51,12 @@ factor), makes each proposal's operations on the variables that hold them
 
 Outputs are planned one after the other; what earlier outputs computed
 costs nothing later (:meth:`Planner.commit`), so a factorization made for
-one output serves the next.
+one output serves the next; then each is planned again with the others'
+operations committed, and kept when the program is cheaper
+(:meth:`Planner.plan_outputs`), so that what two outputs share is computed
+once whatever their order.  An output held transposed costs the copy the
+program ends with (:meth:`Planner.output`): a TRANSPOSE declares no FLOPs,
+and the search counts the elements it moves (:meth:`Planner.work`).
 """
 import functools
 import math
@@ -55,10 +68,13 @@ from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, Matri
                    Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from computations.graph import ComputationsError
 from computations.matrices.ops.auxiliary import SCALAR, SYMMETRIZE, TRANSPOSE
 from computations.matrices.ops.blas import AXPY, SCAL
 from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
 from computations.matrices.ops.lapack import POTRF
+from computations.matrices.ops.memo import active
+from computations.matrices.compiler.canonical import product
 from computations.matrices.compiler.chain import ChainOrder
 from computations.matrices.compiler.properties import split_product as _factors
 from computations.matrices.compiler.rules import (CHAIN_RULES, DETERMINANT_RULES, PRODUCT_RULES,
@@ -74,6 +90,28 @@ EXACT_CHAIN = 8
 #: Sums with more terms are accumulated in their given order (2**n sub-sums otherwise).
 MAX_SUM_SEARCH = 6
 
+#: Rewritten candidates (a product distributed over a sum, a common factor taken out of a
+#: sum) planned between two commits, at most: each plans a new expression.
+MAX_REWRITES = 8
+
+#: Rewritten candidates nest this deep at most (``(I - T*A)*X*(I - A*T)`` needs two: ``E -
+#: E*A*T`` with ``E = X - T*A*X``); a sum is factored only outside any rewriting (inside
+#: one, factoring mostly undoes it).
+MAX_REWRITE_DEPTH = 2
+
+#: Rounds of re-planning each output with the others' operations committed, at most.
+MAX_JOINT_ROUNDS = 3
+
+
+class _RewriteCycle(ComputationsError):
+    """A rewritten candidate led back to ``expr``, an expression being planned
+    (distributing undoes factoring).  Control flow inside the search, which skips that
+    candidate: it never reaches a caller."""
+
+    def __init__(self, expr):
+        super().__init__(f'planning {expr} led back to itself')
+        self.expr = expr
+
 
 class Plan(NamedTuple):
     """A way to compute ``target``: the operations needed, and where the result is."""
@@ -88,8 +126,9 @@ class Plan(NamedTuple):
 
 def _product(factors):
     """The product of matrix factors, built at once (``*`` in turn is quadratic in their
-    number); the same expression as ``A*B*...``."""
-    return factors[0] if len(factors) == 1 else MatMul(*factors).doit(deep=False)
+    number); the same expression as ``A*B*...`` (kept in the shared memo:
+    :func:`~.canonical.product`)."""
+    return product(tuple(factors))
 
 
 def _sum(terms):
@@ -109,7 +148,11 @@ class Planner:
         self.committed = set()
         self._memo = {}
         self._flops = {}
+        self._copies = {}          # a TRANSPOSE -> the elements it moves
         self._splits = {}          # a long product's factors -> where its chain order splits
+        self._active = set()       # the expressions being planned (the cycle guard)
+        self._rewrites = MAX_REWRITES
+        self._depth = 0            # rewritings being planned, nested
 
     # Costs --------------------------------------------------------------------
 
@@ -130,11 +173,25 @@ class Planner:
         formed only when nothing else computes the value, whatever the FLOPs
         (at tiny sizes forming one can look cheaper).
         """
-        new = [op for op in plan.ops if op not in self.committed]
+        return self.price(op for op in plan.ops if op not in self.committed)
+
+    def price(self, ops):
+        """``(explicit inverses, work, operations)`` of ``ops``: the work is the FLOPs, plus
+        the elements a copy moves (a TRANSPOSE declares no FLOPs, but is not free)."""
+        new = list(ops)
         inverses = sum(getattr(op, 'forms_inverse', False)   # SCALAR is not a MatrixComputation
                        or isinstance(getattr(op, 'B', None), Identity) for op in new)
         # fsum: exact, so equal costs tie whatever order the set iterates in
-        return inverses, math.fsum(map(self.flops, new)), len(new)
+        return inverses, math.fsum(map(self.work, new)), len(new)
+
+    def work(self, op):
+        """The FLOPs of ``op``, or for a copy (TRANSPOSE) the elements it moves."""
+        if type(op) is not TRANSPOSE:
+            return self.flops(op)
+        if op not in self._copies:
+            rows, columns = map(self.properties.size, op.X.shape)
+            self._copies[op] = float((rows or 0) * (columns or 0))
+        return self._copies[op]
 
     def cheapest(self, plans, target):
         plans = list(plans)
@@ -167,7 +224,7 @@ class Planner:
     def need(self, need):
         """The plan of a :class:`~.rules.Need`: its value, factored or oriented as asked."""
         factors = need.factors
-        plan = self.plan(factors[0] if len(factors) == 1 else MatMul(*factors))
+        plan = self.plan(product(factors, doit=False))
         if need.factorization is not None:
             plan = self.emit((need.factorization(plan.operand.var),), plan,
                              transposed=plan.operand.transposed)
@@ -193,7 +250,8 @@ class Planner:
         unless the value is symmetric)."""
         if plan.operand.transposed == transposed:
             return plan
-        if self.properties.ask('symmetric', plan.target):          # its own transpose
+        if (self.properties.ask('symmetric', plan.target)          # its own transpose
+                or self.properties.ask('symmetric', plan.operand.var)):
             return plan._replace(operand=Operand(plan.operand.var, transposed))
         return self.emit((TRANSPOSE(plan.operand.var),), plan, transposed=transposed,
                          target=plan.target)
@@ -211,7 +269,13 @@ class Planner:
         elif isinstance(expr, Transpose) and expr.arg in self.inputs:
             result = Plan(expr, Operand(expr.arg, True))
         else:
-            result = self._search(expr)
+            if expr in self._active:
+                raise _RewriteCycle(expr)
+            self._active.add(expr)
+            try:
+                result = self._search(expr)
+            finally:
+                self._active.discard(expr)
         self._memo[expr] = result
         return result
 
@@ -258,20 +322,22 @@ class Planner:
         transpose = self.properties.transpose(expr)
         if transpose != expr and _orientation_key(transpose) < _orientation_key(expr):
             return self.plan(transpose).flipped(expr)
-        if isinstance(expr, MatMul) or type(expr) is MatPow:
-            coefficient, factors = _factors(expr)
-            candidates = self.products(coefficient, factors)
-        elif isinstance(expr, MatAdd):
-            candidates = self.sums(expr)
-        elif isinstance(expr, Inverse):
-            candidates = self.apply(SOLVE_RULES, expr.arg, Identity(expr.shape[0]), 'L', 1)
-        else:
-            raise NotImplementedError(f'the compiler cannot compute {expr} '
-                                      f'({type(expr).__name__}): it is not an input')
-        best = self.cheapest(candidates, expr)
+        best = self.cheapest(self._candidates(expr), expr)
         if best.operand.transposed and transpose == expr:      # symmetric: either will do
             best = Plan(expr, Operand(best.operand.var), best.ops)
         return best._replace(target=expr)
+
+    def _candidates(self, expr):
+        """Every candidate plan for a product, sum or inverse ``expr``."""
+        if isinstance(expr, MatMul) or type(expr) is MatPow:
+            coefficient, factors = _factors(expr)
+            return self.products(coefficient, factors)
+        if isinstance(expr, MatAdd):
+            return self.sums(expr)
+        if isinstance(expr, Inverse):
+            return self.apply(SOLVE_RULES, expr.arg, Identity(expr.shape[0]), 'L', 1)
+        raise NotImplementedError(f'the compiler cannot compute {expr} '
+                                  f'({type(expr).__name__}): it is not an input')
 
     def products(self, coefficient, factors, acc=None):
         """Candidate plans for ``coefficient*product(factors) + acc``."""
@@ -288,6 +354,7 @@ class Planner:
             if not (inverse_left or inverse_right):
                 candidates += self.apply(PRODUCT_RULES, _product(left), _product(right), alpha,
                                          acc)
+            candidates += self.distributed(alpha, left, right, acc)
         if len(factors) > 1:
             candidates += self.apply(CHAIN_RULES, alpha, factors, acc)
         if alpha != 1 or acc is not None or len(factors) == 1:
@@ -332,6 +399,67 @@ class Planner:
                 self._record(factors, order, i, k, chosen)
                 i = k
 
+    def distributed(self, alpha, left, right, acc=None):
+        """The plan of ``alpha*left*right + beta*C`` with the product distributed over a
+        side that is one sum (``(I - K*H)*P`` as ``P - K*(H*P)``), when that may be cheaper
+        (:meth:`_worth_distributing`); a candidate, never a fixed rewrite."""
+        candidates = []
+        for side, (group, other) in enumerate(((left, right), (right, left))):
+            if (len(group) != 1 or not isinstance(group[0], MatAdd)
+                    or not self._worth_distributing(group[0], other, side)):
+                continue
+            rest = _product(other)
+            terms = [alpha * (term * rest if side == 0 else rest * term)
+                     for term in group[0].args]
+            if acc is None or not self._depth:
+                if acc is not None:
+                    terms.append(acc.beta * acc.value)
+                candidates += self.rewritten(_sum(terms))
+            else:          # inside a rewriting: one rewriting whatever the term added
+                candidates += [self.finish(plan, 1, acc) for plan in self.rewritten(_sum(terms))]
+        return candidates
+
+    def _worth_distributing(self, total, other, side):
+        """Whether distributing a product over the sum ``total`` (on the left when ``side``
+        is 0) may be cheaper: a term of the sum is a multiple of the identity (its product
+        is free), or a product through a dimension smaller than the sum's (a low-rank
+        update), or the other side is thinner than the sum along the product (``(I -
+        A*B)*x``: matrix-vector products only).  Forming a sum of plain matrices and
+        multiplying once is never dearer than multiplying each, so that is not offered."""
+        size = self.properties.size
+        rows, columns = map(size, total.shape)
+        if None in (rows, columns):
+            return True
+        for term in total.args:
+            _, factors = _factors(term)
+            if all(isinstance(f, Identity) for f in factors):
+                return True
+            inner = [size(f.shape[1]) for f in factors[:-1]]
+            if any(dim is not None and dim < min(rows, columns) for dim in inner):
+                return True
+        free = size(other[-1].shape[1]) if side == 0 else size(other[0].shape[0])
+        return free is not None and free < (rows if side == 0 else columns)
+
+    def rewritten(self, expr):
+        """The plan of ``expr``, an equal rewriting of the expression being planned, in its
+        canonical form: ``[plan]``, or ``[]`` when it leads back to an expression being
+        planned (distributing undoes factoring), or when :data:`MAX_REWRITES` are used up."""
+        if self._depth >= MAX_REWRITE_DEPTH or self._rewrites <= 0:
+            return []
+        expr = self.properties.canonical(expr)
+        if expr in self._active:
+            return []
+        if expr in self._memo:
+            return [self._memo[expr]]
+        self._rewrites -= 1
+        self._depth += 1
+        try:
+            return [self.plan(expr)]
+        except _RewriteCycle:
+            return []
+        finally:
+            self._depth -= 1
+
     def finish(self, plan, alpha, acc):
         """``alpha*plan + beta*C`` from a computed plan: SCAL and AXPY (or nothing)."""
         if alpha != 1 and acc is None:
@@ -357,17 +485,113 @@ class Planner:
             acc = Accumulator(beta, C[0]) if len(C) == 1 else Accumulator(1, rest[0])
             coefficient, factors = _factors(terms[j])
             candidates += self.products(coefficient, factors, acc=acc)
+        if len(terms) <= MAX_SUM_SEARCH and not self._depth:
+            candidates += self.factored(terms)
         return candidates
+
+    def factored(self, terms):
+        """Plans of the sum of ``terms`` with a factor that several terms start (or end)
+        with taken out: ``A*x + A*y`` as ``A*(x + y)``.  A term that is the factor itself is
+        left out of the group: ``A*(I + x)`` never costs less than ``A*x + A``."""
+        split = [_factors(term) for term in terms]
+        candidates = []
+        for end in (0, -1):
+            groups = {}
+            for i, (_, factors) in enumerate(split):
+                if len(factors) > 1:
+                    groups.setdefault(factors[end], []).append(i)
+            for factor, members in groups.items():
+                if len(members) < 2:
+                    continue
+                inner = _sum([split[i][0] * _product(split[i][1][1:] if end == 0
+                                                     else split[i][1][:-1]) for i in members])
+                common = factor * inner if end == 0 else inner * factor
+                others = [term for i, term in enumerate(terms) if i not in members]
+                candidates += self.rewritten(_sum([common] + others))
+        return candidates
+
+    def output(self, expr):
+        """The cheapest plan for the output ``expr`` held as it is: a plan leaving the
+        transpose costs the copy the program ends with (TRANSPOSE), so an untransposed
+        candidate wins unless it costs more than the copy."""
+        plan = self.plan(expr)
+        if not isinstance(expr, MatrixExpr) or not plan.operand.transposed:
+            return plan
+        candidates = [plan]
+        if isinstance(expr, (MatMul, MatPow, MatAdd, Inverse)):
+            transpose = self.properties.transpose(expr)
+            flip = transpose != expr and _orientation_key(transpose) < _orientation_key(expr)
+            candidates += [c.flipped(expr) if flip else c._replace(target=expr)
+                           for c in self._candidates(transpose if flip else expr)]
+        return self.cheapest([self._oriented(c, False) for c in candidates], expr)
+
+    def plan_outputs(self, exprs):
+        """The plans of ``exprs``, each held untransposed (:meth:`output`), planned jointly.
+
+        They are planned one after the other, each with the earlier ones' operations
+        committed; then each is planned again with all the others' operations committed
+        and kept when the whole program is cheaper, until nothing changes (at most
+        :data:`MAX_JOINT_ROUNDS` rounds), so that a value two outputs share is computed
+        once whatever their order (``[X*A - I, A*X*A - A]``).  An output is planned again
+        only when another's plan computes a value that its last search planned (a
+        candidate it could now read for free) and its own plan does not.
+
+        >>> from sympy import Identity, MatrixSymbol
+        >>> from computations.matrices.compiler.properties import Properties
+        >>> X, A = MatrixSymbol('X', 4, 4), MatrixSymbol('A', 4, 4)
+        >>> planner = Planner(Properties(), [X, A])
+        >>> plans = planner.plan_outputs([X*A - Identity(4), A*X*A - A])
+        >>> sorted(type(op).__name__ for op in planner.committed)     # X*A once
+        ['AXPY', 'GEMM', 'GEMM']
+        """
+        plans, seen, base = [], [], []
+        for expr in exprs:
+            base.append(frozenset(self.committed))
+            plans.append(self.output(expr))
+            seen.append(set(self._memo))
+            self.commit(plans[-1])
+        for _ in range(MAX_JOINT_ROUNDS if len(exprs) > 1 else 0):
+            changed = False
+            for i, expr in enumerate(exprs):
+                others = frozenset().union(*(p.ops for j, p in enumerate(plans) if j != i))
+                if not self._useful(others - base[i] - plans[i].ops, seen[i]):
+                    continue
+                self.committed = set(others)
+                self._restart()
+                plan = self.output(expr)
+                if self.price(others | plan.ops) < self.price(others | plans[i].ops):
+                    plans[i], changed = plan, True
+                base[i], seen[i] = others, set(self._memo)
+            if not changed:
+                break
+        self.committed = set().union(*(p.ops for p in plans))
+        self._restart()
+        return plans
+
+    def _useful(self, ops, planned):
+        '''Whether one of ``ops`` computes a value in ``planned`` (or its transpose).'''
+        return any(value in planned or self.properties.transpose(value) in planned
+                   for op in ops for value in op.outputs if isinstance(value, MatrixExpr))
 
     def commit(self, plan):
         """Record ``plan``'s operations as part of the program: later plans get them free."""
         self.committed |= plan.ops
+        self._restart()
+
+    def _restart(self):
+        """Forget the plans made under the operations committed before."""
         self._memo.clear()
+        self._rewrites = MAX_REWRITES
 
 
 def _orientation_key(expr):
     """Which of a value and its transpose is searched (the other is its flip): the one
     with fewer transposes, then the shorter.  ``srepr``, not ``str``: SymPy's ``str`` of
     a deeply nested expression is slow (see :func:`computations.graph.sort_key`)."""
+    memo = active()
+    return _written(expr) if memo is None else memo.lookup('keys', expr, lambda: _written(expr))
+
+
+def _written(expr):
     text = sympy.srepr(expr)
     return text.count('Transpose('), len(text), text

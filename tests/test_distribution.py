@@ -1,0 +1,236 @@
+"""The algebra the search knows: distributing a product over a sum and factoring a sum,
+both as cost candidates; outputs held transposed cost their copy; outputs planned jointly.
+
+Numbers are compared with NumPy (``@``, ``np.linalg.solve``) through
+``computations.function``; kernels and FLOPs through ``compile_expressions``.
+"""
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from sympy import Identity, MatrixSymbol, Q, Symbol
+
+import computations
+from computations.core import Identity as Marks
+from computations.matrices import compile_expressions
+from computations.matrices.compiler.properties import Properties
+from computations.matrices.compiler.search import Planner
+
+n, m, k = (Symbol(s, integer=True, positive=True) for s in 'nmk')
+I = Identity(n)
+A, B, P, X = (MatrixSymbol(s, n, n) for s in 'ABPX')
+K, H = MatrixSymbol('K', n, k), MatrixSymbol('H', k, n)
+S, M = MatrixSymbol('S', n, m), MatrixSymbol('M', m, m)
+Y = MatrixSymbol('Y', m, n)
+x, y, z = (MatrixSymbol(s, n, 1) for s in 'xyz')
+c = Symbol('c')
+
+
+def compiled(outputs, inputs, assumptions=(), dims=None):
+    return compile_expressions(outputs, inputs, assumptions, dims or {n: 60, m: 6, k: 5})
+
+
+def routines(comp):
+    return Counter(type(op).__name__ for op in comp.computation if not isinstance(op, Marks))
+
+
+def spd(rng, size):
+    G = rng.standard_normal((size, size))
+    return G @ G.T / size + np.eye(size)
+
+
+def agrees(outputs, inputs, assumptions, values, expected):
+    f = computations.function(inputs, outputs, assumptions)
+    for got, want in zip(f(*values), expected):
+        assert np.linalg.norm(got - want) <= 1e-9 * max(1.0, np.linalg.norm(want))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(19)
+
+
+# Distributing ----------------------------------------------------------------------------
+
+def test_a_rank_one_update_times_a_vector_is_two_matrix_vector_products(rng):
+    """``(I - A*B)*x`` is ``x - A*(B*x)``: two GEMVs, never the n x n GEMM of ``A*B``."""
+    comp = compiled([(I - A * B) * x], [A, B, x])
+    assert routines(comp) == Counter(GEMV=2)
+    assert comp.flops == 2 * (2 * 60 * 60)
+    a, b, v = rng.standard_normal((60, 60)), rng.standard_normal((60, 60)), \
+        rng.standard_normal((60, 1))
+    agrees([(I - A * B) * x], [A, B, x], [], (a, b, v), [v - a @ (b @ v)])
+
+
+def test_the_kalman_covariance_update_distributes(rng):
+    """``(I - K*H)*P`` is ``P - K*(H*P)``: n x k x n work, not an n x n x n product."""
+    comp = compiled([(I - K * H) * P], [K, H, P], [Q.symmetric(P)])
+    assert comp.flops == 2 * 5 * 60 * 60 * 2
+    assert 'TRANSPOSE' not in routines(comp)
+    kk, h, p = rng.standard_normal((6, 2)), rng.standard_normal((2, 6)), spd(rng, 6)
+    agrees([(I - K * H) * P], [K, H, P], [Q.symmetric(P)], (kk, h, p),
+           [(np.eye(6) - kk @ h) @ p])
+
+
+def test_a_scaled_low_rank_update_on_the_right(rng):
+    """``c*B*(I - Y.T*M.I*Y)`` (stochastic Newton's shape) is ``c*B - c*B*Y.T*M.I*Y``."""
+    expr = c * B * (I - Y.T * M.I * Y)
+    assumptions = [Q.positive_definite(M), Q.positive_definite(B)]
+    comp = compiled([expr], [c, B, Y, M], assumptions)
+    assert comp.flops < 2 * 60 ** 3          # never the n x n x n product B*(I - ...)
+    b, yy, mm = spd(rng, 7), rng.standard_normal((3, 7)), spd(rng, 3)
+    agrees([expr], [c, B, Y, M], assumptions, (2.5, b, yy, mm),
+           [2.5 * b @ (np.eye(7) - yy.T @ np.linalg.solve(mm, yy))])
+
+
+def test_randomized_inversion_reaches_products_of_the_sketch_size(rng):
+    """``T + (I - T*A)*X*(I - A*T)``, ``T = S*(S.T*A*S).I*S.T``: every product n x n x m
+    (``E = X - T*A*X``, then ``E - E*A*T``), as the hand-written program; no n x n x n."""
+    T = S * (S.T * A * S).I * S.T
+    expr = T + (I - T * A) * X * (I - A * T)
+    assumptions = [Q.positive_definite(A), Q.fullrank(S)]
+    comp = compiled([expr], [A, S, X], assumptions, {n: 200, m: 10})
+    assert comp.flops < 200 ** 3              # one n x n x n GEMM alone is 2 n**3
+    for op in comp.computation:
+        if type(op).__name__ == 'GEMM':
+            assert m in {dim for var in op.inputs + op.outputs for dim in var.shape}, op
+    a, s, xx = spd(rng, 8), rng.standard_normal((8, 3)), rng.standard_normal((8, 8))
+    t = s @ np.linalg.solve(s.T @ a @ s, s.T)
+    agrees([expr], [A, S, X], assumptions, (a, s, xx),
+           [t + (np.eye(8) - t @ a) @ xx @ (np.eye(8) - a @ t)])
+
+
+def test_a_sum_of_plain_matrices_is_formed_once():
+    """``(A + B)*P``: one AXPY and one GEMM; distributing would double the products."""
+    assert routines(compiled([(A + B) * P], [A, B, P])) == Counter(AXPY=1, GEMM=1)
+
+
+# Factoring ------------------------------------------------------------------------------
+
+def test_a_common_factor_is_taken_out(rng):
+    """``A*x + A*y`` is ``A*(x + y)``: one GEMV; ``S.I*x - 2*S.I*y`` one solve."""
+    assert routines(compiled([A * x + A * y], [A, x, y])) == Counter(GEMV=1, AXPY=1)
+    spd_solve = compiled([A.I * x - 2 * A.I * y], [A, x, y], [Q.positive_definite(A)])
+    assert routines(spd_solve) == Counter(POSV=1, AXPY=1)
+    a, u, v = spd(rng, 6), rng.standard_normal((6, 1)), rng.standard_normal((6, 1))
+    agrees([A * x + A * y, A.I * x - 2 * A.I * y], [A, x, y], [Q.positive_definite(A)],
+           (a, u, v), [a @ (u + v), np.linalg.solve(a, u - 2 * v)])
+
+
+def test_a_trailing_common_factor(rng):
+    """``x.T*A + y.T*A`` is ``(x + y).T*A``: one matrix-vector product, one vector sum."""
+    comp = compiled([x.T * A + y.T * A], [A, x, y])
+    assert comp.flops == 2 * 60 * 60 + 2 * 60
+    a, u, v = rng.standard_normal((6, 6)), rng.standard_normal((6, 1)), \
+        rng.standard_normal((6, 1))
+    agrees([x.T * A + y.T * A], [A, x, y], [], (a, u, v), [(u + v).T @ a])
+
+
+def test_distributing_and_factoring_never_cycle(rng):
+    """``A*(x + y) + A*z`` factors into ``A*(x + y + z)`` and distributes back into a sum
+    with a common factor: the candidate leading back to an expression being planned is
+    skipped (no recursion error, no infinite loop)."""
+    expr = A * (I - B) * x + A * z
+    planner = Planner(Properties(dims={n: 60}), [A, B, x, z])
+    plan = planner.plan(planner.properties.canonical(expr))
+    assert plan.ops
+    a, b, u, w = (rng.standard_normal(s) for s in ((6, 6), (6, 6), (6, 1), (6, 1)))
+    agrees([expr], [A, B, x, z], [], (a, b, u, w), [a @ (np.eye(6) - b) @ u + a @ w])
+
+
+# Transposed outputs ----------------------------------------------------------------------
+
+def test_an_output_held_transposed_costs_its_copy():
+    """``x.T*A``: GEMV would leave the transpose (a copy at the end); a one-row GEMM of the
+    same FLOPs does not."""
+    assert routines(compiled([x.T * A], [A, x])) == Counter(GEMM=1)
+
+
+def test_a_symmetric_result_is_not_copied():
+    """The stochastic Newton update is symmetric (a SYRK): however the search spells it,
+    no TRANSPOSE at the end."""
+    W = MatrixSymbol('W', m, k)
+    Am = MatrixSymbol('Am', m, n)
+    kk = Symbol('kk')
+    inner = ((kk - 1) * Identity(k) + W.T * Am * B * Am.T * W).I
+    expr = (kk / (kk - 1)) * B * (I - Am.T * W * inner * W.T * Am * B)
+    comp = compiled([expr], [B, Am, W, kk], [Q.positive_definite(B), Q.fullrank(Am),
+                                             Q.fullrank(W), Q.positive(kk - 1)],
+                    {n: 200, m: 100, k: 20})
+    assert 'TRANSPOSE' not in routines(comp) and 'SYRK' in routines(comp)
+
+
+# Joint outputs ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize('size', [4, 50])
+def test_outputs_share_a_product_whatever_their_order(size, rng):
+    """``[X*A - I, A*X*A - A]`` computes ``X*A`` once in either order (288 FLOPs at n = 4:
+    two GEMMs and an AXPY; planned one after the other, the first order cost 384)."""
+    outputs = [X * A - I, A * X * A - A]
+    forward = compiled(outputs, [X, A], dims={n: size})
+    backward = compiled(outputs[::-1], [X, A], dims={n: size})
+    assert forward.flops == backward.flops == 2 * (2 * size ** 3) + 2 * size ** 2
+    assert routines(forward)['GEMM'] == routines(backward)['GEMM'] == 2
+    xx, a = rng.standard_normal((5, 5)), rng.standard_normal((5, 5))
+    agrees(outputs, [X, A], [], (xx, a), [xx @ a - np.eye(5), a @ xx @ a - a])
+
+
+# Random products of sums against NumPy ---------------------------------------------------
+
+ATOMS = (A, B, P)
+
+
+@st.composite
+def sums_in_products(draw):
+    """``F1*F2*...*v``: factors are inputs or sums of the identity, inputs and products."""
+    def term():
+        kind = draw(st.sampled_from(['I', 'atom', 'product']))
+        if kind == 'I':
+            return draw(st.sampled_from([1, -1, 2])) * I
+        if kind == 'atom':
+            return draw(st.sampled_from(ATOMS))
+        return draw(st.sampled_from(ATOMS)) * draw(st.sampled_from(ATOMS))
+
+    def factor():
+        if draw(st.booleans()):
+            return draw(st.sampled_from(ATOMS))
+        terms = [term() for _ in range(draw(st.integers(2, 3)))]
+        return terms[0] + terms[1] + (terms[2] if len(terms) > 2 else 0 * I)
+
+    factors = [factor() for _ in range(draw(st.integers(1, 3)))]
+    tail = draw(st.sampled_from([x, P]))
+    expr = factors[0]
+    for f in factors[1:] + [tail]:
+        expr = expr * f
+    return expr + x if tail == x and draw(st.booleans()) else expr
+
+
+@settings(max_examples=25, deadline=None)
+@given(sums_in_products(), st.integers(0, 2**32 - 1))
+def test_random_products_of_sums_match_numpy(expr, seed):
+    rng = np.random.default_rng(seed)
+    values = {A: rng.standard_normal((5, 5)), B: rng.standard_normal((5, 5)),
+              P: rng.standard_normal((5, 5)), x: rng.standard_normal((5, 1))}
+    inputs = [A, B, P, x]
+    agrees([expr], inputs, [], [values[v] for v in inputs], [_numpy(expr, values)])
+
+
+def _numpy(expr, values):
+    """``expr`` evaluated with NumPy, written independently of the compiler."""
+    from sympy import MatAdd, MatMul, MatPow
+    if expr in values:
+        return values[expr]
+    if isinstance(expr, Identity):
+        return np.eye(5)
+    if isinstance(expr, MatAdd):
+        return sum(_numpy(arg, values) for arg in expr.args)
+    if isinstance(expr, MatMul):
+        coefficient, factors = expr.as_coeff_matrices()
+        result = float(coefficient) * np.eye(5)
+        for f in factors:
+            result = result @ _numpy(f, values)
+        return result
+    if isinstance(expr, MatPow):
+        return np.linalg.matrix_power(_numpy(expr.base, values), int(expr.exp))
+    raise TypeError(expr)
