@@ -38,7 +38,7 @@ from computations.matrices import RoutineError
 from computations.matrices.transforms.blocking import BlockOp
 
 __all__ = ['lower', 'call_kernel', 'call_lines', 'Arrays', 'Source', 'reads_whole', 'routine',
-           'diagonal_scale', 'diagonal_root_scale', 'KERNELS',
+           'diagonal_scale', 'diagonal_root_scale', 'add_to_diagonal', 'KERNELS',
            'check_info', 'check_diagonal', 'symmetrize', 'zero_upper', 'zero_lower']
 
 
@@ -206,9 +206,23 @@ def diagonal_root_scale(alpha, d, b, side=0, inverse=0, overwrite_b=0):
     return out, 0
 
 
+def add_to_diagonal(alpha, c, overwrite_c=0):
+    """``C + alpha*I``: ``alpha`` added to the diagonal of the square ``c``, in ``c`` itself
+    when ``overwrite_c``, else in a copy (O(n) work besides the copy).
+
+    >>> add_to_diagonal(2.0, np.ones((2, 2), order='F'))
+    array([[3., 1.],
+           [1., 3.]])
+    """
+    out = c if overwrite_c else np.array(c, order='F', copy=True)
+    diagonal = np.einsum('ii->i', out)           # a writable view of the diagonal
+    diagonal += alpha
+    return out
+
+
 #: The kernels of this module that operations name as their routine (``library = 'numpy'``
 #: and a :class:`~computations.matrices.ops.core.Call`), called like a scipy wrapper.
-KERNELS = {'diagonal_root_scale': diagonal_root_scale}
+KERNELS = {'diagonal_root_scale': diagonal_root_scale, 'add_to_diagonal': add_to_diagonal}
 
 
 def reads_whole(program, value, triangle, wanted=()):

@@ -16,7 +16,7 @@ from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT,
                                    ELEMENT,
                                    GEMM, GEMV, GESV, GETRF, GETRS, INNER, LU_DETERMINANT, POSV,
                                    POTRF, POTRI, POTRS, SCAL, STREAMED_SYRK, SYMM, SYMMETRIZE, SYRK, SYSV,
-                                   TRACE, TRANSPOSE, TRMM, TRSM, TRTRI, TRTRS, DIAGMM_ROOT, LU,
+                                   TRACE, TRANSPOSE, TRMM, TRSM, TRTRI, TRTRS, DIAGMM_ROOT, SHIFT, LU,
                                    LofCholesky, LUPivots)
 
 dims = st.integers(1, 60)
@@ -156,6 +156,12 @@ def _case_diagmm_root(draw, rng):
     diagonal = np.diag(rng.uniform(0.5, 2, d))
     return DIAGMM_ROOT(alpha, D, B, side, inverse), {D: diagonal, B: general(rng, m, n)}, \
         (alpha,)
+
+
+def _case_shift(draw, rng):
+    n, alpha = draw(dims), draw(alphas)
+    C = MatrixSymbol('C', n, n)
+    return SHIFT(alpha, C), {C: general(rng, n, n)}, (alpha,)
 
 
 def _case_trtrs(draw, rng):
@@ -312,7 +318,7 @@ CASES = {GEMM: _case_gemm, SYMM: _case_symm, SYRK: _case_syrk, GEMV: _case_gemv,
          TRACE: _case_trace, INNER: _case_inner, ELEMENT: _case_element,
          CHOLESKY_DETERMINANT: _case_cholesky_determinant, LU_DETERMINANT: _case_lu_determinant,
          TRTRI: _case_trtri, STREAMED_SYRK: _case_streamed_syrk, SYSV: _case_sysv,
-         DIAGMM: _case_diagmm, DIAGMM_ROOT: _case_diagmm_root}
+         DIAGMM: _case_diagmm, DIAGMM_ROOT: _case_diagmm_root, SHIFT: _case_shift}
 
 
 @st.composite

@@ -20,6 +20,10 @@
     a product with the Cholesky factor of a positive diagonal D (its square
     root) or its inverse, without forming it: a scaling, O(mn), after which
     ``Y.T*D*Y`` is one SYRK (half the FLOPs of a scaling and GEMM);
+``SHIFT``
+    a multiple of the identity added to a square matrix, ``C + alpha*I``: its
+    diagonal shifted in place, O(n), where AXPY with a materialized identity
+    (or a routine accumulating onto one) allocates and reads n**2 entries;
 ``CHOLESKY_ADJOINT``
     the adjoint of the Cholesky factorization, ``alpha*L.-T*SymmetricLower(L.T*B)*L.-1``,
     by a recursive algorithm of level-3 BLAS calls at about twice the
@@ -41,11 +45,12 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from computations.core import Computation
 from computations.matrices.errors import NotPositiveDefiniteError, SingularMatrixError
-from computations.matrices.ops.core import (Call, MatrixComputation, as_flag, as_matrix,
-                                           as_scalar, as_side, check_shapes, check_square)
+from computations.matrices.ops.core import (Call, MatrixComputation, add, as_flag, as_matrix,
+                                           as_scalar, as_side, check_shapes, check_square,
+                                           multiply)
 from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
 
-__all__ = ['TRANSPOSE', 'SCALAR', 'SYMMETRIZE', 'DIAGMM', 'DIAGMM_ROOT', 'CHOLESKY_ADJOINT',
+__all__ = ['TRANSPOSE', 'SCALAR', 'SYMMETRIZE', 'DIAGMM', 'DIAGMM_ROOT', 'SHIFT', 'CHOLESKY_ADJOINT',
            'scalar_atoms']
 
 
@@ -225,6 +230,38 @@ class DIAGMM_ROOT(MatrixComputation):
     def flops(self):
         m, n = self.B.shape
         return m * n
+
+
+class SHIFT(MatrixComputation):
+    """``C + alpha*I``: ``alpha`` added to the diagonal of the square matrix C, in C.
+
+    O(n) work: a sum with a multiple of the identity (``K + sigma2*I``, ``H.T*H +
+    lambda*I``) never forms the identity.
+
+    >>> from sympy import MatrixSymbol, Symbol
+    >>> C = MatrixSymbol('C', 3, 3)
+    >>> op = SHIFT(Symbol('s'), C)
+    >>> op.outputs, op.inplace, op.flops
+    ((s*I + C,), {0: 1}, 3)
+    """
+    __slots__ = ()
+    __props__ = ('alpha', 'C')
+    arguments = ('alpha', 'C')
+    overwrites = {0: 'C'}
+    routine = 'add_to_diagonal'
+    #: A kernel of :mod:`computations.schedulers.calls`, called through this spec.
+    call = Call(arguments, (0,), overwrite={'C': 'overwrite_c'})
+    library = 'numpy'
+
+    def __init__(self, alpha, C):
+        name = type(self).__name__
+        alpha, C = as_scalar(alpha, 'alpha', name), as_matrix(C, 'C', name)
+        check_square(C, 'C', name)
+        self._set(alpha, C, outputs=[add(C, multiply(alpha, sympy.Identity(C.shape[0])))])
+
+    @property
+    def flops(self):
+        return self.C.shape[0]
 
 
 class SYMMETRIZE(MatrixComputation):
