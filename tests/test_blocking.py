@@ -203,6 +203,26 @@ def test_blocked_program_is_picturable_and_checkable():
         f.specialize((9, 1), (9, 9), (5, 9), (5, 5), (5, 1)).unblocked
 
 
+def test_a_blocked_program_prints_as_pseudocode_and_assembles_only_its_results():
+    """Split, Assemble and the block operations each print as one line; a by-product the
+    caller did not ask for (POSV's Cholesky factor) is never assembled (that copied a whole
+    matrix only to drop it)."""
+    n = 8
+    S, B = MatrixSymbol('S', n, n), MatrixSymbol('B', n, 2)
+    f = computations.function([S, B], [(1.5 * sympy.Identity(n) + S).I * B],
+                              [Q.positive_definite(S)], blocksize=4)
+    s, b = spd(n), rng.standard_normal((n, 2))
+    specialization = f.specialize(s, b)
+    text = specialization.pseudocode()
+    lines = text.splitlines()
+    assert lines[0].endswith('[Split]') and lines[-1].startswith('out0 := Assemble(')
+    assert sum(line.endswith('[POTRF]') for line in lines) == 2
+    assembled = [op for op in specialization.computation if isinstance(op, Assemble)]
+    assert [op.X for op in assembled] == list(specialization.results)
+    np.testing.assert_allclose(f(s, b)[0], np.linalg.solve(1.5 * np.eye(n) + s, b),
+                               rtol=1e-10)
+
+
 def test_failing_block_names_the_block():
     S, Y = MatrixSymbol('S', 6, 6), MatrixSymbol('Y', 6, 1)
     f = computations.function([S, Y], [S.I * Y], [Q.positive_definite(S)], blocksize=3)

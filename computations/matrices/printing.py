@@ -18,6 +18,7 @@ from sympy.matrices.expressions.factorizations import Factorization
 from sympy.printing.str import StrPrinter
 
 from computations.core import Identity
+from computations.matrices.ops.core import MatrixComputation
 
 __all__ = ['pseudocode', 'show']
 
@@ -66,6 +67,9 @@ def pseudocode(computation, names=None, order=None):
     taken = {str(v) for v in computation.inputs} | set(names.values())
     renamed, lines, counter = {}, [], 0
     for op in order:
+        if not isinstance(op, MatrixComputation):      # a blocked program's Split, Assemble, BlockOp
+            lines.append(_named_line(op, names))
+            continue
         shown = type(op)(*[_shown(name, p, renamed) for name, p in zip(op.__props__, op.props)])
         targets = []
         for var, out in zip(op.outputs, shown.outputs):
@@ -84,6 +88,17 @@ def pseudocode(computation, names=None, order=None):
                       type(op).__name__))
     width = min(max((len(text) for text, _ in lines), default=0), 40)
     return '\n'.join(f'{text:<{width}}    [{routine}]' for text, routine in lines)
+
+
+def _named_line(op, names):
+    """The line of an operation that is not one routine on expressions (a blocked program's
+    Split and Assemble, and its block operations, whose values are block symbols): what it
+    writes and reads, by name."""
+    def name(var):
+        return names.get(var, str(var))
+    routine = type(getattr(op, 'op', op)).__name__
+    return (f"{', '.join(map(name, op.outputs))} := "
+            f"{routine}({', '.join(map(name, op.inputs))})", routine)
 
 
 def _shown(name, prop, renamed):

@@ -29,6 +29,12 @@ def block(computation, blocksize, dims=None):
     if not isinstance(computation, CompositeComputation):
         computation = CompositeComputation(computation)
     env = Blocking(computation, blocksize, dims or {})
+    # What the program returns: the values its Identity marks (the compiler's results),
+    # else all its outputs.  A by-product nobody asked for (POSV's Cholesky factor) is
+    # not assembled: that would copy a whole matrix that is then dropped.
+    marks = [op for op in computation if isinstance(op, Identity)]
+    results = tuple(dict.fromkeys(v for mark in marks for v in mark.outputs)) if marks \
+        else computation.outputs
     for op in computation.toposort():
         if isinstance(op, Identity):
             continue
@@ -40,11 +46,11 @@ def block(computation, blocksize, dims=None):
             env.fallback(op)
         else:
             blocker(op, env)
-    for var in computation.outputs:
+    for var in results:
         if isinstance(var, MatrixExpr) and var not in env.inputs:   # (an input passes through)
             env.nodes.append(Assemble(var, env.blocks.get(var) or env.held_whole(var)))
-    nodes = _needed(env.nodes, computation.outputs)
-    return CompositeComputation(*_read_blocks_only(nodes), Identity(*computation.outputs))
+    nodes = _needed(env.nodes, results)
+    return CompositeComputation(*_read_blocks_only(nodes), Identity(*results))
 
 
 def _needed(nodes, outputs):
