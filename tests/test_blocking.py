@@ -16,7 +16,7 @@ from sympy import MatrixSymbol, Q
 import computations
 from computations import CompositeComputation
 from computations.matrices import (AXPY, GEMM, GEMV, GESV, POSV, POTRF, POTRS, SCAL, SYMM, SYRK,
-                                   TRANSPOSE, TRMM, TRSM, NotPositiveDefiniteError)
+                                   SHIFT, TRANSPOSE, TRMM, TRSM, NotPositiveDefiniteError)
 from computations.matrices.transforms.blocking import Assemble, BlockOp, Split, block, partition
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from computations.inplace import check, inplace_compile, is_constant
@@ -305,7 +305,10 @@ def test_expressions_with_an_identity_run_blocked(name, blocksize):
         values = _identity_case_values(name, n)
         (got,) = f(*values)
         assert relative_error(got, numpy_version(*values)) <= 1e-10
-        assert reads_no_zero_block(f.specialize(*values).computation)
+        comp = f.specialize(*values).computation
+        assert reads_no_zero_block(comp)
+        assert not any(isinstance(v, sympy.Identity) for node in comp for v in node.inputs), \
+            'an identity block is a diagonal shift (SHIFT), never read as a matrix'
 
 
 X7, Y7, S7, L7 = (MatrixSymbol(name, 7, 7) for name in 'XYSL')
@@ -324,6 +327,7 @@ CONSTANT_OPERATIONS = [
     POTRF(I7), POSV(S7, I7), POTRF(S7) + POTRS(S7, I7), POSV(2 * I7 + X7.T * X7, v7)
     + SYRK(1, X7, 2, I7, trans=True),
     GESV(X7, I7),
+    SHIFT(2, X7), SHIFT(2, I7), SHIFT(3, X7) + POTRF(X7 + 3 * I7),
 ]
 
 

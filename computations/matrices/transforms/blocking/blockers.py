@@ -12,7 +12,7 @@ those outputs.  Classes without a blocker run whole (see
 import sympy
 from sympy import ZeroMatrix
 
-from computations.matrices.ops.auxiliary import TRANSPOSE
+from computations.matrices.ops.auxiliary import SHIFT, TRANSPOSE
 from computations.matrices.ops.blas import AXPY, COPY, GEMM, GEMV, SCAL, SYMM, SYRK, TRMM, TRSM
 from computations.matrices.ops.lapack import POSV, POTRF, POTRS
 from computations.matrices.transforms.blocking.nodes import is_constant
@@ -209,7 +209,7 @@ def _cholesky(env, A, L):
                 make = None if i != j else \
                     lambda beta, c, a=grid[i][p]: SYRK(-1, a, beta, c)
                 total.product(-1, grid[i][p], grid[j][p], tb=True, make=make)
-            if i == j and total.value is None:
+            if i == j and total.is_zero():
                 raise ValueError(f'block: the diagonal block ({j}, {j}) of {A} is zero: '
                                  f'{A} is not positive definite')
             if i == j and not total.is_identity():
@@ -270,6 +270,13 @@ def _scal(op, env, var, i, j):
     return BlockSum(env, op.alpha, env.of(op.X)[i, j]).emit(var, i, j)
 
 
+def _shift(op, env, var, i, j):
+    total = BlockSum(env, 1, env.of(op.C)[i, j])
+    if i == j:                                 # the diagonal blocks (C is square)
+        total.add(op.alpha, sympy.Identity(env.block_shape(var, i, j)[0]))
+    return total.emit(var, i, j)
+
+
 def _transpose(op, env, var, i, j):
     return transposed_block(env, var, i, j, env.of(op.X)[j, i])
 
@@ -281,4 +288,5 @@ def _copy(op, env):
 
 blocker(AXPY)(_blockwise(_axpy))
 blocker(SCAL)(_blockwise(_scal))
+blocker(SHIFT)(_blockwise(_shift))
 blocker(TRANSPOSE)(_blockwise(_transpose))

@@ -10,7 +10,7 @@ import sympy
 from sympy import MatrixExpr, MatrixSymbol, ZeroMatrix
 
 from computations.matrices.expressions import LofCholesky
-from computations.matrices.ops.auxiliary import TRANSPOSE
+from computations.matrices.ops.auxiliary import SHIFT, TRANSPOSE
 from computations.matrices.ops.blas import AXPY, GEMM, SCAL
 from computations.matrices.transforms.blocking.nodes import (Assemble, BlockOp, Blocks, Split,
                                                               is_constant, partition)
@@ -232,7 +232,12 @@ class BlockSum:
     def __init__(self, env, coef=1, block=None):
         self.env = env
         self.calls = []                        # make(previous output) -> operation
-        self.value = None if block is None or is_zero_block(block) or coef == 0 else (coef, block)
+        self.value = None
+        # A multiple of the identity added and not yet applied: a SHIFT of the diagonal at
+        # the end (it commutes with every term added), never an identity block formed.
+        self.shift, self._identity = 0, None
+        if block is not None and not is_zero_block(block) and coef != 0:
+            self.add(coef, block)
 
     def _then(self, make):
         self.calls.append(make)
@@ -250,8 +255,12 @@ class BlockSum:
         return coef, (lambda previous: previous if block == _PREVIOUS else block)
 
     def add(self, alpha, X):
-        """Add ``alpha*X``, ``X`` a block (AXPY, or nothing while the sum is zero)."""
+        """Add ``alpha*X``, ``X`` a block (AXPY, or nothing while the sum is zero; an
+        identity block is a pending diagonal shift)."""
         if is_zero_block(X) or alpha == 0:
+            return
+        if is_identity_block(X):
+            self.shift, self._identity = self.shift + alpha, X
             return
         if self.value is None:
             self.value = (alpha, X)
@@ -287,9 +296,23 @@ class BlockSum:
             self.call(make or (lambda beta, c: GEMM(alpha, a, b, beta, c,
                                                     trans_a=ta, trans_b=tb)))
 
+    def _shifted(self):
+        """Apply the pending shift: SHIFT of the value's diagonal, or the identity block
+        itself (scaled) when the rest of the sum is zero."""
+        if self.shift == 0:
+            return
+        shift, self.shift = self.shift, 0
+        if self.value is None:
+            self.value = (shift, self._identity)
+            return
+        self._scaled()
+        _, value = self._read()
+        self._then(lambda previous: SHIFT(shift, value(previous)))
+
     def apply(self, make, scales=True):
         """Replace the value ``coef*X`` by the output of ``make(coef, X)`` (a solve, a
         factorization; unless ``scales``, ``coef`` is 1, by a SCAL first).  Zero stays zero."""
+        self._shifted()
         if self.value is None:
             return
         if not scales:
@@ -298,11 +321,17 @@ class BlockSum:
         self._then(lambda previous: make(coef, value(previous)))
 
     def is_identity(self):
-        return self.value is not None and self.value[0] == 1 and is_identity_block(self.value[1])
+        if self.value is None:
+            return self.shift == 1
+        return self.shift == 0 and self.value[0] == 1 and is_identity_block(self.value[1])
+
+    def is_zero(self):
+        return self.value is None and self.shift == 0
 
     def emit(self, var, i, j, step=''):
         """Block (i, j) of ``var``: the calls made, named ``var[i,j].{step}1``, ... and
         ``var[i,j]`` for the last; or the block the value is, when it needs no call."""
+        self._shifted()
         if self.value is None:
             return ZeroMatrix(*self.env.block_shape(var, i, j))
         self._scaled()
