@@ -165,15 +165,95 @@ def test_a_symmetric_result_is_not_copied():
 
 @pytest.mark.parametrize('size', [4, 50])
 def test_outputs_share_a_product_whatever_their_order(size, rng):
-    """``[X*A - I, A*X*A - A]`` computes ``X*A`` once in either order (288 FLOPs at n = 4:
-    two GEMMs and an AXPY; planned one after the other, the first order cost 384)."""
+    """``[X*A - I, A*X*A - A]`` computes ``X*A`` once in either order (260 FLOPs at n = 4:
+    two GEMMs and a diagonal SHIFT; planned one after the other, the first order cost 384
+    with an AXPY of the identity)."""
     outputs = [X * A - I, A * X * A - A]
     forward = compiled(outputs, [X, A], dims={n: size})
     backward = compiled(outputs[::-1], [X, A], dims={n: size})
-    assert forward.flops == backward.flops == 2 * (2 * size ** 3) + 2 * size ** 2
+    assert forward.flops == backward.flops == 2 * (2 * size ** 3) + size
     assert routines(forward)['GEMM'] == routines(backward)['GEMM'] == 2
     xx, a = rng.standard_normal((5, 5)), rng.standard_normal((5, 5))
     agrees(outputs, [X, A], [], (xx, a), [xx @ a - np.eye(5), a @ xx @ a - a])
+
+
+# Needs planned jointly (a congruence through a Cholesky factor against SYMM) -------------
+
+KALMAN_SHAPES = [(50, 5), (100, 10), (200, 40), (500, 3), (1000, 100), (2000, 1000),
+                 (1000, 1000)]
+
+
+def _kalman_symm_program(n_, k_):
+    """The Kalman update as SYMM + GEMM + POSV + GEMV + TRSM + SYRK (what the search found
+    before congruences went through Sigma's Cholesky factor), and its FLOPs."""
+    from computations.matrices.expressions import LofCholesky
+    from computations.matrices.ops.blas import GEMM, GEMV, SYMM, SYRK, TRSM
+    from computations.matrices.ops.lapack import POSV
+    mu, Sigma = MatrixSymbol('mu', n_, 1), MatrixSymbol('Sigma', n_, n_)
+    H_, R_, data = MatrixSymbol('H', k_, n_), MatrixSymbol('R', k_, k_), MatrixSymbol('data', k_, 1)
+    product = SYMM(1, Sigma, H_, side='R')
+    HS = product.outputs[0]
+    S_, r = GEMM(1, H_, HS, 1, R_, trans_b=True), GEMV(1, H_, mu, -1, data)
+    solve = POSV(S_.outputs[0], r.outputs[0])
+    T = TRSM(1, LofCholesky(S_.outputs[0]), HS)
+    ops = [product, S_, r, solve, GEMV(1, HS, solve.outputs[0], 1, mu, trans=True), T,
+           SYRK(-1, T.outputs[0], 1, Sigma, trans=True)]
+    return sum(float(Properties().binding.value(op.flops)) for op in ops)
+
+
+@pytest.mark.parametrize('n_, k_', KALMAN_SHAPES)
+def test_the_kalman_filter_keeps_symm_where_its_product_serves_twice(n_, k_):
+    """``S = H*Sigma*H.T + R`` through Sigma's Cholesky factor (POTRF, TRMM, SYRK) costs less
+    alone once k is about n, but the covariance reads SYMM's ``H*Sigma`` anyway: S is then
+    one GEMM.  At no bench shape does the program cost more than the SYMM program."""
+    from computations.matrices.examples.kalman import kalman
+    inputs, outputs, assumptions = kalman(n, k)
+    comp = compiled(outputs, inputs, assumptions, {n: n_, k: k_})
+    assert comp.flops <= _kalman_symm_program(n_, k_) * (1 + 1e-12)
+    assert 'SYMM' in routines(comp) and 'TRMM' not in routines(comp)
+
+
+def test_the_kalman_filter_matches_numpy(rng):
+    from computations.matrices.examples.kalman import kalman
+    inputs, outputs, assumptions = kalman(9, 6)
+    mu, sigma, h = rng.standard_normal((9, 1)), spd(rng, 9), rng.standard_normal((6, 9))
+    r, data = spd(rng, 6), rng.standard_normal((6, 1))
+    gain = sigma @ h.T @ np.linalg.inv(r + h @ sigma @ h.T)
+    agrees(outputs, inputs, assumptions, (mu, sigma, h, r, data),
+           [mu + gain @ (h @ mu - data), sigma - gain @ h @ sigma])
+
+
+def _riccati(n_, m_):
+    A_, B_, P_ = MatrixSymbol('A', n_, n_), MatrixSymbol('B', n_, m_), MatrixSymbol('P', n_, n_)
+    R_, Q_ = MatrixSymbol('R', m_, m_), MatrixSymbol('Qc', n_, n_)
+    expr = A_.T * P_ * A_ - A_.T * P_ * B_ * (R_ + B_.T * P_ * B_).I * B_.T * P_ * A_ + Q_
+    return [expr], [A_, B_, P_, R_, Q_], [Q.positive_definite(P_), Q.positive_definite(R_),
+                                          Q.symmetric(Q_)]
+
+
+@pytest.mark.parametrize('n_, m_', [(1500, 500), (300, 100), (40, 20)])
+def test_the_riccati_recursion_is_the_hand_written_program(n_, m_):
+    """``A.T*P*A - A.T*P*B*(R + B.T*P*B).I*B.T*P*A + Qc``: ``P = L*L.T`` (POTRF), ``F = L.T*[A |
+    B]`` (two TRMMs), ``A.T*P*A + Qc`` and ``R + B.T*P*B`` as SYRKs, ``B.T*P*A`` one GEMM,
+    then POTRF, TRSM, SYRK -- the hand-written plan, ~13.17e9 FLOPs at n = 1500, m = 500
+    (SYMM + GEMM took 20.3e9)."""
+    outputs, inputs, assumptions = _riccati(n_, m_)
+    comp = compile_expressions(outputs, inputs, assumptions)
+    assert routines(comp) == Counter(POTRF=2, TRMM=2, SYRK=3, GEMM=1, TRSM=1)
+    hand = (n_ ** 3 / 3 + n_ ** 2 * (n_ + m_) + 2 * m_ * n_ * n_ + m_ * n_ * (m_ + 1)
+            + m_ ** 3 / 3 + m_ ** 2 * n_ + n_ * n_ * (n_ + 1) + m_ * n_ * (n_ + 1))
+    assert comp.flops == pytest.approx(hand, rel=1e-12)
+
+
+def test_the_riccati_recursion_through_the_factor_matches_numpy(rng):
+    outputs, inputs, assumptions = _riccati(12, 5)
+    a, b, p_ = rng.standard_normal((12, 12)), rng.standard_normal((12, 5)), spd(rng, 12)
+    r, q = spd(rng, 5), spd(rng, 12)
+    comp = compile_expressions(outputs, inputs, assumptions)
+    assert 'TRMM' in routines(comp)
+    pb = p_ @ b
+    agrees(outputs, inputs, assumptions, (a, b, p_, r, q),
+           [a.T @ p_ @ a - a.T @ pb @ np.linalg.solve(r + b.T @ pb, pb.T @ a) + q])
 
 
 # Random products of sums against NumPy ---------------------------------------------------
@@ -218,11 +298,13 @@ def test_random_products_of_sums_match_numpy(expr, seed):
 
 def _numpy(expr, values):
     """``expr`` evaluated with NumPy, written independently of the compiler."""
-    from sympy import MatAdd, MatMul, MatPow
+    from sympy import MatAdd, MatMul, MatPow, ZeroMatrix
     if expr in values:
         return values[expr]
     if isinstance(expr, Identity):
         return np.eye(5)
+    if isinstance(expr, ZeroMatrix):             # I - I, drawn now and then
+        return np.zeros((5, 1 if expr.shape[1] == 1 else 5))
     if isinstance(expr, MatAdd):
         return sum(_numpy(arg, values) for arg in expr.args)
     if isinstance(expr, MatMul):

@@ -495,15 +495,6 @@ def _ways_to_hold(properties, factors):
     return ways
 
 
-def _wide(properties, Y):
-    """Whether ``Y`` (n x k) is wide enough, at the sizes bound, that ``Y.T*P*Y`` through P's
-    factor (POTRF n^3/3, TRMM n^2*k, SYRK n*k^2) costs less than GEMM alone (2n*k^2): it
-    then wins even where SYMM's by-product ``P*Y`` serves elsewhere, which a candidate's
-    cost cannot see (the Kalman filter's ``Sigma*H.T``): ``n^2/3 + n*k <= k^2``."""
-    n, k = map(properties.size, Y.shape)
-    return n is not None and k is not None and n * n / 3 + n * k <= k * k
-
-
 def _diagonal_weight(properties, M):
     """``(D, inverse)`` when ``M`` is a diagonal D with a positive diagonal, or its inverse
     (``inverse`` True); else None."""
@@ -521,7 +512,10 @@ def congruence(properties, coefficient, factors, acc):
     - a positive diagonal D or its inverse: ``W = L.T*Y`` (``L.I*Y``) with ``L = D**(1/2)``
       its Cholesky factor, a scaling of Y's rows by DIAGMM_ROOT (O(mn), no POTRF);
     - positive definite: ``W = L.T*Y`` with ``M = L*L.T`` (POTRF, shared with the solves
-      with M, then TRMM), for an input Y wide enough (:func:`_wide`);
+      with M, then TRMM), for an input Y: alone it costs less than SYMM and GEMM once Y
+      is about as wide as M, and where SYMM's by-product ``M*Y`` serves elsewhere (the
+      Kalman filter's ``Sigma*H.T``) the search sees it by planning a proposal's needs
+      jointly (:meth:`~.search.Planner.needs`) and each output first in turn;
     - the inverse of a positive definite S: ``W = L.I*Y`` with ``S = L*L.T`` (TRSM): one
       triangular solve instead of a full solve and a product.
 
@@ -564,7 +558,7 @@ def congruence(properties, coefficient, factors, acc):
             return W, syrk(Operand(W.outputs[0], y.transposed), c)
         return [proposal(way, (need(D),), weighted) for way in ways]
     if not M.is_Inverse and properties.ask('positive_definite', M):
-        if not (_plain(right) and _wide(properties, Y)):
+        if not _plain(right):
             return []
         return [Proposal((_factored(M, right),) + rest, lambda w, c=None: _made(syrk(w, c)))]
     if not (M.is_Inverse and properties.ask('positive_definite', M.arg)):

@@ -46,15 +46,19 @@ first rule offered):
 The rules (:mod:`.rules`) only propose: each returns
 :class:`~.rules.Proposal`\ s, operations with the values they need.  The
 search plans the needs (:meth:`Planner.need`: a value, its transpose, or its
-factor), makes each proposal's operations on the variables that hold them
-(:meth:`Planner.propose`), and keeps the cheapest (:meth:`Planner.cheapest`).
+factor) jointly -- each again with the others' operations free when they compute a
+value its search planned (:meth:`Planner.needs`), so that SYMM's by-product can make
+another need's cheapest route dearer than its second -- makes each proposal's
+operations on the variables that hold them (:meth:`Planner.propose`), and keeps the
+cheapest (:meth:`Planner.cheapest`).
 
 Outputs are planned one after the other; what earlier outputs computed
 costs nothing later (:meth:`Planner.commit`), so a factorization made for
 one output serves the next; then each is planned again with the others'
-operations committed, and kept when the program is cheaper
-(:meth:`Planner.plan_outputs`), so that what two outputs share is computed
-once whatever their order.  An output held transposed costs the copy the
+operations committed, and kept when the program is cheaper, so that what two
+outputs share is computed once whatever their order; and each matrix output
+is planned first in turn, the cheapest program kept
+(:meth:`Planner.plan_outputs`).  An output held transposed costs the copy the
 program ends with (:meth:`Planner.output`): a TRANSPOSE declares no FLOPs,
 and the search counts the elements it moves (:meth:`Planner.work`).
 """
@@ -69,7 +73,7 @@ from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, Matri
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from computations.graph import ComputationsError
-from computations.matrices.ops.auxiliary import SCALAR, SYMMETRIZE, TRANSPOSE
+from computations.matrices.ops.auxiliary import SCALAR, SHIFT, SYMMETRIZE, TRANSPOSE
 from computations.matrices.ops.blas import AXPY, SCAL
 from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
 from computations.matrices.ops.lapack import POTRF
@@ -101,6 +105,9 @@ MAX_REWRITE_DEPTH = 2
 
 #: Rounds of re-planning each output with the others' operations committed, at most.
 MAX_JOINT_ROUNDS = 3
+
+#: Outputs planned first in turn, at most (:meth:`Planner.plan_outputs`): each a whole search.
+MAX_FIRST_OUTPUTS = 3
 
 
 class _RewriteCycle(ComputationsError):
@@ -153,6 +160,12 @@ class Planner:
         self._active = set()       # the expressions being planned (the cycle guard)
         self._rewrites = MAX_REWRITES
         self._depth = 0            # rewritings being planned, nested
+        self._given = None         # planning with other operations free: see :meth:`given`
+        self._frames = []          # per expression being searched: the expressions it plans
+        self._children = {}        # an expression searched -> the expressions it planned
+        self._reaches = {}         # an expression searched -> what its search planned
+        self._joint = {}           # needs -> their plans, planned jointly
+        self._given_memos = {}     # those operations -> the plans made so
 
     # Costs --------------------------------------------------------------------
 
@@ -206,10 +219,11 @@ class Planner:
         return [plan for rule in rules for plan in self.propose(rule(self.properties, *args))]
 
     def propose(self, proposals):
-        """The plans of ``proposals``: each one's needs planned, then its operations made on
-        the variables holding them (a proposal that makes nothing gives no plan)."""
+        """The plans of ``proposals``: each one's needs planned jointly (:meth:`needs`), then
+        its operations made on the variables holding them (a proposal that makes nothing
+        gives no plan)."""
         for proposal in proposals:
-            plans = [self.need(need) for need in proposal.needs]
+            plans = self.needs(proposal.needs)
             try:
                 made = proposal.make(*(plan.operand for plan in plans))
             except sympy.ShapeError:
@@ -220,6 +234,91 @@ class Planner:
             if made is not None:
                 yield self.emit(made.ops, *plans, transposed=made.operand.transposed,
                                 var=made.operand.var)
+
+    def needs(self, needs):
+        """The plans of ``needs``, planned jointly: each alone at its cheapest, then each again
+        with the others' operations free (:meth:`given`) when its search planned a value they
+        touch, kept when the proposal's operations together cost less.  A need's cheapest
+        plan alone can be the dearer one for the proposal: ``H*Sigma`` and ``(H*Sigma*H.T +
+        R).I*r`` -- S through Sigma's Cholesky factor (POTRF, TRMM, SYRK) costs less alone,
+        but with SYMM's ``H*Sigma``, which the other need computes, S is one GEMM.  Not
+        inside a plan made so: nesting them multiplies the work."""
+        if len(needs) < 2 or self._given is not None:
+            return [self.need(need) for need in needs]
+        key = tuple(needs)
+        if key not in self._joint:
+            self._joint[key] = self._jointly(needs)
+        return self._joint[key]
+
+    def _jointly(self, needs):
+        """The plans of ``needs`` (two or more), planned jointly (see :meth:`needs`)."""
+        plans = [self.need(need) for need in needs]
+        for i, need in enumerate(needs):
+            others = frozenset().union(*(p.ops for j, p in enumerate(plans) if j != i))
+            free = others - self.committed - plans[i].ops
+            if not free or not plans[i].ops - others - self.committed:
+                continue                  # nothing free, or nothing of its own to save
+            touched = self._touched(free)
+            if touched.isdisjoint(self._reach(product(need.factors, doit=False))):
+                continue
+            plan = self.given(free, touched, need)
+            if self.price((others | plan.ops) - self.committed) \
+                    < self.price((others | plans[i].ops) - self.committed):
+                plans[i] = plan
+        return plans
+
+    def given(self, ops, touched, need):
+        """The plan of ``need`` with ``ops`` committed as well (free); ``touched`` the values
+        they compute (:meth:`_touched`).  The plans made so are kept in a memo of
+        their own per set of operations (until the next commit); a plan whose search
+        planned none of the values touched is the one already made."""
+        saved = self.committed, self._memo, self._children, self._rewrites, self._given
+        key = frozenset(ops)
+        self._given = self._memo, self._children, touched
+        self.committed = self.committed | key
+        self._memo = self._given_memos.setdefault(key, {})
+        self._children, self._rewrites = {}, MAX_REWRITES
+        try:
+            return self.need(need)
+        finally:
+            self.committed, self._memo, self._children, self._rewrites, self._given = saved
+
+    def _touched(self, ops):
+        """The matrices ``ops`` compute, and their transposes."""
+        values = set()
+        for op in ops:
+            for value in op.outputs:
+                if isinstance(value, MatrixExpr):
+                    values.update((value, self.properties.transpose(value)))
+        return values
+
+    def _reach(self, expr, children=None, memo=None):
+        """The expressions the search of ``expr`` planned, directly or not (with ``expr``),
+        and the variables holding them; kept per expression searched, whose children are
+        then complete."""
+        if children is None:
+            children, memo = self._children, self._memo
+        reaches = self._reaches if children is self._base_children() else {}
+        if expr in reaches:
+            return reaches[expr]
+        reach, todo = set(), [expr]
+        while todo:
+            value = todo.pop()
+            if value in reach:
+                continue
+            if value in reaches and value is not expr:
+                reach |= reaches[value]
+                continue
+            reach.add(value)
+            if value in memo:
+                reach.add(memo[value].operand.var)
+            todo.extend(children.get(value, ()))
+        reaches[expr] = reach = frozenset(reach)
+        return reach
+
+    def _base_children(self):
+        """The children of the searches memoised across proposals (not :meth:`given`'s)."""
+        return self._children if self._given is None else self._given[1]
 
     def need(self, need):
         """The plan of a :class:`~.rules.Need`: its value, factored or oriented as asked."""
@@ -260,22 +359,31 @@ class Planner:
 
     def plan(self, expr):
         """The cheapest plan for a canonical expression, given what is committed."""
+        if self._frames:
+            self._frames[-1].add(expr)
         if expr in self._memo:
             return self._memo[expr]
-        if not isinstance(expr, MatrixExpr):
-            result = self._scalar(expr)
-        elif expr in self.inputs or isinstance(expr, (Identity, ZeroMatrix, OneMatrix)):
+        if self._given is not None:      # planning with other operations free
+            memo, children, touched = self._given
+            if expr in memo and touched.isdisjoint(self._reach(expr, children, memo)):
+                self._memo[expr] = memo[expr]
+                return memo[expr]
+        if isinstance(expr, MatrixExpr) and (expr in self.inputs or isinstance(
+                expr, (Identity, ZeroMatrix, OneMatrix))):
             result = Plan(expr, Operand(expr))
         elif isinstance(expr, Transpose) and expr.arg in self.inputs:
             result = Plan(expr, Operand(expr.arg, True))
         else:
-            if expr in self._active:
+            matrix = isinstance(expr, MatrixExpr)
+            if matrix and expr in self._active:
                 raise _RewriteCycle(expr)
             self._active.add(expr)
+            self._frames.append(set())
             try:
-                result = self._search(expr)
+                result = self._search(expr) if matrix else self._scalar(expr)
             finally:
                 self._active.discard(expr)
+                self._children[expr] = self._frames.pop()
         self._memo[expr] = result
         return result
 
@@ -340,7 +448,11 @@ class Planner:
                                   f'({type(expr).__name__}): it is not an input')
 
     def products(self, coefficient, factors, acc=None):
-        """Candidate plans for ``coefficient*product(factors) + acc``."""
+        """Candidate plans for ``coefficient*product(factors) + acc``; an accumulated
+        multiple of the identity is a diagonal shift of the product (:meth:`shifted`), never
+        a matrix a routine accumulates onto."""
+        if acc is not None and isinstance(acc.value, Identity):
+            return [self.shifted(plan, acc.beta) for plan in self.products(coefficient, factors)]
         alpha = coefficient
         candidates = []
         for k in self.splits(factors):
@@ -450,6 +562,8 @@ class Planner:
         if expr in self._active:
             return []
         if expr in self._memo:
+            if self._frames:
+                self._frames[-1].add(expr)
             return [self._memo[expr]]
         self._rewrites -= 1
         self._depth += 1
@@ -460,6 +574,12 @@ class Planner:
         finally:
             self._depth -= 1
 
+    def shifted(self, plan, alpha):
+        """``plan + alpha*I``: SHIFT adds ``alpha`` to the diagonal of the value ``plan``
+        holds (O(n); the identity is never formed)."""
+        return self.emit((SHIFT(alpha, plan.operand.var),), plan,
+                         transposed=plan.operand.transposed)
+
     def finish(self, plan, alpha, acc):
         """``alpha*plan + beta*C`` from a computed plan: SCAL and AXPY (or nothing)."""
         if alpha != 1 and acc is None:
@@ -468,6 +588,8 @@ class Planner:
         if acc is None:
             return plan
         C = self.finish(self.plan(acc.value), acc.beta, None)
+        if isinstance(plan.operand.var, Identity):          # alpha*I + beta*C
+            return self.shifted(C, alpha)
         if plan.operand.transposed != C.operand.transposed:
             plan = self._oriented(plan, C.operand.transposed)
         return self.emit((AXPY(alpha, plan.operand.var, C.operand.var),), plan, C,
@@ -529,12 +651,11 @@ class Planner:
         """The plans of ``exprs``, each held untransposed (:meth:`output`), planned jointly.
 
         They are planned one after the other, each with the earlier ones' operations
-        committed; then each is planned again with all the others' operations committed
-        and kept when the whole program is cheaper, until nothing changes (at most
-        :data:`MAX_JOINT_ROUNDS` rounds), so that a value two outputs share is computed
-        once whatever their order (``[X*A - I, A*X*A - A]``).  An output is planned again
-        only when another's plan computes a value that its last search planned (a
-        candidate it could now read for free) and its own plan does not.
+        committed (:meth:`_in_order`), starting with each matrix in turn (at most
+        :data:`MAX_FIRST_OUTPUTS`), and the cheapest program is kept: the first output
+        chooses its shared values alone, so another output's needs steer them only when
+        it comes first (the Kalman filter's covariance wants ``S = H*Sigma*H.T + R`` from
+        the SYMM it reads anyway, the mean alone through Sigma's Cholesky factor).
 
         >>> from sympy import Identity, MatrixSymbol
         >>> from computations.matrices.compiler.properties import Properties
@@ -544,6 +665,31 @@ class Planner:
         >>> sorted(type(op).__name__ for op in planner.committed)     # X*A once
         ['AXPY', 'GEMM', 'GEMM']
         """
+        firsts = [i for i, expr in enumerate(exprs) if isinstance(expr, MatrixExpr)]
+        best, committed = None, set(self.committed)
+        for first in (firsts[:MAX_FIRST_OUTPUTS] if len(exprs) > 1 else []) or [0]:
+            order = [first] + [i for i in range(len(exprs)) if i != first]
+            self.committed = set(committed)
+            self._restart()
+            plans = [None] * len(exprs)
+            for i, plan in zip(order, self._in_order([exprs[i] for i in order])):
+                plans[i] = plan
+            price = self.price(frozenset().union(*(p.ops for p in plans)) - committed)
+            if best is None or price < best[0]:
+                best = price, plans
+        plans = best[1]
+        self.committed = committed.union(*(p.ops for p in plans))
+        self._restart()
+        return plans
+
+    def _in_order(self, exprs):
+        """The plans of ``exprs`` planned one after the other, each with the earlier ones'
+        operations committed; then each again with all the others' operations committed,
+        kept when the whole program is cheaper, until nothing changes (at most
+        :data:`MAX_JOINT_ROUNDS` rounds), so that a value two outputs share is computed
+        once whatever their order (``[X*A - I, A*X*A - A]``).  An output is planned again
+        only when another's plan computes a value that its last search planned (a
+        candidate it could now read for free) and its own plan does not."""
         plans, seen, base = [], [], []
         for expr in exprs:
             base.append(frozenset(self.committed))
@@ -564,8 +710,6 @@ class Planner:
                 base[i], seen[i] = others, set(self._memo)
             if not changed:
                 break
-        self.committed = set().union(*(p.ops for p in plans))
-        self._restart()
         return plans
 
     def _useful(self, ops, planned):
@@ -581,6 +725,10 @@ class Planner:
     def _restart(self):
         """Forget the plans made under the operations committed before."""
         self._memo.clear()
+        self._children.clear()
+        self._reaches.clear()
+        self._joint.clear()
+        self._given_memos.clear()
         self._rewrites = MAX_REWRITES
 
 

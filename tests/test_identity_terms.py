@@ -1,0 +1,85 @@
+"""A multiple of the identity in a sum is a diagonal shift (SHIFT, O(n)), never a matrix.
+
+``K + s*I``, ``H.T*H + lambda*I``, ``I - A``: the program adds to the diagonal of
+the other term's result instead of allocating an n x n identity and adding it
+(AXPY) or accumulating a routine onto it (SYRK's ``beta*C``).  Numbers are
+compared with NumPy through ``computations.function``.
+"""
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from sympy import Identity, MatrixSymbol, Q, Symbol
+
+import computations
+from computations.core import Identity as Marks
+from computations.matrices import SHIFT, compile_expressions
+
+n, p = (Symbol(s, integer=True, positive=True) for s in 'np')
+I = Identity(n)
+A, K = MatrixSymbol('A', n, n), MatrixSymbol('K', n, n)
+X, y = MatrixSymbol('X', n, p), MatrixSymbol('y', n, 1)
+s = Symbol('s')
+
+
+def routines(outputs, inputs, assumptions=(), sizes=None):
+    comp = compile_expressions(outputs, inputs, assumptions, sizes or {n: 50, p: 8})
+    return Counter(type(op).__name__ for op in comp.computation if not isinstance(op, Marks))
+
+
+def run(outputs, inputs, assumptions, values):
+    f = computations.function(inputs, outputs, assumptions)
+    return f(*values), f.specialize(*values).source
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(22)
+
+
+def spd(rng, size):
+    G = rng.standard_normal((size, size))
+    return G @ G.T / size + np.eye(size)
+
+
+def test_a_shifted_spd_solve_shifts_a_copy_of_the_diagonal(rng):
+    """Gaussian-process regression's ``(K + s*I).I*y``: a copy of K, SHIFT, POSV."""
+    expr = (K + s * I).I * y
+    found = routines([expr], [K, y, s], [Q.positive_definite(K), Q.positive(s)])
+    assert found == Counter(SHIFT=1, POSV=1)
+    k, b, sigma = spd(rng, 30), rng.standard_normal((30, 1)), 0.7
+    (got,), source = run([expr], [K, y, s], [Q.positive_definite(K), Q.positive(s)],
+                         [k, b, sigma])
+    np.testing.assert_allclose(got, np.linalg.solve(k + sigma * np.eye(30), b), rtol=1e-10)
+    assert 'identity' not in source
+
+
+def test_a_ridge_gram_matrix_is_syrk_then_a_shift(rng):
+    """``X.T*X + s*I``: SYRK without an accumulator, then its diagonal shifted."""
+    m = Identity(p)
+    expr = (X.T * X + s * m).I * X.T * y
+    assumptions = [Q.fullrank(X), Q.positive(s)]
+    found = routines([expr], [X, y, s], assumptions)
+    assert found['SYRK'] == 1 and found['SHIFT'] == 1 and not found['AXPY']
+    x, b = rng.standard_normal((40, 6)), rng.standard_normal((40, 1))
+    (got,), source = run([expr], [X, y, s], assumptions, [x, b, 2.5])
+    want = np.linalg.solve(x.T @ x + 2.5 * np.eye(6), x.T @ b)
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    assert 'identity' not in source
+
+
+@given(st.sampled_from([1, -1, 2.5]), st.sampled_from([1, -1, 3]), st.integers(1, 12),
+       st.integers(0, 2**32 - 1))
+@settings(max_examples=30)
+def test_any_multiple_of_the_identity_plus_a_matrix_matches_numpy(a, b, size, seed):
+    """``b*A + a*I`` (either sign, either order of accumulation) equals NumPy's, and the
+    caller's A is left as it was."""
+    rng = np.random.default_rng(seed)
+    expr = b * A + a * I
+    assert routines([expr], [A], sizes={n: size})['SHIFT'] == 1
+    value = rng.standard_normal((size, size))
+    before = value.copy()
+    (got,), _ = run([expr], [A], [], [value])
+    np.testing.assert_allclose(got, b * value + a * np.eye(size), rtol=1e-12)
+    np.testing.assert_array_equal(value, before)
