@@ -34,10 +34,12 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import blas, lapack
 
+from computations.inplace import Copy
 from computations.matrices import RoutineError
 from computations.matrices.transforms.blocking import BlockOp
 
-__all__ = ['lower', 'call_kernel', 'call_lines', 'Arrays', 'Source', 'reads_whole', 'routine',
+__all__ = ['lower', 'call_kernel', 'call_lines', 'Arrays', 'Source', 'reads_whole',
+           'stored_whole', 'routine',
            'diagonal_scale', 'diagonal_root_scale', 'add_to_diagonal', 'KERNELS',
            'check_info', 'check_diagonal', 'symmetrize', 'zero_upper', 'zero_lower']
 
@@ -227,26 +229,73 @@ KERNELS = {'diagonal_root_scale': diagonal_root_scale, 'add_to_diagonal': add_to
 
 def reads_whole(program, value, triangle, wanted=()):
     """Whether ``value`` (an ExprToken of ``program``) is in ``wanted`` or has a reader that
-    may read more than its ``triangle`` (an op's ``triangles`` says what each argument reads).
+    may read more than its ``triangle`` (an op's ``triangles`` says what each argument
+    reads; an argument its call reads ``elementwise`` is read as its output is).
 
     >>> import sympy
     >>> from computations.inplace import inplace_compile
-    >>> from computations.matrices import POSV, POTRS, LofCholesky
+    >>> from computations.matrices import POSV, POTRS, SCAL, LofCholesky
     >>> A, B, C = (sympy.MatrixSymbol(s, 2, 2) for s in 'ABC')
     >>> program = inplace_compile(POSV(A, B) + POTRS(A, C))
     >>> [factor] = [v for v in program.variables if v.expr == LofCholesky(A)]
     >>> reads_whole(program, factor, 'lower'), reads_whole(program, factor, 'upper')
     (False, True)
+    >>> scaled = inplace_compile(SCAL(2, A) + POSV(2*A, B))
+    >>> [scal] = [node for node in scaled if isinstance(node.comp, SCAL)]
+    >>> reads_whole(scaled, scal.inputs[0], 'lower'), reads_whole(scaled, scal.inputs[0],
+    ...                                                           'lower', scal.outputs)
+    (False, True)
     """
     if value in wanted:
         return True
     for reader in program.consumers(value):
-        names = getattr(reader.comp, 'input_arguments', ())
-        triangles = getattr(reader.comp, 'triangles', {})
+        op = reader.comp
+        names = getattr(op, 'input_arguments', ())
+        triangles = getattr(op, 'triangles', {})
+        spec = getattr(op, 'call', None)
         for i, read in enumerate(reader.inputs):
-            if read == value and (i >= len(names) or triangles.get(names[i]) != triangle):
-                return True
+            if read != value:
+                continue
+            name = names[i] if i < len(names) else None
+            if name is not None and triangles.get(name) == triangle:
+                continue
+            if name is not None and spec is not None and name in spec.elementwise and not any(
+                    reads_whole(program, out, triangle, wanted) for out in reader.outputs):
+                continue
+            return True
     return False
+
+
+def stored_whole(program, value):
+    """Whether ``value``'s buffer holds the whole matrix: ``value`` is an input of
+    ``program`` (a caller's array or a constant), a copy of one, or an output of a routine
+    that writes it whole from whole values (an output of a :class:`Call`'s ``inherits``
+    keeps the other triangle of its argument: TRTRI's inverse of a triangular matrix stored
+    whole; an ``elementwise`` one keeps its arguments').  Not so for an output that may
+    hold one triangle and stale values in the other (POSV's factor, a SYRK).
+
+    >>> import sympy
+    >>> from computations.inplace import inplace_compile
+    >>> from computations.matrices import POSV, TRTRI, LofCholesky
+    >>> A, B = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('B', 2, 1)
+    >>> program = inplace_compile(POSV(A, B) + TRTRI(LofCholesky(A)) + TRTRI(A))
+    >>> whole = {str(v.expr): stored_whole(program, v) for v in program.variables}
+    >>> whole['A'], whole['A**(-1)'], whole['LofCholesky(A)'], whole['LofCholesky(A)**(-1)']
+    (True, True, False, False)
+    """
+    node = program.producer(value)
+    if node is None:
+        return True
+    op = node.comp
+    if isinstance(op, Copy):
+        return stored_whole(program, node.inputs[0])
+    spec = getattr(op, 'call', None)
+    o = node.outputs.index(value)
+    if spec is None or o in op.symmetric_outputs or o in spec.clears and o not in spec.inherits:
+        return False
+    kept = set(spec.elementwise) | ({op.overwrites[o]} if o in spec.inherits else set())
+    return all(stored_whole(program, read) for read, name in zip(node.inputs, op.input_arguments)
+               if name in kept)
 
 
 # One walk, two backends -------------------------------------------------------------
@@ -258,6 +307,7 @@ class _Fixed(NamedTuple):
     overwrites: tuple           # (output, argument) pairs, by output
     flags: dict                 # the op's flag values
     triangle: str               # the triangle the routine works on
+    explicit: frozenset         # flags passed even when 0 (a constant in the spec)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -268,7 +318,8 @@ def _fixed(op):
                   frozenset(o for o, name in op.overwrites.items()
                             if spec.overwrite[name] is None),
                   tuple(sorted(op.overwrites.items())), flags,
-                  'lower' if flags.get('lower') else 'upper')
+                  'lower' if flags.get('lower') else 'upper',
+                  frozenset(k for k, source in spec.flags.items() if isinstance(source, int)))
 
 
 def lower(op, backend):
@@ -408,7 +459,8 @@ class Source:
 
     def call(self, positional, keywords, flags, returns, owned):
         given = positional + [f'{k}={v}' for k, v in keywords.items()]
-        given += [f'{k}={v}' for k, v in flags.items() if v]   # false flags are the defaults
+        explicit = _fixed(self.op).explicit                    # other false flags: defaults
+        given += [f'{k}={v}' for k, v in flags.items() if v or k in explicit]
         name = self.c.bind(KERNELS[self.op.routine], self.op.routine) \
             if self.op.library == 'numpy' else self.c.routine()
         line = f"{name}({', '.join(given)})"
@@ -434,9 +486,17 @@ class Source:
             self.lines.append(f'{name}({self.c.outs[o]}{written})')
 
     def clear(self, o, triangle):
-        if self.c.full_matrix_needed(o, triangle):
+        if self.c.full_matrix_needed(o, triangle) and not self._inherits_whole(o):
             clear = _CLEAR[triangle]
             self.lines.append(f'{self.c.bind(clear, clear.__name__)}({self.c.outs[o]})')
+
+    def _inherits_whole(self, o):
+        """Whether output ``o`` keeps the other triangle of an argument stored whole."""
+        if o not in self.op.call.inherits:
+            return False
+        node = self.c.node
+        argument = node.inputs[self.op.input_arguments.index(self.op.overwrites[o])]
+        return stored_whole(self.c.writer.program, argument)
 
     def result(self):
         return self.lines

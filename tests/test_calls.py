@@ -17,8 +17,8 @@ from hypothesis import given, settings, strategies as st
 from sympy import MatrixSymbol
 
 from computations.inplace import TokenComputation, TokenProgram, inplace_compile
-from computations.matrices import (OPERATIONS, POSV, POTRS, TRTRI, LofCholesky,
-                                   MatrixComputation)
+from computations.matrices import (AXPY, OPERATIONS, POSV, POTRF, POTRI, POTRS, SYRK, TRMM,
+                                   TRSM, TRTRI, LofCholesky, MatrixComputation)
 from computations.matrices.ops.core import Call
 from computations.schedulers import prepare_inputs
 from computations.schedulers.calls import KERNELS
@@ -60,6 +60,7 @@ def test_the_spec_fits_the_operation(cls, data):
     returned = [r for r in spec.returns if isinstance(r, int)]
     assert sorted(returned) == list(range(len(op.outputs)))
     assert set(spec.clears) | set(op.symmetric_outputs) <= set(returned)
+    assert set(spec.inherits) <= set(spec.clears) and set(spec.elementwise) <= set(named)
     assert spec.diagonal is None or spec.diagonal in op.triangles
     assert set(spec.flag_values(op).values()) <= {0, 1}
 
@@ -124,6 +125,67 @@ def test_posv_clears_its_factor_unless_every_reader_reads_the_lower_triangle():
 def test_generated_source_calls_the_routine_with_the_spec_flags():
     source = generate(inplace_compile(TRTRI(A, lower=False, unit_diagonal=True)),
                       results=[A.I]).source
-    assert 'dtrtri(A, unitdiag=1)' in source and 'zero_lower(' in source, source
+    assert 'dtrtri(A, unitdiag=1)' in source, source
     assert 'if info: fail(TRTRI, info)' in source
     assert sympy.srepr(TRTRI.call.flag_values(TRTRI(A))) == "{'lower': 1, 'unitdiag': 0}"
+    # a constant flag is passed even when 0: scipy's POTRF cleans by default
+    assert 'dpotrf(A, lower=1, clean=0)' in generate(inplace_compile(POTRF(A)),
+                                                     results=[LofCholesky(A)]).source
+
+
+def test_potrf_leaves_the_upper_triangle_to_readers_of_the_lower_one():
+    """A -> [POTRF] -> chol(A) -> [TRSM, POTRS, TRMM, POTRI]: each reads the lower
+    triangle, so the factor is not cleared (``clean=0``; scipy's default clears it at
+    O(n^2)); returned, it is cleared, by ``zero_upper``."""
+    L = LofCholesky(A)
+    readers = POTRF(A) + TRSM(1, L, B) + POTRS(A, C) + TRMM(1, L, B.T, side='R') + POTRI(A)
+    results = [L.I * B, A.I * C, B.T * L, A.I]
+    read = generate(inplace_compile(readers), parameters=[A, B, C, B.T], results=results)
+    assert 'clean=0' in read.source and 'zero_upper' not in read.source, read.source
+    b, c = np.arange(6.).reshape(3, 2, order='F'), np.ones((3, 1), order='F')
+    chol, inverse = np.linalg.cholesky(SPD), np.linalg.inv(SPD)
+    for got, want in zip(read(SPD, b, c, b.T.copy(order='F')),
+                         [np.linalg.solve(chol, b), inverse @ c, b.T @ chol, inverse]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    returned = generate(inplace_compile(POTRF(A)), results=[L])
+    assert 'zero_upper(' in returned.source
+    np.testing.assert_array_equal(returned(SPD)[0], np.linalg.cholesky(SPD))
+    for one_triangle, cleared in (((), True), ({0}, False)):       # the interpreter
+        factor, = run(POTRF(A), [np.array(SPD, order='F')], one_triangle=one_triangle)
+        assert (np.triu(factor, 1) == 0).all() == cleared
+
+
+def test_trtri_clears_only_a_stale_triangle():
+    """TRTRI keeps the other triangle of its argument: zero for a triangular matrix the
+    caller gives (not cleared again), A's old values for POSV's factor (cleared when the
+    inverse is returned)."""
+    for lower, clear in ((True, 'zero_upper('), (False, 'zero_lower(')):
+        given = generate(inplace_compile(TRTRI(A, lower=lower)), results=[A.I])
+        assert 'zero_' not in given.source, given.source
+        T = np.tril(SPD) if lower else np.triu(SPD)
+        np.testing.assert_allclose(given(np.array(T, order='F'))[0], np.linalg.inv(T),
+                                   rtol=1e-12)
+    L = LofCholesky(A)
+    stale = generate(inplace_compile(POSV(A, C) + TRTRI(L)), results=[A.I * C, L.I])
+    assert 'zero_upper(' in stale.source, stale.source
+    _, inverse = stale(SPD, np.ones((3, 1), order='F'))
+    np.testing.assert_allclose(inverse, np.linalg.inv(np.linalg.cholesky(SPD)), atol=1e-12)
+
+
+def test_an_elementwise_reader_reads_the_triangle_its_output_is_read_in():
+    """X -> [SYRK] -> X.T*X (lower) -> [AXPY with S] -> S + X.T*X -> [POSV]: AXPY reads entry
+    by entry, POSV the lower triangle, so SYRK's result is not completed; returned (or
+    read whole), the sum is, and so is SYRK's result before it."""
+    X, S, b = MatrixSymbol('X', 4, 3), MatrixSymbol('S', 3, 3), MatrixSymbol('b', 3, 1)
+    G = X.T * X
+    ops = SYRK(1, X, trans=True) + AXPY(1, S, G)
+    total = AXPY(1, S, G).outputs[0]
+    x, s = np.arange(1., 13.).reshape(4, 3, order='F'), np.array(SPD, order='F')
+    solved = generate(inplace_compile(ops + POSV(total, b)), parameters=[X, S, b],
+                      results=[total.I * b])
+    assert 'symmetrize' not in solved.source, solved.source
+    np.testing.assert_allclose(solved(x, s, np.ones((3, 1), order='F'))[0],
+                               np.linalg.solve(s + x.T @ x, np.ones((3, 1))), rtol=1e-10)
+    returned = generate(inplace_compile(ops), parameters=[X, S], results=[total])
+    assert 'symmetrize(' in returned.source, returned.source
+    np.testing.assert_allclose(returned(x, s)[0], s + x.T @ x, rtol=1e-12)

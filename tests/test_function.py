@@ -375,3 +375,38 @@ def test_structured_programs_match_numpy():
     with pytest.raises(computations.matrices.compiler.assumptions.AssumptionError,
                        match='not upper triangular'):
         g(r + np.tril(np.ones((5, 6)), -1), c)
+
+
+def test_the_fast_path_binds_each_combination_of_shapes_once_and_stays_correct():
+    """Ready arrays (Fortran-ordered, one float dtype) go straight to the generated function;
+    what their shapes bind is worked out once, and shapes that disagree still fail by name."""
+    A, x = MatrixSymbol('A', n, k), MatrixSymbol('x', k, 1)
+    f = computations.function([A, x], [A * x])
+    rng = np.random.default_rng(0)
+    for rows, cols, dtype in [(3, 2, np.float64), (5, 4, np.float64), (3, 2, np.float32),
+                              (3, 2, np.float64)]:
+        a = np.asfortranarray(rng.standard_normal((rows, cols)), dtype=dtype)
+        v = np.asfortranarray(rng.standard_normal((cols, 1)), dtype=dtype)
+        (got,) = f(a, v)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, a @ v, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert len(f._keys) == 3 and len(f._runners) == 3
+    with pytest.raises(ValueError, match='input x has 3 rows, but k = 2'):
+        f(np.ones((3, 2), order='F'), np.ones((3, 1), order='F'))
+    with pytest.raises(ValueError, match='input x has 3 rows, but k = 2'):
+        f(np.ones((3, 2), order='F'), np.ones((3, 1), order='F'))    # memoized: same error
+
+
+def test_the_fast_path_checks_the_memory_of_every_large_call(monkeypatch):
+    """A call above MEMORY_CHECK_BYTES is checked each time, not only the first."""
+    from computations.front_door import specialization
+    x, y = MatrixSymbol('x', n, 1), MatrixSymbol('y', n, 1)
+    f = computations.function([x, y], [x + y])
+    big = specialization.MEMORY_CHECK_BYTES // 8 + 1
+    v = np.ones((big, 1), order='F')
+    np.testing.assert_array_equal(f(v, v)[0][:3], 2 * v[:3])
+    monkeypatch.setattr(specialization, 'available_bytes', lambda: 0)
+    with pytest.raises(MemoryError, match=r'but only 0 MB is available'):
+        f(v, v)
+    small = np.ones((3, 1), order='F')
+    np.testing.assert_array_equal(f(small, small)[0], 2 * small)     # not checked

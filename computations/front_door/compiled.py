@@ -32,8 +32,8 @@ from ..matrices.compiler.properties import Properties
 from ..matrices.ops.core import dimensions
 from ..matrices.ops.memo import Memo
 from ..pictures import mimebundle
-from .specialization import (EmptySpecialization, Specialization, conversion_bytes,
-                             prepared_dtype)
+from .specialization import (MEMORY_CHECK_BYTES, EmptySpecialization, Specialization,
+                             conversion_bytes, prepared_dtype)
 
 __all__ = ['function', 'Function', 'DEFAULT_SIZE', 'RUNNERS']
 
@@ -137,9 +137,14 @@ class Function:
         # (fixed size, None) or (None, index of its dimension); None if a dimension
         # is an expression (such inputs always take the full path).
         self._axes = tuple(_axes(var, self.dimensions) for var in self.inputs)
+        self._matrices = tuple(axes is not None for axes in self._axes)
         if any(axes is False for axes in self._axes):
             self._ready = lambda args: None
         self._cache = {}
+        #: The fast path's memos: ``(shapes, dtype)`` of the matrix arguments -> the
+        #: dimension sizes they bind (False if they cannot go as they are), and ``(dtype,
+        #: sizes)`` -> the generated function, for calls too small to check the memory.
+        self._keys, self._runners = {}, {}
         #: What the compilations at every shape share
         #: (:class:`~computations.matrices.ops.memo.Memo`).
         self.memo = Memo()
@@ -183,14 +188,12 @@ class Function:
         if scheduler is None and not kwargs and not check and self.runner == 'source':
             ready = self._ready(args)
             if ready is not None:                    # the fast path: nothing to convert
-                dtype, key = ready
-                found = self._cache.get(key)
-                if found is None:
-                    found = self._specialization(dict(zip(self.dimensions, key)))
-                found.check_memory(dtype, 0)
+                run = self._runners.get(ready)
+                if run is None:
+                    run = self._runner(*ready)
                 if self.donate:
                     args = self._guarded(args)
-                return found.generated(dtype)(*args)
+                return run(*args)
         given = self._arguments(args, kwargs)
         arrays = all(isinstance(value, np.ndarray) for var, value in zip(self.inputs, given)
                      if isinstance(var, MatrixExpr))
@@ -207,6 +210,19 @@ class Function:
             return specialization.run_dask(values, scheduler)
         return specialization.run(values, self.runner)
 
+    def _runner(self, dtype, key):
+        """The generated function for arrays of ``dtype`` binding the dimensions to ``key``,
+        after the memory check; kept for the next calls when the check is skipped anyway
+        (a peak under :data:`~computations.front_door.specialization.MEMORY_CHECK_BYTES`)."""
+        found = self._cache.get(key)
+        if found is None:
+            found = self._specialization(dict(zip(self.dimensions, key)))
+        found.check_memory(dtype, 0)
+        run = found.generated(dtype)
+        if found.peak_bytes(dtype) < MEMORY_CHECK_BYTES:
+            self._runners[dtype, key] = run
+        return run
+
     def _guarded(self, args):
         """``args`` with the donated arrays that must not be overwritten copied (see
         :func:`~computations.schedulers.execute.guard_donations`)."""
@@ -217,32 +233,48 @@ class Function:
         """``(dtype, dimension sizes)`` if ``args`` can go to the program as they are
         (Fortran-ordered 2-D float arrays of one dtype with consistent shapes, floats for
         scalars), else None: :func:`prepare_inputs` then converts them or says what is
-        wrong."""
+        wrong.  What the shapes bind is worked out once per combination of shapes."""
         if len(args) != len(self.inputs):
             return None
-        sizes, dtype = [None] * len(self.dimensions), None
-        for value, axes in zip(args, self._axes):
-            if axes is None:                         # a scalar
+        shapes, dtype = [], None
+        for value, matrix in zip(args, self._matrices):
+            if not matrix:
                 if type(value) is not float:
                     return None
                 continue
-            if type(value) is not np.ndarray or value.ndim != 2 \
-                    or not value.flags.f_contiguous:
+            if type(value) is not np.ndarray or not value.flags.f_contiguous:
                 return None
             if dtype is None:
                 dtype = value.dtype
-                if dtype != np.float64 and dtype != np.float32:
-                    return None
-            elif value.dtype != dtype:
+            elif value.dtype is not dtype and value.dtype != dtype:
                 return None
-            for size, (fixed, index) in zip(value.shape, axes):
+            shapes.append(value.shape)
+        signature = (tuple(shapes), dtype)
+        key = self._keys.get(signature)
+        if key is None:
+            if len(self._keys) > 4096:               # many shapes: forget the old ones
+                self._keys.clear()
+            key = self._keys[signature] = self._bound(*signature)
+        return None if key is False else key
+
+    def _bound(self, shapes, dtype):
+        """``(dtype, dimension sizes)`` the matrix ``shapes`` bind, or False (see
+        :meth:`_ready`)."""
+        if dtype is not None and dtype != np.float64 and dtype != np.float32:
+            return False
+        sizes = [None] * len(self.dimensions)
+        matrices = (axes for axes in self._axes if axes is not None)
+        for shape, axes in zip(shapes, matrices):
+            if len(shape) != 2:
+                return False
+            for size, (fixed, index) in zip(shape, axes):
                 if index is None:
                     if size != fixed:
-                        return None
+                        return False
                 elif sizes[index] is None:
                     sizes[index] = size
                 elif sizes[index] != size:
-                    return None
+                    return False
         return dtype or np.dtype(np.float64), tuple(sizes)
 
     def _prepare(self, given):

@@ -18,7 +18,7 @@ from sympy.matrices.expressions.factorizations import Factorization
 from sympy.printing.str import StrPrinter
 
 from computations.core import Identity
-from computations.matrices.ops.core import MatrixComputation
+from computations.matrices.transforms.blocking.nodes import Assemble, BlockOp, Split
 
 __all__ = ['pseudocode', 'show']
 
@@ -67,7 +67,7 @@ def pseudocode(computation, names=None, order=None):
     taken = {str(v) for v in computation.inputs} | set(names.values())
     renamed, lines, counter = {}, [], 0
     for op in order:
-        if not isinstance(op, MatrixComputation):      # a blocked program's Split, Assemble, BlockOp
+        if isinstance(op, (Split, Assemble, BlockOp)):     # a blocked program's nodes
             lines.append(_named_line(op, names))
             continue
         shown = type(op)(*[_shown(name, p, renamed) for name, p in zip(op.__props__, op.props)])

@@ -250,7 +250,7 @@ class SHIFT(MatrixComputation):
     overwrites = {0: 'C'}
     routine = 'add_to_diagonal'
     #: A kernel of :mod:`computations.schedulers.calls`, called through this spec.
-    call = Call(arguments, (0,), overwrite={'C': 'overwrite_c'})
+    call = Call(arguments, (0,), overwrite={'C': 'overwrite_c'}, elementwise=('C',))
     library = 'numpy'
 
     def __init__(self, alpha, C):

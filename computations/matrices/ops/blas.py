@@ -217,7 +217,7 @@ class AXPY(MatrixComputation):
     overwrites = {0: 'Y'}
     routine = 'axpy'
     call = Call(('X', 'Y'), (0,), keywords={'a': 'alpha'}, overwrite={'Y': None},
-                vectors=('X', 'Y'))
+                vectors=('X', 'Y'), elementwise=('X', 'Y'))
 
     def __init__(self, alpha, X, Y):
         name = type(self).__name__
@@ -245,7 +245,7 @@ class SCAL(MatrixComputation):
     arguments = ('alpha', 'X')
     overwrites = {0: 'X'}
     routine = 'scal'
-    call = Call(arguments, (0,), overwrite={'X': None}, vectors=('X',))
+    call = Call(arguments, (0,), overwrite={'X': None}, vectors=('X',), elementwise=('X',))
 
     def __init__(self, alpha, X):
         name = type(self).__name__

@@ -134,6 +134,10 @@ def transpose_if(flag, X):
     """
     if not flag:
         return X
+    if type(X) is sympy.MatMul and all(map(_is_plain, X.args)):    # B.T*A.T at once
+        flipped = plain_product([_flipped(f) for f in reversed(X.args)])
+        if flipped is not None:
+            return flipped
     memo = active()
     if memo is None:
         return X.T
@@ -150,7 +154,54 @@ def multiply(*factors):
     >>> multiply(2, A.T, B) == 2*A.T*B
     True
     """
+    plain = plain_product(factors)
+    if plain is not None:
+        return plain
     return _combined(sympy.MatMul, _matmul_canonical, factors)
+
+
+def plain_product(factors):
+    """The product of ``factors`` in SymPy's canonical form (``MatMul(*factors).doit()``),
+    built in O(length) when that form is their factors as they are, else None.
+
+    That is when every factor is plain (a matrix symbol or its transpose, or a product of
+    them without coefficient: nothing for most canonicalization rules to do), their
+    shapes match, and no two neighbours are equal (nothing for ``combine_powers`` to
+    merge; a plain factor's inverse is never plain).  SymPy runs every rule over the whole
+    list until nothing changes, O(length) SymPy work per product, so a long chain's
+    products would cost O(L^2).
+
+    >>> A, B = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('B', 2, 2)
+    >>> plain_product([A, B.T * A]) == sympy.MatMul(A, B.T, A).doit()
+    True
+    >>> plain_product([A * B, B]) is None          # A*B**2
+    True
+    """
+    joined = []
+    for factor in factors:
+        if _is_plain(factor):
+            joined.append(factor)
+        elif type(factor) is sympy.MatMul and all(map(_is_plain, factor.args)):
+            joined.extend(factor.args)
+        else:
+            return None
+    for a, b in zip(joined, joined[1:]):
+        if a.shape[1] != b.shape[0] or (hash(a) == hash(b) and a == b):
+            return None
+    if len(joined) == 1:
+        return joined[0]
+    return sympy.Basic.__new__(sympy.MatMul, *joined)     # what MatMul() makes, unchecked
+
+
+def _is_plain(expr):
+    kind = type(expr)
+    return kind is sympy.MatrixSymbol or (kind is sympy.Transpose
+                                          and type(expr.arg) is sympy.MatrixSymbol)
+
+
+def _flipped(factor):
+    """The transpose of a plain factor."""
+    return factor.arg if type(factor) is sympy.Transpose else sympy.Transpose(factor)
 
 
 def add(*terms):
@@ -252,13 +303,26 @@ class Call:
         outputs holding one triangle (the one the ``lower`` flag names)
         whose other triangle keeps old values: cleared unless every reader
         reads only that triangle;
+    ``inherits``
+        outputs of ``clears`` whose other triangle is that of the argument
+        they are written into (TRTRI's: a triangular matrix whose other
+        triangle is zero), so not cleared either when that argument's
+        value is stored whole (a caller's array, a constant, a copy);
+    ``elementwise``
+        arguments read entry by entry into the same entry of the output
+        (AXPY's X and Y, SCAL's X, a diagonal shift's C): such a read is of
+        one triangle when every reader of the output reads that triangle
+        only, so a symmetric argument written in one triangle is not
+        completed for it;
     ``diagonal``
         a triangular argument whose diagonal is checked for zeros before
         the call when the op's ``checks_diagonal`` is true (TRSM does not
         report a singular matrix; it would divide by zero).
 
     Outputs listed in the op's ``symmetric_outputs`` are completed from the
-    triangle the ``lower`` flag names.
+    triangle the ``lower`` flag names.  Flags of a constant source are always
+    passed, the others only when true: ``clean=0`` must be said (scipy's
+    POTRF clears the other triangle by default), ``trans_a=0`` need not.
 
     >>> spec = Call(('A', 'B'), (1, 0, 'info'), flags={'lower': 1},
     ...             overwrite={'A': 'overwrite_a', 'B': 'overwrite_b'}, clears=(1,))
@@ -273,12 +337,14 @@ class Call:
     optional: MappingProxyType = dataclasses.field(default_factory=dict)
     vectors: tuple = ()
     clears: tuple = ()
+    inherits: tuple = ()
+    elementwise: tuple = ()
     diagonal: str = None
 
     def __post_init__(self):
         for name in ('flags', 'keywords', 'overwrite', 'optional'):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
-        for name in ('arguments', 'returns', 'vectors', 'clears'):
+        for name in ('arguments', 'returns', 'vectors', 'clears', 'inherits', 'elementwise'):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     def flag_values(self, op):

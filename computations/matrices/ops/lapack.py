@@ -96,8 +96,10 @@ class POTRF(_ReadsLowerA):
     requires = {'A': Q.positive_definite}
     failure = (NotPositiveDefiniteError, 'A')
     routine = 'potrf'
-    call = Call(arguments, (0, 'info'), flags={'lower': 1, 'clean': 1},
-                overwrite={'A': 'overwrite_a'})
+    #: The factor's upper triangle keeps A's values (``clean=0``: scipy would clear it, at
+    #: O(n^2), for readers that read the lower one only): cleared for readers of the whole.
+    call = Call(arguments, (0, 'info'), flags={'lower': 1, 'clean': 0},
+                overwrite={'A': 'overwrite_a'}, clears=(0,))
 
     def __init__(self, A):
         A = _square(A, type(self).__name__)
@@ -306,8 +308,10 @@ class TRTRS(_Lapack, _Triangular):
 class TRTRI(_Lapack, _Triangular):
     """The inverse of a triangular A, written into A: ``A.I`` (triangular too) at n^3/3 FLOPs.
 
-    LAPACK leaves the other triangle of A's buffer as it was (as POSV
-    does); the executors clear it when a reader needs the whole matrix.
+    LAPACK leaves the other triangle of A's buffer as it was: zero when A's
+    buffer holds the whole triangular matrix; when it holds A's triangle
+    only (a factor POSV or POTRF left), the executors clear the other one
+    for readers of the whole matrix.
 
     >>> from sympy import MatrixSymbol
     >>> L = MatrixSymbol('L', 3, 3)
@@ -320,8 +324,10 @@ class TRTRI(_Lapack, _Triangular):
     overwrites = {0: 'A'}
     failure = (SingularMatrixError, 'A')
     routine = 'trtri'
+    #: The other triangle is A's: zero for a triangular A stored whole, else cleared for
+    #: readers of the whole.
     call = Call(arguments, (0, 'info'), flags={'lower': 'lower', 'unitdiag': 'unit_diagonal'},
-                overwrite={'A': 'overwrite_c'}, clears=(0,))
+                overwrite={'A': 'overwrite_c'}, clears=(0,), inherits=(0,))
     #: An explicit inverse: the search prefers a solve unless the result itself is one.
     forms_inverse = True
 
