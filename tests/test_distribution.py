@@ -316,3 +316,25 @@ def _numpy(expr, values):
     if isinstance(expr, MatPow):
         return np.linalg.matrix_power(_numpy(expr.base, values), int(expr.exp))
     raise TypeError(expr)
+
+
+def test_plans_under_the_same_free_operations_are_reused_unchanged(monkeypatch):
+    """A need planned again with other operations free reuses the plan made when the same
+    of those operations touched its search (in another set): the programs are those of
+    planning each set afresh (randomized inversion, the Kalman filter at two shapes)."""
+    from computations.matrices.compiler.joint import JointPlanning
+    from computations.matrices.examples.kalman import kalman
+    T = S * (S.T * A * S).I * S.T
+    problems = [([T + (I - T * A) * X * (I - A * T)], [A, S, X],
+                 [Q.positive_definite(A), Q.fullrank(S)], {n: 200, m: 10})]
+    inputs, outputs, assumptions = kalman()
+    dims = {str(d): d for v in inputs for d in v.shape if isinstance(d, Symbol)}
+    for sizes in ({'n': 50, 'k': 5}, {'n': 500, 'k': 3}):
+        problems.append((outputs, inputs, assumptions,
+                         {dims[name]: size for name, size in sizes.items()}))
+    reused = [compile_expressions(*problem) for problem in problems]
+    monkeypatch.setattr(JointPlanning, '_keep_given', lambda self, key, plan: None)
+    afresh = [compile_expressions(*problem) for problem in problems]
+    for one, other in zip(reused, afresh):
+        assert one.flops == other.flops
+        assert set(one.computation.computations) == set(other.computation.computations)

@@ -75,3 +75,80 @@ def test_a_proposal_whose_operation_fails_its_shape_precondition_is_skipped():
     assert [type(op).__name__ for plan in plans for op in plan.ops] == ['GEMM']
     with pytest.raises(sympy.ShapeError):
         TRMM(1, R, C)
+
+
+# The SymPy shortcuts the search takes on long products ------------------------------------
+
+_n = __import__('sympy').Symbol('n')
+_SQUARES = [__import__('sympy').MatrixSymbol(s, _n, _n) for s in 'ABC']
+
+
+@st.composite
+def plain_factors(draw):
+    """A list of matrix symbols and their transposes (neighbours often equal), as factors
+    of a product whose shapes match (square) or as split operands of one."""
+    factors = [draw(st.sampled_from(_SQUARES)) for _ in range(draw(st.integers(1, 7)))]
+    factors = [f.T if draw(st.booleans()) else f for f in factors]
+    cuts = sorted(draw(st.sets(st.integers(1, max(1, len(factors) - 1)), max_size=3)))
+    bounds = [0, *(c for c in cuts if c < len(factors)), len(factors)]
+    import sympy
+    return [sympy.MatMul(*factors[i:j]) if j - i > 1 else factors[i]
+            for i, j in zip(bounds, bounds[1:]) if j > i]
+
+
+@settings(max_examples=200, deadline=None)
+@given(plain_factors())
+def test_a_plain_product_is_sympys_canonical_product(operands):
+    """multiply and transpose_if build plain products without SymPy's canonicalization:
+    the result is SymPy's, the same expression (powers are left to SymPy)."""
+    import sympy
+    from computations.matrices.ops.core import multiply, plain_product, transpose_if
+    want = sympy.MatMul(*operands).doit()
+    got = plain_product(operands)
+    assert got is None or (got == want and sympy.srepr(got) == sympy.srepr(want))
+    assert multiply(*operands) == want if len(operands) > 1 else True
+    assert sympy.srepr(transpose_if(True, want)) == sympy.srepr(want.T)
+
+
+def test_a_plain_product_with_mismatched_shapes_is_left_to_sympy():
+    import sympy
+    from computations.matrices.ops.core import multiply, plain_product
+    A, B = sympy.MatrixSymbol('A', 2, 3), sympy.MatrixSymbol('B', 2, 3)
+    assert plain_product([A, B]) is None
+    with pytest.raises(sympy.ShapeError):
+        multiply(A, B)
+
+
+@settings(max_examples=100, deadline=None)
+@given(plain_factors(), st.booleans())
+def test_the_orientation_key_reads_as_srepr(operands, summed):
+    """The search's orientation key builds a product's text from its factors' (kept in
+    the memo): the text is ``srepr``'s."""
+    import sympy
+    from computations.matrices.compiler.search import _text
+    from computations.matrices.ops.memo import Memo, sharing
+    expr = sympy.MatMul(*operands).doit()
+    if summed:
+        expr = _SQUARES[1] * (expr + 2 * _SQUARES[0].T * expr)     # a sum in a product
+    with sharing(Memo()):
+        assert _text(expr, __import__('computations').matrices.ops.memo.active()) \
+            == sympy.srepr(expr)
+    assert _text(expr, None) == sympy.srepr(expr)
+
+
+def test_a_long_chain_compiles_to_the_program_sympys_products_give(monkeypatch):
+    """The plain-product shortcut changes no program: a chain of 30 with the shortcut and
+    with every product built by SymPy."""
+    import sys
+    sys.path.insert(0, 'benchmarks')
+    from bench_compile import chain
+    from computations.matrices import compile_expressions
+    from computations.matrices.compiler import canonical
+    from computations.matrices.ops import core
+    inputs, product, dims = chain(30, square=False)
+    fast = compile_expressions([product], inputs, (), dims)
+    monkeypatch.setattr(core, 'plain_product', lambda factors: None)
+    monkeypatch.setattr(canonical, 'plain_product', lambda factors: None)
+    slow = compile_expressions([product], inputs, (), dims)
+    assert fast.flops == slow.flops
+    assert set(fast.computation.computations) == set(slow.computation.computations)

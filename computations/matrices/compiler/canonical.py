@@ -48,7 +48,7 @@ from sympy.printing.pycode import pycode
 
 from computations.graph import ComputationsError
 from computations.matrices.ops.auxiliary import scalar_atoms
-from computations.matrices.ops.core import same_dimension
+from computations.matrices.ops.core import plain_product, same_dimension
 from computations.matrices.ops.memo import active
 from computations.matrices.errors import SingularExpressionError
 from computations.matrices.expressions import SymmetricLower, is_log_determinant
@@ -390,7 +390,9 @@ def _product(factors):
             coefficient = coefficient * f
     if not matrices:
         return coefficient
-    product = MatMul(*matrices).doit(deep=False) if len(matrices) > 1 else matrices[0]
+    product = plain_product(matrices)
+    if product is None:
+        product = MatMul(*matrices).doit(deep=False) if len(matrices) > 1 else matrices[0]
     return product if coefficient == 1 else _ordered(coefficient * product)
 
 
@@ -416,5 +418,8 @@ def product(factors, doit=True):
 
 
 def _matmul(factors, doit):
+    plain = plain_product(factors) if doit else None
+    if plain is not None:
+        return plain
     built = MatMul(*factors)
     return built.doit(deep=False) if doit else built

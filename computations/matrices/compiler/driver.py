@@ -3,7 +3,7 @@
 :func:`compile_expressions` canonicalizes the outputs under the
 assumptions (:mod:`.canonical`, :mod:`.properties`), plans them jointly
 (matrices before scalars, each output held untransposed:
-:meth:`~.search.Planner.plan_outputs`) with the cost-driven search
+:meth:`~.joint.JointPlanning.plan_outputs`) with the cost-driven search
 (:mod:`.search`, :mod:`.rules`), and fuses each factorization with one of
 its solves (POTRF + POTRS is one POSV call).  The result's outputs are the variables that hold the
 requested values: the same values, though not always the same spelling

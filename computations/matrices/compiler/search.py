@@ -46,21 +46,15 @@ first rule offered):
 The rules (:mod:`.rules`) only propose: each returns
 :class:`~.rules.Proposal`\ s, operations with the values they need.  The
 search plans the needs (:meth:`Planner.need`: a value, its transpose, or its
-factor) jointly -- each again with the others' operations free when they compute a
-value its search planned (:meth:`Planner.needs`), so that SYMM's by-product can make
-another need's cheapest route dearer than its second -- makes each proposal's
-operations on the variables that hold them (:meth:`Planner.propose`), and keeps the
-cheapest (:meth:`Planner.cheapest`).
+factor) -- jointly (:mod:`.joint`) --, makes each proposal's operations on the
+variables that hold them (:meth:`Planner.propose`), and keeps the cheapest
+(:meth:`Planner.cheapest`).
 
-Outputs are planned one after the other; what earlier outputs computed
-costs nothing later (:meth:`Planner.commit`), so a factorization made for
-one output serves the next; then each is planned again with the others'
-operations committed, and kept when the program is cheaper, so that what two
-outputs share is computed once whatever their order; and each matrix output
-is planned first in turn, the cheapest program kept
-(:meth:`Planner.plan_outputs`).  An output held transposed costs the copy the
-program ends with (:meth:`Planner.output`): a TRANSPOSE declares no FLOPs,
-and the search counts the elements it moves (:meth:`Planner.work`).
+Outputs are planned jointly as well (:meth:`~.joint.JointPlanning.plan_outputs`);
+what earlier outputs computed costs nothing later (:meth:`Planner.commit`).
+An output held transposed costs the copy the program ends with
+(:meth:`Planner.output`): a TRANSPOSE declares no FLOPs, and the search counts
+the elements it moves (:meth:`Planner.work`).
 """
 import functools
 import math
@@ -80,6 +74,7 @@ from computations.matrices.ops.lapack import POTRF
 from computations.matrices.ops.memo import active
 from computations.matrices.compiler.canonical import product
 from computations.matrices.compiler.chain import ChainOrder
+from computations.matrices.compiler.joint import JointPlanning
 from computations.matrices.compiler.properties import split_product as _factors
 from computations.matrices.compiler.rules import (CHAIN_RULES, DETERMINANT_RULES, PRODUCT_RULES,
                                                   SOLVE_RULES, TRACE_RULES, Accumulator, Need,
@@ -102,13 +97,6 @@ MAX_REWRITES = 8
 #: E*A*T`` with ``E = X - T*A*X``); a sum is factored only outside any rewriting (inside
 #: one, factoring mostly undoes it).
 MAX_REWRITE_DEPTH = 2
-
-#: Rounds of re-planning each output with the others' operations committed, at most.
-MAX_JOINT_ROUNDS = 3
-
-#: Outputs planned first in turn, at most (:meth:`Planner.plan_outputs`): each a whole search.
-MAX_FIRST_OUTPUTS = 3
-
 
 class _RewriteCycle(ComputationsError):
     """A rewritten candidate led back to ``expr``, an expression being planned
@@ -142,12 +130,43 @@ def _sum(terms):
     return functools.reduce(operator.add, terms)
 
 
-class Planner:
+def _built(key, make):
+    """The SymPy expression ``make()`` builds, kept under ``key`` in the shared memo when
+    there is one: a rewriting is built again for each search that offers it (each set of
+    free operations, each size)."""
+    memo = active()
+    return make() if memo is None else memo.lookup('products', key, make)
+
+
+def _distributed(alpha, total, other, side, added):
+    """``alpha*total*product(other)`` (``side`` 0; else ``other`` on the left) with the
+    product distributed over the sum ``total``, plus ``beta*C`` when ``added`` is
+    ``(beta, C)``."""
+    rest = _product(other)
+    terms = [alpha * (term * rest if side == 0 else rest * term) for term in total.args]
+    if added:
+        terms.append(added[0] * added[1])
+    return _sum(terms)
+
+
+def _factored_out(terms, split, end, factor, members):
+    """The sum of ``terms`` (``split`` into coefficients and factors) with ``factor``, at
+    the start (``end`` 0) or the end (-1) of the ``members``, taken out."""
+    inner = _sum([split[i][0] * _product(split[i][1][1:] if end == 0 else split[i][1][:-1])
+                  for i in members])
+    common = factor * inner if end == 0 else inner * factor
+    return _sum([common] + [term for i, term in enumerate(terms) if i not in members])
+
+
+class Planner(JointPlanning):
     """Finds and records the cheapest plans for canonical expressions (see the module).
 
     ``properties`` is a :class:`~.properties.Properties` (its ``binding``
     sizes the FLOP counts); ``inputs`` the variables the caller provides.
     """
+
+    #: Rewritten candidates planned between two commits (:data:`MAX_REWRITES`).
+    max_rewrites = MAX_REWRITES
 
     def __init__(self, properties, inputs):
         self.properties = properties
@@ -158,14 +177,15 @@ class Planner:
         self._copies = {}          # a TRANSPOSE -> the elements it moves
         self._splits = {}          # a long product's factors -> where its chain order splits
         self._active = set()       # the expressions being planned (the cycle guard)
-        self._rewrites = MAX_REWRITES
+        self._rewrites = self.max_rewrites
         self._depth = 0            # rewritings being planned, nested
-        self._given = None         # planning with other operations free: see :meth:`given`
+        self._given = None         # planning with other operations free (:mod:`.joint`)
         self._frames = []          # per expression being searched: the expressions it plans
         self._children = {}        # an expression searched -> the expressions it planned
         self._reaches = {}         # an expression searched -> what its search planned
         self._joint = {}           # needs -> their plans, planned jointly
         self._given_memos = {}     # those operations -> the plans made so
+        self._given_plans = {}     # an expression, the free operations it sees -> its plan
 
     # Costs --------------------------------------------------------------------
 
@@ -219,9 +239,9 @@ class Planner:
         return [plan for rule in rules for plan in self.propose(rule(self.properties, *args))]
 
     def propose(self, proposals):
-        """The plans of ``proposals``: each one's needs planned jointly (:meth:`needs`), then
-        its operations made on the variables holding them (a proposal that makes nothing
-        gives no plan)."""
+        """The plans of ``proposals``: each one's needs planned jointly
+        (:meth:`~.joint.JointPlanning.needs`), then its operations made on the variables
+        holding them (a proposal that makes nothing gives no plan)."""
         for proposal in proposals:
             plans = self.needs(proposal.needs)
             try:
@@ -234,91 +254,6 @@ class Planner:
             if made is not None:
                 yield self.emit(made.ops, *plans, transposed=made.operand.transposed,
                                 var=made.operand.var)
-
-    def needs(self, needs):
-        """The plans of ``needs``, planned jointly: each alone at its cheapest, then each again
-        with the others' operations free (:meth:`given`) when its search planned a value they
-        touch, kept when the proposal's operations together cost less.  A need's cheapest
-        plan alone can be the dearer one for the proposal: ``H*Sigma`` and ``(H*Sigma*H.T +
-        R).I*r`` -- S through Sigma's Cholesky factor (POTRF, TRMM, SYRK) costs less alone,
-        but with SYMM's ``H*Sigma``, which the other need computes, S is one GEMM.  Not
-        inside a plan made so: nesting them multiplies the work."""
-        if len(needs) < 2 or self._given is not None:
-            return [self.need(need) for need in needs]
-        key = tuple(needs)
-        if key not in self._joint:
-            self._joint[key] = self._jointly(needs)
-        return self._joint[key]
-
-    def _jointly(self, needs):
-        """The plans of ``needs`` (two or more), planned jointly (see :meth:`needs`)."""
-        plans = [self.need(need) for need in needs]
-        for i, need in enumerate(needs):
-            others = frozenset().union(*(p.ops for j, p in enumerate(plans) if j != i))
-            free = others - self.committed - plans[i].ops
-            if not free or not plans[i].ops - others - self.committed:
-                continue                  # nothing free, or nothing of its own to save
-            touched = self._touched(free)
-            if touched.isdisjoint(self._reach(product(need.factors, doit=False))):
-                continue
-            plan = self.given(free, touched, need)
-            if self.price((others | plan.ops) - self.committed) \
-                    < self.price((others | plans[i].ops) - self.committed):
-                plans[i] = plan
-        return plans
-
-    def given(self, ops, touched, need):
-        """The plan of ``need`` with ``ops`` committed as well (free); ``touched`` the values
-        they compute (:meth:`_touched`).  The plans made so are kept in a memo of
-        their own per set of operations (until the next commit); a plan whose search
-        planned none of the values touched is the one already made."""
-        saved = self.committed, self._memo, self._children, self._rewrites, self._given
-        key = frozenset(ops)
-        self._given = self._memo, self._children, touched
-        self.committed = self.committed | key
-        self._memo = self._given_memos.setdefault(key, {})
-        self._children, self._rewrites = {}, MAX_REWRITES
-        try:
-            return self.need(need)
-        finally:
-            self.committed, self._memo, self._children, self._rewrites, self._given = saved
-
-    def _touched(self, ops):
-        """The matrices ``ops`` compute, and their transposes."""
-        values = set()
-        for op in ops:
-            for value in op.outputs:
-                if isinstance(value, MatrixExpr):
-                    values.update((value, self.properties.transpose(value)))
-        return values
-
-    def _reach(self, expr, children=None, memo=None):
-        """The expressions the search of ``expr`` planned, directly or not (with ``expr``),
-        and the variables holding them; kept per expression searched, whose children are
-        then complete."""
-        if children is None:
-            children, memo = self._children, self._memo
-        reaches = self._reaches if children is self._base_children() else {}
-        if expr in reaches:
-            return reaches[expr]
-        reach, todo = set(), [expr]
-        while todo:
-            value = todo.pop()
-            if value in reach:
-                continue
-            if value in reaches and value is not expr:
-                reach |= reaches[value]
-                continue
-            reach.add(value)
-            if value in memo:
-                reach.add(memo[value].operand.var)
-            todo.extend(children.get(value, ()))
-        reaches[expr] = reach = frozenset(reach)
-        return reach
-
-    def _base_children(self):
-        """The children of the searches memoised across proposals (not :meth:`given`'s)."""
-        return self._children if self._given is None else self._given[1]
 
     def need(self, need):
         """The plan of a :class:`~.rules.Need`: its value, factored or oriented as asked."""
@@ -363,11 +298,12 @@ class Planner:
             self._frames[-1].add(expr)
         if expr in self._memo:
             return self._memo[expr]
+        key = None
         if self._given is not None:      # planning with other operations free
-            memo, children, touched = self._given
-            if expr in memo and touched.isdisjoint(self._reach(expr, children, memo)):
-                self._memo[expr] = memo[expr]
-                return memo[expr]
+            found, key = self._given_plan(expr)
+            if found is not None:
+                self._memo[expr] = found
+                return found
         if isinstance(expr, MatrixExpr) and (expr in self.inputs or isinstance(
                 expr, (Identity, ZeroMatrix, OneMatrix))):
             result = Plan(expr, Operand(expr))
@@ -384,6 +320,7 @@ class Planner:
             finally:
                 self._active.discard(expr)
                 self._children[expr] = self._frames.pop()
+        self._keep_given(key, result)
         self._memo[expr] = result
         return result
 
@@ -517,18 +454,15 @@ class Planner:
         (:meth:`_worth_distributing`); a candidate, never a fixed rewrite."""
         candidates = []
         for side, (group, other) in enumerate(((left, right), (right, left))):
-            if (len(group) != 1 or not isinstance(group[0], MatAdd)
+            if (not self._may_rewrite() or len(group) != 1 or not isinstance(group[0], MatAdd)
                     or not self._worth_distributing(group[0], other, side)):
                 continue
-            rest = _product(other)
-            terms = [alpha * (term * rest if side == 0 else rest * term)
-                     for term in group[0].args]
-            if acc is None or not self._depth:
-                if acc is not None:
-                    terms.append(acc.beta * acc.value)
-                candidates += self.rewritten(_sum(terms))
-            else:          # inside a rewriting: one rewriting whatever the term added
-                candidates += [self.finish(plan, 1, acc) for plan in self.rewritten(_sum(terms))]
+            inside = acc is not None and self._depth    # one rewriting whatever the term added
+            added = () if acc is None or inside else (acc.beta, acc.value)
+            total = _built(('distributed', alpha, group[0], tuple(other), side, added),
+                           lambda: _distributed(alpha, group[0], other, side, added))
+            plans = self.rewritten(total)
+            candidates += [self.finish(plan, 1, acc) for plan in plans] if inside else plans
         return candidates
 
     def _worth_distributing(self, total, other, side):
@@ -552,11 +486,15 @@ class Planner:
         free = size(other[-1].shape[1]) if side == 0 else size(other[0].shape[0])
         return free is not None and free < (rows if side == 0 else columns)
 
+    def _may_rewrite(self):
+        """Whether a rewritten candidate may be planned now (:meth:`rewritten`)."""
+        return self._depth < MAX_REWRITE_DEPTH and self._rewrites > 0
+
     def rewritten(self, expr):
         """The plan of ``expr``, an equal rewriting of the expression being planned, in its
         canonical form: ``[plan]``, or ``[]`` when it leads back to an expression being
         planned (distributing undoes factoring), or when :data:`MAX_REWRITES` are used up."""
-        if self._depth >= MAX_REWRITE_DEPTH or self._rewrites <= 0:
+        if not self._may_rewrite():
             return []
         expr = self.properties.canonical(expr)
         if expr in self._active:
@@ -623,13 +561,11 @@ class Planner:
                 if len(factors) > 1:
                     groups.setdefault(factors[end], []).append(i)
             for factor, members in groups.items():
-                if len(members) < 2:
+                if len(members) < 2 or not self._may_rewrite():
                     continue
-                inner = _sum([split[i][0] * _product(split[i][1][1:] if end == 0
-                                                     else split[i][1][:-1]) for i in members])
-                common = factor * inner if end == 0 else inner * factor
-                others = [term for i, term in enumerate(terms) if i not in members]
-                candidates += self.rewritten(_sum([common] + others))
+                candidates += self.rewritten(_built(
+                    ('factored', tuple(terms), end, factor, tuple(members)),
+                    lambda: _factored_out(terms, split, end, factor, members)))
         return candidates
 
     def output(self, expr):
@@ -647,76 +583,6 @@ class Planner:
                            for c in self._candidates(transpose if flip else expr)]
         return self.cheapest([self._oriented(c, False) for c in candidates], expr)
 
-    def plan_outputs(self, exprs):
-        """The plans of ``exprs``, each held untransposed (:meth:`output`), planned jointly.
-
-        They are planned one after the other, each with the earlier ones' operations
-        committed (:meth:`_in_order`), starting with each matrix in turn (at most
-        :data:`MAX_FIRST_OUTPUTS`), and the cheapest program is kept: the first output
-        chooses its shared values alone, so another output's needs steer them only when
-        it comes first (the Kalman filter's covariance wants ``S = H*Sigma*H.T + R`` from
-        the SYMM it reads anyway, the mean alone through Sigma's Cholesky factor).
-
-        >>> from sympy import Identity, MatrixSymbol
-        >>> from computations.matrices.compiler.properties import Properties
-        >>> X, A = MatrixSymbol('X', 4, 4), MatrixSymbol('A', 4, 4)
-        >>> planner = Planner(Properties(), [X, A])
-        >>> plans = planner.plan_outputs([X*A - Identity(4), A*X*A - A])
-        >>> sorted(type(op).__name__ for op in planner.committed)     # X*A once
-        ['AXPY', 'GEMM', 'GEMM']
-        """
-        firsts = [i for i, expr in enumerate(exprs) if isinstance(expr, MatrixExpr)]
-        best, committed = None, set(self.committed)
-        for first in (firsts[:MAX_FIRST_OUTPUTS] if len(exprs) > 1 else []) or [0]:
-            order = [first] + [i for i in range(len(exprs)) if i != first]
-            self.committed = set(committed)
-            self._restart()
-            plans = [None] * len(exprs)
-            for i, plan in zip(order, self._in_order([exprs[i] for i in order])):
-                plans[i] = plan
-            price = self.price(frozenset().union(*(p.ops for p in plans)) - committed)
-            if best is None or price < best[0]:
-                best = price, plans
-        plans = best[1]
-        self.committed = committed.union(*(p.ops for p in plans))
-        self._restart()
-        return plans
-
-    def _in_order(self, exprs):
-        """The plans of ``exprs`` planned one after the other, each with the earlier ones'
-        operations committed; then each again with all the others' operations committed,
-        kept when the whole program is cheaper, until nothing changes (at most
-        :data:`MAX_JOINT_ROUNDS` rounds), so that a value two outputs share is computed
-        once whatever their order (``[X*A - I, A*X*A - A]``).  An output is planned again
-        only when another's plan computes a value that its last search planned (a
-        candidate it could now read for free) and its own plan does not."""
-        plans, seen, base = [], [], []
-        for expr in exprs:
-            base.append(frozenset(self.committed))
-            plans.append(self.output(expr))
-            seen.append(set(self._memo))
-            self.commit(plans[-1])
-        for _ in range(MAX_JOINT_ROUNDS if len(exprs) > 1 else 0):
-            changed = False
-            for i, expr in enumerate(exprs):
-                others = frozenset().union(*(p.ops for j, p in enumerate(plans) if j != i))
-                if not self._useful(others - base[i] - plans[i].ops, seen[i]):
-                    continue
-                self.committed = set(others)
-                self._restart()
-                plan = self.output(expr)
-                if self.price(others | plan.ops) < self.price(others | plans[i].ops):
-                    plans[i], changed = plan, True
-                base[i], seen[i] = others, set(self._memo)
-            if not changed:
-                break
-        return plans
-
-    def _useful(self, ops, planned):
-        '''Whether one of ``ops`` computes a value in ``planned`` (or its transpose).'''
-        return any(value in planned or self.properties.transpose(value) in planned
-                   for op in ops for value in op.outputs if isinstance(value, MatrixExpr))
-
     def commit(self, plan):
         """Record ``plan``'s operations as part of the program: later plans get them free."""
         self.committed |= plan.ops
@@ -729,7 +595,8 @@ class Planner:
         self._reaches.clear()
         self._joint.clear()
         self._given_memos.clear()
-        self._rewrites = MAX_REWRITES
+        self._given_plans.clear()
+        self._rewrites = self.max_rewrites
 
 
 def _orientation_key(expr):
@@ -741,5 +608,17 @@ def _orientation_key(expr):
 
 
 def _written(expr):
-    text = sympy.srepr(expr)
+    text = _text(expr, active())
     return text.count('Transpose('), len(text), text
+
+
+def _text(expr, memo):
+    """``sympy.srepr(expr)``, a product's built from its factors' (kept in ``memo``): the
+    sub-chains of a long chain share their factors' texts.  (Not a sum's: ``srepr``
+    orders a sum's terms.)"""
+    if type(expr) is not MatMul:
+        return sympy.srepr(expr)
+    texts = (_text(arg, memo) if memo is None else
+             memo.lookup('keys', ('text', arg), lambda arg=arg: _text(arg, memo))
+             for arg in expr.args)
+    return f'{type(expr).__name__}({", ".join(texts)})'

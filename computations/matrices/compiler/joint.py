@@ -1,0 +1,228 @@
+r"""Joint planning: several values planned so that what they share is computed once.
+
+The search (:mod:`.search`) finds each value's cheapest plan alone.  Two places need
+more than that, and this module (a mixin of :class:`~.search.Planner`) does them:
+
+- a proposal's needs (:meth:`JointPlanning.needs`): each need is planned alone, then
+  again with the others' operations free (:meth:`JointPlanning.given`) when its search
+  planned a value they compute, so that SYMM's by-product can make another need's
+  cheapest route dearer than its second;
+- a program's outputs (:meth:`JointPlanning.plan_outputs`): planned one after the
+  other, what earlier outputs computed costing nothing later
+  (:meth:`~.search.Planner.commit`), so a factorization made for one output serves the
+  next; then each is planned again with the others' operations committed, and kept when
+  the program is cheaper, so that what two outputs share is computed once whatever
+  their order; and each matrix output is planned first in turn, the cheapest program
+  kept.
+
+The planner's state this module reads and keeps (besides the search's memo):
+``_given`` (None, or the memo, children and touched values of the planning that
+:meth:`~JointPlanning.given` interrupted, and the values each free operation touches),
+``_given_plans`` (an expression and the free operations touching its search -> its plan
+made so), ``_children`` and ``_reaches`` (an expression
+searched -> the expressions its search planned, directly or not), ``_joint`` (needs ->
+their joint plans) and ``_given_memos`` (free operations -> the plans made so); all are
+forgotten at each commit.
+
+>>> from sympy import Identity, MatrixSymbol
+>>> from computations.matrices.compiler.properties import Properties
+>>> from computations.matrices.compiler.search import Planner
+>>> X, A = MatrixSymbol('X', 4, 4), MatrixSymbol('A', 4, 4)
+>>> planner = Planner(Properties(), [X, A])
+>>> plans = planner.plan_outputs([X*A - Identity(4), A*X*A - A])
+>>> sorted(type(op).__name__ for op in planner.committed)     # X*A once
+['GEMM', 'GEMM', 'SHIFT']
+"""
+from sympy import MatrixExpr
+
+from computations.matrices.compiler.canonical import product
+
+__all__ = ['JointPlanning', 'MAX_JOINT_ROUNDS', 'MAX_FIRST_OUTPUTS']
+
+#: Rounds of re-planning each output with the others' operations committed, at most.
+MAX_JOINT_ROUNDS = 3
+
+#: Outputs planned first in turn, at most (:meth:`JointPlanning.plan_outputs`): each a whole search.
+MAX_FIRST_OUTPUTS = 3
+
+
+class JointPlanning:
+    """The joint planning of a proposal's needs and of a program's outputs (see the
+    module); mixed into :class:`~.search.Planner`, whose ``need``, ``output``, ``price``,
+    ``commit`` and ``_restart`` it uses."""
+
+    # A proposal's needs --------------------------------------------------------
+
+    def needs(self, needs):
+        """The plans of ``needs``, planned jointly: each alone at its cheapest, then each again
+        with the others' operations free (:meth:`given`) when its search planned a value they
+        touch, kept when the proposal's operations together cost less.  A need's cheapest
+        plan alone can be the dearer one for the proposal: ``H*Sigma`` and ``(H*Sigma*H.T +
+        R).I*r`` -- S through Sigma's Cholesky factor (POTRF, TRMM, SYRK) costs less alone,
+        but with SYMM's ``H*Sigma``, which the other need computes, S is one GEMM.  Not
+        inside a plan made so: nesting them multiplies the work."""
+        if len(needs) < 2 or self._given is not None:
+            return [self.need(need) for need in needs]
+        key = tuple(needs)
+        if key not in self._joint:
+            self._joint[key] = self._jointly(needs)
+        return self._joint[key]
+
+    def _jointly(self, needs):
+        """The plans of ``needs`` (two or more), planned jointly (see :meth:`needs`)."""
+        plans = [self.need(need) for need in needs]
+        for i, need in enumerate(needs):
+            others = frozenset().union(*(p.ops for j, p in enumerate(plans) if j != i))
+            free = others - self.committed - plans[i].ops
+            if not free or not plans[i].ops - others - self.committed:
+                continue                  # nothing free, or nothing of its own to save
+            touched = self._touched(free)
+            if touched.isdisjoint(self._reach(product(need.factors, doit=False))):
+                continue
+            plan = self.given(free, touched, need)
+            if self.price((others | plan.ops) - self.committed) \
+                    < self.price((others | plans[i].ops) - self.committed):
+                plans[i] = plan
+        return plans
+
+    def given(self, ops, touched, need):
+        """The plan of ``need`` with ``ops`` committed as well (free); ``touched`` the values
+        they compute (:meth:`_touched`).  The plans made so are kept in a memo of
+        their own per set of operations (until the next commit); a plan whose search
+        planned none of the values touched is the one already made."""
+        saved = self.committed, self._memo, self._children, self._rewrites, self._given
+        key = frozenset(ops)
+        self._given = self._memo, self._children, touched, self._touching(key)
+        self.committed = self.committed | key
+        self._memo = self._given_memos.setdefault(key, {})
+        self._children, self._rewrites = {}, self.max_rewrites
+        try:
+            return self.need(need)
+        finally:
+            self.committed, self._memo, self._children, self._rewrites, self._given = saved
+
+    def _touching(self, ops):
+        """Each of ``ops`` with the values it touches (:meth:`_touched`), in a fixed order."""
+        return tuple((op, frozenset(self._touched((op,)))) for op in ops)
+
+    def _given_plan(self, expr):
+        """Under :meth:`given`: ``(plan, None)`` when the plan of ``expr`` is known already --
+        the one made without the free operations when none touches a value its search
+        planned, or the one made with the same such operations free (in another set) --
+        else ``(None, key)``, the key to keep the plan about to be made under
+        (:meth:`_keep_given`)."""
+        memo, children, touched, touching = self._given
+        if expr not in memo:
+            return None, None
+        reach = self._reach(expr, children, memo)
+        if touched.isdisjoint(reach):
+            return memo[expr], None
+        key = expr, frozenset(op for op, values in touching if not values.isdisjoint(reach))
+        return self._given_plans.get(key), key
+
+    def _keep_given(self, key, plan):
+        if key is not None:
+            self._given_plans[key] = plan
+
+    def _touched(self, ops):
+        """The matrices ``ops`` compute, and their transposes."""
+        values = set()
+        for op in ops:
+            for value in op.outputs:
+                if isinstance(value, MatrixExpr):
+                    values.update((value, self.properties.transpose(value)))
+        return values
+
+    def _reach(self, expr, children=None, memo=None):
+        """The expressions the search of ``expr`` planned, directly or not (with ``expr``),
+        and the variables holding them; kept per expression searched, whose children are
+        then complete."""
+        if children is None:
+            children, memo = self._children, self._memo
+        reaches = self._reaches if children is self._base_children() else {}
+        if expr in reaches:
+            return reaches[expr]
+        reach, todo = set(), [expr]
+        while todo:
+            value = todo.pop()
+            if value in reach:
+                continue
+            if value in reaches and value is not expr:
+                reach |= reaches[value]
+                continue
+            reach.add(value)
+            if value in memo:
+                reach.add(memo[value].operand.var)
+            todo.extend(children.get(value, ()))
+        reaches[expr] = reach = frozenset(reach)
+        return reach
+
+    def _base_children(self):
+        """The children of the searches memoised across proposals (not :meth:`given`'s)."""
+        return self._children if self._given is None else self._given[1]
+
+    # A program's outputs -------------------------------------------------------
+
+    def plan_outputs(self, exprs):
+        """The plans of ``exprs``, each held untransposed (:meth:`output`), planned jointly.
+
+        They are planned one after the other, each with the earlier ones' operations
+        committed (:meth:`_in_order`), starting with each matrix in turn (at most
+        :data:`MAX_FIRST_OUTPUTS`), and the cheapest program is kept: the first output
+        chooses its shared values alone, so another output's needs steer them only when
+        it comes first (the Kalman filter's covariance wants ``S = H*Sigma*H.T + R`` from
+        the SYMM it reads anyway, the mean alone through Sigma's Cholesky factor).
+
+        (the module shows ``[X*A - I, A*X*A - A]``, which computes ``X*A`` once).
+        """
+        firsts = [i for i, expr in enumerate(exprs) if isinstance(expr, MatrixExpr)]
+        best, committed = None, set(self.committed)
+        for first in (firsts[:MAX_FIRST_OUTPUTS] if len(exprs) > 1 else []) or [0]:
+            order = [first] + [i for i in range(len(exprs)) if i != first]
+            self.committed = set(committed)
+            self._restart()
+            plans = [None] * len(exprs)
+            for i, plan in zip(order, self._in_order([exprs[i] for i in order])):
+                plans[i] = plan
+            price = self.price(frozenset().union(*(p.ops for p in plans)) - committed)
+            if best is None or price < best[0]:
+                best = price, plans
+        plans = best[1]
+        self.committed = committed.union(*(p.ops for p in plans))
+        self._restart()
+        return plans
+
+    def _in_order(self, exprs):
+        """The plans of ``exprs`` planned one after the other, each with the earlier ones'
+        operations committed; then each again with all the others' operations committed,
+        kept when the whole program is cheaper, until nothing changes (at most
+        :data:`MAX_JOINT_ROUNDS` rounds), so that a value two outputs share is computed
+        once whatever their order (``[X*A - I, A*X*A - A]``).  An output is planned again
+        only when another's plan computes a value that its last search planned (a
+        candidate it could now read for free) and its own plan does not."""
+        plans, seen, base = [], [], []
+        for expr in exprs:
+            base.append(frozenset(self.committed))
+            plans.append(self.output(expr))
+            seen.append(set(self._memo))
+            self.commit(plans[-1])
+        for _ in range(MAX_JOINT_ROUNDS if len(exprs) > 1 else 0):
+            changed = False
+            for i, expr in enumerate(exprs):
+                others = frozenset().union(*(p.ops for j, p in enumerate(plans) if j != i))
+                if not self._useful(others - base[i] - plans[i].ops, seen[i]):
+                    continue
+                self.committed = set(others)
+                self._restart()
+                plan = self.output(expr)
+                if self.price(others | plan.ops) < self.price(others | plans[i].ops):
+                    plans[i], changed = plan, True
+                base[i], seen[i] = others, set(self._memo)
+            if not changed:
+                break
+        return plans
+
+    def _useful(self, ops, planned):
+        '''Whether one of ``ops`` computes a value in ``planned`` (or its transpose).'''
+        return any(value in planned or self.properties.transpose(value) in planned
+                   for op in ops for value in op.outputs if isinstance(value, MatrixExpr))
