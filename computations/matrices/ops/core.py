@@ -166,8 +166,9 @@ def plain_product(factors):
 
     That is when every factor is plain (a matrix symbol or its transpose, or a product of
     them without coefficient: nothing for most canonicalization rules to do), their
-    shapes match, and no two neighbours are equal (nothing for ``combine_powers`` to
-    merge; a plain factor's inverse is never plain).  SymPy runs every rule over the whole
+    shapes match, and no two neighbours are equal, neither among the factors given nor
+    among their factors (nothing for ``combine_powers`` to merge: ``(A*B)*(A*B)`` is
+    ``(A*B)**2``; a plain factor's inverse is never plain).  SymPy runs every rule over the whole
     list until nothing changes, O(length) SymPy work per product, so a long chain's
     products would cost O(L^2).
 
@@ -176,7 +177,12 @@ def plain_product(factors):
     True
     >>> plain_product([A * B, B]) is None          # A*B**2
     True
+    >>> plain_product([A * B.T, A * B.T]) is None  # (A*B.T)**2
+    True
     """
+    for a, b in zip(factors, factors[1:]):
+        if a == b:
+            return None
     joined = []
     for factor in factors:
         if _is_plain(factor):
