@@ -8,6 +8,7 @@ operation and ``{input variable: float64 array or float}``.
 """
 import numpy as np
 import scipy.linalg
+import scipy.linalg.lapack
 import sympy
 from hypothesis import strategies as st
 from sympy import MatrixSymbol
@@ -16,7 +17,7 @@ from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT,
                                    ELEMENT,
                                    GEMM, GEMV, GESV, GETRF, GETRS, INNER, LU_DETERMINANT, POSV,
                                    POTRF, POTRI, POTRS, SCAL, STREAMED_SYRK, SYMM, SYMMETRIZE, SYRK, SYSV,
-                                   TRACE, TRANSPOSE, TRMM, TRSM, TRTRI, TRTRS, DIAGMM_ROOT, SHIFT, LU,
+                                   TRACE, TRANSPOSE, TRMM, TRSM, TRTRI, TRTRS, DIAGMM_ROOT, SHIFT, SYTRF, SYTRS, LDL, LDLPivots, LU,
                                    LofCholesky, LUPivots)
 
 dims = st.integers(1, 60)
@@ -259,6 +260,19 @@ def _case_sysv(draw, rng):
     return SYSV(A, B), {A: (a + a.T) / 2, B: general(rng, *B.shape)}, ()
 
 
+def _case_sytrf(draw, rng):
+    op, values, _ = _case_sysv(draw, rng)
+    return SYTRF(op.A), {op.A: values[op.A]}, ()
+
+
+def _case_sytrs(draw, rng):
+    op, values, _ = _case_sysv(draw, rng)
+    ldl, piv, info = scipy.linalg.lapack.dsytrf(values[op.A])
+    assert info == 0
+    return SYTRS(op.A, op.B), {op.A: values[op.A], LDL(op.A): ldl, LDLPivots(op.A): piv,
+                               op.B: values[op.B]}, ()
+
+
 def _case_symmetrize(draw, rng):
     X = MatrixSymbol('X', *(draw(dims),) * 2)
     return SYMMETRIZE(X), {X: general(rng, *X.shape)}, ()
@@ -318,7 +332,8 @@ CASES = {GEMM: _case_gemm, SYMM: _case_symm, SYRK: _case_syrk, GEMV: _case_gemv,
          TRACE: _case_trace, INNER: _case_inner, ELEMENT: _case_element,
          CHOLESKY_DETERMINANT: _case_cholesky_determinant, LU_DETERMINANT: _case_lu_determinant,
          TRTRI: _case_trtri, STREAMED_SYRK: _case_streamed_syrk, SYSV: _case_sysv,
-         DIAGMM: _case_diagmm, DIAGMM_ROOT: _case_diagmm_root, SHIFT: _case_shift}
+         DIAGMM: _case_diagmm, DIAGMM_ROOT: _case_diagmm_root, SHIFT: _case_shift,
+         SYTRF: _case_sytrf, SYTRS: _case_sytrs}
 
 
 @st.composite

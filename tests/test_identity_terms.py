@@ -83,3 +83,18 @@ def test_any_multiple_of_the_identity_plus_a_matrix_matches_numpy(a, b, size, se
     (got,), _ = run([expr], [A], [], [value])
     np.testing.assert_allclose(got, b * value + a * np.eye(size), rtol=1e-12)
     np.testing.assert_array_equal(value, before)
+
+
+def test_two_solves_with_one_symmetric_indefinite_matrix_share_its_factorization(rng):
+    """``(K + s*I).I*(K + s*I).I*y`` with s of unknown sign: K + s*I is symmetric but not
+    known positive definite, so LDL (SYTRF, fused with the first solve into SYSV) is made
+    once and read by a SYTRS.  Two SYSVs raised ConflictingProducersError (both wrote the
+    LDL factor)."""
+    shifted = K + s * I
+    expr = shifted.I * shifted.I * y
+    assumptions = [Q.positive_definite(K)]
+    assert routines([expr], [K, y, s], assumptions) == Counter(SHIFT=1, SYSV=1, SYTRS=1)
+    k, b = spd(rng, 20), rng.standard_normal((20, 1))
+    (got,), _ = run([expr], [K, y, s], assumptions, [k, b, -0.3])
+    m = k - 0.3 * np.eye(20)
+    np.testing.assert_allclose(got, np.linalg.solve(m, np.linalg.solve(m, b)), rtol=1e-9)

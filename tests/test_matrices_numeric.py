@@ -40,7 +40,7 @@ def assert_matches_numpy(op, outputs, values, dtype):
     """Each of ``outputs`` (``op``'s, computed in ``dtype``) against a NumPy evaluation of
     its expression on ``values``: LU factors through their product, pivots by type."""
     for expr, got in zip(op.outputs, outputs):
-        if isinstance(expr, LUPivots):
+        if getattr(expr, 'element_type', None) == 'int32':      # pivots (LU's, LDL's)
             assert got.dtype == np.int32
             continue
         if not isinstance(expr, sympy.MatrixExpr):           # a scalar: a Python float

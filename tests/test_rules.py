@@ -15,7 +15,7 @@ import computations
 from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, DIAGMM, ELEMENT, GEMM,
                                    GEMV, DIAGMM_ROOT,
                                    GETRF, GETRS, INNER, LU_DETERMINANT, POTRF, POTRI, POTRS, SYMM,
-                                   SYRK, SYSV, TRACE, TRMM, TRSM, TRTRI, LofCholesky, LUPivots, Properties,
+                                   SYRK, SYSV, SYTRF, SYTRS, LDL, TRACE, TRMM, TRSM, TRTRI, LofCholesky, LUPivots, Properties,
                                    SymmetricLower)
 from computations.matrices.compiler import rules
 from computations.matrices.compiler.rules import Accumulator, Need, Operand, need
@@ -196,14 +196,15 @@ def test_lu_solves_any_square_matrix_unscaled():
     assert rules.lu_solve(NOTHING, A, B, 'L', 2) == []
 
 
-def test_a_symmetric_matrix_not_known_positive_definite_is_solved_with_sysv():
+def test_a_symmetric_matrix_not_known_positive_definite_is_solved_with_ldl():
+    """SYTRF (shared by every solve with C) and SYTRS; the driver fuses one pair into SYSV."""
     left, = rules.symmetric_solve(FACTS, C, B, 'L', 1)
-    assert left.needs == (Need((C,), orientation=False), Need((B,), orientation=False))
-    assert made([left]) == [(SYSV(C, B),)]
+    assert left.needs == (Need((C,), factorization=SYTRF), Need((B,), orientation=False))
+    assert made([left]) == [(SYTRS(C, B),)]
     right, = rules.symmetric_solve(FACTS, C, B, 'R', 1)
     assert right.needs[1] == Need((B,), orientation=True)
-    assert made([right]) == [(SYSV(C, B),)] and right.make(
-        Operand(C, False), Operand(B, True)).operand.transposed
+    assert made([right]) == [(SYTRS(C, B),)] and right.make(
+        Operand(LDL(C), False), Operand(B, True)).operand.transposed
     # not for a positive definite S (Cholesky is as cheap and shares its factor),
     # not without symmetry, not scaled
     assert rules.symmetric_solve(FACTS, S, B, 'L', 1) == []

@@ -27,7 +27,7 @@ from sympy import MatrixExpr, MatrixSymbol
 from computations.core import CompositeComputation, Identity
 from computations.matrices.ops.auxiliary import TRANSPOSE
 from computations.matrices.compiler.canonical import _ordered
-from computations.matrices.ops.lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRS
+from computations.matrices.ops.lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRS, SYSV, SYTRF, SYTRS
 from computations.matrices.compiler.properties import Properties
 from computations.matrices.compiler.search import Planner
 from computations.matrices.ops.memo import Memo, active, sharing
@@ -104,7 +104,7 @@ def bind_scalar_dimensions(expr, dims):
 
 
 #: factorization -> (the solve reading its factors, the routine doing both).
-FUSIONS = {POTRF: (POTRS, POSV), GETRF: (GETRS, GESV)}
+FUSIONS = {POTRF: (POTRS, POSV), GETRF: (GETRS, GESV), SYTRF: (SYTRS, SYSV)}
 
 
 def fuse_factorizations(ops):

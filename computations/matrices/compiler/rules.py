@@ -60,7 +60,7 @@ from sympy import Identity, Inverse, MatMul, MatrixSymbol, Transpose
 from computations.matrices.ops.auxiliary import CHOLESKY_ADJOINT, DIAGMM, DIAGMM_ROOT
 from computations.matrices.ops.blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
 from computations.matrices.expressions import LofCholesky, LUPivots, SymmetricLower
-from computations.matrices.ops.lapack import GETRF, GETRS, POTRF, POTRI, POTRS, SYSV, TRTRI
+from computations.matrices.ops.lapack import GETRF, GETRS, POTRF, POTRI, POTRS, SYTRF, SYTRS, TRTRI
 from computations.matrices.compiler.properties import _congruence, split_product
 from computations.matrices.ops.scalars import CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT, TRACE
 
@@ -396,11 +396,14 @@ def symmetric_solve(properties, Y, B, side, alpha):
     if alpha != 1 or not properties.ask('symmetric', Y) \
             or properties.ask('positive_definite', Y):
         return []
+    # SYTRF once (shared by every solve with Y), then SYTRS; one solve is fused back
+    # into SYSV (driver.fuse_factorizations), as POTRF + POTRS is into POSV.
+    factor = need(Y, factorization=SYTRF)
     if side == 'L':
-        return [Proposal((need(Y, orientation=False), need(B, orientation=False)),
-                         lambda y, b: _made(SYSV(y.var, b.var)))]
-    return [Proposal((need(Y, orientation=False), need(B, orientation=True)),
-                     lambda y, b: _made(SYSV(y.var, b.var), transposed=True))]
+        return [Proposal((factor, need(B, orientation=False)),
+                         lambda f, b: _made(SYTRS(f.var.arg, b.var)))]
+    return [Proposal((factor, need(B, orientation=True)),
+                     lambda f, b: _made(SYTRS(f.var.arg, b.var), transposed=True))]
 
 
 def orthogonal_solve(properties, Y, B, side, alpha):

@@ -21,7 +21,7 @@ from computations.matrices.errors import NotPositiveDefiniteError, SingularMatri
 from computations.matrices.expressions import LU, LofCholesky, LUPivots
 
 __all__ = ['POTRF', 'POTRS', 'POTRI', 'POSV', 'GETRF', 'GETRS', 'GESV', 'TRTRS', 'TRTRI', 'SYSV',
-           'LDL']
+           'SYTRF', 'SYTRS', 'LDL', 'LDLPivots']
 
 
 def _square(A, name):
@@ -346,7 +346,77 @@ class TRTRI(_Lapack, _Triangular):
 
 class LDL(Factorization):
     """The symmetric indefinite factorization ``A = U*D*U.T`` (Bunch-Kaufman), packed in
-    A's upper triangle as LAPACK's ``sysv`` leaves it (with pivots it does not keep)."""
+    A's upper triangle as LAPACK's ``sytrf`` and ``sysv`` leave it (pivots apart)."""
+
+
+class LDLPivots(Factorization):
+    """The pivots of :class:`LDL` (LAPACK's ipiv, as ``sytrf`` returns and ``sytrs`` reads
+    them: integers, negative for a 2 x 2 block)."""
+    element_type = 'int32'
+
+    @property
+    def shape(self):
+        return (self.arg.shape[0], 1)
+
+
+class SYTRF(_Lapack):
+    """Symmetric indefinite factorization: ``LDL(A)`` into A, and ``LDLPivots(A)``.
+
+    Made when several solves share the symmetric A (``(K + s*I).I*(K + s*I).I*y``): each
+    is then a SYTRS, and one of them is fused back into a SYSV.
+
+    >>> from sympy import MatrixSymbol
+    >>> op = SYTRF(MatrixSymbol('S', 3, 3))
+    >>> op.outputs, op.condition, op.flops
+    ((LDL(S), LDLPivots(S)), Q.symmetric(S), 9)
+    """
+    __slots__ = ()
+    __props__ = ('A',)
+    arguments = ('A',)
+    overwrites = {0: 'A'}
+    requires = {'A': Q.symmetric}
+    failure = (SingularMatrixError, 'A')
+    routine = 'sytrf'
+    call = Call(arguments, (0, 1, 'info'), overwrite={'A': 'overwrite_a'})
+
+    def __init__(self, A):
+        A = _square(A, type(self).__name__)
+        self._set(A, outputs=[LDL(A), LDLPivots(A)])
+
+    @property
+    def flops(self):
+        return sympy.Rational(1, 3) * self.A.shape[0]**3
+
+
+class SYTRS(_FactoredSolve):
+    """Solve with symmetric indefinite factors: reads ``LDL(A)``, ``LDLPivots(A)`` and B,
+    writes ``A.I*B`` into B.
+
+    >>> from sympy import MatrixSymbol
+    >>> SYTRS(MatrixSymbol('S', 3, 3), MatrixSymbol('B', 3, 1)).outputs
+    (S**(-1)*B,)
+    """
+    __slots__ = ()
+    __props__ = ('A', 'B')
+    arguments = ('LDL', 'pivots', 'B')
+    overwrites = {0: 'B'}
+    requires = {'A': Q.symmetric}
+    routine = 'sytrs'
+    call = Call(arguments, (0, 'info'), overwrite={'B': 'overwrite_b'})
+
+    def __init__(self, A, B):
+        A, B = _system(A, B, type(self).__name__)
+        self._set(A, B, outputs=[A.I * B])
+
+    @property
+    def LDL(self):
+        """The packed factors this solve reads."""
+        return LDL(self.A)
+
+    @property
+    def pivots(self):
+        """The pivots this solve reads."""
+        return LDLPivots(self.A)
 
 
 class SYSV(_Lapack):
@@ -355,7 +425,7 @@ class SYSV(_Lapack):
     >>> from sympy import MatrixSymbol
     >>> op = SYSV(MatrixSymbol('S', 3, 3), MatrixSymbol('B', 3, 2))
     >>> op.outputs, op.inplace, op.condition, op.flops
-    ((S**(-1)*B, LDL(S)), {0: 1, 1: 0}, Q.symmetric(S), 45)
+    ((S**(-1)*B, LDL(S), LDLPivots(S)), {0: 1, 1: 0}, Q.symmetric(S), 45)
     """
     __slots__ = ()
     __props__ = ('A', 'B')
@@ -364,11 +434,11 @@ class SYSV(_Lapack):
     requires = {'A': Q.symmetric}
     failure = (SingularMatrixError, 'A')
     routine = 'sysv'
-    call = Call(arguments, (1, None, 0, 'info'), overwrite={'A': 'overwrite_a', 'B': 'overwrite_b'})
+    call = Call(arguments, (1, 2, 0, 'info'), overwrite={'A': 'overwrite_a', 'B': 'overwrite_b'})
 
     def __init__(self, A, B):
         A, B = _system(A, B, type(self).__name__)
-        self._set(A, B, outputs=[A.I * B, LDL(A)])
+        self._set(A, B, outputs=[A.I * B, LDL(A), LDLPivots(A)])
 
     @property
     def flops(self):
