@@ -45,6 +45,12 @@ MAX_JOINT_ROUNDS = 3
 #: Outputs planned first in turn, at most (:meth:`JointPlanning.plan_outputs`): each a whole search.
 MAX_FIRST_OUTPUTS = 3
 
+#: Rewritten candidates (search.MAX_REWRITES) a re-plan under free operations may plan: each
+#: re-plan had the whole budget again, and a sum of products of sums with a shared factor
+#: took 20 s to compile at n = 5 (2.3 s before joint planning); 2 keeps every application's
+#: program (randomized_inversion needs 2; 1 loses its plan) and brings that case to 9 s.
+MAX_GIVEN_REWRITES = 2
+
 
 class JointPlanning:
     """The joint planning of a proposal's needs and of a program's outputs (see the
@@ -95,7 +101,7 @@ class JointPlanning:
         self._given = self._memo, self._children, touched, self._touching(key)
         self.committed = self.committed | key
         self._memo = self._given_memos.setdefault(key, {})
-        self._children, self._rewrites = {}, self.max_rewrites
+        self._children, self._rewrites = {}, MAX_GIVEN_REWRITES
         try:
             return self.need(need)
         finally:
