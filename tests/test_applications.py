@@ -5,9 +5,7 @@ program and with lambdified NumPy (relative error <= 1e-8, on data that
 satisfies the assumptions, at sizes hypothesis grows from the problem's
 small ones), none of the three modifies the caller's arrays, and the
 compiled program calls the kernels a property-aware program must
-(``Application.uses``).  A problem whose structure the compiler does not
-yet exploit is a known gap: its kernel test is a strict xfail that names
-the gap, so it turns red when the gap is closed.
+(``Application.uses``).
 """
 import doctest
 import functools
@@ -32,9 +30,6 @@ from _harness import relative_error  # noqa: E402
 NAMES = list(APPLICATIONS)
 
 #: Problems whose structure the compiler misses today: name -> the gap.
-GAPS = {}
-
-
 @functools.lru_cache(maxsize=None)
 def compiled(name):
     app = APPLICATIONS[name]
@@ -85,8 +80,7 @@ def test_compiled_agrees_with_hand_written_and_numpy_and_keeps_inputs(name, grow
         assert relative_error(g, h) <= 1e-8
 
 
-@pytest.mark.parametrize('name', [pytest.param(name, marks=pytest.mark.xfail(
-    strict=True, reason=GAPS[name])) if name in GAPS else name for name in NAMES])
+@pytest.mark.parametrize('name', NAMES)
 def test_compiled_program_uses_the_structure(name):
     app = APPLICATIONS[name]
     for sizes in (app.small, app.sizes):     # shapes only: nothing runs at the large sizes
