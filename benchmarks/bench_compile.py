@@ -31,6 +31,11 @@ each sample (every sample is a cold compile, as a new shape is):
   operands (some declared positive definite or symmetric), k = 2..24, three
   expressions per k; the growth exponent is the slope of log(time) against
   log(k), fitted over k >= 6.
+- ``hard``: the slowest compiles met so far, each cold at two sizes: a sum
+  of products of sums with a shared factor (found by the random-expression
+  tests; joint planning once took 20 s on it, now bounded by
+  ``joint.MAX_GIVEN_SEARCHES``) and the randomized inversion of the
+  application suite.
 
 BLAS threads: compile time runs no BLAS, but the Kalman specialization's
 first call does not either; OpenBLAS is limited to one thread
@@ -246,6 +251,39 @@ def measure_random(operand_counts, repeat, seeds=(0, 1, 2)):
     return rows
 
 
+def hard_cases():
+    """``{name: (outputs, inputs, assumptions, [dims, ...])}``: the slowest compiles met so far."""
+    n, k, m = Symbol('n'), Symbol('k'), Symbol('m')
+    A, B = MatrixSymbol('A', n, k), MatrixSymbol('B', k, n)
+    C, D, T = (MatrixSymbol(s, n, n) for s in 'CDT')
+    I = sympy.Identity(n)
+    M = (5 * I + C).I * D + 9 * C + C * D + 3 * T + 2 * C.T
+    sum_of_products = ((5 * I + C).I * D + (A * B) ** 2 * B.T * A.T * C * M + 9 * C + C * D
+                       + 3 * T + 2 * C.T)
+    S, X = MatrixSymbol('S', n, m), MatrixSymbol('X', n, n)
+    P = S * (S.T * C * S).I * S.T
+    return {
+        'sum of products of sums': ([sum_of_products], [A, B, C, D, T],
+                                    [Q.positive_definite(T)], [{n: 5, k: 3}, {n: 500, k: 300}]),
+        'randomized inversion': ([P + (I - P * C) * X * (I - C * P)], [C, S, X],
+                                 [Q.positive_definite(C), Q.fullrank(S)],
+                                 [{n: 200, m: 10}, {n: 2000, m: 200}]),
+    }
+
+
+def measure_hard(repeat):
+    """Rows ``(name, dims, seconds)``: each hard case compiled cold at each of its sizes."""
+    rows = []
+    for name, (outputs, inputs, assumptions, sizes) in hard_cases().items():
+        for dims in sizes:
+            result = timed({name: lambda: compile_expressions(outputs, inputs, assumptions,
+                                                              dims)}, repeat)
+            label = ', '.join(f'{d}={v}' for d, v in dims.items())
+            rows.append((name, label, result[name]))
+            print(f'hard {name} ({label}): {_s(result[name])}', flush=True)
+    return rows
+
+
 def growth_exponent(rows, smallest=6):
     """The slope of log(seconds) against log(k) over the rows with k >= ``smallest``."""
     points = [(math.log(k), math.log(t)) for k, t in rows if t and k >= smallest]
@@ -289,6 +327,12 @@ def tables(figures, before=None):
     lines += ['', '| operands | ' + head('compile') + ' |', '|---:|' + '---:|' * (2 if before else 1)]
     for k, seconds in figures['random']:
         lines.append(f'| {k} | {pair(seconds, brandom.get(k))} |')
+    if figures.get('hard'):
+        bhard = {(row[0], row[1]): row[2] for row in b.get('hard', [])}
+        lines += ['', '| hard case | sizes | ' + head('compile') + ' |',
+                  '|---|---|' + '---:|' * (2 if before else 1)]
+        for name, label, seconds in figures['hard']:
+            lines.append(f'| {name} | {label} | {pair(seconds, bhard.get((name, label)))} |')
     exponent = growth_exponent(figures['random'])
     line = f'\ngrowth exponent of the random family (k >= 6): {exponent:.2f}' if exponent else ''
     if before and growth_exponent(before['random']):
@@ -349,6 +393,7 @@ def main(argv=None):
                                      repeat),
             'random': measure_random(RANDOM_OPERANDS[:5] if args.quick else RANDOM_OPERANDS,
                                      repeat),
+            'hard': measure_hard(min(repeat, 3)),
         }
     if args.save:
         pathlib.Path(args.save).write_text(json.dumps(figures, indent=1))

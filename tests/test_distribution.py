@@ -321,8 +321,11 @@ def _numpy(expr, values):
 def test_plans_under_the_same_free_operations_are_reused_unchanged(monkeypatch):
     """A need planned again with other operations free reuses the plan made when the same
     of those operations touched its search (in another set): the programs are those of
-    planning each set afresh (randomized inversion, the Kalman filter at two shapes)."""
+    planning each set afresh (randomized inversion, the Kalman filter at two shapes), both
+    with searches unbounded (afresh takes more than :data:`MAX_GIVEN_SEARCHES`)."""
+    from computations.matrices.compiler import search
     from computations.matrices.compiler.joint import JointPlanning
+    monkeypatch.setattr(search, 'MAX_GIVEN_SEARCHES', 10 ** 6)
     from computations.matrices.examples.kalman import kalman
     T = S * (S.T * A * S).I * S.T
     problems = [([T + (I - T * A) * X * (I - A * T)], [A, S, X],
@@ -338,3 +341,70 @@ def test_plans_under_the_same_free_operations_are_reused_unchanged(monkeypatch):
     for one, other in zip(reused, afresh):
         assert one.flops == other.flops
         assert set(one.computation.computations) == set(other.computation.computations)
+
+
+def _sum_of_products_of_sums():
+    """A sum of products of sums with a shared factor, found by the random-expression tests:
+    joint planning re-planned each split's need under every other need (5334 searches for
+    206 alone, 8 s at n = 5) until the re-plans got a budget."""
+    A_, B_ = MatrixSymbol('A', n, k), MatrixSymbol('B', k, n)
+    C, D, T = (MatrixSymbol(s, n, n) for s in 'CDT')
+    M_ = (5 * I + C).I * D + 9 * C + C * D + 3 * T + 2 * C.T
+    output = (5 * I + C).I * D + (A_ * B_) ** 2 * B_.T * A_.T * C * M_ + 9 * C + C * D \
+        + 3 * T + 2 * C.T
+    return [output], [A_, B_, C, D, T], [Q.positive_definite(T)]
+
+
+def _counting_searches(monkeypatch):
+    """Count the planner's searches made under free operations, per planner."""
+    counts = []
+    original = Planner._searching_given
+
+    def searching(self):
+        original(self)               # raises when the budget is used up: not a search
+        counts.append(id(self))
+    monkeypatch.setattr(Planner, '_searching_given', searching)
+    return counts
+
+
+def test_replans_under_free_operations_stop_at_their_budget(monkeypatch):
+    """No more searches under free operations than :data:`MAX_GIVEN_SEARCHES` per commit (one
+    output, one commit), and the program is still right: past the budget a need keeps the
+    plan made alone."""
+    from computations.matrices.compiler import joint, search
+    counts = _counting_searches(monkeypatch)
+    outputs, inputs, assumptions = _sum_of_products_of_sums()
+    comp = compiled(outputs, inputs, assumptions, {n: 5, k: 3})
+    assert 0 < len(counts) <= joint.MAX_GIVEN_SEARCHES
+    budget = 40
+    monkeypatch.setattr(search, 'MAX_GIVEN_SEARCHES', budget)
+    counts.clear()
+    small = compiled(outputs, inputs, assumptions, {n: 5, k: 3})
+    assert 0 < len(counts) <= budget
+    # the larger budget never gives a dearer program (each re-plan is kept only when cheaper)
+    assert comp.flops <= small.flops
+    rng = np.random.default_rng(0)
+    values = [rng.standard_normal((5, 3)), rng.standard_normal((3, 5)),
+              rng.standard_normal((5, 5)), rng.standard_normal((5, 5)), spd(rng, 5)]
+    a, b, c_, d, t = values
+    m_ = np.linalg.solve(5 * np.eye(5) + c_, d) + 9 * c_ + c_ @ d + 3 * t + 2 * c_.T
+    ab = a @ b
+    expected = (np.linalg.solve(5 * np.eye(5) + c_, d) + ab @ ab @ b.T @ a.T @ c_ @ m_
+                + 9 * c_ + c_ @ d + 3 * t + 2 * c_.T)
+    for budget in (0, 40):
+        monkeypatch.setattr(search, 'MAX_GIVEN_SEARCHES', budget)
+        agrees(outputs, inputs, assumptions, values, [expected])
+
+
+def test_the_applications_joint_plans_fit_in_the_budget(monkeypatch):
+    """The Kalman filter and the riccati recursion, whose programs need joint planning, use
+    a fraction of the budget, so the budget never changes them."""
+    from computations.matrices.compiler import joint
+    from computations.matrices.examples.kalman import kalman
+    counts = _counting_searches(monkeypatch)
+    inputs, outputs, assumptions = kalman(n, k)
+    compiled(outputs, inputs, assumptions, {n: 2000, k: 1000})
+    outputs, inputs, assumptions = _riccati(1500, 500)
+    compile_expressions(outputs, inputs, assumptions)
+    per_planner = Counter(counts)
+    assert per_planner and max(per_planner.values()) <= joint.MAX_GIVEN_SEARCHES // 4

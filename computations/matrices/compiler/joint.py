@@ -35,9 +35,12 @@ forgotten at each commit.
 """
 from sympy import MatrixExpr
 
+from computations.graph import ComputationsError
+
 from computations.matrices.compiler.canonical import product
 
-__all__ = ['JointPlanning', 'MAX_JOINT_ROUNDS', 'MAX_FIRST_OUTPUTS']
+__all__ = ['JointPlanning', 'MAX_JOINT_ROUNDS', 'MAX_FIRST_OUTPUTS', 'MAX_GIVEN_REWRITES',
+           'MAX_GIVEN_SEARCHES']
 
 #: Rounds of re-planning each output with the others' operations committed, at most.
 MAX_JOINT_ROUNDS = 3
@@ -50,6 +53,21 @@ MAX_FIRST_OUTPUTS = 3
 #: took 20 s to compile at n = 5 (2.3 s before joint planning); 2 keeps every application's
 #: program (randomized_inversion needs 2; 1 loses its plan) and brings that case to 9 s.
 MAX_GIVEN_REWRITES = 2
+
+#: Searches that re-plans under free operations may run between two commits, at most.
+#: Each re-plan searches again the expressions whose search planned a value the free
+#: operations compute, once per set of such operations; a long product of sums re-plans
+#: each split's need under each other need: a sum of products of sums with a shared
+#: factor ran 5334 such searches for 206 alone (8 s at n = 5).  Past the budget, needs
+#: keep the plans made alone (the search's answer without joint planning), so compile
+#: time is bounded by the plain search plus this much.  The applications use at most
+#: 444 (randomized_inversion), the Kalman filter 21.
+MAX_GIVEN_SEARCHES = 600
+
+
+class _OutOfBudget(ComputationsError):
+    """The searches :data:`MAX_GIVEN_SEARCHES` allows are used up: control flow inside
+    :meth:`JointPlanning.given`, which then gives up its re-plan; never reaches a caller."""
 
 
 class JointPlanning:
@@ -78,6 +96,8 @@ class JointPlanning:
         """The plans of ``needs`` (two or more), planned jointly (see :meth:`needs`)."""
         plans = [self.need(need) for need in needs]
         for i, need in enumerate(needs):
+            if self._given_searches <= 0:
+                break
             others = frozenset().union(*(p.ops for j, p in enumerate(plans) if j != i))
             free = others - self.committed - plans[i].ops
             if not free or not plans[i].ops - others - self.committed:
@@ -86,7 +106,7 @@ class JointPlanning:
             if touched.isdisjoint(self._reach(product(need.factors, doit=False))):
                 continue
             plan = self.given(free, touched, need)
-            if self.price((others | plan.ops) - self.committed) \
+            if plan is not None and self.price((others | plan.ops) - self.committed) \
                     < self.price((others | plans[i].ops) - self.committed):
                 plans[i] = plan
         return plans
@@ -95,7 +115,8 @@ class JointPlanning:
         """The plan of ``need`` with ``ops`` committed as well (free); ``touched`` the values
         they compute (:meth:`_touched`).  The plans made so are kept in a memo of
         their own per set of operations (until the next commit); a plan whose search
-        planned none of the values touched is the one already made."""
+        planned none of the values touched is the one already made.  None when the
+        searches allowed (:data:`MAX_GIVEN_SEARCHES`) run out before the plan is made."""
         saved = self.committed, self._memo, self._children, self._rewrites, self._given
         key = frozenset(ops)
         self._given = self._memo, self._children, touched, self._touching(key)
@@ -104,8 +125,16 @@ class JointPlanning:
         self._children, self._rewrites = {}, MAX_GIVEN_REWRITES
         try:
             return self.need(need)
+        except _OutOfBudget:
+            return None
         finally:
             self.committed, self._memo, self._children, self._rewrites, self._given = saved
+
+    def _searching_given(self):
+        """Count a search made under :meth:`given` (:data:`MAX_GIVEN_SEARCHES`)."""
+        if self._given_searches <= 0:
+            raise _OutOfBudget
+        self._given_searches -= 1
 
     def _touching(self, ops):
         """Each of ``ops`` with the values it touches (:meth:`_touched`), in a fixed order."""

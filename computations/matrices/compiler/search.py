@@ -74,7 +74,7 @@ from computations.matrices.ops.lapack import POTRF
 from computations.matrices.ops.memo import active
 from computations.matrices.compiler.canonical import product
 from computations.matrices.compiler.chain import ChainOrder
-from computations.matrices.compiler.joint import JointPlanning
+from computations.matrices.compiler.joint import MAX_GIVEN_SEARCHES, JointPlanning
 from computations.matrices.compiler.properties import split_product as _factors
 from computations.matrices.compiler.rules import (CHAIN_RULES, DETERMINANT_RULES, PRODUCT_RULES,
                                                   SOLVE_RULES, TRACE_RULES, Accumulator, Need,
@@ -130,14 +130,6 @@ def _sum(terms):
     return functools.reduce(operator.add, terms)
 
 
-def _built(key, make):
-    """The SymPy expression ``make()`` builds, kept under ``key`` in the shared memo when
-    there is one: a rewriting is built again for each search that offers it (each set of
-    free operations, each size)."""
-    memo = active()
-    return make() if memo is None else memo.lookup('products', key, make)
-
-
 def _distributed(alpha, total, other, side, added):
     """``alpha*total*product(other)`` (``side`` 0; else ``other`` on the left) with the
     product distributed over the sum ``total``, plus ``beta*C`` when ``added`` is
@@ -178,6 +170,7 @@ class Planner(JointPlanning):
         self._splits = {}          # a long product's factors -> where its chain order splits
         self._active = set()       # the expressions being planned (the cycle guard)
         self._rewrites = self.max_rewrites
+        self._given_searches = MAX_GIVEN_SEARCHES
         self._depth = 0            # rewritings being planned, nested
         self._given = None         # planning with other operations free (:mod:`.joint`)
         self._frames = []          # per expression being searched: the expressions it plans
@@ -186,6 +179,21 @@ class Planner(JointPlanning):
         self._joint = {}           # needs -> their plans, planned jointly
         self._given_memos = {}     # those operations -> the plans made so
         self._given_plans = {}     # an expression, the free operations it sees -> its plan
+        self._built = {}           # SymPy expressions built by the search (:meth:`built`)
+
+    def built(self, key, make):
+        """The SymPy expression ``make()`` builds, kept under ``key`` in the shared memo
+        when there is one, else for this planner's life: the sum of a sum's other terms, a
+        rewriting, are built again for each search that offers them (each set of free
+        operations, each re-plan, each size), and building a sum costs SymPy milliseconds
+        (a sum of products of sums with a shared factor spent 22 of its 41 s of
+        compilation adding the same terms again)."""
+        memo = active()
+        if memo is not None:
+            return memo.lookup('products', key, make)
+        if key not in self._built:
+            self._built[key] = make()
+        return self._built[key]
 
     # Costs --------------------------------------------------------------------
 
@@ -313,6 +321,8 @@ class Planner(JointPlanning):
             matrix = isinstance(expr, MatrixExpr)
             if matrix and expr in self._active:
                 raise _RewriteCycle(expr)
+            if self._given is not None:
+                self._searching_given()
             self._active.add(expr)
             self._frames.append(set())
             try:
@@ -459,7 +469,7 @@ class Planner(JointPlanning):
                 continue
             inside = acc is not None and self._depth    # one rewriting whatever the term added
             added = () if acc is None or inside else (acc.beta, acc.value)
-            total = _built(('distributed', alpha, group[0], tuple(other), side, added),
+            total = self.built(('distributed', alpha, group[0], tuple(other), side, added),
                            lambda: _distributed(alpha, group[0], other, side, added))
             plans = self.rewritten(total)
             candidates += [self.finish(plan, 1, acc) for plan in plans] if inside else plans
@@ -540,7 +550,8 @@ class Planner(JointPlanning):
         candidates = []
         for j in last:
             rest = terms[:j] + terms[j + 1:]
-            beta, C = _factors(rest[0]) if len(rest) == 1 else (1, [_sum(rest)])
+            beta, C = (_factors(rest[0]) if len(rest) == 1 else
+                       (1, [self.built(('sum', tuple(rest)), lambda: _sum(rest))]))
             # a scaled matrix: the routine's beta scales it
             acc = Accumulator(beta, C[0]) if len(C) == 1 else Accumulator(1, rest[0])
             coefficient, factors = _factors(terms[j])
@@ -563,7 +574,7 @@ class Planner(JointPlanning):
             for factor, members in groups.items():
                 if len(members) < 2 or not self._may_rewrite():
                     continue
-                candidates += self.rewritten(_built(
+                candidates += self.rewritten(self.built(
                     ('factored', tuple(terms), end, factor, tuple(members)),
                     lambda: _factored_out(terms, split, end, factor, members)))
         return candidates
@@ -597,6 +608,7 @@ class Planner(JointPlanning):
         self._given_memos.clear()
         self._given_plans.clear()
         self._rewrites = self.max_rewrites
+        self._given_searches = MAX_GIVEN_SEARCHES
 
 
 def _orientation_key(expr):
