@@ -41,7 +41,8 @@ from computations.matrices.transforms.blocking import BlockOp
 __all__ = ['lower', 'call_kernel', 'call_lines', 'Arrays', 'Source', 'reads_whole',
            'stored_whole', 'routine',
            'diagonal_scale', 'diagonal_root_scale', 'add_to_diagonal', 'KERNELS',
-           'check_info', 'check_diagonal', 'symmetrize', 'zero_upper', 'zero_lower']
+           'check_info', 'check_diagonal', 'symmetrize', 'zero_upper', 'zero_lower',
+           'optimal_workspace']
 
 
 def routine(op, *arrays):
@@ -58,6 +59,19 @@ def routine(op, *arrays):
         return KERNELS[op.routine]
     get = blas.get_blas_funcs if op.library == 'blas' else lapack.get_lapack_funcs
     return get(op.routine, arrays)
+
+
+@functools.lru_cache(maxsize=1024)
+def optimal_workspace(query, n):
+    """The work-array size LAPACK's typed workspace ``query`` (``dsytrf_lwork``) gives as
+    optimal at order ``n`` (at least 1).
+
+    >>> from scipy.linalg import lapack
+    >>> optimal_workspace(lapack.dsytrf_lwork, 1000) >= 1000
+    True
+    """
+    work, info = query(n)
+    return max(1, int(work)) if info == 0 else max(1, n)
 
 
 def check_info(op, info):
@@ -346,6 +360,8 @@ def lower(op, backend):
 
     positional = [value(name) for name in spec.arguments if name not in dropped]
     keywords = {keyword: value(name) for keyword, name in spec.keywords.items()}
+    for keyword, query in spec.workspace.items():
+        keywords[keyword] = backend.workspace(query, spec.arguments[0])
     overwrite = {keyword: overwrite[keyword] for keyword in spec.overwrite.values()
                  if keyword in overwrite}                # in the spec's order
     backend.call(positional, keywords, {**fixed.flags, **overwrite}, spec.returns, owned)
@@ -391,6 +407,10 @@ class Arrays:
 
     def check_diagonal(self, name):
         check_diagonal(self.op, self.args[name])
+
+    def workspace(self, query, name):
+        a = self.args[name]
+        return optimal_workspace(lapack.get_lapack_funcs(query, (a,)), a.shape[0])
 
     def call(self, positional, keywords, flags, returns, owned):
         arrays = [a for a in [*positional, *keywords.values()]
@@ -456,6 +476,11 @@ class Source:
         op = self.c.bind(self.op, type(self.op).__name__)
         self.lines.append(f"{self.c.bind(check_diagonal, 'check_diagonal')}({op}, "
                           f'{self.c.args[name]})')
+
+    def workspace(self, query, name):
+        typed = self.c.writer.prefix + query
+        return (f"{self.c.bind(optimal_workspace, 'optimal_workspace')}("
+                f"{self.c.bind(getattr(lapack, typed), typed)}, {self.c.args[name]}.shape[0])")
 
     def call(self, positional, keywords, flags, returns, owned):
         given = positional + [f'{k}={v}' for k, v in keywords.items()]

@@ -29,7 +29,6 @@ from _harness import relative_error  # noqa: E402
 
 NAMES = list(APPLICATIONS)
 
-#: Problems whose structure the compiler misses today: name -> the gap.
 @functools.lru_cache(maxsize=None)
 def compiled(name):
     app = APPLICATIONS[name]

@@ -40,6 +40,7 @@ EXAMPLES = {
     'OverwriteCycleError': (('no order is safe: the overwrites form a cycle',), {'cycle': ('GEMM', 'POTRF')}),
     'ComputationsError': (('something failed',), {}),
     '_RewriteCycle': (('A*(x + y)',), {}),
+    '_OutOfBudget': ((), {}),
     'RoutineError': (('POSV', A + A.T, 3), {}),
     'NotPositiveDefiniteError': (('POSV', A + A.T, 2), {}),
     'SingularMatrixError': (('GETRF', A * B, 1), {}),

@@ -72,6 +72,7 @@ from computations.matrices.ops.blas import AXPY, SCAL
 from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
 from computations.matrices.ops.lapack import POTRF
 from computations.matrices.ops.memo import active
+from computations.matrices.ops.rates import order
 from computations.matrices.compiler.canonical import product
 from computations.matrices.compiler.chain import ChainOrder
 from computations.matrices.compiler.joint import MAX_GIVEN_SEARCHES, JointPlanning
@@ -97,6 +98,11 @@ MAX_REWRITES = 8
 #: E*A*T`` with ``E = X - T*A*X``); a sum is factored only outside any rewriting (inside
 #: one, factoring mostly undoes it).
 MAX_REWRITE_DEPTH = 2
+
+#: Prices within this fraction of the least are a tie (:meth:`Planner.cheapest`): the
+#: routines' rates are measured to a few percent (``./dev bench rates``, two runs).
+RATE_TOLERANCE = 0.05
+
 
 class _RewriteCycle(ComputationsError):
     """A rewritten candidate led back to ``expr``, an expression being planned
@@ -166,7 +172,7 @@ class Planner(JointPlanning):
         self.committed = set()
         self._memo = {}
         self._flops = {}
-        self._copies = {}          # a TRANSPOSE -> the elements it moves
+        self._work = {}            # an operation -> its price (:meth:`work`)
         self._splits = {}          # a long product's factors -> where its chain order splits
         self._active = set()       # the expressions being planned (the cycle guard)
         self._rewrites = self.max_rewrites
@@ -226,19 +232,40 @@ class Planner(JointPlanning):
         return inverses, math.fsum(map(self.work, new)), len(new)
 
     def work(self, op):
-        """The FLOPs of ``op``, or for a copy (TRANSPOSE) the elements it moves."""
-        if type(op) is not TRANSPOSE:
-            return self.flops(op)
-        if op not in self._copies:
+        """The FLOPs of ``op`` over its routine's speed per FLOP relative to GEMM's at its
+        order (:mod:`~computations.matrices.ops.rates`), or for a copy (TRANSPOSE) the
+        elements it moves."""
+        if op not in self._work:
+            self._work[op] = self._measure(op)
+        return self._work[op]
+
+    def _measure(self, op):
+        if type(op) is TRANSPOSE:
             rows, columns = map(self.properties.size, op.X.shape)
-            self._copies[op] = float((rows or 0) * (columns or 0))
-        return self._copies[op]
+            return float((rows or 0) * (columns or 0))
+        flops, rate = self.flops(op), getattr(op, 'rate', None)    # SCALAR: not a routine
+        at = None if rate is None else order(op, self.properties.size)
+        return flops if at is None else flops / rate.at(at)
 
     def cheapest(self, plans, target):
-        plans = list(plans)
-        if not plans:
+        """The plan of least :meth:`cost`; prices within :data:`RATE_TOLERANCE` of the least
+        are a tie that the work without the routines' rates breaks (fewer FLOPs: a Cholesky
+        factorization before an LU that runs twice as fast per FLOP at n = 60)."""
+        keyed = [((*self.cost(plan), plan.operand.transposed), plan) for plan in plans]
+        if not keyed:
             raise NotImplementedError(f'no rule can compute {target}')
-        return min(plans, key=lambda p: (*self.cost(p), p.operand.transposed))
+        best = min(key for key, _ in keyed)
+        near = [(key, plan) for key, plan in keyed
+                if key[0] == best[0] and key[1] <= best[1] * (1 + RATE_TOLERANCE)]
+        if len(near) == 1:
+            return near[0][1]
+        return min(near, key=lambda kp: (self._unrated(kp[1]), kp[0][0], *kp[0][2:]))[1]
+
+    def _unrated(self, plan):
+        """The work of ``plan``'s new operations priced without rates (FLOPs, and the
+        elements copies move)."""
+        return math.fsum(self.flops(op) if getattr(op, 'rate', None) is not None
+                         else self.work(op) for op in plan.ops if op not in self.committed)
 
     # Applying the rules' proposals ---------------------------------------------
 

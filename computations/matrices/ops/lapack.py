@@ -17,6 +17,7 @@ from sympy.matrices.expressions.factorizations import Factorization
 
 from computations.matrices.ops.blas import _Triangular
 from computations.matrices.ops.core import Call, MatrixComputation, as_flag, as_matrix, check_shapes, check_square, transpose_if
+from computations.matrices.ops.rates import Rate
 from computations.matrices.errors import NotPositiveDefiniteError, SingularMatrixError
 from computations.matrices.expressions import LU, LofCholesky, LUPivots
 
@@ -96,6 +97,7 @@ class POTRF(_ReadsLowerA):
     requires = {'A': Q.positive_definite}
     failure = (NotPositiveDefiniteError, 'A')
     routine = 'potrf'
+    rate = Rate((60, 0.17), (125, 0.18), (250, 0.17), (500, 0.23), (1000, 0.32), (2000, 0.45))
     #: The factor's upper triangle keeps A's values (``clean=0``: scipy would clear it, at
     #: O(n^2), for readers that read the lower one only): cleared for readers of the whole.
     call = Call(arguments, (0, 'info'), flags={'lower': 1, 'clean': 0},
@@ -205,6 +207,7 @@ class GETRF(_Lapack):
     requires = {'A': Q.invertible}
     failure = (SingularMatrixError, 'A')
     routine = 'getrf'
+    rate = Rate((60, 0.35), (125, 0.24), (250, 0.22), (500, 0.25), (1000, 0.33), (2000, 0.55))
     call = Call(arguments, (0, 1, 'info'), overwrite={'A': 'overwrite_a'})
 
     def __init__(self, A):
@@ -377,7 +380,9 @@ class SYTRF(_Lapack):
     requires = {'A': Q.symmetric}
     failure = (SingularMatrixError, 'A')
     routine = 'sytrf'
-    call = Call(arguments, (0, 1, 'info'), overwrite={'A': 'overwrite_a'})
+    rate = Rate((60, 0.18), (125, 0.17), (250, 0.17), (500, 0.18), (1000, 0.23), (2000, 0.30))
+    call = Call(arguments, (0, 1, 'info'), overwrite={'A': 'overwrite_a'},
+                workspace={'lwork': 'sytrf_lwork'})
 
     def __init__(self, A):
         A = _square(A, type(self).__name__)
@@ -434,7 +439,8 @@ class SYSV(_Lapack):
     requires = {'A': Q.symmetric}
     failure = (SingularMatrixError, 'A')
     routine = 'sysv'
-    call = Call(arguments, (1, 2, 0, 'info'), overwrite={'A': 'overwrite_a', 'B': 'overwrite_b'})
+    call = Call(arguments, (1, 2, 0, 'info'), overwrite={'A': 'overwrite_a', 'B': 'overwrite_b'},
+                workspace={'lwork': 'sysv_lwork'})
 
     def __init__(self, A, B):
         A, B = _system(A, B, type(self).__name__)
