@@ -66,7 +66,7 @@ from .blocked import block_copy
 from .execute import constant_values
 from .kernels import run as run_kernel
 
-__all__ = ['to_dask', 'run', 'get_function', 'INSTALL']
+__all__ = ['to_dask', 'run', 'get_function', 'op_tasks', 'INSTALL']
 
 INSTALL = ("the Dask runner needs dask and distributed: pip install 'computations[dask]' "
            "(or pip install 'dask[distributed]')")
@@ -96,7 +96,7 @@ def to_dask(computation, values, outputs=None, dims=None, dtype=None, token=None
     Every key ends in ``-token`` (default: a fresh ``uuid4`` hex, unique to
     this graph).
     """
-    DataNode, Task, TaskRef = _task_spec()
+    DataNode, _, TaskRef = _task_spec()
     if not isinstance(computation, Computation):
         raise TypeError(f'to_dask needs a Computation, got {type(computation).__name__}')
     if not isinstance(computation, CompositeComputation):
@@ -123,6 +123,10 @@ def to_dask(computation, values, outputs=None, dims=None, dtype=None, token=None
             raise KeyError(f'to_dask: no value for the input {var}')
         name(var)                       # inputs get the plain names first
     wanted = computation.outputs if outputs is None else outputs
+
+    def joint(op):
+        return f"{namer('call_' + '_'.join(map(name, op.outputs[:2])))}-{token}"
+
     ops = [op for op in computation.toposort() if not isinstance(op, Identity)]
     # An input's blocks are cut here and embedded, each its own DataNode; the whole
     # input is embedded only if something else reads it.
@@ -136,18 +140,26 @@ def to_dask(computation, values, outputs=None, dims=None, dtype=None, token=None
             for var, bounds in op.pieces:
                 graph[key(var)] = DataNode(key(var), block_copy(values[op.X], *bounds))
             continue
-        args = [TaskRef(key(v)) for v in op.inputs]
-        if isinstance(op, Split):
-            for var, bounds in op.pieces:
-                graph[key(var)] = Task(key(var), block_copy, *args, *bounds)
-        elif len(op.outputs) == 1:
-            graph[key(op.outputs[0])] = Task(key(op.outputs[0]), _call, op, *args)
-        else:
-            joint = f"{namer('call_' + '_'.join(map(name, op.outputs[:2])))}-{token}"
-            graph[joint] = Task(joint, _call, op, *args)
-            for i, var in enumerate(op.outputs):
-                graph[key(var)] = Task(key(var), operator.getitem, TaskRef(joint), i)
+        graph.update(op_tasks(op, [TaskRef(key(v)) for v in op.inputs], key, joint))
     return graph, [key(var) for var in wanted]
+
+
+def op_tasks(op, args, key, joint):
+    """The tasks of one operation, ``{key: task}``: one task per output, calling the
+    operation's kernel on ``args`` (task arguments: references, inline tasks, numbers); a
+    Split is one :func:`block_copy` per block, and an operation of several outputs one
+    task (its key ``joint(op)``) returning a tuple, with a ``getitem`` task per output.
+    ``key(var)`` is the key of a variable."""
+    _, Task, TaskRef = _task_spec()
+    if isinstance(op, Split):
+        return {key(var): Task(key(var), block_copy, *args, *bounds) for var, bounds in op.pieces}
+    if len(op.outputs) == 1:
+        return {key(op.outputs[0]): Task(key(op.outputs[0]), _call, op, *args)}
+    together = joint(op)
+    tasks = {together: Task(together, _call, op, *args)}
+    for i, var in enumerate(op.outputs):
+        tasks[key(var)] = Task(key(var), operator.getitem, TaskRef(together), i)
+    return tasks
 
 
 def get_function(scheduler):

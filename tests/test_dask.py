@@ -316,30 +316,36 @@ def test_a_call_right_after_a_worker_died_succeeds():
         same(g, expected)
 
 
+def killing_a_worker_mid_run(client, run):
+    """``run()``'s result, one of the client's two worker processes killed (SIGKILL) once
+    the workers hold more than 20 results of it; asserts the kill came before the end."""
+    victim = min(client.run(os.getpid).values())
+    killed, times = threading.Event(), {}
+
+    def kill():
+        # Wait until the workers hold results of the run, then kill one.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if sum(len(v) for v in client.has_what().values()) > 20:
+                break
+            time.sleep(0.01)
+        os.kill(victim, signal.SIGKILL)
+        killed.set()
+        times['killed'] = time.monotonic()
+
+    killer = threading.Thread(target=kill)
+    killer.start()
+    got = run()
+    times['returned'] = time.monotonic()
+    killer.join()
+    assert killed.is_set() and times['killed'] < times['returned']      # killed mid-run
+    return got
+
+
 def test_a_worker_dying_mid_run_does_not_change_the_result():
     """Kill one of two worker processes while a long blocked program runs."""
     f, args = kalman(100, n=800, k=400)
     expected = f(*args)
     with local_cluster(processes=True) as cluster, Client(cluster) as c:
-        pids = c.run(os.getpid)
-        victim = sorted(pids.values())[0]
-        killed, times = threading.Event(), {}
-
-        def kill():
-            # Wait until the workers hold results of the run, then kill one.
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                if sum(len(v) for v in c.has_what().values()) > 20:
-                    break
-                time.sleep(0.01)
-            os.kill(victim, signal.SIGKILL)
-            killed.set()
-            times['killed'] = time.monotonic()
-
-        killer = threading.Thread(target=kill)
-        killer.start()
-        got = f(*args, scheduler=c)
-        times['returned'] = time.monotonic()
-        killer.join()
-        assert killed.is_set() and times['killed'] < times['returned']   # killed mid-run
+        got = killing_a_worker_mid_run(c, lambda: f(*args, scheduler=c))
     same(got, expected)

@@ -56,6 +56,8 @@ EXAMPLES = {
                            {K: 0, N: 3}), {}),
     'AssumptionError': (('S violates Q.symmetric(S): S[0, 1] != S[1, 0]',), {}),
     'UsageError': (('unknown problem kalmann',), {}),
+    'DaskArgumentError': (('input A', 'has unknown chunk sizes'), {}),
+    'RechunkWarning': ((N, ('A', 'B'), 100, 'chunks irregular or not alike'), {}),
 }
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import sympy
 from sympy import MatrixExpr, MatrixSymbol
 
+from computations.schedulers.dask_arrays import DaskArgumentError, is_dask_collection, prepare
 from computations.schedulers.execute import bind_dimensions, guard_donations, prepare_inputs
 from computations.schedulers.pipeline import check_donate
 
@@ -175,6 +176,26 @@ class Function:
 
         ``scheduler``: None (in process), or ``'sync'``, ``'threads'`` or a
         ``distributed.Client`` to run the program as a Dask graph.
+
+        With ``dask.array.Array`` arguments (NumPy arrays may be mixed in) the
+        call computes nothing: it returns dask arrays (0-d for scalar outputs)
+        whose graph is the program blocked by the inputs' chunks, one task per
+        block operation, each reading only the chunks it needs; compute them with
+        ``.compute()``, ``.persist()`` or ``dask.compute(...)`` on any scheduler,
+        or pass them on to dask.array code or to another compiled function.
+        Inputs whose chunks disagree along a dimension (or are irregular) are
+        rechunked, with a :class:`~computations.schedulers.dask_arrays.RechunkWarning`;
+        see :mod:`computations.schedulers.dask_arrays`.
+
+        >>> import dask.array as da
+        >>> X = MatrixSymbol('X', sympy.Symbol('n'), 2)
+        >>> (G,) = function([X], [X.T*X])(da.ones((6, 2), chunks=(3, 2)))
+        >>> G
+        dask.array<out0, shape=(2, 2), dtype=float64, chunksize=(2, 2), chunktype=numpy.ndarray>
+        >>> G.compute()
+        array([[6., 6.],
+               [6., 6.]])
+
         ``check_assumptions`` (default: the function's) first checks that the
         arrays have the properties the assumptions declare for them (see
         :func:`~computations.matrices.compiler.assumptions.check_values`).
@@ -195,6 +216,8 @@ class Function:
                     args = self._guarded(args)
                 return run(*args)
         given = self._arguments(args, kwargs)
+        if any(is_dask_collection(value) for value in given):
+            return self._lazy(given, scheduler, check)
         arrays = all(isinstance(value, np.ndarray) for var, value in zip(self.inputs, given)
                      if isinstance(var, MatrixExpr))
         if arrays:                                   # check memory before converting anything
@@ -209,6 +232,20 @@ class Function:
         if scheduler is not None:
             return specialization.run_dask(values, scheduler)
         return specialization.run(values, self.runner)
+
+    def _lazy(self, given, scheduler, check):
+        """A call with dask arrays: the results as dask arrays, nothing computed (see
+        :mod:`computations.schedulers.dask_arrays`)."""
+        if scheduler is not None:
+            raise DaskArgumentError(f'scheduler={scheduler!r}', 'with dask arrays: the call '
+                                    'computes nothing; give the scheduler to .compute() or '
+                                    'dask.compute() instead')
+        if check:
+            raise DaskArgumentError('check_assumptions=True', 'with dask arrays: checking '
+                                    'needs whole arrays; check them before the call')
+        prepared = prepare(self.inputs, dict(zip(self.inputs, given)), self.blocksize,
+                           stacklevel=4)
+        return self._specialization(prepared.dims).run_lazy(prepared)
 
     def _runner(self, dtype, key):
         """The generated function for arrays of ``dtype`` binding the dimensions to ``key``,

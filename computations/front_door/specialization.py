@@ -28,6 +28,7 @@ import threading
 import numpy as np
 
 from computations.schedulers.codegen import generate
+from computations.schedulers.dask_arrays import to_arrays
 from computations.schedulers.dask_graph import run as dask_run
 from computations.schedulers.execute import constant_values, run_program
 from computations.schedulers.memory import Sizes, available_bytes, timeline
@@ -66,7 +67,7 @@ class Specialization:
     def __init__(self, function, dims):
         self.function, self.dims = function, dims
         self.sizes = Sizes(dims)
-        self._generated, self._peaks = {}, {}
+        self._generated, self._peaks, self._blocked = {}, {}, {}
         self._lock = threading.Lock()
         with sharing(function.memo):          # what every shape shares, computed once
             computation, self.results, flops = compile_expressions(
@@ -119,6 +120,23 @@ class Specialization:
         out = dask_run(self.computation, values, self.results, scheduler, self.dims,
                   prepared_dtype(values))
         return distinct(out)
+
+    def run_lazy(self, prepared):
+        """The results as dask arrays, lazily, on inputs
+        :func:`~computations.schedulers.dask_arrays.prepare` chunked into blocks; a tuple."""
+        return to_arrays(self.blocked(prepared.blocksize), self.results, prepared,
+                         self.function.names, _identity(self.function))
+
+    def blocked(self, blocksize):
+        """The program blocked with ``blocksize`` (``{dimension: int}``), made once."""
+        key = tuple(sorted((str(d), b) for d, b in blocksize.items()))
+        found = self._blocked.get(key)
+        if found is None:
+            with self._lock:
+                found = self._blocked.get(key)
+                if found is None:
+                    found = self._blocked[key] = block(self.unblocked, blocksize, self.dims)
+        return found
 
     def generated(self, dtype=np.float64, profile=False):
         """The :class:`~computations.schedulers.codegen.Generated` source for ``dtype`` (made
@@ -210,13 +228,24 @@ class EmptySpecialization(Specialization):
         self.results = inner.results if inner else ()
         self.flops = inner.flops if inner else 0
         self.constants, self.donate, self._generated, self._peaks = (), (), {}, {}
-        self._lock = threading.Lock()
+        self._blocked, self._lock = {}, threading.Lock()
 
     def run(self, values, runner='source'):
         return self.empty(values)
 
     def run_dask(self, values, scheduler):
         return self.empty(values, scheduler)
+
+    def run_lazy(self, prepared):
+        """One delayed call on the (empty) inputs, its results as dask arrays."""
+        import dask
+        import dask.array as da
+        outputs = self.function._canonical
+        run = dask.delayed(self.empty, pure=True, nout=len(outputs))(prepared.values)
+        binding = Binding(self.dims)
+        return tuple(da.from_delayed(run[i], binding.shape(out) if hasattr(out, 'shape')
+                                     else (), dtype=prepared.dtype)
+                     for i, out in enumerate(outputs))
 
     def generated(self, dtype=np.float64, profile=False):
         inputs = self.function.inputs
@@ -227,6 +256,12 @@ class EmptySpecialization(Specialization):
 
     def profile(self, values):
         raise NotImplementedError('profile: a call with empty matrices runs no routine to time')
+
+
+def _identity(function):
+    """What makes a function's programs: its inputs, outputs and assumptions, and options."""
+    return (str(function.inputs), str(function._canonical), str(function.assumptions),
+            function.low_memory)
 
 
 def _gigabytes(n):

@@ -1,0 +1,311 @@
+"""dask.array in, dask.array out: compiled functions on dask arrays, lazily.
+
+The graph of ``A*A`` on a dask array ``A`` in 2x2 chunks::
+
+    (A, 0, 0) (A, 0, 1) (A, 1, 0) (A, 1, 1)     the caller's chunks, read by key
+         A[i,k], A[k,j] -> t1[i,j].1 -> t1[i,j]   GEMM tasks
+         t1[i,j] -> (out0, i, j)                  the result's chunks (no Assemble)
+"""
+import warnings
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+from dask.core import get_dependencies
+from distributed import Client
+from sympy import Identity, MatrixSymbol, Q, Symbol, Trace
+
+import computations
+from computations import ComputationsError
+from computations.matrices import NotPositiveDefiniteError
+from computations.matrices.examples.problems import PROBLEMS, random_inputs
+from computations.schedulers.dask_arrays import DaskArgumentError, RechunkWarning
+from test_dask import killing_a_worker_mid_run, local_cluster
+from test_function_random import relative_error
+
+n, k = Symbol('n'), Symbol('k')
+
+
+def problem_function(name, **options):
+    problem = PROBLEMS[name]()
+    return computations.function(problem.inputs, problem.outputs, problem.assumptions,
+                                 names=problem.names, **options), problem
+
+
+def same(got, expected, tolerance=1e-10):
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert relative_error(np.asarray(g), np.asarray(e)) <= tolerance
+
+
+def chunked(args, chunks):
+    """Each argument as a dask array: ``chunks`` is one value for all, or one per argument."""
+    chunks = chunks if isinstance(chunks, list) else [chunks] * len(args)
+    return [da.from_array(a, chunks=c) if c is not None else a for a, c in zip(args, chunks)]
+
+
+def input_chunks(arrays):
+    """``{input name: set of its chunk keys}`` of dask arrays."""
+    return {x.name: set(dask.core.flatten(x.__dask_keys__())) for x in arrays}
+
+
+# Results ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('chunks', [4, 5, 11, (3, 2)])
+def test_kalman_equals_numpy(chunks):
+    """Even and uneven last chunks (n = 11, k = 7), one chunk, and rectangular chunks."""
+    f, problem = problem_function('kalman')
+    args = random_inputs(problem, {'n': 11, 'k': 7})
+    expected = f(*args)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')                 # no rechunking needed
+        out = f(*chunked(args, chunks if chunks != (3, 2) else [None] * 5))
+    same(dask.compute(*out, scheduler='sync'), expected)
+
+
+def test_kalman_with_rectangular_chunks_that_agree():
+    """H is k x n, Sigma n x n, R k x k: chunks of 3 along n and 2 along k agree."""
+    f, problem = problem_function('kalman')
+    args = random_inputs(problem, {'n': 11, 'k': 7})
+    shapes = {str(v): v.shape for v in problem.inputs}
+    sizes = {str(n): 3, str(k): 2, '1': 1}
+    chunks = [tuple(sizes[str(d)] for d in shapes[str(v)]) for v in problem.inputs]
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        out = f(*chunked(args, chunks))
+    assert out[1].chunks == ((3, 3, 3, 2), (3, 3, 3, 2))
+    same(dask.compute(*out, scheduler='sync'), f(*args))
+
+
+@pytest.mark.parametrize('name,sizes', [('least_squares', {'n': 13, 'p': 5}),
+                                        ('gls', {'n': 10, 'p': 4})])
+def test_least_squares_and_gls_equal_numpy(name, sizes):
+    f, problem = problem_function(name)
+    args = random_inputs(problem, sizes)
+    out = f(*chunked(args, 3))
+    assert out[0].shape == (sizes['p'], 1) and out[0].chunks[0][0] == 3
+    same(dask.compute(*out, scheduler='sync'), f(*args), 1e-8)
+
+
+def test_random_expressions_with_constants_scalars_and_unblocked_operations():
+    """``A + I`` keeps A's off-diagonal chunks (converted, not recomputed); ``tr(A*B)`` is a
+    0-d array; ``A.I*B`` (GESV, not blocked) reads A whole, put together from its chunks."""
+    A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, n)
+    f = computations.function([A, B], [A + Identity(n), Trace(A * B), A.I * B,
+                                       (A * B + B.T) * A.T])
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((7, 7)) + 7 * np.eye(7), rng.standard_normal((7, 7))
+    out = f(da.from_array(a, chunks=3), da.from_array(b, chunks=3))
+    assert out[1].shape == () and out[0].chunks == ((3, 3, 1), (3, 3, 1))
+    same(dask.compute(*out, scheduler='sync'), f(a, b))
+
+
+def test_float32_stays_float32_and_a_vector_may_be_1d():
+    A, v = MatrixSymbol('A', n, n), MatrixSymbol('v', n, 1)
+    f = computations.function([A, v], [A * v])
+    a, x = np.arange(25, dtype=np.float32).reshape(5, 5), np.arange(5, dtype=np.float32)
+    (y,) = f(da.from_array(a, chunks=2), da.from_array(x, chunks=2))
+    assert y.dtype == np.float32 and y.shape == (5, 1) and y.compute().dtype == np.float32
+    assert np.allclose(y.compute()[:, 0], a @ x)
+
+
+# Laziness and the graph -----------------------------------------------------------------
+
+def test_nothing_is_computed_before_compute():
+    f, problem = problem_function('kalman')
+    args = random_inputs(problem, {'n': 8, 'k': 4})
+    calls = []
+
+    def counted(block):
+        calls.append(1)
+        return block
+
+    lazy = [da.from_array(a, chunks=4).map_blocks(counted, meta=np.empty((0, 0), a.dtype))
+            for a in args]
+    out = f(*lazy)
+    out = [o * 1 for o in out]                         # further dask.array code: still lazy
+    assert not calls
+    got = dask.compute(*out, scheduler='sync')
+    assert calls
+    same(got, f(*args))
+
+
+def test_no_task_reads_a_whole_input_and_results_are_not_assembled():
+    r"""Every task of the program reads at most two chunks of any one input (GEMM's two
+    blocks of A in A*A); an output's chunks are its blocks, each one task."""
+    f, problem = problem_function('kalman')
+    args = random_inputs(problem, {'n': 12, 'k': 8})
+    lazy = chunked(args, 4)
+    out = f(*lazy)
+    graph = {**dict(out[0].__dask_graph__()), **dict(out[1].__dask_graph__())}
+    inputs = input_chunks(lazy)
+    for key in graph:
+        deps = get_dependencies(graph, key)
+        for name, chunks in inputs.items():
+            if key in chunks:
+                continue
+            assert len(deps & chunks) <= 2, (key, name)
+    assert not [key for key, task in graph.items()
+                if 'assemble' in repr(task).lower() or 'block_copy' in repr(task)]
+    assert out[1].chunks == ((4, 4, 4), (4, 4, 4))
+    assert len(out[1].__dask_keys__()) == 3
+
+
+def test_inputs_of_an_operation_that_is_not_blocked_are_read_whole():
+    A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, k)
+    f = computations.function([A, B], [A.I * B])          # GESV: not blocked
+    a, b = np.eye(6) * 3 + 0.1, np.ones((6, 2))
+    (x,) = f(da.from_array(a, chunks=3), da.from_array(b, chunks=3))
+    assert np.allclose(x.compute(), np.linalg.solve(a, b))
+
+
+def test_mixed_numpy_and_dask_inputs():
+    f, problem = problem_function('kalman')
+    args = random_inputs(problem, {'n': 10, 'k': 6})
+    mixed = chunked(args, [4, None, 4, None, None])     # mu and Sigma lazy, the rest NumPy
+    out = f(*mixed)
+    assert out[1].chunks == ((4, 4, 2), (4, 4, 2))
+    same(dask.compute(*out, scheduler='sync'), f(*args))
+
+
+def test_chaining_two_functions_without_materializing():
+    A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, n)
+    f = computations.function([A, B], [A * B + B])
+    S = MatrixSymbol('S', n, n)
+    g = computations.function([S, B], [S.T * S + B], [Q.positive_definite(B)], names=['G'])
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((9, 9)), rng.standard_normal((9, 9))
+    spd = b @ b.T + 9 * np.eye(9)
+    x, y = da.from_array(a, chunks=4), da.from_array(b, chunks=4)
+    (first,) = f(x, y)
+    (second,) = g(first, da.from_array(spd, chunks=4))
+    more = (second @ second.T).sum()                     # and on into dask.array
+    assert any(str(key).startswith("('out0-") for key in second.__dask_graph__())
+    expected = (a @ b + b).T @ (a @ b + b) + spd
+    got, total = dask.compute(second, more, scheduler='threads')
+    assert relative_error(got, expected) <= 1e-12
+    assert np.isclose(total, (expected @ expected.T).sum())
+
+
+def test_keys_are_readable_and_deterministic():
+    f, problem = problem_function('kalman')
+    args = random_inputs(problem, {'n': 8, 'k': 4})
+    lazy = chunked(args, 4)
+    one, two = f(*lazy), f(*lazy)
+    assert [o.name for o in one] == [o.name for o in two]
+    assert set(one[1].__dask_graph__()) == set(two[1].__dask_graph__())
+    assert one[0].name.startswith('newmu-') and one[1].name.startswith('newSigma-')
+    other = f(*chunked(random_inputs(problem, {'n': 8, 'k': 4}, seed=1), 4))
+    assert not {o.name for o in one} & {o.name for o in other}
+    rechunked = f(*chunked(args, 2))
+    assert not {o.name for o in one} & {o.name for o in rechunked}
+    problem = PROBLEMS['kalman']()
+    g = computations.function(problem.inputs, [2 * out for out in problem.outputs],
+                              problem.assumptions, names=problem.names)
+    assert not {o.name for o in one} & {o.name for o in g(*lazy)}
+    program = {key for key in one[1].__dask_graph__() if key not in
+               set().union(*input_chunks(lazy).values())}
+    assert {dask.utils.key_split(key) for key in program} >= {'newSigma', 'chol_t3'}
+    assert all(isinstance(key, (str, tuple)) for key in program)
+
+
+# Schedulers ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('scheduler', ['sync', 'threads'])
+def test_local_schedulers_and_inputs_never_modified(scheduler):
+    f, problem = problem_function('kalman')
+    args = random_inputs(problem, {'n': 10, 'k': 6})
+    before = [a.copy() for a in args]
+    out = f(*chunked(args, 3))
+    same(dask.compute(*out, scheduler=scheduler), f(*before))
+    for a, b in zip(args, before):
+        assert np.array_equal(a, b)
+
+
+def test_local_cluster_and_a_failing_block():
+    f, problem = problem_function('kalman')
+    args = random_inputs(problem, {'n': 12, 'k': 6})
+    S, Y = MatrixSymbol('S', 6, 6), MatrixSymbol('Y', 6, 1)
+    g = computations.function([S, Y], [S.I * Y], [Q.positive_definite(S)])
+    s = np.eye(6)
+    s[4, 4] = -1.0
+    with local_cluster() as cluster, Client(cluster) as client:
+        out = f(*chunked(args, 4))
+        same(client.compute(out, sync=True), f(*args))
+        persisted = client.persist(out)
+        same(dask.compute(*persisted), f(*args))
+        (bad,) = g(da.from_array(s, chunks=3), da.ones(6, chunks=3))
+        with pytest.raises(NotPositiveDefiniteError,
+                           match=r'POTRF: chol\(S\)\[1,1\]\.u1 is not positive definite'):
+            bad.compute()
+
+
+def test_a_worker_dying_mid_compute_does_not_change_the_result():
+    """Kill one of two worker processes while the blocked Kalman filter runs on dask
+    arrays."""
+    f, problem = problem_function('kalman')
+    args = random_inputs(problem, {'n': 800, 'k': 400})
+    expected = f(*args)
+    lazy = chunked(args, 100)
+    with local_cluster(processes=True) as cluster, Client(cluster) as c:
+        got = killing_a_worker_mid_run(c, lambda: c.compute(f(*lazy), sync=True))
+    same(got, expected)
+
+
+# Chunks -------------------------------------------------------------------------------
+
+def test_disagreeing_chunks_are_rechunked_with_a_warning():
+    f, problem = problem_function('kalman')
+    args = random_inputs(problem, {'n': 10, 'k': 6})
+    lazy = chunked(args, [4, 3, 4, 3, 3])               # mu, Sigma: 4; H: 3 (both axes)
+    with pytest.warns(RechunkWarning) as record:
+        out = f(*lazy)
+    messages = [str(w.message) for w in record]
+    assert any(m.startswith('dimension n: ') and 'H' in m for m in messages), messages
+    assert all(isinstance(w.message, RechunkWarning) for w in record)
+    assert record[0].filename == __file__
+    same(dask.compute(*out, scheduler='sync'), f(*args))
+
+
+def test_irregular_chunks_are_made_regular_with_a_warning():
+    A = MatrixSymbol('A', n, n)
+    f = computations.function([A], [A * A.T])
+    a = np.arange(49.0).reshape(7, 7)
+    with pytest.warns(RechunkWarning, match=r'dimension n: .*A rows: \(2, 5\).*blocks of 5'):
+        (y,) = f(da.from_array(a, chunks=((2, 5), (2, 5))))
+    assert y.chunks == ((5, 2), (5, 2))
+    assert np.allclose(y.compute(), a @ a.T)
+
+
+def test_a_dimension_no_dask_input_has_takes_the_functions_blocksize():
+    """k is whole in the dask input A (its chunks win over the blocksize); m, only in the
+    NumPy input B, takes the function's blocksize."""
+    m = Symbol('m')
+    A, B = MatrixSymbol('A', n, k), MatrixSymbol('B', k, m)
+    f = computations.function([A, B], [A * B], blocksize={'k': 2, 'm': 2})
+    a, b = np.arange(30.0).reshape(6, 5), np.arange(20.0).reshape(5, 4)
+    (y,) = f(da.from_array(a, chunks=(3, 5)), b)
+    assert y.chunks == ((3, 3), (2, 2))
+    assert np.allclose(y.compute(), a @ b)
+
+
+# Errors -------------------------------------------------------------------------------
+
+def test_errors_name_the_argument():
+    A = MatrixSymbol('A', n, n)
+    f = computations.function([A], [A * A])
+    x = da.ones((4, 4), chunks=2)
+    with pytest.raises(DaskArgumentError, match=r"scheduler='threads' with dask arrays"):
+        f(x, scheduler='threads')
+    with pytest.raises(DaskArgumentError, match='check_assumptions=True'):
+        f(x, check_assumptions=True)
+    with pytest.raises(DaskArgumentError, match='input A is a Delayed'):
+        f(dask.delayed(np.eye)(4))
+    with pytest.raises(DaskArgumentError, match='input A has unknown chunk sizes'):
+        f(x[x[:, 0] > 0])
+    with pytest.raises(DaskArgumentError, match='input A has dtype complex128'):
+        f(x.astype(complex))
+    with pytest.raises(ValueError, match='input A'):
+        f(da.ones((4, 3), chunks=2))
+    assert issubclass(DaskArgumentError, ComputationsError)
