@@ -25,10 +25,12 @@ digraph computation {
 }
 <BLANKLINE>
 """
+import collections
 import functools
 import importlib.util
 import os
 import pathlib
+import re
 import sys
 
 
@@ -50,7 +52,8 @@ graphviz = _lazy_import('graphviz')
 networkx = _lazy_import('networkx')
 
 __all__ = ['operation_label', 'variable_label', 'is_scalar', 'overwritten_inputs',
-           'to_networkx', 'dot', 'write', 'svg', 'mimebundle', 'OVERWRITE_EDGE']
+           'to_networkx', 'dot', 'write', 'svg', 'mimebundle', 'OVERWRITE_EDGE', 'BLOCKS',
+           'block_groups']
 
 
 @functools.singledispatch
@@ -146,7 +149,14 @@ def to_networkx(comp):
 OVERWRITE_EDGE = {'color': 'red', 'penwidth': '2'}
 
 
-def dot(comp, *, name=None, rankdir='TB', graph_attr=None, layers=False, scalars=True):
+#: The pictures of a blocked program (see :func:`dot`): one node per whole value
+#: (``'summary'``), every block operation in a cluster of its whole value
+#: (``'clusters'``), or every block operation as it is (``'all'``).
+BLOCKS = ('summary', 'clusters', 'all')
+
+
+def dot(comp, *, name=None, rankdir='TB', graph_attr=None, layers=False, scalars=True,
+        blocks=None):
     """A :class:`graphviz.Digraph` of a computation.
 
     Variables are ellipses (wanted outputs drawn with a double border),
@@ -161,6 +171,16 @@ def dot(comp, *, name=None, rankdir='TB', graph_attr=None, layers=False, scalars
     operations that can run once the previous ones have) on one rank, and
     ``scalars=False`` hides scalar variables (:func:`is_scalar`).
 
+    ``blocks`` (one of :data:`BLOCKS`) chooses the picture of a blocked
+    program (one with block values, :func:`block_groups`): ``'summary'``, the
+    default for such programs, draws one box per whole value the block
+    operations make, labelled with its routines and how many block
+    operations of each (``GEMM x 16``), between the program's inputs and
+    outputs drawn whole; ``'clusters'`` draws every block operation, each in
+    a cluster (a graphviz ``cluster_*`` subgraph) of its whole value;
+    ``'all'`` (the default for other programs) draws every operation as it is.
+    ``layers=True`` goes with ``'summary'`` and ``'all'`` only.
+
     >>> from computations import Computation
     >>> d = dot(Computation(['x'], ['y']), rankdir='LR')
     >>> 'rankdir=LR' in d.source and 'v1 [label=y peripheries=2 shape=ellipse]' in d.source
@@ -169,22 +189,70 @@ def dot(comp, *, name=None, rankdir='TB', graph_attr=None, layers=False, scalars
     >>> a, x = sympy.Symbol('a'), sympy.MatrixSymbol('x', 2, 2)
     >>> 'label=a' in dot(Computation([a, x], ['y']), scalars=False).source
     False
+    >>> cut = Computation(['X'], ['X[0,0]', 'X[1,0]'])          # a blocked program
+    >>> work = Computation(['X[0,0]'], ['t1[0,0]']) + Computation(['X[1,0]'], ['t1[1,0]'])
+    >>> blocked = cut + work + Computation(['t1[0,0]', 't1[1,0]'], ['Y'])
+    >>> print(dot(blocked).source)
+    digraph computation {
+    	graph [rankdir=TB]
+    	v0 [label=X shape=ellipse]
+    	v1 [label=Y peripheries=2 shape=ellipse]
+    	op0 [label="t1\\nComputation x 2" shape=box]
+    	v0 -> op0
+    	op0 -> v1
+    }
+    <BLANKLINE>
+    >>> dot(blocked, blocks='clusters').source.count('subgraph cluster_')
+    2
     """
     comp = _composite(comp)
+    if blocks is None:
+        blocks = 'summary' if _is_blocked(comp) else 'all'
+    elif blocks not in BLOCKS:
+        raise ValueError(f"blocks must be one of {', '.join(map(repr, BLOCKS))}, "
+                         f'got {blocks!r}')
+    if layers and blocks == 'clusters':        # graphviz drops clusters under rank=same
+        raise ValueError("layers=True cannot be combined with blocks='clusters' (graphviz "
+                         'ranks cut across clusters); use blocks=\'summary\' or \'all\'')
     drawing = graphviz.Digraph(name=name or 'computation',
                                graph_attr={'rankdir': rankdir, **(graph_attr or {})})
+    if blocks == 'summary':
+        ids, edges = _draw_summary(drawing, comp, scalars)
+    else:
+        ids, edges = _draw_all(drawing, comp, scalars, clusters=blocks == 'clusters')
+    for tail, head, attrs in edges:
+        drawing.edge(tail, head, **attrs)
+    if layers:
+        _rank_layers(drawing, ids, edges)
+    return drawing
+
+
+def _drawn_operations(comp):
+    """The operations drawn, in topological order: not those whose outputs are their inputs
+    (an Identity computes nothing: it marks wanted outputs, which the double border shows)."""
+    return [op for op in comp.toposort() if not set(op.outputs) <= set(op.inputs)]
+
+
+def _draw_all(drawing, comp, scalars, clusters=False):
+    """Every variable and operation; with ``clusters``, each group of :func:`block_groups`
+    in a ``cluster_*`` subgraph.  Returns the node ids and the edges."""
     shown = [var for var in comp.variables if scalars or not is_scalar(var)]
-    # An operation whose outputs are its inputs (Identity) computes nothing:
-    # it marks wanted outputs, which the double border already shows.
-    ops = [op for op in comp.toposort() if not set(op.outputs) <= set(op.inputs)]
+    ops = _drawn_operations(comp)
     ids, outputs = {}, set(comp.outputs)
+    nodes = []                                  # (node id, attributes, the node drawn)
     for i, var in enumerate(shown):
         ids['variable', var] = node = f'v{i}'
         extra = {'peripheries': '2'} if var in outputs else {}
-        drawing.node(node, label=_label(variable_label(var)), shape='ellipse', **extra)
+        nodes.append((node, dict(label=_label(variable_label(var)), shape='ellipse', **extra),
+                      var))
     for i, op in enumerate(ops):
         ids['operation', op] = node = f'op{i}'
-        drawing.node(node, label=_label(operation_label(op)), shape='box')
+        nodes.append((node, dict(label=_label(operation_label(op)), shape='box'), op))
+    if clusters:
+        _draw_clusters(drawing, comp, nodes)
+    else:
+        for node, attrs, _ in nodes:
+            drawing.node(node, **attrs)
     edges = []
     for op in ops:
         red = overwritten_inputs(op)
@@ -196,11 +264,170 @@ def dot(comp, *, name=None, rankdir='TB', graph_attr=None, layers=False, scalars
             if ('variable', var) in ids:
                 edges.append((ids['operation', op], ids['variable', var],
                               OVERWRITE_EDGE if red and _same_buffer(var, red) else {}))
-    for tail, head, attrs in edges:
-        drawing.edge(tail, head, **attrs)
-    if layers:
-        _rank_layers(drawing, ids.values(), edges)
-    return drawing
+    return list(ids.values()), edges
+
+
+def _draw_clusters(drawing, comp, nodes):
+    """Draw ``nodes`` each in the cluster of its group (the operations of one group and
+    the values they make); a whole input in its cut's cluster, a result outside."""
+    groups = block_groups(comp)
+    producer = {var: op for op in _drawn_operations(comp) for var in op.outputs}
+    members = collections.defaultdict(list)
+    for node, attrs, item in nodes:
+        if ('operation', item) in groups:
+            key = groups['operation', item]
+        elif item in producer and ('operation', producer[item]) in groups:
+            key = groups['operation', producer[item]]
+        else:                                   # an input: in its cut's cluster, if any
+            key = ('value', item)
+        members[key].append((node, attrs))
+    keys = list(dict.fromkeys(groups.values()))
+    for index, key in enumerate(keys):
+        if key[0] == 'output':                  # an assembled result: drawn as a value
+            continue
+        with drawing.subgraph(name=f'cluster_{index}') as cluster:
+            cluster.attr(label=_label(_group_name(key)), style='rounded', color='gray50')
+            for node, attrs in members.pop(key, ()):
+                cluster.node(node, **attrs)
+    for key in members:
+        for node, attrs in members[key]:
+            drawing.node(node, **attrs)
+
+
+def _draw_summary(drawing, comp, scalars):
+    """One box per group of :func:`block_groups`, the inputs and outputs whole; returns the
+    node ids and the edges (group to group when a block of one feeds a block of the
+    other)."""
+    groups = block_groups(comp)
+    inputs, outputs = comp.inputs, comp.outputs
+    ids, edges, counts = {}, {}, collections.defaultdict(collections.Counter)
+    for var in dict.fromkeys(inputs + outputs):
+        if scalars or not is_scalar(var):
+            ids['value', var] = f'v{len(ids)}'
+    for op in _drawn_operations(comp):
+        counts[groups['operation', op]][operation_label(op)] += 1
+    boxes = [key for key in dict.fromkeys(groups.values()) if key[0] == 'group']
+    for i, key in enumerate(boxes):
+        ids[key] = f'op{i}'
+    for var in dict.fromkeys(inputs + outputs):
+        if ('value', var) in ids:
+            extra = {'peripheries': '2'} if var in outputs else {}
+            drawing.node(ids['value', var], label=_label(_wrap(variable_label(var))),
+                         shape='ellipse', **extra)
+    for key in boxes:
+        routines = sorted(counts[key].items(), key=lambda item: (-item[1], item[0]))
+        text = '\n'.join([_group_name(key)] + [f'{r} x {n}' for r, n in routines])
+        drawing.node(ids[key], label=_label(text), shape='box')
+    producer = {var: op for op in _drawn_operations(comp) for var in op.outputs}
+    for op in _drawn_operations(comp):
+        head = ids.get(_whole(groups['operation', op]))
+        for var in op.inputs:
+            if var in producer:
+                tail = ids.get(_whole(groups['operation', producer[var]]))
+            else:
+                tail = ids.get(('value', var))
+            if tail is not None and head is not None and tail != head:
+                edges[tail, head] = None
+        for var in op.outputs:
+            if var in outputs and ('value', var) in ids and head is not None \
+                    and head != ids['value', var]:
+                edges[head, ids['value', var]] = None
+    return list(ids.values()), [(tail, head, {}) for tail, head in edges]
+
+
+def _wrap(text, width=40):
+    """``text`` with each line longer than ``width`` broken after spaces and ``*``.
+
+    >>> print(_wrap('Sigma - Sigma.T*H.T*(H*Sigma.T*H.T + R)**(-1)*H*Sigma', 24))
+    Sigma - Sigma.T*H.T*(H*
+    Sigma.T*H.T + R)**(-1)*
+    H*Sigma
+    """
+    lines = []
+    for line in text.split('\n'):
+        current = ''
+        for piece in re.findall(r'[^ *]*(?:\*+|[ ]|$)', line):
+            if current and len(current) + len(piece.rstrip()) > width:
+                lines.append(current.rstrip())
+                current = ''
+            current += piece
+        lines.append(current.rstrip())
+    return '\n'.join(lines)
+
+
+#: A block's name: the whole value's, then the block's position (``t2[0,1]``, a partial
+#: sum ``t2[0,1].1``, a transpose ``t2[0,1].T``; ``X[:,:]`` is all of ``X`` as one block).
+#: See :mod:`computations.matrices.transforms.blocking`.
+_BLOCK_NAME = re.compile(r'(.+?)\[(?:\d+,\d+|:,:)\]')
+
+
+def _value_name(var):
+    """The name of the whole value ``var`` is a block of (its own name if it is not one)."""
+    text = _first_line(var)
+    found = _BLOCK_NAME.match(text)
+    return found.group(1) if found else text
+
+
+def _first_line(var):
+    """A variable's label up to its first line break (a token program's value: its
+    expression, not its buffer)."""
+    return variable_label(var).split('\n', 1)[0]
+
+
+def _is_block(var):
+    return _BLOCK_NAME.match(_first_line(var)) is not None
+
+
+def _is_blocked(comp):
+    return any(map(_is_block, comp.variables))
+
+
+def block_groups(comp):
+    """The whole value each operation of a blocked program makes blocks of.
+
+    Returns ``{('operation', op): key}`` for every operation ``op`` that
+    computes something (not an Identity, whose outputs are its inputs); the key
+    is ``('group', name)`` for the blocks of the value ``name``, ``('value',
+    var)`` for the operations that cut the input ``var`` into blocks, or
+    ``('output', var)`` for those that assemble the result ``var``.  A block
+    is named after its whole value (``t2[0,1]``, a partial sum ``t2[0,1].1``:
+    see :mod:`computations.matrices.transforms.blocking`), so an operation
+    belongs to the value its first output is a block of.
+
+    >>> from computations import Computation
+    >>> cut = Computation(['X'], ['X[0,0]', 'X[1,0]'])
+    >>> work = Computation(['X[0,0]'], ['t1[0,0].1']) + Computation(['t1[0,0].1'], ['t1[0,0]'])
+    >>> join = Computation(['t1[0,0]', 'X[1,0]'], ['Y'])
+    >>> sorted(block_groups(cut + work + join).values())
+    [('group', 't1'), ('group', 't1'), ('output', 'Y'), ('value', 'X')]
+    """
+    comp = _composite(comp)
+    inputs = {_value_name(var): var for var in comp.inputs}
+    outputs = set(comp.outputs)
+    groups = {}
+    for op in _drawn_operations(comp):
+        if not op.outputs:
+            name = operation_label(op)
+        else:
+            name = _value_name(op.outputs[0])
+        if name in inputs:
+            groups['operation', op] = ('value', inputs[name])
+        elif op.inputs and set(op.outputs) <= outputs and all(map(_is_block, op.inputs)) \
+                and not any(map(_is_block, op.outputs)):    # a result assembled
+            groups['operation', op] = ('output', op.outputs[0])
+        else:
+            groups['operation', op] = ('group', name)
+    return groups
+
+
+def _group_name(key):
+    kind, item = key
+    return item if kind == 'group' else _first_line(item)
+
+
+def _whole(key):
+    """The summary node of a group: a box, or the whole input or result it cuts or makes."""
+    return key if key[0] == 'group' else ('value', key[1])
 
 
 def _label(text):

@@ -196,7 +196,7 @@ def test_blocked_program_is_picturable_and_checkable():
     assert isinstance(comp, CompositeComputation)
     assert set(comp.inputs) == set(problem.inputs)
     assert any(isinstance(n, Split) for n in comp) and any(isinstance(n, Assemble) for n in comp)
-    assert comp.dot().source.count('label=POTRF') >= 2
+    assert comp.dot(blocks='all').source.count('label=POTRF') >= 2
     assert '<svg' in comp._repr_svg_()
     check(inplace_compile(comp))
     assert f.specialize((9, 1), (9, 9), (5, 9), (5, 5), (5, 1)).computation is not \

@@ -428,7 +428,9 @@ class Function:
         return self.default.flops
 
     def dot(self, **options):
-        """The program as a ``graphviz.Digraph`` (default sizes)."""
+        """The program as a ``graphviz.Digraph`` (default sizes); a blocked program as its
+        summary, one box per whole value (``blocks='clusters'`` or ``'all'`` for every block
+        operation: see :func:`computations.pictures.dot`)."""
         return self.program.dot(**options)
 
     def pseudocode(self):

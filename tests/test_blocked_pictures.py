@@ -1,0 +1,202 @@
+"""Pictures of blocked programs: the summary (the default) and the clustered picture.
+
+The summary of ``A*B`` at 2x2 blocks (A 4x3, B 3x2)::
+
+    A   B
+     \\ /
+    [t1: GEMM x 4]
+      |
+     A*B
+
+These run the real ``dot`` binary (./dev installs it), except where it is hidden on purpose.
+"""
+import collections
+import re
+
+import graphviz
+import pytest
+from sympy import MatrixSymbol
+
+import computations
+from computations import Computation, pictures
+from computations.examples import minmax
+from computations.matrices import GEMM
+from computations.matrices.examples.problems import PROBLEMS
+from computations.matrices.transforms.blocking import Assemble, BlockOp, Split, block
+
+NODE = re.compile(r'^\s*(\w+) \[label=("(?:[^"\\]|\\.)*"|\S+)(.*)\]$')
+EDGE = re.compile(r'^\s*(\w+) -> (\w+)(?: \[(.*)\])?$')
+CLUSTER = re.compile(r'^\s*subgraph (cluster_\d+) \{$')
+CLUSTER_LABEL = re.compile(r'^\s*color=gray50 label=("(?:[^"\\]|\\.)*"|\S+) style=rounded$')
+
+GEMM_SUMMARY = '''\
+digraph computation {
+	graph [rankdir=TB]
+	v0 [label=A shape=ellipse]
+	v1 [label=B shape=ellipse]
+	v2 [label="A*B" peripheries=2 shape=ellipse]
+	op0 [label="t1\\nGEMM x 4" shape=box]
+	v0 -> op0
+	v1 -> op0
+	op0 -> v2
+}
+'''
+
+
+def parse(source):
+    """Node labels (unquoted, lines split), edges, and the cluster of each node (or None)."""
+    labels, edges, cluster_of, cluster_labels, current = {}, [], {}, {}, None
+    for line in source.splitlines():
+        if CLUSTER.match(line):
+            current = CLUSTER.match(line).group(1)
+        elif line.strip() == '}':
+            current = None
+        elif CLUSTER_LABEL.match(line):
+            cluster_labels[current] = CLUSTER_LABEL.match(line).group(1).strip('"')
+        elif NODE.match(line):
+            node, label, _ = NODE.match(line).groups()
+            labels[node] = label.strip('"').split('\\n')
+            cluster_of[node] = current
+        elif EDGE.match(line):
+            edges.append(EDGE.match(line).groups()[:2])
+    return labels, edges, {node: cluster_labels.get(c) for node, c in cluster_of.items()}
+
+
+def blocked_gemm():
+    A, B = MatrixSymbol('A', 4, 3), MatrixSymbol('B', 3, 2)
+    return block(GEMM(1, A, B), blocksize=2)
+
+
+@pytest.fixture(scope='module')
+def kalman():
+    """The Kalman filter at 4x4 blocks (n = 400 in blocks of 100, k = 200 in blocks of 50)."""
+    problem = PROBLEMS['kalman']()
+    return computations.function(problem.inputs, problem.outputs, problem.assumptions,
+                                 sizes={'n': 400, 'k': 200},
+                                 blocksize={'n': 100, 'k': 50}, names=problem.names)
+
+
+def expected_groups(comp):
+    """{whole value name: Counter of routines}, counted from the block operations themselves."""
+    groups = collections.defaultdict(collections.Counter)
+    for op in comp:
+        if isinstance(op, BlockOp):
+            name = str(op.names[0])
+            groups[re.match(r'(.+?)\[\d+,\d+\]', name).group(1)][type(op.op).__name__] += 1
+    return groups
+
+
+def test_summary_golden_text_of_a_small_blocked_program():
+    assert blocked_gemm().dot().source == GEMM_SUMMARY
+    assert blocked_gemm().dot(blocks='summary').source == GEMM_SUMMARY
+
+
+def test_summary_of_kalman_one_box_per_whole_value_with_its_block_counts(kalman):
+    computation = kalman.computation
+    labels, edges, _ = parse(kalman.dot().source)
+    boxes = {lines[0]: collections.Counter({routine: int(n) for routine, n in
+                                            (line.split(' x ') for line in lines[1:])})
+             for node, lines in labels.items() if node.startswith('op')}
+    assert boxes == expected_groups(computation)
+    assert set(boxes) == {'t1', 't2', 't3', 'chol(t3)', 't4', 't5', 't6', 't7', 't8'}
+    assert boxes['t2'] == {'GEMM': 48, 'SYMM': 16} and boxes['t1'] == {'GEMV': 16}
+    # The inputs and outputs whole, never a block.
+    values = {node: lines[0] for node, lines in labels.items() if node.startswith('v')}
+    assert {'H', 'R', 'Sigma', 'data', 'mu'} <= set(values.values())
+    assert len(values) == 7 and not any(re.search(r'\[\d', name) for name in values.values())
+    # An edge between two whole values when a block of one feeds a block of the other.
+    named = {(labels[t][0], labels[h][0]) for t, h in edges}
+    assert {('H', 't2'), ('Sigma', 't2'), ('t2', 't3'), ('R', 't3'), ('t3', 'chol(t3)'),
+            ('chol(t3)', 't7'), ('t7', 't8'), ('t6', 'mu + Sigma.T*H.T*(H*Sigma.T*H.T + R)**')
+            } <= named
+    feeds = {(group(p), group(c)) for p, c in _block_edges(computation)} - \
+        {(g, g) for g in boxes}
+    assert {(t, h) for t, h in named if t in boxes and h in boxes} == feeds
+    assert len(edges) == len(set(edges))
+
+
+def group(name):
+    found = re.match(r'(.+?)\[\d+,\d+\]', name)
+    return found.group(1) if found else name
+
+
+def _block_edges(computation):
+    """(producer's output name, consumer's output name) of every block operation feeding
+    another."""
+    producer = {var: op for op in computation if isinstance(op, BlockOp) for var in op.outputs}
+    for op in computation:
+        if isinstance(op, BlockOp):
+            for var in op.inputs:
+                if var in producer:
+                    yield str(producer[var].names[0]), str(op.names[0])
+
+
+def test_summary_of_kalman_is_small(kalman):
+    """Rendered with the real dot: 760 x 812 pt (the full picture: 6244 x 5898 pt)."""
+    document = pictures.svg(kalman.program)
+    width, height = map(int, re.search(r'<svg width="(\d+)pt" height="(\d+)pt"',
+                                       document).groups())
+    assert width < 1000 and height < 1000
+    assert kalman._repr_mimebundle_()['image/svg+xml'] == document
+
+
+def test_clusters_put_every_block_operation_in_the_cluster_of_its_whole_value(kalman):
+    program = kalman.program
+    labels, edges, cluster = parse(kalman.dot(blocks='clusters').source)
+    ops = [op for op in program.toposort() if not set(op.outputs) <= set(op.inputs)]
+    assert len(ops) == sum(node.startswith('op') for node in labels)
+    for i, op in enumerate(ops):
+        node, inner = f'op{i}', op.comp
+        if isinstance(inner, BlockOp):
+            assert cluster[node] == group(str(inner.names[0])), (node, inner)
+        elif isinstance(inner, Split):
+            assert cluster[node] == str(inner.X)
+        else:                                  # the two results, assembled outside
+            assert isinstance(inner, Assemble) and cluster[node] is None
+    # Each block next to the operation that makes it.
+    for tail, head in edges:
+        if tail.startswith('op') and cluster[tail] is not None:
+            assert cluster[head] == cluster[tail]
+    assert len(set(cluster.values()) - {None}) == 5 + 9          # 5 inputs, 9 whole values
+
+
+def test_all_draws_every_block_operation(kalman):
+    labels, _, cluster = parse(kalman.dot(blocks='all').source)
+    ops = [op for op in kalman.program if not set(op.outputs) <= set(op.inputs)]
+    assert sum(node.startswith('op') for node in labels) == len(ops)
+    assert set(cluster.values()) == {None}
+
+
+def test_unblocked_programs_are_drawn_as_before():
+    c = minmax()
+    assert c.dot().source == c.dot(blocks='all').source
+    assert 'subgraph' not in c.dot().source
+
+
+def test_blocks_option_is_checked():
+    with pytest.raises(ValueError, match=r"blocks must be one of 'summary', 'clusters', "
+                                         r"'all', got 'some'"):
+        blocked_gemm().dot(blocks='some')
+    with pytest.raises(ValueError, match="layers=True cannot be combined with blocks='clusters'"):
+        blocked_gemm().dot(blocks='clusters', layers=True)
+    assert 'rank=same' in blocked_gemm().dot(layers=True).source
+
+
+def test_block_groups_of_plain_computations():
+    """x -> [cut] -> x[0,0], x[1,0] -> [f], [g] -> y[0,0].1 -> [h] -> y[0,0]; y[1,0]"""
+    cut = Computation(['x'], ['x[0,0]', 'x[1,0]'])
+    f, g = Computation(['x[0,0]'], ['y[0,0].1']), Computation(['x[1,0]'], ['y[1,0]'])
+    h = Computation(['y[0,0].1'], ['y[0,0]'])
+    groups = pictures.block_groups(cut + f + g + h)
+    assert groups == {('operation', cut): ('value', 'x'), ('operation', f): ('group', 'y'),
+                      ('operation', g): ('group', 'y'), ('operation', h): ('group', 'y')}
+
+
+def test_pictures_of_blocked_programs_without_dot(monkeypatch, kalman):
+    """Without the dot binary: the source still builds, and Jupyter gets the text form."""
+    monkeypatch.setenv('PATH', '/nonexistent')
+    assert 'GEMM x 48' in kalman.dot().source
+    with pytest.raises(graphviz.ExecutableNotFound):
+        pictures.svg(kalman.program)
+    assert set(kalman._repr_mimebundle_()) == {'text/plain'}
+    assert set(blocked_gemm()._repr_mimebundle_()) == {'text/plain'}
