@@ -26,6 +26,8 @@ pow_A = GEMM(A, A)  # A**2
 pow_A_2 = GEMM(pow_A, A)  # A**3
 pow_A = GEMM(pow_A_2, A)  # A**4
 """
+import bisect
+
 from computations.inplace import TokenComputation, TokenProgram, check
 
 from .memory import timeline
@@ -56,7 +58,7 @@ def reuse_buffers(program, order, sizes, *, min_bytes=MIN_BYTES, donate=()):
         for value in node.produced:
             key.setdefault(value.token, sizes.key(value.expr))
             exprs.setdefault(value.token, set()).add(value.expr)
-    rename, pool = {}, []                       # pool: (token, freed after step, bytes)
+    rename, pool = {}, {}       # pool: (shape and dtype, bytes) -> [(freed after step, token)]
     for step, node in enumerate(order):
         for o in node.comp.buffered_outputs:
             token = node.output_tokens[o]
@@ -65,27 +67,54 @@ def reuse_buffers(program, order, sizes, *, min_bytes=MIN_BYTES, donate=()):
             nbytes = sizes.nbytes(node.comp.outputs[o])
             if nbytes < min_bytes:
                 continue
-            # Not a buffer that held one of the same values: one value in one
-            # token is one variable of the program.
-            fits = [(freed, buffer) for buffer, freed, size in pool
-                    if key[buffer] == key[token] and size == nbytes
-                    and not exprs[buffer] & exprs[token]
-                    and max(during[freed + 1:step], default=0) + nbytes <= peak]
-            if not fits:
+            group = pool.get((key[token], nbytes))
+            taken = _take(group, step, nbytes, peak, during, exprs, token) if group else None
+            if taken is None:
                 continue
-            freed, buffer = max(fits)           # the buffer freed last: the shortest hold
-            pool = [entry for entry in pool if entry[0] != buffer]
+            freed, buffer = group.pop(taken)
             for s in range(freed + 1, step):
                 during[s] += nbytes
             rename[token] = buffer
             exprs[buffer] |= exprs[token]
         for token in times.freed[step]:
-            pool.append((rename.get(token, token), step, times.nbytes[token]))
+            buffer = rename.get(token, token)
+            bisect.insort(pool.setdefault((key.get(buffer), times.nbytes[token]), []),
+                          (step, buffer))
     if not rename:
         return scheduled(program, order, donate=donate)
     renamed = {node: _renamed(node, rename) for node in order}
     return scheduled(TokenProgram(*renamed.values()), [renamed[node] for node in order],
                      donate=donate)
+
+
+def _take(group, step, nbytes, peak, during, exprs, token):
+    """The position in ``group`` (dead buffers of ``token``'s shape and size, sorted by
+    ``(freed after step, token)``) of the one ``token`` takes at ``step``: the buffer freed
+    last (the shortest hold) that never held one of ``token``'s values (one value in one
+    token is one variable of the program) and whose hold keeps every step in between under
+    ``peak``; None if there is none.
+
+    Going back from the buffer freed last, the hold only grows, so the first buffer whose
+    hold would raise the peak ends the search: the walk and the bytes it adds to
+    ``during`` are both the length of the hold taken.
+
+    >>> group = [(0, 'a'), (2, 'b'), (2, 'c')]
+    >>> exprs = {'a': {'x'}, 'b': {'y'}, 'c': {'z'}, 't': {'z'}}
+    >>> _take(group, 5, 8, 20, [0, 0, 4, 12, 4], exprs, 't')     # 'c' held z already
+    1
+    >>> _take(group, 5, 8, 20, [0, 0, 4, 14, 4], exprs, 't')     # 14 + 8 > 20
+    """
+    hold, edge = 0, step                        # hold: max(during[edge:step])
+    for position in range(len(group) - 1, -1, -1):
+        freed, buffer = group[position]
+        while edge > freed + 1:
+            edge -= 1
+            hold = max(hold, during[edge])
+        if hold + nbytes > peak:
+            return None
+        if not exprs[buffer] & exprs[token]:
+            return position
+    return None
 
 
 def _renamed(node, rename):

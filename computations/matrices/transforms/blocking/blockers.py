@@ -18,7 +18,8 @@ from computations.matrices.ops.lapack import POSV, POTRF, POTRS
 from computations.matrices.transforms.blocking.nodes import is_constant
 from computations.matrices.transforms.blocking.state import (BlockSum, check_inner,
                                                               is_identity_block, is_zero_block,
-                                                              sums, term, transposed_block)
+                                                              operation, sums, term,
+                                                              transposed_block)
 
 __all__ = ['BLOCKERS', 'blocker']
 
@@ -67,8 +68,8 @@ def _symm(op, env):
             first, second = (a, b) if left else (b, a)
             if diagonal:                       # SYMM reads one triangle of a
                 total.product(op.alpha, first, second, whole=(not left, left),
-                              make=lambda beta, c, a=a, b=b: SYMM(op.alpha, a, b, beta, c,
-                                                                  side=op.side))
+                              make=lambda beta, c, a=a, b=b: operation(
+                                  SYMM, op.alpha, a, b, beta, c, side=op.side))
             else:
                 total.product(op.alpha, first, second)
     sums(env, op.outputs[0], op.beta, op.C, terms)
@@ -84,8 +85,8 @@ def _gemv(op, env):
         for p in range(len(inner) - 1):
             a, ta = term(A, i, p, op.trans)
             total.product(op.alpha, a, x[p, 0], ta,
-                          make=lambda beta, c, a=a, ta=ta, p=p: GEMV(op.alpha, a, x[p, 0],
-                                                                     beta, c, trans=ta))
+                          make=lambda beta, c, a=a, ta=ta, p=p: operation(
+                              GEMV, op.alpha, a, x[p, 0], beta, c, trans=ta))
     sums(env, op.outputs[0], op.beta, op.y, terms)
 
 
@@ -106,7 +107,7 @@ def _syrk(op, env):
                 else:                          # sum_p A[i,p] A[j,p]'
                     a, b = A[i, p], A[j, p]
                 make = None if i != j else \
-                    lambda beta, c, a=a: SYRK(op.alpha, a, beta, c, trans=op.trans)
+                    lambda beta, c, a=a: operation(SYRK, op.alpha, a, beta, c, trans=op.trans)
                 total.product(op.alpha, a, b, op.trans, not op.trans, make=make)
             grid[i][j] = total.emit(var, i, j)
     for i in range(n):
@@ -141,8 +142,8 @@ def _triangular(op, env, var=None):
         return block
 
     def on_diagonal(alpha, b, k):
-        return type(op)(alpha, diagonal(k), b, side=op.side, lower=op.lower,
-                        trans_a=op.trans_a, unit_diagonal=op.unit_diagonal)
+        return operation(type(op), alpha, diagonal(k), b, side=op.side, lower=op.lower,
+                         trans_a=op.trans_a, unit_diagonal=op.unit_diagonal)
 
     # The blocks of op(A) that are not zero in row (left) or column (right) k.
     def band(k):
@@ -207,16 +208,16 @@ def _cholesky(env, A, L):
             total = BlockSum(env, 1, S[i, j])
             for p in range(j):                 # S[i,j] - sum_p L[i,p] L[j,p]'
                 make = None if i != j else \
-                    lambda beta, c, a=grid[i][p]: SYRK(-1, a, beta, c)
+                    lambda beta, c, a=grid[i][p]: operation(SYRK, -1, a, beta, c)
                 total.product(-1, grid[i][p], grid[j][p], tb=True, make=make)
             if i == j and total.is_zero():
                 raise ValueError(f'block: the diagonal block ({j}, {j}) of {A} is zero: '
                                  f'{A} is not positive definite')
             if i == j and not total.is_identity():
-                total.apply(lambda alpha, X: POTRF(X), scales=False)
+                total.apply(lambda alpha, X: operation(POTRF, X), scales=False)
             elif i != j and not is_identity_block(grid[j][j]):
-                total.apply(lambda alpha, X, d=grid[j][j]: TRSM(
-                    alpha, d, X, side='R', lower=True, trans_a=True))
+                total.apply(lambda alpha, X, d=grid[j][j]: operation(
+                    TRSM, alpha, d, X, side='R', lower=True, trans_a=True))
             grid[i][j] = total.emit(L, i, j, step='u')
     for i in range(n):
         for j in range(i + 1, n):

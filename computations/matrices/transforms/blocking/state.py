@@ -4,7 +4,9 @@
 nodes, the grid of block symbols of each value, the names -- and makes new
 block symbols and nodes; :class:`BlockSum` builds one block as a sum of terms
 in as few calls as the terms need.  The per-operation blockers
-(:mod:`.blockers`) are written with these.
+(:mod:`.blockers`) are written with these, and build their operations with
+:func:`operation`, which spares SymPy's simplification of thousands of
+block expressions.
 """
 import sympy
 from sympy import MatrixExpr, MatrixSymbol, ZeroMatrix
@@ -17,7 +19,86 @@ from computations.matrices.transforms.blocking.nodes import (Assemble, BlockOp, 
 from computations.sizes import Binding
 
 __all__ = ['Blocking', 'BlockSum', 'sums', 'transposed_block', 'term', 'check_inner',
-           'constant_blocks', 'is_zero_block', 'is_identity_block']
+           'constant_blocks', 'is_zero_block', 'is_identity_block', 'operation']
+
+
+# Operations of few forms ----------------------------------------------------------
+
+#: The forms of operations built so far (:func:`operation`): key -> ``(stand-ins, template,
+#: positions)``, or None for a form whose template cannot be reused.  Emptied when full.
+_FORMS = {}
+FORMS_LIMIT = 4096
+
+
+def operation(cls, *args, **kwargs):
+    """``cls(*args, **kwargs)``: an equal operation, built without simplifying its outputs.
+
+    A blocked program has thousands of operations of a few forms, and an
+    operation's constructor simplifies its output expressions with SymPy
+    (``alpha*A*B + beta*C`` canonicalized: most of the time of blocking).  The
+    first operation of each form -- its class, the shapes and the pattern of
+    equalities of its matrix-symbol arguments, its other arguments as they
+    are -- is built by the constructor on stand-in symbols (which checks and
+    normalizes the arguments); the others take that operation's props with
+    their own blocks in the stand-ins' places, and its outputs with the blocks
+    substituted (``xreplace``, which does not canonicalize again: the outputs
+    are mathematically the constructor's, their terms perhaps in another
+    order; a :class:`BlockOp` renames them anyway).  Equality, hash, flags,
+    FLOPs and calls depend on the props only, so the operation is the
+    constructor's in every respect a program sees.
+
+    >>> A, B, C = (MatrixSymbol(f'{s}[0,0]', 2, 2) for s in 'ABC')
+    >>> op = operation(GEMM, -1, A, B, 1, C, trans_b=True)
+    >>> op == GEMM(-1, A, B, 1, C, trans_b=True), op.outputs
+    (True, (-A[0,0]*B[0,0].T + C[0,0],))
+    """
+    blocks = {}
+
+    def form(value):
+        if type(value) is MatrixSymbol:
+            return ('block', blocks.setdefault(value, len(blocks)), value.shape)
+        return (type(value), value)
+    try:
+        key = (cls, tuple(map(form, args)),
+               tuple((name, form(value)) for name, value in sorted(kwargs.items())))
+        found = _FORMS.get(key, False)
+    except TypeError:                              # an unhashable argument
+        return cls(*args, **kwargs)
+    if found is False:
+        found = _template(cls, args, kwargs, blocks)
+        if len(_FORMS) >= FORMS_LIMIT:
+            _FORMS.clear()
+        _FORMS[key] = found
+    if found is None:
+        return cls(*args, **kwargs)
+    standins, template, positions = found
+    real = tuple(blocks)                           # in the order of the stand-ins
+    op = object.__new__(cls)
+    op._set(*(prop if i is None else real[i] for prop, i in zip(template.props, positions)),
+            outputs=[out.xreplace(dict(zip(standins, real))) for out in template.outputs])
+    return op
+
+
+def _template(cls, args, kwargs, blocks):
+    """``(stand-ins, template, positions)`` for :func:`operation`: the operation built on
+    stand-ins of ``blocks``, and for each of its props the stand-in it is (an index) or
+    None; None when a prop is made from a stand-in but is not one (nothing to substitute)."""
+    standins = tuple(MatrixSymbol(f'_block{i}', *block.shape) for i, block in enumerate(blocks))
+    index = dict(zip(blocks, range(len(blocks))))
+
+    def standin(value):
+        return standins[index[value]] if type(value) is MatrixSymbol else value
+    try:
+        template = cls(*map(standin, args), **{k: standin(v) for k, v in kwargs.items()})
+    except Exception:                              # the constructor's error, on the real blocks
+        return None
+    position = dict(zip(standins, range(len(standins))))
+    positions = tuple(position.get(prop) if type(prop) is MatrixSymbol else None
+                      for prop in template.props)
+    for prop, i in zip(template.props, positions):
+        if i is None and isinstance(prop, sympy.Basic) and prop.has(*standins):
+            return None
+    return standins, template, positions
 
 
 class Blocking:
@@ -96,7 +177,7 @@ class Blocking:
             return block.T
         found = self.transposes.get(block)
         if found is None:
-            found = self.add(TRANSPOSE(block), [self.symbol(f'{block.name}.T',
+            found = self.add(operation(TRANSPOSE, block), [self.symbol(f'{block.name}.T',
                                                             *block.shape[::-1])])
             self.transposes[block] = found
         return found
@@ -247,7 +328,7 @@ class BlockSum:
         """Make the value's coefficient 1 (SCAL)."""
         if self.value is not None and self.value[0] != 1:
             coef, block = self.value               # a block, not _PREVIOUS: calls leave 1
-            self._then(lambda previous: SCAL(coef, block))
+            self._then(lambda previous: operation(SCAL, coef, block))
 
     def _read(self):
         """``(coef, make_block)``: the value, its block read at emission."""
@@ -267,11 +348,11 @@ class BlockSum:
             return
         if self.value[0] != 1 and alpha == 1:      # coef*Y + X: one AXPY
             coef, Y = self.value
-            self._then(lambda previous: AXPY(coef, Y, X))
+            self._then(lambda previous: operation(AXPY, coef, Y, X))
             return
         self._scaled()
         _, value = self._read()
-        self._then(lambda previous: AXPY(alpha, X, value(previous)))
+        self._then(lambda previous: operation(AXPY, alpha, X, value(previous)))
 
     def call(self, make):
         """Add a term one call computes: ``make(beta, c)`` is an operation computing the
@@ -293,8 +374,8 @@ class BlockSum:
         elif is_identity_block(b) and whole[0]:
             self.add(alpha, self.env.transposed(a) if ta else a)
         else:
-            self.call(make or (lambda beta, c: GEMM(alpha, a, b, beta, c,
-                                                    trans_a=ta, trans_b=tb)))
+            self.call(make or (lambda beta, c: operation(GEMM, alpha, a, b, beta, c,
+                                                         trans_a=ta, trans_b=tb)))
 
     def _shifted(self):
         """Apply the pending shift: SHIFT of the value's diagonal, or the identity block
@@ -307,7 +388,7 @@ class BlockSum:
             return
         self._scaled()
         _, value = self._read()
-        self._then(lambda previous: SHIFT(shift, value(previous)))
+        self._then(lambda previous: operation(SHIFT, shift, value(previous)))
 
     def apply(self, make, scales=True):
         """Replace the value ``coef*X`` by the output of ``make(coef, X)`` (a solve, a
@@ -362,4 +443,4 @@ def transposed_block(env, var, i, j, block):
     TRANSPOSE named ``var[i,j]``."""
     if is_constant(block):
         return block.T
-    return env.add(TRANSPOSE(block), [env.new(var, i, j)])
+    return env.add(operation(TRANSPOSE, block), [env.new(var, i, j)])
