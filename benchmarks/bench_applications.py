@@ -5,7 +5,7 @@ Run with ``./dev bench applications`` (or ``.venv/bin/python
 benchmarks/bench_applications.py``); ``--quick`` runs each problem at a
 tenth of its sizes with one repetition (a smoke run), ``--problem NAME``
 one problem (repeatable), ``--repeat N`` the samples per contestant
-(default 5), ``--out DIR`` where the report goes (default
+(default 7), ``--out DIR`` where the report goes (default
 ``docs/benchmarks``), ``--no-pin`` leaves the BLAS threads unpinned.  It
 prints a table and writes ``DIR/applications.md`` and
 ``DIR/applications.png``.
@@ -27,8 +27,12 @@ house style of ``bench_suite.py``, whose helpers this script uses: the
 contestants alternate (``_harness.round_robin``), a sample is a batch of
 calls lasting at least 20 ms, each figure is a median, and the timing
 thread and the OpenBLAS worker threads are pinned to different cores
-(``bench_suite.apart``).  ``compiled / hand`` above 1 means the compiler
-loses to the hand-written program.  Each problem also runs at half its
+(``bench_suite.apart``).  ``compiled / hand`` is the median over rounds of
+the two times taken in the same round (paired: a drift of this shared
+machine falls on both; ratios of medians of two identical programs moved by
+up to 15% between runs), with its quartiles; above 1 means the compiler
+loses to the hand-written program, and a lower quartile above 1 that it
+lost in three rounds of four.  Each problem also runs at half its
 sizes (``--no-growth`` skips it), so the table shows how the ratio moves as
 the operands grow.
 """
@@ -57,20 +61,32 @@ DEFAULT_OUT = bench_suite.DEFAULT_OUT
 
 @dataclasses.dataclass
 class Row:
-    """One problem at one size: median seconds per contestant, compile seconds, program."""
+    """One problem at one size: median seconds per contestant, compile seconds, program,
+    and per other contestant the compiled time over its time in each round."""
     problem: str
     sizes: dict
     seconds: dict
     compile: float
     routines: tuple
     uses: bool
+    paired: dict = dataclasses.field(default_factory=dict)
 
     @property
     def label(self):
         return ', '.join(f'{d}={v}' for d, v in self.sizes.items())
 
     def ratio(self, other):
-        return self.seconds['compiled'] / self.seconds[other]
+        """The median over rounds of compiled/``other`` (the two timed in the same round,
+        so a drift of the machine falls on both)."""
+        return statistics.median(self.paired[other])
+
+    def quartiles(self, other):
+        """The lower and upper quartiles of the paired ratios compiled/``other``."""
+        values = self.paired[other]
+        if len(values) < 2:
+            return values[0], values[0]
+        q1, _, q3 = statistics.quantiles(values, n=4, method='inclusive')
+        return q1, q3
 
 
 def scaled(sizes, factor):
@@ -101,20 +117,25 @@ def measure(name, sizes, repeat, pin, pause):
         batch = {c: bench_suite.calls_per_sample(call, 0.02) for c, call in calls.items()}
         times = round_robin({c: bench_suite.batched(call, batch[c]) for c, call in calls.items()},
                             repeat, pause=pause)
-    seconds = {c: statistics.median(t / batch[c] for t in values) for c, values in times.items()}
-    return Row(name, dict(sizes), seconds, compile_seconds, routines, app.uses(routines))
+    per_call = {c: [t / batch[c] for t in values] for c, values in times.items()}
+    seconds = {c: statistics.median(values) for c, values in per_call.items()}
+    paired = {other: [c / o for c, o in zip(per_call['compiled'], per_call[other])]
+              for other in CONTESTANTS[1:]}
+    return Row(name, dict(sizes), seconds, compile_seconds, routines, app.uses(routines),
+               paired)
 
 
 # --- reporting ------------------------------------------------------------------
 
 HEADER = ('problem', 'sizes', 'compiled (s)', 'hand (s)', 'lambdify (s)', 'compiled/hand',
-          'compiled/lambdify', 'compile (s)', 'structure')
+          'quartiles', 'compiled/lambdify', 'compile (s)', 'structure')
 
 
 def _cells(row):
     return (row.problem, row.label, f"{row.seconds['compiled']:.3g}",
             f"{row.seconds['hand']:.3g}", f"{row.seconds['lambdify']:.3g}",
-            f"{row.ratio('hand'):.2f}", f"{row.ratio('lambdify'):.2f}", f'{row.compile:.3f}',
+            f"{row.ratio('hand'):.2f}", '{:.2f}-{:.2f}'.format(*row.quartiles('hand')),
+            f"{row.ratio('lambdify'):.2f}", f'{row.compile:.3f}',
             'yes' if row.uses else 'MISSED')
 
 
@@ -134,6 +155,8 @@ def summary(rows):
         largest[row.problem] = row
     ratios = {name: row.ratio('hand') for name, row in largest.items()}
     losses = sorted((r, name) for name, r in ratios.items() if r > 1.0)
+    clear = sorted((largest[name].quartiles('hand')[0], name) for name in ratios
+                   if largest[name].quartiles('hand')[0] > 1.0)
     worst = max(ratios, key=ratios.get)
     return [f'{len(ratios)} problems at their largest size: median compiled/hand '
             f'{statistics.median(ratios.values()):.2f}, median compiled/lambdify '
@@ -142,7 +165,9 @@ def summary(rows):
             f'{ratios[worst]:.2f}; median compile time '
             f'{statistics.median(r.compile for r in largest.values()):.3f} s',
             'slower than hand-written: ' + (', '.join(f'{name} {r:.2f}' for r, name
-                                                      in reversed(losses)) or 'none')]
+                                                      in reversed(losses)) or 'none'),
+            'slower in three rounds of four (lower quartile of compiled/hand above 1): '
+            + (', '.join(f'{name} {q:.2f}' for q, name in reversed(clear)) or 'none')]
 
 
 def markdown(rows, command, seconds, started, repeat, pinned):
@@ -151,7 +176,9 @@ def markdown(rows, command, seconds, started, repeat, pinned):
              f'Generated by `{command}` on {started:%Y-%m-%d %H:%M} (ran in {seconds:.0f} s).',
              '']
     lines += [f'- {line}' for line in bench_suite.machine()]
-    lines += [f'- {repeat} alternating samples per contestant; medians',
+    lines += [f'- {repeat} alternating samples per contestant; medians; `compiled/hand` and '
+              '`compiled/lambdify` are medians over rounds of the ratio of the two times '
+              'taken in the same round, `quartiles` those of compiled/hand',
               '- threads while timing: ' + (f'pinned, {pinned}' if pinned else 'not pinned'),
               '', 'The problems, their statements, data and hand-written programs are in '
               '`benchmarks/applications/`; `compiled/hand` above 1 means the compiler loses.  '
@@ -159,9 +186,11 @@ def markdown(rows, command, seconds, started, repeat, pinned):
               'requires (`Application.uses`).  Compile time is building the function plus '
               'specializing it to the sizes.', '']
     first, *rest = summary(rows)
-    lines += [f'**{first}**', ''] + rest
+    lines += [f'**{first}**', '']
+    for line in rest:
+        lines += [line, '']
     lines += ['', '![compiled time over hand-written and lambdify](applications.png)', '',
-              '| ' + ' | '.join(HEADER) + ' |', '|---|---|' + '---:|' * 6 + '---|']
+              '| ' + ' | '.join(HEADER) + ' |', '|---|---|' + '---:|' * 7 + '---|']
     lines += ['| ' + ' | '.join(_cells(row)) + ' |' for row in rows]
     lines += ['', '## The programs', '',
               '| problem | structure | compiled program (largest size) | hand-written |',
@@ -240,14 +269,14 @@ def main(argv=None):
     parser.add_argument('--problem', action='append', choices=list(APPLICATIONS),
                         help='only this problem (repeatable)')
     parser.add_argument('--repeat', type=int, default=None,
-                        help='samples per contestant (default 5, 1 with --quick)')
+                        help='samples per contestant (default 7, 1 with --quick)')
     parser.add_argument('--no-growth', action='store_true',
                         help='only the full sizes, not also half of them')
     parser.add_argument('--out', default=str(DEFAULT_OUT),
                         help='where applications.md and .png go (default docs/benchmarks)')
     parser.add_argument('--no-pin', action='store_true', help='leave the BLAS threads free')
     args = parser.parse_args(argv)
-    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 5)
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 7)
     if repeat < 1:
         parser.error('--repeat wants a positive number')
     command = ' '.join(['./dev bench applications']
