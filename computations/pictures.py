@@ -173,11 +173,13 @@ def dot(comp, *, name=None, rankdir='TB', graph_attr=None, layers=False, scalars
 
     ``blocks`` (one of :data:`BLOCKS`) chooses the picture of a blocked
     program (one with block values, :func:`block_groups`): ``'summary'``, the
-    default for such programs, draws one box per whole value the block
-    operations make, labelled with its routines and how many block
-    operations of each (``GEMM x 16``), between the program's inputs and
-    outputs drawn whole; ``'clusters'`` draws every block operation, each in
-    a cluster (a graphviz ``cluster_*`` subgraph) of its whole value;
+    default for such programs, draws one box per operation of the unblocked
+    program (per whole value when the block operations do not record it),
+    labelled with its routine, the values it makes and how many block
+    operations of each routine it took (``GEMM x 16``), between the program's
+    inputs and outputs drawn whole; ``'clusters'`` draws every block
+    operation, each in a cluster (a graphviz ``cluster_*`` subgraph) of its
+    operation;
     ``'all'`` (the default for other programs) draws every operation as it is.
     ``layers=True`` goes with ``'summary'`` and ``'all'`` only.
 
@@ -383,11 +385,14 @@ def _is_blocked(comp):
 
 
 def block_groups(comp):
-    """The whole value each operation of a blocked program makes blocks of.
+    """The whole operation (or value) each operation of a blocked program is a step of.
 
     Returns ``{('operation', op): key}`` for every operation ``op`` that
     computes something (not an Identity, whose outputs are its inputs); the key
-    is ``('group', name)`` for the blocks of the value ``name``, ``('value',
+    is ``('group', name)`` for the steps of one operation of the unblocked
+    program when the block operation records it (``origin``: ``'POSV: chol(t3),
+    t4'``, the routine and the values its steps make), else for the blocks of
+    the value ``name``, ``('value',
     var)`` for the operations that cut the input ``var`` into blocks, or
     ``('output', var)`` for those that assemble the result ``var``.  A block
     is named after its whole value (``t2[0,1]``, a partial sum ``t2[0,1].1``:
@@ -404,7 +409,7 @@ def block_groups(comp):
     comp = _composite(comp)
     inputs = {_value_name(var): var for var in comp.inputs}
     outputs = set(comp.outputs)
-    groups = {}
+    groups, names = {}, {}                  # names: an origin -> the values its steps make
     for op in _drawn_operations(comp):
         if not op.outputs:
             name = operation_label(op)
@@ -416,8 +421,22 @@ def block_groups(comp):
                 and not any(map(_is_block, op.outputs)):    # a result assembled
             groups['operation', op] = ('output', op.outputs[0])
         else:
-            groups['operation', op] = ('group', name)
+            origin = _origin(op)
+            groups['operation', op] = ('group', name) if origin is None else \
+                ('origin', origin, names.setdefault(origin, {}).setdefault(name, name))
+    # An operation's group is named after every value its steps make: POSV's blocks of its
+    # Cholesky factor and of its solution are one box, "POSV: chol(t3), t4".
+    for key, group in groups.items():
+        if group[0] == 'origin':
+            origin = group[1]
+            groups[key] = ('group', f"{type(origin).__name__}: {', '.join(names[origin])}")
     return groups
+
+
+def _origin(op):
+    """The operation of the unblocked program a block operation is a step of (a BlockOp's
+    ``origin``, seen through a token program's node), or None."""
+    return getattr(getattr(op, 'comp', op), 'origin', None)
 
 
 def _group_name(key):

@@ -1,10 +1,11 @@
 """Pictures of blocked programs: the summary (the default) and the clustered picture.
 
-The summary of ``A*B`` at 2x2 blocks (A 4x3, B 3x2)::
+The summary of ``A*B`` at 2x2 blocks (A 4x3, B 3x2): one box per operation of the
+unblocked program, named by its routine and the values its block operations make::
 
     A   B
      \\ /
-    [t1: GEMM x 4]
+    [GEMM: t1 / GEMM x 4]
       |
      A*B
 
@@ -35,7 +36,7 @@ digraph computation {
 	v0 [label=A shape=ellipse]
 	v1 [label=B shape=ellipse]
 	v2 [label="A*B" peripheries=2 shape=ellipse]
-	op0 [label="t1\\nGEMM x 4" shape=box]
+	op0 [label="GEMM: t1\\nGEMM x 4" shape=box]
 	v0 -> op0
 	v1 -> op0
 	op0 -> v2
@@ -77,13 +78,22 @@ def kalman():
 
 
 def expected_groups(comp):
-    """{whole value name: Counter of routines}, counted from the block operations themselves."""
-    groups = collections.defaultdict(collections.Counter)
+    """{(routine of the unblocked operation, the values its steps make): Counter of
+    routines}, counted from the block operations and their ``origin`` themselves."""
+    values, counts = collections.defaultdict(set), collections.defaultdict(collections.Counter)
     for op in comp:
         if isinstance(op, BlockOp):
-            name = str(op.names[0])
-            groups[re.match(r'(.+?)\[\d+,\d+\]', name).group(1)][type(op.op).__name__] += 1
-    return groups
+            values[op.origin].add(group(str(op.names[0])))
+            counts[op.origin][type(op.op).__name__] += 1
+    return {(type(origin).__name__, frozenset(values[origin])): counts[origin]
+            for origin in counts}
+
+
+def box(first_line):
+    """``(routine, values)`` of a summary box's first line (``'POSV: chol(t3), t4'``), or
+    the line itself for a whole input or result."""
+    routine, sep, names = first_line.partition(': ')
+    return (routine, frozenset(names.split(', '))) if sep else first_line
 
 
 def test_summary_golden_text_of_a_small_blocked_program():
@@ -94,24 +104,29 @@ def test_summary_golden_text_of_a_small_blocked_program():
 def test_summary_of_kalman_one_box_per_whole_value_with_its_block_counts(kalman):
     computation = kalman.computation
     labels, edges, _ = parse(kalman.dot().source)
-    boxes = {lines[0]: collections.Counter({routine: int(n) for routine, n in
-                                            (line.split(' x ') for line in lines[1:])})
+    boxes = {box(lines[0]): collections.Counter({routine: int(n) for routine, n in
+                                                 (line.split(' x ') for line in lines[1:])})
              for node, lines in labels.items() if node.startswith('op')}
     assert boxes == expected_groups(computation)
-    assert set(boxes) == {'t1', 't2', 't3', 'chol(t3)', 't4', 't5', 't6', 't7', 't8'}
-    assert boxes['t2'] == {'GEMM': 48, 'SYMM': 16} and boxes['t1'] == {'GEMV': 16}
+    t = {name: ('GEMV', frozenset({name})) for name in ('t1', 't6')}
+    t.update({'t2': ('SYMM', frozenset({'t2'})), 't3': ('GEMM', frozenset({'t3'})),
+              't7': ('TRSM', frozenset({'t7'})), 't8': ('SYRK', frozenset({'t8'})),
+              'posv': ('POSV', frozenset({'chol(t3)', 't4', 't5'}))})
+    assert set(boxes) == set(t.values())             # POSV's three values are one box
+    assert boxes[t['t2']] == {'GEMM': 48, 'SYMM': 16} and boxes[t['t1']] == {'GEMV': 16}
     # The inputs and outputs whole, never a block.
     values = {node: lines[0] for node, lines in labels.items() if node.startswith('v')}
     assert {'H', 'R', 'Sigma', 'data', 'mu'} <= set(values.values())
     assert len(values) == 7 and not any(re.search(r'\[\d', name) for name in values.values())
     # An edge between two whole values when a block of one feeds a block of the other.
-    named = {(labels[t][0], labels[h][0]) for t, h in edges}
-    assert {('H', 't2'), ('Sigma', 't2'), ('t2', 't3'), ('R', 't3'), ('t3', 'chol(t3)'),
-            ('chol(t3)', 't7'), ('t7', 't8'), ('t6', 'mu + Sigma.T*H.T*(H*Sigma.T*H.T + R)**')
-            } <= named
-    feeds = {(group(p), group(c)) for p, c in _block_edges(computation)} - \
-        {(g, g) for g in boxes}
-    assert {(t, h) for t, h in named if t in boxes and h in boxes} == feeds
+    named = {(box(labels[tail][0]), box(labels[head][0])) for tail, head in edges}
+    assert {('H', t['t2']), ('Sigma', t['t2']), (t['t2'], t['t3']), ('R', t['t3']),
+            (t['t3'], t['posv']), (t['posv'], t['t7']), (t['t7'], t['t8']),
+            (t['t6'], 'mu + Sigma.T*H.T*(H*Sigma.T*H.T + R)**')} <= named
+    box_of = {name: key for key in boxes for name in key[1]}
+    feeds = {(box_of[group(p)], box_of[group(c)]) for p, c in _block_edges(computation)}
+    feeds -= {(b, b) for b in boxes}
+    assert {(tail, head) for tail, head in named if tail in boxes and head in boxes} == feeds
     assert len(edges) == len(set(edges))
 
 
@@ -132,7 +147,7 @@ def _block_edges(computation):
 
 
 def test_summary_of_kalman_is_small(kalman):
-    """Rendered with the real dot: 760 x 812 pt (the full picture: 6244 x 5898 pt)."""
+    """Rendered with the real dot: 784 x 693 pt (the full picture: 6244 x 5898 pt)."""
     document = pictures.svg(kalman.program)
     width, height = map(int, re.search(r'<svg width="(\d+)pt" height="(\d+)pt"',
                                        document).groups())
@@ -140,7 +155,7 @@ def test_summary_of_kalman_is_small(kalman):
     assert kalman._repr_mimebundle_()['image/svg+xml'] == document
 
 
-def test_clusters_put_every_block_operation_in_the_cluster_of_its_whole_value(kalman):
+def test_clusters_put_every_block_operation_in_the_cluster_of_its_whole_operation(kalman):
     program = kalman.program
     labels, edges, cluster = parse(kalman.dot(blocks='clusters').source)
     ops = [op for op in program.toposort() if not set(op.outputs) <= set(op.inputs)]
@@ -148,7 +163,9 @@ def test_clusters_put_every_block_operation_in_the_cluster_of_its_whole_value(ka
     for i, op in enumerate(ops):
         node, inner = f'op{i}', op.comp
         if isinstance(inner, BlockOp):
-            assert cluster[node] == group(str(inner.names[0])), (node, inner)
+            routine, names = box(cluster[node])
+            assert routine == type(inner.origin).__name__, (node, inner)
+            assert group(str(inner.names[0])) in names, (node, inner)
         elif isinstance(inner, Split):
             assert cluster[node] == str(inner.X)
         else:                                  # the two results, assembled outside
@@ -157,7 +174,7 @@ def test_clusters_put_every_block_operation_in_the_cluster_of_its_whole_value(ka
     for tail, head in edges:
         if tail.startswith('op') and cluster[tail] is not None:
             assert cluster[head] == cluster[tail]
-    assert len(set(cluster.values()) - {None}) == 5 + 9          # 5 inputs, 9 whole values
+    assert len(set(cluster.values()) - {None}) == 5 + 7          # 5 inputs, 7 operations
 
 
 def test_all_draws_every_block_operation(kalman):
@@ -200,3 +217,13 @@ def test_pictures_of_blocked_programs_without_dot(monkeypatch, kalman):
         pictures.svg(kalman.program)
     assert set(kalman._repr_mimebundle_()) == {'text/plain'}
     assert set(blocked_gemm()._repr_mimebundle_()) == {'text/plain'}
+
+
+def test_blocking_records_the_operation_each_block_operation_is_a_step_of():
+    """``origin``: set by ``block`` on every block operation; not a prop (equality, hash and
+    pickling ignore it)."""
+    ops = [op for op in blocked_gemm() if isinstance(op, BlockOp)]
+    assert ops and all(type(op.origin) is GEMM for op in ops)
+    op = ops[0]
+    twin = BlockOp(op.op, op.names, op.reads)
+    assert twin.origin is None and twin == op and hash(twin) == hash(op)

@@ -429,7 +429,7 @@ class Function:
 
     def dot(self, **options):
         """The program as a ``graphviz.Digraph`` (default sizes); a blocked program as its
-        summary, one box per whole value (``blocks='clusters'`` or ``'all'`` for every block
+        summary, one box per operation (``blocks='clusters'`` or ``'all'`` for every block
         operation: see :func:`computations.pictures.dot`)."""
         return self.program.dot(**options)
 

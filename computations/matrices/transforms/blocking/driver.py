@@ -7,7 +7,7 @@ from sympy import MatrixExpr
 
 from computations.core import Computation, CompositeComputation, Identity
 from computations.matrices.transforms.blocking.blockers import BLOCKERS
-from computations.matrices.transforms.blocking.nodes import Assemble, Split
+from computations.matrices.transforms.blocking.nodes import Assemble, BlockOp, Split
 from computations.matrices.transforms.blocking.state import Blocking
 
 __all__ = ['block']
@@ -42,10 +42,14 @@ def block(computation, blocksize, dims=None):
             continue                           # made already, as a step of another operation
         blocker = BLOCKERS.get(type(op))
         matrices = [v for v in op.inputs + op.outputs if isinstance(v, MatrixExpr)]
+        start = len(env.nodes)
         if blocker is None or all(env.whole(v) for v in matrices):
             env.fallback(op)
         else:
             blocker(op, env)
+        for node in env.nodes[start:]:
+            if isinstance(node, BlockOp):
+                node.from_operation(op)
     for var in results:
         if isinstance(var, MatrixExpr) and var not in env.inputs:   # (an input passes through)
             env.nodes.append(Assemble(var, env.blocks.get(var) or env.held_whole(var)))

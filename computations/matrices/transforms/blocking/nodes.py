@@ -173,8 +173,13 @@ class BlockOp(Computation):
     ((A, A), (C,), 'gemm', 16)
     >>> print(BlockOp(GEMM(1, A, A), [C], reads=[C.T, C.T]))
     C = GEMM(C.T, C.T)
+
+    ``origin`` is the operation of the unblocked program it is a step of
+    (:func:`~.driver.block` records it; None when not known): what a picture
+    groups block operations by.  It is not a prop: it changes neither
+    equality nor what runs.
     """
-    __slots__ = ()
+    __slots__ = ('origin',)
     __props__ = ('op', 'names', 'reads')
 
     def __init__(self, op, names, reads=None):
@@ -188,6 +193,12 @@ class BlockOp(Computation):
                 raise ValueError(f'BlockOp: {len(reads)} reads for the {len(op.inputs)} '
                                  f'inputs of {op}')
         self._freeze(op, names, reads)
+        object.__setattr__(self, 'origin', None)
+
+    def from_operation(self, origin):
+        """Record ``origin`` as the operation this is a step of, unless one is recorded."""
+        if getattr(self, 'origin', None) is None:
+            object.__setattr__(self, 'origin', origin)
 
     @property
     def inputs(self):
@@ -208,7 +219,8 @@ class BlockOp(Computation):
     def __getattr__(self, name):
         # Every other fact of the operation (routine, bind, ...) is the wrapped
         # operation's.
-        if name.startswith('__') or name in ('op', 'names', 'reads', '_props', '_hash'):
+        if name.startswith('__') or name in ('op', 'names', 'reads', 'origin', '_props',
+                                             '_hash'):
             raise AttributeError(name)
         return getattr(self.op, name)
 
