@@ -1,0 +1,293 @@
+"""The Kalman update on dask arrays: compiled against dask.array's own linear algebra.
+
+All contestants run on one ``LocalCluster`` (loopback only: worker processes,
+one thread each, ``--memory-limit`` each), on the same inputs: dask arrays in
+square chunks of ``--chunk``, generated on the workers with ``da.random`` and
+persisted there before anything is timed (generation is not timed)::
+
+    mu (n,1), data (k,1), H (k,n): standard normal (H scaled by 1/sqrt(n))
+    Sigma (n,n), R (k,k):          W/(2 sqrt(m)) + 2 I, W = (X + X.T)/sqrt(2)
+
+(``W`` is a symmetric Gaussian matrix whose eigenvalues lie in about
+``[-2 sqrt(m), 2 sqrt(m)]``, so Sigma and R are SPD with eigenvalues in about
+``[1, 3]``: cheaper than ``X X^T/m + I``, which costs a whole product.)
+
+The contestants, each timed from the dask arrays to the results persisted on
+the workers (``client.persist`` and ``wait``: the results stay distributed, as
+they would for a user who goes on with them; none is gathered to the client):
+
+1. ``compiled``: ``computations.function(*kalman())`` (built once, outside the
+   timings) called on the dask arrays, which returns dask arrays lazily (the
+   call, i.e. building the graph, is inside the timing);
+2. ``dask naive``: the update as a NumPy user writes it::
+
+       S = R + H @ Sigma @ H.T
+       newmu    = mu + Sigma @ H.T @ da.linalg.solve(S, H @ mu - data)
+       newSigma = Sigma - Sigma @ H.T @ da.linalg.solve(S, H @ Sigma)
+
+   (``da.linalg.solve`` is a blocked LU of S; both calls share it, their
+   keys being equal);
+3. ``dask careful``: one Cholesky factor and one triangular solve, with the
+   symmetry of Sigma used by hand::
+
+       X = H @ Sigma; S = X @ H.T + R; L = da.linalg.cholesky(S, lower=True)
+       W = solve_triangular(L, X, lower=True)          # L^-1 H Sigma
+       newmu    = mu + W.T @ solve_triangular(L, H @ mu - data, lower=True)
+       newSigma = Sigma - W.T @ W
+
+Before timing, at a small size (``n = 3 chunks``), every contestant's results
+are checked against NumPy's (``kalman_numpy``, relative error <= 1e-8).
+Then, per size, the calls are timed with alternating repetitions
+(``_harness.round_robin``; medians).  During each call a background thread
+samples, every ``--interval`` seconds, the resident set size (RSS) of each
+worker process (``client.run``) and of the client process; the table gives
+the median over the repetitions of each process's peak, and, for the client,
+the peak growth above its RSS just before the call.  ``total / limit`` is
+the working set of the update (inputs, intermediates and results, float64)
+over one worker's ``memory_limit``.  A contestant that fails (an error, a
+worker killed for memory) is reported as such in the table, not re-raised.
+
+Run: ``./dev bench dask_arrays [--n 2000,4000,8000 --chunk 1000 --repeat 3
+--workers 2 --memory-limit 1GiB]``; ``--quick`` runs small sizes once.
+"""
+import argparse
+import os
+import statistics
+import threading
+import time
+import traceback
+
+import numpy as np
+
+from _harness import relative_error, round_robin
+
+
+# Inputs -----------------------------------------------------------------------------------
+
+def spd(da, m, chunk, seed):
+    """A symmetric positive definite m x m dask array, eigenvalues in about [1, 3]."""
+    x = da.random.RandomState(seed).standard_normal((m, m), chunks=chunk)
+    return (x + x.T) / (2 * np.sqrt(2 * m)) + 2 * da.eye(m, chunks=chunk)
+
+
+def inputs(da, n, k, chunk, seed=0):
+    """``mu, Sigma, H, R, data`` as (unpersisted) dask arrays in square chunks."""
+    rs = da.random.RandomState(seed)
+    mu = rs.standard_normal((n, 1), chunks=(chunk, 1))
+    H = rs.standard_normal((k, n), chunks=chunk) / np.sqrt(n)
+    data = rs.standard_normal((k, 1), chunks=(chunk, 1))
+    return [mu, spd(da, n, chunk, seed + 1), H, spd(da, k, chunk, seed + 2), data]
+
+
+def working_set(n, k):
+    """Bytes of the update's inputs, intermediates and results (float64): Sigma, H, R;
+    H Sigma (or Sigma H.T), its solve by S, S; newSigma; the vectors are negligible."""
+    return 8 * (n * n + k * n + k * k + 2 * k * n + k * k + n * n)
+
+
+# Contestants --------------------------------------------------------------------------------
+
+def naive(da, mu, Sigma, H, R, data):
+    S = R + H @ Sigma @ H.T
+    newmu = mu + Sigma @ H.T @ da.linalg.solve(S, H @ mu - data)
+    newSigma = Sigma - Sigma @ H.T @ da.linalg.solve(S, H @ Sigma)
+    return newmu, newSigma
+
+
+def careful(da, mu, Sigma, H, R, data):
+    X = H @ Sigma
+    S = X @ H.T + R
+    L = da.linalg.cholesky(S, lower=True)
+    W = da.linalg.solve_triangular(L, X, lower=True)
+    newmu = mu + W.T @ da.linalg.solve_triangular(L, H @ mu - data, lower=True)
+    newSigma = Sigma - W.T @ W
+    return newmu, newSigma
+
+
+def contestants(da, compiled):
+    return {'compiled': lambda *a: compiled(*a),
+            'dask naive': lambda *a: naive(da, *a),
+            'dask careful': lambda *a: careful(da, *a)}
+
+
+# Memory -------------------------------------------------------------------------------------
+
+def _rss():
+    import psutil
+    return psutil.Process().memory_info().rss
+
+
+class Sampler:
+    """Peak RSS of each worker and of this process while the ``with`` block runs."""
+
+    def __init__(self, client, interval):
+        self.client, self.interval = client, interval
+
+    def _sample(self):
+        try:
+            for address, rss in self.client.run(_rss).items():
+                self.workers[address] = max(self.workers.get(address, 0), rss)
+        except Exception:                     # a worker restarting: skip this sample
+            pass
+        self.client_peak = max(self.client_peak, _rss())
+
+    def _loop(self):
+        while not self.stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self):
+        self.workers, self.client_base = {}, _rss()
+        self.client_peak = self.client_base
+        self.stop = threading.Event()
+        self._sample()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self._sample()
+
+
+# Running ------------------------------------------------------------------------------------
+
+def check(client, da, compiled, chunk):
+    """Every contestant against NumPy at n = 3 chunks, k = 2 chunks (rel. error <= 1e-8)."""
+    from computations.matrices.examples.kalman import kalman_numpy
+    n, k = 3 * chunk, 2 * chunk
+    arrays = client.persist(inputs(da, n, k, chunk, seed=7))
+    expected = kalman_numpy(*[np.asarray(a) for a in client.compute(arrays, sync=True)])
+    errors = {}
+    for name, run in contestants(da, compiled).items():
+        got = client.compute(list(run(*arrays)), sync=True)
+        errors[name] = max(relative_error(g, e) for g, e in zip(got, expected))
+        assert errors[name] <= 1e-8, f'{name}: relative error {errors[name]:.1e}'
+    return n, k, errors
+
+
+def measure(client, da, compiled, n, k, chunk, repeat, interval):
+    """name -> {'seconds': [...], 'workers': [[peak per worker]...], 'client': [...]}
+    or {'failed': message}, at one size."""
+    from distributed import wait
+    arrays = client.persist(inputs(da, n, k, chunk))
+    wait(arrays)
+    runs, records = {}, {}
+    for name, build in contestants(da, compiled).items():
+        records[name] = {'seconds': [], 'workers': [], 'client': [], 'graph': []}
+
+        def run(name=name, build=build):
+            record = records[name]
+            if 'failed' in record:
+                return None
+            with Sampler(client, interval) as sampler:
+                try:
+                    start = time.perf_counter()
+                    lazy = build(*arrays)
+                    record['graph'].append(time.perf_counter() - start)
+                    results = client.persist(list(lazy))
+                    wait(results)
+                except Exception as error:   # out of memory, a killed worker...
+                    record['failed'] = f'{type(error).__name__}: {str(error)[:80]}'
+                    traceback.print_exc()
+                    return None
+            record['workers'].append(sorted(sampler.workers.values()))
+            record['client'].append(sampler.client_peak - sampler.client_base)
+            del results, lazy
+            return None
+        runs[name] = run
+    times = round_robin(runs, repeat, pause=1.0)
+    for name, record in records.items():
+        if 'failed' not in record:
+            record['seconds'] = times[name]
+    del arrays
+    time.sleep(1.0)
+    return records
+
+
+def mb(x):
+    return f'{x / 2**20:,.0f}'
+
+
+def table(results, limit, workers):
+    print('| n | k | contestant | median s | vs careful | peak RSS per worker (MB) '
+          '| client peak growth (MB) | graph s | total / limit |')
+    print('|---|---|---|---:|---:|---|---:|---:|---:|')
+    for (n, k), records in results.items():
+        careful = records['dask careful']
+        base = statistics.median(careful['seconds']) if careful.get('seconds') else None
+        ratio = f'{working_set(n, k) / limit:.1f}x'
+        for name, record in records.items():
+            if 'failed' in record or not record['seconds']:
+                print(f"| {n} | {k} | {name} | failed | | {record.get('failed', '')} | | | "
+                      f'{ratio} |')
+                continue
+            seconds = statistics.median(record['seconds'])
+            peaks = [statistics.median(p[i] for p in record['workers'] if len(p) > i)
+                     for i in range(workers)]
+            vs = f'{seconds / base:.2f}x' if base else ''
+            print(f"| {n} | {k} | {name} | {seconds:.2f} | {vs} | "
+                  f"{' / '.join(mb(p) for p in peaks)} | "
+                  f"{mb(statistics.median(record['client']))} | "
+                  f"{statistics.median(record['graph']):.2f} | {ratio} |")
+
+
+def parse_bytes(text):
+    from dask.utils import parse_bytes
+    return parse_bytes(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--n', default='2000,4000,8000',
+                        help='state sizes, comma-separated (k = n/2 unless --k)')
+    parser.add_argument('--k', default=None, help='observation sizes, comma-separated')
+    parser.add_argument('--chunk', type=int, default=1000, help='square chunk side')
+    parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--memory-limit', default='1GiB', help="per worker, e.g. '1GiB'")
+    parser.add_argument('--interval', type=float, default=0.1,
+                        help='seconds between memory samples')
+    parser.add_argument('--quick', action='store_true',
+                        help='small sizes (n = 1000, 2000; chunk 500), one repetition')
+    args = parser.parse_args()
+    if args.quick:
+        args.n, args.chunk, args.repeat = '1000,2000', 500, 1
+    ns = [int(x) for x in args.n.split(',')]
+    ks = [int(x) for x in args.k.split(',')] if args.k else [n // 2 for n in ns]
+
+    import dask
+    import dask.array as da
+    import distributed
+    from distributed import Client, LocalCluster
+    import computations
+    from computations.matrices.examples.kalman import kalman
+
+    limit = parse_bytes(args.memory_limit)
+    start = time.perf_counter()
+    compiled = computations.function(*kalman())
+    build_seconds = time.perf_counter() - start
+    results = {}
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                      memory_limit=args.memory_limit, host='127.0.0.1',
+                      dashboard_address='127.0.0.1:0') as cluster, \
+            Client(cluster) as client:
+        n_check, k_check, errors = check(client, da, compiled, min(args.chunk, 300))
+        for n, k in zip(ns, ks):
+            print(f'n={n}, k={k}...', flush=True)
+            results[n, k] = measure(client, da, compiled, n, k, args.chunk, args.repeat,
+                                    args.interval)
+    print(f'\nKalman update on dask arrays, {args.workers} worker processes x 1 thread, '
+          f'memory_limit {args.memory_limit} each, chunks {args.chunk}x{args.chunk}; '
+          f'median of {args.repeat} alternating runs, each timed from the persisted '
+          f'inputs to the results persisted on the workers.\n')
+    table(results, limit, args.workers)
+    print(f'\nchecked at n={n_check}, k={k_check} against NumPy: ' +
+          ', '.join(f'{name} {e:.1e}' for name, e in errors.items()))
+    print(f'computations.function(*kalman()): {build_seconds:.1f} s (once, not timed)')
+    print(f'this machine: {len(os.sched_getaffinity(0))} cores, numpy {np.__version__}, '
+          f'dask {dask.__version__}, distributed {distributed.__version__}')
+
+
+if __name__ == '__main__':
+    main()
