@@ -9,6 +9,7 @@ The scripts run as ``python benchmarks/bench_NAME.py``, so this directory is
 on ``sys.path`` and they import it as ``_harness``; a test can do the same
 after putting ``benchmarks/`` on ``sys.path``.
 """
+import math
 import statistics
 import time
 
@@ -16,7 +17,7 @@ import numpy as np
 from scipy.linalg import blas, lapack
 
 __all__ = ['data', 'kalman_scipy', 'relative_error', 'check', 'round_robin', 'medians',
-           'smith_loop']
+           'smith_loop', 'loglog_slope', 'seconds_text', 'save_figure']
 
 
 def data(n, k, seed=0):
@@ -122,6 +123,40 @@ def round_robin(contestants, repeat, pause=0.3):
             times[name].append(time.perf_counter() - start)
             del result
     return times
+
+
+def loglog_slope(points):
+    """The slope of log(y) against log(x) over ``points`` (``(x, y)`` pairs, both positive):
+    how a cost grows; None with fewer than two points.
+
+    >>> round(loglog_slope([(2, 8.0), (4, 64.0), (8, 512.0)]), 6)
+    3.0
+    """
+    points = [(math.log(x), math.log(y)) for x, y in points]
+    if len(points) < 2:
+        return None
+    x, y = zip(*points)
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def seconds_text(seconds, ms_digits=1):
+    """``seconds`` as a table shows it: milliseconds below one second, 'skipped' for None.
+
+    >>> seconds_text(0.01234), seconds_text(2.5), seconds_text(None)
+    ('12.3 ms', '2.50 s', 'skipped')
+    """
+    if seconds is None:
+        return 'skipped'
+    return f'{seconds * 1e3:.{ms_digits}f} ms' if seconds < 1 else f'{seconds:.2f} s'
+
+
+def save_figure(fig, axes, path):
+    """Grid and legend on each of ``axes``, then ``fig`` laid out and saved to ``path``."""
+    for axis in axes:
+        axis.grid(True, which='both', alpha=0.3)
+        axis.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def medians(times):

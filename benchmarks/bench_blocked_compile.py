@@ -51,6 +51,8 @@ import computations.front_door                # loaded before anything is timed
 from computations.matrices.examples.kalman import kalman
 from computations.matrices.examples.problems import gls
 
+import _harness
+
 BLOCKSIZE = 40
 BLOCKS = (4, 6, 8, 10, 12, 14, 16, 20)
 #: A problem whose previous b took longer than this is not run further.
@@ -138,12 +140,8 @@ def measure(blocks, repeat):
 
 def growth_exponent(rows, smallest=6):
     """The slope of log(seconds) against log(operations) over the rows with b >= ``smallest``."""
-    points = [(math.log(ops), math.log(seconds)) for b, ops, seconds, _ in rows
-              if b >= smallest]
-    if len(points) < 2:
-        return None
-    x, y = zip(*points)
-    return float(np.polyfit(x, y, 1)[0])
+    return _harness.loglog_slope([(ops, seconds) for b, ops, seconds, _ in rows
+                                  if b >= smallest])
 
 
 def table(figures, before=None):
@@ -169,7 +167,7 @@ def table(figures, before=None):
 
 
 def _s(seconds):
-    return f'{seconds * 1e3:.0f} ms' if seconds < 1 else f'{seconds:.2f} s'
+    return _harness.seconds_text(seconds, ms_digits=0)
 
 
 def plot(figures, path, before=None):
@@ -197,11 +195,7 @@ def plot(figures, path, before=None):
              title=f'specialize with blocksize={BLOCKSIZE}')
     right.set(xlabel='block operations', ylabel='peak Python memory (MiB)',
               title='tracemalloc peak of one compilation')
-    for axis in (left, right):
-        axis.grid(True, which='both', alpha=0.3)
-        axis.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _harness.save_figure(fig, (left, right), path)
 
 
 def main(argv=None):

@@ -54,7 +54,6 @@ import argparse
 import contextlib
 import datetime
 import json
-import math
 import pathlib
 import platform
 import random
@@ -286,19 +285,12 @@ def measure_hard(repeat):
 
 def growth_exponent(rows, smallest=6):
     """The slope of log(seconds) against log(k) over the rows with k >= ``smallest``."""
-    points = [(math.log(k), math.log(t)) for k, t in rows if t and k >= smallest]
-    if len(points) < 2:
-        return None
-    x, y = zip(*points)
-    return float(np.polyfit(x, y, 1)[0])
+    return _harness.loglog_slope([(k, t) for k, t in rows if t and k >= smallest])
 
 
 # Reporting ---------------------------------------------------------------------
 
-def _s(seconds):
-    if seconds is None:
-        return 'skipped'
-    return f'{seconds * 1e3:.1f} ms' if seconds < 1 else f'{seconds:.2f} s'
+_s = _harness.seconds_text
 
 
 def tables(figures, before=None):
@@ -363,11 +355,7 @@ def plot(figures, path, before=None):
     left.set(xlabel='matrices in the chain', ylabel='compile time (s)',
              title='compile_expressions of a product chain')
     right.set(xlabel='operands', ylabel='compile time (s)', title='random expressions')
-    for axis in (left, right):
-        axis.grid(True, which='both', alpha=0.3)
-        axis.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _harness.save_figure(fig, (left, right), path)
 
 
 def main(argv=None):
