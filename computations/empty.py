@@ -37,6 +37,7 @@ import computations
 
 from .graph import ComputationsError
 from .matrices.expressions import SymmetricLower
+from .matrices.ops.scalars import scalar_type
 from .sizes import Binding
 
 __all__ = ['reduce_empty', 'is_empty', 'EmptyProgram', 'SingularZeroError']
@@ -165,7 +166,8 @@ class EmptyProgram:
     A call takes ``{input: prepared value}`` (2-D Fortran-ordered float
     arrays of one dtype, floats for scalars, as
     :func:`computations.schedulers.execute.prepare_inputs` makes them) and returns a tuple:
-    arrays of that dtype, never one of the caller's (floats for scalar outputs).
+    arrays of that dtype, never one of the caller's (scalars of it for scalar outputs:
+    :func:`~computations.matrices.scalar_type`).
 
     >>> from sympy import MatrixSymbol, Symbol, Q
     >>> n = Symbol('n')
@@ -226,7 +228,7 @@ def _maker(expr, inputs):
         var = inputs[expr]
         if isinstance(var, MatrixExpr):
             return lambda values, dtype: np.array(values[var], dtype=dtype, order='F')
-        return lambda values, dtype: float(values[var])
+        return lambda values, dtype: scalar_type(dtype)(values[var])
     if expr.atoms(MatrixSymbol):
         return None
     if isinstance(expr, MatrixExpr):
@@ -234,7 +236,7 @@ def _maker(expr, inputs):
                    if isinstance(node, MatrixExpr)):
             return None                       # something rarer (a factor of I...): compile it
         return lambda values, dtype: _constant(expr, values, dtype)
-    return lambda values, dtype: _scalar(expr, values)
+    return lambda values, dtype: scalar_type(dtype)(_scalar(expr, values))
 
 
 #: The matrix expressions :func:`_constant` evaluates (canonical powers have integer exponents).

@@ -44,6 +44,7 @@ import sympy
 from scipy.linalg import blas, lapack
 
 from computations.inplace import Copy, buffer_states, execution_order, is_constant
+from computations.matrices import scalar_type
 
 from .emitters import emit
 from .execute import constant_values
@@ -153,9 +154,13 @@ class _Writer:
                 lines.append(f"del {', '.join(dict.fromkeys(pending))}")
                 pending = []
         returned, seen = [], set()
+        typed = scalar_type(self.dtype)
         for value in results:
-            fresh = value.token not in callers and value.token not in seen \
-                or not isinstance(value.expr, sympy.MatrixExpr)      # floats are immutable
+            if not isinstance(value.expr, sympy.MatrixExpr):       # floats are immutable
+                returned.append(value.token if typed is float else
+                                f'{self.bind(typed, typed.__name__)}({value.token})')
+                continue
+            fresh = value.token not in callers and value.token not in seen
             returned.append(value.token if fresh else f'{value.token}.copy(order="K")')
             seen.add(value.token)
         lines.append(f"return ({', '.join(returned)}{',' if len(returned) == 1 else ''})")

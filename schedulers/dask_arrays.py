@@ -64,6 +64,7 @@ from sympy import MatrixExpr
 from computations import ComputationsError, Identity
 from computations.inplace import is_constant
 from computations.inplace.tokens import token_name
+from computations.matrices import scalar_type
 from computations.matrices.transforms.blocking import Assemble, Split, partition
 
 from .dask_graph import INSTALL, _task_spec, op_tasks
@@ -336,12 +337,13 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
         if var in made:
             arrays.append(made[var])
             continue
-        if var in values:                      # an input, returned as it is
-            array = values[var] if not isinstance(values[var], float) else da.asarray(values[var])
-            made[var] = array.astype(dtype) if hasattr(array, 'astype') else array
+        if var in values and not isinstance(values[var], float):   # an input, as it is
+            made[var] = values[var].astype(dtype)
             arrays.append(made[var])
             continue
-        if var in assembled:
+        if var in values:                      # a scalar input, of the program's dtype
+            layer, chunks = {(name,): Task((name,), scalar_type(dtype), values[var])}, ()
+        elif var in assembled:
             blocks = assembled[var].blocks
             layer = {}
             for i in range(blocks.shape[0]):
@@ -349,8 +351,9 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
                     layer[(name, i, j)] = _result_block(
                         (name, i, j), blocks[i, j], chunk, keys, dtype, Task, TaskRef, Alias)
             chunks = tuple(tuple(np.diff(bounds).tolist()) for bounds in (blocks.rows, blocks.cols))
-        else:                                  # a scalar
-            layer, chunks = {(name,): Alias((name,), keys(var))}, ()
+        else:                                  # a scalar, of the program's dtype
+            layer = {(name,): Task((name,), scalar_type(dtype), TaskRef(keys(var)))}
+            chunks = ()
         hlg = HighLevelGraph({**base.layers, name: layer},
                              {**base.dependencies, name: {program}})
         made[var] = da.Array(hlg, name, chunks, dtype=dtype)

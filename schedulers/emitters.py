@@ -27,6 +27,7 @@ def program(C, A):
 """
 import functools
 
+import numpy as np
 import sympy
 from sympy.printing.pycode import pycode
 
@@ -35,7 +36,7 @@ from computations.matrices import (COPY, DIAGMM, SCALAR, STREAMED_SYRK, TRANSPOS
                                    MatrixComputation)
 
 from .calls import call_lines, diagonal_scale
-from .kernels import run
+from .kernels import run, scalar_like
 from .streamed import streamed_syrk
 
 __all__ = ['emit']
@@ -92,7 +93,11 @@ def _transpose(op, call):
 def _scalar(op, call):
     names = {s: sympy.Symbol(t) for s, t in zip(op.inputs, call.node.input_tokens)}
     call.bind(__import__('math'), 'math')
-    return [f'{call.outs[0]} = float({pycode(op.expr.xreplace(names))})']
+    value = f'float({pycode(op.expr.xreplace(names))})'
+    if call.writer.dtype != np.float64:            # typed as the kernel types it
+        value = (f"{call.bind(scalar_like, 'scalar_like')}({value}, "
+                 f"{', '.join(call.node.input_tokens)})")
+    return [f'{call.outs[0]} = {value}']
 
 
 @emit.register(DIAGMM)

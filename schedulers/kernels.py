@@ -5,7 +5,8 @@ A kernel is called as ``kernel(op, args, overwrite)``:
 ``args``
     ``op.bind(values)``: argument name -> value.  Matrices are 2-D,
     Fortran-ordered arrays of one float dtype; scalars are floats; absent
-    arguments are ``None``.
+    arguments are ``None``.  A scalar computed from matrices has their
+    dtype (:func:`scalar_like`): float32 programs give ``np.float32`` scalars.
 ``overwrite``
     the names of the arguments whose storage the kernel may destroy.  Those
     are passed to the routine's ``overwrite_*`` flags; every other argument
@@ -41,7 +42,8 @@ from computations.inplace import Copy
 from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, DIAGMM, ELEMENT,
                                    INNER,
                                    LU_DETERMINANT, SCALAR, STREAMED_SYRK, SYMMETRIZE, TRACE,
-                                   TRANSPOSE, MatrixComputation, NotPositiveDeterminantError)
+                                   TRANSPOSE, MatrixComputation, NotPositiveDeterminantError,
+                                   scalar_type)
 
 from .calls import (call_kernel, check_diagonal, check_info, diagonal_scale, routine, symmetrize,
                     zero_lower, zero_upper)
@@ -49,7 +51,20 @@ from .cholesky_adjoint import cholesky_adjoint
 from .streamed import streamed_syrk
 
 __all__ = ['kernel', 'run', 'routine', 'symmetrize', 'zero_upper', 'zero_lower', 'check_info',
-           'check_diagonal']
+           'check_diagonal', 'scalar_like']
+
+
+def scalar_like(value, *operands):
+    """``value`` as a scalar of the operands' dtype: a Python float unless an operand is
+    a float32 array or scalar, then ``np.float32`` (Python floats do not widen it, as in
+    NumPy's promotion rules).
+
+    >>> scalar_like(0.5, np.ones(2, dtype=np.float32), 2.0)
+    np.float32(0.5)
+    >>> scalar_like(0.5, np.ones(2), 2.0)
+    0.5
+    """
+    return scalar_type(np.result_type(*operands) if operands else np.float64)(float(value))
 
 
 def _owned(x, name, overwrite):
@@ -115,8 +130,10 @@ def _copy_buffer(op, values, overwrite):
 
 @kernel.register(SCALAR)
 def _scalar(op, values, overwrite):
-    """A scalar expression of the scalar inputs, evaluated exactly by SymPy, then as a float."""
-    return (float(op.expr.xreplace(dict(zip(op.inputs, map(sympy.Float, values))))),)
+    """A scalar expression of the scalar inputs, evaluated exactly by SymPy, then as a float
+    of the inputs' dtype (:func:`scalar_like`)."""
+    return (scalar_like(op.expr.xreplace(dict(zip(op.inputs, map(sympy.Float, values)))),
+                        *values),)
 
 
 @kernel.register(TRANSPOSE)
@@ -153,29 +170,29 @@ def _cholesky_adjoint(op, a, overwrite):
 
 @kernel.register(TRACE)
 def _trace(op, a, overwrite):
-    return (float(np.trace(a['X'])),)
+    return (scalar_like(np.trace(a['X']), a['X']),)
 
 
 @kernel.register(INNER)
 def _inner(op, a, overwrite):
     A, B = a['A'], a['B']
     if op.trans:
-        return (float(np.einsum('ij,ji->', A, B)),)
-    return (float(np.vdot(A.ravel(order='K'), B.ravel(order='K')))
-            if A.strides == B.strides else float(np.sum(A * B)),)
+        return (scalar_like(np.einsum('ij,ji->', A, B), A, B),)
+    return (scalar_like(np.vdot(A.ravel(order='K'), B.ravel(order='K'))
+                        if A.strides == B.strides else np.sum(A * B), A, B),)
 
 
 @kernel.register(ELEMENT)
 def _element(op, a, overwrite):
-    return (float(a['X'][int(op.i), int(op.j)]),)
+    return (scalar_like(a['X'][int(op.i), int(op.j)], a['X']),)
 
 
 @kernel.register(CHOLESKY_DETERMINANT)
 def _cholesky_determinant(op, a, overwrite):
     diagonal = np.diagonal(a['L'])
     if op.log:
-        return (2.0 * float(np.sum(np.log(diagonal))),)
-    return (float(np.prod(diagonal)) ** 2,)
+        return (scalar_like(2.0 * float(np.sum(np.log(diagonal))), diagonal),)
+    return (scalar_like(float(np.prod(diagonal)) ** 2, diagonal),)
 
 
 @kernel.register(LU_DETERMINANT)
@@ -184,12 +201,12 @@ def _lu_determinant(op, a, overwrite):
     swaps = int(np.count_nonzero(pivots != np.arange(len(pivots))))
     sign = (-1.0) ** (swaps + int(np.count_nonzero(diagonal < 0)))
     if not op.log:
-        return (sign * float(np.prod(np.abs(diagonal))),)
+        return (scalar_like(sign * float(np.prod(np.abs(diagonal))), diagonal),)
     if sign < 0 or not np.all(diagonal):
         value = sign * float(np.prod(np.abs(diagonal)))
         raise NotPositiveDeterminantError('LU_DETERMINANT', sympy.Determinant(op.LU.arg),
                                           value)
-    return (float(np.sum(np.log(np.abs(diagonal)))),)
+    return (scalar_like(np.sum(np.log(np.abs(diagonal))), diagonal),)
 
 
 @kernel.register(COPY)

@@ -103,11 +103,24 @@ def test_random_expressions_with_constants_scalars_and_unblocked_operations():
 
 def test_float32_stays_float32_and_a_vector_may_be_1d():
     A, v = MatrixSymbol('A', n, n), MatrixSymbol('v', n, 1)
-    f = computations.function([A, v], [A * v])
+    f = computations.function([A, v], [A * v, Trace(A)])
     a, x = np.arange(25, dtype=np.float32).reshape(5, 5), np.arange(5, dtype=np.float32)
-    (y,) = f(da.from_array(a, chunks=2), da.from_array(x, chunks=2))
+    y, t = f(da.from_array(a, chunks=2), da.from_array(x, chunks=2))
     assert y.dtype == np.float32 and y.shape == (5, 1) and y.compute().dtype == np.float32
     assert np.allclose(y.compute()[:, 0], a @ x)
+    assert t.dtype == np.float32 and type(t.compute()) is np.float32 and t.compute() == 60
+
+
+def test_scalar_results_have_the_programs_dtype():
+    """As in process (``test_function``): every scalar result of a float32 program is a
+    0-d float32 array computing to np.float32, a scalar input returned included."""
+    A, alpha = MatrixSymbol('A', n, n), Symbol('alpha')
+    f = computations.function([A, alpha], [Trace(A) * alpha, 2 * alpha, alpha])
+    for dtype, kind in ((np.float32, np.float32), (np.float64, float)):
+        results = f(da.from_array(np.eye(4, dtype=dtype), chunks=2), 1.5)
+        assert all(r.dtype == dtype and r.shape == () for r in results)
+        computed = dask.compute(*results, scheduler='sync')
+        assert [type(c) for c in computed] == [kind] * 3 and computed == (6, 3, 1.5)
 
 
 # Laziness and the graph -----------------------------------------------------------------

@@ -55,13 +55,14 @@ def run(request):
 
 
 def check(results, expected, arrays, dtype):
-    """Each result has the expected value, shape and dtype (floats for scalars) and shares
+    """Each result has the expected value, shape and dtype (scalars: Python floats, or
+    ``np.float32`` in float32) and shares
     no memory with the caller's arrays or another result."""
     assert isinstance(results, tuple) and len(results) == len(expected)
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     for i, (got, want) in enumerate(zip(results, expected)):
         if np.ndim(want) == 0:
-            assert type(got) is float, (i, type(got))
+            assert type(got) is (float if dtype == np.float64 else np.float32), (i, type(got))
             assert got == pytest.approx(float(want), rel=tolerance, abs=tolerance), i
             continue
         assert isinstance(got, np.ndarray) and got.dtype == dtype, (i, type(got), got.dtype)

@@ -107,6 +107,23 @@ def test_accepts_lists_views_read_only_and_float32(rng):
     assert got.dtype == np.float32 and rel(got, want) <= 1e-4
 
 
+@pytest.mark.parametrize('runner', ['source', 'interpret'])
+@pytest.mark.parametrize('scheduler', [None, 'sync'])
+def test_scalar_results_have_the_programs_dtype(rng, runner, scheduler):
+    """Every scalar result of a float32 program is np.float32 (traces, determinants, and a
+    scalar of the scalar inputs alike); of a float64 program, a Python float."""
+    f = computations.function([S, alpha], [sympy.Trace(S) * alpha,
+                                            sympy.log(sympy.Determinant(S)), 2 * alpha],
+                              [Q.positive_definite(S)], runner=runner)
+    Sv = spd(rng, 4)
+    want = [np.trace(Sv) * 1.5, np.linalg.slogdet(Sv)[1], 3.0]
+    for dtype, kinds in ((np.float32, (np.float32, np.float32, np.float32)),
+                         (np.float64, (float, float, float))):
+        got = f(Sv.astype(dtype), 1.5, scheduler=scheduler)
+        assert tuple(map(type, got)) == kinds
+        assert np.allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
 def test_keyword_arguments(rng):
     f = computations.function([S, x], [S * x], [Q.symmetric(S)])
     Sv, xv = spd(rng, 3), rng.standard_normal((3, 1))

@@ -43,8 +43,8 @@ def assert_matches_numpy(op, outputs, values, dtype):
         if getattr(expr, 'element_type', None) == 'int32':      # pivots (LU's, LDL's)
             assert got.dtype == np.int32
             continue
-        if not isinstance(expr, sympy.MatrixExpr):           # a scalar: a Python float
-            assert type(got) is float
+        if not isinstance(expr, sympy.MatrixExpr):   # a scalar: float, np.float32 in float32
+            assert type(got) is (float if dtype == np.float64 else np.float32)
             expected = evaluate(expr, values)        # log-determinants may be near 0
             assert abs(got - expected) <= TOLERANCE[dtype] * max(abs(expected), 1.0)
             continue

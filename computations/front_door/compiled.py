@@ -172,7 +172,8 @@ class Function:
 
     def __call__(self, *args, scheduler=None, check_assumptions=None, **kwargs):
         """Run the program on arrays (floats for scalar inputs); return a tuple of arrays
-        (floats for scalar outputs).
+        (scalars for scalar outputs: ``np.float32`` when computed from float32 arrays,
+        else Python floats).
 
         ``scheduler``: None (in process), or ``'sync'``, ``'threads'`` or a
         ``distributed.Client`` to run the program as a Dask graph.

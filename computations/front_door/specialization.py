@@ -37,6 +37,7 @@ from computations.schedulers.profile import Profile, dgemm_rate, rows
 
 from ..core import CompositeComputation
 from ..empty import EmptyProgram
+from ..matrices import scalar_type
 from ..matrices.compiler.driver import compile_expressions
 from ..matrices.ops.memo import sharing
 from ..matrices.printing import pseudocode
@@ -105,21 +106,20 @@ class Specialization:
     def run(self, values, runner='source'):
         """Run on prepared input values (:func:`computations.schedulers.prepare_inputs`); a
         tuple of arrays."""
+        dtype = prepared_dtype(values)
         if runner == 'source':
-            return self.generated(prepared_dtype(values))(
-                *[values[var] for var in self.function.inputs])
+            return self.generated(dtype)(*[values[var] for var in self.function.inputs])
         if self.constants:
-            values = {**values, **constant_values(self.constants, self.dims,
-                                                  prepared_dtype(values))}
+            values = {**values, **constant_values(self.constants, self.dims, dtype)}
         out = run_program(self.program, self.order, values, donate=self.donate)
-        return distinct([out[var] for var in self.results])
+        return distinct([out[var] for var in self.results], dtype)
 
     def run_dask(self, values, scheduler):
         """Run the pure program as a Dask graph (:mod:`computations.schedulers.dask_graph`); a
         tuple."""
-        out = dask_run(self.computation, values, self.results, scheduler, self.dims,
-                  prepared_dtype(values))
-        return distinct(out)
+        dtype = prepared_dtype(values)
+        return distinct(dask_run(self.computation, values, self.results, scheduler, self.dims,
+                                 dtype), dtype)
 
     def run_lazy(self, prepared):
         """The results as dask arrays, lazily, on inputs
@@ -315,16 +315,20 @@ def prepared_dtype(values):
                  and v.dtype.kind == 'f'), np.dtype(np.float64))
 
 
-def distinct(arrays):
-    """The arrays as a tuple, a copy in place of each repeat (results never share memory).
+def distinct(arrays, dtype=np.float64):
+    """The results as a tuple, a copy in place of each repeat (results never share memory),
+    scalars of the program's ``dtype`` (:func:`~computations.matrices.scalar_type`).
 
     >>> a = np.ones(2)
-    >>> x, y = distinct([a, a])
-    >>> x is a, y is a
-    (True, False)
+    >>> x, y, s = distinct([a, a, 2.0], np.float32)
+    >>> x is a, y is a, s
+    (True, False, np.float32(2.0))
     """
-    results, seen = [], set()
+    results, seen, typed = [], set(), scalar_type(dtype)
     for array in arrays:
+        if not isinstance(array, np.ndarray):
+            results.append(typed(array))
+            continue
         results.append(np.array(array, copy=True) if id(array) in seen else array)
         seen.add(id(array))
     return tuple(results)

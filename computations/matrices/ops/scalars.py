@@ -4,7 +4,8 @@ Each names its output explicitly (``output``): the canonical scalar the
 compiler planned (``Trace(X.T*X)``, ``log(Determinant(K))``), so that every
 later reader -- a :class:`~.auxiliary.SCALAR` combining scalars, a routine
 scaled by one -- refers to the same variable whatever spelling the matrix
-operands have.  Scalars are floats at run time; none has a buffer.
+operands have.  Scalars are floats at run time (:func:`scalar_type`); none has a
+buffer.
 
 >>> from sympy import MatrixSymbol, Trace, Determinant, log
 >>> X, K = MatrixSymbol('X', 4, 3), MatrixSymbol('K', 4, 4)
@@ -13,6 +14,7 @@ Trace(X.T*X) = INNER(X, X)
 >>> CHOLESKY_DETERMINANT(LofCholesky(K)).outputs
 (log(Determinant(K)),)
 """
+import numpy as np
 import sympy
 from sympy import Determinant, Trace
 from sympy.matrices.expressions.matexpr import MatrixElement
@@ -23,7 +25,19 @@ from computations.matrices.errors import RoutineError
 from computations.matrices.expressions import LU, LofCholesky, LUPivots
 
 __all__ = ['TRACE', 'INNER', 'ELEMENT', 'CHOLESKY_DETERMINANT', 'LU_DETERMINANT',
-           'NotPositiveDeterminantError', 'SCALAR_OPERATIONS']
+           'NotPositiveDeterminantError', 'SCALAR_OPERATIONS', 'scalar_type']
+
+
+def scalar_type(dtype):
+    """The type of a scalar value in a program computing in ``dtype``: Python's float in
+    float64, ``np.float32`` in float32 (the precision its matrices have).
+
+    >>> import numpy as np
+    >>> scalar_type(np.float64), scalar_type(np.float32)
+    (<class 'float'>, <class 'numpy.float32'>)
+    """
+    dtype = np.dtype(dtype)
+    return float if dtype == np.float64 else dtype.type
 
 
 class NotPositiveDeterminantError(RoutineError):
