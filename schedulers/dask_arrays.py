@@ -66,6 +66,7 @@ from computations.inplace import is_constant
 from computations.inplace.tokens import token_name
 from computations.matrices import scalar_type
 from computations.matrices.transforms.blocking import Assemble, Split, partition
+from computations.sizes import Binding
 
 from .dask_graph import INSTALL, _task_spec, op_tasks
 from .execute import bind_dimensions, constant_values, prepare_inputs
@@ -345,12 +346,22 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
             layer, chunks = {(name,): Task((name,), scalar_type(dtype), values[var])}, ()
         elif var in assembled:
             blocks = assembled[var].blocks
-            layer = {}
-            for i in range(blocks.shape[0]):
-                for j in range(blocks.shape[1]):
-                    layer[(name, i, j)] = _result_block(
-                        (name, i, j), blocks[i, j], chunk, keys, dtype, Task, TaskRef, Alias)
-            chunks = tuple(tuple(np.diff(bounds).tolist()) for bounds in (blocks.rows, blocks.cols))
+            wanted = _wanted_bounds(var, prepared)
+            if blocks.shape == (1, 1) and blocks[0, 0] in keys.keys and \
+                    (blocks.rows, blocks.cols) != wanted:
+                # made whole (an operation without a blocked form, GESV): cut into the
+                # blocks the inputs' chunks give, as every other result is
+                layer = {(name, i, j): Task((name, i, j), _piece, TaskRef(keys(blocks[0, 0])),
+                                            r0, r1, c0, c1)
+                         for i, (r0, r1) in enumerate(zip(wanted[0], wanted[0][1:]))
+                         for j, (c0, c1) in enumerate(zip(wanted[1], wanted[1][1:]))}
+                bounds = wanted
+            else:
+                layer = {(name, i, j): _result_block((name, i, j), blocks[i, j], chunk, keys,
+                                                     dtype, Task, TaskRef, Alias)
+                         for i in range(blocks.shape[0]) for j in range(blocks.shape[1])}
+                bounds = (blocks.rows, blocks.cols)
+            chunks = tuple(tuple(np.diff(b).tolist()) for b in bounds)
         else:                                  # a scalar, of the program's dtype
             layer = {(name,): Task((name,), scalar_type(dtype), TaskRef(keys(var)))}
             chunks = ()
@@ -402,6 +413,23 @@ def _result_block(key, block, chunk, keys, dtype, Task, TaskRef, Alias):
     if block in chunk:
         return Task(key, _block, TaskRef(chunk[block]), dtype)
     return Alias(key, keys(block))
+
+
+def _wanted_bounds(var, prepared):
+    """The block boundaries of each axis of ``var`` that the call's blocks give."""
+    binding = Binding(prepared.dims)
+    bounds = []
+    for dim in var.shape:
+        length = int(binding.value(dim))
+        size = prepared.blocksize.get(dim)
+        bounds.append(tuple(partition(length, size)) if size else (0, length))
+    return tuple(bounds)
+
+
+def _piece(x, r0, r1, c0, c1):
+    """``x[r0:r1, c0:c1]`` in an array of its own (a chunk that does not keep all of ``x``
+    alive on its worker)."""
+    return np.array(x[r0:r1, c0:c1], order='F')
 
 
 def _block(x, dtype):

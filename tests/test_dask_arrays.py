@@ -111,6 +111,19 @@ def test_float32_stays_float32_and_a_vector_may_be_1d():
     assert t.dtype == np.float32 and type(t.compute()) is np.float32 and t.compute() == 60
 
 
+def test_a_result_of_an_operation_without_a_blocked_form_has_the_calls_chunks():
+    """``A.I*B`` with A general is one GESV task on the whole matrices; its result is still
+    cut into the blocks the inputs' chunks give (it was one chunk), and equals NumPy's."""
+    A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, k)
+    f = computations.function([A, B], [A.I * B, A.I * B + B])
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((7, 7)) + 7 * np.eye(7), rng.standard_normal((7, 5))
+    x, y = f(da.from_array(a, chunks=3), da.from_array(b, chunks=(3, 2)))
+    assert x.chunks == y.chunks == ((3, 3, 1), (2, 2, 1))
+    want = np.linalg.solve(a, b)
+    same(dask.compute(x, y, scheduler='sync'), (want, want + b))
+
+
 def test_scalar_results_have_the_programs_dtype():
     """As in process (``test_function``): every scalar result of a float32 program is a
     0-d float32 array computing to np.float32, a scalar input returned included."""
