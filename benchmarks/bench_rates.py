@@ -8,7 +8,9 @@ Each routine runs through the library's own kernel
 (:func:`computations.schedulers.kernels.run`, the call its ``Call`` spec
 describes) on n x n Fortran-ordered float64 operands that satisfy its
 assumptions, overwriting inputs prepared before the sample (as compiled
-programs do); its FLOPs are the op's declared count (``op.flops``).  The
+programs do), a symmetric result left in the triangle the routine writes (a
+program mirrors it only for a reader of the whole matrix); its FLOPs are the
+op's declared count (``op.flops``).  The
 routines alternate within a size (the copies each sample overwrites made
 before its clock starts), a sample is a batch of calls of at least 20 ms,
 the figure is the median (after two seconds of warming up), and the timing
@@ -31,7 +33,7 @@ import bench_suite                           # first: it notes the OpenBLAS thre
 import numpy as np
 from sympy import MatrixSymbol
 
-from computations.matrices.ops.blas import GEMM, SYMM, SYRK, TRMM, TRSM
+from computations.matrices.ops.blas import COPY, GEMM, SYMM, SYRK, TRMM, TRSM
 from computations.matrices.ops.lapack import (GESV, GETRF, GETRS, POSV, POTRF, POTRI, POTRS, SYSV,
                                               SYTRF, SYTRS, TRTRI, TRTRS)
 from computations.matrices.ops.core import operations as operation_classes
@@ -51,6 +53,7 @@ def operations(n):
     # against 135 into a given C), which compiled programs mostly avoid (buffer reuse).
     return {
         'GEMM': (GEMM(1, A, B, 1, C), ('general', 'general', 'general')),
+        'COPY': (COPY(A), ('general',)),
         'SYMM': (SYMM(1, A, B, 1, C), ('spd', 'general', 'general')),
         'SYRK': (SYRK(1, A, 1, C), ('general', 'spd')),
         'TRMM': (TRMM(1, A, B), ('lower', 'general')),
@@ -70,19 +73,56 @@ def operations(n):
     }
 
 
-def make(kind, n, rng):
-    """The arrays of one input of this ``kind`` (two for the factors and pivots of 'lu' and
-    'ldl', made by the factorization's own kernel)."""
+#: The shapes of the BLAS-3 routines whose rate depends on two dimensions (``--shapes``):
+#: the order of their symmetric or triangular matrix (SYRK: of the result) and the other
+#: dimension (the right-hand sides; SYRK: the inner dimension).
+ORDERS, WIDTHS = (60, 125, 500, 1000, 2000), (16, 64, 250, 1000, 2000)
+
+
+def shaped_operations(order, width):
+    """``{name: (op, kinds)}`` of the routines measured at ``(order, width)`` and the GEMMs of
+    the same shapes they are compared with (``GEMM`` for the products with a square
+    matrix, ``GEMM_INNER`` for SYRK's ``A.T*A``)."""
+    A, C = MatrixSymbol('A', order, order), MatrixSymbol('C', order, width)
+    B, K = MatrixSymbol('B', order, width), MatrixSymbol('K', width, order)
+    R, D = MatrixSymbol('R', order, order), MatrixSymbol('D', width, order)
+    return {
+        'GEMM': (GEMM(1, A, B, 1, C), ('general', 'general', 'general')),
+        'SYMM': (SYMM(1, A, B, 1, C), ('spd', 'general', 'general')),
+        'TRMM': (TRMM(1, A, B), ('lower', 'general')),
+        'TRSM': (TRSM(1, A, B), ('lower', 'general')),
+        # the same products with A on the right, B's transpose's shape (H*Sigma)
+        'GEMM_R': (GEMM(1, K, A, 1, D), ('general', 'general', 'general')),
+        'SYMM_R': (SYMM(1, A, K, 1, D, side='R'), ('spd', 'general', 'general')),
+        'TRMM_R': (TRMM(1, A, K, side='R'), ('lower', 'general')),
+        'TRSM_R': (TRSM(1, A, K, side='R'), ('lower', 'general')),
+        'GEMM_INNER': (GEMM(1, K, K, 1, R, trans_a=True), ('general', 'general', 'general')),
+        'SYRK': (SYRK(1, K, 1, R, trans=True), ('general', 'spd')),
+    }
+
+
+def make(kind, shape, rng):
+    """The arrays of one input of this ``kind`` and ``shape`` (two for the factors and pivots
+    of 'lu' and 'ldl', made by the factorization's own kernel); all but 'general' square."""
+    if kind == 'general':
+        return [np.asfortranarray(rng.standard_normal(shape))]
+    n = shape[0]
     if kind in ('lu', 'ldl'):
         A = MatrixSymbol('A', n, n)
         factorization = GETRF(A) if kind == 'lu' else SYTRF(A)
-        return list(kernels.run(factorization, [make('spd', n, rng)[0]]))
+        return list(kernels.run(factorization, [make('spd', (n, n), rng)[0]]))
     x = rng.standard_normal((n, n))
     if kind == 'spd':
         x = x @ x.T / n + np.eye(n)
     elif kind == 'lower':
         x = np.linalg.cholesky(x @ x.T / n + np.eye(n))
     return [np.asfortranarray(x)]
+
+
+def _matrices(op):
+    """The matrices ``op`` reads, one per kind (a factorization's factors and pivots are one
+    kind, 'lu' or 'ldl', made together)."""
+    return [v for v in op.inputs if not type(v).__name__.endswith('Pivots')]
 
 
 def warm_up(callers, seconds=2.0):
@@ -95,22 +135,30 @@ def warm_up(callers, seconds=2.0):
             call(1)
 
 
-def rates(n, repeat, rng):
-    """``{name: GFLOP/s}`` of every routine at order ``n``."""
-    ops = operations(n)
-    flops = {name: float(Binding({}).value(op.flops)) for name, (op, _) in ops.items()}
-    inputs = {name: [array for kind in kinds for array in make(kind, n, rng)]
-              for name, (_, kinds) in ops.items()}
+def rates(n, repeat, rng, ops=None):
+    """``{name: GFLOP/s}`` of every routine at order ``n`` (of ``ops``, at that order)."""
+    ops = operations(n) if ops is None else ops
+    # a COPY's "FLOPs" are the elements it copies (into a new array, as the copies of the
+    # caller's arrays that a routine overwrites are made): its rate prices those copies
+    flops = {name: float(n * n) if isinstance(op, COPY) else float(Binding({}).value(op.flops))
+             for name, (op, _) in ops.items()}
+    inputs = {name: [array for kind, var in zip(kinds, _matrices(op))
+                     for array in make(kind, tuple(map(int, var.shape)), rng)]
+              for name, (op, kinds) in ops.items()}
     every = frozenset(range(4))
 
     def caller(name):
         op, values = ops[name][0], inputs[name]
+        # the routine alone: a symmetric result's other triangle is not mirrored (a program
+        # does that only for a reader of the whole matrix, at the memory's speed)
+        triangle = frozenset(range(len(op.outputs)))
 
         def call(batch):
             copies = [[np.array(v, order='F') for v in values] for _ in range(batch)]
             start = time.perf_counter()
             for args in copies:
-                kernels.run(op, args, overwrite=every & set(range(len(args))))
+                kernels.run(op, args, overwrite=every & set(range(len(args))),
+                            one_triangle=triangle)
             return time.perf_counter() - start
         return call
 
@@ -128,12 +176,52 @@ def rates(n, repeat, rng):
             for name, t in times.items()}
 
 
+def shapes(repeat, rng):
+    """Print, per routine of :func:`shaped_operations`, its ratio over GEMM of the same
+    shape at every ``(order, width)``, as the ``ShapeRate`` its class declares."""
+    table = {}
+    with bench_suite.apart(True):
+        for order in ORDERS:
+            for width in WIDTHS:
+                found = rates(order, repeat, rng, shaped_operations(order, width))
+                table[order, width] = {
+                    **{name: found[name] / found['GEMM'] for name in ('SYMM', 'TRMM', 'TRSM')},
+                    **{name: found[name] / found['GEMM_R']
+                       for name in ('SYMM_R', 'TRMM_R', 'TRSM_R')},
+                    'SYRK': found['SYRK'] / found['GEMM_INNER']}
+                print(f'order {order}, width {width}: GEMM {found["GEMM"]:.1f}, '
+                      f'GEMM_R {found["GEMM_R"]:.1f}, '
+                      f'GEMM_INNER {found["GEMM_INNER"]:.1f} GFLOP/s; ' +
+                      ', '.join(f'{k} {v:.2f}' for k, v in table[order, width].items()),
+                      flush=True)
+    print(f'\n{datetime.date.today()} (pinned: {bench_suite.pinning()}), over GEMM of the '
+          f'same shape; rows: order, columns: width {WIDTHS}\n')
+    def grid(name, indent):
+        # capped at 1: these routines are GEMM's kernel run on packed (mirrored, or
+        # triangular) operands and do at least its work per FLOP; a ratio above 1 is the
+        # noise of GEMM's sample, and as a rate it would make the planner prefer the
+        # routine to GEMM for that noise
+        rows = ',\n'.join(
+            f'{indent}({", ".join(f"{min(1.0, table[o, w][name]):.2f}" for w in WIDTHS)})'
+            for o in ORDERS)
+        return f'ShapeRate({ORDERS}, {WIDTHS}, (\n{rows}))'
+
+    for name in ('SYMM', 'TRMM', 'TRSM'):
+        print(f'    {name}: rate = SidedRate(\n        {grid(name, " " * 12)},\n'
+              f'        {grid(name + "_R", " " * 12)})')
+    print(f'    SYRK: rate = {grid("SYRK", " " * 8)}')
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--sizes', type=int, nargs='+', default=SIZES)
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--quick', action='store_true')
+    parser.add_argument('--shapes', action='store_true',
+                        help='the BLAS-3 routines over (order, width): their ShapeRate tables')
     args = parser.parse_args(argv)
+    if args.shapes:
+        return shapes(args.repeat, np.random.default_rng(0))
     sizes = (60, 125, 250) if args.quick else args.sizes
     rng = np.random.default_rng(0)
     table = {}
@@ -154,7 +242,7 @@ def main(argv=None):
     for name in names:
         if name == 'GEMM':
             continue
-        points = ', '.join(f'({n}, {table[n][name] / table[n]["GEMM"]:.2f})' for n in sizes)
+        points = ', '.join(f'({n}, {table[n][name] / table[n]["GEMM"]:.2g})' for n in sizes)
         print(f'    {name}: rate = Rate({points})\n        declared {declared.get(name)}')
 
 

@@ -222,17 +222,21 @@ def diagonal_root_scale(alpha, d, b, side=0, inverse=0, overwrite_b=0):
     return out, 0
 
 
-def add_to_diagonal(alpha, c, overwrite_c=0):
-    """``C + alpha*I``: ``alpha`` added to the diagonal of the square ``c``, in ``c`` itself
-    when ``overwrite_c``, else in a copy (O(n) work besides the copy).
+def add_to_diagonal(alpha, c, d=None, overwrite_c=0):
+    """``C + alpha*I``, or ``C + alpha*D`` for a diagonal ``d`` (only its diagonal is read):
+    added to the diagonal of the square ``c``, in ``c`` itself when ``overwrite_c``, else in
+    a copy (O(n) work besides the copy).
 
     >>> add_to_diagonal(2.0, np.ones((2, 2), order='F'))
     array([[3., 1.],
            [1., 3.]])
+    >>> add_to_diagonal(2.0, np.ones((2, 2), order='F'), np.diag([1.0, 3.0]))
+    array([[3., 1.],
+           [1., 7.]])
     """
     out = c if overwrite_c else np.array(c, order='F', copy=True)
     diagonal = np.einsum('ii->i', out)           # a writable view of the diagonal
-    diagonal += alpha
+    diagonal += alpha if d is None else alpha * np.diagonal(d)
     return out
 
 

@@ -13,7 +13,8 @@ import sympy
 from hypothesis import strategies as st
 from sympy import MatrixSymbol
 
-from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, DIAGMM,
+from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, DIAGAXPY,
+                                   DIAGMM,
                                    ELEMENT,
                                    GEMM, GEMV, GESV, GETRF, GETRS, INNER, LU_DETERMINANT, POSV,
                                    POTRF, POTRI, POTRS, SCAL, STREAMED_SYRK, SYMM, SYMMETRIZE, SYRK, SYSV,
@@ -163,6 +164,13 @@ def _case_shift(draw, rng):
     n, alpha = draw(dims), draw(alphas)
     C = MatrixSymbol('C', n, n)
     return SHIFT(alpha, C), {C: general(rng, n, n)}, (alpha,)
+
+
+def _case_diagaxpy(draw, rng):
+    n, alpha = draw(dims), draw(alphas)
+    D, C = MatrixSymbol('D', n, n), MatrixSymbol('C', n, n)
+    diagonal = np.diag(rng.uniform(-2, 2, n))
+    return DIAGAXPY(alpha, D, C), {D: diagonal, C: general(rng, n, n)}, (alpha,)
 
 
 def _case_trtrs(draw, rng):
@@ -333,7 +341,7 @@ CASES = {GEMM: _case_gemm, SYMM: _case_symm, SYRK: _case_syrk, GEMV: _case_gemv,
          CHOLESKY_DETERMINANT: _case_cholesky_determinant, LU_DETERMINANT: _case_lu_determinant,
          TRTRI: _case_trtri, STREAMED_SYRK: _case_streamed_syrk, SYSV: _case_sysv,
          DIAGMM: _case_diagmm, DIAGMM_ROOT: _case_diagmm_root, SHIFT: _case_shift,
-         SYTRF: _case_sytrf, SYTRS: _case_sytrs}
+         DIAGAXPY: _case_diagaxpy, SYTRF: _case_sytrf, SYTRS: _case_sytrs}
 
 
 @st.composite

@@ -165,13 +165,14 @@ def test_a_symmetric_result_is_not_copied():
 
 @pytest.mark.parametrize('size', [4, 50])
 def test_outputs_share_a_product_whatever_their_order(size, rng):
-    """``[X*A - I, A*X*A - A]`` computes ``X*A`` once in either order (260 FLOPs at n = 4:
-    two GEMMs and a diagonal SHIFT; planned one after the other, the first order cost 384
-    with an AXPY of the identity)."""
+    """``[X*A - I, A*X*A - A]`` computes ``X*A`` once in either order (276 FLOPs at n = 4:
+    two GEMMs, the second scaling A by -1 before accumulating onto it, and a diagonal
+    SHIFT; planned one after the other, the first order cost 400 with an AXPY of the
+    identity)."""
     outputs = [X * A - I, A * X * A - A]
     forward = compiled(outputs, [X, A], dims={n: size})
     backward = compiled(outputs[::-1], [X, A], dims={n: size})
-    assert forward.flops == backward.flops == 2 * (2 * size ** 3) + size
+    assert forward.flops == backward.flops == 2 * (2 * size ** 3) + size ** 2 + size
     assert routines(forward)['GEMM'] == routines(backward)['GEMM'] == 2
     xx, a = rng.standard_normal((5, 5)), rng.standard_normal((5, 5))
     agrees(outputs, [X, A], [], (xx, a), [xx @ a - np.eye(5), a @ xx @ a - a])
@@ -202,15 +203,18 @@ def _kalman_symm_program(n_, k_):
 
 
 @pytest.mark.parametrize('n_, k_', KALMAN_SHAPES)
-def test_the_kalman_filter_keeps_symm_where_its_product_serves_twice(n_, k_):
+def test_the_kalman_filter_makes_its_product_once_where_it_serves_twice(n_, k_):
     """``S = H*Sigma*H.T + R`` through Sigma's Cholesky factor (POTRF, TRMM, SYRK) costs less
-    alone once k is about n, but the covariance reads SYMM's ``H*Sigma`` anyway: S is then
-    one GEMM.  At no bench shape does the program cost more than the SYMM program."""
+    alone once k is about n, but the covariance reads ``H*Sigma`` anyway: S is then one
+    GEMM.  ``H*Sigma`` is SYMM, or GEMM where the rate tables price SYMM slower at the
+    shape (SYMM runs at 0.87-0.95 of GEMM's speed with 200-1000 rows of H at n = 2000).
+    At no bench shape does the program cost more FLOPs than the SYMM program."""
     from computations.matrices.examples.kalman import kalman
     inputs, outputs, assumptions = kalman(n, k)
     comp = compiled(outputs, inputs, assumptions, {n: n_, k: k_})
     assert comp.flops <= _kalman_symm_program(n_, k_) * (1 + 1e-12)
-    assert 'SYMM' in routines(comp) and 'TRMM' not in routines(comp)
+    found = routines(comp)
+    assert found['SYMM'] + found['GEMM'] == 2 and not found['TRMM'] and not found['POTRF']
 
 
 def test_the_kalman_filter_matches_numpy(rng):
@@ -231,12 +235,14 @@ def _riccati(n_, m_):
                                           Q.symmetric(Q_)]
 
 
-@pytest.mark.parametrize('n_, m_', [(1500, 500), (300, 100), (40, 20)])
+@pytest.mark.parametrize('n_, m_', [(1500, 500), (300, 100)])
 def test_the_riccati_recursion_is_the_hand_written_program(n_, m_):
     """``A.T*P*A - A.T*P*B*(R + B.T*P*B).I*B.T*P*A + Qc``: ``P = L*L.T`` (POTRF), ``F = L.T*[A |
     B]`` (two TRMMs), ``A.T*P*A + Qc`` and ``R + B.T*P*B`` as SYRKs, ``B.T*P*A`` one GEMM,
     then POTRF, TRSM, SYRK -- the hand-written plan, ~13.17e9 FLOPs at n = 1500, m = 500
-    (SYMM + GEMM took 20.3e9)."""
+    (SYMM + GEMM took 20.3e9).  Not at n = 40 any more: below the smallest order the rate
+    tables measure (125), the factorization's and TRMM's rates there price the route
+    through P's factor above SYMM + GEMM (whose calls take microseconds either way)."""
     outputs, inputs, assumptions = _riccati(n_, m_)
     comp = compile_expressions(outputs, inputs, assumptions)
     assert routines(comp) == Counter(POTRF=2, TRMM=2, SYRK=3, GEMM=1, TRSM=1)

@@ -301,7 +301,9 @@ def test_cli_runs_the_kalman_filter(capsys, tmp_path):
                  '--repeat', '1', '--svg', str(svg)]) == 0
     out = capsys.readouterr().out
     assert 'sizes: k=20, n=60' in out
-    for line in ["t2 := H*Sigma", "[SYMM]", "[POSV]", "newSigma := Sigma - t5'*t5", "[SYRK]"]:
+    # H*Sigma by GEMM or SYMM: at n = 60 they run within the rates' noise of each other
+    # (test_compiler checks SYMM where it is measurably no slower)
+    for line in ["H*Sigma", "[POSV]", "newSigma := Sigma - t5'*t5", "[SYRK]"]:
         assert line in out
     assert 'FLOPs:' in out and ': OK' in out and 'bench (median of 1' in out
     assert svg.read_text().lstrip().startswith('<?xml')

@@ -12,10 +12,10 @@ import computations
 from computations.matrices import compile_expressions
 from computations.matrices.compiler.properties import Properties
 from computations.matrices.compiler.search import Planner
-from computations.matrices.ops.blas import GEMM, GEMV, TRSM
+from computations.matrices.ops.blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
 from computations.matrices.ops.core import operations
-from computations.matrices.ops.lapack import GETRF, POTRF, POTRS, SYTRF
-from computations.matrices.ops.rates import Rate, order
+from computations.matrices.ops.lapack import GETRF, GETRS, POTRF, POTRS, SYTRF, TRTRS
+from computations.matrices.ops.rates import Rate, ShapeRate, SidedRate, order, ratio
 
 
 @pytest.mark.parametrize('points', [(), ((100, 0.5), (50, 0.6)), ((100, 0.5), (100, 0.6)),
@@ -39,6 +39,44 @@ def test_a_rate_is_its_points_at_them_and_between_its_neighbours_elsewhere(point
     assert min(neighbours) - 1e-12 <= rate.at(n) <= max(neighbours) + 1e-12
 
 
+@pytest.mark.parametrize('orders, widths, ratios', [
+    ((), (10,), ()), ((100, 50), (10,), ((0.5,), (0.6,))), ((100,), (10, 10), ((0.5, 0.6),)),
+    ((100,), (10,), ((0.5, 0.6),)), ((100,), (10,), ((-0.5,),)), ((0,), (10,), ((0.5,),))])
+def test_a_shape_rate_needs_a_grid_of_positive_ratios(orders, widths, ratios):
+    with pytest.raises(ValueError, match='increasing positive'):
+        ShapeRate(orders, widths, ratios)
+
+
+def test_a_sided_rate_is_two_shape_rates_over_one_grid():
+    left = ShapeRate((100,), (10,), ((0.5,),))
+    with pytest.raises(ValueError, match='same grid'):
+        SidedRate(left, ShapeRate((100,), (20,), ((0.5,),)))
+    with pytest.raises(ValueError, match='same grid'):
+        SidedRate(left, Rate((100, 0.5)))
+    sided = SidedRate(left, ShapeRate((100,), (10,), ((0.9,),)))
+    assert (sided.of('L').at(50, 5), sided.of('R').at(500, 50)) == (0.5, 0.9)
+
+
+@given(st.data(), st.lists(st.integers(1, 10 ** 4), min_size=1, max_size=4, unique=True),
+       st.lists(st.integers(1, 10 ** 4), min_size=1, max_size=4, unique=True),
+       st.floats(0.5, 2e4), st.floats(0.5, 2e4))
+def test_a_shape_rate_is_its_grid_at_its_points_and_between_the_four_around_elsewhere(
+        data, orders, widths, order_, width):
+    orders, widths = sorted(orders), sorted(widths)
+    ratios = data.draw(st.lists(st.lists(st.floats(0.01, 2), min_size=len(widths),
+                                         max_size=len(widths)),
+                                min_size=len(orders), max_size=len(orders)))
+    rate = ShapeRate(orders, widths, ratios)
+    for i, o in enumerate(orders):
+        for j, w in enumerate(widths):
+            assert rate.at(o, w) == pytest.approx(ratios[i][j])
+    i, j = (min(max(np.searchsorted(points, x), 1), len(points) - 1) if len(points) > 1
+            else 1 for points, x in ((orders, order_), (widths, width)))
+    around = [ratios[a][b] for a in {i - 1, min(i, len(orders) - 1)}
+              for b in {j - 1, min(j, len(widths) - 1)}]
+    assert min(around) - 1e-12 <= rate.at(order_, width) <= max(around) + 1e-12
+
+
 def test_the_planner_prices_an_operation_at_its_flops_over_its_rate():
     n, k = Symbol('n'), Symbol('k')
     A, B, x = MatrixSymbol('A', n, n), MatrixSymbol('B', n, k), MatrixSymbol('x', n, 1)
@@ -48,9 +86,23 @@ def test_the_planner_prices_an_operation_at_its_flops_over_its_rate():
     assert planner.work(POTRF(A)) == pytest.approx(1000 ** 3 / 3 / POTRF.rate.at(1000))
     assert planner.work(GETRF(A)) == pytest.approx(2 * 1000 ** 3 / 3 / GETRF.rate.at(1000))
     # as GEMM: no rate, or on a vector
-    for op in (GEMM(1, A, B), GEMV(1, A, x), TRSM(1, A, B), POTRS(A, x)):
+    for op in (GEMM(1, A, B), GEMV(1, A, x), TRSM(1, A, x), POTRS(A, x), SYRK(1, x)):
         assert planner.work(op) == planner.flops(op)
     assert order(POTRS(A, B), properties.size) == 40
+    # the BLAS-3 routines at their shape, (order, width), and side
+    assert planner.work(TRSM(1, A, B)) == pytest.approx(
+        planner.flops(TRSM(1, A, B)) / TRSM.rate.of('L').at(1000, 40))
+    assert planner.work(TRMM(1, A, B.T, side='R')) == pytest.approx(
+        planner.flops(TRMM(1, A, B.T, side='R')) / TRMM.rate.of('R').at(1000, 40))
+    assert ratio(SYRK(1, B), properties.size) == SYRK.rate.at(1000, 40)
+    for op, shape in ((SYMM(1, A, B), (1000, 40)), (SYMM(1, A, B.T, side='R'), (1000, 40)),
+                      (POTRS(A, B), (1000, 40)), (GETRS(A, B), (1000, 40)),
+                      (TRTRS(A, B), (1000, 40))):
+        side = getattr(op, 'side', 'L')                      # the solves: on the left
+        assert ratio(op, properties.size) == type(op).rate.of(side).at(*shape)
+    # below the smallest order measured (60): by FLOPs, a call's overhead is its time there
+    assert ratio(SYRK(1, B, trans=True), properties.size) is None          # order 40
+    assert ratio(POTRF(MatrixSymbol('C', 40, 40)), properties.size) is None
 
 
 def test_the_factorizations_are_priced_above_their_flops_and_a_cholesky_below_an_lu():
@@ -78,9 +130,18 @@ def test_the_benchmark_measures_every_routine_that_declares_a_rate():
     finally:
         sys.path.pop(0)
     measured = set(bench_rates.operations(8))
-    declared = {cls.__name__ for cls in operations() if cls.rate is not None}
-    assert declared == {'POTRF', 'GETRF', 'SYTRF'}
-    assert declared <= measured
+    declared = {cls.__name__: cls.rate for cls in operations() if cls.rate is not None}
+    assert set(declared) == {'POTRF', 'GETRF', 'SYTRF', 'POTRI', 'TRTRI', 'SYMM', 'SYRK',
+                             'TRMM', 'TRSM', 'TRTRS', 'POTRS', 'GETRS'}
+    assert set(declared) <= measured
+    # the shape-aware ones over the benchmark's grid (``--shapes``); the solves are TRSMs
+    shaped = {name for name, rate in declared.items()
+              if isinstance(rate, (ShapeRate, SidedRate))}
+    assert shaped == {'SYMM', 'SYRK', 'TRMM', 'TRSM', 'TRTRS', 'POTRS', 'GETRS'}
+    assert shaped - {'TRTRS', 'POTRS', 'GETRS'} <= set(bench_rates.shaped_operations(8, 2))
+    assert all(declared[name] is TRSM.rate for name in ('TRTRS', 'POTRS', 'GETRS'))
+    assert all((rate.orders, rate.widths) == (bench_rates.ORDERS, bench_rates.WIDTHS)
+               for rate in map(declared.get, shaped))
 
 
 def _mmse(n_, k_):
@@ -93,14 +154,16 @@ def _mmse(n_, k_):
 
 
 @pytest.mark.parametrize('n_, k_', [(500, 250), (1000, 500)])
-def test_the_mmse_estimator_takes_symm_where_cholesky_is_slower_per_flop(n_, k_):
+def test_the_mmse_estimator_takes_the_product_where_cholesky_is_slower_per_flop(n_, k_):
     """``Cx*H.T*(H*Cx*H.T + Cn).I*y``: through Cx's Cholesky factor (POTRF, TRMM, SYRK) has
     27% fewer FLOPs than SYMM + GEMM, but POTRF runs at a third of GEMM's speed per FLOP
     at n = 1000: measured 1.25x the hand-written SYMM program there before the rates (at
-    n = 2000, where POTRF runs at half GEMM's speed, the two tie, and so do the prices)."""
+    n = 2000, where POTRF runs at half GEMM's speed, the two tie, and so do the prices).
+    ``H*Cx`` is SYMM, or GEMM where SYMM's rate at the shape is lower (0.87 at n = 500
+    with 250 rows of H)."""
     comp = compile_expressions(*_mmse(n_, k_))
     names = {type(op).__name__ for op in comp.computation.computations}
-    assert 'SYMM' in names and 'POTRF' not in names
+    assert names & {'SYMM', 'GEMM'} and 'POTRF' not in names and 'TRMM' not in names
 
 
 def test_the_mmse_estimator_matches_numpy():

@@ -17,8 +17,8 @@ from computations.matrices.examples.kalman import kalman as kalman_statement
 
 from _harness import kalman_scipy
 
-from ._base import Application, add_to_diagonal, cholesky, column, dims, lapack_ok, register, \
-    symmetrize
+from ._base import (Application, add_to_diagonal, cholesky, cholesky_symmetric, column, dims,
+                    lapack_ok, register, symmetrize)
 
 __all__ = ['kalman_hand', 'enkf_hand', 'mmse_hand', 'mmse_information_hand', 'wiener_hand',
            'gp_regression_hand']
@@ -36,9 +36,9 @@ def kalman_hand(mu, Sigma, H, R, data):
 def kalman():
     inputs, outputs, assumptions = kalman_statement(n, k)
     return Application('kalman', 'Kalman filter update', tuple(inputs), tuple(outputs),
-                       tuple(assumptions), kalman_hand, cholesky('SYMM'),
+                       tuple(assumptions), kalman_hand, cholesky_symmetric(),
                        {'n': 2000, 'k': 1000}, {'n': 7, 'k': 4}, ('newmu', 'newSigma'),
-                       structure='Sigma SPD: SYMM; H*Sigma*H.T + R SPD: Cholesky',
+                       structure='Sigma SPD: SYMM or GEMM; H*Sigma*H.T + R SPD: Cholesky',
                        reference='Kalman, J. Basic Eng. 82 (1960)')
 
 
@@ -81,8 +81,8 @@ def mmse():
     return Application('mmse', 'linear MMSE estimator, covariance form', (Cx, Cn, H, y),
                        (Cx * H.T * (H * Cx * H.T + Cn).I * y,),
                        (Q.positive_definite(Cx), Q.positive_definite(Cn)), mmse_hand,
-                       cholesky('SYMM'), {'n': 2000, 'k': 1000}, {'n': 7, 'k': 4}, ('x',),
-                       structure='Cx SPD: SYMM; H*Cx*H.T + Cn SPD: Cholesky',
+                       cholesky_symmetric(), {'n': 2000, 'k': 1000}, {'n': 7, 'k': 4}, ('x',),
+                       structure='Cx SPD: SYMM or GEMM; H*Cx*H.T + Cn SPD: Cholesky',
                        reference='Kay, Fundamentals of Statistical Signal Processing I, 12')
 
 

@@ -11,8 +11,8 @@ import numpy as np
 from scipy.linalg import blas, lapack
 from sympy import Identity, MatrixSymbol, Q
 
-from ._base import (LU, Application, cholesky, cholesky_factor, dims, lapack_ok, register,
-                    symmetrize)
+from ._base import (LU, Application, cholesky, cholesky_factor, cholesky_symmetric, dims,
+                    lapack_ok, register, symmetrize)
 
 __all__ = ['triangular_inverse_hand', 'spd_inverse_hand', 'randomized_inversion_hand']
 
@@ -79,7 +79,8 @@ def randomized_inversion():
                        'sketch-and-project step', (A, S, X),
                        (T + (Identity(n) - T * A) * X * (Identity(n) - A * T),),
                        (Q.positive_definite(A), Q.fullrank(S)), randomized_inversion_hand,
-                       cholesky('SYMM', 'TRSM'), {'n': 2000, 'm': 200}, {'n': 8, 'm': 3},
-                       ('X_next',), structure='A SPD: SYMM; S.T*A*S SPD: Cholesky; all products '
+                       cholesky_symmetric('TRSM'), {'n': 2000, 'm': 200}, {'n': 8, 'm': 3},
+                       ('X_next',),
+                       structure='A SPD: SYMM or GEMM; S.T*A*S SPD: Cholesky; all products '
                        'n x n x m (never n x n x n)',
                        reference='Gower & Richtarik, SIAM J. Matrix Anal. Appl. 38 (2017)')

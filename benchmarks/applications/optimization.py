@@ -12,8 +12,8 @@ import numpy as np
 from scipy.linalg import blas, lapack
 from sympy import Identity, MatrixSymbol, Q, Symbol
 
-from ._base import (Application, add_to_diagonal, cholesky, column, dims, lapack_ok,
-                    positive_diagonal, register, symmetrize)
+from ._base import (Application, add_to_diagonal, cholesky, cholesky_symmetric, column, dims,
+                    lapack_ok, positive_diagonal, register, symmetrize)
 
 __all__ = ['newton_hand', 'gauss_newton_hand', 'levenberg_marquardt_hand',
            'stochastic_newton_hand', 'riccati_hand']
@@ -100,9 +100,9 @@ def stochastic_newton():
                        (B, A, W, k),
                        ((k / (k - 1)) * B * (Identity(n) - A.T * W * inner * W.T * A * B),),
                        (Q.positive_definite(B), Q.fullrank(A), Q.fullrank(W), Q.positive(k - 1)),
-                       stochastic_newton_hand, cholesky('SYMM'),
+                       stochastic_newton_hand, cholesky_symmetric(),
                        {'n': 2000, 'm': 1000, 'l': 200}, {'n': 8, 'm': 6, 'l': 3}, ('B_next',),
-                       structure='B SPD: SYMM; (k-1)*I + W.T*A*B*A.T*W SPD: Cholesky',
+                       structure='B SPD: SYMM or GEMM; (k-1)*I + W.T*A*B*A.T*W SPD: Cholesky',
                        reference='Barthels et al., Linnea (TOMS 2021), stochastic Newton',
                        overrides={'k': lambda rng, shape: float(rng.uniform(2, 4))})
 

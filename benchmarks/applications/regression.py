@@ -14,8 +14,8 @@ import numpy as np
 from scipy.linalg import blas, lapack
 from sympy import Identity, MatrixSymbol, Q, Symbol
 
-from ._base import (LU, Application, add_to_diagonal, cholesky, column, dims, lapack_ok,
-                    positive_diagonal, register)
+from ._base import (LU, Application, add_to_diagonal, cholesky, cholesky_symmetric, column,
+                    dims, lapack_ok, positive_diagonal, register)
 
 __all__ = ['ols_hand', 'wls_hand', 'gls_hand', 'ridge_hand', 'tikhonov_hand',
            'general_tikhonov_hand']
@@ -137,6 +137,6 @@ def general_tikhonov():
     return Application('general_tikhonov', 'generalized Tikhonov regularization with a prior',
                        (A, P, Qp, b, x0), ((A.T * P * A + Qp).I * (A.T * P * b + Qp * x0),),
                        (Q.positive_definite(P), Q.positive_definite(Qp)),
-                       general_tikhonov_hand, cholesky('SYMM'), LARGE, SMALL, ('x',),
-                       structure='P, Qp SPD: SYMM, A.T*P*A + Qp SPD: Cholesky',
+                       general_tikhonov_hand, cholesky_symmetric(), LARGE, SMALL, ('x',),
+                       structure='P, Qp SPD: SYMM or GEMM, A.T*P*A + Qp SPD: Cholesky',
                        reference='Barthels et al., Linnea (TOMS 2021), generalized Tikhonov')

@@ -67,12 +67,12 @@ from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, Matri
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from computations.graph import ComputationsError
-from computations.matrices.ops.auxiliary import SCALAR, SHIFT, SYMMETRIZE, TRANSPOSE
+from computations.matrices.ops.auxiliary import DIAGAXPY, SCALAR, SHIFT, SYMMETRIZE, TRANSPOSE
 from computations.matrices.ops.blas import AXPY, SCAL
 from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
 from computations.matrices.ops.lapack import POTRF
 from computations.matrices.ops.memo import active
-from computations.matrices.ops.rates import order
+from computations.matrices.ops.rates import ratio
 from computations.matrices.compiler.canonical import product
 from computations.matrices.compiler.chain import ChainOrder
 from computations.matrices.compiler.joint import MAX_GIVEN_SEARCHES, JointPlanning
@@ -232,9 +232,9 @@ class Planner(JointPlanning):
         return inverses, math.fsum(map(self.work, new)), len(new)
 
     def work(self, op):
-        """The FLOPs of ``op`` over its routine's speed per FLOP relative to GEMM's at its
-        order (:mod:`~computations.matrices.ops.rates`), or for a copy (TRANSPOSE) the
-        elements it moves."""
+        """The price of ``op`` in GEMM FLOPs: its FLOPs over its routine's speed per FLOP
+        relative to GEMM's (:mod:`~computations.matrices.ops.rates`); for a copy (TRANSPOSE)
+        the elements it moves."""
         if op not in self._work:
             self._work[op] = self._measure(op)
         return self._work[op]
@@ -243,9 +243,9 @@ class Planner(JointPlanning):
         if type(op) is TRANSPOSE:
             rows, columns = map(self.properties.size, op.X.shape)
             return float((rows or 0) * (columns or 0))
-        flops, rate = self.flops(op), getattr(op, 'rate', None)    # SCALAR: not a routine
-        at = None if rate is None else order(op, self.properties.size)
-        return flops if at is None else flops / rate.at(at)
+        flops = self.flops(op)
+        speed = ratio(op, self.properties.size)              # SCALAR: not a routine
+        return flops if speed is None else flops / speed
 
     def cheapest(self, plans, target):
         """The plan of least :meth:`cost`; prices within :data:`RATE_TOLERANCE` of the least
@@ -565,6 +565,10 @@ class Planner(JointPlanning):
         C = self.finish(self.plan(acc.value), acc.beta, None)
         if isinstance(plan.operand.var, Identity):          # alpha*I + beta*C
             return self.shifted(C, alpha)
+        if plan.operand.var.is_square and self.properties.ask('diagonal', plan.operand.var):
+            # alpha*D + beta*C, D diagonal: onto C's diagonal, O(n) (D's other entries are 0)
+            return self.emit((DIAGAXPY(alpha, plan.operand.var, C.operand.var),), plan, C,
+                             transposed=C.operand.transposed)
         if plan.operand.transposed != C.operand.transposed:
             plan = self._oriented(plan, C.operand.transposed)
         return self.emit((AXPY(alpha, plan.operand.var, C.operand.var),), plan, C,

@@ -24,6 +24,11 @@
     a multiple of the identity added to a square matrix, ``C + alpha*I``: its
     diagonal shifted in place, O(n), where AXPY with a materialized identity
     (or a routine accumulating onto one) allocates and reads n**2 entries;
+``DIAGAXPY``
+    a multiple of a diagonal matrix added to a square matrix, ``alpha*D + C``:
+    D's diagonal scaled onto C's, in place, O(n), where AXPY (or a routine
+    accumulating onto D, which copies and scales all of it) reads n**2
+    entries -- the Levenberg-Marquardt ``J.T*J + lambda*D``;
 ``CHOLESKY_ADJOINT``
     the adjoint of the Cholesky factorization, ``alpha*L.-T*SymmetricLower(L.T*B)*L.-1``,
     by a recursive algorithm of level-3 BLAS calls at about twice the
@@ -50,8 +55,8 @@ from computations.matrices.ops.core import (Call, MatrixComputation, add, as_fla
                                            multiply)
 from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
 
-__all__ = ['TRANSPOSE', 'SCALAR', 'SYMMETRIZE', 'DIAGMM', 'DIAGMM_ROOT', 'SHIFT', 'CHOLESKY_ADJOINT',
-           'scalar_atoms']
+__all__ = ['TRANSPOSE', 'SCALAR', 'SYMMETRIZE', 'DIAGMM', 'DIAGMM_ROOT', 'SHIFT', 'DIAGAXPY',
+           'CHOLESKY_ADJOINT', 'scalar_atoms']
 
 
 class TRANSPOSE(MatrixComputation):
@@ -262,6 +267,42 @@ class SHIFT(MatrixComputation):
     @property
     def flops(self):
         return self.C.shape[0]
+
+
+class DIAGAXPY(MatrixComputation):
+    """``alpha*D + C`` with D diagonal: ``alpha`` times D's diagonal added to the diagonal of
+    the square matrix C, in C.
+
+    O(n) work; only D's diagonal is read, so D must be diagonal.
+
+    >>> from sympy import MatrixSymbol, Symbol
+    >>> D, C = MatrixSymbol('D', 3, 3), MatrixSymbol('C', 3, 3)
+    >>> op = DIAGAXPY(Symbol('s'), D, C)
+    >>> op.outputs, op.condition, op.inplace, op.flops
+    ((s*D + C,), Q.diagonal(D), {0: 2}, 6)
+    """
+    __slots__ = ()
+    __props__ = ('alpha', 'D', 'C')
+    arguments = ('alpha', 'D', 'C')
+    overwrites = {0: 'C'}
+    requires = {'D': Q.diagonal}
+    routine = 'add_to_diagonal'
+    #: :func:`~computations.schedulers.calls.add_to_diagonal`, SHIFT's kernel, given D.
+    call = Call(('alpha', 'C', 'D'), (0,), overwrite={'C': 'overwrite_c'}, elementwise=('C',))
+    library = 'numpy'
+
+    def __init__(self, alpha, D, C):
+        name = type(self).__name__
+        alpha = as_scalar(alpha, 'alpha', name)
+        D, C = as_matrix(D, 'D', name), as_matrix(C, 'C', name)
+        check_square(D, 'D', name)
+        check_shapes(name, 'D', D, 'C', C, 0, 0)
+        check_shapes(name, 'D', D, 'C', C, 1, 1)
+        self._set(alpha, D, C, outputs=[add(C, multiply(alpha, D))])
+
+    @property
+    def flops(self):
+        return 2 * self.C.shape[0]
 
 
 class SYMMETRIZE(MatrixComputation):

@@ -16,6 +16,7 @@ from sympy import Q
 from computations.matrices.ops.core import (Call, MatrixComputation, add, as_flag, as_matrix, as_scalar,
                    as_side, check_shapes, check_square, multiply, same_dimension, transpose_if)
 from computations.matrices.errors import SingularMatrixError
+from computations.matrices.ops.rates import ShapeRate, SidedRate
 from computations.matrices.expressions import LofCholesky
 
 __all__ = ['GEMM', 'SYMM', 'SYRK', 'GEMV', 'AXPY', 'SCAL', 'COPY', 'TRMM', 'TRSM']
@@ -29,6 +30,18 @@ def _accumulate(alpha, product, beta, C):
     """``alpha*product + beta*C`` (without the second term when C is absent)."""
     result = _scaled(alpha, product)
     return result if C is None else add(result, _scaled(beta, C))
+
+
+def _scaling(beta, entries):
+    """The FLOPs of scaling C by ``beta`` before accumulating onto it: none when beta is 0
+    (C is not read) or 1, else one multiplication per entry the routine writes."""
+    return 0 if beta in (0, 1) else entries
+
+
+def _sided_shape(A, B, side):
+    """``(order, width)`` of a product with the square A on ``side``: A's order and B's
+    other dimension (its columns on the left, its rows on the right)."""
+    return A.shape[0], B.shape[1] if side == 'L' else B.shape[0]
 
 
 def _sided_product(name, side, A, opA, B):
@@ -88,7 +101,7 @@ class GEMM(MatrixComputation):
     def flops(self):
         (m, k), n = transpose_if(self.trans_a, self.A).shape, \
             transpose_if(self.trans_b, self.B).shape[1]
-        return 2 * m * n * k
+        return 2 * m * n * k + _scaling(self.beta, m * n)
 
 
 class SYMM(MatrixComputation):
@@ -109,6 +122,24 @@ class SYMM(MatrixComputation):
     routine = 'symm'
     call = Call(arguments, (0,), flags={'side': ('side', 'R')}, overwrite={'C': 'overwrite_c'},
                 optional={'C': 'beta'})
+    rate = SidedRate(
+        ShapeRate((60, 125, 500, 1000, 2000), (16, 64, 250, 1000, 2000), (
+            (0.86, 1.00, 1.00, 1.00, 1.00),
+            (0.95, 1.00, 0.85, 1.00, 0.97),
+            (0.92, 0.96, 1.00, 1.00, 0.99),
+            (0.85, 0.81, 1.00, 0.99, 0.97),
+            (0.80, 0.95, 0.98, 0.97, 1.00))),
+        ShapeRate((60, 125, 500, 1000, 2000), (16, 64, 250, 1000, 2000), (
+            (0.90, 0.92, 1.00, 0.96, 1.00),
+            (0.81, 1.00, 0.95, 0.94, 0.81),
+            (0.67, 1.00, 1.00, 0.99, 1.00),
+            (1.00, 1.00, 0.99, 0.96, 1.00),
+            (1.00, 1.00, 0.97, 0.96, 1.00))))
+
+    @property
+    def rate_shape(self):
+        """(A's order, B's other dimension): where :attr:`rate` is read."""
+        return _sided_shape(self.A, self.B, self.side)
 
     def __init__(self, alpha, A, B, beta=0, C=None, side='L'):
         name = type(self).__name__
@@ -122,7 +153,7 @@ class SYMM(MatrixComputation):
     @property
     def flops(self):
         m, n = self.B.shape
-        return 2 * m * n * self.A.shape[0]
+        return 2 * m * n * self.A.shape[0] + _scaling(self.beta, m * n)
 
 
 class SYRK(MatrixComputation):
@@ -143,6 +174,12 @@ class SYRK(MatrixComputation):
     requires = {'C': Q.symmetric}
     symmetric_outputs = (0,)
     routine = 'syrk'
+    rate = ShapeRate((60, 125, 500, 1000, 2000), (16, 64, 250, 1000, 2000), (
+        (0.58, 0.58, 0.46, 0.52, 0.53),
+        (0.55, 0.61, 0.55, 0.60, 0.81),
+        (0.66, 0.69, 0.81, 0.66, 0.70),
+        (0.74, 0.79, 0.77, 0.84, 0.83),
+        (0.69, 0.79, 0.97, 0.89, 0.91)))
     #: The lower triangle is written (and C's read), then mirrored unless every reader
     #: reads only that triangle (POSV, POTRF).
     call = Call(arguments, (0,), flags={'trans': 'trans', 'lower': 1},
@@ -151,6 +188,12 @@ class SYRK(MatrixComputation):
     @property
     def triangles(self):
         return {'C': 'lower'}
+
+    @property
+    def rate_shape(self):
+        """(the result's order, the inner dimension): where :attr:`rate` is read."""
+        k, n = self.A.shape if self.trans else self.A.shape[::-1]
+        return n, k
 
     def __init__(self, alpha, A, beta=0, C=None, trans=False):
         name = type(self).__name__
@@ -164,7 +207,7 @@ class SYRK(MatrixComputation):
     @property
     def flops(self):
         k, n = self.A.shape if self.trans else self.A.shape[::-1]
-        return n * (n + 1) * k
+        return n * (n + 1) * k + _scaling(self.beta, n * (n + 1) // 2)
 
 
 class GEMV(MatrixComputation):
@@ -200,7 +243,7 @@ class GEMV(MatrixComputation):
     @property
     def flops(self):
         m, n = self.A.shape
-        return 2 * m * n
+        return 2 * m * n + _scaling(self.beta, m if not self.trans else n)
 
 
 class AXPY(MatrixComputation):
@@ -327,6 +370,11 @@ class _TriangularProduct(_Triangular):
         m, n = self.B.shape
         return m * n * self.A.shape[0]
 
+    @property
+    def rate_shape(self):
+        """(A's order, B's other dimension): where :attr:`rate` is read."""
+        return _sided_shape(self.A, self.B, self.side)
+
 
 class TRMM(_TriangularProduct):
     """Triangular product: ``alpha*op(A)*B`` (side 'L') or ``alpha*B*op(A)`` ('R'), written into B.
@@ -338,6 +386,19 @@ class TRMM(_TriangularProduct):
     """
     __slots__ = ()
     routine = 'trmm'
+    rate = SidedRate(
+        ShapeRate((60, 125, 500, 1000, 2000), (16, 64, 250, 1000, 2000), (
+            (0.52, 0.69, 0.92, 0.67, 0.86),
+            (0.55, 1.00, 0.70, 0.84, 0.87),
+            (0.58, 0.77, 0.90, 0.98, 0.93),
+            (0.57, 0.76, 0.98, 0.93, 0.95),
+            (0.44, 0.85, 0.96, 0.94, 0.99))),
+        ShapeRate((60, 125, 500, 1000, 2000), (16, 64, 250, 1000, 2000), (
+            (0.57, 0.78, 1.00, 1.00, 0.89),
+            (0.64, 0.85, 0.68, 0.75, 0.80),
+            (0.50, 0.76, 0.92, 0.86, 0.95),
+            (0.59, 1.00, 0.85, 0.90, 0.95),
+            (0.70, 0.64, 0.77, 0.86, 1.00))))
 
     @staticmethod
     def _apply(opA):
@@ -354,6 +415,19 @@ class TRSM(_TriangularProduct):
     """
     __slots__ = ()
     routine = 'trsm'
+    rate = SidedRate(
+        ShapeRate((60, 125, 500, 1000, 2000), (16, 64, 250, 1000, 2000), (
+            (0.34, 0.40, 0.47, 0.27, 0.29),
+            (0.39, 0.51, 0.34, 0.37, 0.36),
+            (0.41, 0.49, 0.54, 0.53, 0.49),
+            (0.52, 0.56, 0.69, 0.58, 0.61),
+            (0.40, 0.72, 0.78, 0.76, 0.72))),
+        ShapeRate((60, 125, 500, 1000, 2000), (16, 64, 250, 1000, 2000), (
+            (0.40, 0.62, 0.46, 0.57, 0.45),
+            (0.41, 0.54, 0.39, 0.39, 0.40),
+            (0.36, 0.50, 0.59, 0.51, 0.55),
+            (0.42, 0.81, 0.67, 0.59, 0.68),
+            (0.50, 0.59, 0.64, 0.72, 0.84))))
     #: TRSM itself reports nothing: the executors check A's diagonal (as TRTRS does).
     failure = (SingularMatrixError, 'A')
     call = dataclasses.replace(_TriangularProduct.call, diagonal='A')

@@ -15,7 +15,7 @@ import sympy
 from sympy import Q
 from sympy.matrices.expressions.factorizations import Factorization
 
-from computations.matrices.ops.blas import _Triangular
+from computations.matrices.ops.blas import TRSM, _Triangular
 from computations.matrices.ops.core import Call, MatrixComputation, as_flag, as_matrix, check_shapes, check_square, transpose_if
 from computations.matrices.ops.rates import Rate
 from computations.matrices.errors import NotPositiveDefiniteError, SingularMatrixError
@@ -50,10 +50,16 @@ class _Lapack(MatrixComputation):
         n, nrhs = self.B.shape
         return 2 * n**2 * nrhs
 
+    def _solve_shape(self):
+        """(the order, the right-hand sides): where a solve's ``rate`` (TRSM's) is read."""
+        return self.B.shape
+
 
 class _FactoredSolve(_Lapack):
-    """A solve that reads factors of A made earlier (POTRS, GETRS)."""
+    """A solve that reads factors of A made earlier (POTRS, GETRS): TRSMs, at their rate."""
     __slots__ = ()
+    rate = TRSM.rate
+    rate_shape = property(_Lapack._solve_shape)
 
     @property
     def flops(self):
@@ -97,7 +103,7 @@ class POTRF(_ReadsLowerA):
     requires = {'A': Q.positive_definite}
     failure = (NotPositiveDefiniteError, 'A')
     routine = 'potrf'
-    rate = Rate((60, 0.17), (125, 0.18), (250, 0.17), (500, 0.23), (1000, 0.32), (2000, 0.45))
+    rate = Rate((60, 0.25), (125, 0.25), (250, 0.21), (500, 0.27), (1000, 0.39), (2000, 0.51))
     #: The factor's upper triangle keeps A's values (``clean=0``: scipy would clear it, at
     #: O(n^2), for readers that read the lower one only): cleared for readers of the whole.
     call = Call(arguments, (0, 'info'), flags={'lower': 1, 'clean': 0},
@@ -150,6 +156,7 @@ class POTRI(_ReadsCholeskyFactor):
     requires = {'A': Q.positive_definite}
     failure = (SingularMatrixError, 'A')
     routine = 'potri'
+    rate = Rate((60, 0.18), (125, 0.16), (250, 0.25), (500, 0.37), (1000, 0.50), (2000, 0.61))
     symmetric_outputs = (0,)
     call = Call(arguments, (0, 'info'), flags={'lower': 1}, overwrite={'L': 'overwrite_c'})
     #: An explicit inverse: the search forms one only when the result itself is one.
@@ -207,7 +214,7 @@ class GETRF(_Lapack):
     requires = {'A': Q.invertible}
     failure = (SingularMatrixError, 'A')
     routine = 'getrf'
-    rate = Rate((60, 0.35), (125, 0.24), (250, 0.22), (500, 0.25), (1000, 0.33), (2000, 0.55))
+    rate = Rate((60, 0.33), (125, 0.27), (250, 0.23), (500, 0.25), (1000, 0.36), (2000, 0.56))
     call = Call(arguments, (0, 1, 'info'), overwrite={'A': 'overwrite_a'})
 
     def __init__(self, A):
@@ -291,6 +298,8 @@ class TRTRS(_Lapack, _Triangular):
     overwrites = {0: 'B'}
     failure = (SingularMatrixError, 'A')
     routine = 'trtrs'
+    rate = TRSM.rate                  # TRSM with a check of A's diagonal
+    rate_shape = property(_Lapack._solve_shape)
     call = Call(arguments, (0, 'info'),
                 flags={'lower': 'lower', 'trans': 'trans', 'unitdiag': 'unit_diagonal'},
                 overwrite={'B': 'overwrite_b'})
@@ -327,6 +336,7 @@ class TRTRI(_Lapack, _Triangular):
     overwrites = {0: 'A'}
     failure = (SingularMatrixError, 'A')
     routine = 'trtri'
+    rate = Rate((60, 0.17), (125, 0.13), (250, 0.21), (500, 0.29), (1000, 0.41), (2000, 0.51))
     #: The other triangle is A's: zero for a triangular A stored whole, else cleared for
     #: readers of the whole.
     call = Call(arguments, (0, 'info'), flags={'lower': 'lower', 'unitdiag': 'unit_diagonal'},
@@ -380,7 +390,7 @@ class SYTRF(_Lapack):
     requires = {'A': Q.symmetric}
     failure = (SingularMatrixError, 'A')
     routine = 'sytrf'
-    rate = Rate((60, 0.18), (125, 0.17), (250, 0.17), (500, 0.18), (1000, 0.23), (2000, 0.30))
+    rate = Rate((60, 0.17), (125, 0.18), (250, 0.17), (500, 0.18), (1000, 0.25), (2000, 0.31))
     call = Call(arguments, (0, 1, 'info'), overwrite={'A': 'overwrite_a'},
                 workspace={'lwork': 'sytrf_lwork'})
 
@@ -407,6 +417,9 @@ class SYTRS(_FactoredSolve):
     overwrites = {0: 'B'}
     requires = {'A': Q.symmetric}
     routine = 'sytrs'
+    #: LAPACK's SYTRS is level 2 (0.08-0.5 of GEMM): priced by FLOPs, as before the rates,
+    #: not as the TRSMs of POTRS and GETRS (a symmetric indefinite system keeps SYSV).
+    rate = None
     call = Call(arguments, (0, 'info'), overwrite={'B': 'overwrite_b'})
 
     def __init__(self, A, B):

@@ -2,34 +2,40 @@
 correction to FLOP counts.
 
 FLOPs alone price every routine as GEMM, but a factorization runs far slower per
-FLOP: on this machine's OpenBLAS, POTRF at 0.17-0.45 of GEMM's GFLOP/s from
+FLOP: on this machine's OpenBLAS, POTRF at 0.21-0.51 of GEMM's GFLOP/s from
 n = 60 to 2000 (``./dev bench rates``).  So a plan with fewer FLOPs through a
 Cholesky factor can be the slower one: the MMSE estimator ``Cx*H.T*(H*Cx*H.T +
 Cn).I*y`` through Cx's factor (POTRF, TRMM, SYRK) has 27% fewer FLOPs than
 SYMM + GEMM and ran 1.25x the hand-written SYMM program at n = 1000.
 
-A routine class declares its measured :class:`Rate` as ``rate`` (None: as
-GEMM), and the planner prices an operation at ``flops / rate.at(order)``
-(:func:`order`: its smallest dimension).  Only the factorizations declare one,
-POTRF, GETRF and SYTRF: they are square, so the square measurement is their
-rate, and they are far from GEMM at every order (0.17-0.55), so their
-competitors (each other, and routes through products) are priced right by
-their FLOPs.  Not, for now:
+A routine class declares its measured rate as ``rate`` (None: as GEMM), and
+the planner prices an operation at ``flops / ratio(op)`` (:func:`ratio`):
 
-- the BLAS-3 routines and the solves (SYMM, SYRK, TRMM, TRSM, POTRS, TRTRS,
-  GETRS, SYTRS): their rate depends on the shape, not on one order.  SYRK runs
-  at 0.68 of GEMM on 1000 x 1000 squares but at 0.77 and 0.91 for a 1000 x
-  1000 and a 2000 x 2000 result from 200 columns, and SYMM at 0.98 on squares
-  but 0.82 with 200 right-hand sides; priced by the square figures they chose
-  worse programs (GEMM for a SYRK, four TRSMs for a POSV);
-- the explicit inversions POTRI and TRTRI: their competitors are solves with
-  the identity (POTRS, TRSM), which would need rates of their own;
-- the drivers POSV, GESV and SYSV: the planner never prices them (they are a
-  factorization and a solve fused after planning);
-- the matrix-vector routines, nor a routine called on a vector: their speed is
-  the memory's.
+- the square routines (the factorizations POTRF, GETRF and SYTRF, and the
+  explicit inversions POTRI and TRTRI) declare a :class:`Rate` over their
+  order, measured on squares (``./dev bench rates``);
+- the BLAS-3 routines with a symmetric or triangular operand (SYMM, SYRK,
+  TRMM, TRSM) and the solves made of TRSMs (TRTRS, POTRS, GETRS) declare a
+  :class:`ShapeRate` over (order, width) -- per side of the product for SYMM,
+  TRMM and TRSM, a :class:`SidedRate` -- measured against GEMM *of the same
+  shape* (``./dev bench rates --shapes``): their speed depends on the shape,
+  not on one order -- SYMM runs at 0.99 of GEMM with 1000 right-hand sides
+  at order 500 but at 0.63 with 16 of them, TRMM at 0.90 and 0.37 -- and
+  square figures chose worse programs (GEMM for a SYRK, four TRSMs for a
+  POSV).  Their competitor is usually GEMM of that shape, priced at its
+  FLOPs, so where SYMM is measurably slower than GEMM (0.87 at order 2000
+  with 250 columns) the planner takes GEMM;
+- the drivers POSV, GESV and SYSV declare none: the planner never prices them
+  (they are a factorization and a solve fused after planning);
+- SYTRS, nor the matrix-vector routines, nor a routine called on a vector:
+  their speed is the memory's (SYTRS's LAPACK kernel is level 2).
 
-A shape-aware table for all of them is left to do.
+What the rates leave out: memory traffic.  A copy of the caller's array that a
+routine overwrites (POTRF on the caller's matrix) costs as much as ~250 GEMM
+FLOPs per element at n = 2000 (``COPY`` in ``./dev bench rates``), and so do the
+level-1 and level-2 routines (AXPY, GEMV), which are priced at their FLOPs;
+pricing copies alone made the planner trade a copy for an AXPY priced at two
+FLOPs per element.  Both belong in one model of memory traffic, not done yet.
 
 >>> rate = Rate((100, 0.4), (1000, 0.6))
 >>> rate.at(100), rate.at(1000), rate.at(10), rate.at(10000)
@@ -42,7 +48,7 @@ import math
 
 from sympy import MatrixExpr
 
-__all__ = ['Rate', 'order']
+__all__ = ['Rate', 'ShapeRate', 'SidedRate', 'order', 'ratio']
 
 
 class Rate:
@@ -91,3 +97,112 @@ def order(op, size):
     if not dims or None in dims or 1 in dims:
         return None
     return min(dims)
+
+
+class ShapeRate:
+    """A BLAS-3 routine's speed per FLOP over GEMM's *of the same shape*, measured on a grid:
+    rows of ``orders`` (of its symmetric or triangular matrix; SYRK's: of its result),
+    columns of ``widths`` (the other dimension: right-hand sides; SYRK's inner dimension).
+    Between grid points bilinear in the logarithms, outside them the nearest edge.
+
+    >>> rate = ShapeRate((100, 1000), (10, 100), ((0.4, 0.5), (0.6, 0.9)))
+    >>> rate.at(100, 10), rate.at(1000, 100), rate.at(5000, 1)
+    (0.4, 0.9, 0.6)
+    >>> round(rate.at(316.2, 31.62), 3)            # the middle of the grid's square
+    0.6
+    """
+
+    __slots__ = ('orders', 'widths', 'ratios')
+
+    def __init__(self, orders, widths, ratios):
+        ratios = tuple(tuple(float(r) for r in row) for row in ratios)
+        if (not orders or not widths or list(orders) != sorted(set(orders))
+                or list(widths) != sorted(set(widths))
+                or min(orders) <= 0 or min(widths) <= 0 or len(ratios) != len(orders)
+                or any(len(row) != len(widths) or min(row) <= 0 for row in ratios)):
+            raise ValueError('a ShapeRate is increasing positive orders and widths and a '
+                             'positive ratio for each (order, width)')
+        self.orders, self.widths, self.ratios = tuple(orders), tuple(widths), ratios
+
+    def at(self, order, width):
+        """The ratio at ``(order, width)``."""
+        (i, s), (j, t) = _where(self.orders, order), _where(self.widths, width)
+        r = self.ratios
+        i1, j1 = min(i + 1, len(self.orders) - 1), min(j + 1, len(self.widths) - 1)
+        return ((1 - s) * ((1 - t) * r[i][j] + t * r[i][j1])
+                + s * ((1 - t) * r[i1][j] + t * r[i1][j1]))
+
+    def __repr__(self):
+        return f'ShapeRate({self.orders}, {self.widths}, {self.ratios})'
+
+
+class SidedRate:
+    """The :class:`ShapeRate` of a product with the structured matrix on the left
+    (``A*B``) and on the right (``B*A``): the routines run at different speeds (SYMM at
+    order 2000 with 1000 columns, 0.93 of GEMM on the left and 0.98 on the right).
+
+    >>> left = ShapeRate((100,), (10,), ((0.5,),))
+    >>> SidedRate(left, ShapeRate((100,), (10,), ((0.9,),))).of('R').at(100, 10)
+    0.9
+    """
+
+    __slots__ = ('left', 'right')
+
+    def __init__(self, left, right):
+        if not (isinstance(left, ShapeRate) and isinstance(right, ShapeRate)
+                and (left.orders, left.widths) == (right.orders, right.widths)):
+            raise ValueError('a SidedRate is two ShapeRates over the same grid')
+        self.left, self.right = left, right
+
+    @property
+    def orders(self):
+        return self.left.orders
+
+    @property
+    def widths(self):
+        return self.left.widths
+
+    def of(self, side):
+        """The ShapeRate of ``side`` ('L' or 'R')."""
+        return self.left if side == 'L' else self.right
+
+    def __repr__(self):
+        return f'SidedRate({self.left!r}, {self.right!r})'
+
+
+def _where(points, x):
+    """``(i, t)``: ``x`` is ``t`` of the way (in logarithms) from ``points[i]`` to the next."""
+    if x <= points[0]:
+        return 0, 0.0
+    if x >= points[-1]:
+        return len(points) - 1, 0.0
+    i = bisect.bisect_right(points, x) - 1
+    return i, (math.log(x) - math.log(points[i])) / (math.log(points[i + 1]) - math.log(points[i]))
+
+
+def ratio(op, size):
+    """``op``'s speed per FLOP over GEMM's, from the ``rate`` its class declares: a
+    :class:`Rate` at its :func:`order`, a :class:`ShapeRate` (or the :class:`SidedRate` of
+    its side) at its ``rate_shape``; None
+    (priced by its FLOPs) when it declares none, a dimension is unbound, it works on a
+    vector (at the memory's speed), or its order is below the smallest measured (60: a
+    call on smaller matrices takes its overhead's time, which no ratio of speeds
+    describes, and every route there costs microseconds).
+
+    >>> from sympy import MatrixSymbol
+    >>> from computations.matrices.ops.lapack import POTRF
+    >>> ratio(POTRF(MatrixSymbol('A', 2000, 2000)), int) == POTRF.rate.at(2000)
+    True
+    """
+    rate = getattr(op, 'rate', None)
+    if rate is None:
+        return None
+    if isinstance(rate, (ShapeRate, SidedRate)):
+        dims = [size(d) for d in op.rate_shape]
+        if None in dims or 1 in dims or dims[0] < rate.orders[0]:
+            return None
+        if isinstance(rate, SidedRate):
+            rate = rate.of(getattr(op, 'side', 'L'))       # the solves: on the left
+        return rate.at(*dims)
+    at = order(op, size)
+    return None if at is None or at < rate.points[0][0] else rate.at(at)

@@ -12,7 +12,7 @@ those outputs.  Classes without a blocker run whole (see
 import sympy
 from sympy import ZeroMatrix
 
-from computations.matrices.ops.auxiliary import SHIFT, TRANSPOSE
+from computations.matrices.ops.auxiliary import DIAGAXPY, SHIFT, TRANSPOSE
 from computations.matrices.ops.blas import AXPY, COPY, GEMM, GEMV, SCAL, SYMM, SYRK, TRMM, TRSM
 from computations.matrices.ops.lapack import POSV, POTRF, POTRS
 from computations.matrices.transforms.blocking.nodes import is_constant
@@ -278,6 +278,13 @@ def _shift(op, env, var, i, j):
     return total.emit(var, i, j)
 
 
+def _diagaxpy(op, env, var, i, j):
+    total = BlockSum(env, 1, env.of(op.C)[i, j])
+    if i == j:                                 # D's blocks off the diagonal are zero
+        total.add(op.alpha, env.of(op.D)[i, i])
+    return total.emit(var, i, j)
+
+
 def _transpose(op, env, var, i, j):
     return transposed_block(env, var, i, j, env.of(op.X)[j, i])
 
@@ -290,4 +297,5 @@ def _copy(op, env):
 blocker(AXPY)(_blockwise(_axpy))
 blocker(SCAL)(_blockwise(_scal))
 blocker(SHIFT)(_blockwise(_shift))
+blocker(DIAGAXPY)(_blockwise(_diagaxpy))
 blocker(TRANSPOSE)(_blockwise(_transpose))
