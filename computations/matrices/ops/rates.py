@@ -19,12 +19,14 @@ the planner prices an operation at ``flops / ratio(op)`` (:func:`ratio`):
   :class:`ShapeRate` over (order, width) -- per side of the product for SYMM,
   TRMM and TRSM, a :class:`SidedRate` -- measured against GEMM *of the same
   shape* (``./dev bench rates --shapes``): their speed depends on the shape,
-  not on one order -- SYMM runs at 0.99 of GEMM with 1000 right-hand sides
-  at order 500 but at 0.63 with 16 of them, TRMM at 0.90 and 0.37 -- and
-  square figures chose worse programs (GEMM for a SYRK, four TRSMs for a
-  POSV).  Their competitor is usually GEMM of that shape, priced at its
-  FLOPs, so where SYMM is measurably slower than GEMM (0.87 at order 2000
-  with 250 columns) the planner takes GEMM;
+  not on one order -- TRMM runs at 0.98 of GEMM with 1000 right-hand sides
+  at order 500 but at 0.58 with 16 of them -- and square figures chose worse
+  programs (GEMM for a SYRK, four TRSMs for a POSV).  Their competitor is
+  usually GEMM of that shape, priced at its FLOPs, so where SYMM is
+  measurably slower than GEMM (0.67 on the right at order 500 with 16 rows)
+  the planner takes GEMM.  The tables are capped at 1: these routines run
+  GEMM's kernel on packed operands, and a ratio above 1 is the noise of
+  GEMM's sample;
 - the drivers POSV, GESV and SYSV declare none: the planner never prices them
   (they are a factorization and a solve fused after planning);
 - SYTRS, nor the matrix-vector routines, nor a routine called on a vector:
@@ -138,8 +140,8 @@ class ShapeRate:
 
 class SidedRate:
     """The :class:`ShapeRate` of a product with the structured matrix on the left
-    (``A*B``) and on the right (``B*A``): the routines run at different speeds (SYMM at
-    order 2000 with 1000 columns, 0.93 of GEMM on the left and 0.98 on the right).
+    (``A*B``) and on the right (``B*A``): the routines run at different speeds (TRMM at
+    order 2000 with 250 columns, 0.96 of GEMM on the left and 0.77 on the right).
 
     >>> left = ShapeRate((100,), (10,), ((0.5,),))
     >>> SidedRate(left, ShapeRate((100,), (10,), ((0.9,),))).of('R').at(100, 10)
