@@ -225,7 +225,7 @@ class Computation(Immutable):
         return pictures.write(self, path, format, **options)
 
     def _repr_svg_(self):
-        return pictures.svg(self)
+        return pictures.repr_svg(self)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return pictures.mimebundle(self, include, exclude)

@@ -52,8 +52,8 @@ graphviz = _lazy_import('graphviz')
 networkx = _lazy_import('networkx')
 
 __all__ = ['operation_label', 'variable_label', 'is_scalar', 'overwritten_inputs',
-           'to_networkx', 'dot', 'write', 'svg', 'mimebundle', 'OVERWRITE_EDGE', 'BLOCKS',
-           'block_groups']
+           'to_networkx', 'dot', 'write', 'svg', 'repr_svg', 'mimebundle', 'OVERWRITE_EDGE',
+           'BLOCKS', 'block_groups']
 
 
 @functools.singledispatch
@@ -507,10 +507,27 @@ def svg(comp, **options):
     return dot(comp, **options).pipe(format='svg', encoding='utf-8')
 
 
+def repr_svg(comp):
+    """The SVG for Jupyter's ``_repr_svg_``, or None when graphviz's ``dot`` binary is missing.
+
+    None is IPython's way of saying "no SVG": the notebook shows the text
+    form instead of a traceback.  :func:`svg` and :func:`write`, asked for a
+    picture explicitly, raise :class:`graphviz.ExecutableNotFound` then.
+
+    >>> from computations import Computation
+    >>> repr_svg(Computation(['x'], ['y'])).lstrip().startswith('<?xml')
+    True
+    """
+    try:
+        return svg(comp)
+    except graphviz.ExecutableNotFound:
+        return None
+
+
 def mimebundle(comp, include=None, exclude=None, text=None):
     """Jupyter's rich display: SVG, and the text form (``text`` or ``str(comp)``) as a fallback.
 
-    Without the ``dot`` binary only the text is offered.
+    Without graphviz's ``dot`` binary only the text is offered.
 
     >>> from computations import Computation
     >>> sorted(mimebundle(Computation(['x'], ['y'])))
@@ -521,10 +538,9 @@ def mimebundle(comp, include=None, exclude=None, text=None):
 
     bundle = {}
     if wanted('image/svg+xml'):
-        try:
-            bundle['image/svg+xml'] = svg(comp)
-        except graphviz.ExecutableNotFound:
-            pass
+        picture = repr_svg(comp)
+        if picture is not None:
+            bundle['image/svg+xml'] = picture
     if wanted('text/plain'):
         bundle['text/plain'] = str(comp) if text is None else text
     return bundle

@@ -155,7 +155,13 @@ def setup(app):
 
 html_theme = 'alabaster'
 html_title = 'computations'
+# docs/_static/custom.css: the sidebar title on one line, long code lines wrapped.
+html_static_path = ['_static']
 html_theme_options = {
     'description': 'SymPy matrix expressions compiled into checked BLAS/LAPACK programs',
     'fixed_sidebar': True,
+    # Wider than the theme's 940px: code gets about 90 columns before it wraps
+    # (narrower windows switch to the theme's one-column layout below this).
+    'page_width': '1100px',
+    'sidebar_width': '230px',
 }

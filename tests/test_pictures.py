@@ -119,9 +119,10 @@ def test_mimebundle():
 
 def test_mimebundle_without_dot_falls_back_to_text(monkeypatch):
     monkeypatch.setenv('PATH', '/nonexistent')
-    with pytest.raises(graphviz.ExecutableNotFound):
-        minmax()._repr_svg_()
+    assert minmax()._repr_svg_() is None          # IPython then shows the text
     assert set(minmax()._repr_mimebundle_()) == {'text/plain'}
+    with pytest.raises(graphviz.ExecutableNotFound):  # asked for explicitly: says so
+        minmax().dot().pipe(format='svg')
 
 
 def test_labels_are_registries():
