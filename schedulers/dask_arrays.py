@@ -38,7 +38,7 @@ How the graph is made (:func:`to_arrays`):
   of the function and of the inputs' names, chunks and dtypes, as dask.array
   names its results): a block's key is ``(name-token, i, j)``, grouped on the
   dashboard by the value it is a block of (``('t1-5f0c...', 0, 1)``, the
-  partial sums of a block ``('t1_1-5f0c...', 0, 1)``).  Equal calls make
+  partial sums of a block ``('t1_v_1-5f0c...', 0, 1)``).  Equal calls make
   equal keys, so Dask shares their work; different calls never share a key.
 * Tasks are pure (no task modifies its inputs), so a task lost with a dying
   worker is simply run again.
@@ -65,6 +65,7 @@ from computations import ComputationsError, Identity
 from computations.inplace import is_constant
 from computations.inplace.tokens import token_name
 from computations.matrices import scalar_type
+from computations.matrices import dtypes
 from computations.matrices.transforms.blocking import Assemble, Split, partition
 from computations.sizes import Binding
 
@@ -176,10 +177,7 @@ def _dask_input(var, value, da):
                                 'dask collections takes dask.array.Array arguments')
     if not isinstance(var, MatrixExpr):
         raise DaskArgumentError(f'input {var}', 'is a scalar: give a float, not a dask array')
-    kind = value.dtype.kind
-    if kind not in 'iuf' or (kind == 'f' and value.dtype.itemsize > 8):
-        raise DaskArgumentError(f'input {var}', f'has dtype {value.dtype}; give real numbers '
-                                '(float64, float32 or integers)')
+    dtypes.check(var, value.dtype)
     if value.ndim == 1 and var.shape[1] == 1:
         value = value[:, None]
     if value.ndim != 2:

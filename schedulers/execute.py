@@ -24,6 +24,7 @@ from sympy import MatrixExpr
 from computations import Computation
 from computations.inplace import is_constant
 from computations.sizes import Binding
+from computations.matrices import dtypes
 
 from .interpret import interpret
 from .pipeline import lower
@@ -214,11 +215,9 @@ def _constant(var, binding, dtype):
 def _array(var, value):
     """``value`` as an array of real numbers (not yet converted), or a ValueError naming ``var``.
 
-    The dtype rule: float64 and float32 are used as they are; integers and
-    float16 are converted to float64 (exactly, for integers up to 2**53);
-    bool, complex, long double (whose precision the routines would drop),
-    object and string arrays are refused, and so are masked arrays (the
-    routines would read the masked values).
+    The dtype rule is :mod:`computations.matrices.dtypes`' (a refused dtype raises its
+    DtypeError, a ValueError); masked arrays are refused too (the routines would read the
+    masked values).
     """
     if isinstance(value, np.ma.MaskedArray):
         raise ValueError(f'input {var} is a masked array; the routines would read the masked '
@@ -228,19 +227,7 @@ def _array(var, value):
     except Exception as error:  # ragged lists and the like
         raise ValueError(f'input {var}: cannot make an array of {type(value).__name__}: '
                         f'{error}') from None
-    kind = array.dtype.kind
-    if kind == 'c':
-        raise ValueError(f'input {var} is complex ({array.dtype}); only real matrices are '
-                        'supported')
-    if kind == 'b':
-        raise ValueError(f'input {var} is a bool array; give numbers (e.g. '
-                         'value.astype(float))')
-    if kind not in 'iuf':
-        raise ValueError(f'input {var} must hold real numbers, got dtype {array.dtype}')
-    if kind == 'f' and array.dtype.itemsize > 8:
-        raise ValueError(f'input {var} is {array.dtype}; the routines compute in float64 at '
-                         'most, which would drop its extra precision: convert it explicitly '
-                         '(value.astype(np.float64))')
+    dtypes.check(var, array.dtype)
     if array.ndim == 1 and var.shape[1] == 1:
         array = array.reshape(-1, 1)
     if array.ndim != 2:

@@ -35,6 +35,8 @@ WRITER = TokenComputation(_GEMM, [str(v) for v in _GEMM.inputs], ['B'])      # B
 
 #: class name -> (positional arguments, keyword arguments) for a representative instance.
 EXAMPLES = {
+    'CommandError': (("problem 'kalman' failed to compile: no rule can compute X",), {}),
+    'DtypeError': (('input M is complex (complex128); only real matrices are supported',), {}),
     'UnboundSizeError': (('the FLOPs of GEMM', sympy.Symbol('n') * 2, {sympy.Symbol('k'): 3}), {}),
     'DonateError': (('X', 'is not an input of the computation (inputs: A)'), {}),
     'OverwriteCycleError': (('no order is safe: the overwrites form a cycle',), {'cycle': ('GEMM', 'POTRF')}),

@@ -7,16 +7,18 @@ overwrites safe, and :mod:`computations.schedulers` runs the program on
 scipy's BLAS/LAPACK wrappers.  It is loaded lazily
 (``computations.function``), so ``import computations`` never imports the
 other layers.  Its modules: :mod:`.compiled` (the :class:`Function` and its
-call path), :mod:`.specialization` (the program for one binding of the
-dimensions, and the policy that chooses it) and :mod:`.cli` (the command
-line).
+call path), :mod:`.outputs` (what a call returns: the structure the outputs
+were given in, 1-D vectors), :mod:`.dtypes` (which dtypes are computed,
+converted or refused), :mod:`.cache` (the LRU of shape specializations),
+:mod:`.specialization` (the program for one binding of the dimensions, and
+the policy that chooses it) and :mod:`.cli` (the command line).
 
 >>> import numpy as np
 >>> from sympy import MatrixSymbol, Q, Symbol
 >>> n = Symbol('n')
 >>> S, b = MatrixSymbol('S', n, n), MatrixSymbol('b', n, 1)
 >>> f = function([S, b], [S.I*b], [Q.positive_definite(S)])
->>> f(np.array([[4., 1.], [1., 3.]]), np.array([1., 2.]))
+>>> f(np.array([[4., 1.], [1., 3.]]), np.array([[1.], [2.]]))
 (array([[0.09090909],
        [0.63636364]]),)
 >>> print(f.specialize(np.eye(2), np.ones(2)).pseudocode())
@@ -41,8 +43,11 @@ def program(S, b):
     if info: fail(POSV, info)
     return (b_2,)
 """
+from .cache import DEFAULT_CACHE_SIZE, CacheInfo
 from .compiled import DEFAULT_SIZE, RUNNERS, Function, function
+from .dtypes import DtypeError
+from .outputs import Results
 from .specialization import EmptySpecialization, Specialization
 
-__all__ = ['function', 'Function', 'Specialization', 'EmptySpecialization', 'DEFAULT_SIZE',
-           'RUNNERS']
+__all__ = ['function', 'Function', 'Results', 'DtypeError', 'CacheInfo', 'Specialization',
+           'EmptySpecialization', 'DEFAULT_SIZE', 'DEFAULT_CACHE_SIZE', 'RUNNERS']

@@ -14,10 +14,11 @@ shape signature (made once, cached) and runs it in process or on Dask.
 >>> f.donate
 (B,)
 >>> f(np.eye(2), np.ones(2))
-(array([[1.],
-       [1.]]),)
+(array([1., 1.]),)
+>>> f.cache_info()
+CacheInfo(hits=0, misses=1, maxsize=128, currsize=1)
 """
-import threading
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import sympy
@@ -33,107 +34,214 @@ from ..matrices.compiler.properties import Properties
 from ..matrices.ops.core import dimensions
 from ..matrices.ops.memo import Memo
 from ..pictures import mimebundle
+from .arguments import (DEFAULT_SIZE, call_doc, call_signature, check_blocksize, check_flag,
+                        check_inputs, check_output, check_sizes)
+from .cache import DEFAULT_CACHE_SIZE, ShapeCache
+from .dtypes import check_dtypes
+from .outputs import OutputStructure
 from .specialization import (MEMORY_CHECK_BYTES, EmptySpecialization, Specialization,
                              conversion_bytes, prepared_dtype)
 
 __all__ = ['function', 'Function', 'DEFAULT_SIZE', 'RUNNERS']
 
-#: The size assumed for a symbolic dimension the caller gave no size for,
-#: when a program is shown before any call (``f.computation``).
-DEFAULT_SIZE = 1000
 
 #: How a Function runs its program: ``'source'`` (generated Python source,
 #: the default and the fast path) or ``'interpret'`` (the interpretive
 #: executor, for debugging; it computes the same values).
 RUNNERS = ('source', 'interpret')
 
+#: What ``outputs`` may be: one expression, a sequence of them, or ``{name: expression}``.
+Outputs = sympy.Expr | Sequence[sympy.Expr] | Mapping[str, sympy.Expr]
 
-def function(inputs, outputs, assumptions=(), **options):
-    """Compile ``outputs`` (SymPy matrix expressions of ``inputs``) into a :class:`Function`.
 
-    Outputs may also be scalars of matrices -- traces, (log-)determinants,
-    1x1 matrices and arithmetic on these, as :func:`computations.grad`
-    differentiates -- which a call returns as floats.
+def function(inputs: Sequence[sympy.Symbol | MatrixSymbol] | sympy.Symbol | MatrixSymbol,
+             outputs: Outputs, assumptions: Iterable[sympy.Basic] = (), *,
+             names: Sequence[str] | None = None,
+             sizes: Mapping[sympy.Symbol | str, int] | None = None,
+             runner: str = 'source',
+             blocksize: int | Mapping[sympy.Symbol | str, int] | None = None,
+             low_memory: bool = False, check_assumptions: bool = False,
+             donate: Iterable[MatrixSymbol | str] = (),
+             cache_size: int | None = DEFAULT_CACHE_SIZE) -> 'Function':
+    """Compile SymPy matrix expressions of ``inputs`` into a :class:`Function` that runs them
+    on arrays as BLAS/LAPACK calls.
 
-    ``inputs`` are ``MatrixSymbol``\\ s (numeric or symbolic shapes) and
-    scalar ``Symbol``\\ s; ``assumptions`` SymPy predicates such as
-    ``Q.positive_definite(S)``, which choose the routines (POSV for a
-    positive definite system, TRSM for a triangular one, ...).  Options:
-    ``sizes`` (``{dimension: size}``, for the program shown before any
-    call), ``names`` (names of the outputs, for printing), ``runner``
-    (``'source'``, the default, or ``'interpret'``; see :data:`RUNNERS`),
-    ``blocksize`` (an int, or ``{dimension: int}``: run the program on
-    blocks of that size, see :mod:`computations.matrices.transforms.blocking`),
-    ``low_memory`` (False by default; True also compiles the program that
-    recomputes products in row panels instead of holding them, see
-    :mod:`computations.matrices.transforms.streaming`, and runs whichever of the two
-    has the smaller predicted peak: less memory for more FLOPs),
-    ``check_assumptions`` (False by default: assumptions are promises, as in
-    LAPACK, and a broken one gives whatever the chosen routines compute;
-    True checks each call's arrays against the properties declared for
-    them, see :func:`computations.matrices.compiler.assumptions.check_values`; a call
-    may also say ``f(..., check_assumptions=True)``), ``donate`` (matrix
-    inputs, or their names, whose arrays the caller gives up: the program
-    may overwrite them instead of copying, for less memory; an array that
-    is read-only or shares memory with another argument is copied anyway,
-    and the Dask runner never overwrites).
+    Parameters
+    ----------
+    inputs : sequence of MatrixSymbol or Symbol
+        The arguments of the function, in the order a call takes them:
+        ``MatrixSymbol``\\ s (numeric or symbolic shapes: symbolic dimensions
+        are bound by the arrays of each call) and scalar ``Symbol``\\ s.  Their
+        names are the names of the call's parameters (``f(S=..., b=...)``).
+    outputs : expression, sequence of expressions, or dict of name to expression
+        What to compute: matrix expressions of the inputs, or scalars of
+        matrices (traces, (log-)determinants, 1x1 matrices and arithmetic on
+        these, as :func:`computations.grad` differentiates).  A call returns
+        results in the structure given here: a single expression gives a
+        single result, a list or tuple a tuple, a dict ``{name: expression}``
+        a dict with the same names.
+    assumptions : iterable of SymPy predicates, optional
+        Facts about the inputs, such as ``Q.positive_definite(S)``, which
+        choose the routines (POSV for a positive definite system, TRSM for a
+        triangular one...).  They are promises, as in LAPACK: a broken one
+        gives whatever the chosen routines compute (see ``check_assumptions``).
+        ``Q.hermitian`` and ``Q.unitary`` are read as ``Q.symmetric`` and
+        ``Q.orthogonal``.
+    names : sequence of str, optional
+        Names of the outputs (a list or tuple of them; a dict's keys are its
+        names): the call returns a :class:`~computations.front_door.outputs.Results`,
+        a tuple whose items can also be read by name (``r.beta``,
+        ``r['beta']``), and printouts and pictures use them.  Default
+        ``out0``, ``out1``...
+    sizes : dict of dimension (or its name) to int, optional
+        Sizes of the symbolic dimensions for the program shown before any
+        call (``f.computation``, ``f.pseudocode()``...); others default to
+        :data:`DEFAULT_SIZE`.
+    runner : {'source', 'interpret'}, default 'source'
+        How the program runs: generated Python source (the fast path) or the
+        interpretive executor (for debugging; same values).  See :data:`RUNNERS`.
+    blocksize : int or dict of dimension (or its name) to int, optional
+        Run the program on blocks of this size (see
+        :mod:`computations.matrices.transforms.blocking`).
+    low_memory : bool, default False
+        Also compile the program that recomputes products in row panels
+        instead of holding them (:mod:`computations.matrices.transforms.streaming`)
+        and run whichever has the smaller predicted peak: less memory for
+        more FLOPs.
+    check_assumptions : bool, default False
+        Check each call's arrays against the properties the assumptions
+        declare for them (:func:`computations.matrices.compiler.assumptions.check_values`);
+        one call may also say ``f(..., check_assumptions=True)``.
+    donate : iterable of MatrixSymbol or str, optional
+        Matrix inputs (or their names) whose arrays the caller gives up: the
+        program may overwrite them instead of copying, for less memory.  An
+        array that is read-only or shares memory with another argument is
+        copied anyway, and the Dask runner never overwrites.
+    cache_size : int or None, default 128
+        How many shape specializations (compiled programs, one per binding of
+        the symbolic dimensions) the function keeps, least recently used
+        dropped first; None keeps them all.  ``f.cache_info()`` counts hits
+        and misses.
 
-    Assumptions are checked when the function is made: only SymPy
-    predicates the compiler uses (``Q.hermitian`` and ``Q.unitary`` are
-    read as ``Q.symmetric`` and ``Q.orthogonal``), about inputs, that do
-    not contradict each other or the declared shapes.
+    Returns
+    -------
+    Function
+        A callable ``f(*arrays, scheduler=None, check_assumptions=None)``:
+        arrays (or lists, views, read-only arrays; numbers for scalar inputs)
+        in the order of ``inputs``, or by name.  It never modifies its
+        arguments (except donated ones), and returns NumPy arrays, and
+        scalars for scalar outputs (``np.float32`` when computed from float32
+        arrays, else Python floats), in the structure of ``outputs``.
 
-    A call ``f(*arrays, scheduler=...)`` runs in process (``scheduler=None``,
-    the default) or on Dask: ``'sync'``, ``'threads'`` or a
-    ``distributed.Client`` (see :mod:`computations.schedulers.dask_graph`).
+        *1-D in, 1-D out*: an output declared ``k x 1`` (``k`` not the number
+        1) that reads a ``n x 1`` input the call gave as a 1-D array comes
+        back 1-D, of shape ``(k,)``; every other output keeps its declared
+        two dimensions.
+
+        *Dtypes*: float64 and float32 arrays are used as they are (all-float32
+        calls run the single-precision routines and return float32, any other
+        mix runs in float64); integer and float16 arrays are converted to
+        float64; complex, bool, object, string and long-double arrays, and
+        complex scalars, are refused (:mod:`computations.front_door.dtypes`).
+
+        With ``dask.array`` arguments the call returns dask arrays, lazily;
+        ``scheduler='sync'``, ``'threads'`` or a ``distributed.Client`` runs
+        the program as a Dask graph (:mod:`computations.schedulers.dask_graph`).
+
+    Raises
+    ------
+    TypeError
+        ``inputs`` that are not ``MatrixSymbol``\\ s or ``Symbol``\\ s, outputs
+        that are not SymPy expressions, or options of the wrong type.
+    ValueError
+        An input given twice, an output using symbols that are not inputs,
+        assumptions that are not about inputs, that the compiler does not
+        use, or that contradict each other or the shapes; ``names`` of the
+        wrong count; bad ``sizes``, ``blocksize``, ``donate``, ``runner`` or
+        ``cache_size``.
+
+    A call raises a ``TypeError`` for a wrong number or name of arguments, a
+    :class:`~computations.matrices.dtypes.DtypeError` (a ``TypeError`` and
+    a ``ValueError``) for a refused dtype, a ``ValueError`` naming the input
+    and the dimension for a wrong shape, a ``MemoryError`` (before anything
+    is allocated) when the call needs more memory than is available, and a
+    ``numpy.linalg.LinAlgError`` subclass naming the expression when a
+    factorization fails.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sympy import MatrixSymbol, Q, Symbol
+    >>> n = Symbol('n')
+    >>> S, b = MatrixSymbol('S', n, n), MatrixSymbol('b', n, 1)
+    >>> solve = function([S, b], S.I*b, [Q.positive_definite(S)])
+    >>> solve
+    Function((S, b) -> S**(-1)*b)
+    >>> solve(np.array([[4., 1.], [1., 3.]]), b=np.array([1., 2.]))
+    array([0.09090909, 0.63636364])
+    >>> both = function([S, b], {'x': S.I*b, 'y': S*b}, [Q.positive_definite(S)])
+    >>> both(np.eye(2), np.ones((2, 1)))
+    {'x': array([[1.],
+           [1.]]), 'y': array([[1.],
+           [1.]])}
     """
-    return Function(inputs, outputs, assumptions, **options)
+    return Function(inputs, outputs, assumptions, names=names, sizes=sizes, runner=runner,
+                    blocksize=blocksize, low_memory=low_memory,
+                    check_assumptions=check_assumptions, donate=donate, cache_size=cache_size)
 
 
 class Function:
-    """A compiled function: call it with arrays, get a tuple of arrays (floats for scalar
-    outputs such as traces and log-determinants).
+    """A compiled function: call it with arrays, get arrays (floats for scalar outputs such
+    as traces and log-determinants) in the structure its outputs were given in.
 
-    The program is chosen per *shape signature* (the sizes of the symbolic
-    dimensions, since the cheapest order of a product depends on them),
-    compiled on first use, and cached.  ``computation``, ``program``,
+    Made by :func:`function` (see it for the parameters and the conventions of
+    a call).  The program is chosen per *shape signature* (the sizes of the
+    symbolic dimensions, since the cheapest order of a product depends on
+    them), compiled on first use, and kept in a bounded LRU cache
+    (``cache_size``; :meth:`cache_info`).  ``computation``, ``program``,
     ``flops`` and ``dot()`` describe the program for the sizes given as
     ``sizes`` (numeric shapes need none; other dimensions default to
     :data:`DEFAULT_SIZE`); :meth:`specialize` gives the program for real
     arrays or shapes.  Calls are thread-safe: each call has its own buffers.
+    ``inspect.signature(f)`` shows the inputs' names; a Function pickles
+    (its expressions and options; programs are compiled again where it is
+    loaded).
+
+    >>> import inspect
+    >>> from sympy import MatrixSymbol, Symbol
+    >>> A, x = MatrixSymbol('A', Symbol('n'), Symbol('n')), MatrixSymbol('x', Symbol('n'), 1)
+    >>> f = Function([A, x], A*x)
+    >>> inspect.signature(f)
+    <Signature (A, x, *, scheduler=None, check_assumptions=None)>
     """
 
-    def __init__(self, inputs, outputs, assumptions=(), *, sizes=None, names=None,
+    def __init__(self, inputs, outputs, assumptions=(), *, names=None, sizes=None,
                  runner='source', blocksize=None, low_memory=False, check_assumptions=False,
-                 donate=()):
-        self._options = dict(sizes=sizes, names=names, runner=runner, blocksize=blocksize,
-                             low_memory=low_memory, check_assumptions=check_assumptions,
-                             donate=donate)
+                 donate=(), cache_size=DEFAULT_CACHE_SIZE):
         if runner not in RUNNERS:
             raise ValueError(f'runner must be one of {", ".join(map(repr, RUNNERS))}, '
                              f'got {runner!r}')
         self.runner = runner
-        self.inputs = _check_inputs(inputs)
+        self.inputs = check_inputs(inputs)
         self._names = tuple(str(var) for var in self.inputs)
         self.donate = check_donate(donate, self.inputs)
-        if isinstance(outputs, sympy.Basic):
-            outputs = [outputs]
-        self.outputs = tuple(outputs)
+        #: How results are given back (:class:`~computations.front_door.outputs.OutputStructure`).
+        self.structure = OutputStructure(outputs, names, self.inputs)
+        self.outputs, self.names = self.structure.outputs, self.structure.names
+        self._options = dict(sizes=sizes, names=names, runner=runner, blocksize=blocksize,
+                             low_memory=low_memory, check_assumptions=check_assumptions,
+                             donate=donate, cache_size=cache_size)
         self.assumptions = normalize(assumptions, self.inputs)
         properties = Properties(self.assumptions)
         self._symmetric = frozenset(var for var in self.inputs if isinstance(var, MatrixExpr)
                                     and properties.ask('symmetric', var))
-        self._canonical = tuple(_check_output(i, out, self.inputs, properties)
+        self._canonical = tuple(check_output(i, out, self.inputs, properties)
                                 for i, out in enumerate(self.outputs))
-        self.names = tuple(names) if names is not None else tuple(
-            f'out{i}' for i in range(len(self.outputs)))
-        if len(self.names) != len(self.outputs):
-            raise ValueError(f'names: {len(self.names)} names for {len(self.outputs)} outputs')
         self.dimensions = dimensions(self.inputs)
-        self.sizes = _check_sizes(sizes or {}, self.dimensions)
-        self.blocksize = _check_blocksize(blocksize, self.dimensions)
-        self.low_memory = _flag(low_memory, 'low_memory')
-        self.check_assumptions = _flag(check_assumptions, 'check_assumptions')
+        self.sizes = check_sizes(sizes or {}, self.dimensions)
+        self.blocksize = check_blocksize(blocksize, self.dimensions)
+        self.low_memory = check_flag(low_memory, 'low_memory')
+        self.check_assumptions = check_flag(check_assumptions, 'check_assumptions')
         # Per input, for the fast path of calls: None for a scalar, else per axis
         # (fixed size, None) or (None, index of its dimension); None if a dimension
         # is an expression (such inputs always take the full path).
@@ -141,7 +249,8 @@ class Function:
         self._matrices = tuple(axes is not None for axes in self._axes)
         if any(axes is False for axes in self._axes):
             self._ready = lambda args: None
-        self._cache = {}
+        #: The programs by shape signature (dimension sizes), least recently used dropped.
+        self._cache = ShapeCache(cache_size, on_evict=self._evicted)
         #: The fast path's memos: ``(shapes, dtype)`` of the matrix arguments -> the
         #: dimension sizes they bind (False if they cannot go as they are), and ``(dtype,
         #: sizes)`` -> the generated function, for calls too small to check the memory.
@@ -149,11 +258,12 @@ class Function:
         #: What the compilations at every shape share
         #: (:class:`~computations.matrices.ops.memo.Memo`).
         self.memo = Memo()
-        self._lock = threading.Lock()
+        self.__signature__ = call_signature(self._names)
+        self.__doc__ = call_doc(self)
 
     def __reduce__(self):
         """Pickle the expressions and options; programs are compiled again where it is loaded."""
-        return _rebuild, (self.inputs, self.outputs, self.assumptions, self._options)
+        return _rebuild, (self.inputs, self.structure.given, self.assumptions, self._options)
 
     def __repr__(self):
         return (f"Function(({', '.join(map(str, self.inputs))}) -> "
@@ -168,12 +278,34 @@ class Function:
         """Jupyter shows the program's picture (SVG), with ``str(self)`` as text."""
         return mimebundle(self.program, include, exclude, text=str(self))
 
+    def cache_info(self):
+        """Hits, misses, maximum and current size of the cache of shape specializations, as
+        ``functools.lru_cache``'s ``cache_info()`` (a
+        :class:`~computations.front_door.cache.CacheInfo`).
+
+        A hit is a call (or :meth:`specialize`, or a description such as
+        ``f.program``) whose shape signature had its program compiled already;
+        a miss compiles one.
+        """
+        return self._cache.info()
+
+    def cache_clear(self):
+        """Forget every compiled program and the cache statistics."""
+        self._cache.clear()
+        self._keys.clear()
+
+    def _evicted(self, key):
+        """Drop the fast path's memos of a specialization the cache dropped."""
+        for memo in [k for k in list(self._runners) if k[1] == key]:
+            self._runners.pop(memo, None)
+
     # Calling ----------------------------------------------------------------
 
     def __call__(self, *args, scheduler=None, check_assumptions=None, **kwargs):
-        """Run the program on arrays (floats for scalar inputs); return a tuple of arrays
-        (scalars for scalar outputs: ``np.float32`` when computed from float32 arrays,
-        else Python floats).
+        """Run the program on arrays (floats for scalar inputs); return the results in the
+        structure the outputs were given in (see :func:`function`): arrays, and scalars
+        for scalar outputs (``np.float32`` when computed from float32 arrays, else Python
+        floats).
 
         ``scheduler``: None (in process), or ``'sync'``, ``'threads'`` or a
         ``distributed.Client`` to run the program as a Dask graph.
@@ -190,7 +322,7 @@ class Function:
 
         >>> import dask.array as da
         >>> X = MatrixSymbol('X', sympy.Symbol('n'), 2)
-        >>> (G,) = function([X], [X.T*X])(da.ones((6, 2), chunks=(3, 2)))
+        >>> G = function([X], X.T*X)(da.ones((6, 2), chunks=(3, 2)))
         >>> G
         dask.array<out0, shape=(2, 2), dtype=float64, chunksize=(2, 2), chunktype=numpy.ndarray>
         >>> G.compute()
@@ -206,33 +338,37 @@ class Function:
         ``MemoryError`` naming the largest values.
         """
         check = self.check_assumptions if check_assumptions is None \
-            else _flag(check_assumptions, 'check_assumptions')
+            else check_flag(check_assumptions, 'check_assumptions')
         if scheduler is None and not kwargs and not check and self.runner == 'source':
             ready = self._ready(args)
             if ready is not None:                    # the fast path: nothing to convert
                 run = self._runners.get(ready)
                 if run is None:
                     run = self._runner(*ready)
+                else:
+                    self._cache.hit(ready[1])
                 if self.donate:
                     args = self._guarded(args)
-                return run(*args)
+                return self.structure.pack(run(*args))
         given = self._arguments(args, kwargs)
+        check_dtypes(self.inputs, given)
+        flat = self.structure.flat(self.inputs, given) if self.structure.vectors else None
         if any(is_dask_collection(value) for value in given):
-            return self._lazy(given, scheduler, check)
+            return self.structure.pack(self._lazy(given, scheduler, check), flat)
         arrays = all(isinstance(value, np.ndarray) for var, value in zip(self.inputs, given)
                      if isinstance(var, MatrixExpr))
         if arrays:                                   # check memory before converting anything
             specialization, dtype, converted = self._predict(given)
             specialization.check_memory(dtype, converted)
         values, dims = self._prepare(given)
-        specialization = self._specialization(dims)
-        if not arrays:
+        if not arrays:                               # else the same shapes found it above
+            specialization = self._specialization(dims)
             specialization.check_memory(prepared_dtype(values))
         if check:                  # on the caller's arrays, as given (not transposed views)
             check_values(self.assumptions, dict(zip(self.inputs, given)))
         if scheduler is not None:
-            return specialization.run_dask(values, scheduler)
-        return specialization.run(values, self.runner)
+            return self.structure.pack(specialization.run_dask(values, scheduler), flat)
+        return self.structure.pack(specialization.run(values, self.runner), flat)
 
     def _lazy(self, given, scheduler, check):
         """A call with dask arrays: the results as dask arrays, nothing computed (see
@@ -252,9 +388,7 @@ class Function:
         """The generated function for arrays of ``dtype`` binding the dimensions to ``key``,
         after the memory check; kept for the next calls when the check is skipped anyway
         (a peak under :data:`~computations.front_door.specialization.MEMORY_CHECK_BYTES`)."""
-        found = self._cache.get(key)
-        if found is None:
-            found = self._specialization(dict(zip(self.dimensions, key)))
+        found = self._specialization(dict(zip(self.dimensions, key)))
         found.check_memory(dtype, 0)
         run = found.generated(dtype)
         if found.peak_bytes(dtype) < MEMORY_CHECK_BYTES:
@@ -395,18 +529,15 @@ class Function:
         return self._specialization(bind_dimensions(self.inputs, shapes))
 
     def _specialization(self, dims):
-        key = tuple(dims.get(d) for d in self.dimensions)
-        found = self._cache.get(key)
-        if found is None:
-            with self._lock:
-                found = self._cache.get(key)
-                if found is None:
-                    dims = dict(zip(self.dimensions, key))
-                    kind = EmptySpecialization if is_empty(self.inputs, self._canonical, dims) \
-                        else Specialization
-                    found = kind(self, dims)
-                    self._cache[key] = found
-        return found
+        """The :class:`Specialization` for ``{dimension: size}``, from the cache (made on a
+        miss)."""
+        return self._cache.get(tuple(dims.get(d) for d in self.dimensions), self._compile)
+
+    def _compile(self, key):
+        dims = dict(zip(self.dimensions, key))
+        kind = EmptySpecialization if is_empty(self.inputs, self._canonical, dims) \
+            else Specialization
+        return kind(self, dims)
 
     @property
     def default(self):
@@ -444,10 +575,7 @@ class Function:
         return self.default.source
 
 
-def _flag(value, name):
-    if not isinstance(value, bool):
-        raise TypeError(f'{name} must be True or False, got {value!r}')
-    return value
+
 
 
 def _rebuild(inputs, outputs, assumptions, options):
@@ -469,63 +597,3 @@ def _axes(var, dimensions):
         else:
             return False
     return tuple(axes)
-
-
-def _check_inputs(inputs):
-    if isinstance(inputs, sympy.Basic):
-        inputs = [inputs]
-    inputs = tuple(inputs)
-    for var in inputs:
-        if not isinstance(var, (MatrixSymbol, sympy.Symbol)):
-            raise TypeError(f'inputs must be MatrixSymbols or scalar Symbols, got {var!r} '
-                            f'({type(var).__name__})')
-    names = [str(var) for var in inputs]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise ValueError(f'inputs: {", ".join(repeated)} given more than once')
-    return inputs
-
-
-def _check_output(i, output, inputs, properties):
-    """The canonical form of an output, after checking it only uses the inputs."""
-    if not isinstance(output, sympy.Expr):
-        raise TypeError(f'output {i} must be a SymPy matrix expression or a scalar expression '
-                        f'of matrices (a trace, a log-determinant...), got {output!r} '
-                        f'({type(output).__name__})')
-    known = set(inputs) | set(dimensions(inputs))
-    unknown = [s for s in output.free_symbols if s not in known]
-    if unknown:
-        raise ValueError(f'output {i} ({output}) uses {", ".join(sorted(map(str, unknown)))}, '
-                         'which are not inputs')
-    return properties.canonical(output)
-
-
-def _check_blocksize(blocksize, dimensions):
-    """None, a positive int, or ``{dimension: positive int}`` keyed by the dimensions."""
-    if blocksize is None or not isinstance(blocksize, dict):
-        return None if blocksize is None else _positive(blocksize, 'blocksize')
-    return _per_dimension('blocksize', blocksize, dimensions, lambda key: f'blocksize[{key}]')
-
-
-def _check_sizes(sizes, dimensions):
-    bound = _per_dimension('sizes', sizes, dimensions, lambda key: f'sizes: {key}')
-    return {d: bound.get(d, DEFAULT_SIZE) for d in dimensions}
-
-
-def _per_dimension(option, mapping, dimensions, label):
-    """``{dimension: positive int}`` from a mapping keyed by dimensions or their names."""
-    by_name = {str(d): d for d in dimensions}
-    checked = {}
-    for key, value in mapping.items():
-        dim = by_name.get(str(key))
-        if dim is None:
-            raise ValueError(f'{option}: {key} is not a dimension of the inputs '
-                             f'(dimensions: {", ".join(by_name) or "none"})')
-        checked[dim] = _positive(value, label(key))
-    return checked
-
-
-def _positive(value, label):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f'{label} must be a positive integer, got {value!r}')
-    return int(value)

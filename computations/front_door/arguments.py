@@ -1,0 +1,119 @@
+"""What :func:`~computations.front_door.function` checks once, when a function is made, and
+how a compiled function presents its call (``inspect.signature``, ``help``).
+
+>>> import sympy
+>>> check_sizes({'n': 5}, (sympy.Symbol('n'), sympy.Symbol('m')))
+{n: 5, m: 1000}
+>>> call_signature(('S', 'b'))
+<Signature (S, b, *, scheduler=None, check_assumptions=None)>
+"""
+import inspect
+import keyword
+
+import numpy as np
+import sympy
+from sympy import MatrixSymbol
+
+from ..matrices.ops.core import dimensions
+
+__all__ = ['DEFAULT_SIZE', 'check_inputs', 'check_output', 'check_sizes', 'check_blocksize',
+           'check_flag', 'call_signature', 'call_doc']
+
+#: The size assumed for a symbolic dimension the caller gave no size for,
+#: when a program is shown before any call (``f.computation``).
+DEFAULT_SIZE = 1000
+
+
+def check_flag(value, name):
+    if not isinstance(value, bool):
+        raise TypeError(f'{name} must be True or False, got {value!r}')
+    return value
+
+
+def call_signature(names):
+    """The signature a call shows (``inspect.signature``, ``help``, IDEs): the inputs by
+    name, then the keyword-only options; ``(*args, ...)`` if a name is not an identifier."""
+    options = [inspect.Parameter('scheduler', inspect.Parameter.KEYWORD_ONLY, default=None),
+               inspect.Parameter('check_assumptions', inspect.Parameter.KEYWORD_ONLY,
+                                 default=None)]
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    if all(name.isidentifier() and not keyword.iskeyword(name)
+           and name not in ('scheduler', 'check_assumptions') for name in names):
+        parameters = [inspect.Parameter(name, kind) for name in names]
+    else:
+        parameters = [inspect.Parameter('args', inspect.Parameter.VAR_POSITIONAL)]
+    return inspect.Signature(parameters + options)
+
+
+def call_doc(function):
+    """What ``help(f)`` shows for a Function ``f``: how to call it, and what it computes."""
+    returns = {'single': 'one result', 'tuple': 'a tuple', 'named': 'named results (a tuple)',
+               'dict': 'a dict'}[function.structure.kind]
+    lines = [f'f{function.__signature__} -> {", ".join(function.names)}', '',
+             f'Computes {returns}:']
+    lines += [f'    {name} = {out}' for name, out in zip(function.names, function.outputs)]
+    if function.assumptions:
+        lines.append(f'assuming {", ".join(map(str, function.assumptions))}.')
+    lines.append('Compiled by computations.function (see its documentation for the '
+                 'conventions of a call).')
+    return '\n'.join(lines)
+
+
+def check_inputs(inputs):
+    if isinstance(inputs, sympy.Basic):
+        inputs = [inputs]
+    inputs = tuple(inputs)
+    for var in inputs:
+        if not isinstance(var, (MatrixSymbol, sympy.Symbol)):
+            raise TypeError(f'inputs must be MatrixSymbols or scalar Symbols, got {var!r} '
+                            f'({type(var).__name__})')
+    names = [str(var) for var in inputs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f'inputs: {", ".join(repeated)} given more than once')
+    return inputs
+
+
+def check_output(i, output, inputs, properties):
+    """The canonical form of an output, after checking it only uses the inputs."""
+    if not isinstance(output, sympy.Expr):
+        raise TypeError(f'output {i} must be a SymPy matrix expression or a scalar expression '
+                        f'of matrices (a trace, a log-determinant...), got {output!r} '
+                        f'({type(output).__name__})')
+    known = set(inputs) | set(dimensions(inputs))
+    unknown = [s for s in output.free_symbols if s not in known]
+    if unknown:
+        raise ValueError(f'output {i} ({output}) uses {", ".join(sorted(map(str, unknown)))}, '
+                         'which are not inputs')
+    return properties.canonical(output)
+
+
+def check_blocksize(blocksize, dimensions):
+    """None, a positive int, or ``{dimension: positive int}`` keyed by the dimensions."""
+    if blocksize is None or not isinstance(blocksize, dict):
+        return None if blocksize is None else _positive(blocksize, 'blocksize')
+    return _per_dimension('blocksize', blocksize, dimensions, lambda key: f'blocksize[{key}]')
+
+
+def check_sizes(sizes, dimensions):
+    bound = _per_dimension('sizes', sizes, dimensions, lambda key: f'sizes: {key}')
+    return {d: bound.get(d, DEFAULT_SIZE) for d in dimensions}
+
+
+def _per_dimension(option, mapping, dimensions, label):
+    """``{dimension: positive int}`` from a mapping keyed by dimensions or their names."""
+    by_name = {str(d): d for d in dimensions}
+    checked = {}
+    for key, value in mapping.items():
+        dim = by_name.get(str(key))
+        if dim is None:
+            raise ValueError(f'{option}: {key} is not a dimension of the inputs '
+                             f'(dimensions: {", ".join(by_name) or "none"})')
+        checked[dim] = _positive(value, label(key))
+    return checked
+
+
+def _positive(value, label):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f'{label} must be a positive integer, got {value!r}')
+    return int(value)

@@ -1,0 +1,106 @@
+"""A bounded, thread-safe LRU cache of shape specializations, with ``functools``' statistics.
+
+A :class:`~computations.front_door.Function` compiles one program per
+shape signature; :class:`ShapeCache` keeps the ``maxsize`` most recently
+used (all of them with ``maxsize=None``) and counts hits and misses as
+``functools.lru_cache`` does (:class:`CacheInfo`).
+
+>>> cache = ShapeCache(2)
+>>> [cache.get(key, str) for key in (1, 2, 1, 3)]
+['1', '2', '1', '3']
+>>> cache.info(), list(cache)
+(CacheInfo(hits=1, misses=3, maxsize=2, currsize=2), [1, 3])
+"""
+import threading
+from collections import OrderedDict, namedtuple
+
+__all__ = ['ShapeCache', 'CacheInfo', 'DEFAULT_CACHE_SIZE', 'check_cache_size']
+
+#: How many shape specializations a function keeps by default.
+DEFAULT_CACHE_SIZE = 128
+
+#: What ``f.cache_info()`` returns, as ``functools.lru_cache``'s ``cache_info()`` does.
+CacheInfo = namedtuple('CacheInfo', ['hits', 'misses', 'maxsize', 'currsize'])
+
+
+def check_cache_size(size):
+    """``size`` if it is a positive int or None (unbounded), else a named error.
+
+    >>> check_cache_size(0)
+    Traceback (most recent call last):
+        ...
+    ValueError: cache_size must be a positive integer or None (unbounded), got 0
+    """
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(f'cache_size must be a positive integer or None (unbounded), got '
+                        f'{size!r} ({type(size).__name__})')
+    if size < 1:
+        raise ValueError(f'cache_size must be a positive integer or None (unbounded), got '
+                         f'{size!r}')
+    return size
+
+
+class ShapeCache:
+    """``key -> value`` for the ``maxsize`` most recently used keys; ``on_evict(key)`` is
+    called for each key dropped (outside the lock)."""
+
+    def __init__(self, maxsize=DEFAULT_CACHE_SIZE, on_evict=None):
+        self.maxsize = check_cache_size(maxsize)
+        self._data = OrderedDict()
+        self._lock = threading.RLock()
+        self._on_evict = on_evict
+        self.hits = self.misses = 0
+
+    def __iter__(self):
+        """The keys, least recently used first."""
+        return iter(list(self._data))
+
+    def __len__(self):
+        return len(self._data)
+
+    def get(self, key, make):
+        """The value of ``key``, made by ``make(key)`` (once, under the lock) if absent."""
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None:
+                self.hits += 1
+                self._data.move_to_end(key)
+                return found
+            self.misses += 1
+            found = self._data[key] = make(key)
+            evicted = []
+            while self.maxsize is not None and len(self._data) > self.maxsize:
+                evicted.append(self._data.popitem(last=False)[0])
+        for old in evicted:
+            if self._on_evict is not None:
+                self._on_evict(old)
+        return found
+
+    def hit(self, key):
+        """Count a use of ``key`` found by a faster route (a memo of the caller's).
+
+        Lock-free, for the fast path of calls: under concurrent calls the count
+        may miss a hit (it is a statistic, as ``functools.lru_cache``'s).
+        """
+        try:
+            self._data.move_to_end(key)
+        except KeyError:                         # evicted meanwhile: nothing to refresh
+            return
+        self.hits += 1
+
+    def info(self):
+        """The statistics: a :class:`CacheInfo`."""
+        with self._lock:
+            return CacheInfo(self.hits, self.misses, self.maxsize, len(self._data))
+
+    def clear(self):
+        """Forget every value and the statistics."""
+        with self._lock:
+            keys = list(self._data)
+            self._data.clear()
+            self.hits = self.misses = 0
+        for key in keys:
+            if self._on_evict is not None:
+                self._on_evict(key)
