@@ -11,9 +11,15 @@ execution (:mod:`schedulers`), and never imports them.
 """
 from .core import Computation, CompositeComputation, Identity
 from .graph import ComputationsError, ConflictingProducersError, CycleError
+from . import log  # noqa: F401  (the NullHandler on the library's logger)
 
-__all__ = ['Computation', 'CompositeComputation', 'Identity', 'CycleError',
-           'ConflictingProducersError', 'ComputationsError']
+#: Loaded on first use (see :func:`__getattr__`): the front door, and gradients.
+_LAZY = {'function': 'front_door', 'Function': 'front_door', 'grad': 'matrices.gradients',
+         'frobenius_norm': 'matrices.gradients'}
+
+__all__ = ['function', 'Function', 'grad', 'frobenius_norm', 'Computation',
+           'CompositeComputation', 'Identity', 'CycleError', 'ConflictingProducersError',
+           'ComputationsError']
 __version__ = '0.1.0.dev0'
 
 
@@ -24,10 +30,13 @@ def __getattr__(name):
     It imports the other layers (inplace, schedulers); importing
     ``computations`` alone never does.
     """
-    if name in ('function', 'Function'):
-        from . import front_door
-        return getattr(front_door, name)
-    if name in ('grad', 'frobenius_norm'):
-        from .matrices import gradients
-        return getattr(gradients, name)
+    if name in _LAZY:
+        import importlib
+        module = importlib.import_module(f'{__name__}.{_LAZY[name]}')
+        return getattr(module, name)
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+def __dir__():
+    """The module's names, with those loaded on first use (``function``, ``grad``...)."""
+    return sorted(set(globals()) | set(_LAZY))

@@ -3,4 +3,5 @@ import sys
 
 from .front_door.cli import main
 
-sys.exit(main())
+if __name__ == '__main__':
+    sys.exit(main())

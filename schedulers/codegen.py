@@ -37,7 +37,10 @@ def program(A, B):
        [0.5       ]]),)
 """
 import dataclasses
+import itertools
+import linecache
 import time
+import weakref
 
 import numpy as np
 import sympy
@@ -51,7 +54,10 @@ from .execute import constant_values
 from .calls import check_info, reads_whole
 from .pipeline import lower
 
-__all__ = ['generate', 'Generated', 'compile_source']
+__all__ = ['generate', 'Generated', 'compile_source', 'compile_function']
+
+#: Numbers the generated programs, so each has its own file name in :mod:`linecache`.
+_serial = itertools.count(1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,9 +172,8 @@ class _Writer:
         lines.append(f"return ({', '.join(returned)}{',' if len(returned) == 1 else ''})")
         signature = ', '.join(params + (['*', 'times'] if profile else []))
         source = '\n'.join([f'def {name}({signature}):', *('    ' + line for line in lines)])
-        code = compile(source, f'<computations: {name}>', 'exec')
-        exec(code, self.namespace)
-        return Generated(source, self.namespace[name], tuple(parameters),
+        function = compile_function(source, name, self.namespace)
+        return Generated(source, function, tuple(parameters),
                          tuple(v.expr for v in results), tuple(steps))
 
     def _constants(self, inputs, parameters):
@@ -188,6 +193,37 @@ class _Writer:
             else:
                 self.namespace[value.token] = float(expr)
         return []
+
+
+def compile_function(source, name, namespace):
+    r"""Compile ``source``, which defines the function ``name``, into ``namespace``; return
+    the function.
+
+    The source is registered with :mod:`linecache` under a file name of its
+    own, ``<computations: NAME #N>``, so that a traceback through the
+    function shows its lines; the entry is removed when the function is
+    garbage collected.
+
+    >>> import traceback
+    >>> f = compile_function('def twice(x):\n    return 2 / x', 'twice', {})
+    >>> f(4.0)
+    0.5
+    >>> try:
+    ...     f(0.0)
+    ... except ZeroDivisionError:
+    ...     print(*traceback.format_exc().splitlines()[3:5], sep='\n')
+      File "<computations: twice #...>", line 2, in twice
+        return 2 / x
+    """
+    filename = f'<computations: {name} #{next(_serial)}>'
+    lines = [line if line.endswith('\n') else line + '\n'
+             for line in source.splitlines(keepends=True)]
+    # An mtime of None: linecache.checkcache leaves the entry alone (there is no file).
+    linecache.cache[filename] = (len(source), None, lines, filename)
+    exec(compile(source, filename, 'exec'), namespace)
+    function = namespace[name]
+    weakref.finalize(function, linecache.cache.pop, filename, None)
+    return function
 
 
 def _fused_copies(program, order, callers):

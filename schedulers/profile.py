@@ -54,6 +54,7 @@ class Profile:
 
     @property
     def flops(self):
+        """Total FLOPs of the routine calls."""
         return sum(row.flops for row in self.rows)
 
     @property
@@ -85,6 +86,54 @@ class Profile:
 
     def _repr_pretty_(self, printer, cycle):
         printer.text(str(self))
+
+    def to_records(self):
+        """One dict per routine call, in the order they ran: the table's columns as data.
+
+        Keys: ``operation``, ``routine``, ``computes``, ``seconds``, ``share`` (of
+        the total time, a fraction), ``flops`` and ``gflops`` (None for a call
+        that does no floating-point work).
+
+        >>> table = Profile([Row('GEMM', 'dgemm', 'A*B', 0.5, 2 * 10**9),
+        ...                  Row('Copy', 'copy', 'C', 0.5, 0)])
+        >>> table.to_records()[0]
+        {'operation': 'GEMM', 'routine': 'dgemm', 'computes': 'A*B', 'seconds': 0.5, \
+'share': 0.5, 'flops': 2000000000, 'gflops': 4.0}
+        >>> table.to_records()[1]['gflops'] is None
+        True
+        """
+        total = self.seconds
+        return [{'operation': row.operation, 'routine': row.routine,
+                 'computes': row.computes, 'seconds': row.seconds,
+                 'share': row.seconds / total if total > 0 else 0.0,
+                 'flops': row.flops, 'gflops': row.gflops} for row in self.rows]
+
+    def to_pandas(self):
+        """The rows as a :class:`pandas.DataFrame`, one per routine call (the columns of
+        :meth:`to_records`; ``gflops`` is NaN for a call without floating-point work).
+
+        pandas is not a dependency of the library: without it, this raises an
+        ``ImportError`` that says so.
+
+        >>> table = Profile([Row('GEMM', 'dgemm', 'A*B', 0.5, 2 * 10**9)])
+        >>> try:
+        ...     frame = table.to_pandas()
+        ... except ImportError as error:
+        ...     print('pandas' in str(error))
+        ... else:
+        ...     print(list(frame.columns) == list(table.to_records()[0]))
+        True
+        """
+        try:
+            import pandas
+        except ImportError as error:
+            raise ImportError('Profile.to_pandas needs pandas, which is not installed '
+                              '(pip install pandas); Profile.to_records() gives the same '
+                              'rows as a list of dicts') from error
+        columns = ['operation', 'routine', 'computes', 'seconds', 'share', 'flops', 'gflops']
+        frame = pandas.DataFrame.from_records(self.to_records(), columns=columns)
+        return frame.astype({'seconds': float, 'share': float, 'flops': float,
+                             'gflops': float})
 
 
 def rows(steps, seconds, binding):

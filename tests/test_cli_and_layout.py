@@ -5,6 +5,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from computations.front_door import cli
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -39,6 +41,120 @@ def test_cli_rejects_unknown_example(capsys):
     assert "invalid choice: 'nonsense'" in capsys.readouterr().err
 
 
+def test_version_comes_from_the_package(capsys):
+    import computations
+    with pytest.raises(SystemExit) as exit:
+        cli.main(['--version'])
+    assert exit.value.code == 0
+    assert capsys.readouterr().out == f'computations {computations.__version__}\n'
+    out = subprocess.run([sys.executable, '-m', 'computations', '--version'],
+                         capture_output=True, text=True, check=True).stdout
+    assert out == f'computations {computations.__version__}\n'
+
+
+PROBLEM_FILES = {
+    'unparsable.py': 'import sympy\nA = sympy.MatrixSymbol("A", 3, 3\n',
+    'raises.py': 'import sympy\nA = sympy.MatrixSymbol("A", 3, 3)\ninputs = [A]\n'
+                 'outputs = [A*B]\n',
+    'uncompilable.py': 'import sympy\nA = sympy.MatrixSymbol("A", 3, 3)\ninputs = [A]\n'
+                       'outputs = [sympy.exp(A)]\n',
+    'unsized.py': 'import sympy\nn = sympy.Symbol("n")\nA = sympy.MatrixSymbol("A", n, n)\n'
+                  'inputs = [A]\noutputs = [A*A]\n',
+}
+
+
+@pytest.mark.parametrize('argv, code, says', [
+    (['run', 'nonsense'], 2, "unknown problem 'nonsense'"),
+    (['run', 'missing.py'], 2, 'cannot read missing.py'),
+    (['run', 'kalman', '--size', 'n=0'], 2, '--size wants DIM=N with N a positive integer'),
+    (['run', 'kalman', '--size', 'q=3'], 2, 'kalman has no dimension q'),
+    (['run', 'unparsable.py'], 2, 'cannot parse unparsable.py: line 2'),
+    (['run', 'raises.py'], 2, "raises.py raised NameError: name 'B' is not defined"),
+    (['run', 'uncompilable.py'], 1, 'cannot compile uncompilable.py: '
+                                    'UnsupportedExpressionError: exp(A)'),
+    (['run', 'unsized.py'], 2, '(pass --size n=N)'),
+])
+def test_cli_errors_are_one_line(argv, code, says, tmp_path, monkeypatch, capsys):
+    for name, text in PROBLEM_FILES.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit:
+        cli.main(argv)
+    assert exit.value.code == code
+    captured = capsys.readouterr()
+    assert captured.err.startswith('computations: error: ') and captured.err.count('\n') == 1
+    assert says in captured.err and 'Traceback' not in captured.err
+
+
+def test_a_failing_command_prints_no_traceback(tmp_path):
+    (tmp_path / 'unparsable.py').write_text(PROBLEM_FILES['unparsable.py'])
+    done = subprocess.run([sys.executable, '-m', 'computations', 'run', 'unparsable.py'],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == ("computations: error: cannot parse unparsable.py: line 2: "
+                           "'(' was never closed\n")
+
+
+def test_bench_pins_the_blas_threads_and_reports_medians(capsys):
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return {pool['num_threads'] for pool in threadpool_info() if pool['user_api'] == 'blas'}
+
+    before = blas_threads()
+    seen = []
+    threads, times = cli._bench({'a': lambda: seen.append(blas_threads()),
+                                 'b': lambda: None}, 3, threads=1)
+    assert threads == 1 and seen == [{1}] * 4               # warm-up and 3 rounds, pinned
+    assert sorted(times) == ['a', 'b'] and all(t >= 0 for t in times.values())
+    assert blas_threads() == before                         # and released after
+    assert cli.main(['run', 'kalman', '--size', 'n=40', '--size', 'k=10', '--bench',
+                     '--repeat', '3', '--threads', '1']) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line.startswith('bench (median of 3, alternating, BLAS pinned to 1 thread): '
+                           'compiled ')
+
+
+def test_bench_alternates_the_contestants():
+    calls = []
+    cli._alternate({'a': lambda: calls.append('a'), 'b': lambda: calls.append('b')}, 4)
+    assert ''.join(calls) == 'ab' + 'abbaabba'              # warm-up, then alternating
+
+
+def test_bench_without_threadpoolctl_says_so(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, 'threadpoolctl', None)
+    with pytest.raises(SystemExit) as exit:
+        cli.main(['run', 'least_squares', '--size', 'n=30', '--size', 'p=3', '--bench'])
+    assert exit.value.code == 1
+    assert capsys.readouterr().err == ('computations: error: --bench needs the package '
+                                       'threadpoolctl to pin the BLAS threads '
+                                       '(pip install threadpoolctl)\n')
+
+
+def _readme_commands():
+    """The command lines the README and the docs show, as argument lists for the CLI:
+    ``computations ARGS``, ``python -m computations ARGS`` and ``./dev demo ARGS`` in
+    backquotes."""
+    pattern = re.compile(r'`(?:python -m computations|computations|\./dev demo) ([^`]+)`')
+    for path in [ROOT / 'README.md', *sorted((ROOT / 'docs').glob('*.md'))]:
+        for match in pattern.finditer(path.read_text()):
+            yield path.name, match.group(1).split()
+
+
+def test_the_readme_commands_parse():
+    commands = list(_readme_commands())
+    assert any(args[:2] == ['run', 'kalman'] for _, args in commands)
+    parser = cli._parser()
+    wrong = []
+    for name, args in commands:
+        try:
+            parser.parse_args(args)
+        except SystemExit as exit:                  # --version exits 0, a mistake 2
+            if exit.code:
+                wrong.append((name, ' '.join(args)))
+    assert wrong == []
+
+
 LOWER = ('computations.inplace', 'computations.schedulers', 'inplace', 'schedulers')
 
 
@@ -67,10 +183,11 @@ def _absolute_imports(path):
 
 
 def test_computations_source_never_imports_the_lower_layers():
-    # The package computations/front_door/, the lazily loaded front door, is the one exception.
-    front_door = ROOT / 'computations' / 'front_door'
+    # The exceptions: the package computations/front_door/, the lazily loaded front door, and
+    # computations/testing/, the testing kit, loaded only when imported.
+    exempt = (ROOT / 'computations' / 'front_door', ROOT / 'computations' / 'testing')
     for path in (ROOT / 'computations').rglob('*.py'):
-        if front_door in path.parents:
+        if any(folder in path.parents for folder in exempt):
             continue
         for name in _absolute_imports(path):
             assert not _lower(name), (path, name)

@@ -5,9 +5,17 @@
     the ``inputs``, ``outputs`` and ``assumptions`` a Python file defines;
     prints the chosen program one routine call per line and its FLOP count;
     with ``--check`` compares the result with NumPy (``sympy.lambdify``),
-    with ``--bench`` times both, with ``--svg`` draws the program.
+    with ``--bench`` times both (BLAS pinned to ``--threads`` threads with
+    threadpoolctl, the contestants alternating, medians printed), with
+    ``--svg`` draws the program.
 ``computations show [minmax|kalman] [--svg FILE]``
     prints and draws a computation built by hand.
+``computations --version``
+    prints ``computations X.Y.Z``.
+
+A failure is one line on stderr, ``computations: error: ...``, and a
+nonzero exit status (2 for a mistake in the arguments or the problem file,
+1 for a problem that fails to compile or run), never a Python traceback.
 
 Pictures (``--svg``, ``--png``, ``--pdf``) are :func:`computations.pictures.dot`
 drawings, the same as ``f.dot()`` and Jupyter's display; ``--layers``,
@@ -22,6 +30,7 @@ program:
 0
 """
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -29,6 +38,7 @@ import time
 import numpy as np
 import sympy
 
+from .. import __version__
 from ..examples import EXAMPLES
 from ..graph import ComputationsError
 from ..matrices.examples.problems import load, random_inputs
@@ -44,6 +54,7 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog='computations',
         description='Compile matrix expressions into BLAS/LAPACK programs, run and draw them.')
+    parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     commands = parser.add_subparsers(dest='command', required=True)
     run = commands.add_parser('run', help='compile a problem and run it')
     run.add_argument('spec', help='a bundled problem (kalman, least_squares, gls) or a Python '
@@ -52,9 +63,13 @@ def _parser():
                      help='the size of a symbolic dimension (repeatable), e.g. --size n=2000')
     run.add_argument('--check', action='store_true',
                      help='compare the results with NumPy (sympy.lambdify)')
-    run.add_argument('--bench', action='store_true', help='time the program against NumPy')
-    run.add_argument('--repeat', type=int, default=5,
+    run.add_argument('--bench', action='store_true',
+                     help='time the program against NumPy (BLAS threads pinned, alternating '
+                     'repetitions, medians; needs threadpoolctl)')
+    run.add_argument('--repeat', type=_positive, default=5,
                      help='timed repetitions of each contestant for --bench (default 5)')
+    run.add_argument('--threads', type=_positive, default=None,
+                     help='BLAS threads for --bench (default: as many as the BLAS uses now)')
     run.add_argument('--seed', type=int, default=0, help='seed of the random data')
     show = commands.add_parser('show', help='print and draw a computation built by hand')
     show.add_argument('example', nargs='?', default='minmax', choices=sorted(EXAMPLES))
@@ -71,23 +86,56 @@ def _parser():
     return parser
 
 
+def _positive(text):
+    """argparse type: a positive integer."""
+    if not text.strip().isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f'wants a positive integer, got {text!r}')
+    return int(text)
+
+
 class UsageError(ComputationsError):
-    """A mistake in what the command line was given, reported as one line."""
+    """A mistake in what the command line was given, reported as one line (exit code 2)."""
+
+
+class CommandError(ComputationsError):
+    """A problem that fails to compile or run, reported as one line (exit code 1)."""
 
 
 def main(argv=None):
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
 
-    A mistake in the arguments (an unknown problem, a missing file, a size
-    for a dimension the problem does not have) is one line on stderr,
-    ``computations: error: ...``, and exit code 2, as argparse reports its own.
+    A mistake in the arguments (an unknown problem, a missing file or one
+    that does not parse, a size for a dimension the problem does not have)
+    is one line on stderr, ``computations: error: ...``, and exit code 2, as
+    argparse reports its own; a problem that fails to compile or run is one
+    such line and exit code 1.
+
+    >>> main(['run', 'no_such_problem'])
+    Traceback (most recent call last):
+    SystemExit: 2
     """
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         return _run(args) if args.command == 'run' else _show(args)
     except UsageError as error:
-        parser.exit(2, f'{parser.prog}: error: {error}\n')
+        parser.exit(2, f'{parser.prog}: error: {_one_line(error)}\n')
+    except ComputationsError as error:          # CommandError, or a failure while running
+        parser.exit(1, f'{parser.prog}: error: {_one_line(error)}\n')
+    except BrokenPipeError:                     # `computations ... | head`: stop quietly
+        # Python's recipe: point stdout at devnull so its flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _one_line(error):
+    """An exception's message on one line."""
+    return ' '.join(str(error).split()) or type(error).__name__
+
+
+def _described(error):
+    """``Type: message`` of an exception, on one line."""
+    return f'{type(error).__name__}: {_one_line(error)}'
 
 
 def _show(args):
@@ -105,24 +153,48 @@ def _write_pictures(comp, args):
     for fmt in FORMATS:
         path = getattr(args, fmt)
         if path:
-            written = comp.write(path, format=fmt, layers=args.layers, rankdir=args.rankdir,
-                                 scalars=not args.hide_scalars)
+            try:
+                written = comp.write(path, format=fmt, layers=args.layers,
+                                     rankdir=args.rankdir, scalars=not args.hide_scalars)
+            except OSError as error:
+                raise CommandError(f'cannot write {path}: {error.strerror or error}') from None
             print(f'wrote {written}')
 
 
-def _run(args):
+def _load(spec):
+    """The problem ``spec`` names; a :class:`UsageError` if it cannot be read or run."""
     try:
-        problem = load(args.spec)
+        return load(spec)
     except OSError as error:
-        raise UsageError(f'cannot read {args.spec}: {error.strerror or error}') from None
+        raise UsageError(f'cannot read {spec}: {error.strerror or error}') from None
+    except SyntaxError as error:
+        raise UsageError(f'cannot parse {spec}: line {error.lineno}: {error.msg}') from None
     except ValueError as error:
         raise UsageError(error) from None
+    except Exception as error:            # the user's file raised: report it, as Python would
+        raise UsageError(f'{spec} raised {_described(error)}') from None
+
+
+def _compile(problem, data):
+    """``(function, specialization)`` of ``problem`` for ``data``; a :class:`CommandError`
+    naming the problem if it does not compile."""
+    try:
+        f = function(problem.inputs, problem.outputs, assumptions=problem.assumptions,
+                     names=problem.names)
+        return f, f.specialize(*data)
+    except (ComputationsError, ValueError, TypeError, NotImplementedError) as error:
+        raise CommandError(f'cannot compile {problem.name}: {_described(error)}') from None
+
+
+def _run(args):
+    problem = _load(args.spec)
     sizes = {**problem.sizes, **_sizes(args.size, problem)}
-    data = random_inputs(problem, sizes, seed=args.seed)
+    try:
+        data = random_inputs(problem, sizes, seed=args.seed)
+    except ValueError as error:                 # a dimension without a size
+        raise UsageError(_one_line(error)) from None
     start = time.perf_counter()
-    f = function(problem.inputs, problem.outputs, problem.assumptions,
-                              names=problem.names)
-    compiled = f.specialize(*data)
+    f, compiled = _compile(problem, data)
     seconds = time.perf_counter() - start
     print(f'{problem.name}: {problem.description}' if problem.description else problem.name)
     if compiled.dims:
@@ -150,9 +222,10 @@ def _run(args):
             + (': OK' if ok else ': FAILED (> 1e-8)'))
         status = 0 if ok else 1
     if args.bench:
-        times = _alternate({'compiled': lambda: f(*data), 'NumPy': lambda: reference(*data)},
-                           args.repeat)
-        print(f'bench (median of {args.repeat}, alternating): compiled {times["compiled"]:.4g} s, '
+        threads, times = _bench({'compiled': lambda: f(*data),
+                                 'NumPy': lambda: reference(*data)}, args.repeat, args.threads)
+        print(f'bench (median of {args.repeat}, alternating, BLAS pinned to {threads} '
+              f'thread{"s" if threads != 1 else ""}): compiled {times["compiled"]:.4g} s, '
               f'NumPy (lambdify) {times["NumPy"]:.4g} s: '
               f'{times["compiled"] / times["NumPy"]:.2f}x; '
               f'{compiled.flops / times["compiled"] / 1e9:.1f} GFLOP/s')
@@ -176,16 +249,42 @@ def _sizes(items, problem):
     return sizes
 
 
+def _bench(contestants, repeat, threads=None):
+    """``(threads, {name: median seconds})``: :func:`_alternate` with every BLAS the
+    process loaded pinned to ``threads`` threads (default: as many as it uses now).
+
+    threadpoolctl does the pinning; without it, a :class:`CommandError` says so.
+    """
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        raise CommandError('--bench needs the package threadpoolctl to pin the BLAS '
+                           'threads (pip install threadpoolctl)') from None
+    if threads is None:
+        threads = max([pool['num_threads'] for pool in threadpool_info()
+                       if pool.get('user_api') == 'blas'] or [1])
+    with threadpool_limits(limits=threads, user_api='blas'):
+        return threads, _alternate(contestants, repeat)
+
+
 def _alternate(contestants, repeat):
-    """Median seconds of each contestant, over ``repeat`` rounds that alternate between them."""
+    """Median seconds of each contestant, over ``repeat`` rounds that alternate between them
+    (each round in the reverse order of the one before, so that neither always runs first).
+
+    >>> times = _alternate({'a': lambda: None, 'b': lambda: None}, 3)
+    >>> sorted(times), all(t >= 0 for t in times.values())
+    (['a', 'b'], True)
+    """
     for run in contestants.values():   # warm up: compile, allocate, load BLAS threads
         run()
     times = {name: [] for name in contestants}
+    order = list(contestants.items())
     for _ in range(repeat):
-        for name, run in contestants.items():
+        for name, run in order:
             start = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - start)
+        order.reverse()
     return {name: statistics.median(values) for name, values in times.items()}
 
 

@@ -18,13 +18,16 @@ X.T*X = SYRK(1, X, trans=True)
 (X.T*X)**(-1)*X.T*y, LofCholesky(X.T*X) = POSV(X.T*X, X.T*y)
 (X.T*X)**(-1)*X.T*y = Identity((X.T*X)**(-1)*X.T*y)
 """
+import logging
 import math
+import time
 from typing import NamedTuple
 
 import sympy
 from sympy import MatrixExpr, MatrixSymbol
 
 from computations.core import CompositeComputation, Identity
+from computations.log import get_logger
 from computations.matrices.ops.auxiliary import TRANSPOSE
 from computations.matrices.compiler.canonical import _ordered
 from computations.matrices.ops.lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRS, SYSV, SYTRF, SYTRS
@@ -33,6 +36,9 @@ from computations.matrices.compiler.search import Planner
 from computations.matrices.ops.memo import Memo, active, sharing
 
 __all__ = ['compile_expressions', 'Compiled', 'fuse_factorizations']
+
+#: Records each compilation at DEBUG: the chosen program, its FLOPs, the compile time.
+logger = get_logger('compiler')
 
 
 class Compiled(NamedTuple):
@@ -51,9 +57,31 @@ def compile_expressions(outputs, inputs, assumptions=(), dims=None):
     Operations, products and property answers are kept in the active
     :class:`~computations.matrices.ops.memo.Memo` (a compiled function's, shared by its
     compilations at every size), else in one made for this compilation.
+
+    Each compilation is logged at DEBUG on ``computations.compiler``
+    (:mod:`computations.log`): the chosen program, its FLOPs and the time taken.
     """
+    start = time.perf_counter()
     with sharing(active() or Memo()):
-        return _compile(outputs, inputs, assumptions, dims)
+        compiled = _compile(outputs, inputs, assumptions, dims)
+    if logger.isEnabledFor(logging.DEBUG):
+        _log(compiled, outputs, dims, time.perf_counter() - start)
+    return compiled
+
+
+def _log(compiled, outputs, dims, seconds):
+    """Log a compilation's decisions at DEBUG (made only when DEBUG is enabled)."""
+    from computations.matrices.printing import pseudocode
+    names = {}
+    for i, result in enumerate(compiled.results):
+        names.setdefault(result, f'out{i}')
+    ops = [op for op in compiled.computation if not isinstance(op, Identity)]
+    logger.debug('compiled %d output(s)%s in %.3f s: %d routine call(s), %.4g FLOPs\n%s\n%s',
+                 len(outputs), ' at ' + ', '.join(f'{d}={v}' for d, v in dims.items())
+                 if dims else '', seconds, len(ops), compiled.flops,
+                 '\n'.join(f'  {names[r]} = {o}' for r, o in zip(compiled.results, outputs)),
+                 '\n'.join('  ' + line for line in
+                           pseudocode(compiled.computation, names).splitlines()))
 
 
 def _compile(outputs, inputs, assumptions, dims):
