@@ -15,7 +15,7 @@ from computations import CompositeComputation
 from computations.inplace import (BufferModel, TokenComputation, buffer_states, inplace_compile,
                                   insert_copies, tokenize)
 from computations.matrices import GEMM, SCAL
-from inplace_ops import mix_dags
+from computations.testing import mix_dags
 
 
 def naive(program, order, wanted):

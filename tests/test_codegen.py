@@ -21,7 +21,7 @@ from sympy import MatrixSymbol
 import computations
 from computations.matrices import OPERATIONS, SCALAR, TRANSPOSE, LUPivots
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
-from expressions import problems
+from computations.testing import matrix_problems as problems
 from computations.inplace import Copy, TokenComputation, TokenProgram, inplace_compile, tokenize
 from matrix_cases import op_case
 from computations.schedulers import prepare_inputs

@@ -214,7 +214,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement         # noqa: E40
 import computations                                                  # noqa: E402
 from computations.matrices.compiler.canonical import UnsupportedExpressionError  # noqa: E402
 from computations.matrices.errors import SingularExpressionError     # noqa: E402
-from reference import evaluate                                       # noqa: E402
+from computations.testing import evaluate                         # noqa: E402
 
 A3, B3, T3 = (MatrixSymbol(s, 3, 3) for s in 'ABT')
 b3, W3, M2 = MatrixSymbol('b', 3, 1), MatrixSymbol('W', 3, 2), MatrixSymbol('M', 2, 2)

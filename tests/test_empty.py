@@ -19,8 +19,8 @@ import computations
 from computations.empty import EmptyProgram, SingularZeroError, is_empty, reduce_empty
 from computations.matrices import Properties
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
-from expressions import _make, problems
-from reference import evaluate, relative_error
+from computations.testing import evaluate, matrix_problems as problems, relative_error
+from computations.testing import random_matrix as _make
 from computations.schedulers.execute import prepare_inputs
 
 n, m, k = (Symbol(s, integer=True, positive=True) for s in 'nmk')

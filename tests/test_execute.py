@@ -9,7 +9,7 @@ from computations import Computation
 from computations.matrices import (GEMM, GESV, POSV, POTRF, POTRS, SYRK, TRTRS, LofCholesky,
                                    NotPositiveDefiniteError, SingularMatrixError)
 from numpy.linalg import LinAlgError
-from reference import evaluate, relative_error
+from computations.testing import evaluate, relative_error
 from computations.schedulers import execute
 
 n = sympy.Symbol('n', integer=True, positive=True)

@@ -21,8 +21,7 @@ import computations
 from computations import frobenius_norm, grad
 from computations.matrices import CHOLESKY_ADJOINT, LofCholesky, NotPositiveDeterminantError
 from computations.matrices.compiler.canonical import UnsupportedExpressionError
-from expressions import problems
-from reference import evaluate
+from computations.testing import evaluate, matrix_problems as problems
 from computations.schedulers.kernels import run
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / 'benchmarks'

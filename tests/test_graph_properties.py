@@ -6,7 +6,7 @@ import networkx as nx
 import pytest
 
 from computations import Computation, CompositeComputation, CycleError, graph
-from strategies import dag_members
+from computations.testing import dag_members
 
 
 @given(dag_members())

@@ -8,7 +8,7 @@ from computations import CompositeComputation, Identity
 from computations.matrices import AXPY, GEMM, POSV, POTRF, SCAL, TRMM
 from computations.inplace import (TokenComputation as T, TokenProgram, UnsafeInplaceError, check,
                      inplace_compile, token_name)
-from inplace_ops import Mix
+from computations.testing import Mix
 from computations.schedulers import execute
 
 A, B, X, Y = (MatrixSymbol(s, 2, 2) for s in 'ABXY')

@@ -13,7 +13,7 @@ from hypothesis import event, given, settings, strategies as st
 from computations import CompositeComputation
 from computations.inplace import (Copy, TokenComputation, UnsafeInplaceError, check, constraints,
                                   inplace_compile, insert_copies, plan_overwrites, tokenize)
-from inplace_ops import Mix, evaluate_pure, mix_dags
+from computations.testing import Mix, mix_dags, pure_values as evaluate_pure
 from computations.schedulers import interpret
 
 

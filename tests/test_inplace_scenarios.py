@@ -11,7 +11,7 @@ from sympy import MatrixSymbol
 from computations.matrices import AXPY, GEMM, POSV, SCAL, LofCholesky
 from computations.inplace import (Copy, TokenComputation as T, UnsafeInplaceError, check, inplace_compile,
                      plan_overwrites)
-from inplace_ops import Mix
+from computations.testing import Mix
 from computations import CompositeComputation, Identity
 from computations.schedulers import execute
 

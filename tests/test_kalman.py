@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 from computations.matrices import POSV, POTRS, NotPositiveDefiniteError
 from computations.matrices.examples import kalman, kalman_numpy, kalman_program
-from reference import evaluate, relative_error
+from computations.testing import evaluate, relative_error
 from computations.schedulers import execute
 
 

@@ -13,7 +13,7 @@ from sympy.matrices.expressions.factorizations import Factorization
 
 from computations.matrices import GESV, GETRF, LU, OPERATIONS, LofCholesky, LUPivots
 from matrix_cases import op_case
-from reference import evaluate, relative_error
+from computations.testing import evaluate, relative_error
 from computations.schedulers import prepare_inputs
 from computations.schedulers.kernels import run
 

@@ -17,7 +17,8 @@ from hypothesis import given, settings, strategies as st
 import computations
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from computations.inplace import check, inplace_compile
-from inplace_ops import evaluate_pure, is_linear_extension, linear_extensions, sized_programs
+from computations.testing import pure_values as evaluate_pure, sized_programs
+from inplace_ops import is_linear_extension, linear_extensions
 from computations.schedulers import interpret
 from computations.schedulers.memory import TRANSIENT_BYTES, timeline, traced_peak
 from computations.schedulers.order import memory_order

@@ -20,8 +20,8 @@ from computations.inplace import (TokenComputation as T, check, execution_order,
 from computations.schedulers import order
 from computations.schedulers.memory import Sizes, timeline
 from computations.schedulers.reuse import reuse_buffers
-from inplace_ops import (Mix, RandomSizes, is_linear_extension, linear_extensions, mix_dags,
-                         sized_programs)
+from computations.testing import Mix, RandomSizes, mix_dags, sized_programs
+from inplace_ops import is_linear_extension, linear_extensions
 
 
 def table_sizes(**nbytes):

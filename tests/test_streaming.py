@@ -16,8 +16,7 @@ import computations
 from computations.matrices import (GEMM, POTRF, STREAMED_SYRK, SYRK, TRSM, LofCholesky,
                                    compile_expressions, stream_congruences)
 from computations.matrices.examples.problems import PROBLEMS
-from expressions import problems
-from reference import evaluate, relative_error
+from computations.testing import evaluate, matrix_problems as problems, relative_error
 from computations import CompositeComputation
 from computations.schedulers import execute, prepare_inputs
 from computations.schedulers.codegen import compile_source

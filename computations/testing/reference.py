@@ -1,18 +1,27 @@
-"""A plain NumPy evaluator of SymPy matrix expressions: the tests' independent reference.
+"""A plain NumPy evaluator of SymPy matrix expressions: the independent reference.
 
 It knows nothing of BLAS/LAPACK or of this library's operations: products
-are ``@``, inverses ``numpy.linalg.inv``, Cholesky factors
-``numpy.linalg.cholesky``, traces ``numpy.trace``, determinants
-``numpy.linalg.det`` (their logarithms ``log`` of that).
+are ``@``, inverses :func:`numpy.linalg.inv`, Cholesky factors
+:func:`numpy.linalg.cholesky`, traces :func:`numpy.trace`, determinants
+:func:`numpy.linalg.det`.  It is deliberately naive (it forms explicit
+inverses), so that it shares no code, and no mistake, with the compiler.
+
+>>> import numpy as np, sympy
+>>> A, x = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('x', 2, 1)
+>>> evaluate(A.I * x, {A: [[2., 0.], [0., 4.]], x: [[1.], [1.]]})
+array([[0.5 ],
+       [0.25]])
 """
 import numpy as np
 import sympy
-from sympy import (Determinant, Inverse, MatAdd, MatMul, MatPow, MatrixSymbol, Trace, Transpose,
-                   ZeroMatrix, Identity as Eye)
+from sympy import (Determinant, Identity as Eye, Inverse, MatAdd, MatMul, MatPow, MatrixSymbol,
+                   Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.factorizations import LofCholesky
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from computations.matrices import SymmetricLower
+
+__all__ = ['evaluate', 'relative_error']
 
 #: Scalars of matrices, and how to compute them from the matrix.
 SCALARS = {Trace: lambda m, expr: np.trace(m),
@@ -21,12 +30,26 @@ SCALARS = {Trace: lambda m, expr: np.trace(m),
 
 
 def evaluate(expr, values):
-    """The value of ``expr`` given ``{variable: array or float}``, in float64."""
+    """The value of ``expr`` given ``{variable: array or float}``, in float64.
+
+    Matrix expressions give 2-D arrays, scalar expressions floats.  Shapes
+    must be numbers (substitute symbolic dimensions first).  A variable
+    without a value raises ``KeyError`` naming it; an expression the
+    evaluator does not know, ``NotImplementedError`` naming its type.
+
+    >>> X = sympy.MatrixSymbol('X', 2, 2)
+    >>> evaluate(sympy.Trace(X.T * X) + 1, {X: np.eye(2)})
+    3.0
+    >>> evaluate(X * sympy.MatrixSymbol('Y', 2, 2), {X: np.eye(2)})
+    Traceback (most recent call last):
+        ...
+    KeyError: 'no value for Y'
+    """
     if expr in values:
         value = values[expr]
         return np.asarray(value, dtype=float) if isinstance(expr, sympy.MatrixExpr) \
             else float(value)
-    if isinstance(expr, MatrixSymbol) or isinstance(expr, sympy.Symbol):
+    if isinstance(expr, (MatrixSymbol, sympy.Symbol)):
         raise KeyError(f'no value for {expr}')
     if type(expr) in SCALARS:
         matrix = expr.parent if isinstance(expr, MatrixElement) else expr.arg
@@ -35,7 +58,11 @@ def evaluate(expr, values):
         atoms = expr.atoms(*SCALARS)
         known = {k: v for k, v in values.items() if not isinstance(k, sympy.MatrixExpr)}
         known.update({atom: sympy.Float(evaluate(atom, values)) for atom in atoms})
-        return float(expr.xreplace({k: sympy.Float(v) for k, v in known.items()}))
+        result = expr.xreplace({k: sympy.Float(v) for k, v in known.items()})
+        missing = result.free_symbols
+        if missing:
+            raise KeyError(f'no value for {", ".join(sorted(map(str, missing)))}')
+        return float(result)
     if isinstance(expr, MatMul):
         result = 1.0
         for arg in expr.args:
@@ -64,8 +91,17 @@ def evaluate(expr, values):
 
 
 def relative_error(got, expected):
-    """Frobenius-norm relative error (absolute when the expected value is zero)."""
+    """Frobenius-norm relative error (absolute when the expected value is zero).
+
+    >>> relative_error([[1.0, 2.0]], [[1.0, 2.0 + 1e-9]]) < 1e-9
+    True
+    >>> relative_error([1.0], [[1.0]])
+    Traceback (most recent call last):
+        ...
+    ValueError: shapes differ: got (1,), expected (1, 1)
+    """
     got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
-    assert got.shape == expected.shape, (got.shape, expected.shape)
+    if got.shape != expected.shape:
+        raise ValueError(f'shapes differ: got {got.shape}, expected {expected.shape}')
     scale = np.linalg.norm(expected)
-    return np.linalg.norm(got - expected) / (scale if scale else 1.0)
+    return float(np.linalg.norm(got - expected) / (scale if scale else 1.0))

@@ -1,0 +1,297 @@
+"""The testing kit, ``computations.testing``: its strategies make valid objects, and its
+assertions pass on right programs and functions and fail on wrong ones."""
+import subprocess
+import sys
+
+import networkx
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings, strategies as st
+from sympy import MatrixSymbol, Q
+
+import computations
+from computations import Computation, CompositeComputation
+from computations.inplace import TokenComputation as T, check, inplace_compile, insert_copies, \
+    tokenize
+from computations.matrices import GEMM, SCAL
+from computations.matrices.compiler.assumptions import check_values
+from computations.schedulers import kernel
+from computations.testing import (KINDS, Mix, assert_allclose_to_numpy, assert_inplace_safe,
+                                  dag_members, matrix_problems, mix_dags, pure_values,
+                                  random_matrix, sized_programs)
+from computations.testing.expressions import structure_errors
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+def vectors(comp, seed):
+    rng = np.random.default_rng(seed)
+    return {var: rng.uniform(-1, 1, 3) for var in comp.inputs}
+
+
+# Strategies ----------------------------------------------------------------------
+
+@given(dag_members())
+def test_dag_members_form_a_dag(ops):
+    comp = CompositeComputation(*ops)
+    assert networkx.is_directed_acyclic_graph(comp.to_networkx())
+    assert set(comp.toposort()) == set(ops)
+    assert all(var.startswith('i') for var in comp.inputs)
+
+
+@given(mix_dags(), st.booleans())
+def test_mix_dags_compile_to_programs_that_pass_check(comp, donate):
+    donated = comp.inputs if donate else ()
+    for program in (tokenize(comp), insert_copies(comp), inplace_compile(comp, donate=donated)):
+        check(program, donate=donated)
+
+
+@given(sized_programs())
+def test_sized_programs_are_checked_programs_with_positive_sizes(case):
+    comp, program, sizes, donate = case
+    check(program, donate=comp.inputs if donate else ())
+    assert all(sizes.nbytes(v.expr) > 0 for v in program.variables)
+    assert all(sizes.workspace(op) >= 0 for op in comp.computations)
+
+
+@given(matrix_problems())
+@settings(deadline=None)
+def test_matrix_problems_have_data_that_keeps_their_assumptions(p):
+    assert not structure_errors(p.outputs)
+    values = p.data()
+    assert len(values) == len(p.inputs)
+    for var, value in zip(p.inputs, values):
+        if isinstance(var, MatrixSymbol):
+            assert np.shape(value) == p.shape(var)
+        else:
+            assert isinstance(value, float)
+    check_values(p.assumptions, dict(zip(p.inputs, values)))
+    assert all(np.all(np.isfinite(r)) for r in p.reference(values))
+
+
+@pytest.mark.parametrize('kind', [k for k in KINDS if k != 'scalar'])
+def test_random_matrix_keeps_its_kind(kind):
+    rng = np.random.default_rng()
+    shape = (5, 3) if kind in ('general', 'fullrank') else (4, 4)
+    A = MatrixSymbol('A', *shape)
+    predicates = {'symmetric': Q.symmetric, 'spd': Q.positive_definite,
+                  'lower': Q.lower_triangular, 'upper': Q.upper_triangular,
+                  'invertible': Q.invertible, 'diagonal': Q.diagonal, 'fullrank': Q.fullrank}
+    value = random_matrix(kind, shape, rng)
+    assert value.shape == shape
+    if kind in predicates:
+        check_values([predicates[kind](A)], {A: value})
+    if kind in ('spd', 'invertible', 'lower', 'upper', 'diagonal', 'fullrank'):
+        assert np.linalg.cond(value) < 1e3
+
+
+def test_random_matrix_refuses_bad_arguments():
+    rng = np.random.default_rng()
+    with pytest.raises(ValueError, match='kind must be one of'):
+        random_matrix('hermitian', (2, 2), rng)
+    with pytest.raises(ValueError, match='a fullrank matrix here is tall'):
+        random_matrix('fullrank', (2, 3), rng)
+    with pytest.raises(TypeError, match='rng must be a numpy.random.Generator'):
+        random_matrix('general', (2, 3), 0)
+
+
+# assert_inplace_safe -------------------------------------------------------------
+
+@given(mix_dags(), st.booleans(), seeds)
+def test_compiled_programs_are_inplace_safe(comp, donate, seed):
+    donated = comp.inputs if donate else ()
+    inputs = vectors(comp, seed)
+    saved = {var: value.copy() for var, value in inputs.items()}
+    got = assert_inplace_safe(inplace_compile(comp, donate=donated), inputs, donate=donated)
+    assert set(got) == set(comp.outputs)
+    for var, value in inputs.items():                        # donated or not: copies were run
+        np.testing.assert_array_equal(value, saved[var])
+
+
+@given(matrix_problems(symbolic=False), st.booleans())
+@settings(max_examples=30, deadline=None)
+def test_compiled_matrix_programs_are_inplace_safe(p, donate):
+    f = computations.function(p.inputs, p.outputs, p.assumptions)
+    inputs = dict(zip(p.inputs, p.data()))
+    donated = [var for var in p.inputs if isinstance(var, MatrixSymbol)] if donate else ()
+    program = inplace_compile(f.computation, donate=donated)
+    assert_inplace_safe(program, inputs, donate=donated, rtol=1e-12)
+
+
+A = MatrixSymbol('A', 3, 3)
+#: SCAL doubles A in its own buffer; GEMM reads A::
+#:
+#:     A@A --> [SCAL] => 2*A@A
+#:      \---> [GEMM] --> A*A@P       (must run first)
+SCAL_A = T(SCAL(2, A), ['A'], ['A'])
+GEMM_A = T(GEMM(1, A, A), ['A', 'A'], ['P'])
+
+
+def test_an_overwrite_before_the_last_reader_fails():
+    a = {A: np.random.default_rng().uniform(-1, 1, (3, 3))}
+    program = SCAL_A + GEMM_A
+    assert_inplace_safe(program, a, donate=[A])            # in the safe order: GEMM first
+    with pytest.raises(AssertionError, match="not inplace safe: SCAL overwrites token 'A' "
+                                             'holding A, but GEMM still needs it'):
+        assert_inplace_safe(program, a, order=[SCAL_A, GEMM_A], donate=[A])
+    # Without the checker, the poisoned run itself finds the wrong value.
+    with pytest.raises(AssertionError, match=r"output A\*\*2 \(token 'P'\) of the inplace "
+                                             "program differs from the pure program's value"):
+        assert_inplace_safe(program, a, order=[SCAL_A, GEMM_A], donate=[A], check=False)
+
+
+def test_overwriting_an_input_that_was_not_donated_fails():
+    a = {A: np.random.default_rng().uniform(-1, 1, (3, 3))}
+    saved = a[A].copy()
+    with pytest.raises(AssertionError, match=r"caller's input"):
+        assert_inplace_safe(SCAL_A, a)
+    with pytest.raises(AssertionError, match='overwrote input A, which was not donated'):
+        assert_inplace_safe(SCAL_A, a, check=False)
+    np.testing.assert_array_equal(a[A], saved)
+
+
+def test_two_outputs_over_one_mix_input_fail():
+    """x@x --> [Mix] => y@x ;  x@x --> [Mix] --> z@z   (z read from x after y overwrote it)"""
+    first = T(Mix(['x'], ['y'], [(0, 0)]), ['x'], ['x'])
+    second = T(Mix(['x'], ['z']), ['x'], ['z'])
+    inputs = {'x': np.random.default_rng().uniform(-1, 1, 4)}
+    with pytest.raises(AssertionError, match="output z \\(token 'z'\\)"):
+        assert_inplace_safe(first + second, inputs, order=[first, second], donate=['x'],
+                            check=False)
+
+
+class Alias(Computation):
+    """An operation whose kernel returns its input array itself, without declaring it."""
+    __slots__ = ()
+
+
+@kernel.register(Alias)
+def _alias(op, values, overwrite):
+    return [values[0]]
+
+
+def test_a_kernel_that_returns_a_dying_buffer_is_poisoned():
+    """x@x --> [Mix] --> t@t --> [Alias] --> y@y  (y *is* t's buffer, which dies)"""
+    comp = Mix(['x'], ['t']) + Alias(['t'], ['y'])
+    inputs = {'x': np.random.default_rng().uniform(-1, 1, 4)}
+    with pytest.raises(AssertionError, match=r"output y \(token 'y'\)[\s\S]*nan"):
+        assert_inplace_safe(comp, inputs)
+
+
+def test_a_kernel_that_writes_where_it_did_not_declare_fails():
+    """x@x --> [Alias] --> y ;  x@x --> [Mix] => w@x  (Mix overwrites x, which y shares)"""
+    comp = Alias(['x'], ['y']) + Mix(['x'], ['w'], [(0, 0)])
+    inputs = {'x': np.random.default_rng().uniform(-1, 1, 4)}
+    assert_inplace_safe(comp, inputs)                  # x is the caller's: Mix gets a copy
+    with pytest.raises(AssertionError, match=r"output y \(token 'y'\)"):
+        assert_inplace_safe(comp, inputs, donate=['x'])
+
+
+def test_pure_values_overwrite_nothing():
+    comp = Mix(['x'], ['y'], [(0, 0)]) + Mix(['x', 'y'], ['z'], [(0, 1)])
+    x = np.linspace(-1, 1, 5)
+    out = pure_values(inplace_compile(comp), {'x': x})
+    np.testing.assert_array_equal(x, np.linspace(-1, 1, 5))
+    assert set(out) == {'z'} and np.all(np.isfinite(out['z']))
+
+
+def test_assert_inplace_safe_refuses_bad_arguments():
+    with pytest.raises(TypeError, match='program must be a Computation'):
+        assert_inplace_safe('GEMM', {})
+    with pytest.raises(TypeError, match='inputs must be a dict'):
+        assert_inplace_safe(Mix(['x'], ['y']), [np.ones(2)])
+    with pytest.raises(KeyError, match='no value given for x'):
+        assert_inplace_safe(Mix(['x'], ['y']), {})
+
+
+# assert_allclose_to_numpy --------------------------------------------------------
+
+@given(matrix_problems(), st.sampled_from([np.float64, np.float32]))
+@settings(max_examples=40, deadline=None)
+def test_compiled_functions_agree_with_numpy(p, dtype):
+    f = computations.function(p.inputs, p.outputs, p.assumptions)
+    values = [v.astype(dtype) if isinstance(v, np.ndarray) else v for v in p.data()]
+    assert_allclose_to_numpy(f, *values)
+
+
+def kalman():
+    n, k = sympy.Symbol('n'), sympy.Symbol('k')
+    mu, data = MatrixSymbol('mu', n, 1), MatrixSymbol('data', k, 1)
+    Sigma, H, R = MatrixSymbol('Sigma', n, n), MatrixSymbol('H', k, n), MatrixSymbol('R', k, k)
+    inputs = [mu, Sigma, H, R, data]
+    outputs = [mu + Sigma*H.T*(R + H*Sigma*H.T).I*(H*mu - data),
+               Sigma - Sigma*H.T*(R + H*Sigma*H.T).I*H*Sigma]
+    rng = np.random.default_rng()
+    values = [rng.standard_normal(4), random_matrix('spd', (4, 4), rng),
+              rng.standard_normal((2, 4)), random_matrix('spd', (2, 2), rng),
+              rng.standard_normal(2)]
+    return inputs, outputs, [Q.positive_definite(Sigma), Q.positive_definite(R)], values
+
+
+def test_a_compiled_kalman_filter_agrees_and_a_wrong_one_does_not():
+    inputs, outputs, assumptions, values = kalman()
+    f = computations.function(inputs, outputs, assumptions)
+    assert_allclose_to_numpy(f, *values)
+    assert_allclose_to_numpy(f, *[v.astype(np.float32) for v in values])
+    wrong = computations.function(inputs, [outputs[0], outputs[1].T * outputs[1]], assumptions)
+    with pytest.raises(AssertionError, match=r'output 1, .*relative error .* > rtol 1e-08'):
+        assert_allclose_to_numpy(wrong, *values, outputs=outputs)
+
+
+def test_wrong_dtypes_shapes_and_counts_fail():
+    S, x = MatrixSymbol('S', 2, 2), MatrixSymbol('x', 2, 1)
+    s, v = np.array([[2., 1.], [1., 2.]]), np.ones((2, 1))
+    exact = {'inputs': [S, x], 'outputs': [S * x]}
+    assert_allclose_to_numpy(lambda s, v: s @ v, s, v, **exact)
+    with pytest.raises(AssertionError, match='the result has dtype float64, but float32'):
+        assert_allclose_to_numpy(lambda s, v: (s @ v).astype(np.float64), s.astype(np.float32),
+                                 v.astype(np.float32), **exact)
+    with pytest.raises(AssertionError, match=r'shape \(1, 2\), expected \(2, 1\)'):
+        assert_allclose_to_numpy(lambda s, v: (s @ v).T, s, v, **exact)
+    with pytest.raises(AssertionError, match='returned 2 results for 1 outputs'):
+        assert_allclose_to_numpy(lambda s, v: (s @ v, v), s, v, **exact)
+    with pytest.raises(TypeError, match='give inputs= and outputs='):
+        assert_allclose_to_numpy(lambda s, v: s @ v, s, v)
+    with pytest.raises(TypeError, match='f takes 2 arguments'):
+        assert_allclose_to_numpy(lambda s: s, s, **exact)
+
+
+def test_results_given_as_a_dict_or_a_single_array_are_compared_in_order():
+    S = MatrixSymbol('S', 2, 2)
+    s = np.array([[2., 1.], [1., 2.]])
+    assert_allclose_to_numpy(lambda s: {'a': s @ s, 'b': s.T}, s, inputs=[S],
+                             outputs={'a': S * S, 'b': S.T})
+    with pytest.raises(AssertionError, match='output 1, S.T'):
+        assert_allclose_to_numpy(lambda s: {'a': s @ s, 'b': 2 * s}, s, inputs=[S],
+                                 outputs={'a': S * S, 'b': S.T})
+
+
+# Loading -------------------------------------------------------------------------
+
+def test_the_kit_loads_only_when_imported_and_its_assertions_need_no_hypothesis():
+    code = '''
+import sys
+sys.modules['hypothesis'] = None            # as if it were not installed
+import computations, computations.matrices
+assert 'computations.testing' not in sys.modules
+import numpy as np, computations.testing as kit
+kit.assert_inplace_safe(kit.Mix(['x'], ['y'], [(0, 0)]), {'x': np.ones(2)})
+try:
+    kit.mix_dags
+except ImportError as error:
+    print(error)
+'''
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == ('computations.testing.mix_dags needs hypothesis, which is not '
+                           'installed: pip install computations[testing]')
+
+
+def test_the_public_names_are_documented():
+    import computations.testing as kit
+    for name in kit.__all__:
+        obj = getattr(kit, name)
+        if callable(obj):
+            assert obj.__doc__ and '>>>' in (obj.__doc__ + sys.modules[obj.__module__].__doc__), \
+                name
