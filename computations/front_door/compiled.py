@@ -18,6 +18,7 @@ shape signature (made once, cached) and runs it in process or on Dask.
 >>> f.cache_info()
 CacheInfo(hits=0, misses=1, maxsize=128, currsize=1)
 """
+import os
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -39,6 +40,7 @@ from .arguments import (DEFAULT_SIZE, call_doc, call_signature, check_blocksize,
 from .cache import DEFAULT_CACHE_SIZE, ShapeCache
 from .dtypes import check_dtypes
 from .outputs import OutputStructure
+from .plan_cache import PlanCache
 from .specialization import (MEMORY_CHECK_BYTES, EmptySpecialization, Specialization,
                              conversion_bytes, prepared_dtype)
 
@@ -62,7 +64,8 @@ def function(inputs: Sequence[sympy.Symbol | MatrixSymbol] | sympy.Symbol | Matr
              blocksize: int | Mapping[sympy.Symbol | str, int] | None = None,
              low_memory: bool = False, check_assumptions: bool = False,
              donate: Iterable[MatrixSymbol | str] = (),
-             cache_size: int | None = DEFAULT_CACHE_SIZE) -> 'Function':
+             cache_size: int | None = DEFAULT_CACHE_SIZE,
+             plan_cache: str | os.PathLike | None = None) -> 'Function':
     """Compile SymPy matrix expressions of ``inputs`` into a :class:`Function` that runs them
     on arrays as BLAS/LAPACK calls.
 
@@ -122,6 +125,11 @@ def function(inputs: Sequence[sympy.Symbol | MatrixSymbol] | sympy.Symbol | Matr
         the symbolic dimensions) the function keeps, least recently used
         dropped first; None keeps them all.  ``f.cache_info()`` counts hits
         and misses.
+    plan_cache : str or os.PathLike, optional
+        A directory where compiled plans are kept across processes, one file
+        per shape signature (:mod:`~computations.front_door.plan_cache`): a
+        new process loads the plan instead of searching again.  Plans are
+        pickles: use a directory you trust.
 
     Returns
     -------
@@ -187,7 +195,8 @@ def function(inputs: Sequence[sympy.Symbol | MatrixSymbol] | sympy.Symbol | Matr
     """
     return Function(inputs, outputs, assumptions, names=names, sizes=sizes, runner=runner,
                     blocksize=blocksize, low_memory=low_memory,
-                    check_assumptions=check_assumptions, donate=donate, cache_size=cache_size)
+                    check_assumptions=check_assumptions, donate=donate, cache_size=cache_size,
+                    plan_cache=plan_cache)
 
 
 class Function:
@@ -217,7 +226,7 @@ class Function:
 
     def __init__(self, inputs, outputs, assumptions=(), *, names=None, sizes=None,
                  runner='source', blocksize=None, low_memory=False, check_assumptions=False,
-                 donate=(), cache_size=DEFAULT_CACHE_SIZE):
+                 donate=(), cache_size=DEFAULT_CACHE_SIZE, plan_cache=None):
         if runner not in RUNNERS:
             raise ValueError(f'runner must be one of {", ".join(map(repr, RUNNERS))}, '
                              f'got {runner!r}')
@@ -230,7 +239,7 @@ class Function:
         self.outputs, self.names = self.structure.outputs, self.structure.names
         self._options = dict(sizes=sizes, names=names, runner=runner, blocksize=blocksize,
                              low_memory=low_memory, check_assumptions=check_assumptions,
-                             donate=donate, cache_size=cache_size)
+                             donate=donate, cache_size=cache_size, plan_cache=plan_cache)
         self.assumptions = normalize(assumptions, self.inputs)
         properties = Properties(self.assumptions)
         self._symmetric = frozenset(var for var in self.inputs if isinstance(var, MatrixExpr)
@@ -242,6 +251,8 @@ class Function:
         self.blocksize = check_blocksize(blocksize, self.dimensions)
         self.low_memory = check_flag(low_memory, 'low_memory')
         self.check_assumptions = check_flag(check_assumptions, 'check_assumptions')
+        #: Where compiled plans are kept across processes (None: nowhere).
+        self.plan_cache = None if plan_cache is None else PlanCache(plan_cache)
         # Per input, for the fast path of calls: None for a scalar, else per axis
         # (fixed size, None) or (None, index of its dimension); None if a dimension
         # is an expression (such inputs always take the full path).

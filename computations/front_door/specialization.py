@@ -53,6 +53,20 @@ __all__ = ['Specialization', 'EmptySpecialization', 'MEMORY_CHECK_BYTES', 'conve
 MEMORY_CHECK_BYTES = 64 * 2 ** 20
 
 
+def _compiled(function, dims):
+    """``(computation, results, flops)`` of ``function``'s outputs at ``dims``: from its
+    :attr:`plan_cache` when it has the plan, else compiled (and stored there)."""
+    cache = function.plan_cache
+    key = cache and cache.key(function._canonical, function.inputs, function.assumptions, dims)
+    plan = cache.get(key) if cache else None
+    if plan is None:
+        plan = compile_expressions(function._canonical, function.inputs, function.assumptions,
+                                   dims)
+        if cache:
+            cache.put(key, plan)
+    return plan
+
+
 class Specialization:
     """The program of a :class:`~computations.front_door.Function` for one binding of its
     dimensions.
@@ -71,8 +85,7 @@ class Specialization:
         self._generated, self._peaks, self._blocked = {}, {}, {}
         self._lock = threading.Lock()
         with sharing(function.memo):          # what every shape shares, computed once
-            computation, self.results, flops = compile_expressions(
-                function._canonical, function.inputs, function.assumptions, dims)
+            computation, self.results, flops = _compiled(function, dims)
             self.unblocked, self.flops, lowered, peak = self._stream(computation, flops)
         if function.blocksize is not None:
             lowered = lower(block(self.unblocked, function.blocksize, dims),

@@ -1,0 +1,125 @@
+"""The on-disk cache of compiled plans (``function(..., plan_cache=DIRECTORY)``)."""
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sympy import MatrixSymbol, Q, Symbol
+
+import computations
+from computations.front_door import specialization
+from computations.front_door.plan_cache import PlanCache
+
+n, k = Symbol('n'), Symbol('k')
+S, B = MatrixSymbol('S', n, n), MatrixSymbol('B', n, k)
+
+
+def _solve(directory, assumptions=(Q.positive_definite(S),)):
+    return computations.function([S, B], S.I * B, list(assumptions), plan_cache=directory)
+
+
+def _data(rows, columns, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((rows, rows))
+    return X @ X.T + rows * np.eye(rows), rng.standard_normal((rows, columns))
+
+
+def _no_compiling(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError('compiled although the plan was on disk')
+    monkeypatch.setattr(specialization, 'compile_expressions', refuse)
+
+
+def test_a_new_function_loads_the_plan_instead_of_compiling(tmp_path, monkeypatch):
+    s, b = _data(6, 2)
+    first = _solve(tmp_path)(s, b)
+    assert len(list(tmp_path.glob('*.pickle'))) == 1
+    _no_compiling(monkeypatch)
+    again = _solve(tmp_path)                   # a new function: its own in-memory cache
+    np.testing.assert_allclose(again(s, b), np.linalg.solve(s, b), rtol=1e-10)
+    np.testing.assert_array_equal(again(s, b), first)
+    assert again.specialize(s, b).flops == _solve(tmp_path).specialize(s, b).flops
+
+
+def test_another_process_loads_the_plan(tmp_path):
+    s, b = _data(5, 3)
+    _solve(tmp_path)(s, b)
+    script = f"""
+import numpy as np
+from sympy import MatrixSymbol, Q, Symbol
+import computations
+from computations.front_door import specialization
+def refuse(*args, **kwargs):
+    raise SystemExit('compiled although the plan was on disk')
+specialization.compile_expressions = refuse
+n, k = Symbol('n'), Symbol('k')
+S, B = MatrixSymbol('S', n, n), MatrixSymbol('B', n, k)
+f = computations.function([S, B], S.I * B, [Q.positive_definite(S)], plan_cache={str(tmp_path)!r})
+s, b = np.load({str(tmp_path / 's.npy')!r}), np.load({str(tmp_path / 'b.npy')!r})
+print(float(np.abs(f(s, b) - np.linalg.solve(s, b)).max()))
+"""
+    np.save(tmp_path / 's.npy', s)
+    np.save(tmp_path / 'b.npy', b)
+    done = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) < 1e-12
+
+
+def test_plans_are_kept_per_shape_and_per_assumptions(tmp_path):
+    s, b = _data(6, 2)
+    f = _solve(tmp_path)
+    f(s, b)
+    f(*_data(7, 2))
+    f(s, b)                                    # the same shape: no new plan
+    assert len(list(tmp_path.glob('*.pickle'))) == 2
+    g = _solve(tmp_path, assumptions=(Q.invertible(S),))
+    np.testing.assert_allclose(g(s, b), np.linalg.solve(s, b), rtol=1e-10)
+    assert len(list(tmp_path.glob('*.pickle'))) == 3
+    assert 'POSV' in str(f.specialize(s, b).program) and \
+        'GESV' in str(g.specialize(s, b).program)
+
+
+def test_a_damaged_plan_is_compiled_again(tmp_path):
+    s, b = _data(4, 1)
+    _solve(tmp_path)(s, b)
+    (path,) = tmp_path.glob('*.pickle')
+    path.write_bytes(b'not a pickle')
+    np.testing.assert_allclose(_solve(tmp_path)(s, b), np.linalg.solve(s, b), rtol=1e-10)
+    assert pickle.loads(path.read_bytes())     # written again, whole
+    assert not list(tmp_path.glob('*.tmp'))
+
+
+def test_the_directory_is_made_when_missing(tmp_path):
+    directory = tmp_path / 'plans' / 'kalman'
+    s, b = _data(3, 2)
+    _solve(directory)(s, b)
+    assert len(list(directory.glob('*.pickle'))) == 1
+
+
+def test_bad_plan_cache_arguments_are_named(tmp_path):
+    with pytest.raises(TypeError, match='plan_cache must be a directory path'):
+        _solve(3)
+    (tmp_path / 'file').write_text('')
+    with pytest.raises(NotADirectoryError, match='plan_cache .* is not a directory'):
+        _solve(tmp_path / 'file')
+
+
+def test_a_function_pickles_with_its_plan_cache(tmp_path, monkeypatch):
+    s, b = _data(5, 2)
+    f = _solve(str(tmp_path))
+    f(s, b)
+    g = pickle.loads(pickle.dumps(f))
+    assert g.plan_cache.directory == tmp_path
+    _no_compiling(monkeypatch)
+    np.testing.assert_array_equal(g(s, b), f(s, b))
+
+
+def test_keys_differ_with_what_the_plan_depends_on():
+    A = MatrixSymbol('A', n, n)
+    base = PlanCache.key((A * A,), (A,), (), {n: 3})
+    assert base == PlanCache.key((A * A,), (A,), (), {n: 3})
+    assert len({base, PlanCache.key((A * A,), (A,), (), {n: 4}),
+                PlanCache.key((A * A.T,), (A,), (), {n: 3}),
+                PlanCache.key((A * A,), (A,), (Q.symmetric(A),), {n: 3})}) == 4
