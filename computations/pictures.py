@@ -26,6 +26,7 @@ digraph computation {
 <BLANKLINE>
 """
 import collections
+import collections.abc
 import functools
 import importlib.util
 import os
@@ -52,8 +53,8 @@ graphviz = _lazy_import('graphviz')
 networkx = _lazy_import('networkx')
 
 __all__ = ['operation_label', 'variable_label', 'is_scalar', 'overwritten_inputs',
-           'to_networkx', 'dot', 'write', 'svg', 'repr_svg', 'mimebundle', 'OVERWRITE_EDGE',
-           'BLOCKS', 'block_groups']
+           'expression', 'to_networkx', 'dot', 'write', 'svg', 'repr_svg', 'mimebundle',
+           'Style', 'STYLES', 'OVERWRITE_EDGE', 'BLOCKS', 'block_groups']
 
 
 @functools.singledispatch
@@ -108,6 +109,20 @@ def overwritten_inputs(comp):
     return frozenset()
 
 
+@functools.singledispatch
+def expression(var):
+    """The mathematical value a variable stands for: the variable itself.
+
+    Token programs register their values here (a value in a buffer stands for
+    its expression), so that ``dot(..., names=...)`` finds an output by the
+    expression a function was given.
+
+    >>> expression('x')
+    'x'
+    """
+    return var
+
+
 def _composite(comp):
     """The composite view of a computation (its ``as_composite()``): what is drawn."""
     try:
@@ -145,8 +160,32 @@ def to_networkx(comp):
     return graph
 
 
+class Style(collections.namedtuple('Style', 'element attrs legend')):
+    """How :func:`dot` draws one kind of node or edge: ``element`` (``'node'`` or
+    ``'edge'``), its graphviz ``attrs`` and the ``legend``'s words for it.
+
+    >>> STYLES['routine']
+    Style(element='node', attrs={'shape': 'box'}, legend='routine')
+    """
+    __slots__ = ()
+
+
+#: Every kind of node and edge :func:`dot` draws, in the legend's order: the drawing and
+#: the legend both read this table.  A value in a buffer (a token program's) shows the
+#: buffer's name on a second line; an overwritten edge goes into or out of a buffer the
+#: operation writes into; a copied edge is an argument the routine copies itself and
+#: writes into the copy (see ``folded`` in :func:`dot`).
+STYLES = {
+    'routine': Style('node', {'shape': 'box'}, 'routine'),
+    'value': Style('node', {'shape': 'ellipse'}, 'value'),
+    'buffer': Style('node', {'shape': 'ellipse'}, 'value\n[buffer]'),
+    'output': Style('node', {'shape': 'ellipse', 'peripheries': '2'}, 'output'),
+    'overwritten': Style('edge', {'color': 'red', 'penwidth': '2'}, 'buffer overwritten'),
+    'copied': Style('edge', {'color': 'blue', 'style': 'dashed'}, 'copied by the routine'),
+}
+
 #: How :func:`dot` draws an edge into or out of an overwritten buffer.
-OVERWRITE_EDGE = {'color': 'red', 'penwidth': '2'}
+OVERWRITE_EDGE = STYLES['overwritten'].attrs
 
 
 #: The pictures of a blocked program (see :func:`dot`): one node per whole value
@@ -156,7 +195,7 @@ BLOCKS = ('summary', 'clusters', 'all')
 
 
 def dot(comp, *, name=None, rankdir='TB', graph_attr=None, layers=False, scalars=True,
-        blocks=None):
+        blocks=None, names=None, legend=None, folded=()):
     """A :class:`graphviz.Digraph` of a computation.
 
     Variables are ellipses (wanted outputs drawn with a double border),
@@ -164,7 +203,19 @@ def dot(comp, *, name=None, rankdir='TB', graph_attr=None, layers=False, scalars
     topological order, so the same computation always gives the same source.
     In a token program each value shows its buffer (token) on a second line,
     and the edges into and out of an overwritten buffer are red
-    (:data:`OVERWRITE_EDGE`, from :func:`overwritten_inputs`).
+    (:data:`OVERWRITE_EDGE`, from :func:`overwritten_inputs`).  Every style
+    comes from :data:`STYLES`.
+
+    ``names`` (``{output: name}``, an output given as the variable or, in a
+    token program, its expression: :func:`expression`) labels those outputs
+    ``name = expression``.  ``legend`` adds a ``cluster_legend`` subgraph with
+    one entry per style the picture uses (:data:`STYLES`); by default
+    (None) token programs have one and mathematical computations, whose boxes
+    and ellipses need no key, do not.  ``folded`` lists operations (copies)
+    that the generated code makes inside the routine that reads them (the
+    routine leaves its argument alone and writes into a copy of its own): each
+    is drawn as a dashed edge (``STYLES['copied']``) from what it copies to
+    its one reader, without a box or a value of its own, as the source shows it.
 
     Options: ``rankdir`` (``'TB'`` or ``'LR'``), ``graph_attr`` (more graphviz
     graph attributes), ``layers=True`` puts each topological generation (the
@@ -206,6 +257,18 @@ def dot(comp, *, name=None, rankdir='TB', graph_attr=None, layers=False, scalars
     <BLANKLINE>
     >>> dot(blocked, blocks='clusters').source.count('subgraph cluster_')
     2
+    >>> d = dot(Computation(['x'], ['y']), names={'y': 'result'}, legend=True)
+    >>> 'v1 [label="result = y" peripheries=2 shape=ellipse]' in d.source
+    True
+    >>> print(d.source[d.source.index('subgraph'):])
+    subgraph cluster_legend {
+    		color=gray50 label=legend style=rounded
+    		"legend-routine" [label=routine shape=box]
+    		"legend-value" [label=value shape=ellipse]
+    		"legend-output" [label=output peripheries=2 shape=ellipse]
+    	}
+    }
+    <BLANKLINE>
     """
     comp = _composite(comp)
     if blocks is None:
@@ -216,17 +279,95 @@ def dot(comp, *, name=None, rankdir='TB', graph_attr=None, layers=False, scalars
     if layers and blocks == 'clusters':        # graphviz drops clusters under rank=same
         raise ValueError("layers=True cannot be combined with blocks='clusters' (graphviz "
                          'ranks cut across clusters); use blocks=\'summary\' or \'all\'')
+    names = _check_names(comp, names)
+    folded = _check_folded(comp, folded)
+    if legend is not None and not isinstance(legend, bool):
+        raise TypeError(f'legend must be True, False or None (the default), got {legend!r}')
     drawing = graphviz.Digraph(name=name or 'computation',
                                graph_attr={'rankdir': rankdir, **(graph_attr or {})})
     if blocks == 'summary':
-        ids, edges = _draw_summary(drawing, comp, scalars)
+        ids, edges, used = _draw_summary(drawing, comp, scalars, names)
     else:
-        ids, edges = _draw_all(drawing, comp, scalars, clusters=blocks == 'clusters')
-    for tail, head, attrs in edges:
-        drawing.edge(tail, head, **attrs)
+        ids, edges, used = _draw_all(drawing, comp, scalars, names, folded,
+                                     clusters=blocks == 'clusters')
+    for tail, head, style in edges:
+        drawing.edge(tail, head, **(STYLES[style].attrs if style else {}))
+        if style:
+            used.add(style)
     if layers:
         _rank_layers(drawing, ids, edges)
+    if legend or (legend is None and 'buffer' in used):
+        _draw_legend(drawing, used)
     return drawing
+
+
+def _check_names(comp, names):
+    """``names`` as ``{output variable: name}``; a specific error for what does not fit."""
+    if names is None:
+        return {}
+    if not isinstance(names, collections.abc.Mapping):
+        raise TypeError(f'names must be a dict {{output: name}}, got {names!r} '
+                        f'({type(names).__name__})')
+    by_value = {}
+    for var in comp.outputs:
+        by_value.setdefault(var, var)
+        by_value.setdefault(expression(var), var)
+    checked = {}
+    for key, given in names.items():
+        if not isinstance(given, str):
+            raise TypeError(f'names: the name of {key} must be a string, got {given!r}')
+        if key not in by_value:
+            raise ValueError(f'names: {key} is not an output of the computation (outputs: '
+                             f"{', '.join(map(str, comp.outputs)) or 'none'})")
+        checked[by_value[key]] = given
+    return checked
+
+
+def _check_folded(comp, folded):
+    """``folded`` as ``{the value an operation makes: the operation}``; ValueError for an
+    operation that is not one of ``comp``'s, or whose one value does not go to one reader."""
+    try:
+        folded = list(folded)
+    except TypeError:
+        raise TypeError(f'folded must be a collection of operations, got {folded!r}') from None
+    ops = set(comp.toposort())
+    values = {}
+    for op in folded:
+        if op not in ops:
+            raise ValueError(f'folded: {op!r} is not an operation of the computation')
+        if len(op.outputs) != 1 or len(comp.consumers(op.outputs[0])) != 1 \
+                or op.outputs[0] in comp.outputs:
+            raise ValueError(f'folded: {op!r} cannot be drawn inside its reader: it must '
+                             'make one value, read by one operation and not returned')
+        values[op.outputs[0]] = op
+    return values
+
+
+def _draw_legend(drawing, used):
+    """The ``cluster_legend`` subgraph: one entry per style in ``used``, from :data:`STYLES`
+    (a node drawn in the style, or an edge drawn in it to the style's words).  Its node ids
+    (``legend-routine``...) are quoted in DOT, apart from the program's ``v*`` and
+    ``op*``."""
+    with drawing.subgraph(name='cluster_legend') as legend:
+        legend.attr(label='legend', style='rounded', color='gray50')
+        for key, style in STYLES.items():
+            if key not in used:
+                continue
+            if style.element == 'node':
+                legend.node(f'legend-{key}', label=_label(style.legend), **style.attrs)
+            else:
+                legend.node(f'legend-{key}-from', label='', shape='point')
+                legend.node(f'legend-{key}', label=_label(style.legend), shape='plaintext')
+                legend.edge(f'legend-{key}-from', f'legend-{key}', **style.attrs)
+
+
+def _value_node(var, outputs, names, text=None):
+    """``(style, attributes)`` of a value's node: its label (``name = ...`` for a named
+    output) and the style of an output, a value in a buffer, or a plain value."""
+    text = _named(var, names, variable_label(var)) if text is None else text
+    style = 'output' if var in outputs else \
+        'buffer' if getattr(var, 'token', None) is not None else 'value'
+    return style, dict(label=_label(text), **STYLES[style].attrs)
 
 
 def _drawn_operations(comp):
@@ -235,21 +376,25 @@ def _drawn_operations(comp):
     return [op for op in comp.toposort() if not set(op.outputs) <= set(op.inputs)]
 
 
-def _draw_all(drawing, comp, scalars, clusters=False):
-    """Every variable and operation; with ``clusters``, each group of :func:`block_groups`
-    in a ``cluster_*`` subgraph.  Returns the node ids and the edges."""
-    shown = [var for var in comp.variables if scalars or not is_scalar(var)]
-    ops = _drawn_operations(comp)
-    ids, outputs = {}, set(comp.outputs)
+def _draw_all(drawing, comp, scalars, names, folded, clusters=False):
+    """Every variable and operation (but the ``folded`` ones and their values); with
+    ``clusters``, each group of :func:`block_groups` in a ``cluster_*`` subgraph.  Returns
+    the node ids, the edges ``(tail, head, style or None)`` and the node styles used."""
+    shown = [var for var in comp.variables
+             if (scalars or not is_scalar(var)) and var not in folded]
+    ops = [op for op in _drawn_operations(comp) if op not in folded.values()]
+    ids, outputs, used = {}, set(comp.outputs), set()
     nodes = []                                  # (node id, attributes, the node drawn)
     for i, var in enumerate(shown):
         ids['variable', var] = node = f'v{i}'
-        extra = {'peripheries': '2'} if var in outputs else {}
-        nodes.append((node, dict(label=_label(variable_label(var)), shape='ellipse', **extra),
-                      var))
+        style, attrs = _value_node(var, outputs, names)
+        used.add(style)
+        nodes.append((node, attrs, var))
     for i, op in enumerate(ops):
         ids['operation', op] = node = f'op{i}'
-        nodes.append((node, dict(label=_label(operation_label(op)), shape='box'), op))
+        used.add('routine')
+        nodes.append((node, dict(label=_label(operation_label(op)), **STYLES['routine'].attrs),
+                      op))
     if clusters:
         _draw_clusters(drawing, comp, nodes)
     else:
@@ -257,16 +402,19 @@ def _draw_all(drawing, comp, scalars, clusters=False):
             drawing.node(node, **attrs)
     edges = []
     for op in ops:
-        red = overwritten_inputs(op)
+        red = overwritten_inputs(op) - set(folded)     # a folded copy: the routine's own
         for var in op.inputs:
-            if ('variable', var) in ids:
+            if var in folded:                   # the routine copies what the copy read
+                edges.extend((ids['variable', v], ids['operation', op], 'copied')
+                             for v in folded[var].inputs if ('variable', v) in ids)
+            elif ('variable', var) in ids:
                 edges.append((ids['variable', var], ids['operation', op],
-                              OVERWRITE_EDGE if var in red else {}))
+                              'overwritten' if var in red else None))
         for var in dict.fromkeys(op.outputs):
             if ('variable', var) in ids:
                 edges.append((ids['operation', op], ids['variable', var],
-                              OVERWRITE_EDGE if red and _same_buffer(var, red) else {}))
-    return list(ids.values()), edges
+                              'overwritten' if red and _same_buffer(var, red) else None))
+    return list(ids.values()), edges, used
 
 
 def _draw_clusters(drawing, comp, nodes):
@@ -296,10 +444,10 @@ def _draw_clusters(drawing, comp, nodes):
             drawing.node(node, **attrs)
 
 
-def _draw_summary(drawing, comp, scalars):
+def _draw_summary(drawing, comp, scalars, names):
     """One box per group of :func:`block_groups`, the inputs and outputs whole; returns the
-    node ids and the edges (group to group when a block of one feeds a block of the
-    other)."""
+    node ids, the edges (group to group when a block of one feeds a block of the other)
+    and the node styles used."""
     groups = block_groups(comp)
     inputs, outputs = comp.inputs, comp.outputs
     ids, edges, counts = {}, {}, collections.defaultdict(collections.Counter)
@@ -311,15 +459,18 @@ def _draw_summary(drawing, comp, scalars):
     boxes = [key for key in dict.fromkeys(groups.values()) if key[0] == 'group']
     for i, key in enumerate(boxes):
         ids[key] = f'op{i}'
+    used = set()
     for var in dict.fromkeys(inputs + outputs):
         if ('value', var) in ids:
-            extra = {'peripheries': '2'} if var in outputs else {}
-            drawing.node(ids['value', var], label=_label(_wrap(variable_label(var))),
-                         shape='ellipse', **extra)
+            style, attrs = _value_node(var, set(outputs), {},
+                                       _wrap(_named(var, names, variable_label(var))))
+            used.add(style)
+            drawing.node(ids['value', var], **attrs)
     for key in boxes:
         routines = sorted(counts[key].items(), key=lambda item: (-item[1], item[0]))
         text = '\n'.join([_group_name(key)] + [f'{r} x {n}' for r, n in routines])
-        drawing.node(ids[key], label=_label(text), shape='box')
+        used.add('routine')
+        drawing.node(ids[key], label=_label(text), **STYLES['routine'].attrs)
     producer = {var: op for op in _drawn_operations(comp) for var in op.outputs}
     for op in _drawn_operations(comp):
         head = ids.get(_whole(groups['operation', op]))
@@ -334,7 +485,12 @@ def _draw_summary(drawing, comp, scalars):
             if var in outputs and ('value', var) in ids and head is not None \
                     and head != ids['value', var]:
                 edges[head, ids['value', var]] = None
-    return list(ids.values()), [(tail, head, {}) for tail, head in edges]
+    return list(ids.values()), [(tail, head, None) for tail, head in edges], used
+
+
+def _named(var, names, text):
+    """``text``, the label of ``var``, after its name (``name = ...``) if it has one."""
+    return f'{names[var]} = {text}' if var in names else text
 
 
 def _wrap(text, width=40):
@@ -507,8 +663,10 @@ def svg(comp, **options):
     return dot(comp, **options).pipe(format='svg', encoding='utf-8')
 
 
-def repr_svg(comp):
+def repr_svg(comp, **options):
     """The SVG for Jupyter's ``_repr_svg_``, or None when graphviz's ``dot`` binary is missing.
+
+    ``options`` go to :func:`dot`.
 
     None is IPython's way of saying "no SVG": the notebook shows the text
     form instead of a traceback.  :func:`svg` and :func:`write`, asked for a
@@ -519,15 +677,16 @@ def repr_svg(comp):
     True
     """
     try:
-        return svg(comp)
+        return svg(comp, **options)
     except graphviz.ExecutableNotFound:
         return None
 
 
-def mimebundle(comp, include=None, exclude=None, text=None):
+def mimebundle(comp, include=None, exclude=None, text=None, **options):
     """Jupyter's rich display: SVG, and the text form (``text`` or ``str(comp)``) as a fallback.
 
-    Without graphviz's ``dot`` binary only the text is offered.
+    Without graphviz's ``dot`` binary only the text is offered.  ``options``
+    go to :func:`dot`.
 
     >>> from computations import Computation
     >>> sorted(mimebundle(Computation(['x'], ['y'])))
@@ -538,7 +697,7 @@ def mimebundle(comp, include=None, exclude=None, text=None):
 
     bundle = {}
     if wanted('image/svg+xml'):
-        picture = repr_svg(comp)
+        picture = repr_svg(comp, **options)
         if picture is not None:
             bundle['image/svg+xml'] = picture
     if wanted('text/plain'):

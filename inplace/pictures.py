@@ -2,7 +2,8 @@
 
 An operation's box shows its routine (``GEMM``, not ``TokenComputation``);
 each value shows its expression and, on a second line, the buffer (token)
-that holds it; the edges into and out of an overwritten buffer are red.
+that holds it; the edges into and out of an overwritten buffer are red.  A
+token program's picture has a legend (``legend=False`` leaves it out).
 
 >>> from computations import Computation
 >>> from computations.pictures import dot
@@ -18,9 +19,20 @@ digraph computation {
     op0 [label=Scale shape=box]
     v0 -> op0 [color=red penwidth=2]
     op0 -> v1 [color=red penwidth=2]
+    subgraph cluster_legend {
+        color=gray50 label=legend style=rounded
+        "legend-routine" [label=routine shape=box]
+        "legend-buffer" [label="value\\n[buffer]" shape=ellipse]
+        "legend-output" [label=output peripheries=2 shape=ellipse]
+        "legend-overwritten-from" [label="" shape=point]
+        "legend-overwritten" [label="buffer overwritten" shape=plaintext]
+        "legend-overwritten-from" -> "legend-overwritten" [color=red penwidth=2]
+    }
 }
+<BLANKLINE>
 """
-from computations.pictures import is_scalar, operation_label, overwritten_inputs, variable_label
+from computations.pictures import (expression, is_scalar, operation_label, overwritten_inputs,
+                                   variable_label)
 
 from .tokens import ExprToken, TokenComputation
 
@@ -35,6 +47,11 @@ def _routine(node: TokenComputation):
 @variable_label.register
 def _value_in_buffer(var: ExprToken):
     return f'{variable_label(var.expr)}\n[{var.token}]'
+
+
+@expression.register
+def _value_expression(var: ExprToken):
+    return var.expr
 
 
 @is_scalar.register

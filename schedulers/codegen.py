@@ -68,13 +68,16 @@ class Generated:
     :func:`computations.schedulers.prepare_inputs` makes them); it returns a tuple, one
     array per entry of ``results``.  With ``profile``, it also takes a list
     ``_times`` and appends each step's wall time to it (one per entry of
-    ``steps``: the nodes that run, in order).
+    ``steps``: the nodes that run, in order).  ``folded``: the Copy nodes of the program
+    that no statement makes, the routine that reads the copy copying its argument itself
+    (pictures draw them as such: :func:`computations.pictures.dot`'s ``folded``).
     """
     source: str
     function: object
     parameters: tuple
     results: tuple
     steps: tuple
+    folded: tuple = ()
 
     def __call__(self, *values, **kwargs):
         return self.function(*values, **kwargs)
@@ -174,7 +177,7 @@ class _Writer:
         source = '\n'.join([f'def {name}({signature}):', *('    ' + line for line in lines)])
         function = compile_function(source, name, self.namespace)
         return Generated(source, function, tuple(parameters),
-                         tuple(v.expr for v in results), tuple(steps))
+                         tuple(v.expr for v in results), tuple(steps), tuple(fused))
 
     def _constants(self, inputs, parameters):
         """Bind the program's constant inputs as globals; ``[]`` lines (they are made once)."""

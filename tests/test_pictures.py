@@ -137,3 +137,194 @@ def test_labels_are_registries():
 def test_pictures_reject_non_computations():
     with pytest.raises(TypeError, match='expected a Computation, got int'):
         pictures.dot(3)
+
+
+# Output names, the legend, and the copies of the generated source ---------------------
+
+import re  # noqa: E402
+
+from sympy import MatrixSymbol, Q  # noqa: E402
+
+import computations  # noqa: E402
+from computations.inplace import Copy  # noqa: E402
+from computations.matrices.examples.kalman import kalman  # noqa: E402
+
+NODE = re.compile(r'^\s*("[^"]*"|\w+) \[label=("(?:[^"\\]|\\.)*"|\S+)(.*)\]$')
+EDGE = re.compile(r'^\s*("[^"]*"|\w+) -> ("[^"]*"|\w+)(?: \[(.*)\])?$')
+COPY_LINE = re.compile(r"^\s*(\w+)(?:\[\.\.\.\] = (\w+)| = (\w+)\.copy\(order='F'\))$")
+
+
+def parse_dot(source):
+    """``{node: (label lines, attributes)}`` and ``[(tail, head, attributes)]``, legend
+    nodes included (their ids quoted: ``"legend-routine"``)."""
+    nodes, edges = {}, []
+    for line in source.splitlines():
+        if m := EDGE.match(line):
+            edges.append((m[1].strip('"'), m[2].strip('"'), m[3] or ''))
+        elif m := NODE.match(line):
+            nodes[m[1].strip('"')] = (m[2].strip('"').split('\\n'), m[3])
+    return nodes, edges
+
+
+def picture_options(f):
+    """What ``Function.dot`` should pass to the program's picture, derived independently:
+    the given names of the outputs, and the copies the generated source makes inside the
+    routine that reads them (the nodes it does not emit)."""
+    emitted = set(f.default.generated().steps)
+    names = dict(zip(f.default.results, f.names)) \
+        if f.structure.kind in ('named', 'dict') else None
+    return dict(names=names, folded=[node for node in f.default.order
+                                     if node.produced and node not in emitted])
+
+
+def kalman_function():
+    inputs, outputs, assumptions = kalman()
+    return computations.function(inputs, outputs, assumptions, names=['newmu', 'newSigma'])
+
+
+def posv_function():
+    """``X = S**-1*B``: POSV overwrites both its arguments, the caller's S and B."""
+    S, B = MatrixSymbol('S', 3, 3), MatrixSymbol('B', 3, 2)
+    return computations.function([S, B], {'X': S.I * B}, [Q.positive_definite(S)])
+
+
+def styles_used(nodes, edges):
+    """The STYLES a picture's program nodes and edges use, read back from their DOT."""
+    used = set()
+    for node, (label, attrs) in nodes.items():
+        if node.startswith('legend-'):
+            continue
+        if 'shape=box' in attrs:
+            used.add('routine')
+        elif 'peripheries=2' in attrs:
+            used.add('output')
+        else:
+            used.add('buffer' if label[-1].startswith('[') else 'value')
+    for tail, head, attrs in edges:
+        if not tail.startswith('legend-'):
+            used.update(key for key, style in pictures.STYLES.items()
+                        if style.element == 'edge' and attrs == ' '.join(
+                            f'{k}={v}' for k, v in sorted(style.attrs.items())))
+    return used
+
+
+def legend_entries(nodes):
+    return {node[len('legend-'):] for node in nodes
+            if node.startswith('legend-') and not node.endswith('-from')}
+
+
+@pytest.mark.parametrize('make', [kalman_function, posv_function])
+def test_outputs_are_labelled_with_their_given_names(make):
+    f = make()
+    nodes, _ = parse_dot(f.program.dot(**picture_options(f)).source)
+    outputs = {node: label for node, (label, attrs) in nodes.items()
+               if 'peripheries=2' in attrs and not node.startswith('legend-')}
+    named = [label[0].split(' = ', 1)[0] for label in outputs.values() if ' = ' in label[0]]
+    assert sorted(named) == sorted(f.names)
+    for result, name in zip(f.default.results, f.names):
+        assert [name + ' = ' + str(result)] == [label[0] for label in outputs.values()
+                                                if label[0].startswith(name + ' = ')]
+
+
+def test_names_of_a_plain_computation_and_bad_names():
+    c = minmax()
+    x, y = sympy.symbols('x y')
+    assert 'label="smaller = Min(x, y)"' in c.dot(names={sympy.Min(x, y): 'smaller'}).source
+    with pytest.raises(ValueError, match=r'names: w is not an output of the computation '
+                                         r'\(outputs: Min\(x, y\), Max\(x, y\)\)'):
+        c.dot(names={sympy.Symbol('w'): 'w'})
+    with pytest.raises(TypeError, match='names must be a dict'):
+        c.dot(names=['smaller'])
+    with pytest.raises(TypeError, match=r'names: the name of Min\(x, y\) must be a string'):
+        c.dot(names={sympy.Min(x, y): 3})
+
+
+@pytest.mark.parametrize('make', [kalman_function, posv_function])
+def test_program_legend_has_an_entry_for_each_style_used(make):
+    f = make()
+    for options in ({}, picture_options(f)):
+        source = f.program.dot(**options).source
+        nodes, edges = parse_dot(source)
+        assert source.count('subgraph cluster_legend') == 1
+        assert legend_entries(nodes) == styles_used(nodes, edges)
+        for key in legend_entries(nodes):            # drawn in the style the table gives
+            style = pictures.STYLES[key]
+            if style.element == 'node':
+                assert all(f'{k}={v}' in nodes[f'legend-{key}'][1]
+                           for k, v in style.attrs.items())
+            else:
+                assert (f'legend-{key}-from', f'legend-{key}', ' '.join(
+                    f'{k}={v}' for k, v in sorted(style.attrs.items()))) in edges
+    assert 'copied' in legend_entries(parse_dot(f.program.dot(**options).source)[0])
+    assert 'cluster_legend' not in f.program.dot(legend=False).source
+
+
+def test_legend_of_mathematical_computations_is_optional():
+    c = minmax()
+    assert 'legend' not in c.dot().source
+    nodes, edges = parse_dot(c.dot(legend=True).source)
+    assert legend_entries(nodes) == styles_used(nodes, edges) == {'routine', 'value', 'output'}
+    with pytest.raises(TypeError, match='legend must be True, False or None'):
+        c.dot(legend='yes')
+    assert 'legend' in svg_texts(pictures.svg(c, legend=True))      # the real dot draws it
+
+
+@pytest.mark.parametrize('make', [kalman_function, posv_function])
+def test_picture_shows_the_copies_of_the_generated_source(make):
+    """A Copy box for every copy statement of ``f.source`` (``X[...] = Y``, ``X =
+    Y.copy(order='F')``), a dashed edge for every copy the source leaves to the routine
+    (the call reads the original and writes the copy's buffer), and nothing else."""
+    f = make()
+    source = f.source
+    statements = {(m[1], m[2] or m[3]) for m in map(COPY_LINE.match, source.splitlines()) if m}
+    nodes, edges = parse_dot(f.program.dot(**picture_options(f)).source)
+    token = {node: label[-1].strip('[]') for node, (label, _) in nodes.items()
+             if node.startswith('v')}
+    boxes = {node for node, (label, _) in nodes.items() if label == ['Copy']}
+    read = {head: tail for tail, head, _ in edges if head in boxes}      # a copy: one in,
+    made = {tail: head for tail, head, _ in edges if tail in boxes}      # one out
+    drawn = {(token[made[box]], token[read[box]]) for box in boxes}
+    assert drawn == statements
+    copied = [(tail, head) for tail, head, attrs in edges
+              if 'style=dashed' in attrs and not tail.startswith('legend-')]
+    copies = [node for node in f.program if isinstance(node.comp, Copy)]
+    assert len(copied) + len(boxes) == len(copies)
+    lines = [line.split(' = ', 1) for line in source.splitlines() if ' = ' in line]
+    for tail, reader in copied:                 # the call reads the original itself
+        made = {token[head] for t, head, _ in edges if t == reader}
+        assert any(made & set(re.findall(r'\w+', lhs)) and
+                   re.search(rf'\b{token[tail]}\b', rhs) for lhs, rhs in lines), (tail, reader)
+    if make is posv_function:                   # dposv(S, B): both copies are the routine's
+        assert not boxes and statements == set() and len(copied) == 2
+
+
+def test_kalman_copies_today():
+    """The Kalman filter: the copy of Sigma into a reused buffer is a statement; the
+    copies of data, R and mu are made by the calls that read them."""
+    f = kalman_function()
+    options = picture_options(f)
+    assert sorted(str(node.comp) for node in options['folded']) == \
+        ['R = Copy(R)', 'data = Copy(data)', 'mu = Copy(mu)']
+    assert "R_2[...] = Sigma" in f.source
+    assert f.program.dot().source.count('label=Copy') == 4        # without folding: all four
+    assert f.program.dot(**options).source.count('label=Copy') == 1
+
+
+@pytest.mark.parametrize('make', [kalman_function, posv_function])
+def test_function_pictures_show_names_and_the_sources_copies(make):
+    f = make()
+    options = picture_options(f)
+    assert f._picture_options()['names'] == options['names']
+    assert set(f._picture_options()['folded']) == set(options['folded'])
+    assert f.dot().source == f.program.dot(**options).source
+    assert 'image/svg+xml' in f._repr_mimebundle_()
+
+
+def test_folded_is_checked():
+    c = minmax()
+    with pytest.raises(ValueError, match='is not an operation of the computation'):
+        c.dot(folded=[Computation(['q'], ['r'])])
+    with pytest.raises(ValueError, match='cannot be drawn inside its reader'):
+        c.dot(folded=[MinMax(*sympy.symbols('x y'))])
+    with pytest.raises(TypeError, match='folded must be a collection of operations'):
+        c.dot(folded=3)

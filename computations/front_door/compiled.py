@@ -287,7 +287,22 @@ class Function:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Jupyter shows the program's picture (SVG), with ``str(self)`` as text."""
-        return mimebundle(self.program, include, exclude, text=str(self))
+        return mimebundle(self.program, include, exclude, text=str(self),
+                          **self._picture_options())
+
+    def _picture_options(self):
+        """What pictures of the program show as the generated source does: outputs by their
+        given names (``names=`` or a dict of outputs), and the copies a routine makes of its
+        argument itself as such, not as Copy operations."""
+        default = self.default
+        if not hasattr(default, 'results'):                 # empty matrices: no program
+            return {}
+        names = dict(zip(default.results, self.names)) \
+            if self.structure.kind in ('named', 'dict') else None
+        # a blocked program is drawn summarized, one box per whole operation: its copies
+        # stay drawn as Copy operations
+        folded = default.generated().folded if self.blocksize is None else ()
+        return dict(names=names, folded=folded)
 
     def cache_info(self):
         """Hits, misses, maximum and current size of the cache of shape specializations, as
@@ -574,7 +589,7 @@ class Function:
         """The program as a ``graphviz.Digraph`` (default sizes); a blocked program as its
         summary, one box per operation (``blocks='clusters'`` or ``'all'`` for every block
         operation: see :func:`computations.pictures.dot`)."""
-        return self.program.dot(**options)
+        return self.program.dot(**{**self._picture_options(), **options})
 
     def pseudocode(self):
         """The program, one routine call per line (default sizes)."""
