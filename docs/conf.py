@@ -28,8 +28,20 @@ version = '.'.join(release.split('.')[:2])
 extensions = [
     'myst_parser',
     'sphinx.ext.autodoc',
+    'sphinx.ext.napoleon',
     'sphinx.ext.viewcode',
 ]
+# napoleon: the numpydoc sections (Parameters, Returns, Examples) of
+# ``computations.function`` and ``Computation`` render as field lists, not as
+# headings of the page.  Only for functions, classes and modules
+# (:func:`numpy_sections`): napoleon would read an attribute's ``#:`` comment
+# "x (None: nowhere)" as a type and a description, so its own hook is off.
+# "Attributes" and "Raises" stay as written, under a heading: autodoc documents
+# the attributes themselves, and function's Raises lists the call's errors in a
+# paragraph after the compile-time ones, which a typed section would misread.
+napoleon_google_docstring = False
+napoleon_numpy_docstring = False
+napoleon_custom_sections = ['Attributes', 'Raises']
 
 source_suffix = {'.rst': 'restructuredtext', '.md': 'markdown'}
 root_doc = 'index'
@@ -147,7 +159,15 @@ def document_every_module(app, docname, source):
     source[0] = text
 
 
+def numpy_sections(app, what, name, obj, options, lines):
+    """Render the numpydoc sections of functions', classes' and modules' docstrings."""
+    if what in ('function', 'method', 'class', 'exception', 'module'):
+        from sphinx.ext.napoleon.docstring import NumpyDocstring
+        lines[:] = NumpyDocstring(lines, app.config, app, what, name, obj, options).lines()
+
+
 def setup(app):
+    app.connect('autodoc-process-docstring', numpy_sections)
     app.connect('source-read', document_every_module)
     app.connect('autodoc-skip-member', skip_foreign)
     app.connect('missing-reference', resolve_exported)

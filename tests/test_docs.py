@@ -20,7 +20,8 @@ from computations import inplace, schedulers
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / 'docs'
-PAGES = ['index', 'overview', 'tutorial', 'gradients', 'design', 'api', 'benchmarks',
+PAGES = ['index', 'overview', 'tutorial', 'gradients', 'design', 'reference', 'supported',
+         'api', 'benchmarks',
          'benchmarks/suite', 'benchmarks/applications']
 
 
@@ -73,6 +74,23 @@ def test_the_api_page_documents_every_module(site):
 def test_the_api_page_describes_the_public_names(site, name):
     api = (site / 'api.html').read_text(encoding='utf-8')
     assert f'id="{name}"' in api, name
+
+
+def test_the_public_page_describes_the_front_door_and_only_public_names(site):
+    """docs/reference.md: the public names, under the names users import them by (the
+    internals stay on the API page); numpydoc sections render as fields, not headings."""
+    page = (site / 'reference.html').read_text(encoding='utf-8')
+    names = re.findall(r'<span class="sig-name descname"><span class="pre">([^<]+)</span>', page)
+    for name in ['function', 'Function', '__call__', 'specialize', 'grad', 'Computation',
+                 'CompositeComputation', 'UnsafeInplaceError', 'AssumptionError']:
+        assert name in names, name
+    prenamed = re.findall(r'<span class="pre">computations\.</span></span>'
+                          r'<span class="sig-name descname"><span class="pre">(\w+)<', page)
+    assert {'function', 'Function', 'grad'} <= set(prenamed), prenamed
+    assert not {'GEMM', 'POSV', 'inplace_compile', 'execute', 'Specialization'} & set(names)
+    assert '>Parameters<' in page and '>Returns<' in page
+    index = (site / 'index.html').read_text(encoding='utf-8')
+    assert 'href="reference.html"' in index and 'href="supported.html"' in index
 
 
 def test_figures_and_pictures_are_in_the_site(site):
