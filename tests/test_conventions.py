@@ -60,7 +60,7 @@ def test_function_takes_explicit_keyword_parameters_with_type_hints():
     keywords = [name for name, p in signature.parameters.items()
                 if p.kind is inspect.Parameter.KEYWORD_ONLY]
     assert set(keywords) == {'names', 'sizes', 'runner', 'blocksize', 'low_memory',
-                             'check_assumptions', 'donate', 'cache_size'}
+                             'check_assumptions', 'donate', 'cache_size', 'plan_cache'}
     init = inspect.signature(Function.__init__).parameters
     assert set(keywords) == {name for name, p in init.items()
                              if p.kind is inspect.Parameter.KEYWORD_ONLY}
