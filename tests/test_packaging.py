@@ -230,6 +230,18 @@ def test_the_kalman_demo_runs_from_another_directory(fresh_venv, tmp_path):
     assert done.stdout.rstrip().endswith(': OK')
 
 
+def test_the_readme_python_examples_run_from_another_directory(tmp_path):
+    """The README's ``>>>`` examples, from a directory that is not the repository (they
+    use Dask too, so in the test environment, not the fresh one)."""
+    done = run(sys.executable, '-c',
+               'import doctest, sys\n'
+               f'r = doctest.testfile({str(ROOT / "README.md")!r}, module_relative=False, '
+               'optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)\n'
+               'print(r.attempted)\n'
+               'sys.exit(r.failed)\n', cwd=tmp_path)
+    assert int(done.stdout.split()[-1]) > 50
+
+
 def test_the_console_script_prints_the_version(fresh_venv, metadata, tmp_path):
     done = run(str(fresh_venv / 'computations'), '--version', cwd=tmp_path, env=clean_environment())
     assert done.stdout.split() == ['computations', metadata['Version']]
