@@ -40,10 +40,9 @@ import sympy
 
 from computations.inplace import Copy
 from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, DIAGMM, ELEMENT,
-                                   INNER,
-                                   LU_DETERMINANT, SCALAR, STREAMED_SYRK, SYMMETRIZE, TRACE,
-                                   TRANSPOSE, MatrixComputation, NotPositiveDeterminantError,
-                                   scalar_type)
+                                   INNER, LU_DETERMINANT, SCALAR, STREAMED_SYRK, SYMMETRIZE, TRACE,
+                                   TRANSPOSE, TRIANGULAR_DETERMINANT, MatrixComputation,
+                                   NotPositiveDeterminantError, scalar_type)
 
 from .calls import (call_kernel, check_diagonal, check_info, diagonal_scale, routine, symmetrize,
                     zero_lower, zero_upper)
@@ -206,6 +205,17 @@ def _lu_determinant(op, a, overwrite):
         value = sign * float(np.prod(np.abs(diagonal)))
         raise NotPositiveDeterminantError('LU_DETERMINANT', sympy.Determinant(op.LU.arg),
                                           value)
+    return (scalar_like(np.sum(np.log(np.abs(diagonal))), diagonal),)
+
+
+@kernel.register(TRIANGULAR_DETERMINANT)
+def _triangular_determinant(op, a, overwrite):
+    diagonal = np.diagonal(a['A'])
+    if not op.log:
+        return (scalar_like(float(np.prod(diagonal)), diagonal),)
+    if np.count_nonzero(diagonal < 0) % 2 or not np.all(diagonal):
+        raise NotPositiveDeterminantError('TRIANGULAR_DETERMINANT', sympy.Determinant(op.A),
+                                          float(np.prod(diagonal)))
     return (scalar_like(np.sum(np.log(np.abs(diagonal))), diagonal),)
 
 

@@ -17,6 +17,7 @@ from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT,
                                    DIAGMM,
                                    ELEMENT,
                                    GEMM, GEMV, GESV, GETRF, GETRS, INNER, LU_DETERMINANT, POSV,
+                                   TRIANGULAR_DETERMINANT,
                                    POTRF, POTRI, POTRS, SCAL, STREAMED_SYRK, SYMM, SYMMETRIZE, SYRK, SYSV,
                                    TRACE, TRANSPOSE, TRMM, TRSM, TRTRI, TRTRS, DIAGMM_ROOT, SHIFT, SYTRF, SYTRS, LDL, LDLPivots, LU,
                                    LofCholesky, LUPivots)
@@ -331,6 +332,20 @@ def _case_lu_determinant(draw, rng):
     return LU_DETERMINANT(LU(A), LUPivots(A), log), {A: a, LU(A): lu, LUPivots(A): piv}, ()
 
 
+def _case_triangular_determinant(draw, rng):
+    """A triangle (upper or lower; the other one zero) whose determinant is of order one;
+    of either sign without ``log``, positive with it."""
+    log, lower = draw(st.booleans()), draw(st.booleans())
+    n = draw(st.integers(1, 30))
+    A = MatrixSymbol('A', n, n)
+    a = (np.tril if lower else np.triu)(general(rng, n, n))
+    diagonal = np.exp(rng.uniform(-0.5, 0.5, n))              # product of order one
+    if not log:
+        diagonal *= rng.choice([-1.0, 1.0], n)
+    a[np.diag_indices(n)] = diagonal
+    return TRIANGULAR_DETERMINANT(A, lower=lower, log=log), {A: a}, ()
+
+
 CASES = {GEMM: _case_gemm, SYMM: _case_symm, SYRK: _case_syrk, GEMV: _case_gemv,
          AXPY: _case_axpy, SCAL: _case_scal, COPY: _case_copy,
          TRMM: _case_triangular_product(TRMM), TRSM: _case_triangular_product(TRSM),
@@ -339,6 +354,7 @@ CASES = {GEMM: _case_gemm, SYMM: _case_symm, SYRK: _case_syrk, GEMV: _case_gemv,
          SYMMETRIZE: _case_symmetrize, CHOLESKY_ADJOINT: _case_cholesky_adjoint,
          TRACE: _case_trace, INNER: _case_inner, ELEMENT: _case_element,
          CHOLESKY_DETERMINANT: _case_cholesky_determinant, LU_DETERMINANT: _case_lu_determinant,
+         TRIANGULAR_DETERMINANT: _case_triangular_determinant,
          TRTRI: _case_trtri, STREAMED_SYRK: _case_streamed_syrk, SYSV: _case_sysv,
          DIAGMM: _case_diagmm, DIAGMM_ROOT: _case_diagmm_root, SHIFT: _case_shift,
          DIAGAXPY: _case_diagaxpy, SYTRF: _case_sytrf, SYTRS: _case_sytrs}

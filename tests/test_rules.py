@@ -15,8 +15,10 @@ import computations
 from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, DIAGMM, ELEMENT, GEMM,
                                    GEMV, DIAGMM_ROOT,
                                    GETRF, GETRS, INNER, LU_DETERMINANT, POTRF, POTRI, POTRS, SYMM,
-                                   SYRK, SYSV, SYTRF, SYTRS, LDL, TRACE, TRMM, TRSM, TRTRI, LofCholesky, LUPivots, Properties,
+                                   SYRK, SYSV, SYTRF, SYTRS, LDL, TRACE, TRIANGULAR_DETERMINANT, TRMM, TRSM,
+                                   TRTRI, LofCholesky, LUPivots, Properties,
                                    SymmetricLower)
+from computations.matrices import NotPositiveDeterminantError
 from computations.matrices.compiler import rules
 from computations.matrices.compiler.rules import Accumulator, Need, Operand, need
 from computations.matrices import positive_semidefinite
@@ -390,6 +392,41 @@ def test_determinants_come_from_cholesky_when_positive_definite_else_from_lu(tak
     assert proposal.needs == (need(A, factorization=GETRF),)
     lu = GETRF(A).outputs[0]
     assert made([proposal]) == [(LU_DETERMINANT(lu, LUPivots(A), log=take_log, output=of(A)),)]
+
+
+@pytest.mark.parametrize('take_log', [False, True])
+def test_determinants_of_triangles_are_the_products_of_their_diagonals(take_log):
+    def of(M):
+        return log(Determinant(M)) if take_log else Determinant(M)
+    for M, lower in ((L, True), (U, False)):
+        proposal, = rules.determinant(FACTS, of(M))
+        assert proposal.needs == (need(M),)
+        assert made([proposal]) == [(TRIANGULAR_DETERMINANT(M, lower=lower, log=take_log,
+                                                            output=of(M)),)]
+    # held transposed, U.T's storage U is upper triangular: the op reads U's triangle
+    proposal, = rules.determinant(FACTS, of(U.T))
+    (op,), = proposal.make(Operand(U, True)).ops,
+    assert op == TRIANGULAR_DETERMINANT(U, lower=False, log=take_log, output=of(U.T))
+
+
+@pytest.mark.parametrize('fact', [Q.lower_triangular, Q.upper_triangular, Q.diagonal])
+def test_a_triangular_determinant_runs_no_factorization_and_matches_numpy(fact):
+    M = MatrixSymbol('M', n, n)
+    f = computations.function([M], [Determinant(M), log(Determinant(M.T))], [fact(M)])
+    routines = {type(op).__name__ for op in f.specialize((50, 50)).computation.computations}
+    assert routines - {'Identity'} == {'TRIANGULAR_DETERMINANT'}     # (Identity marks outputs)
+    rng = np.random.default_rng()
+    m = np.diag(rng.uniform(0.5, 1.5, 50))
+    if fact is not Q.diagonal:
+        m += (np.tril if fact is Q.lower_triangular else np.triu)(rng.random((50, 50)), -1 if
+                                                                    fact is Q.lower_triangular
+                                                                    else 1)
+    det, logdet = f(m)
+    np.testing.assert_allclose(det, np.linalg.det(m), rtol=1e-10)
+    np.testing.assert_allclose(logdet, np.linalg.slogdet(m)[1], rtol=1e-10)
+    m[0, 0] = -m[0, 0]
+    with pytest.raises(NotPositiveDeterminantError, match='TRIANGULAR_DETERMINANT'):
+        f(m)
 
 
 # The tables ---------------------------------------------------------------------------------

@@ -62,7 +62,8 @@ from computations.matrices.ops.blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
 from computations.matrices.expressions import LofCholesky, LUPivots, SymmetricLower
 from computations.matrices.ops.lapack import GETRF, GETRS, POTRF, POTRI, POTRS, SYTRF, SYTRS, TRTRI
 from computations.matrices.compiler.properties import _congruence, split_product
-from computations.matrices.ops.scalars import CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT, TRACE
+from computations.matrices.ops.scalars import (CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT,
+                                              TRACE, TRIANGULAR_DETERMINANT)
 
 __all__ = ['Operand', 'Need', 'need', 'Made', 'Proposal', 'Accumulator', 'PRODUCT_RULES',
            'SOLVE_RULES', 'CHAIN_RULES', 'TRACE_RULES', 'DETERMINANT_RULES']
@@ -639,10 +640,15 @@ TRACE_RULES = (inner_product, whole_trace)
 
 
 def determinant(properties, scalar):
-    """``Determinant(S)`` or ``log(Determinant(S))``: from the Cholesky factor when S is
-    positive definite (shared with the solves with S), else from LU."""
+    """``Determinant(S)`` or ``log(Determinant(S))``: the product of the diagonal when S is
+    triangular (or diagonal); from the Cholesky factor when S is positive definite (shared
+    with the solves with S), else from LU."""
     log = isinstance(scalar, sympy.log)
     S = (scalar.args[0] if log else scalar).arg
+    triangle = _triangle(properties, S)
+    if triangle:           # S = X or X.T: X's triangle is the other one when transposed
+        return [Proposal((need(S),), lambda f: _made(TRIANGULAR_DETERMINANT(
+            f.var, lower=(triangle == 'lower') != f.transposed, log=log, output=scalar)))]
     if properties.ask('positive_definite', S):
         return [Proposal((need(S, factorization=POTRF),), lambda f: _made(
             CHOLESKY_DETERMINANT(f.var, log=log, output=scalar)))]

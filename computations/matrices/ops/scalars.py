@@ -16,7 +16,7 @@ Trace(X.T*X) = INNER(X, X)
 """
 import numpy as np
 import sympy
-from sympy import Determinant, Trace
+from sympy import Determinant, Q, Trace
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from computations.matrices.ops.core import (MatrixComputation, as_flag, as_matrix, check_square,
@@ -25,6 +25,7 @@ from computations.matrices.errors import RoutineError
 from computations.matrices.expressions import LU, LofCholesky, LUPivots
 
 __all__ = ['TRACE', 'INNER', 'ELEMENT', 'CHOLESKY_DETERMINANT', 'LU_DETERMINANT',
+           'TRIANGULAR_DETERMINANT',
            'NotPositiveDeterminantError', 'SCALAR_OPERATIONS', 'scalar_type']
 
 
@@ -170,6 +171,45 @@ class CHOLESKY_DETERMINANT(_ScalarOp):
     @property
     def flops(self):
         return self.L.shape[0]
+
+
+class TRIANGULAR_DETERMINANT(_ScalarOp):
+    """``Determinant(A)`` (or its logarithm, ``log=True``) of a triangular A: the product of
+    its diagonal, O(n) -- no factorization (a diagonal matrix is both triangles).
+
+    The logarithm of a determinant that is not positive raises
+    :class:`NotPositiveDeterminantError`.
+
+    >>> A = sympy.MatrixSymbol('A', 3, 3)
+    >>> op = TRIANGULAR_DETERMINANT(A, lower=False, log=True)
+    >>> op.outputs, op.condition, op.flops
+    ((log(Determinant(A)),), Q.upper_triangular(A), 3)
+    """
+    __slots__ = ()
+    __props__ = ('A', 'lower', 'log', 'output')
+    arguments = ('A',)
+    routine = 'triangular_determinant'
+
+    def __init__(self, A, lower=True, log=False, output=None):
+        A = as_matrix(A, 'A', 'TRIANGULAR_DETERMINANT')
+        check_square(A, 'A', 'TRIANGULAR_DETERMINANT')
+        lower = as_flag(lower, 'lower', 'TRIANGULAR_DETERMINANT')
+        log = as_flag(log, 'log', 'TRIANGULAR_DETERMINANT')
+        determinant = Determinant(A)
+        self._output(output, sympy.log(determinant) if log else determinant, A, lower, log)
+
+    @property
+    def condition(self):
+        return (Q.lower_triangular if self.lower else Q.upper_triangular)(self.A)
+
+    @property
+    def triangles(self):
+        """Only the diagonal is read: a buffer holding that triangle will do."""
+        return {'A': 'lower' if self.lower else 'upper'}
+
+    @property
+    def flops(self):
+        return self.A.shape[0]
 
 
 class LU_DETERMINANT(_ScalarOp):
