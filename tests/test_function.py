@@ -243,7 +243,7 @@ def test_wrong_argument_count_is_a_type_error(solve):
     ((np.ones((3, 2)), np.ones(3)), 'input S has 2 columns, but n = 3'),
     ((np.eye(3) * 1j, np.ones(3)), 'input S is complex'),
     ((np.array([['a']]), np.ones(1)), 'input S must hold real numbers'),
-    ((np.ones((2, 2, 2)), np.ones(2)), 'input S must be a nxn matrix'),
+    ((np.ones(2), np.ones(2)), 'input S must be a nxn matrix'),   # (2, 2, 2): a batch
     ((np.eye(2), [[1, 2], [3]]), 'input x'),
 ])
 def test_wrong_shape_or_dtype_is_a_value_error_naming_the_input(solve, args, message):

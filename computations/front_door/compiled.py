@@ -37,6 +37,7 @@ from ..matrices.ops.memo import Memo
 from ..pictures import mimebundle
 from .arguments import (DEFAULT_SIZE, call_doc, call_signature, check_blocksize, check_flag,
                         check_inputs, check_output, check_sizes)
+from .batches import batch_shape, run_batch
 from .cache import DEFAULT_CACHE_SIZE, ShapeCache
 from .dtypes import check_dtypes
 from .outputs import OutputStructure
@@ -378,9 +379,19 @@ class Function:
                 return self.structure.pack(run(*args))
         given = self._arguments(args, kwargs)
         check_dtypes(self.inputs, given)
+        batch = batch_shape(self.inputs, given)
+        if batch is not None:                        # a stack of problems (module batches)
+            return self.structure.pack(run_batch(
+                lambda problem: self._one(problem, scheduler, check)[0], self.inputs, given,
+                batch))
+        return self.structure.pack(*self._one(given, scheduler, check))
+
+    def _one(self, given, scheduler, check):
+        """``(results, flat)``: one problem's flat tuple of results, and which of them
+        come back 1-D (see :class:`~computations.front_door.outputs.OutputStructure`)."""
         flat = self.structure.flat(self.inputs, given) if self.structure.vectors else None
         if any(is_dask_collection(value) for value in given):
-            return self.structure.pack(self._lazy(given, scheduler, check), flat)
+            return self._lazy(given, scheduler, check), flat
         arrays = all(isinstance(value, np.ndarray) for var, value in zip(self.inputs, given)
                      if isinstance(var, MatrixExpr))
         if arrays:                                   # check memory before converting anything
@@ -393,8 +404,8 @@ class Function:
         if check:                  # on the caller's arrays, as given (not transposed views)
             check_values(self.assumptions, dict(zip(self.inputs, given)))
         if scheduler is not None:
-            return self.structure.pack(specialization.run_dask(values, scheduler), flat)
-        return self.structure.pack(specialization.run(values, self.runner), flat)
+            return specialization.run_dask(values, scheduler), flat
+        return specialization.run(values, self.runner), flat
 
     def _lazy(self, given, scheduler, check):
         """A call with dask arrays: the results as dask arrays, nothing computed (see
@@ -407,7 +418,7 @@ class Function:
             raise DaskArgumentError('check_assumptions=True', 'with dask arrays: checking '
                                     'needs whole arrays; check them before the call')
         prepared = prepare(self.inputs, dict(zip(self.inputs, given)), self.blocksize,
-                           stacklevel=4)
+                           stacklevel=5)   # the caller of __call__ (-> _one -> _lazy -> prepare)
         return self._specialization(prepared.dims).run_lazy(prepared)
 
     def _runner(self, dtype, key):

@@ -1,0 +1,129 @@
+"""Batches of independent problems: inputs with leading batch dimensions.
+
+A matrix input given with more than its two dimensions, ``(..., rows,
+columns)``, is a stack of problems; the leading dimensions of all the inputs
+broadcast as NumPy's do (a plain ``(rows, columns)`` input, or a Python
+float for a scalar input, is shared by every problem; in a batch, a scalar
+input may also be given one value per problem, an array that broadcasts to
+the batch's shape).  As in
+NumPy 2's ``linalg``, a stack of column vectors is ``(..., n, 1)``: a 2-D
+array is always one matrix.  Every problem runs the function's ordinary
+program (compiled once per shape, as for single calls), and the results
+come back stacked: ``(..., rows, columns)`` per matrix output, an array of
+the batch's shape per scalar output, in the structure the outputs were
+given in.  The inputs are never modified (each problem reads a read-only
+view, which a program never overwrites).
+
+An error in one problem -- a matrix that is not positive definite, say --
+is raised as itself (the same class, so ``except NotPositiveDefiniteError``
+still catches it), its message starting with the problem's index, which
+its ``batch_index`` attribute also holds.
+
+>>> import numpy as np
+>>> from sympy import MatrixSymbol, Q, Symbol
+>>> from computations import function
+>>> n = Symbol('n')
+>>> S, b = MatrixSymbol('S', n, n), MatrixSymbol('b', n, 1)
+>>> f = function([S, b], S.I*b, [Q.positive_definite(S)])
+>>> stack = np.stack([np.eye(2), 2 * np.eye(2), 4 * np.eye(2)])     # 3 problems
+>>> f(stack, np.ones((2, 1)))[:, :, 0]                              # b shared
+array([[1.  , 1.  ],
+       [0.5 , 0.5 ],
+       [0.25, 0.25]])
+>>> stack[1, 0, 0] = -1.0
+>>> f(stack, np.ones((2, 1)))
+Traceback (most recent call last):
+    ...
+computations.matrices.errors.NotPositiveDefiniteError: problem (1,) of the batch: POSV: S is not positive definite (its leading minor of order 1 is not positive)
+"""
+import numpy as np
+from sympy import MatrixExpr
+
+from ..graph import ComputationsError
+
+__all__ = ['BatchShapeError', 'batch_shape', 'run_batch']
+
+
+class BatchShapeError(ComputationsError, ValueError):
+    """The leading (batch) dimensions of the inputs do not broadcast together."""
+
+
+def batch_shape(inputs, values):
+    """The broadcast batch shape of ``values`` (given for ``inputs``), or None when no input
+    has batch dimensions (a single problem).
+
+    >>> from sympy import MatrixSymbol, Symbol
+    >>> A, s = MatrixSymbol('A', 2, 2), Symbol('s')
+    >>> batch_shape((A, s), (np.ones((5, 1, 2, 2)), np.ones(3))), batch_shape((A,), (np.eye(2),))
+    ((5, 3), None)
+    """
+    leading = {}
+    for var, value in zip(inputs, values):
+        if _is_lazy(value):
+            continue
+        try:
+            shape = np.shape(value)
+        except ValueError:             # a ragged list: the conversion names it later
+            continue
+        lead = shape[:-2] if isinstance(var, MatrixExpr) else shape
+        if lead:
+            leading[var] = lead
+    # a batch is made by its matrices: a scalar input given an array in a call of single
+    # matrices is a mistake, named when the call converts it
+    if not any(isinstance(var, MatrixExpr) for var in leading):
+        return None
+    try:
+        return np.broadcast_shapes(*leading.values())
+    except ValueError:
+        given = ', '.join(f'{var}: {shape}' for var, shape in leading.items())
+        raise BatchShapeError(f'the batch dimensions of the inputs do not broadcast together '
+                              f'({given})') from None
+
+
+def run_batch(call, inputs, values, batch):
+    """The results of ``call`` (one problem's flat tuple of results from its values) on every
+    problem of the ``batch``, stacked: a tuple with one array per output."""
+    views = [_per_problem(var, value, batch) for var, value in zip(inputs, values)]
+    results = []
+    for index in np.ndindex(*batch):
+        problem = [value if view is None else view[index] for value, view in zip(values, views)]
+        try:
+            results.append(call(problem))
+        except (ComputationsError, ValueError, TypeError, ArithmeticError) as error:
+            _name_the_problem(error, index)
+            raise
+    if not results:                               # an empty batch: one problem's shapes
+        raise BatchShapeError(f'the batch {batch} holds no problem: its results would have no '
+                              'shape to take')
+    return tuple(_stack([result[i] for result in results], batch)
+                 for i in range(len(results[0])))
+
+
+def _per_problem(var, value, batch):
+    """A read-only view of ``value`` broadcast to ``batch`` + its own trailing dimensions,
+    indexed by problem; None for a value every problem shares as it is."""
+    shape = np.shape(value)
+    trailing = shape[-2:] if isinstance(var, MatrixExpr) else ()
+    if len(shape) == len(trailing):
+        return None
+    return np.broadcast_to(np.asarray(value), tuple(batch) + tuple(trailing))
+
+
+def _name_the_problem(error, index):
+    """Say in ``error``'s message (and its ``batch_index``) which problem raised it."""
+    error.batch_index = index
+    if error.args and isinstance(error.args[0], str):
+        error.args = (f'problem {index} of the batch: {error.args[0]}', *error.args[1:])
+
+
+def _stack(items, batch):
+    """One output over the batch: arrays stacked, scalars as an array of the batch's shape."""
+    if isinstance(items[0], np.ndarray):
+        return np.stack(items).reshape(tuple(batch) + items[0].shape)
+    return np.array(items, dtype=type(items[0]) if isinstance(items[0], np.floating)
+                    else np.float64).reshape(batch)
+
+
+def _is_lazy(value):
+    from computations.schedulers.dask_arrays import is_dask_collection
+    return is_dask_collection(value)

@@ -1,0 +1,117 @@
+"""Batches of independent problems (``computations.front_door.batches``): inputs with leading
+batch dimensions give stacked results equal to a loop of single calls."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from sympy import Determinant, MatrixSymbol, Q, Symbol, Trace, log
+
+import computations
+from computations.front_door.batches import BatchShapeError
+from computations.matrices import NotPositiveDefiniteError
+from computations.matrices.examples.kalman import kalman
+
+n, k = Symbol('n'), Symbol('k')
+S, B = MatrixSymbol('S', n, n), MatrixSymbol('B', n, k)
+s = Symbol('s')
+
+
+def _spd(rng, batch, size, dtype):
+    X = rng.standard_normal(tuple(batch) + (size, size))
+    return (X @ np.swapaxes(X, -1, -2) + size * np.eye(size)).astype(dtype)
+
+
+def _loop(f, batch, *values):
+    """The single calls, problem by problem, of the broadcast values (None: the same value)."""
+    out = {}
+    for index in np.ndindex(*batch):
+        problem = [v if lead is None else np.broadcast_to(v, tuple(batch) + v.shape[len(lead):])[index]
+                   for v, lead in values]
+        out[index] = f(*problem)
+    return out
+
+
+batches = st.lists(st.integers(1, 3), min_size=1, max_size=2).map(tuple)
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=batches, size=st.integers(1, 6), columns=st.integers(1, 3),
+       dtype=st.sampled_from([np.float64, np.float32]), share=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_a_batch_equals_a_loop_of_single_calls(batch, size, columns, dtype, share, seed):
+    rng = np.random.default_rng(seed)
+    f = computations.function([S, B, s], {'x': S.I * B, 'logdet': log(Determinant(S)),
+                                          't': s * Trace(S)}, [Q.positive_definite(S)])
+    matrices = _spd(rng, batch, size, dtype)
+    rhs = rng.standard_normal((size, columns) if share else tuple(batch) + (size, columns))
+    rhs = rhs.astype(dtype)
+    scalars = rng.standard_normal(batch[-1:])          # one per problem along the last axis
+    before = [matrices.copy(), rhs.copy(), scalars.copy()]
+    got = f(matrices, rhs, scalars)
+    for a, b in zip(before, (matrices, rhs, scalars)):
+        np.testing.assert_array_equal(a, b)            # the inputs are not modified
+    singles = _loop(lambda m, r, c: f(m, r, float(c)), batch, (matrices, batch),
+                    (rhs, None if share else batch), (scalars, batch[-1:]))
+    assert set(got) == {'x', 'logdet', 't'}
+    assert got['x'].shape == tuple(batch) + (size, columns) and got['x'].dtype == dtype
+    assert got['logdet'].shape == tuple(batch) and got['logdet'].dtype == dtype
+    tolerance = 1e-5 if dtype is np.float32 else 1e-12
+    for index, single in singles.items():
+        for name in got:
+            np.testing.assert_allclose(got[name][index], single[name], rtol=tolerance,
+                                       atol=tolerance)
+    # and against NumPy's stacked routines
+    np.testing.assert_allclose(got['x'], np.linalg.solve(matrices.astype(float),
+                                                         np.broadcast_to(rhs, got['x'].shape)),
+                               rtol=1e-3 if dtype is np.float32 else 1e-9, atol=1e-4)
+
+
+def test_the_kalman_filter_over_a_batch_of_targets():
+    inputs, outputs, assumptions = kalman()
+    f = computations.function(inputs, outputs, assumptions)
+    rng = np.random.default_rng()
+    count, size, observed = 50, 6, 3
+    mu = rng.standard_normal((count, size, 1))
+    Sigma = _spd(rng, (count,), size, np.float64)
+    H = rng.standard_normal((observed, size))                    # shared by every target
+    R = _spd(rng, (), observed, np.float64)
+    data = rng.standard_normal((count, observed, 1))
+    newmu, newSigma = f(mu, Sigma, H, R, data)
+    assert newmu.shape == (count, size, 1) and newSigma.shape == (count, size, size)
+    for i in range(count):
+        one = f(mu[i], Sigma[i], H, R, data[i])
+        np.testing.assert_allclose(newmu[i], one[0], rtol=1e-12)
+        np.testing.assert_allclose(newSigma[i], one[1], rtol=1e-12)
+    K = Sigma @ H.T @ np.linalg.inv(H @ Sigma @ H.T + R)
+    np.testing.assert_allclose(newmu, mu + K @ (H @ mu - data), rtol=1e-9, atol=1e-12)
+
+
+def test_an_error_names_the_problem_of_the_batch():
+    f = computations.function([S, B], S.I * B, [Q.positive_definite(S)])
+    matrices = np.stack([np.stack([np.eye(3)] * 4)] * 3)          # a 3 x 4 batch
+    matrices[2, 1, 1, 1] = -1.0
+    with pytest.raises(NotPositiveDefiniteError,
+                       match=r'^problem \(2, 1\) of the batch: POSV: S is not positive '
+                             r'definite') as caught:
+        f(matrices, np.ones((3, 1)))
+    assert caught.value.batch_index == (2, 1)
+
+
+def test_batch_dimensions_that_do_not_broadcast_are_named():
+    f = computations.function([S, B], S.I * B, [Q.positive_definite(S)])
+    with pytest.raises(BatchShapeError, match=r'do not broadcast together \(S: \(3,\), '
+                                              r'B: \(4,\)\)'):
+        f(np.stack([np.eye(2)] * 3), np.ones((4, 2, 1)))
+    with pytest.raises(BatchShapeError, match='holds no problem'):
+        f(np.ones((0, 2, 2)), np.ones((2, 1)))
+
+
+def test_a_single_output_and_a_tuple_are_stacked_as_given():
+    A = MatrixSymbol('A', n, n)
+    single = computations.function([A], A * A)
+    pair = computations.function([A], [A.T, Trace(A)])
+    stack = np.arange(2 * 2 * 3 * 3, dtype=float).reshape(2, 2, 3, 3)
+    np.testing.assert_allclose(single(stack), stack @ stack)
+    transposed, traces = pair(stack)
+    np.testing.assert_array_equal(transposed, np.swapaxes(stack, -1, -2))
+    np.testing.assert_allclose(traces, np.trace(stack, axis1=-2, axis2=-1))
+    assert traces.shape == (2, 2)
