@@ -36,6 +36,8 @@ Traceback (most recent call last):
     ...
 computations.matrices.errors.NotPositiveDefiniteError: problem (1,) of the batch: POSV: S is not positive definite (its leading minor of order 1 is not positive)
 """
+import math
+
 import numpy as np
 from sympy import MatrixExpr
 
@@ -83,30 +85,55 @@ def batch_shape(inputs, values):
 def run_batch(call, inputs, values, batch):
     """The results of ``call`` (one problem's flat tuple of results from its values) on every
     problem of the ``batch``, stacked: a tuple with one array per output."""
+    if not math.prod(batch):
+        raise BatchShapeError(f'the batch {batch} holds no problem: its results would have no '
+                              'shape to take')
+    matrices = [isinstance(var, MatrixExpr) for var in inputs]
     views = [_per_problem(var, value, batch) for var, value in zip(inputs, values)]
+    shared = [_shared(value) if matrix and view is None else value
+              for value, view, matrix in zip(values, views, matrices)]
     results = []
     for index in np.ndindex(*batch):
-        problem = [value if view is None else view[index] for value, view in zip(values, views)]
+        problem = [value if view is None else view[index] if matrix else float(view[index])
+                   for value, view, matrix in zip(shared, views, matrices)]
         try:
             results.append(call(problem))
         except (ComputationsError, ValueError, TypeError, ArithmeticError) as error:
             _name_the_problem(error, index)
             raise
-    if not results:                               # an empty batch: one problem's shapes
-        raise BatchShapeError(f'the batch {batch} holds no problem: its results would have no '
-                              'shape to take')
     return tuple(_stack([result[i] for result in results], batch)
                  for i in range(len(results[0])))
 
 
 def _per_problem(var, value, batch):
-    """A read-only view of ``value`` broadcast to ``batch`` + its own trailing dimensions,
-    indexed by problem; None for a value every problem shares as it is."""
+    """``value`` broadcast to ``batch`` + its own trailing dimensions, indexed by problem,
+    read-only; each problem's matrix Fortran-ordered (as the generated programs take them
+    without a copy: one copy of the stack instead of one per problem); None for a value
+    every problem shares as it is."""
     shape = np.shape(value)
     trailing = shape[-2:] if isinstance(var, MatrixExpr) else ()
     if len(shape) == len(trailing):
         return None
-    return np.broadcast_to(np.asarray(value), tuple(batch) + tuple(trailing))
+    stack = np.broadcast_to(np.asarray(value), tuple(batch) + tuple(trailing))
+    if trailing and not stack[(0,) * len(batch)].flags.f_contiguous:
+        stack = np.swapaxes(np.ascontiguousarray(np.swapaxes(stack, -1, -2)), -1, -2)
+    return _read_only(stack)
+
+
+def _shared(value):
+    """A matrix every problem reads: converted once (Fortran-ordered), read-only."""
+    array = np.asarray(value)
+    if array.dtype.kind == 'f' and array.ndim == 2:
+        array = np.asfortranarray(array)
+    return _read_only(array)
+
+
+def _read_only(array):
+    """A read-only view: a program given it copies what it would overwrite, even when the
+    caller's function donates that input (every problem reads the same value)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _name_the_problem(error, index):

@@ -366,25 +366,35 @@ class Function:
         """
         check = self.check_assumptions if check_assumptions is None \
             else check_flag(check_assumptions, 'check_assumptions')
-        if scheduler is None and not kwargs and not check and self.runner == 'source':
-            ready = self._ready(args)
-            if ready is not None:                    # the fast path: nothing to convert
-                run = self._runners.get(ready)
-                if run is None:
-                    run = self._runner(*ready)
-                else:
-                    self._cache.hit(ready[1])
-                if self.donate:
-                    args = self._guarded(args)
-                return self.structure.pack(run(*args))
+        fast = scheduler is None and not check and self.runner == 'source'
+        if fast and not kwargs:
+            results = self._fast(args)
+            if results is not None:
+                return self.structure.pack(results)
         given = self._arguments(args, kwargs)
         check_dtypes(self.inputs, given)
         batch = batch_shape(self.inputs, given)
         if batch is not None:                        # a stack of problems (module batches)
             return self.structure.pack(run_batch(
-                lambda problem: self._one(problem, scheduler, check)[0], self.inputs, given,
-                batch))
+                lambda problem: (fast and self._fast(problem)) or
+                self._one(problem, scheduler, check)[0], self.inputs, given, batch))
         return self.structure.pack(*self._one(given, scheduler, check))
+
+    def _fast(self, args):
+        """The flat results of the fast path -- arrays that go to the generated function as
+        they are, its shape signature seen before -- or None when ``args`` need the full
+        path (converting, binding, checking)."""
+        ready = self._ready(args)
+        if ready is None:
+            return None
+        run = self._runners.get(ready)
+        if run is None:
+            run = self._runner(*ready)
+        else:
+            self._cache.hit(ready[1])
+        if self.donate:
+            args = self._guarded(args)
+        return run(*args)
 
     def _one(self, given, scheduler, check):
         """``(results, flat)``: one problem's flat tuple of results, and which of them

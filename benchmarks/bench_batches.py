@@ -1,0 +1,149 @@
+"""Batches of small problems: the Kalman update of many targets at once.
+
+Every target has its own belief ``(mu, Sigma)`` and observation ``data``;
+the observation model ``H`` and noise ``R`` are shared (broadcast).  The
+contestants, on the same stacked inputs:
+
+``compiled``
+    the compiled function called once on the stacks
+    (:mod:`computations.front_door.batches`);
+``numpy stacked``
+    the update written with NumPy's stacked operations (``@`` and
+    ``np.linalg.solve`` on stacks, ``H*Sigma`` once, one solve for both
+    right-hand sides): what a NumPy user writes for a batch;
+``scipy loop``
+    a Python loop over the hand-written SciPy BLAS/LAPACK program
+    (``_harness.kalman_scipy``), one target at a time;
+``jax vmap``
+    ``jax.vmap(jax.jit(...))`` of the NumPy program, when JAX is installed.
+
+BLAS runs on one thread (threadpoolctl: the matrices are tiny, threads only
+add overhead); contestants alternate (``_harness.round_robin``), medians of
+``--repeat`` samples.  The issue's targets: compiled >= 2x faster than
+stacked NumPy and >= 10x faster than the SciPy loop.  The growth run times
+the compiled batch and stacked NumPy at n = 6, k = 3 over batch sizes.
+
+Run: ``./dev bench batches [--repeat 5] [--quick]``.
+"""
+import argparse
+import datetime
+import statistics
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import peers
+from _harness import kalman_scipy, loglog_slope, round_robin
+
+import computations
+from computations.matrices.examples.kalman import kalman
+
+CASES = ((10_000, 6, 3), (1_000, 50, 20))
+GROWTH = (100, 1_000, 10_000)
+
+
+def stacks(count, n, k, seed=0):
+    """``mu, Sigma, H, R, data``: per-target stacks of mu, Sigma, data; one H and R."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((count, n, n))
+    Y = rng.standard_normal((k, k))
+    return (rng.standard_normal((count, n, 1)), X @ np.swapaxes(X, 1, 2) / n + np.eye(n),
+            rng.standard_normal((k, n)) / np.sqrt(n), Y @ Y.T / k + np.eye(k),
+            rng.standard_normal((count, k, 1)))
+
+
+def numpy_stacked(mu, Sigma, H, R, data):
+    """The update on stacks with NumPy: ``X = H@Sigma``, one solve for ``[r | X]``."""
+    X = H @ Sigma
+    S = X @ H.T + R
+    solved = np.linalg.solve(S, np.concatenate([H @ mu - data, X], axis=-1))
+    Xt = np.swapaxes(X, -1, -2)
+    return mu + Xt @ solved[..., :1], Sigma - Xt @ solved[..., 1:]
+
+
+def scipy_loop(mu, Sigma, H, R, data):
+    """The hand-written SciPy program, one target at a time."""
+    Hf, Rf = np.asfortranarray(H), np.asfortranarray(R)
+    out = [kalman_scipy(mu[i], np.asfortranarray(Sigma[i]), Hf, Rf, data[i])
+           for i in range(len(mu))]
+    return np.stack([o[0] for o in out]), np.stack([o[1] for o in out])
+
+
+def jax_vmap():
+    """``jax.vmap(jax.jit(update))`` over the per-target inputs, or None without JAX."""
+    if not peers.available('jax'):
+        return None
+    import jax
+    import jax.numpy as jnp
+    jax.config.update('jax_enable_x64', True)
+
+    def update(mu, Sigma, H, R, data):
+        X = H @ Sigma
+        solved = jnp.linalg.solve(X @ H.T + R, jnp.concatenate([H @ mu - data, X], axis=1))
+        return mu + X.T @ solved[:, :1], Sigma - X.T @ solved[:, 1:]
+    mapped = jax.vmap(jax.jit(update), in_axes=(0, 0, None, None, 0))
+    return lambda *args: jax.block_until_ready(mapped(*args))
+
+
+def check(results, reference):
+    for got, want in zip(results, reference):
+        error = np.linalg.norm(np.asarray(got) - want) / np.linalg.norm(want)
+        assert error < 1e-9, error
+
+
+def run_case(f, count, n, k, repeat, jax_update):
+    inputs = stacks(count, n, k)
+    contestants = {'compiled': lambda: f(*inputs),
+                   'numpy stacked': lambda: numpy_stacked(*inputs),
+                   'scipy loop': lambda: scipy_loop(*inputs)}
+    if jax_update is not None:
+        contestants['jax vmap'] = lambda: jax_update(*inputs)
+    reference = numpy_stacked(*inputs)
+    for call in contestants.values():               # correct, and warm (compiled, jitted)
+        check(call(), reference)
+    times = round_robin(contestants, repeat, pause=0.05)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--quick', action='store_true', help='a tenth of the batch sizes')
+    args = parser.parse_args(argv)
+    scale = 10 if args.quick else 1
+    inputs, outputs, assumptions = kalman()
+    f = computations.function(inputs, outputs, assumptions)
+    jax_update = jax_vmap()
+    print(f'{datetime.datetime.now():%Y-%m-%d %H:%M}, BLAS on one thread, '
+          f'medians of {args.repeat} alternating samples\n')
+    print('| targets | n | k | contestant | seconds | per target (µs) | vs compiled |')
+    print('|---:|---:|---:|---|---:|---:|---:|')
+    with threadpool_limits(1):
+        for count, n, k in CASES:
+            count //= scale
+            found = run_case(f, count, n, k, args.repeat, jax_update)
+            for name, seconds in found.items():
+                print(f'| {count} | {n} | {k} | {name} | {seconds:.4f} | '
+                      f'{seconds / count * 1e6:.1f} | {seconds / found["compiled"]:.2f}x |',
+                      flush=True)
+        print('\ngrowth at n = 6, k = 3 (per target, µs):\n')
+        print('| targets | compiled | numpy stacked |')
+        print('|---:|---:|---:|')
+        points = {'compiled': [], 'numpy stacked': []}
+        for count in GROWTH:
+            count //= scale
+            inputs = stacks(count, 6, 3)
+            times = round_robin({'compiled': lambda: f(*inputs),
+                                 'numpy stacked': lambda: numpy_stacked(*inputs)},
+                                args.repeat, pause=0.05)
+            found = {name: statistics.median(t) for name, t in times.items()}
+            for name in points:
+                points[name].append((count, found[name]))
+            print(f'| {count} | {found["compiled"] / count * 1e6:.1f} | '
+                  f'{found["numpy stacked"] / count * 1e6:.1f} |', flush=True)
+        print('\ngrowth exponent of the time in the batch size: ' + ', '.join(
+            f'{name} {loglog_slope(p):.2f}' for name, p in points.items()))
+
+
+if __name__ == '__main__':
+    main()
