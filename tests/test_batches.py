@@ -115,3 +115,17 @@ def test_a_single_output_and_a_tuple_are_stacked_as_given():
     np.testing.assert_array_equal(transposed, np.swapaxes(stack, -1, -2))
     np.testing.assert_allclose(traces, np.trace(stack, axis1=-2, axis2=-1))
     assert traces.shape == (2, 2)
+
+
+def test_a_donating_function_leaves_a_batchs_arrays_alone():
+    """Donation gives up the caller's array for one problem; in a batch every problem reads
+    a view of the stack (and all read a shared matrix), so nothing may be overwritten."""
+    f = computations.function([S, B], S.I * B, [Q.positive_definite(S)], donate=[S, B])
+    rng = np.random.default_rng()
+    stack = np.asfortranarray(_spd(rng, (4,), 3, np.float64))
+    shared = np.asfortranarray(rng.standard_normal((3, 2)))
+    before = stack.copy(), shared.copy()
+    got = f(stack, shared)
+    np.testing.assert_array_equal(stack, before[0])
+    np.testing.assert_array_equal(shared, before[1])
+    np.testing.assert_allclose(got, np.linalg.solve(before[0], before[1]), rtol=1e-10)
