@@ -43,11 +43,12 @@ def program(S, b):
     if info: fail(POSV, info)
     return (b_2,)
 """
+from .batches import BatchShapeError
 from .cache import DEFAULT_CACHE_SIZE, CacheInfo
 from .compiled import DEFAULT_SIZE, RUNNERS, Function, function
 from .dtypes import DtypeError
 from .outputs import Results
 from .specialization import EmptySpecialization, Specialization
 
-__all__ = ['function', 'Function', 'Results', 'DtypeError', 'CacheInfo', 'Specialization',
-           'EmptySpecialization', 'DEFAULT_SIZE', 'DEFAULT_CACHE_SIZE', 'RUNNERS']
+__all__ = ['function', 'Function', 'Results', 'DtypeError', 'BatchShapeError', 'CacheInfo',
+           'Specialization', 'EmptySpecialization', 'DEFAULT_SIZE', 'DEFAULT_CACHE_SIZE', 'RUNNERS']
