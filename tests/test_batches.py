@@ -129,3 +129,55 @@ def test_a_donating_function_leaves_a_batchs_arrays_alone():
     np.testing.assert_array_equal(stack, before[0])
     np.testing.assert_array_equal(shared, before[1])
     np.testing.assert_allclose(got, np.linalg.solve(before[0], before[1]), rtol=1e-10)
+
+
+# Stacked: one NumPy/SciPy call per operation for the whole batch -------------------------
+
+from computations.front_door import compiled as compiled_module  # noqa: E402
+from computations.testing import matrix_problems  # noqa: E402
+from computations.testing.reference import relative_error  # noqa: E402
+
+
+def test_a_small_batch_runs_stacked_not_problem_by_problem(monkeypatch):
+    inputs, outputs, assumptions = kalman()
+    f = computations.function(inputs, outputs, assumptions)
+    rng = np.random.default_rng()
+    count = 20
+    values = (rng.standard_normal((count, 6, 1)), _spd(rng, (count,), 6, np.float64),
+              rng.standard_normal((3, 6)), _spd(rng, (), 3, np.float64),
+              rng.standard_normal((count, 3, 1)))
+    singles = [f(*(v[i] if v.ndim == 3 else v for v in values)) for i in range(count)]
+
+    def loop(*args, **kwargs):
+        raise AssertionError('ran problem by problem')
+    monkeypatch.setattr(compiled_module, 'run_batch', loop)
+    newmu, newSigma = f(*values)
+    for i, (mu, Sigma) in enumerate(singles):
+        assert relative_error(newmu[i], mu) < 1e-12 and relative_error(newSigma[i], Sigma) < 1e-12
+    bad = values[1].copy()
+    bad[7] = -np.eye(6)
+    with pytest.raises(AssertionError, match='ran problem by problem'):
+        f(values[0], bad, *values[2:])      # a failure hands the batch to the loop, which names it
+
+
+@settings(max_examples=40, deadline=None)
+@given(problem=matrix_problems(symbolic=False), count=st.integers(1, 4),
+       seed=st.integers(0, 2**32 - 1))
+def test_random_problems_in_a_batch_equal_their_single_calls(problem, count, seed):
+    """Stacked where every operation has a stacked kernel, problem by problem where not:
+    either way the results of single calls."""
+    rng = np.random.default_rng(seed)
+    draws = [problem.data(rng) for _ in range(count)]
+    f = computations.function(problem.inputs, list(problem.outputs), problem.assumptions)
+    try:
+        singles = [f(*draw) for draw in draws]
+    except (ArithmeticError, ValueError):
+        return                                   # data the single calls refuse too
+    stacks = [np.stack(column) if isinstance(column[0], np.ndarray) else np.array(column)
+              for column in zip(*draws)]
+    if not any(isinstance(s, np.ndarray) and s.ndim == 3 for s in stacks):
+        return                                   # no matrix input: not a batch
+    got = f(*stacks)
+    for i, single in enumerate(singles):
+        for expr, g, want in zip(problem.outputs, got, single):
+            assert relative_error(g[i], want) <= 1e-8, expr

@@ -43,7 +43,12 @@ from sympy import MatrixExpr
 
 from ..graph import ComputationsError
 
-__all__ = ['BatchShapeError', 'batch_shape', 'run_batch']
+__all__ = ['BatchShapeError', 'batch_shape', 'run_batch', 'run_stacked_batch', 'STACKED_MAX']
+
+#: Problems whose matrices all have at most this many rows and columns run stacked (one
+#: NumPy/SciPy call per operation for the whole batch, :mod:`computations.schedulers.stacked`);
+#: larger ones problem by problem, where the routines' own time dominates.
+STACKED_MAX = 64
 
 
 class BatchShapeError(ComputationsError, ValueError):
@@ -103,6 +108,51 @@ def run_batch(call, inputs, values, batch):
             raise
     return tuple(_stack([result[i] for result in results], batch)
                  for i in range(len(results[0])))
+
+
+def run_stacked_batch(function, values, batch):
+    """The stacked results of ``function`` on the ``batch`` (as :func:`run_batch`'s), each
+    operation of its program run once on the whole batch
+    (:mod:`computations.schedulers.stacked`); None when the batch must run problem by
+    problem: a blocked or low-memory function, a matrix larger than :data:`STACKED_MAX`, an
+    operation without a stacked kernel, or a failure (a matrix that is not positive
+    definite, say), which the problem-by-problem run then names."""
+    from computations.schedulers.execute import bind_dimensions, constant_values
+    from computations.schedulers.stacked import run_stacked, supports
+    if function.blocksize is not None or function.low_memory or not math.prod(batch):
+        return None
+    matrices = {var: np.asarray(value) for var, value in zip(function.inputs, values)
+                if isinstance(var, MatrixExpr)}
+    if any(array.ndim < 2 for array in matrices.values()) or \
+            max((max(array.shape[-2:]) for array in matrices.values()), default=0) > STACKED_MAX:
+        return None                                    # 1-D vectors: the loop's path names them
+    try:
+        spec = function._specialization(bind_dimensions(
+            function.inputs, {var: array.shape[-2:] for var, array in matrices.items()}))
+    except ValueError:
+        return None                                    # the loop names what is wrong
+    if not hasattr(spec, 'unblocked') or not supports(spec.unblocked):
+        return None
+    dtype = np.dtype(np.float32) if matrices and all(
+        array.dtype == np.float32 for array in matrices.values()) else np.dtype(np.float64)
+    stacks = {var: array.astype(dtype, copy=False) for var, array in matrices.items()}
+    for var, value in zip(function.inputs, values):
+        if not isinstance(var, MatrixExpr):            # per problem: batch + (1, 1)
+            scalar = np.asarray(value, dtype=dtype)
+            stacks[var] = scalar.reshape(scalar.shape + (1, 1))
+    stacks.update(constant_values(spec.constants, spec.dims, dtype))
+    try:
+        with np.errstate(divide='raise', over='raise', invalid='raise'):
+            results = run_stacked(spec.unblocked, stacks, spec.results)
+    except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+        return None
+    out = []
+    for var, result in zip(spec.results, results):
+        if isinstance(var, MatrixExpr):
+            out.append(np.array(np.broadcast_to(result, tuple(batch) + result.shape[-2:])))
+        else:
+            out.append(np.array(np.broadcast_to(result[..., 0, 0], batch), dtype=dtype))
+    return tuple(out)
 
 
 def _per_problem(var, value, batch):

@@ -37,7 +37,7 @@ from ..matrices.ops.memo import Memo
 from ..pictures import mimebundle
 from .arguments import (DEFAULT_SIZE, call_doc, call_signature, check_blocksize, check_flag,
                         check_inputs, check_output, check_sizes)
-from .batches import batch_shape, run_batch
+from .batches import batch_shape, run_batch, run_stacked_batch
 from .cache import DEFAULT_CACHE_SIZE, ShapeCache
 from .dtypes import check_dtypes
 from .outputs import OutputStructure
@@ -375,7 +375,8 @@ class Function:
         check_dtypes(self.inputs, given)
         batch = batch_shape(self.inputs, given)
         if batch is not None:                        # a stack of problems (module batches)
-            return self.structure.pack(run_batch(
+            results = run_stacked_batch(self, given, batch) if fast else None
+            return self.structure.pack(results or run_batch(
                 lambda problem: (fast and self._fast(problem)) or
                 self._one(problem, scheduler, check)[0], self.inputs, given, batch))
         return self.structure.pack(*self._one(given, scheduler, check))

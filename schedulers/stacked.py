@@ -1,0 +1,192 @@
+"""Run a mathematical program on a whole batch of problems at once: one stacked NumPy/SciPy
+call per operation.
+
+For many small problems the cost of a program is the Python overhead of its
+calls, paid per problem; here it is paid once per operation for the whole
+batch: products are ``numpy.matmul`` on stacks, factorizations and solves
+NumPy's stacked ``linalg.cholesky`` and ``linalg.solve`` -- also for the
+triangular solves, which for matrices this small cost less as an LU solve
+in one C loop than through SciPy's batched ``solve_triangular`` and
+``cho_solve``, which loop over the batch in Python (8 and 4 us a 6 x 6
+problem against 2 us, ``./dev bench batches``).  Each operation class has a stacked kernel in
+:data:`STACKED` (a registry, as the kernels of
+:mod:`~computations.schedulers.kernels` are); the arguments are bound by the
+operation's own ``bind``, as there.  Values are arrays of shape ``batch +
+(rows, columns)`` (a value shared by every problem may keep its two
+dimensions: it broadcasts), scalars arrays of shape ``batch + (1, 1)``.
+Kernels compute mathematical values whole: a triangular or symmetric
+argument's other triangle is made from the one the routine would read
+(:func:`_triangle`, :func:`_symmetric`), as the routine reads it.
+
+Failures (a factorization of a matrix that is not positive definite, a
+singular triangle) raise ``numpy.linalg.LinAlgError`` without saying which
+problem failed; the front door then runs the batch problem by problem,
+which names it (:mod:`computations.front_door.batches`).
+
+>>> import numpy as np, sympy
+>>> from computations.matrices import POSV
+>>> S, b = sympy.MatrixSymbol('S', 2, 2), sympy.MatrixSymbol('b', 2, 1)
+>>> program = POSV(S, b)                     # two problems, b shared
+>>> x, = run_stacked(program, {S: np.stack([np.eye(2), 4 * np.eye(2)]), b: np.ones((2, 1))},
+...                  [S.I * b])
+>>> x[:, :, 0]
+array([[1.  , 1.  ],
+       [0.25, 0.25]])
+"""
+import numpy as np
+
+from computations.core import Identity
+
+__all__ = ['STACKED', 'stacked', 'supports', 'run_stacked']
+
+#: The stacked kernel of each operation class: ``kernel(op, bound) -> outputs``.
+STACKED = {}
+
+
+def stacked(cls):
+    """Register the decorated function as the stacked kernel of ``cls``."""
+    def register(function):
+        STACKED[cls] = function
+        return function
+    return register
+
+
+def supports(computation):
+    """Whether every operation of ``computation`` has a stacked kernel."""
+    return all(type(op) in STACKED or isinstance(op, Identity)
+               for op in computation.computations)
+
+
+def run_stacked(computation, values, results):
+    """The stacked values of ``results`` (variables of ``computation``), from the stacked
+    values of its inputs (``{variable: array}``); each operation runs once on the batch."""
+    values = dict(values)
+    for op in computation.toposort():
+        if isinstance(op, Identity):
+            continue
+        bound = op.bind([values[var] for var in op.inputs])
+        outputs = STACKED[type(op)](op, bound)
+        values.update(zip(op.outputs, outputs))
+    return tuple(values[var] for var in results)
+
+
+def _T(x):
+    return np.swapaxes(x, -1, -2)
+
+
+def _op(x, transposed):
+    return _T(x) if transposed else x
+
+
+def _accumulate(alpha, product, beta, C):
+    """``alpha*product + beta*C`` (``C`` None: no term)."""
+    result = product if _is_one(alpha) else alpha * product
+    if C is not None and not _is_zero(beta):
+        result = result + (C if _is_one(beta) else beta * C)
+    return result
+
+
+def _is_one(x):
+    return isinstance(x, float) and x == 1.0
+
+
+def _is_zero(x):
+    return isinstance(x, float) and x == 0.0
+
+
+def _triangle(A, lower, unit=False):
+    """The triangle of ``A`` a triangular routine reads (the other entries zero)."""
+    T = np.tril(A) if lower else np.triu(A)
+    if unit:
+        T = T.copy()
+        np.einsum('...ii->...i', T)[...] = 1.0
+    return T
+
+
+def _symmetric(A):
+    """The symmetric matrix whose lower triangle is ``A``'s (what SYMM reads)."""
+    lower = np.tril(A)
+    return lower + _T(np.tril(A, -1))
+
+
+def _register_all():
+    from computations.matrices import (AXPY, CHOLESKY_DETERMINANT, GEMM, GEMV, POSV, POTRF,
+                                       POTRS, SCAL, SYMM, SYRK, TRACE, TRMM, TRSM)
+
+    @stacked(GEMM)
+    def _gemm(op, a):
+        return (_accumulate(a['alpha'], _op(a['A'], op.trans_a) @ _op(a['B'], op.trans_b),
+                            a['beta'], a['C']),)
+
+    @stacked(GEMV)
+    def _gemv(op, a):
+        return (_accumulate(a['alpha'], _op(a['A'], op.trans) @ a['x'], a['beta'], a['y']),)
+
+    @stacked(SYMM)
+    def _symm(op, a):
+        A = _symmetric(a['A'])
+        product = A @ a['B'] if op.side == 'L' else a['B'] @ A
+        return (_accumulate(a['alpha'], product, a['beta'], a['C']),)
+
+    @stacked(SYRK)
+    def _syrk(op, a):
+        A = a['A']
+        product = _T(A) @ A if op.trans else A @ _T(A)
+        return (_accumulate(a['alpha'], product, a['beta'], a['C']),)
+
+    @stacked(AXPY)
+    def _axpy(op, a):
+        return (_accumulate(a['alpha'], a['X'], 1.0, a['Y']),)
+
+    @stacked(SCAL)
+    def _scal(op, a):
+        return (a['alpha'] * a['X'],)
+
+    @stacked(POTRF)
+    def _potrf(op, a):
+        return (_cholesky(a['A']),)
+
+    @stacked(POSV)
+    def _posv(op, a):
+        A = _symmetric(a['A'])
+        L = np.linalg.cholesky(A)                # checks positive definiteness
+        return np.linalg.solve(A, a['B']), L
+
+    @stacked(POTRS)
+    def _potrs(op, a):
+        L = np.tril(a['L'])
+        return (np.linalg.solve(_T(L), np.linalg.solve(L, a['B'])),)
+
+    @stacked(TRMM)
+    def _trmm(op, a):
+        A = _op(_triangle(a['A'], op.lower, op.unit_diagonal), op.trans_a)
+        product = A @ a['B'] if op.side == 'L' else a['B'] @ A
+        return (_accumulate(a['alpha'], product, 0.0, None),)
+
+    @stacked(TRSM)
+    def _trsm(op, a):
+        A = _op(_triangle(a['A'], op.lower, op.unit_diagonal), op.trans_a)
+        B = _accumulate(a['alpha'], a['B'], 0.0, None)
+        if op.side == 'L':              # op(A) X = B
+            return (np.linalg.solve(A, B),)
+        return (_T(np.linalg.solve(_T(A), _T(B))),)      # X op(A) = B
+
+    @stacked(TRACE)
+    def _trace(op, a):
+        return (np.trace(a['X'], axis1=-2, axis2=-1)[..., None, None],)
+
+    @stacked(CHOLESKY_DETERMINANT)
+    def _cholesky_determinant(op, a):
+        diagonal = np.diagonal(a['L'], axis1=-2, axis2=-1)
+        value = 2.0 * np.sum(np.log(diagonal), axis=-1) if op.log \
+            else np.prod(diagonal, axis=-1) ** 2
+        return (value[..., None, None],)
+
+
+def _cholesky(A):
+    """The lower Cholesky factors of a stack (from its lower triangles, as POTRF reads);
+    ``LinAlgError`` if one is not positive definite."""
+    return np.linalg.cholesky(_symmetric(A))
+
+
+_register_all()
