@@ -3,12 +3,13 @@ call per operation.
 
 For many small problems the cost of a program is the Python overhead of its
 calls, paid per problem; here it is paid once per operation for the whole
-batch: products are ``numpy.matmul`` on stacks, factorizations and solves
-NumPy's stacked ``linalg.cholesky`` and ``linalg.solve`` -- also for the
-triangular solves, which for matrices this small cost less as an LU solve
-in one C loop than through SciPy's batched ``solve_triangular`` and
-``cho_solve``, which loop over the batch in Python (8 and 4 us a 6 x 6
-problem against 2 us, ``./dev bench batches``).  Each operation class has a stacked kernel in
+batch: products are ``numpy.matmul`` on stacks, the Cholesky factorization
+NumPy's stacked ``linalg.cholesky``, triangular solves a substitution of
+one vectorized step per row for the whole batch (:func:`_triangular_solve`;
+NumPy's stacked LU ``solve`` above order :data:`SUBSTITUTION_MAX`).
+SciPy's batched ``solve_triangular`` and ``cho_solve`` loop over the batch
+in Python (8 and 4 us a 6 x 6 problem, ``./dev bench batches``) and are not
+used.  Each operation class has a stacked kernel in
 :data:`STACKED` (a registry, as the kernels of
 :mod:`~computations.schedulers.kernels` are); the arguments are bound by the
 operation's own ``bind``, as there.  Values are arrays of shape ``batch +
@@ -151,14 +152,12 @@ def _register_all():
 
     @stacked(POSV)
     def _posv(op, a):
-        A = _symmetric(a['A'])
-        L = np.linalg.cholesky(A)                # checks positive definiteness
-        return np.linalg.solve(A, a['B']), L
+        L = np.linalg.cholesky(_symmetric(a['A']))      # checks positive definiteness
+        return _cholesky_solve(L, a['B']), L
 
     @stacked(POTRS)
     def _potrs(op, a):
-        L = np.tril(a['L'])
-        return (np.linalg.solve(_T(L), np.linalg.solve(L, a['B'])),)
+        return (_cholesky_solve(np.tril(a['L']), a['B']),)
 
     @stacked(TRMM)
     def _trmm(op, a):
@@ -170,9 +169,10 @@ def _register_all():
     def _trsm(op, a):
         A = _op(_triangle(a['A'], op.lower, op.unit_diagonal), op.trans_a)
         B = _accumulate(a['alpha'], a['B'], 0.0, None)
+        lower = op.lower != op.trans_a                   # op(A)'s triangle
         if op.side == 'L':              # op(A) X = B
-            return (np.linalg.solve(A, B),)
-        return (_T(np.linalg.solve(_T(A), _T(B))),)      # X op(A) = B
+            return (_triangular_solve(A, B, lower),)
+        return (_T(_triangular_solve(_T(A), _T(B), not lower)),)      # X op(A) = B
 
     @stacked(TRACE)
     def _trace(op, a):
@@ -184,6 +184,32 @@ def _register_all():
         value = 2.0 * np.sum(np.log(diagonal), axis=-1) if op.log \
             else np.prod(diagonal, axis=-1) ** 2
         return (value[..., None, None],)
+
+
+#: Triangular solves of at most this order run as substitution, one vectorized step per row
+#: for the whole batch; larger ones as NumPy's stacked LU solve (NumPy has no stacked
+#: triangular solve, and SciPy's loops over the batch in Python).
+SUBSTITUTION_MAX = 32
+
+
+def _triangular_solve(T, B, lower):
+    """``T.I*B`` for a stack of triangular ``T`` (zeros in the other triangle)."""
+    n = T.shape[-1]
+    if n > SUBSTITUTION_MAX:
+        return np.linalg.solve(T, B)
+    batch = np.broadcast_shapes(T.shape[:-2], B.shape[:-2])
+    X = np.empty(batch + B.shape[-2:], dtype=np.result_type(T, B))
+    rows = range(n) if lower else range(n - 1, -1, -1)
+    for i in rows:
+        done = slice(0, i) if lower else slice(i + 1, n)
+        rest = B[..., i, :] - (T[..., i:i + 1, done] @ X[..., done, :])[..., 0, :]
+        X[..., i, :] = rest / T[..., i, i, None]          # a zero pivot: FloatingPointError
+    return X
+
+
+def _cholesky_solve(L, B):
+    """``(L*L.T).I*B`` from the lower factors ``L``: two triangular solves."""
+    return _triangular_solve(_T(L), _triangular_solve(L, B, True), False)
 
 
 def _cholesky(A):

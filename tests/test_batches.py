@@ -181,3 +181,21 @@ def test_random_problems_in_a_batch_equal_their_single_calls(problem, count, see
     for i, single in enumerate(singles):
         for expr, g, want in zip(problem.outputs, got, single):
             assert relative_error(g[i], want) <= 1e-8, expr
+
+
+@pytest.mark.parametrize('fact', [Q.lower_triangular, Q.upper_triangular])
+@pytest.mark.parametrize('size', [3, 40])            # substitution, and NumPy's LU solve
+def test_stacked_triangular_solves_and_a_singular_problem(fact, size):
+    from computations.matrices import SingularMatrixError
+    T = MatrixSymbol('T', n, n)
+    f = computations.function([T, B], [T.I * B, B.T * T.T.I], [fact(T)])
+    rng = np.random.default_rng()
+    keep = np.tril if fact is Q.lower_triangular else np.triu
+    stack = keep(rng.standard_normal((5, size, size))) + 3 * np.eye(size)
+    rhs = rng.standard_normal((5, size, 2))
+    left, right = f(stack, rhs)
+    np.testing.assert_allclose(left, np.linalg.solve(stack, rhs), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(right, np.swapaxes(left, -1, -2), rtol=1e-9, atol=1e-12)
+    stack[3, 1, 1] = 0.0
+    with pytest.raises(SingularMatrixError, match=r'^problem \(3,\) of the batch'):
+        f(stack, rhs)
