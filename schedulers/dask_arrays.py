@@ -152,8 +152,7 @@ def prepare(variables, given, blocksize=None, stacklevel=2):
                                        {**eager, **lazy}.items()
                                        if isinstance(var, MatrixExpr)})
     matrices = [value for var, value in {**eager, **lazy}.items() if isinstance(var, MatrixExpr)]
-    dtype = np.dtype(np.float32) if matrices and all(m.dtype == np.float32 for m in matrices) \
-        else np.dtype(np.float64)
+    dtype = dtypes.program_dtype(m.dtype for m in matrices)
     blocks = _blocksizes(variables, lazy, blocksize, stacklevel + 1)
     values = {}
     for var in variables:

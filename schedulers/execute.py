@@ -167,8 +167,7 @@ def prepare_inputs(variables, inputs, dims=None, symmetric=()):
         raise KeyError('values given for variables that are not inputs of the computation: '
                        + ', '.join(map(str, unknown)))
     arrays = {var: _array(var, inputs[var]) for var in variables if _kind(var) == 'matrix'}
-    dtype = np.float32 if arrays and all(a.dtype == np.float32 for a in arrays.values()) \
-        else np.float64
+    dtype = dtypes.program_dtype(a.dtype for a in arrays.values()).type
     bound = _bind({var: array.shape for var, array in arrays.items()})
     values = {}
     for var in variables:

@@ -17,7 +17,12 @@ operation's own ``bind``, as there.  Values are arrays of shape ``batch +
 dimensions: it broadcasts), scalars arrays of shape ``batch + (1, 1)``.
 Kernels compute mathematical values whole: a triangular argument's other
 triangle is zeroed, as the routine would not read it (:func:`_triangle`); a
-symmetric one is used whole (:func:`_symmetric`).
+symmetric one is used whole -- every value here is computed whole, and a
+symmetric input is one by the assumption that declares it (mirroring the
+triangle the routine reads cost half the time of a small Kalman batch; the
+results differ from the routine's at rounding level only, for inputs
+symmetric only up to rounding); ``numpy.linalg.cholesky`` itself reads the
+lower triangle, as POTRF does.
 
 Failures (a factorization of a matrix that is not positive definite, a
 singular triangle) raise ``numpy.linalg.LinAlgError`` without saying which
@@ -104,15 +109,6 @@ def _triangle(A, lower, unit=False):
     return T
 
 
-def _symmetric(A):
-    """A symmetric argument, used whole: every value here is computed whole, and a symmetric
-    input is one by the assumption that declares it (mirroring the triangle the routine
-    reads costs three passes over the stack, half the time of a small Kalman batch; the
-    results differ from the routine's at rounding level only, for inputs symmetric only up
-    to rounding).  ``numpy.linalg.cholesky`` itself reads the lower triangle, as POTRF."""
-    return A
-
-
 def _register_all():
     from computations.matrices import (AXPY, CHOLESKY_DETERMINANT, GEMM, GEMV, POSV, POTRF,
                                        POTRS, SCAL, SYMM, SYRK, TRACE, TRMM, TRSM)
@@ -128,7 +124,7 @@ def _register_all():
 
     @stacked(SYMM)
     def _symm(op, a):
-        A = _symmetric(a['A'])
+        A = a['A']
         product = A @ a['B'] if op.side == 'L' else a['B'] @ A
         return (_accumulate(a['alpha'], product, a['beta'], a['C']),)
 
@@ -148,11 +144,11 @@ def _register_all():
 
     @stacked(POTRF)
     def _potrf(op, a):
-        return (_cholesky(a['A']),)
+        return (np.linalg.cholesky(a['A']),)    # LinAlgError if not positive definite
 
     @stacked(POSV)
     def _posv(op, a):
-        L = np.linalg.cholesky(_symmetric(a['A']))      # checks positive definiteness
+        L = np.linalg.cholesky(a['A'])          # checks positive definiteness
         return _cholesky_solve(L, a['B']), L
 
     @stacked(POTRS)
@@ -210,12 +206,6 @@ def _triangular_solve(T, B, lower):
 def _cholesky_solve(L, B):
     """``(L*L.T).I*B`` from the lower factors ``L``: two triangular solves."""
     return _triangular_solve(_T(L), _triangular_solve(L, B, True), False)
-
-
-def _cholesky(A):
-    """The lower Cholesky factors of a stack (from its lower triangles, as POTRF reads);
-    ``LinAlgError`` if one is not positive definite."""
-    return np.linalg.cholesky(_symmetric(A))
 
 
 _register_all()

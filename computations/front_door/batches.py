@@ -41,7 +41,10 @@ import math
 import numpy as np
 from sympy import MatrixExpr
 
+from computations.schedulers.dask_arrays import is_dask_collection
+
 from ..graph import ComputationsError
+from ..matrices.dtypes import program_dtype
 
 __all__ = ['BatchShapeError', 'batch_shape', 'run_batch', 'run_stacked_batch', 'STACKED_MAX']
 
@@ -66,7 +69,7 @@ def batch_shape(inputs, values):
     """
     leading = {}
     for var, value in zip(inputs, values):
-        if _is_lazy(value):
+        if is_dask_collection(value):
             continue
         try:
             shape = np.shape(value)
@@ -133,8 +136,7 @@ def run_stacked_batch(function, values, batch):
         return None                                    # the loop names what is wrong
     if not hasattr(spec, 'unblocked') or not supports(spec.unblocked):
         return None
-    dtype = np.dtype(np.float32) if matrices and all(
-        array.dtype == np.float32 for array in matrices.values()) else np.dtype(np.float64)
+    dtype = program_dtype(array.dtype for array in matrices.values())
     stacks = {var: array.astype(dtype, copy=False) for var, array in matrices.items()}
     for var, value in zip(function.inputs, values):
         if not isinstance(var, MatrixExpr):            # per problem: batch + (1, 1)
@@ -199,8 +201,3 @@ def _stack(items, batch):
         return np.stack(items).reshape(tuple(batch) + items[0].shape)
     return np.array(items, dtype=type(items[0]) if isinstance(items[0], np.floating)
                     else np.float64).reshape(batch)
-
-
-def _is_lazy(value):
-    from computations.schedulers.dask_arrays import is_dask_collection
-    return is_dask_collection(value)

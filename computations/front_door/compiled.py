@@ -32,6 +32,7 @@ from computations.schedulers.pipeline import check_donate
 from ..empty import is_empty
 from ..matrices.compiler.assumptions import check_values, normalize
 from ..matrices.compiler.properties import Properties
+from ..matrices.dtypes import program_dtype
 from ..matrices.ops.core import dimensions
 from ..matrices.ops.memo import Memo
 from ..pictures import mimebundle
@@ -535,8 +536,7 @@ class Function:
                   for var, value in arrays}
         specialization = self._specialization(bind_dimensions(self.inputs, shapes))
         dtypes = [np.asarray(v).dtype for _, v in arrays if not isinstance(v, tuple)]
-        dtype = np.dtype(np.float32) if dtypes and all(d == np.float32 for d in dtypes) \
-            else np.dtype(np.float64)
+        dtype = program_dtype(dtypes)
         converted = sum(conversion_bytes(var, value, dtype, specialization.sizes,
                                           var in self._symmetric) for var, value in arrays)
         return specialization, dtype, converted

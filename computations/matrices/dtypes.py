@@ -17,15 +17,16 @@ path (:mod:`computations.schedulers.dask_arrays`).
 :class:`DtypeError` is both a ``TypeError`` (the argument has the wrong
 type of element) and a ``ValueError`` (what earlier versions raised).
 
->>> import numpy as np
 >>> refusal(np.dtype(np.float32)) is None, refusal(np.dtype(np.int8)) is None
 (True, True)
 >>> refusal(np.dtype(bool))
 'is a bool array; give numbers (e.g. value.astype(float))'
 """
+import numpy as np
+
 from computations.graph import ComputationsError
 
-__all__ = ['DtypeError', 'refusal', 'check']
+__all__ = ['DtypeError', 'refusal', 'check', 'program_dtype']
 
 
 class DtypeError(ComputationsError, TypeError, ValueError):
@@ -66,3 +67,16 @@ def check(var, dtype):
     problem = refusal(dtype)
     if problem:
         raise DtypeError(f'input {var} {problem}')
+
+
+def program_dtype(dtypes):
+    """The dtype a program runs in, given its matrix arguments' dtypes: float32 if every
+    one is float32, else float64 (the rule above).
+
+    >>> program_dtype([np.dtype(np.float32)] * 2), program_dtype([np.float32, np.int64])
+    (dtype('float32'), dtype('float64'))
+    """
+    dtypes = list(dtypes)
+    return np.dtype(np.float32) if dtypes and all(d == np.float32 for d in dtypes) \
+        else np.dtype(np.float64)
+
