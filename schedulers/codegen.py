@@ -28,7 +28,7 @@ pass's copy of the caller's ``B`` is folded into the call):
 >>> print(generated.source)
 def program(A, B):
     A_2 = dgemm(1.0, A, A, 1.0, A)
-    A_2, B_2, info = dposv(A_2, B, lower=1, overwrite_a=1)
+    A_2, B_2, info = dposv(A_2, B, 1, 1)  # lower=1, overwrite_a=1
     if info: fail(POSV, info)
     del A_2
     return (B_2,)
@@ -124,11 +124,14 @@ class _Writer:
             self.names[key] = (name, obj)          # keeps obj alive, so ids stay unique
         return self.names[key][0]
 
+    def wrapper(self, op):
+        """``op``'s scipy wrapper, typed for this program's dtype (``blas.dgemm``)."""
+        module = blas if op.library == 'blas' else lapack
+        return getattr(module, self.prefix + op.routine)
+
     def routine(self, op):
         """The global name of ``op``'s routine, typed for this program's dtype."""
-        module = blas if op.library == 'blas' else lapack
-        name = self.prefix + op.routine
-        return self.bind(getattr(module, name), name)
+        return self.bind(self.wrapper(op), self.prefix + op.routine)
 
     def function(self, parameters, results, name, profile):
         program, order = self.program, self.order

@@ -22,7 +22,7 @@ one, generated source calls the kernel.
 >>> A, C = sympy.MatrixSymbol('A', 3, 3), sympy.MatrixSymbol('C', 3, 3)
 >>> print(generate(inplace_compile(GEMM(2, A, A, 1, C, trans_b=True))).source)
 def program(C, A):
-    C_2 = dgemm(2.0, A, A, 1.0, C, trans_b=1)
+    C_2 = dgemm(2.0, A, A, 1.0, C, 0, 1)  # trans_b=1
     return (C_2,)
 """
 import functools

@@ -125,12 +125,41 @@ def test_posv_clears_its_factor_unless_every_reader_reads_the_lower_triangle():
 def test_generated_source_calls_the_routine_with_the_spec_flags():
     source = generate(inplace_compile(TRTRI(A, lower=False, unit_diagonal=True)),
                       results=[A.I]).source
-    assert 'dtrtri(A, unitdiag=1)' in source, source
+    # by position (dtrtri(c, lower, unitdiag, overwrite_c): lower's default 0 fills its
+    # place), the flags named in a comment
+    assert 'dtrtri(A, 0, 1)  # unitdiag=1' in source, source
     assert 'if info: fail(TRTRI, info)' in source
     assert sympy.srepr(TRTRI.call.flag_values(TRTRI(A))) == "{'lower': 1, 'unitdiag': 0}"
     # a constant flag is passed even when 0: scipy's POTRF cleans by default
-    assert 'dpotrf(A, lower=1, clean=0)' in generate(inplace_compile(POTRF(A)),
-                                                     results=[LofCholesky(A)]).source
+    assert 'dpotrf(A, 1, 0)  # lower=1, clean=0' in generate(inplace_compile(POTRF(A)),
+                                                            results=[LofCholesky(A)]).source
+
+
+def test_every_routine_is_called_by_position():
+    # The generated calls pass every argument by position (keywords cost f2py 0.1 us
+    # each): every name a spec passes must be a parameter of both typed wrappers, and
+    # every parameter a call skips gets a value the wrapper takes (its numeric default,
+    # or None).  What the calls compute is checked against NumPy for every op by
+    # test_matrices_numeric, which runs the generated source.
+    from scipy.linalg import blas, lapack
+    from computations.schedulers.calls import by_position, wrapper_defaults, wrapper_parameters
+    for cls in ROUTINES:
+        if cls.library == 'numpy':
+            continue
+        spec = cls.call
+        names = {*spec.flags, *spec.keywords, *spec.workspace, *spec.overwrite.values()}
+        names.discard(None)
+        for prefix in 'sd':
+            wrapper = getattr(blas if cls.library == 'blas' else lapack, prefix + cls.routine)
+            parameters = wrapper_parameters(wrapper)
+            assert parameters[:len(spec.arguments)] and names <= set(parameters), \
+                (cls.__name__, names - set(parameters))
+            given, comment = by_position(wrapper, ['x'] * len(spec.arguments),
+                                         {name: 1 for name in names})
+            assert not any('=' in g for g in given), (cls.__name__, given)
+            skipped = [p for p, g in zip(parameters, given) if g not in ('x', '1')]
+            assert all(p.startswith('overwrite_') <= (p in wrapper_defaults(wrapper))
+                       for p in skipped), (cls.__name__, skipped)
 
 
 def test_potrf_leaves_the_upper_triangle_to_readers_of_the_lower_one():

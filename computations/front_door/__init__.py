@@ -28,7 +28,7 @@ The program runs as generated Python source, one routine call per line:
 
 >>> print(f.source)
 def program(S, b):
-    S_2, b_2, info = dposv(S, b, lower=1)
+    S_2, b_2, info = dposv(S, b, 1)  # lower=1
     if info: fail(POSV, info)
     del S_2
     return (b_2,)
@@ -39,7 +39,7 @@ instead of a copy:
 >>> g = function([S, b], [S.I*b], [Q.positive_definite(S)], donate=['S'])
 >>> print(g.source)
 def program(S, b):
-    S, b_2, info = dposv(S, b, lower=1, overwrite_a=1)
+    S, b_2, info = dposv(S, b, 1, 1)  # lower=1, overwrite_a=1
     if info: fail(POSV, info)
     return (b_2,)
 """

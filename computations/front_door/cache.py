@@ -11,6 +11,7 @@ used (all of them with ``maxsize=None``) and counts hits and misses as
 >>> cache.info(), list(cache)
 (CacheInfo(hits=1, misses=3, maxsize=2, currsize=2), [1, 3])
 """
+import itertools
 import threading
 from collections import OrderedDict, namedtuple
 
@@ -44,7 +45,14 @@ def check_cache_size(size):
 
 class ShapeCache:
     """``key -> value`` for the ``maxsize`` most recently used keys; ``on_evict(key)`` is
-    called for each key dropped (outside the lock)."""
+    called for each key dropped (outside the lock).
+
+    Uses found by a faster route than :meth:`get` (a memo of the caller's) are
+    told with :meth:`hit`, or on the hot path of calls as ``used[key] = tick()``
+    (two C calls: :attr:`used` and :attr:`tick` are public for that); they are
+    settled -- counted, and their keys made the most recent -- before the next
+    eviction and whenever the cache is read.
+    """
 
     def __init__(self, maxsize=DEFAULT_CACHE_SIZE, on_evict=None):
         self.maxsize = check_cache_size(maxsize)
@@ -52,10 +60,17 @@ class ShapeCache:
         self._lock = threading.RLock()
         self._on_evict = on_evict
         self.hits = self.misses = 0
+        #: key -> the tick of its latest use by a faster route, until settled.
+        self.used = {}
+        #: The clock of those uses: one tick per use (so the ticks also count them).
+        self.tick = itertools.count().__next__
+        self._mark = self.tick()
 
     def __iter__(self):
         """The keys, least recently used first."""
-        return iter(list(self._data))
+        with self._lock:
+            self._settle()
+            return iter(list(self._data))
 
     def __len__(self):
         return len(self._data)
@@ -63,6 +78,7 @@ class ShapeCache:
     def get(self, key, make):
         """The value of ``key``, made by ``make(key)`` (once, under the lock) if absent."""
         with self._lock:
+            self._settle()
             found = self._data.get(key)
             if found is not None:
                 self.hits += 1
@@ -81,18 +97,28 @@ class ShapeCache:
     def hit(self, key):
         """Count a use of ``key`` found by a faster route (a memo of the caller's).
 
-        Lock-free, for the fast path of calls: under concurrent calls the count
-        may miss a hit (it is a statistic, as ``functools.lru_cache``'s).
+        Lock-free, for the fast path of calls: under concurrent calls a use may
+        be missed (the count is a statistic, as ``functools.lru_cache``'s).
         """
-        try:
-            self._data.move_to_end(key)
-        except KeyError:                         # evicted meanwhile: nothing to refresh
-            return
-        self.hits += 1
+        self.used[key] = self.tick()
+
+    def _settle(self):
+        """Count the uses told by :meth:`hit` and make their keys the most recent, in the
+        order of their latest use (under the lock)."""
+        now = self.tick()
+        self.hits += now - self._mark - 1
+        self._mark = now
+        if self.used:
+            uses = dict(self.used)      # in place: the hot path holds this very dict
+            self.used.clear()
+            for key in sorted(uses, key=uses.get):
+                if key in self._data:
+                    self._data.move_to_end(key)
 
     def info(self):
         """The statistics: a :class:`CacheInfo`."""
         with self._lock:
+            self._settle()
             return CacheInfo(self.hits, self.misses, self.maxsize, len(self._data))
 
     def clear(self):
@@ -100,6 +126,7 @@ class ShapeCache:
         with self._lock:
             keys = list(self._data)
             self._data.clear()
+            self._settle()
             self.hits = self.misses = 0
         for key in keys:
             if self._on_evict is not None:

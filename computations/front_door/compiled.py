@@ -40,6 +40,7 @@ from .arguments import (DEFAULT_SIZE, call_doc, call_signature, check_blocksize,
                         check_inputs, check_output, check_sizes)
 from .batches import batch_shape, run_batch, run_stacked_batch
 from .cache import DEFAULT_CACHE_SIZE, ShapeCache
+from .dispatch import MISS, Dispatch
 from .dtypes import check_dtypes
 from .outputs import OutputStructure
 from .plan_cache import PlanCache
@@ -268,6 +269,12 @@ class Function:
         #: dimension sizes they bind (False if they cannot go as they are), and ``(dtype,
         #: sizes)`` -> the generated function, for calls too small to check the memory.
         self._keys, self._runners = {}, {}
+        #: The hot path: calls with arrays of a layout seen before (module dispatch).
+        self._dispatch = Dispatch(self._names, self._matrices, self.structure.kind,
+                                  pack=self.structure.pack, cache=self._cache) \
+            if runner == 'source' and not self.donate and not self.check_assumptions and \
+            all(axes is not False for axes in self._axes) else None
+        self._hot = self._dispatch.call if self._dispatch is not None else _never
         #: What the compilations at every shape share
         #: (:class:`~computations.matrices.ops.memo.Memo`).
         self.memo = Memo()
@@ -321,11 +328,15 @@ class Function:
         """Forget every compiled program and the cache statistics."""
         self._cache.clear()
         self._keys.clear()
+        if self._dispatch is not None:
+            self._dispatch.forget()
 
     def _evicted(self, key):
         """Drop the fast path's memos of a specialization the cache dropped."""
         for memo in [k for k in list(self._runners) if k[1] == key]:
             self._runners.pop(memo, None)
+        if self._dispatch is not None:
+            self._dispatch.forget(key)
 
     # Calling ----------------------------------------------------------------
 
@@ -365,6 +376,10 @@ class Function:
         (:meth:`peak_bytes`) exceeds the memory available raises a
         ``MemoryError`` naming the largest values.
         """
+        if scheduler is None and check_assumptions is None and not kwargs:
+            results = self._hot(args)                # a layout seen before (module dispatch)
+            if results is not MISS:
+                return results
         check = self.check_assumptions if check_assumptions is None \
             else check_flag(check_assumptions, 'check_assumptions')
         fast = scheduler is None and not check and self.runner == 'source'
@@ -394,6 +409,8 @@ class Function:
             run = self._runner(*ready)
         else:
             self._cache.hit(ready[1])
+            if self._dispatch is not None:           # the next such call goes straight in
+                self._dispatch.learn(args, run.function, ready[1])
         if self.donate:
             args = self._guarded(args)
         return run(*args)
@@ -624,6 +641,11 @@ class Function:
 
 
 
+
+
+def _never(args):
+    """The hot path of a function that has none (see :class:`Dispatch`)."""
+    return MISS
 
 
 def _rebuild(inputs, outputs, assumptions, options):

@@ -1,0 +1,95 @@
+"""The hot path of calls: arguments of a layout seen before go straight to the program.
+
+A :class:`~computations.front_door.Function` call first asks its
+:class:`Dispatch` for an *entry*: the generated program of the arguments'
+*layout* -- per argument its type, and for an array its shape, whether it
+is Fortran-contiguous and its dtype -- if a call with that layout ran the
+program as it was before (:meth:`Dispatch.learn`).  The layout is read by a
+function generated for the Function's inputs (one line, no loop), looked
+up in a dict, and the program's results are packed as the outputs were
+given, all in one Python frame: on a small problem a call costs the
+program's routine calls and about half a microsecond more.  Any other call
+(a new layout, lists, 1-D vectors, C-ordered arrays, keywords, a scheduler,
+checked assumptions, donated inputs) takes the full path, which checks,
+converts, names what is wrong and, when the arrays can go as they are,
+teaches the layout to the dispatch.
+
+>>> import numpy as np
+>>> d = Dispatch(['A', 'k'], [True, False], 'single')
+>>> d(np.eye(2, order='F'), 2.0) is MISS
+True
+>>> key = d.learn((np.eye(2, order='F'), 2.0), lambda A, k: (k*A,), 'n=2')
+>>> d(np.eye(2, order='F'), 2.0)
+array([[2., 0.],
+       [0., 2.]])
+>>> d.forget('n=2'); d(np.eye(2, order='F'), 2.0) is MISS
+True
+"""
+__all__ = ['Dispatch', 'MISS', 'MAX_LAYOUTS']
+
+#: What :class:`Dispatch` returns for a call it does not know (results are never it).
+MISS = object()
+
+#: Layouts remembered at most (a function called with ever new shapes forgets old ones).
+MAX_LAYOUTS = 4096
+
+
+class Dispatch:
+    """Entries by argument layout for a function of ``names`` (which are ``matrices``),
+    returning results packed as ``kind`` says (see
+    :class:`~computations.front_door.outputs.OutputStructure`); ``pack(results)`` packs the
+    kinds other than ``'single'`` and ``'tuple'``; every call served is told to the
+    ``cache`` (a :class:`~computations.front_door.cache.ShapeCache`) as a use of its key.
+
+    :attr:`call` is the hot path itself: ``call(args)`` (the tuple of a call's
+    positional arguments) gives the packed results, or :data:`MISS`.
+    """
+
+    def __init__(self, names, matrices, kind, pack=None, cache=None):
+        self.entries = {}
+        if not names:                                   # nothing to dispatch on
+            self.call, self.source = lambda args: MISS, ''
+            return
+        params = [f'a{i}' for i in range(len(names))]   # input names may be keywords
+        layout = ', '.join(f'type({p}), {p}.shape, {p}.flags.f_contiguous, {p}.dtype'
+                           if matrix else f'type({p})' for p, matrix in zip(params, matrices))
+        args = ', '.join(params) + (',' if len(params) == 1 else '')
+        result = {'single': f'run({args})[0]', 'tuple': f'run({args})'}.get(
+            kind, f'pack(run({args}))')
+        count = '\n    used[key] = tick()' if cache is not None else ''
+        # a wrong count of arguments fails unpacking (ValueError); a non-array has no
+        # .shape (AttributeError); an odd .shape may not hash (TypeError).  The program
+        # runs outside the try: what it raises is the caller's.
+        self.source = (f'def layout({args}):\n'
+                       f'    return ({layout},)\n'
+                       f'def call(args):\n'
+                       f'    try:\n'
+                       f'        {args} = args\n'
+                       f'        run, key = entries[({layout},)]\n'
+                       f'    except (KeyError, AttributeError, ValueError, TypeError):\n'
+                       f'        return MISS{count}\n'
+                       f'    return {result}\n')
+        namespace = {'entries': self.entries, 'MISS': MISS, 'pack': pack,
+                     'used': getattr(cache, 'used', None), 'tick': getattr(cache, 'tick', None)}
+        exec(compile(self.source, '<computations dispatch>', 'exec'), namespace)
+        self._layout, self.call = namespace['layout'], namespace['call']
+
+    def __call__(self, *args):
+        """The packed results of the program for ``args`` if their layout is known, else
+        :data:`MISS`."""
+        return self.call(args)
+
+    def learn(self, args, run, key):
+        """Serve calls with ``args``' layout by ``run`` (the generated program; ``args``
+        went to it as they were) as calls of cache key ``key``."""
+        if len(self.entries) >= MAX_LAYOUTS:
+            self.entries.clear()
+        self.entries[self._layout(*args)] = (run, key)
+
+    def forget(self, key=None):
+        """Stop serving the layouts of cache key ``key`` (all of them by default)."""
+        if key is None:
+            self.entries.clear()
+            return
+        for layout in [k for k, (_, found) in list(self.entries.items()) if found == key]:
+            self.entries.pop(layout, None)

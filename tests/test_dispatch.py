@@ -1,0 +1,140 @@
+"""The hot path of calls (computations.front_door.dispatch): a layout seen before goes
+straight to the program, and nothing else changes -- results, named errors, untouched
+inputs, the shape cache's statistics and its least-recently-used order."""
+import pickle
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings, strategies as st
+from sympy import MatrixSymbol, Q
+
+import computations
+from computations.front_door.dispatch import MAX_LAYOUTS, MISS, Dispatch
+from test_bad_input import MUTATIONS, PROBLEMS, REFUSED, COMPUTED, _good_value, _mutate
+
+n, m = sympy.Symbol('n'), sympy.Symbol('m')
+S_, B_, C_, L_ = (PROBLEMS['congruence'][0][0], PROBLEMS['spd solve'][0][1],
+                  PROBLEMS['congruence'][0][2], PROBLEMS['triangular'][0][0])
+LEARNED = {}
+
+
+def _outcome(f, args):
+    """What a call gives: ('result', values) or ('error', type, message)."""
+    try:
+        got = f(*args)
+    except Exception as error:  # noqa: BLE001 -- the outcome is compared, whatever it is
+        return ('error', type(error), str(error))
+    return ('result', [np.array(r, copy=True) if isinstance(r, np.ndarray) else r
+                       for r in (got if isinstance(got, tuple) else (got,))])
+
+
+@given(name=st.sampled_from(sorted(PROBLEMS)), n_=st.integers(1, 6), m_=st.integers(1, 4),
+       mutations=st.lists(st.sampled_from(MUTATIONS), min_size=4, max_size=4),
+       dtypes=st.lists(st.sampled_from(REFUSED + COMPUTED), min_size=4, max_size=4),
+       seed=st.integers(0, 2 ** 32 - 1))
+@settings(max_examples=60, deadline=None)
+def test_a_learned_layout_changes_no_outcome(name, n_, m_, mutations, dtypes, seed):
+    """After a function has learned the layout of good Fortran-ordered arguments (two
+    calls), any call -- the same layout again, or a bad or odd version of it -- gives what
+    a fresh function (which has learned nothing) gives: the same results or the same named
+    error, and the caller's arrays untouched."""
+    inputs, outputs, assumptions = PROBLEMS[name]
+    if name not in LEARNED:
+        LEARNED[name] = computations.function(inputs, outputs, assumptions)
+    f, fresh = LEARNED[name], computations.function(inputs, outputs, assumptions)
+    rng = np.random.default_rng(seed)
+    kinds = {'spd': {S_} if name in ('spd solve', 'scalars') else set(),
+             'symmetric': {S_, C_} if name == 'congruence' else set(), 'lower': {L_}}
+    good = [_good_value(var, {n: n_, m: m_}, rng, kinds) for var in inputs]
+    good = [np.asfortranarray(v) if isinstance(v, np.ndarray) else v for v in good]
+    f(*good)
+    first = _outcome(f, good)                         # the hot path, from here on
+    assert f._dispatch.call(tuple(good)) is not MISS
+    assert first[0] == 'result'
+    args = [_mutate(v, mutation, dtype, rng)[0]
+            for v, mutation, dtype in zip(good, mutations, dtypes)]
+    before = pickle.dumps(args)
+    got, want = _outcome(f, args), _outcome(fresh, args)
+    assert got[0] == want[0], (got, want)
+    if got[0] == 'error':
+        assert got[1:] == want[1:]
+    else:
+        for a, b in zip(got[1], want[1]):
+            np.testing.assert_array_equal(a, b)
+    assert pickle.dumps(args) == before               # nothing the caller gave was changed
+
+
+def test_hot_calls_count_as_cache_hits_and_keep_their_program_recent():
+    A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)
+    f = computations.function([A, x], A * x, cache_size=2)
+    args = {size: (np.asfortranarray(np.eye(size)), np.ones((size, 1), order='F'))
+            for size in (2, 3, 4)}
+    for _ in range(5):
+        np.testing.assert_array_equal(f(*args[2]), np.ones((2, 1)))
+    assert f.cache_info().hits == 4 and f.cache_info().misses == 1
+    f(*args[3])
+    f(*args[2])                    # hot: 2 is now the most recent, 3 the least
+    f(*args[4])                    # evicts 3, not 2
+    assert list(f._cache) == [(2,), (4,)]
+    info = f.cache_info()
+    f(*args[2])
+    assert f.cache_info().hits == info.hits + 1 and f.cache_info().misses == info.misses
+
+
+def test_an_evicted_program_is_not_served_by_the_hot_path():
+    A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)
+    f = computations.function([A, x], A * x, cache_size=1)
+    small = (np.asfortranarray(2 * np.eye(2)), np.ones((2, 1), order='F'))
+    f(*small), f(*small)
+    assert f._dispatch.entries
+    f(np.asfortranarray(np.eye(3)), np.ones((3, 1), order='F'))      # evicts n = 2
+    assert all(key == (3,) for _, key in f._dispatch.entries.values())
+    np.testing.assert_array_equal(f(*small), 2 * np.ones((2, 1)))
+    assert f.cache_info().misses == 3
+    f.cache_clear()
+    assert not f._dispatch.entries and f.cache_info().currsize == 0
+
+
+@pytest.mark.parametrize('options', [dict(donate=['x']), dict(check_assumptions=True),
+                                     dict(runner='interpret')])
+def test_functions_whose_calls_do_more_have_no_hot_path(options):
+    A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)
+    f = computations.function([A, x], A.I * x, [Q.positive_definite(A)], **options)
+    a, v = np.asfortranarray(4 * np.eye(2)), np.ones((2, 1), order='F')
+    for _ in range(3):
+        np.testing.assert_allclose(f(a, v.copy(order='F')), v / 4)
+    assert f._hot((a, v)) is MISS
+    if options.get('check_assumptions'):
+        with pytest.raises(ValueError, match='positive definite'):
+            f(np.asfortranarray(-np.eye(2)), v)
+
+
+def test_the_hot_path_packs_every_output_structure():
+    A = MatrixSymbol('A', n, n)
+    a = np.asfortranarray(np.diag([1., 2.]))
+    for outputs, names, check in [
+            (A.T, None, lambda r: r.shape == (2, 2)),
+            ([A.T, 2 * A], None, lambda r: isinstance(r, tuple) and len(r) == 2),
+            ({'t': A.T, 'd': 2 * A}, None, lambda r: sorted(r) == ['d', 't']),
+            ([A.T, 2 * A], ['t', 'd'], lambda r: r.d[1, 1] == 4)]:
+        f = computations.function([A], outputs, names=names)
+        cold, hot = f(a), f(a)
+        assert check(cold) and check(hot) and type(cold) is type(hot)
+
+
+def test_dispatch_on_its_own():
+    d = Dispatch(['A', 'lambda'], [True, False], 'tuple')    # names may be keywords
+    a = np.asfortranarray(np.eye(2))
+    assert d(a, 2.0) is MISS and d(a) is MISS and d(a, 2.0, 3.0) is MISS
+    d.learn((a, 2.0), lambda A, k: (k * A, A), 'key')
+    assert d(a, 2.0)[0][0, 0] == 2.0
+    assert d(a, 2) is MISS                                   # an int: not the layout learned
+    assert d(np.eye(2, dtype='float32', order='F'), 2.0) is MISS
+    assert d(np.ones((2, 2)), 2.0) is MISS                   # C order
+    assert d(a.view(type('Sub', (np.ndarray,), {})), 2.0) is MISS      # a subclass
+    assert d([[1., 0.], [0., 1.]], 2.0) is MISS
+    for i in range(MAX_LAYOUTS + 1):                         # bounded
+        d.learn((np.ones((1, i + 1), order='F'), 1.0), lambda A, k: (A,), i)
+    assert len(d.entries) <= MAX_LAYOUTS
+    assert Dispatch([], [], 'tuple')() is MISS
