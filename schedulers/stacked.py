@@ -39,11 +39,14 @@ which names it (:mod:`computations.front_door.batches`).
 array([[1.  , 1.  ],
        [0.25, 0.25]])
 """
+import functools
+import math
+
 import numpy as np
 
 from computations.core import Identity
 
-__all__ = ['STACKED', 'stacked', 'supports', 'run_stacked']
+__all__ = ['STACKED', 'stacked', 'supports', 'run_stacked', 'run_in_chunks', 'CHUNK_BYTES']
 
 #: The stacked kernel of each operation class: ``kernel(op, bound) -> outputs``.
 STACKED = {}
@@ -66,14 +69,86 @@ def supports(computation):
 def run_stacked(computation, values, results):
     """The stacked values of ``results`` (variables of ``computation``), from the stacked
     values of its inputs (``{variable: array}``); each operation runs once on the batch."""
+    values = _run(computation, values)
+    return tuple(values[var] for var in results)
+
+
+def _run(computation, values):
+    """Every value of ``computation`` (``{variable: array}``) from its inputs'."""
     values = dict(values)
+    for kernel, op, inputs, outputs, template in _plan(computation):
+        bound = {name: values[inputs[slot]] if type(slot) is int else slot
+                 for name, slot in template}
+        values.update(zip(outputs, kernel(op, bound)))
+    return values
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(computation):
+    """Per operation in order: its kernel, the op, its inputs and outputs, and its arguments
+    as ``(name, input position or constant)`` pairs -- bound once: binding converts SymPy
+    constants, and a batch runs a chunk at a time."""
+    steps = []
     for op in computation.toposort():
         if isinstance(op, Identity):
             continue
-        bound = op.bind([values[var] for var in op.inputs])
-        outputs = STACKED[type(op)](op, bound)
-        values.update(zip(op.outputs, outputs))
-    return tuple(values[var] for var in results)
+        template = op.bind(range(len(op.inputs)))     # input positions: ints; constants: floats
+        steps.append((STACKED[type(op)], op, tuple(op.inputs), tuple(op.outputs),
+                      tuple(template.items())))
+    return tuple(steps)
+
+
+#: A batch runs in chunks of problems whose values (inputs, intermediates, results) take
+#: about this many bytes together, at least :data:`MIN_CHUNK` problems.  Chunks keep each
+#: operation's temporaries in the cache and under malloc's threshold for fresh pages: the
+#: Kalman update of 10,000 problems at n = 6 ran in 8.1 ms whole and 6.1 ms in chunks of
+#: 2,000 (1.2 KB a problem); at n = 50 (60 KB a problem) chunks of 100 were best.
+CHUNK_BYTES = 2 ** 21
+MIN_CHUNK = 64
+
+
+def run_in_chunks(computation, values, results, batch):
+    """:func:`run_stacked` over the ``batch`` (a shape) in chunks of problems; the results
+    have the batch's shape as their leading dimensions.
+
+    ``values`` are stacks whose leading dimensions broadcast to ``batch``, or matrices
+    every problem shares (two dimensions).
+
+    >>> import numpy as np, sympy
+    >>> from computations.matrices import GEMM
+    >>> A, B = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('B', 2, 2)
+    >>> op = GEMM(1.0, A, B)
+    >>> out, = run_in_chunks(op, {A: np.ones((3, 1, 2, 2)), B: np.eye(2)}, op.outputs, (3, 5))
+    >>> out.shape
+    (3, 5, 2, 2)
+    """
+    count = math.prod(batch)
+    flat = {}
+    for var, value in values.items():
+        if value.ndim > 2:                    # one matrix per problem, the batch flattened
+            value = np.broadcast_to(value, tuple(batch) + value.shape[-2:])
+            flat[var] = value.reshape((count,) + value.shape[-2:])
+        else:
+            flat[var] = value
+    outputs = [None] * len(results)
+    start, chunk = 0, MIN_CHUNK               # the first chunk measures a problem's bytes
+    while start < count:
+        part = {var: value[start:start + chunk] if value.ndim > 2 else value
+                for var, value in flat.items()}
+        found = _run(computation, part)
+        for i, var in enumerate(results):
+            result = found[var]
+            if outputs[i] is None:
+                outputs[i] = np.empty((count,) + result.shape[-2:], dtype=result.dtype)
+            outputs[i][start:start + chunk] = result     # a shared result broadcasts
+        if start == 0:
+            size = min(chunk, count)
+            per_problem = sum(v.nbytes for v in found.values() if v.ndim > 2) / size
+            chunk = max(MIN_CHUNK, int(CHUNK_BYTES // max(per_problem, 1)))
+            start = size
+        else:
+            start += chunk
+    return tuple(out.reshape(tuple(batch) + out.shape[1:]) for out in outputs)
 
 
 def _T(x):
@@ -84,12 +159,41 @@ def _op(x, transposed):
     return _T(x) if transposed else x
 
 
-def _accumulate(alpha, product, beta, C):
-    """``alpha*product + beta*C`` (``C`` None: no term)."""
-    result = product if _is_one(alpha) else alpha * product
-    if C is not None and not _is_zero(beta):
-        result = result + (C if _is_one(beta) else beta * C)
-    return result
+def _matmul(X, Y):
+    """``X @ Y`` on stacks.  A transposed (strided) stack of small matrices is copied to C
+    order first when the product has more than one column: NumPy's stacked matmul ran
+    2.5x faster on 10,000 contiguous 6 x 3 operands, copy included (and slower for a
+    matrix times a vector, which stays as it is)."""
+    if Y.shape[-1] > 1:
+        X, Y = _contiguous(X), _contiguous(Y)
+    return X @ Y
+
+
+def _contiguous(X):
+    if X.ndim > 2 and X.shape[-1] * X.shape[-2] <= 1024 and not X.flags.c_contiguous:
+        return np.ascontiguousarray(X)
+    return X
+
+
+def _accumulate(alpha, product, beta, C, fresh=True):
+    """``alpha*product + beta*C`` (``C`` None: no term), in ``product``'s memory when it is
+    ``fresh`` (made by the kernel) and holds the result's shape and dtype: each new array
+    is an allocation, and on a large batch those cost page faults more than the arithmetic
+    (a Kalman batch of 10,000 at n = 6 spent 3 of its 12 ms on them)."""
+    if not _is_one(alpha):
+        product = _update(product, alpha, np.multiply, fresh)
+        fresh = True
+    if C is None or _is_zero(beta):
+        return product
+    return _update(product, C if _is_one(beta) else beta * C, np.add, fresh)
+
+
+def _update(x, y, ufunc, fresh):
+    """``ufunc(x, y)``, into ``x`` when it is ``fresh`` and holds the result."""
+    if fresh and x.shape == np.broadcast_shapes(x.shape, np.shape(y)) \
+            and x.dtype == np.result_type(x, y):
+        return ufunc(x, y, out=x)
+    return ufunc(x, y)
 
 
 def _is_one(x):
@@ -115,28 +219,29 @@ def _register_all():
 
     @stacked(GEMM)
     def _gemm(op, a):
-        return (_accumulate(a['alpha'], _op(a['A'], op.trans_a) @ _op(a['B'], op.trans_b),
+        return (_accumulate(a['alpha'], _matmul(_op(a['A'], op.trans_a), _op(a['B'], op.trans_b)),
                             a['beta'], a['C']),)
 
     @stacked(GEMV)
     def _gemv(op, a):
-        return (_accumulate(a['alpha'], _op(a['A'], op.trans) @ a['x'], a['beta'], a['y']),)
+        return (_accumulate(a['alpha'], _matmul(_op(a['A'], op.trans), a['x']), a['beta'],
+                            a['y']),)
 
     @stacked(SYMM)
     def _symm(op, a):
         A = a['A']
-        product = A @ a['B'] if op.side == 'L' else a['B'] @ A
+        product = _matmul(A, a['B']) if op.side == 'L' else _matmul(a['B'], A)
         return (_accumulate(a['alpha'], product, a['beta'], a['C']),)
 
     @stacked(SYRK)
     def _syrk(op, a):
         A = a['A']
-        product = _T(A) @ A if op.trans else A @ _T(A)
+        product = _matmul(_T(A), A) if op.trans else _matmul(A, _T(A))
         return (_accumulate(a['alpha'], product, a['beta'], a['C']),)
 
     @stacked(AXPY)
     def _axpy(op, a):
-        return (_accumulate(a['alpha'], a['X'], 1.0, a['Y']),)
+        return (_accumulate(a['alpha'], a['X'], 1.0, a['Y'], fresh=False),)
 
     @stacked(SCAL)
     def _scal(op, a):
@@ -158,13 +263,13 @@ def _register_all():
     @stacked(TRMM)
     def _trmm(op, a):
         A = _op(_triangle(a['A'], op.lower, op.unit_diagonal), op.trans_a)
-        product = A @ a['B'] if op.side == 'L' else a['B'] @ A
+        product = _matmul(A, a['B']) if op.side == 'L' else _matmul(a['B'], A)
         return (_accumulate(a['alpha'], product, 0.0, None),)
 
     @stacked(TRSM)
     def _trsm(op, a):
         A = _op(_triangle(a['A'], op.lower, op.unit_diagonal), op.trans_a)
-        B = _accumulate(a['alpha'], a['B'], 0.0, None)
+        B = _accumulate(a['alpha'], a['B'], 0.0, None, fresh=False)
         lower = op.lower != op.trans_a                   # op(A)'s triangle
         if op.side == 'L':              # op(A) X = B
             return (_triangular_solve(A, B, lower),)

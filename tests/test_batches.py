@@ -1,5 +1,7 @@
 """Batches of independent problems (``computations.front_door.batches``): inputs with leading
 batch dimensions give stacked results equal to a loop of single calls."""
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -34,25 +36,40 @@ def _loop(f, batch, *values):
 batches = st.lists(st.integers(1, 3), min_size=1, max_size=2).map(tuple)
 
 
+@contextlib.contextmanager
+def chunks_of(problems):
+    """Stacked batches run in chunks of ``problems`` problems (None: the default sizing, one
+    chunk for these small batches)."""
+    from computations.schedulers import stacked
+    with pytest.MonkeyPatch.context() as patch:
+        if problems is not None:
+            patch.setattr(stacked, 'CHUNK_BYTES', 1)
+            patch.setattr(stacked, 'MIN_CHUNK', problems)
+        yield
+
+
 @settings(max_examples=25, deadline=None)
 @given(batch=batches, size=st.integers(1, 6), columns=st.integers(1, 3),
        dtype=st.sampled_from([np.float64, np.float32]), share=st.booleans(),
-       seed=st.integers(0, 2**32 - 1))
-def test_a_batch_equals_a_loop_of_single_calls(batch, size, columns, dtype, share, seed):
+       chunk=st.sampled_from([None, 1, 2, 4]), seed=st.integers(0, 2**32 - 1))
+def test_a_batch_equals_a_loop_of_single_calls(batch, size, columns, dtype, share, chunk,
+                                               seed):
     rng = np.random.default_rng(seed)
     f = computations.function([S, B, s], {'x': S.I * B, 'logdet': log(Determinant(S)),
-                                          't': s * Trace(S)}, [Q.positive_definite(S)])
+                                          't': s * Trace(S), 'shared': B.T * B},
+                              [Q.positive_definite(S)])
     matrices = _spd(rng, batch, size, dtype)
     rhs = rng.standard_normal((size, columns) if share else tuple(batch) + (size, columns))
     rhs = rhs.astype(dtype)
     scalars = rng.standard_normal(batch[-1:])          # one per problem along the last axis
     before = [matrices.copy(), rhs.copy(), scalars.copy()]
-    got = f(matrices, rhs, scalars)
+    with chunks_of(chunk):
+        got = f(matrices, rhs, scalars)
     for a, b in zip(before, (matrices, rhs, scalars)):
         np.testing.assert_array_equal(a, b)            # the inputs are not modified
     singles = _loop(lambda m, r, c: f(m, r, float(c)), batch, (matrices, batch),
                     (rhs, None if share else batch), (scalars, batch[-1:]))
-    assert set(got) == {'x', 'logdet', 't'}
+    assert set(got) == {'x', 'logdet', 't', 'shared'}
     assert got['x'].shape == tuple(batch) + (size, columns) and got['x'].dtype == dtype
     assert got['logdet'].shape == tuple(batch) and got['logdet'].dtype == dtype
     tolerance = 1e-5 if dtype is np.float32 else 1e-12
@@ -162,8 +179,8 @@ def test_a_small_batch_runs_stacked_not_problem_by_problem(monkeypatch):
 
 @settings(max_examples=40, deadline=None)
 @given(problem=matrix_problems(symbolic=False), count=st.integers(1, 4),
-       seed=st.integers(0, 2**32 - 1))
-def test_random_problems_in_a_batch_equal_their_single_calls(problem, count, seed):
+       chunk=st.sampled_from([None, 1, 3]), seed=st.integers(0, 2**32 - 1))
+def test_random_problems_in_a_batch_equal_their_single_calls(problem, count, chunk, seed):
     """Stacked where every operation has a stacked kernel, problem by problem where not:
     either way the results of single calls."""
     rng = np.random.default_rng(seed)
@@ -177,7 +194,8 @@ def test_random_problems_in_a_batch_equal_their_single_calls(problem, count, see
               for column in zip(*draws)]
     if not any(isinstance(s, np.ndarray) and s.ndim == 3 for s in stacks):
         return                                   # no matrix input: not a batch
-    got = f(*stacks)
+    with chunks_of(chunk):
+        got = f(*stacks)
     for i, single in enumerate(singles):
         for expr, g, want in zip(problem.outputs, got, single):
             assert relative_error(g[i], want) <= 1e-8, expr

@@ -121,7 +121,7 @@ def run_stacked_batch(function, values, batch):
     operation without a stacked kernel, or a failure (a matrix that is not positive
     definite, say), which the problem-by-problem run then names."""
     from computations.schedulers.execute import bind_dimensions, constant_values
-    from computations.schedulers.stacked import run_stacked, supports
+    from computations.schedulers.stacked import run_in_chunks, supports
     if function.blocksize is not None or function.low_memory or not math.prod(batch):
         return None
     matrices = {var: np.asarray(value) for var, value in zip(function.inputs, values)
@@ -145,16 +145,11 @@ def run_stacked_batch(function, values, batch):
     stacks.update(constant_values(spec.constants, spec.dims, dtype))
     try:
         with np.errstate(divide='raise', over='raise', invalid='raise'):
-            results = run_stacked(spec.unblocked, stacks, spec.results)
+            results = run_in_chunks(spec.unblocked, stacks, spec.results, batch)
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         return None
-    out = []
-    for var, result in zip(spec.results, results):
-        if isinstance(var, MatrixExpr):
-            out.append(np.array(np.broadcast_to(result, tuple(batch) + result.shape[-2:])))
-        else:
-            out.append(np.array(np.broadcast_to(result[..., 0, 0], batch), dtype=dtype))
-    return tuple(out)
+    return tuple(result if isinstance(var, MatrixExpr) else result[..., 0, 0]
+                 for var, result in zip(spec.results, results))
 
 
 def _per_problem(var, value, batch):
