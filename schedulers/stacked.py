@@ -69,33 +69,45 @@ def supports(computation):
 def run_stacked(computation, values, results):
     """The stacked values of ``results`` (variables of ``computation``), from the stacked
     values of its inputs (``{variable: array}``); each operation runs once on the batch."""
-    values = _run(computation, values)
-    return tuple(values[var] for var in results)
+    index, _ = _plan(computation)
+    found = _run(computation, values)
+    return tuple(found[index[var]] for var in results)
 
 
 def _run(computation, values):
-    """Every value of ``computation`` (``{variable: array}``) from its inputs'."""
-    values = dict(values)
-    for kernel, op, inputs, outputs, template in _plan(computation):
-        bound = {name: values[inputs[slot]] if type(slot) is int else slot
-                 for name, slot in template}
-        values.update(zip(outputs, kernel(op, bound)))
-    return values
+    """Every value of ``computation``, by its :func:`_plan` index, from its inputs'."""
+    index, steps = _plan(computation)
+    found = [None] * len(index)
+    for var, value in values.items():
+        if var in index:
+            found[index[var]] = value
+    for kernel, op, template, outputs in steps:
+        results = kernel(op, {name: found[slot] if value else slot
+                              for name, value, slot in template})
+        for i, result in zip(outputs, results):
+            found[i] = result
+    return found
 
 
 @functools.lru_cache(maxsize=64)
 def _plan(computation):
-    """Per operation in order: its kernel, the op, its inputs and outputs, and its arguments
-    as ``(name, input position or constant)`` pairs -- bound once: binding converts SymPy
-    constants, and a batch runs a chunk at a time."""
+    """``(index, steps)``: a number per variable, and per operation in order its kernel, the
+    op, its arguments as ``(name, True, variable number)`` or ``(name, False, constant)``,
+    and its outputs' numbers.  Bound once per program, as a batch runs a chunk at a time:
+    binding converts SymPy constants, and looking values up by expression compares
+    expressions."""
+    order = [op for op in computation.toposort() if not isinstance(op, Identity)]
+    index = {}
+    for op in order:
+        for var in (*op.inputs, *op.outputs):
+            index.setdefault(var, len(index))
     steps = []
-    for op in computation.toposort():
-        if isinstance(op, Identity):
-            continue
-        template = op.bind(range(len(op.inputs)))     # input positions: ints; constants: floats
-        steps.append((STACKED[type(op)], op, tuple(op.inputs), tuple(op.outputs),
-                      tuple(template.items())))
-    return tuple(steps)
+    for op in order:
+        bound = op.bind(range(len(op.inputs)))     # input positions: ints; constants: floats
+        template = tuple((name, True, index[op.inputs[slot]]) if type(slot) is int
+                         else (name, False, slot) for name, slot in bound.items())
+        steps.append((STACKED[type(op)], op, template, tuple(index[v] for v in op.outputs)))
+    return index, tuple(steps)
 
 
 #: A batch runs in chunks of problems whose values (inputs, intermediates, results) take
@@ -130,20 +142,24 @@ def run_in_chunks(computation, values, results, batch):
             flat[var] = value.reshape((count,) + value.shape[-2:])
         else:
             flat[var] = value
+    index, _ = _plan(computation)
     outputs = [None] * len(results)
-    start, chunk = 0, MIN_CHUNK               # the first chunk measures a problem's bytes
+    # The first chunk guesses a problem's bytes from its inputs' (intermediates and results
+    # about twice as many again), then measures them.
+    given = sum(value[0].nbytes for value in flat.values() if value.ndim > 2)
+    start, chunk = 0, max(MIN_CHUNK, CHUNK_BYTES // max(3 * given, 1))
     while start < count:
         part = {var: value[start:start + chunk] if value.ndim > 2 else value
                 for var, value in flat.items()}
         found = _run(computation, part)
         for i, var in enumerate(results):
-            result = found[var]
+            result = found[index[var]]
             if outputs[i] is None:
                 outputs[i] = np.empty((count,) + result.shape[-2:], dtype=result.dtype)
             outputs[i][start:start + chunk] = result     # a shared result broadcasts
         if start == 0:
             size = min(chunk, count)
-            per_problem = sum(v.nbytes for v in found.values() if v.ndim > 2) / size
+            per_problem = sum(v.nbytes for v in found if v is not None and v.ndim > 2) / size
             chunk = max(MIN_CHUNK, int(CHUNK_BYTES // max(per_problem, 1)))
             start = size
         else:
