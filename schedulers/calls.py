@@ -549,7 +549,11 @@ class Source:
         expr = getattr(self.op, name)
         if expr is None:                       # a buffer standing in for an absent column
             expr = self.op.outputs[{n: o for o, n in self.op.overwrites.items()}[name]]
-        return f'{source}[:, 0]' if expr.shape[1] == 1 else f"{source}.reshape(-1, order='F')"
+        if expr.shape[1] != 1:
+            return f"{source}.reshape(-1, order='F')"
+        if self.op.library != 'numpy' and name not in self.op.overwrites.values():
+            return source       # f2py reads an n x 1 column as a vector (0.15 us less a view)
+        return f'{source}[:, 0]'
 
     def check_diagonal(self, name):
         op = self.c.bind(self.op, type(self.op).__name__)
