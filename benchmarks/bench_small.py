@@ -7,7 +7,12 @@ Two parts, both in one process, contestants alternating, medians:
    ``bench_suite.measure``: every contestant of the suite (compiled,
    ``lambdify``, NumPy with ``solve``, the hand-written SciPy program, JAX
    and PyTensor when installed) checked against ``lambdify``, then timed in
-   samples of many calls (~20 ms) with the threads pinned as in the suite.
+   samples of many calls (~20 ms) with BLAS on one thread (threadpoolctl):
+   at these sizes OpenBLAS's second thread only adds synchronization, and
+   with it on another core (the suite's pinning) the same calls took 9-12
+   µs instead of 7-8, erratically, for every contestant (least squares
+   compiled/hand-written 0.99-1.19 over four runs, 0.94-0.95 on one
+   thread).
    Targets: compiled <= 1.0x the hand-written SciPy program at every size,
    and <= 0.5x ``lambdify``.
 2. **Time per problem against size** (the plot): the Kalman update at
@@ -26,7 +31,7 @@ import datetime
 import bench_suite  # noqa: F401  first: it notes OpenBLAS's threads before others start
 import bench_batches
 from _harness import loglog_slope, save_figure
-from bench_suite import Case, DEFAULT_OUT, measure, pinning
+from bench_suite import Case, DEFAULT_OUT, measure
 from threadpoolctl import threadpool_limits
 
 import computations
@@ -46,7 +51,8 @@ def single(repeat, quick, compiled):
     rows = []
     for problem, sizes in CASES:
         case = Case(problem, 'small', sizes, repeat, 0.05 if quick else 0.1)
-        rows += measure(case, compiled, pin=True)[0]
+        with threadpool_limits(1):
+            rows += measure(case, compiled)[0]
     return rows
 
 
@@ -56,7 +62,8 @@ def sweep(repeat, quick, compiled):
     for n in SWEEP[:4] if quick else SWEEP:
         case = Case('kalman', 'sweep', {'n': n, 'k': max(1, n // 2)}, repeat,
                     0.05 if quick else 0.1)
-        rows += measure(case, compiled, pin=True)[0]
+        with threadpool_limits(1):
+            rows += measure(case, compiled)[0]
     return rows
 
 
@@ -125,7 +132,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     compiled = {}
     started = datetime.datetime.now()
-    print(f'{started:%Y-%m-%d %H:%M}; threads: {pinning()}; medians of {args.repeat} '
+    print(f'{started:%Y-%m-%d %H:%M}; BLAS on one thread; medians of {args.repeat} '
           'alternating samples\n')
     rows = single(args.repeat, args.quick, compiled)
     print(table(rows) + '\n\n' + verdict(rows) + '\n', flush=True)

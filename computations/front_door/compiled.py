@@ -271,7 +271,7 @@ class Function:
         self._keys, self._runners = {}, {}
         #: The hot path: calls with arrays of a layout seen before (module dispatch).
         self._dispatch = Dispatch(self._names, self._matrices, self.structure.kind,
-                                  pack=self.structure.pack, cache=self._cache) \
+                                  outputs=self.names, cache=self._cache) \
             if runner == 'source' and not self.donate and not self.check_assumptions and \
             all(axes is not False for axes in self._axes) else None
         self._hot = self._dispatch.call if self._dispatch is not None else _never

@@ -25,6 +25,8 @@ array([[2., 0.],
 >>> d.forget('n=2'); d(np.eye(2, order='F'), 2.0) is MISS
 True
 """
+from .outputs import results_type
+
 __all__ = ['Dispatch', 'MISS', 'MAX_LAYOUTS']
 
 #: What :class:`Dispatch` returns for a call it does not know (results are never it).
@@ -37,15 +39,15 @@ MAX_LAYOUTS = 4096
 class Dispatch:
     """Entries by argument layout for a function of ``names`` (which are ``matrices``),
     returning results packed as ``kind`` says (see
-    :class:`~computations.front_door.outputs.OutputStructure`); ``pack(results)`` packs the
-    kinds other than ``'single'`` and ``'tuple'``; every call served is told to the
+    :class:`~computations.front_door.outputs.OutputStructure`; ``outputs``: the names of the
+    outputs, for the kinds ``'named'`` and ``'dict'``); every call served is told to the
     ``cache`` (a :class:`~computations.front_door.cache.ShapeCache`) as a use of its key.
 
     :attr:`call` is the hot path itself: ``call(args)`` (the tuple of a call's
     positional arguments) gives the packed results, or :data:`MISS`.
     """
 
-    def __init__(self, names, matrices, kind, pack=None, cache=None):
+    def __init__(self, names, matrices, kind, outputs=(), cache=None):
         self.entries = {}
         if not names:                                   # nothing to dispatch on
             self.call, self.source = lambda args: MISS, ''
@@ -54,8 +56,9 @@ class Dispatch:
         layout = ', '.join(f'type({p}), {p}.shape, {p}.flags.f_contiguous, {p}.dtype'
                            if matrix else f'type({p})' for p, matrix in zip(params, matrices))
         args = ', '.join(params) + (',' if len(params) == 1 else '')
-        result = {'single': f'run({args})[0]', 'tuple': f'run({args})'}.get(
-            kind, f'pack(run({args}))')
+        result = {'single': f'run({args})[0]', 'tuple': f'run({args})',
+                  'named': f'new(named, run({args}))',
+                  'dict': f'dict(zip(outputs, run({args})))'}[kind]
         count = '\n    used[key] = tick()' if cache is not None else ''
         # a wrong count of arguments fails unpacking (ValueError); a non-array has no
         # .shape (AttributeError); an odd .shape may not hash (TypeError).  The program
@@ -69,7 +72,8 @@ class Dispatch:
                        f'    except (KeyError, AttributeError, ValueError, TypeError):\n'
                        f'        return MISS{count}\n'
                        f'    return {result}\n')
-        namespace = {'entries': self.entries, 'MISS': MISS, 'pack': pack,
+        namespace = {'entries': self.entries, 'MISS': MISS, 'outputs': tuple(outputs),
+                     'new': tuple.__new__, 'named': results_type(tuple(outputs)),
                      'used': getattr(cache, 'used', None), 'tick': getattr(cache, 'tick', None)}
         exec(compile(self.source, '<computations dispatch>', 'exec'), namespace)
         self._layout, self.call = namespace['layout'], namespace['call']

@@ -22,6 +22,7 @@ array comes back 1-D, ``(k,)``, as NumPy users expect.
 >>> structure.flat((A, x), (np.eye(2), np.ones(2)))
 (True, False)
 """
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -44,10 +45,12 @@ class Results(tuple):
     Results(value=1.0, gradient=2.0)
     """
 
+    __slots__ = ()
+    #: The names of the items (a class attribute: each tuple of names has its subclass).
+    _fields = ()
+
     def __new__(cls, values, names):
-        self = super().__new__(cls, values)
-        self._fields = tuple(names)
-        return self
+        return tuple.__new__(results_type(tuple(names)), values)
 
     def __getitem__(self, key):
         if isinstance(key, str):
@@ -60,8 +63,8 @@ class Results(tuple):
 
     def __getattr__(self, name):
         try:
-            return tuple.__getitem__(self, self.__dict__['_fields'].index(name))
-        except (KeyError, ValueError):
+            return tuple.__getitem__(self, type(self)._fields.index(name))
+        except ValueError:
             raise AttributeError(f'results have no output named {name!r} '
                                  f'(names: {", ".join(self._fields)})') from None
 
@@ -77,6 +80,20 @@ class Results(tuple):
 
     def __reduce__(self):
         return Results, (tuple(self), self._fields)
+
+
+@functools.lru_cache(maxsize=1024)
+def results_type(names):
+    """The :class:`Results` subclass whose items are called ``names`` (made once per tuple
+    of names, like a namedtuple class): ``tuple.__new__(results_type(names), values)``
+    makes results without a per-call ``__dict__``.
+
+    >>> results_type(('a', 'b')) is results_type(('a', 'b')), results_type(('a',))._fields
+    (True, ('a',))
+    """
+    return type('Results', (Results,), {'__slots__': (), '_fields': names,
+                                        '__module__': Results.__module__,
+                                        '__qualname__': 'Results'})
 
 
 class OutputStructure:
