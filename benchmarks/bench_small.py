@@ -121,6 +121,9 @@ def plot(sweep_rows, batch_points, path):
         right.loglog(*zip(*points), marker='o', label=name)
     right.set(title=f'batches of {BATCH} Kalman updates, per target', xlabel='n',
               ylabel='seconds per problem')
+    for axis, sizes in ((left, SWEEP), (right, BATCH_SWEEP)):
+        axis.set_xticks(sizes, labels=[str(n) for n in sizes])
+        axis.minorticks_off()
     save_figure(fig, (left, right), path)
 
 

@@ -283,6 +283,10 @@ def test_dev_demo_installs_the_runtime_dependencies_and_test_the_test_extra(dev)
     assert dev('demo', 'show') == ['-m computations show']
     assert dev('test') == ['-m pytest']
     assert dev('python', '-V') == ['-V']
+    # the benchmarks add their peers (JAX, PyTensor) to the test extra, once
+    assert dev('bench', 'small') == [UPGRADE_PIP, '-m pip install -e .[peers]',
+                                     'benchmarks/bench_small.py']
+    assert dev('bench', 'small', '--quick') == ['benchmarks/bench_small.py --quick']
 
 
 def test_dev_installs_again_when_setup_cfg_changes(dev):
