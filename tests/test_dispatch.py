@@ -123,6 +123,17 @@ def test_the_hot_path_packs_every_output_structure():
         assert check(cold) and check(hot) and type(cold) is type(hot)
 
 
+def test_empty_matrices_take_the_hot_path_too():
+    # found by test_conventions' hypothesis: an empty-matrix program is a plain function
+    A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)
+    f = computations.function([A, x], [A * x, x.T * x])
+    empty = (np.zeros((0, 0), order='F'), np.zeros((0, 1), order='F'))
+    for _ in range(3):
+        product, square = f(*empty)
+        assert product.shape == (0, 1) and square == 0.0
+    assert f._hot(empty) is not MISS
+
+
 def test_dispatch_on_its_own():
     d = Dispatch(['A', 'lambda'], [True, False], 'tuple')    # names may be keywords
     a = np.asfortranarray(np.eye(2))

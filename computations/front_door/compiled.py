@@ -410,7 +410,8 @@ class Function:
         else:
             self._cache.hit(ready[1])
             if self._dispatch is not None:           # the next such call goes straight in
-                self._dispatch.learn(args, run.function, ready[1])
+                # the bare generated function (an empty-matrix program is a plain one)
+                self._dispatch.learn(args, getattr(run, 'function', run), ready[1])
         if self.donate:
             args = self._guarded(args)
         return run(*args)
