@@ -6,7 +6,8 @@ calls, paid per problem; here it is paid once per operation for the whole
 batch: products are ``numpy.matmul`` on stacks, the Cholesky factorization
 NumPy's stacked ``linalg.cholesky``, triangular solves a substitution of
 one vectorized step per row for the whole batch (:func:`_triangular_solve`;
-NumPy's stacked LU ``solve`` above order :data:`SUBSTITUTION_MAX`).
+NumPy's stacked LU ``solve`` above order :data:`SUBSTITUTION_MAX`).  A large
+batch runs a chunk of problems at a time (:func:`run_in_chunks`).
 SciPy's batched ``solve_triangular`` and ``cho_solve`` loop over the batch
 in Python (8 and 4 us a 6 x 6 problem, ``./dev bench batches``) and are not
 used.  Each operation class has a stacked kernel in

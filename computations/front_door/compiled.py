@@ -40,7 +40,7 @@ from .arguments import (DEFAULT_SIZE, call_doc, call_signature, check_blocksize,
                         check_inputs, check_output, check_sizes)
 from .batches import batch_shape, run_batch, run_stacked_batch
 from .cache import DEFAULT_CACHE_SIZE, ShapeCache
-from .dispatch import MISS, Dispatch
+from .dispatch import MISS, Dispatch, never
 from .dtypes import check_dtypes
 from .outputs import OutputStructure
 from .plan_cache import PlanCache
@@ -274,7 +274,7 @@ class Function:
                                   outputs=self.names, cache=self._cache) \
             if runner == 'source' and not self.donate and not self.check_assumptions and \
             all(axes is not False for axes in self._axes) else None
-        self._hot = self._dispatch.call if self._dispatch is not None else _never
+        self._hot = self._dispatch.call if self._dispatch is not None else never
         #: What the compilations at every shape share
         #: (:class:`~computations.matrices.ops.memo.Memo`).
         self.memo = Memo()
@@ -642,11 +642,6 @@ class Function:
 
 
 
-
-
-def _never(args):
-    """The hot path of a function that has none (see :class:`Dispatch`)."""
-    return MISS
 
 
 def _rebuild(inputs, outputs, assumptions, options):

@@ -27,10 +27,15 @@ True
 """
 from .outputs import results_type
 
-__all__ = ['Dispatch', 'MISS', 'MAX_LAYOUTS']
+__all__ = ['Dispatch', 'MISS', 'MAX_LAYOUTS', 'never']
 
 #: What :class:`Dispatch` returns for a call it does not know (results are never it).
 MISS = object()
+
+def never(args):
+    """The hot path of a function that has none: every call takes the full path."""
+    return MISS
+
 
 #: Layouts remembered at most (a function called with ever new shapes forgets old ones).
 MAX_LAYOUTS = 4096
@@ -50,7 +55,7 @@ class Dispatch:
     def __init__(self, names, matrices, kind, outputs=(), cache=None):
         self.entries = {}
         if not names:                                   # nothing to dispatch on
-            self.call, self.source = lambda args: MISS, ''
+            self.call, self.source = never, ''
             return
         params = [f'a{i}' for i in range(len(names))]   # input names may be keywords
         layout = ', '.join(f'type({p}), {p}.shape, {p}.flags.f_contiguous, {p}.dtype'
