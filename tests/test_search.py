@@ -111,6 +111,90 @@ def test_a_plain_product_is_sympys_canonical_product(operands):
     assert sympy.srepr(transpose_if(True, want)) == sympy.srepr(want.T)
 
 
+_STEPS = ('product', 'sum', 'inverse', 'transpose', 'negated', 'solved')
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_products_of_canonical_expressions_are_sympys(data):
+    """With a memo, multiply, transpose_if and solved join factors that SymPy made canonical
+    there (inverses of sums, Cholesky factors, products of them) without SymPy's
+    canonicalization: every expression they build is SymPy's, ``srepr`` for ``srepr``."""
+    import sympy
+    from computations.matrices.expressions import LofCholesky
+    from computations.matrices.ops.core import add, multiply, solved, transpose_if
+    from computations.matrices.ops.memo import Memo, sharing
+    A, B, C = _SQUARES
+    X = sympy.MatrixSymbol('X', _n, sympy.Symbol('m'))      # (X.T*X).I stays an inverse
+    built = [A, B, C, A.T, LofCholesky(A), X, X.T]   # built with the memo's shortcuts
+    plain = list(built)                          # the same, built by SymPy alone
+    memo = Memo()
+
+    def step(kind, x, y, shortcut):
+        if kind == 'product':
+            return multiply(x, y) if shortcut else x * y
+        if kind == 'sum':
+            return add(x, y) if shortcut else x + y
+        if kind == 'inverse':
+            return multiply(x.I) if shortcut else x.I
+        if kind == 'transpose':
+            return transpose_if(True, x) if shortcut else x.T
+        if kind == 'negated':
+            return multiply(-1, x) if shortcut else -x
+        return solved(x, y) if shortcut else x.I * y
+
+    for _ in range(data.draw(st.integers(1, 8))):
+        kind = data.draw(st.sampled_from(_STEPS))
+        i, j = (data.draw(st.integers(0, len(built) - 1)) for _ in range(2))
+        try:
+            want = step(kind, plain[i], plain[j], False)
+        except (sympy.ShapeError, sympy.matrices.exceptions.NonSquareMatrixError):
+            continue
+        if not isinstance(want, sympy.MatrixExpr):
+            continue
+        with sharing(memo):
+            got = step(kind, built[i], built[j], True)
+        assert sympy.srepr(got) == sympy.srepr(want), (kind, plain[i], plain[j])
+        built.append(got)
+        plain.append(want)
+    picks = data.draw(st.lists(st.integers(0, len(built) - 1), min_size=2, max_size=4))
+    try:
+        want = sympy.MatMul(*(plain[i] for i in picks)).doit()
+    except sympy.ShapeError:
+        return
+    with sharing(memo):
+        got = multiply(*(built[i] for i in picks))
+        flipped = transpose_if(True, got)
+    assert sympy.srepr(got) == sympy.srepr(want)
+    assert sympy.srepr(flipped) == sympy.srepr(want.T)
+
+
+def _cancelling_products():
+    import sympy
+    A, B, _ = _SQUARES
+    X = sympy.MatrixSymbol('X', _n, sympy.Symbol('m'))
+    XtX = X.T * X
+    return [(XtX.I, X.T, X), (X.T, X, XtX.I), (XtX.I, XtX), (A * A, A.I), (A.I, A * A),
+            (A * A * B, B.I), ((A * A).I, A * A), (A.I * B, B.I * A)]
+
+
+@pytest.mark.parametrize('index', range(len(_cancelling_products())))
+def test_products_that_cancel_or_combine_are_sympys(index):
+    """The neighbours SymPy combines (an inverse of a product beside that product, powers
+    of one base) are left to SymPy even when every factor is canonical."""
+    import sympy
+    from computations.matrices.ops.core import multiply
+    from computations.matrices.ops.memo import Memo, sharing
+    factors = _cancelling_products()[index]
+    memo = Memo()
+    with sharing(memo):
+        canonical = [multiply(f) if isinstance(f, sympy.MatMul) else f for f in factors]
+        for f in canonical:
+            memo.mark_canonical(f)
+        got = multiply(*canonical)
+    assert sympy.srepr(got) == sympy.srepr(sympy.MatMul(*factors).doit())
+
+
 def test_a_plain_product_with_mismatched_shapes_is_left_to_sympy():
     import sympy
     from computations.matrices.ops.core import multiply, plain_product
@@ -148,8 +232,8 @@ def test_a_long_chain_compiles_to_the_program_sympys_products_give(monkeypatch):
     from computations.matrices.ops import core
     inputs, product, dims = chain(30, square=False)
     fast = compile_expressions([product], inputs, (), dims)
-    monkeypatch.setattr(core, 'plain_product', lambda factors: None)
-    monkeypatch.setattr(canonical, 'plain_product', lambda factors: None)
+    monkeypatch.setattr(core, 'plain_product', lambda factors, memo=None: None)
+    monkeypatch.setattr(canonical, 'plain_product', lambda factors, memo=None: None)
     slow = compile_expressions([product], inputs, (), dims)
     assert fast.flops == slow.flops
     assert set(fast.computation.computations) == set(slow.computation.computations)

@@ -200,14 +200,15 @@ class SYRK(MatrixComputation):
         alpha = as_scalar(alpha, 'alpha', name)
         A = as_matrix(A, 'A', name)
         trans = as_flag(trans, 'trans', name)
-        product = multiply(A.T, A) if trans else multiply(A, A.T)
+        product = multiply(transpose_if(True, A), A) if trans else multiply(A, transpose_if(True, A))
         beta, C = _beta_and_c(beta, C, product.shape, name)
         self._set(alpha, A, beta, C, trans, outputs=[_accumulate(alpha, product, beta, C)])
 
     @property
     def flops(self):
         k, n = self.A.shape if self.trans else self.A.shape[::-1]
-        return n * (n + 1) * k + _scaling(self.beta, n * (n + 1) // 2)
+        # n*(n + 1) is even: '/' is exact, and SymPy's floor ('//') costs milliseconds
+        return n * (n + 1) * k + _scaling(self.beta, n * (n + 1) / 2)
 
 
 class GEMV(MatrixComputation):

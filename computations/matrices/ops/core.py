@@ -60,7 +60,7 @@ from computations.core import Computation
 from computations.matrices.ops.memo import active
 
 __all__ = ['MatrixComputation', 'Interned', 'Call', 'operations', 'is_variable', 'as_scalar',
-           'as_matrix', 'as_flag', 'as_side', 'transpose_if', 'multiply', 'add', 'check_square',
+           'as_matrix', 'as_flag', 'as_side', 'transpose_if', 'inverse', 'solved', 'multiply', 'add', 'check_square',
            'check_shapes', 'same_dimension', 'dimensions']
 
 
@@ -126,22 +126,54 @@ def as_side(value, op):
 
 
 def transpose_if(flag, X):
-    """``X.T`` if ``flag`` else ``X`` (kept in the shared memo, when there is one: SymPy
-    simplifies the transpose of a product anew each time).
+    """``X.T`` if ``flag`` else ``X``; a product's transpose is its factors' transposes in
+    reverse, each kept in the shared memo when there is one (SymPy simplifies the
+    transpose of a product anew each time, its factors' transposes with it).
 
     >>> transpose_if(True, sympy.MatrixSymbol('A', 2, 3) * sympy.MatrixSymbol('B', 3, 2))
     B.T*A.T
     """
     if not flag:
         return X
-    if type(X) is sympy.MatMul and all(map(_is_plain, X.args)):    # B.T*A.T at once
-        flipped = plain_product([_flipped(f) for f in reversed(X.args)])
-        if flipped is not None:
-            return flipped
     memo = active()
+    if type(X) is sympy.MatMul:                           # B.T*A.T at once
+        factors = _opaque_factors(X, memo)
+        if factors is not None:
+            flipped = plain_product([_transposed(f, memo) for f in reversed(factors)], memo)
+            if flipped is not None:
+                return flipped
+    return _transposed(X, memo)
+
+
+def _transposed(X, memo):
+    """``X.T``: at once for a plain factor, else SymPy's, kept in ``memo``."""
+    if _is_plain(X):
+        return _flipped(X)
     if memo is None:
         return X.T
-    return memo.lookup('transposes', X, lambda: X.T)
+    return memo.lookup('transposes', X, lambda: _canonical(memo, X.T))
+
+
+def inverse(X):
+    """``X.I`` as SymPy builds it, kept in the shared memo when there is one.
+
+    >>> inverse(sympy.MatrixSymbol('A', 2, 2))
+    A**(-1)
+    """
+    memo = active()
+    if memo is None:
+        return X.I
+    return memo.lookup('products', ('inverse', X), lambda: X.I)
+
+
+def solved(A, B):
+    """``A.I*B`` as SymPy builds it (see :func:`multiply`).
+
+    >>> A, B = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('B', 2, 3)
+    >>> solved(A, B) == A.I*B
+    True
+    """
+    return multiply(inverse(A), B)
 
 
 def multiply(*factors):
@@ -154,23 +186,24 @@ def multiply(*factors):
     >>> multiply(2, A.T, B) == 2*A.T*B
     True
     """
-    plain = plain_product(factors)
-    if plain is not None:
-        return plain
+    joined = plain_product(factors, active())
+    if joined is not None:
+        return joined
     return _combined(sympy.MatMul, _matmul_canonical, factors)
 
 
-def plain_product(factors):
+def plain_product(factors, memo=None):
     """The product of ``factors`` in SymPy's canonical form (``MatMul(*factors).doit()``),
     built in O(length) when that form is their factors as they are, else None.
 
-    That is when every factor is plain (a matrix symbol or its transpose, or a product of
-    them without coefficient: nothing for most canonicalization rules to do), their
-    shapes match, and no two neighbours are equal, neither among the factors given nor
-    among their factors (nothing for ``combine_powers`` to merge: ``(A*B)*(A*B)`` is
-    ``(A*B)**2``; a plain factor's inverse is never plain).  SymPy runs every rule over the whole
-    list until nothing changes, O(length) SymPy work per product, so a long chain's
-    products would cost O(L^2).
+    That is when every factor is *opaque* (:func:`_opaque_factors`: a matrix symbol or
+    its transpose, or, with a ``memo``, an expression SymPy made canonical there that no
+    product rule rewrites; a product of such factors, without coefficient, contributes
+    its factors), their shapes match, and no two neighbours combine, neither among the
+    factors given nor among their factors (:func:`_apart`: ``(A*B)*(A*B)`` is
+    ``(A*B)**2``, ``X*X.I`` the identity).  SymPy runs every rule over the whole list
+    until nothing changes, O(length) SymPy work per product, so a long chain's products
+    would cost O(L^2); and a product with the inverse of a sum in it costs milliseconds.
 
     >>> A, B = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('B', 2, 2)
     >>> plain_product([A, B.T * A]) == sympy.MatMul(A, B.T, A).doit()
@@ -181,22 +214,21 @@ def plain_product(factors):
     True
     """
     for a, b in zip(factors, factors[1:]):
-        if a == b:
+        if not _apart(a, b):
             return None
     joined = []
     for factor in factors:
-        if _is_plain(factor):
-            joined.append(factor)
-        elif type(factor) is sympy.MatMul and all(map(_is_plain, factor.args)):
-            joined.extend(factor.args)
-        else:
+        parts = _opaque_factors(factor, memo)
+        if parts is None:
             return None
+        joined.extend(parts)
     for a, b in zip(joined, joined[1:]):
-        if a.shape[1] != b.shape[0] or (hash(a) == hash(b) and a == b):
+        if a.shape[1] != b.shape[0] or not _apart(a, b):
             return None
     if len(joined) == 1:
         return joined[0]
-    return sympy.Basic.__new__(sympy.MatMul, *joined)     # what MatMul() makes, unchecked
+    result = sympy.Basic.__new__(sympy.MatMul, *joined)   # what MatMul() makes, unchecked
+    return result if memo is None else _canonical(memo, result)
 
 
 def _is_plain(expr):
@@ -208,6 +240,43 @@ def _is_plain(expr):
 def _flipped(factor):
     """The transpose of a plain factor."""
     return factor.arg if type(factor) is sympy.Transpose else sympy.Transpose(factor)
+
+
+#: What SymPy's product rules rewrite inside a product (zeros, identities and ones,
+#: explicit and permutation matrices), and products (whose factors count instead).
+_REWRITTEN = (sympy.MatMul, sympy.ZeroMatrix, sympy.Identity, sympy.OneMatrix,
+              sympy.MatrixBase, sympy.PermutationMatrix)
+
+
+def _opaque_factors(factor, memo):
+    """The factors ``factor`` puts into a product unchanged, or None: itself when it is
+    plain, or canonical in ``memo`` and nothing product rules rewrite; the factors of a
+    product without coefficient whose factors are plain, or that is canonical."""
+    if _is_plain(factor):
+        return (factor,)
+    canonical = memo is not None and isinstance(factor, MatrixExpr) and memo.is_canonical(factor)
+    if type(factor) is sympy.MatMul:
+        args = factor.args
+        if all(map(_is_plain, args)):
+            return args
+        if canonical and not any(not isinstance(f, MatrixExpr) or isinstance(f, _REWRITTEN)
+                                 for f in args):         # no coefficient, nothing rewritten
+            return args
+        return None
+    return (factor,) if canonical and not isinstance(factor, _REWRITTEN) else None
+
+
+def _apart(a, b):
+    """Whether SymPy's ``combine_powers`` leaves the neighbours ``a*b`` as they are: their
+    bases (``X`` of ``X**k`` and of ``X.I``) differ, neither base is itself a power, and
+    neither is the inverse of a product (which cancels against the factors beside it)."""
+    base_a = a.args[0] if isinstance(a, sympy.MatPow) else a
+    base_b = b.args[0] if isinstance(b, sympy.MatPow) else b
+    for factor, base in ((a, base_a), (b, base_b)):
+        if isinstance(base, sympy.MatPow) or (factor is not base
+                                              and isinstance(base, sympy.MatMul)):
+            return False
+    return not (hash(base_a) == hash(base_b) and base_a == base_b)
 
 
 def add(*terms):
@@ -226,8 +295,8 @@ def _combined(kind, canonical, args):
     if memo is None:
         return kind(*args).doit()
     key = (kind, tuple((type(a), a) for a in args))
-    return memo.lookup('products', key,
-                       lambda: canonical(kind(*(_done(memo, sympy.sympify(a)) for a in args))))
+    return memo.lookup('products', key, lambda: _canonical(memo, canonical(
+        kind(*(_done(memo, sympy.sympify(a)) for a in args)))))
 
 
 def _done(memo, expr):
@@ -237,9 +306,16 @@ def _done(memo, expr):
         return expr.doit()
     kind = type(expr)
     if kind in _CANONICAL:
-        return memo.lookup('products', ('doit', kind, expr), lambda: _CANONICAL[kind](
-            kind(*(_done(memo, arg) for arg in expr.args))))
-    return memo.lookup('products', ('doit', kind, expr), expr.doit)
+        return memo.lookup('products', ('doit', kind, expr), lambda: _canonical(
+            memo, _CANONICAL[kind](kind(*(_done(memo, arg) for arg in expr.args)))))
+    return memo.lookup('products', ('doit', kind, expr), lambda: _canonical(memo, expr.doit()))
+
+
+def _canonical(memo, expr):
+    """``expr``, which SymPy made canonical, marked so in ``memo``
+    (:meth:`~computations.matrices.ops.memo.Memo.is_canonical`)."""
+    memo.mark_canonical(expr)
+    return expr
 
 
 _CANONICAL = {sympy.MatMul: _matmul_canonical, sympy.MatAdd: _matadd_canonical}

@@ -16,7 +16,8 @@ from sympy import Q
 from sympy.matrices.expressions.factorizations import Factorization
 
 from computations.matrices.ops.blas import TRSM, _Triangular
-from computations.matrices.ops.core import Call, MatrixComputation, as_flag, as_matrix, check_shapes, check_square, transpose_if
+from computations.matrices.ops.core import (Call, MatrixComputation, as_flag, as_matrix, check_shapes,
+                                            check_square, solved, transpose_if)
 from computations.matrices.ops.rates import Rate
 from computations.matrices.errors import NotPositiveDefiniteError, SingularMatrixError
 from computations.matrices.expressions import LU, LofCholesky, LUPivots
@@ -137,7 +138,7 @@ class POTRS(_ReadsCholeskyFactor, _FactoredSolve):
     def __init__(self, A, B):
         name = type(self).__name__
         A, B = _system(A, B, name)
-        self._set(A, B, outputs=[A.I * B])
+        self._set(A, B, outputs=[solved(A, B)])
 
 
 class POTRI(_ReadsCholeskyFactor):
@@ -193,7 +194,7 @@ class POSV(_ReadsLowerA):
     def __init__(self, A, B):
         name = type(self).__name__
         A, B = _system(A, B, name)
-        self._set(A, B, outputs=[A.I * B, LofCholesky(A)])
+        self._set(A, B, outputs=[solved(A, B), LofCholesky(A)])
 
     @property
     def flops(self):
@@ -246,7 +247,7 @@ class GETRS(_FactoredSolve):
         name = type(self).__name__
         A, B = _system(A, B, name)
         trans = as_flag(trans, 'trans', name)
-        self._set(A, B, trans, outputs=[transpose_if(trans, A).I * B])
+        self._set(A, B, trans, outputs=[solved(transpose_if(trans, A), B)])
 
     @property
     def LU(self):
@@ -278,7 +279,7 @@ class GESV(_Lapack):
     def __init__(self, A, B):
         name = type(self).__name__
         A, B = _system(A, B, name)
-        self._set(A, B, outputs=[A.I * B, LU(A), LUPivots(A)])
+        self._set(A, B, outputs=[solved(A, B), LU(A), LUPivots(A)])
 
     @property
     def flops(self):
@@ -310,7 +311,7 @@ class TRTRS(_Lapack, _Triangular):
         lower = as_flag(lower, 'lower', name)
         trans = as_flag(trans, 'trans', name)
         unit_diagonal = as_flag(unit_diagonal, 'unit_diagonal', name)
-        self._set(A, B, lower, trans, unit_diagonal, outputs=[transpose_if(trans, A).I * B])
+        self._set(A, B, lower, trans, unit_diagonal, outputs=[solved(transpose_if(trans, A), B)])
 
     @property
     def flops(self):
@@ -424,7 +425,7 @@ class SYTRS(_FactoredSolve):
 
     def __init__(self, A, B):
         A, B = _system(A, B, type(self).__name__)
-        self._set(A, B, outputs=[A.I * B])
+        self._set(A, B, outputs=[solved(A, B)])
 
     @property
     def LDL(self):
@@ -457,7 +458,7 @@ class SYSV(_Lapack):
 
     def __init__(self, A, B):
         A, B = _system(A, B, type(self).__name__)
-        self._set(A, B, outputs=[A.I * B, LDL(A), LDLPivots(A)])
+        self._set(A, B, outputs=[solved(A, B), LDL(A), LDLPivots(A)])
 
     @property
     def flops(self):

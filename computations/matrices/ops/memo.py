@@ -26,7 +26,9 @@ What it keeps, each table keyed by values (never by identity):
   (:func:`~computations.matrices.compiler.canonical.product`), and the
   products and sums operations compute (:func:`~computations.matrices.ops.core.multiply`,
   :func:`~computations.matrices.ops.core.add`, with their simplified arguments);
-- ``keys``: the search's keys of expressions (written out by ``srepr``).
+- ``keys``: the search's keys of expressions (written out by ``srepr``);
+- ``canonical``: the expressions SymPy made canonical here (a product built of them
+  without SymPy is canonical too: :func:`~computations.matrices.ops.core.plain_product`).
 
 Correctness never depends on it: without a memo (or after :meth:`Memo.clear`)
 the same programs come out.  It is bounded: a table that reaches
@@ -48,7 +50,7 @@ import contextvars
 __all__ = ['Memo', 'sharing', 'active', 'TABLES']
 
 #: The tables a memo holds (see the module).
-TABLES = ('ops', 'flops', 'transposes', 'answers', 'products', 'keys')
+TABLES = ('ops', 'flops', 'transposes', 'answers', 'products', 'keys', 'canonical')
 
 _ACTIVE = contextvars.ContextVar('computations_memo', default=None)
 
@@ -92,6 +94,20 @@ class Memo:
         if len(entries) >= self.limit:
             entries.clear()
         entries[key] = value
+
+    def mark_canonical(self, expr):
+        """Remember that ``expr`` is in SymPy's canonical form (its ``doit`` is itself)."""
+        self.store('canonical', expr, True)
+
+    def is_canonical(self, expr):
+        """Whether ``expr`` was marked canonical (:meth:`mark_canonical`).
+
+        >>> import sympy
+        >>> memo, A = Memo(), sympy.MatrixSymbol('A', 2, 2)
+        >>> memo.is_canonical(A.I), memo.mark_canonical(A.I), memo.is_canonical(A.I)
+        (False, None, True)
+        """
+        return self.tables['canonical'].get(expr, False)
 
     def clear(self):
         """Forget everything (the next compilations compute it again)."""
