@@ -189,8 +189,7 @@ def test_products_that_cancel_or_combine_are_sympys(index):
     memo = Memo()
     with sharing(memo):
         canonical = [multiply(f) if isinstance(f, sympy.MatMul) else f for f in factors]
-        for f in canonical:
-            memo.mark_canonical(f)
+        canonical = [memo.canonical(f) for f in canonical]
         got = multiply(*canonical)
     assert sympy.srepr(got) == sympy.srepr(sympy.MatMul(*factors).doit())
 

@@ -312,10 +312,9 @@ def _done(memo, expr):
 
 
 def _canonical(memo, expr):
-    """``expr``, which SymPy made canonical, marked so in ``memo``
-    (:meth:`~computations.matrices.ops.memo.Memo.is_canonical`)."""
-    memo.mark_canonical(expr)
-    return expr
+    """``expr``, which SymPy made canonical, marked so in ``memo``: the one instance of
+    its value there (:meth:`~computations.matrices.ops.memo.Memo.canonical`)."""
+    return memo.canonical(expr)
 
 
 _CANONICAL = {sympy.MatMul: _matmul_canonical, sympy.MatAdd: _matadd_canonical}

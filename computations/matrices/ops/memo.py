@@ -95,19 +95,26 @@ class Memo:
             entries.clear()
         entries[key] = value
 
-    def mark_canonical(self, expr):
-        """Remember that ``expr`` is in SymPy's canonical form (its ``doit`` is itself)."""
-        self.store('canonical', expr, True)
-
-    def is_canonical(self, expr):
-        """Whether ``expr`` was marked canonical (:meth:`mark_canonical`).
+    def canonical(self, expr):
+        """``expr``, which is in SymPy's canonical form (its ``doit`` is itself), marked so;
+        the first expression equal to it that was marked (one instance per value: a
+        dictionary lookup of the same instance skips SymPy's structural ``==``).
 
         >>> import sympy
         >>> memo, A = Memo(), sympy.MatrixSymbol('A', 2, 2)
-        >>> memo.is_canonical(A.I), memo.mark_canonical(A.I), memo.is_canonical(A.I)
-        (False, None, True)
+        >>> memo.is_canonical(A.I), memo.canonical(A.I) is memo.canonical(A.I), memo.is_canonical(A.I)
+        (False, True, True)
         """
-        return self.tables['canonical'].get(expr, False)
+        entries = self.tables['canonical']
+        found = entries.get(expr)
+        if found is None:
+            self.store('canonical', expr, expr)
+            return expr
+        return found
+
+    def is_canonical(self, expr):
+        """Whether ``expr`` was marked canonical (:meth:`canonical`)."""
+        return expr in self.tables['canonical']
 
     def clear(self):
         """Forget everything (the next compilations compute it again)."""
