@@ -111,15 +111,16 @@ def test_a_plain_product_is_sympys_canonical_product(operands):
     assert sympy.srepr(transpose_if(True, want)) == sympy.srepr(want.T)
 
 
-_STEPS = ('product', 'sum', 'inverse', 'transpose', 'negated', 'solved')
+_STEPS = ('product', 'sum', 'inverse', 'transpose', 'negated', 'solved', 'scaled', 'sum3')
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_products_of_canonical_expressions_are_sympys(data):
-    """With a memo, multiply, transpose_if and solved join factors that SymPy made canonical
-    there (inverses of sums, Cholesky factors, products of them) without SymPy's
-    canonicalization: every expression they build is SymPy's, ``srepr`` for ``srepr``."""
+    """With a memo, multiply, add, transpose_if and solved join factors and terms that SymPy
+    made canonical there (inverses of sums, Cholesky factors, products and sums of them)
+    without SymPy's canonicalization: every expression they build is SymPy's, ``srepr``
+    for ``srepr``."""
     import sympy
     from computations.matrices.expressions import LofCholesky
     from computations.matrices.ops.core import add, multiply, solved, transpose_if
@@ -141,6 +142,12 @@ def test_products_of_canonical_expressions_are_sympys(data):
             return transpose_if(True, x) if shortcut else x.T
         if kind == 'negated':
             return multiply(-1, x) if shortcut else -x
+        if kind == 'scaled':
+            return multiply(sympy.Rational(3, 2), x, y) if shortcut else \
+                sympy.MatMul(sympy.Rational(3, 2), x, y).doit()
+        if kind == 'sum3':
+            return add(x, y, multiply(-1, x.T)) if shortcut else \
+                sympy.MatAdd(x, y, sympy.MatMul(-1, x.T).doit()).doit()
         return solved(x, y) if shortcut else x.I * y
 
     for _ in range(data.draw(st.integers(1, 8))):

@@ -186,10 +186,30 @@ def multiply(*factors):
     >>> multiply(2, A.T, B) == 2*A.T*B
     True
     """
-    joined = plain_product(factors, active())
+    memo = active()
+    joined = plain_product(factors, memo) if _is_matrix(factors[0]) else \
+        _scaled_product(factors[0], factors[1:], memo)
     if joined is not None:
         return joined
     return _combined(sympy.MatMul, _matmul_canonical, factors)
+
+
+def _is_matrix(x):
+    return isinstance(x, MatrixExpr)
+
+
+def _scaled_product(coefficient, factors, memo):
+    """``coefficient*product(factors)`` in SymPy's canonical form, built at once when the
+    product is (:func:`plain_product`) and the coefficient is a scalar other than 0 and 1
+    (that SymPy puts in front), not distributed over a sum (which SymPy does), else None."""
+    if memo is None or not isinstance(coefficient, sympy.Expr) or _is_matrix(coefficient) \
+            or coefficient == 0 or coefficient == 1 or not all(map(_is_matrix, factors)):
+        return None
+    joined = plain_product(factors, memo)
+    if joined is None or isinstance(joined, sympy.MatAdd):
+        return None
+    parts = joined.args if type(joined) is sympy.MatMul else (joined,)
+    return memo.canonical(sympy.Basic.__new__(sympy.MatMul, coefficient, *parts))
 
 
 def plain_product(factors, memo=None):
@@ -287,7 +307,39 @@ def add(*terms):
     >>> add(A, 2*B) == A + 2*B
     True
     """
+    summed = _plain_sum(terms, active())
+    if summed is not None:
+        return summed
     return _combined(sympy.MatAdd, _matadd_canonical, terms)
+
+
+def _plain_sum(terms, memo):
+    """The sum of ``terms`` in SymPy's canonical form (``MatAdd(*terms).doit()``), built
+    at once when that is their terms (a canonical sum's terms for a sum) in SymPy's
+    order: every term plain or canonical in ``memo``, none zero or explicit, the same
+    shape, and no two with the same matrix part (``A + 2*A`` is ``3*A``); else None.
+    The order is ``default_sort_key``'s, each term's key kept in ``memo``."""
+    if memo is None or len(terms) < 2:
+        return None
+    flat = []
+    for term in terms:
+        if not _is_matrix(term) or not (_is_plain(term) or memo.is_canonical(term)) \
+                or isinstance(term, _REWRITTEN[1:]):
+            return None
+        flat.extend(term.args if type(term) is sympy.MatAdd else (term,))
+    shape = flat[0].shape
+    parts = set()
+    for term in flat:
+        if type(term) is sympy.MatAdd or isinstance(term, _REWRITTEN[1:]) or term.shape != shape:
+            return None
+        part = tuple(f for f in term.args if _is_matrix(f)) if type(term) is sympy.MatMul \
+            else (term,)
+        if part in parts:
+            return None
+        parts.add(part)
+    flat.sort(key=lambda term: memo.lookup('keys', ('sort', term),
+                                           lambda: sympy.default_sort_key(term)))
+    return memo.canonical(sympy.Basic.__new__(sympy.MatAdd, *flat))
 
 
 def _combined(kind, canonical, args):
