@@ -6,7 +6,8 @@ calls, paid per problem; here it is paid once per operation for the whole
 batch: products are ``numpy.matmul`` on stacks, the Cholesky factorization
 NumPy's stacked ``linalg.cholesky``, triangular solves a substitution of
 one vectorized step per row for the whole batch (:func:`_triangular_solve`;
-NumPy's stacked LU ``solve`` above order :data:`SUBSTITUTION_MAX`).  A large
+NumPy's stacked LU ``solve`` above order :data:`SUBSTITUTION_MAX` and for small
+batches, :data:`SUBSTITUTION_MIN_WORK`).  A large
 batch runs a chunk of problems at a time (:func:`run_in_chunks`).
 SciPy's batched ``solve_triangular`` and ``cho_solve`` loop over the batch
 in Python (8 and 4 us a 6 x 6 problem, ``./dev bench batches``) and are not
@@ -79,9 +80,9 @@ def _run(computation, values):
     """Every value of ``computation``, by its :func:`_plan` index, from its inputs'."""
     index, steps = _plan(computation)
     found = [None] * len(index)
-    for var, value in values.items():
-        if var in index:
-            found[index[var]] = value
+    for slot, value in zip(_slots(computation, tuple(values)), values.values()):
+        if slot is not None:
+            found[slot] = value
     for kernel, op, template, outputs in steps:
         results = kernel(op, {name: found[slot] if value else slot
                               for name, value, slot in template})
@@ -109,6 +110,16 @@ def _plan(computation):
                          else (name, False, slot) for name, slot in bound.items())
         steps.append((STACKED[type(op)], op, template, tuple(index[v] for v in op.outputs)))
     return index, tuple(steps)
+
+
+@functools.lru_cache(maxsize=256)
+def _slots(computation, variables):
+    """The :func:`_plan` number of each of ``variables`` (None: not one of the program's).
+    A caller passes the same variables call after call, so the key compares them by
+    identity; looking each up in the index compared it with SymPy's ``==`` to the
+    program's own (equal, other) instance: 20 us a call of a 10-problem Kalman batch."""
+    index, _ = _plan(computation)
+    return tuple(index.get(var) for var in variables)
 
 
 #: A batch runs in chunks of problems whose values (inputs, intermediates, results) take
@@ -139,7 +150,8 @@ def run_in_chunks(computation, values, results, batch):
     flat = {}
     for var, value in values.items():
         if value.ndim > 2:                    # one matrix per problem, the batch flattened
-            value = np.broadcast_to(value, tuple(batch) + value.shape[-2:])
+            if value.shape[:-2] != tuple(batch):
+                value = np.broadcast_to(value, tuple(batch) + value.shape[-2:])
             flat[var] = value.reshape((count,) + value.shape[-2:])
         else:
             flat[var] = value
@@ -177,10 +189,29 @@ def _op(x, transposed):
 
 
 def _matmul(X, Y):
-    """``X @ Y`` on stacks.  A transposed (strided) stack of small matrices is copied to C
-    order first when the product has more than one column: NumPy's stacked matmul ran
-    2.5x faster on 10,000 contiguous 6 x 3 operands, copy included (and slower for a
-    matrix times a vector, which stays as it is)."""
+    """``X @ Y`` on stacks.
+
+    A matrix every problem shares makes the whole batch one GEMM: ``X`` stacked times a
+    shared ``Y`` is the stack's rows times ``Y``, a shared ``X`` times ``Y`` stacked is
+    ``(Y.T @ X.T).T`` so; NumPy's stacked matmul calls BLAS once per problem (10,000
+    problems, one thread: a stack of 6 x 6 times a shared 6 x 3 took 1,120 us stacked,
+    430 as one GEMM; a shared 3 x 6 times a stack of 6 x 1, 460 and 74).  A transposed
+    (strided) stack of small matrices is copied to C order first when the product has
+    more than one column: NumPy's stacked matmul ran 2.5x faster on 10,000 contiguous
+    6 x 3 operands, copy included (and slower for a matrix times a vector, which stays
+    as it is).
+
+    >>> X, Y = np.arange(24.0).reshape(4, 2, 3), np.arange(6.0).reshape(3, 2)
+    >>> bool(np.array_equal(_matmul(X, Y), X @ Y))
+    True
+    >>> bool(np.array_equal(_matmul(Y.T, _T(X)), Y.T @ _T(X)))
+    True
+    """
+    if X.ndim > 2 and Y.ndim == 2:
+        return (X.reshape(-1, X.shape[-1]) @ Y).reshape(X.shape[:-1] + Y.shape[-1:])
+    if X.ndim == 2 and Y.ndim > 2:
+        Yt = _T(Y)
+        return _T((Yt.reshape(-1, Yt.shape[-1]) @ _T(X)).reshape(Yt.shape[:-1] + X.shape[:1]))
     if Y.shape[-1] > 1:
         X, Y = _contiguous(X), _contiguous(Y)
     return X @ Y
@@ -207,10 +238,27 @@ def _accumulate(alpha, product, beta, C, fresh=True):
 
 def _update(x, y, ufunc, fresh):
     """``ufunc(x, y)``, into ``x`` when it is ``fresh`` and holds the result."""
-    if fresh and x.shape == np.broadcast_shapes(x.shape, np.shape(y)) \
-            and x.dtype == np.result_type(x, y):
+    if fresh and _holds(x, y):
         return ufunc(x, y, out=x)
     return ufunc(x, y)
+
+
+def _holds(x, y):
+    """Whether ``x`` has the shape and dtype of ``x`` combined with ``y`` (a Python float
+    or an array): NumPy's own ``broadcast_shapes`` and ``result_type`` cost 2.5 us a
+    kernel of a batch of 10 problems that takes 10.
+
+    >>> x = np.ones((4, 3, 3))
+    >>> _holds(x, 2.0), _holds(x, np.ones((3, 1))), _holds(x, np.ones((2, 4, 3, 3)))
+    (True, True, False)
+    >>> _holds(x, np.ones((3, 3), dtype=np.float32)), _holds(x.astype(np.float32), x)
+    (True, False)
+    """
+    if type(y) is float:                  # weak (NEP 50): the result keeps x's dtype
+        return True
+    if y.ndim > x.ndim or np.result_type(x.dtype, y.dtype) != x.dtype:
+        return False
+    return all(b == 1 or b == a for a, b in zip(x.shape[::-1], y.shape[::-1]))
 
 
 def _is_one(x):
@@ -222,12 +270,25 @@ def _is_zero(x):
 
 
 def _triangle(A, lower, unit=False):
-    """The triangle of ``A`` a triangular routine reads (the other entries zero)."""
-    T = np.tril(A) if lower else np.triu(A)
+    """The triangle of ``A`` a triangular routine reads (the other entries zero).
+
+    >>> _triangle(np.ones((1, 2, 2)), lower=False, unit=True)[0]
+    array([[1., 1.],
+           [0., 1.]])
+    """
+    T = np.where(_triangle_mask(A.shape[-2:], lower), A, A.dtype.type(0))
     if unit:
         T = T.copy()
         np.einsum('...ii->...i', T)[...] = 1.0
     return T
+
+
+@functools.lru_cache(maxsize=256)
+def _triangle_mask(shape, lower):
+    """Where a ``shape`` matrix's lower (or upper) triangle is: ``np.where`` with it takes
+    1.4 us on 10 problems of order 3, ``np.tril`` 4.5 (it builds the mask every call)."""
+    rows, columns = np.indices(shape)
+    return rows >= columns if lower else rows <= columns
 
 
 def _register_all():
@@ -275,7 +336,7 @@ def _register_all():
 
     @stacked(POTRS)
     def _potrs(op, a):
-        return (_cholesky_solve(np.tril(a['L']), a['B']),)
+        return (_cholesky_solve(_triangle(a['L'], True), a['B']),)
 
     @stacked(TRMM)
     def _trmm(op, a):
@@ -309,13 +370,28 @@ def _register_all():
 #: triangular solve, and SciPy's loops over the batch in Python).
 SUBSTITUTION_MAX = 32
 
+#: ... and of at least this many problems times the order: a step costs NumPy's overhead
+#: of a few calls (about 4.5 us a row), LU about 0.007 n^2 us a problem past its own 5 us,
+#: so a small batch solves faster by LU (n = 6, 10 problems: 27 us by substitution, 7 by
+#: LU; 1,000 problems: 78 against 298).  The crossover, measured: about 100 problems for
+#: n = 3 to 6, 50 for n = 12, 25 for n = 32.
+SUBSTITUTION_MIN_WORK = 600
+
 
 def _triangular_solve(T, B, lower):
-    """``T.I*B`` for a stack of triangular ``T`` (zeros in the other triangle)."""
+    """``T.I*B`` for a stack of triangular ``T`` (zeros in the other triangle).
+
+    >>> T = np.array([[[2.0, 0.0], [1.0, 1.0]]] * 300)               # 300 problems
+    >>> _triangular_solve(T, np.ones((2, 1)), True)[299, :, 0]        # by substitution
+    array([0.5, 0.5])
+    >>> _triangular_solve(T[:3], np.ones((2, 1)), True)[2, :, 0]      # by LU
+    array([0.5, 0.5])
+    """
     n = T.shape[-1]
-    if n > SUBSTITUTION_MAX:
+    batch = T.shape[:-2] if T.shape[:-2] == B.shape[:-2] else \
+        np.broadcast_shapes(T.shape[:-2], B.shape[:-2])
+    if n > SUBSTITUTION_MAX or math.prod(batch) * n < SUBSTITUTION_MIN_WORK:
         return np.linalg.solve(T, B)
-    batch = np.broadcast_shapes(T.shape[:-2], B.shape[:-2])
     X = np.empty(batch + B.shape[-2:], dtype=np.result_type(T, B))
     rows = range(n) if lower else range(n - 1, -1, -1)
     for i in rows:

@@ -5,7 +5,7 @@ import contextlib
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
-from sympy import Determinant, MatrixSymbol, Q, Symbol, Trace, log
+from sympy import Determinant, Identity, MatrixSymbol, Q, Symbol, Trace, log
 
 import computations
 from computations.front_door.batches import BatchShapeError
@@ -202,8 +202,11 @@ def test_random_problems_in_a_batch_equal_their_single_calls(problem, count, chu
 
 
 @pytest.mark.parametrize('fact', [Q.lower_triangular, Q.upper_triangular])
-@pytest.mark.parametrize('size', [3, 40])            # substitution, and NumPy's LU solve
-def test_stacked_triangular_solves_and_a_singular_problem(fact, size):
+@pytest.mark.parametrize('size, count', [(3, 300), (3, 5), (40, 5)])  # substitution; NumPy's
+def test_stacked_triangular_solves_and_a_singular_problem(fact, size, count):  # LU (2 ways)
+    from computations.schedulers.stacked import SUBSTITUTION_MAX, SUBSTITUTION_MIN_WORK
+    by_substitution = size <= SUBSTITUTION_MAX and count * size >= SUBSTITUTION_MIN_WORK
+    assert by_substitution == (count == 300)
     from computations.matrices import SingularMatrixError
     T = MatrixSymbol('T', n, n)
     f = computations.function([T, B], [T.I * B, B.T * T.T.I], [fact(T)])
@@ -211,11 +214,28 @@ def test_stacked_triangular_solves_and_a_singular_problem(fact, size):
     keep = np.tril if fact is Q.lower_triangular else np.triu
     # entries of order 1/size off the diagonal: well conditioned at every draw (random
     # triangles with entries of order 1 have condition numbers growing exponentially)
-    stack = keep(rng.standard_normal((5, size, size))) / size + 3 * np.eye(size)
-    rhs = rng.standard_normal((5, size, 2))
+    stack = keep(rng.standard_normal((count, size, size))) / size + 3 * np.eye(size)
+    rhs = rng.standard_normal((count, size, 2))
     left, right = f(stack, rhs)
     np.testing.assert_allclose(left, np.linalg.solve(stack, rhs), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(right, np.swapaxes(left, -1, -2), rtol=1e-9, atol=1e-12)
     stack[3, 1, 1] = 0.0
     with pytest.raises(SingularMatrixError, match=r'^problem \(3,\) of the batch'):
         f(stack, rhs)
+
+
+def test_a_functions_batches_remember_each_layout_and_share_no_writable_constant():
+    """Batches of two shapes, alternately: each layout's program (and constants) is its own,
+    read-only; the results are the single calls'."""
+    f = computations.function([S, B], {'x': (S + 2 * Identity(n)).I * B},
+                              [Q.positive_definite(S)])
+    rng = np.random.default_rng()
+    for size in (3, 5, 3, 5):
+        stack, rhs = _spd(rng, (4,), size, np.float64), rng.standard_normal((4, size, 2))
+        got = f(stack, rhs)['x']
+        want = np.linalg.solve(stack + 2 * np.eye(size), rhs)
+        assert relative_error(got, want) < 1e-12
+    assert len(f._batches) == 2
+    for sizes, constants in f._batches.values():
+        assert constants and all(not c.flags.writeable for c in constants.values()
+                                 if isinstance(c, np.ndarray))

@@ -120,29 +120,31 @@ def run_stacked_batch(function, values, batch):
     problem: a blocked or low-memory function, a matrix larger than :data:`STACKED_MAX`, an
     operation without a stacked kernel, or a failure (a matrix that is not positive
     definite, say), which the problem-by-problem run then names."""
-    from computations.schedulers.execute import bind_dimensions, constant_values
-    from computations.schedulers.stacked import run_in_chunks, supports
+    from computations.schedulers.stacked import run_in_chunks
     if function.blocksize is not None or function.low_memory or not math.prod(batch):
         return None
     matrices = {var: np.asarray(value) for var, value in zip(function.inputs, values)
                 if isinstance(var, MatrixExpr)}
-    if any(array.ndim < 2 for array in matrices.values()) or \
-            max((max(array.shape[-2:]) for array in matrices.values()), default=0) > STACKED_MAX:
+    if any(array.ndim < 2 for array in matrices.values()):
         return None                                    # 1-D vectors: the loop's path names them
-    try:
-        spec = function._specialization(bind_dimensions(
-            function.inputs, {var: array.shape[-2:] for var, array in matrices.items()}))
-    except ValueError:
-        return None                                    # the loop names what is wrong
-    if not hasattr(spec, 'unblocked') or not supports(spec.unblocked):
-        return None
     dtype = program_dtype(array.dtype for array in matrices.values())
+    key = (tuple(array.shape[-2:] for array in matrices.values()), dtype)
+    found = function._batches.get(key)
+    if found is None:
+        found = _stacked_program(function, matrices, dtype)
+        if len(function._batches) >= _MAX_BATCH_LAYOUTS:
+            function._batches.clear()
+        function._batches[key] = found
+    sizes, constants = found
+    if constants is None:
+        return None
+    spec = function._specialization(dict(zip(function.dimensions, sizes)))
     stacks = {var: array.astype(dtype, copy=False) for var, array in matrices.items()}
     for var, value in zip(function.inputs, values):
         if not isinstance(var, MatrixExpr):            # per problem: batch + (1, 1)
             scalar = np.asarray(value, dtype=dtype)
             stacks[var] = scalar.reshape(scalar.shape + (1, 1))
-    stacks.update(constant_values(spec.constants, spec.dims, dtype))
+    stacks.update(constants)
     try:
         with np.errstate(divide='raise', over='raise', invalid='raise'):
             results = run_in_chunks(spec.unblocked, stacks, spec.results, batch)
@@ -150,6 +152,38 @@ def run_stacked_batch(function, values, batch):
         return None
     return tuple(result if isinstance(var, MatrixExpr) else result[..., 0, 0]
                  for var, result in zip(spec.results, results))
+
+
+#: Layouts (trailing shapes, dtype) a function's stacked batches remember, at most.
+_MAX_BATCH_LAYOUTS = 256
+
+
+def _stacked_program(function, matrices, dtype):
+    """``(sizes, constants)`` of the batches of ``function`` whose ``matrices`` have these
+    trailing shapes: the dimension sizes they bind (in ``function.dimensions``' order), and
+    the constants' arrays (read-only) of the program that runs them stacked, or None when
+    it cannot (a matrix larger than :data:`STACKED_MAX`, shapes that do not bind, which the
+    problem-by-problem run names, an operation without a stacked kernel).  Kept per
+    function (``function._batches``): binding the sizes compares SymPy expressions, 30 us
+    of a batch of 10 small problems."""
+    from computations.schedulers.execute import bind_dimensions, constant_values
+    from computations.schedulers.stacked import supports
+    if max((max(array.shape[-2:]) for array in matrices.values()), default=0) > STACKED_MAX:
+        return None, None
+    try:
+        dims = bind_dimensions(function.inputs,
+                               {var: array.shape[-2:] for var, array in matrices.items()})
+    except ValueError:
+        return None, None
+    sizes = tuple(dims.get(d) for d in function.dimensions)
+    spec = function._specialization(dims)
+    if not hasattr(spec, 'unblocked') or not supports(spec.unblocked):
+        return sizes, None
+    constants = constant_values(spec.constants, spec.dims, dtype)
+    for value in constants.values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False              # shared by every call
+    return sizes, constants
 
 
 def _per_problem(var, value, batch):

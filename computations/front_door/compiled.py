@@ -269,6 +269,10 @@ class Function:
         #: dimension sizes they bind (False if they cannot go as they are), and ``(dtype,
         #: sizes)`` -> the generated function, for calls too small to check the memory.
         self._keys, self._runners = {}, {}
+        #: The stacked batches' memo (:func:`~.batches.run_stacked_batch`): the matrices'
+        #: trailing shapes and the dtype -> the dimension sizes, whether the program runs
+        #: stacked, and its constants' arrays.
+        self._batches = {}
         #: The hot path: calls with arrays of a layout seen before (module dispatch).
         self._dispatch = Dispatch(self._names, self._matrices, self.structure.kind,
                                   outputs=self.names, cache=self._cache) \
@@ -335,6 +339,8 @@ class Function:
         """Drop the fast path's memos of a specialization the cache dropped."""
         for memo in [k for k in list(self._runners) if k[1] == key]:
             self._runners.pop(memo, None)
+        for memo in [k for k, v in list(self._batches.items()) if v[0] == key]:
+            self._batches.pop(memo, None)
         if self._dispatch is not None:
             self._dispatch.forget(key)
 
