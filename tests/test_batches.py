@@ -5,7 +5,7 @@ import contextlib
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
-from sympy import Determinant, Identity, MatrixSymbol, Q, Symbol, Trace, log
+from sympy import Determinant, Identity, MatrixSymbol, OneMatrix, Q, Symbol, Trace, log
 
 import computations
 from computations.front_door.batches import BatchShapeError
@@ -204,7 +204,7 @@ def test_random_problems_in_a_batch_equal_their_single_calls(problem, count, chu
 @pytest.mark.parametrize('fact', [Q.lower_triangular, Q.upper_triangular])
 @pytest.mark.parametrize('size, count', [(3, 300), (3, 5), (40, 5)])  # substitution; NumPy's
 def test_stacked_triangular_solves_and_a_singular_problem(fact, size, count):  # LU (2 ways)
-    from computations.schedulers.stacked import SUBSTITUTION_MAX, SUBSTITUTION_MIN_WORK
+    from computations.schedulers.stacked_linalg import SUBSTITUTION_MAX, SUBSTITUTION_MIN_WORK
     by_substitution = size <= SUBSTITUTION_MAX and count * size >= SUBSTITUTION_MIN_WORK
     assert by_substitution == (count == 300)
     from computations.matrices import SingularMatrixError
@@ -227,14 +227,16 @@ def test_stacked_triangular_solves_and_a_singular_problem(fact, size, count):  #
 def test_a_functions_batches_remember_each_layout_and_share_no_writable_constant():
     """Batches of two shapes, alternately: each layout's program (and constants) is its own,
     read-only; the results are the single calls'."""
-    f = computations.function([S, B], {'x': (S + 2 * Identity(n)).I * B},
+    f = computations.function([S, B], {'x': (S + 2 * Identity(n)).I * B,
+                                       'sums': S * OneMatrix(n, 1)},      # a constant array
                               [Q.positive_definite(S)])
     rng = np.random.default_rng()
     for size in (3, 5, 3, 5):
         stack, rhs = _spd(rng, (4,), size, np.float64), rng.standard_normal((4, size, 2))
-        got = f(stack, rhs)['x']
+        got = f(stack, rhs)
         want = np.linalg.solve(stack + 2 * np.eye(size), rhs)
-        assert relative_error(got, want) < 1e-12
+        assert relative_error(got['x'], want) < 1e-12
+        assert relative_error(got['sums'], stack.sum(axis=-1, keepdims=True)) < 1e-12
     assert len(f._batches) == 2
     for sizes, constants in f._batches.values():
         assert constants and all(not c.flags.writeable for c in constants.values()

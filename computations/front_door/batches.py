@@ -177,7 +177,7 @@ def _stacked_program(function, matrices, dtype):
         return None, None
     sizes = tuple(dims.get(d) for d in function.dimensions)
     spec = function._specialization(dims)
-    if not hasattr(spec, 'unblocked') or not supports(spec.unblocked):
+    if not hasattr(spec, 'unblocked') or not supports(spec.unblocked, spec.results):
         return sizes, None
     constants = constant_values(spec.constants, spec.dims, dtype)
     for value in constants.values():
