@@ -35,9 +35,38 @@ import numpy as np
 
 from computations.core import Identity
 
+from . import batch_last
 from .stacked_kernels import PACKED_FACTORS, STACKED, stacked
 
-__all__ = ['STACKED', 'stacked', 'supports', 'run_stacked', 'run_in_chunks', 'CHUNK_BYTES']
+__all__ = ['STACKED', 'stacked', 'supports', 'run_stacked', 'run_in_chunks', 'CHUNK_BYTES',
+           'Layout', 'BATCH_FIRST', 'BATCH_LAST']
+
+
+class Layout:
+    """How a stacked program holds its values: the kernels of its operations, and how a
+    batch-first stack (``(batch, rows, columns)``) enters and a result leaves."""
+    __slots__ = ('name', 'kernels', 'enter', 'leave', 'chunk_scale')
+
+    def __init__(self, name, kernels, enter, leave, chunk_scale=1):
+        self.name, self.kernels, self.enter, self.leave = name, kernels, enter, leave
+        #: Chunks of ``chunk_scale`` times :data:`CHUNK_BYTES`.
+        self.chunk_scale = chunk_scale
+
+    def __repr__(self):
+        return f'<{self.name} layout>'
+
+
+def _as_is(value):
+    return value
+
+
+#: Stacks of shape ``(batch, rows, columns)``: :mod:`~.stacked_kernels`.
+BATCH_FIRST = Layout('batch-first', STACKED, _as_is, _as_is)
+
+#: Stacks of shape ``(rows, columns, batch)``: :mod:`~.batch_last`; twice the chunk (the
+#: Kalman batch of 10,000 at n = 6: 10.7 ms in chunks of 2 MiB, 8.6 of 4, 12.9 of 8).
+BATCH_LAST = Layout('batch-last', batch_last.KERNELS, batch_last.to_batch_last,
+                    batch_last.to_batch_first, chunk_scale=2)
 
 
 def supports(computation, results=()):
@@ -55,17 +84,20 @@ def supports(computation, results=()):
         and not any(isinstance(var, PACKED_FACTORS) for var in results)
 
 
-def run_stacked(computation, values, results):
+def run_stacked(computation, values, results, layout=BATCH_FIRST):
     """The stacked values of ``results`` (variables of ``computation``), from the stacked
-    values of its inputs (``{variable: array}``); each operation runs once on the batch."""
-    index, _ = _plan(computation)
-    found = _run(computation, values)
-    return tuple(found[index[var]] for var in results)
+    values of its inputs (``{variable: array}``, batch-first); each operation runs once on
+    the batch, on the values held in ``layout``.  A result every problem shares has two
+    dimensions, or a batch of one (batch-last)."""
+    index, _ = _plan(computation, layout)
+    found = _run(computation, {var: layout.enter(value) for var, value in values.items()},
+                 layout)
+    return tuple(layout.leave(found[index[var]]) for var in results)
 
 
-def _run(computation, values):
+def _run(computation, values, layout):
     """Every value of ``computation``, by its :func:`_plan` index, from its inputs'."""
-    index, steps = _plan(computation)
+    index, steps = _plan(computation, layout)
     found = [None] * len(index)
     for slot, value in zip(_slots(computation, tuple(values)), values.values()):
         if slot is not None:
@@ -79,7 +111,7 @@ def _run(computation, values):
 
 
 @functools.lru_cache(maxsize=64)
-def _plan(computation):
+def _plan(computation, layout):
     """``(index, steps)``: a number per variable, and per operation in order its kernel, the
     op, its arguments as ``(name, True, variable number)`` or ``(name, False, constant)``,
     and its outputs' numbers.  Bound once per program, as a batch runs a chunk at a time:
@@ -96,7 +128,8 @@ def _plan(computation):
         bound = op.bind(positions) if hasattr(op, 'bind') else dict(enumerate(positions))
         template = tuple((name, True, index[op.inputs[slot]]) if type(slot) is int
                          else (name, False, slot) for name, slot in bound.items())
-        steps.append((STACKED[type(op)], op, template, tuple(index[v] for v in op.outputs)))
+        steps.append((layout.kernels[type(op)], op, template,
+                      tuple(index[v] for v in op.outputs)))
     return index, tuple(steps)
 
 
@@ -106,7 +139,7 @@ def _slots(computation, variables):
     A caller passes the same variables call after call, so the key compares them by
     identity; looking each up in the index compared it with SymPy's ``==`` to the
     program's own (equal, other) instance: 20 us a call of a 10-problem Kalman batch."""
-    index, _ = _plan(computation)
+    index, _ = _plan(computation, BATCH_FIRST)            # the same numbers in every layout
     return tuple(index.get(var) for var in variables)
 
 
@@ -119,9 +152,9 @@ CHUNK_BYTES = 2 ** 21
 MIN_CHUNK = 64
 
 
-def run_in_chunks(computation, values, results, batch):
-    """:func:`run_stacked` over the ``batch`` (a shape) in chunks of problems; the results
-    have the batch's shape as their leading dimensions.
+def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST):
+    """:func:`run_stacked` over the ``batch`` (a shape) in chunks of problems, in
+    ``layout``; the results have the batch's shape as their leading dimensions.
 
     ``values`` are stacks whose leading dimensions broadcast to ``batch``, or matrices
     every problem shares (two dimensions).
@@ -133,6 +166,9 @@ def run_in_chunks(computation, values, results, batch):
     >>> out, = run_in_chunks(op, {A: np.ones((3, 1, 2, 2)), B: np.eye(2)}, op.outputs, (3, 5))
     >>> out.shape
     (3, 5, 2, 2)
+    >>> bool(np.array_equal(run_in_chunks(op, {A: np.ones((3, 1, 2, 2)), B: np.eye(2)},
+    ...                                   op.outputs, (3, 5), BATCH_LAST)[0], out))
+    True
     """
     count = math.prod(batch)
     flat = {}
@@ -143,25 +179,26 @@ def run_in_chunks(computation, values, results, batch):
             flat[var] = value.reshape((count,) + value.shape[-2:])
         else:
             flat[var] = value
-    index, _ = _plan(computation)
+    index, _ = _plan(computation, layout)
     outputs = [None] * len(results)
     # The first chunk guesses a problem's bytes from its inputs' (intermediates and results
     # about twice as many again), then measures them.
     given = sum(value[0].nbytes for value in flat.values() if value.ndim > 2)
-    start, chunk = 0, max(MIN_CHUNK, CHUNK_BYTES // max(3 * given, 1))
+    budget = CHUNK_BYTES * layout.chunk_scale
+    start, chunk = 0, max(MIN_CHUNK, budget // max(3 * given, 1))
     while start < count:
-        part = {var: value[start:start + chunk] if value.ndim > 2 else value
+        part = {var: layout.enter(value[start:start + chunk] if value.ndim > 2 else value)
                 for var, value in flat.items()}
-        found = _run(computation, part)
+        found = _run(computation, part, layout)
         for i, var in enumerate(results):
-            result = found[index[var]]
+            result = layout.leave(found[index[var]])
             if outputs[i] is None:
                 outputs[i] = np.empty((count,) + result.shape[-2:], dtype=result.dtype)
             outputs[i][start:start + chunk] = result     # a shared result broadcasts
         if start == 0:
             size = min(chunk, count)
             per_problem = sum(v.nbytes for v in found if v is not None and v.ndim > 2) / size
-            chunk = max(MIN_CHUNK, int(CHUNK_BYTES // max(per_problem, 1)))
+            chunk = max(MIN_CHUNK, int(budget // max(per_problem, 1)))
             start = size
         else:
             start += chunk

@@ -54,10 +54,11 @@ from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT,
                                    TRIANGULAR_DETERMINANT, TRMM, TRSM, TRTRI, TRTRS, LUPivots)
 from computations.matrices.ops.lapack import LDL, SYSV, SYTRF, SYTRS, LDLPivots
 
+from . import stacked_linalg
 from .stacked_linalg import (accumulate, add_to_diagonal, cholesky_solve, diagonal, matmul,
                              op_of, swap, symmetrize_lower, triangle, triangular_solve)
 
-__all__ = ['STACKED', 'stacked', 'PACKED_FACTORS']
+__all__ = ['STACKED', 'stacked', 'PACKED_FACTORS', 'products_and_solves']
 
 #: The stacked kernel of each operation class: ``kernel(op, bound) -> outputs``.
 STACKED = {}
@@ -76,36 +77,68 @@ def stacked(cls):
 
 # Products --------------------------------------------------------------------------------
 
-@stacked(GEMM)
-def _gemm(op, a):
-    product = matmul(op_of(a['A'], op.trans_a), op_of(a['B'], op.trans_b))
-    return (accumulate(a['alpha'], product, a['beta'], a['C']),)
+def products_and_solves(la):
+    """The kernels of the products, triangular solves and Cholesky factorizations, written
+    once on a layout's primitives ``la`` (a module with ``matmul``, ``swap``, ``op_of``,
+    ``triangle``, ``triangular_solve``, ``cholesky`` and ``cholesky_solve``):
+    :mod:`~.stacked_linalg` here, :mod:`~.batch_last` there.
+
+    >>> sorted(cls.__name__ for cls in products_and_solves(stacked_linalg))[:3]
+    ['GEMM', 'GEMV', 'POSV']
+    """
+    def gemm(op, a):
+        product = la.matmul(la.op_of(a['A'], op.trans_a), la.op_of(a['B'], op.trans_b))
+        return (accumulate(a['alpha'], product, a['beta'], a['C']),)
+
+    def gemv(op, a):
+        product = la.matmul(la.op_of(a['A'], op.trans), a['x'])
+        return (accumulate(a['alpha'], product, a['beta'], a['y']),)
+
+    def symm(op, a):
+        A = a['A']                            # whole: symmetric by its assumption
+        product = la.matmul(A, a['B']) if op.side == 'L' else la.matmul(a['B'], A)
+        return (accumulate(a['alpha'], product, a['beta'], a['C']),)
+
+    def syrk(op, a):
+        A = a['A']
+        product = la.matmul(la.swap(A), A) if op.trans else la.matmul(A, la.swap(A))
+        return (accumulate(a['alpha'], product, a['beta'], a['C']),)
+
+    def triangle_of(op, A, trans):
+        return la.op_of(la.triangle(A, op.lower, op.unit_diagonal), trans)
+
+    def trmm(op, a):
+        A = triangle_of(op, a['A'], op.trans_a)
+        product = la.matmul(A, a['B']) if op.side == 'L' else la.matmul(a['B'], A)
+        return (accumulate(a['alpha'], product, 0.0, None),)
+
+    def trsm(op, a):
+        A = triangle_of(op, a['A'], op.trans_a)
+        B = accumulate(a['alpha'], a['B'], 0.0, None, fresh=False)
+        lower = op.lower != op.trans_a        # op(A)'s triangle
+        if op.side == 'L':                    # op(A) X = B
+            return (la.triangular_solve(A, B, lower),)
+        return (la.swap(la.triangular_solve(la.swap(A), la.swap(B), not lower)),)
+
+    def trtrs(op, a):
+        A = triangle_of(op, a['A'], op.trans)
+        return (la.triangular_solve(A, a['B'], op.lower != op.trans),)
+
+    def potrf(op, a):
+        return (la.cholesky(a['A']),)         # LinAlgError if not positive definite
+
+    def posv(op, a):
+        L = la.cholesky(a['A'])
+        return la.cholesky_solve(L, a['B']), L
+
+    def potrs(op, a):
+        return (la.cholesky_solve(la.triangle(a['L'], True), a['B']),)
+
+    return {GEMM: gemm, GEMV: gemv, SYMM: symm, SYRK: syrk, TRMM: trmm, TRSM: trsm,
+            TRTRS: trtrs, POTRF: potrf, POSV: posv, POTRS: potrs}
 
 
-@stacked(GEMV)
-def _gemv(op, a):
-    return (accumulate(a['alpha'], matmul(op_of(a['A'], op.trans), a['x']), a['beta'], a['y']),)
-
-
-@stacked(SYMM)
-def _symm(op, a):
-    A = a['A']
-    product = matmul(A, a['B']) if op.side == 'L' else matmul(a['B'], A)
-    return (accumulate(a['alpha'], product, a['beta'], a['C']),)
-
-
-@stacked(SYRK)
-def _syrk(op, a):
-    A = a['A']
-    product = matmul(swap(A), A) if op.trans else matmul(A, swap(A))
-    return (accumulate(a['alpha'], product, a['beta'], a['C']),)
-
-
-@stacked(TRMM)
-def _trmm(op, a):
-    A = op_of(triangle(a['A'], op.lower, op.unit_diagonal), op.trans_a)
-    product = matmul(A, a['B']) if op.side == 'L' else matmul(a['B'], A)
-    return (accumulate(a['alpha'], product, 0.0, None),)
+STACKED.update(products_and_solves(stacked_linalg))
 
 
 @stacked(AXPY)
@@ -180,43 +213,11 @@ def _symmetrize(op, a):
 
 # Factorizations and solves ---------------------------------------------------------------
 
-@stacked(POTRF)
-def _potrf(op, a):
-    return (np.linalg.cholesky(a['A']),)      # LinAlgError if not positive definite
-
-
-@stacked(POSV)
-def _posv(op, a):
-    L = np.linalg.cholesky(a['A'])            # checks positive definiteness
-    return cholesky_solve(L, a['B']), L
-
-
-@stacked(POTRS)
-def _potrs(op, a):
-    return (cholesky_solve(triangle(a['L'], True), a['B']),)
-
-
 @stacked(POTRI)
 def _potri(op, a):
     L = triangle(a['L'], True)
     inverse = cholesky_solve(L, np.eye(L.shape[-1], dtype=L.dtype))
     return (0.5 * (inverse + swap(inverse)),)  # symmetric, as the routine's
-
-
-@stacked(TRSM)
-def _trsm(op, a):
-    A = op_of(triangle(a['A'], op.lower, op.unit_diagonal), op.trans_a)
-    B = accumulate(a['alpha'], a['B'], 0.0, None, fresh=False)
-    lower = op.lower != op.trans_a            # op(A)'s triangle
-    if op.side == 'L':                        # op(A) X = B
-        return (triangular_solve(A, B, lower),)
-    return (swap(triangular_solve(swap(A), swap(B), not lower)),)     # X op(A) = B
-
-
-@stacked(TRTRS)
-def _trtrs(op, a):
-    A = op_of(triangle(a['A'], op.lower, op.unit_diagonal), op.trans)
-    return (triangular_solve(A, a['B'], op.lower != op.trans),)
 
 
 @stacked(TRTRI)

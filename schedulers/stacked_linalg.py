@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 __all__ = ['swap', 'op_of', 'matmul', 'accumulate', 'triangle', 'triangular_solve',
-           'cholesky_solve', 'add_to_diagonal', 'diagonal', 'symmetrize_lower', 'SUBSTITUTION_MAX',
+           'cholesky', 'cholesky_solve', 'add_to_diagonal', 'diagonal', 'symmetrize_lower', 'SUBSTITUTION_MAX',
            'SUBSTITUTION_MIN_WORK']
 
 
@@ -180,6 +180,17 @@ def triangular_solve(T, B, lower):
         rest = B[..., i, :] - (T[..., i:i + 1, done] @ X[..., done, :])[..., 0, :]
         X[..., i, :] = rest / T[..., i, i, None]          # a zero pivot: FloatingPointError
     return X
+
+
+def cholesky(S):
+    """The lower Cholesky factors of a stack (NumPy's, reading the lower triangle);
+    LinAlgError when one is not positive definite.
+
+    >>> cholesky(np.array([[[4.0, 0.0], [0.0, 1.0]]]))[0]
+    array([[2., 0.],
+           [0., 1.]])
+    """
+    return np.linalg.cholesky(S)
 
 
 def cholesky_solve(L, B):

@@ -37,23 +37,27 @@ batches = st.lists(st.integers(1, 3), min_size=1, max_size=2).map(tuple)
 
 
 @contextlib.contextmanager
-def chunks_of(problems):
+def chunks_of(problems, batch_last=False):
     """Stacked batches run in chunks of ``problems`` problems (None: the default sizing, one
-    chunk for these small batches)."""
-    from computations.schedulers import stacked
+    chunk for these small batches), on the batch-last layout where their order allows
+    (``batch_last``: however few the problems) or as the front door chooses."""
+    from computations.schedulers import batch_last as layout, stacked
     with pytest.MonkeyPatch.context() as patch:
         if problems is not None:
             patch.setattr(stacked, 'CHUNK_BYTES', 1)
             patch.setattr(stacked, 'MIN_CHUNK', problems)
+        if batch_last:
+            patch.setattr(layout, 'BATCH_LAST_MIN_PROBLEMS', 1)
         yield
 
 
 @settings(max_examples=25, deadline=None)
 @given(batch=batches, size=st.integers(1, 6), columns=st.integers(1, 3),
        dtype=st.sampled_from([np.float64, np.float32]), share=st.booleans(),
-       chunk=st.sampled_from([None, 1, 2, 4]), seed=st.integers(0, 2**32 - 1))
+       chunk=st.sampled_from([None, 1, 2, 4]), seed=st.integers(0, 2**32 - 1),
+       batch_last=st.booleans())
 def test_a_batch_equals_a_loop_of_single_calls(batch, size, columns, dtype, share, chunk,
-                                               seed):
+                                               seed, batch_last):
     rng = np.random.default_rng(seed)
     f = computations.function([S, B, s], {'x': S.I * B, 'logdet': log(Determinant(S)),
                                           't': s * Trace(S), 'shared': B.T * B},
@@ -63,7 +67,7 @@ def test_a_batch_equals_a_loop_of_single_calls(batch, size, columns, dtype, shar
     rhs = rhs.astype(dtype)
     scalars = rng.standard_normal(batch[-1:])          # one per problem along the last axis
     before = [matrices.copy(), rhs.copy(), scalars.copy()]
-    with chunks_of(chunk):
+    with chunks_of(chunk, batch_last):
         got = f(matrices, rhs, scalars)
     for a, b in zip(before, (matrices, rhs, scalars)):
         np.testing.assert_array_equal(a, b)            # the inputs are not modified
@@ -179,8 +183,10 @@ def test_a_small_batch_runs_stacked_not_problem_by_problem(monkeypatch):
 
 @settings(max_examples=40, deadline=None)
 @given(problem=matrix_problems(symbolic=False), count=st.integers(1, 4),
-       chunk=st.sampled_from([None, 1, 3]), seed=st.integers(0, 2**32 - 1))
-def test_random_problems_in_a_batch_equal_their_single_calls(problem, count, chunk, seed):
+       chunk=st.sampled_from([None, 1, 3]), seed=st.integers(0, 2**32 - 1),
+       batch_last=st.booleans())
+def test_random_problems_in_a_batch_equal_their_single_calls(problem, count, chunk, seed,
+                                                             batch_last):
     """Stacked where every operation has a stacked kernel, problem by problem where not:
     either way the results of single calls."""
     rng = np.random.default_rng(seed)
@@ -194,7 +200,7 @@ def test_random_problems_in_a_batch_equal_their_single_calls(problem, count, chu
               for column in zip(*draws)]
     if not any(isinstance(s, np.ndarray) and s.ndim == 3 for s in stacks):
         return                                   # no matrix input: not a batch
-    with chunks_of(chunk):
+    with chunks_of(chunk, batch_last):
         got = f(*stacks)
     for i, single in enumerate(singles):
         for expr, g, want in zip(problem.outputs, got, single):
@@ -238,6 +244,43 @@ def test_a_functions_batches_remember_each_layout_and_share_no_writable_constant
         assert relative_error(got['x'], want) < 1e-12
         assert relative_error(got['sums'], stack.sum(axis=-1, keepdims=True)) < 1e-12
     assert len(f._batches) == 2
-    for sizes, constants in f._batches.values():
+    for sizes, constants, layout in f._batches.values():
         assert constants and all(not c.flags.writeable for c in constants.values()
                                  if isinstance(c, np.ndarray))
+
+
+def test_a_large_batch_runs_batch_last_and_a_failing_problem_is_named(monkeypatch):
+    """600 Kalman problems at n = 6 go through the batch-last layout (no problem-by-problem
+    run), equal to their single calls; one that is not positive definite is named."""
+    from computations.schedulers import stacked
+    from computations.schedulers.batch_last import BATCH_LAST_MAX, BATCH_LAST_MIN_PROBLEMS
+    count = max(600, BATCH_LAST_MIN_PROBLEMS)
+    assert BATCH_LAST_MAX >= 6
+    inputs, outputs, assumptions = kalman()
+    f = computations.function(inputs, outputs, assumptions)
+    rng = np.random.default_rng()
+    values = (rng.standard_normal((count, 6, 1)), _spd(rng, (count,), 6, np.float64),
+              rng.standard_normal((3, 6)), _spd(rng, (), 3, np.float64),
+              rng.standard_normal((count, 3, 1)))
+    singles = [f(*(v[i] if v.ndim == 3 else v for v in values)) for i in range(count)]
+    layouts = []
+    original = stacked.run_in_chunks
+
+    def spy(*args):
+        layouts.append(args[-1])
+        return original(*args)
+    monkeypatch.setattr(stacked, 'run_in_chunks', spy)
+    monkeypatch.setattr(compiled_module, 'run_batch', _no_loop)
+    newmu, newSigma = f(*values)
+    assert layouts == [stacked.BATCH_LAST]
+    for i, (mu, Sigma) in enumerate(singles):
+        assert relative_error(newmu[i], mu) < 1e-12 and relative_error(newSigma[i], Sigma) < 1e-12
+    monkeypatch.undo()
+    bad = values[1].copy()
+    bad[444] = -1e6 * np.eye(6)
+    with pytest.raises(NotPositiveDefiniteError, match=r'problem \(444,\) of the batch'):
+        f(values[0], bad, *values[2:])
+
+
+def _no_loop(*args, **kwargs):
+    raise AssertionError('ran problem by problem')

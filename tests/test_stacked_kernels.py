@@ -1,5 +1,6 @@
-"""Every stacked kernel (``computations.schedulers.stacked_kernels``) against the routine's
-kernel run problem by problem: random batches, shared and stacked arguments, both dtypes."""
+"""Every stacked kernel, on both layouts (``computations.schedulers.stacked_kernels``,
+batch-first; ``computations.schedulers.batch_last``), against the routine's kernel run
+problem by problem: random batches, shared and stacked arguments, both dtypes."""
 import numpy as np
 import pytest
 import sympy
@@ -14,7 +15,8 @@ from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT,
                                    TRIANGULAR_DETERMINANT, TRMM, TRSM, TRTRI, TRTRS, LofCholesky,
                                    LUPivots, RoutineError)
 from computations.matrices.ops.lapack import SYSV, SYTRF, SYTRS
-from computations.schedulers.stacked import run_stacked
+from computations.schedulers import batch_last
+from computations.schedulers.stacked import BATCH_FIRST, BATCH_LAST, run_stacked
 from computations.schedulers.stacked_kernels import PACKED_FACTORS, STACKED
 from computations.testing.assertions import pure_values
 from computations.testing.data import random_matrix
@@ -64,12 +66,17 @@ def test_every_stacked_kernel_is_tested_here():
     tested = {type(op) for case in CASES
               for op in getattr(case, 'computations', (case,))} | {COPY}
     assert set(STACKED) <= tested, set(STACKED) - tested
+    assert set(batch_last.KERNELS) == set(STACKED)
+
+layouts = pytest.mark.parametrize('layout', [BATCH_FIRST, BATCH_LAST], ids=repr)
 
 
 @settings(max_examples=400, deadline=None)
 @given(case=st.sampled_from(CASES), count=st.integers(1, 4), data=st.data(),
-       dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 2**32 - 1))
-def test_a_stacked_kernel_equals_the_routine_on_each_problem(case, count, data, dtype, seed):
+       dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 2**32 - 1),
+       layout=st.sampled_from([BATCH_FIRST, BATCH_LAST]))
+def test_a_stacked_kernel_equals_the_routine_on_each_problem(case, count, data, dtype, seed,
+                                                            layout):
     rng = np.random.default_rng(seed)
     shared = {var: data.draw(st.booleans(), label=f'{var} shared') for var in case.inputs}
     problems = [{var: random_matrix(KINDS[var], None if var == a else var.shape, rng)
@@ -96,14 +103,14 @@ def test_a_stacked_kernel_equals_the_routine_on_each_problem(case, count, data, 
             singles.append(pure_values(case, p))
         except RoutineError:                      # a log of a negative determinant, say
             with pytest.raises(np.linalg.LinAlgError):
-                run_stacked(case, stacks, results)
+                run_stacked(case, stacks, results, layout)
             return
-    got = run_stacked(case, stacks, results)
+    got = run_stacked(case, stacks, results, layout)
     rtol = 1e-10 if dtype == np.float64 else 2e-4
     for var, stacked in zip(results, got):
         assert stacked.dtype == dtype, var
         for i, single in enumerate(singles):
-            value = stacked[i] if stacked.ndim > 2 else stacked
+            value = stacked if stacked.ndim == 2 else stacked[i if len(stacked) > 1 else 0]
             want = np.asarray(single[var])
             if isinstance(var, sympy.MatrixExpr):
                 assert relative_error(value, want) <= rtol, (var, i)
@@ -111,16 +118,19 @@ def test_a_stacked_kernel_equals_the_routine_on_each_problem(case, count, data, 
                 assert abs(value[0, 0] - want) <= rtol * max(1.0, abs(want)), (var, i)
 
 
-def test_a_copy_is_its_argument():
-    stack = np.ones((3, 4, 4))
-    assert run_stacked(COPY(A), {A: stack}, [A])[0] is stack
+@layouts
+def test_a_copy_is_its_argument(layout):
+    stack = np.arange(48.0).reshape(3, 4, 4)
+    assert np.array_equal(run_stacked(COPY(A), {A: stack}, [A], layout)[0], stack)
 
 
 @pytest.mark.parametrize('case, bad', [
     (POTRF(S), lambda s: -s), (DIAGMM(1, D, G, inverse=True), lambda d: 0 * d),
     (DIAGMM_ROOT(1, D, G), lambda d: -d), (GESV(A, G), lambda m: 0 * m),
-    (TRIANGULAR_DETERMINANT(L, log=True), lambda m: m * [-1, 1, 1, 1])])
-def test_a_failing_problem_raises_linalgerror(case, bad):
+    (TRIANGULAR_DETERMINANT(L, log=True), lambda m: m * [-1, 1, 1, 1]),
+    (POSV(S, G), lambda s: s - 3 * np.eye(4)), (TRSM(1, L, G), lambda m: m * [1, 0, 1, 1])])
+@layouts
+def test_a_failing_problem_raises_linalgerror(case, bad, layout):
     """The front door then runs the batch problem by problem, which names the problem."""
     rng = np.random.default_rng()
     stacks = {var: np.stack([random_matrix(KINDS[var], var.shape, rng) for _ in range(3)])
@@ -129,7 +139,8 @@ def test_a_failing_problem_raises_linalgerror(case, bad):
     stacks[first][1] = bad(stacks[first][1])
     with pytest.raises((np.linalg.LinAlgError, FloatingPointError)), \
             np.errstate(divide='raise', invalid='raise', over='raise'):
-        run_stacked(case, stacks, [v for v in case.outputs if not isinstance(v, PACKED_FACTORS)])
+        run_stacked(case, stacks, [v for v in case.outputs if not isinstance(v, PACKED_FACTORS)],
+                    layout)
 
 
 def test_log_of_a_determinant_through_the_front_door_names_the_problem():

@@ -120,7 +120,8 @@ def run_stacked_batch(function, values, batch):
     problem: a blocked or low-memory function, a matrix larger than :data:`STACKED_MAX`, an
     operation without a stacked kernel, or a failure (a matrix that is not positive
     definite, say), which the problem-by-problem run then names."""
-    from computations.schedulers.stacked import run_in_chunks
+    from computations.schedulers.batch_last import BATCH_LAST_MIN_PROBLEMS
+    from computations.schedulers.stacked import BATCH_FIRST, run_in_chunks
     if function.blocksize is not None or function.low_memory or not math.prod(batch):
         return None
     matrices = {var: np.asarray(value) for var, value in zip(function.inputs, values)
@@ -135,9 +136,11 @@ def run_stacked_batch(function, values, batch):
         if len(function._batches) >= _MAX_BATCH_LAYOUTS:
             function._batches.clear()
         function._batches[key] = found
-    sizes, constants = found
+    sizes, constants, layout = found
     if constants is None:
         return None
+    if math.prod(batch) < BATCH_LAST_MIN_PROBLEMS:
+        layout = BATCH_FIRST
     spec = function._specialization(dict(zip(function.dimensions, sizes)))
     stacks = {var: array.astype(dtype, copy=False) for var, array in matrices.items()}
     for var, value in zip(function.inputs, values):
@@ -147,7 +150,7 @@ def run_stacked_batch(function, values, batch):
     stacks.update(constants)
     try:
         with np.errstate(divide='raise', over='raise', invalid='raise'):
-            results = run_in_chunks(spec.unblocked, stacks, spec.results, batch)
+            results = run_in_chunks(spec.unblocked, stacks, spec.results, batch, layout)
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         return None
     return tuple(result if isinstance(var, MatrixExpr) else result[..., 0, 0]
@@ -159,31 +162,35 @@ _MAX_BATCH_LAYOUTS = 256
 
 
 def _stacked_program(function, matrices, dtype):
-    """``(sizes, constants)`` of the batches of ``function`` whose ``matrices`` have these
-    trailing shapes: the dimension sizes they bind (in ``function.dimensions``' order), and
-    the constants' arrays (read-only) of the program that runs them stacked, or None when
-    it cannot (a matrix larger than :data:`STACKED_MAX`, shapes that do not bind, which the
-    problem-by-problem run names, an operation without a stacked kernel).  Kept per
+    """``(sizes, constants, layout)`` of the batches of ``function`` whose ``matrices``
+    have these trailing shapes: the dimension sizes they bind (in ``function.dimensions``'
+    order), the constants' arrays (read-only) of the program that runs them stacked, or
+    None when it cannot (a matrix larger than :data:`STACKED_MAX`, shapes that do not
+    bind, which the problem-by-problem run names, an operation without a stacked kernel),
+    and the layout of the stacks for a large batch (batch-last up to order
+    :data:`~computations.schedulers.batch_last.BATCH_LAST_MAX`).  Kept per
     function (``function._batches``): binding the sizes compares SymPy expressions, 30 us
     of a batch of 10 small problems."""
     from computations.schedulers.execute import bind_dimensions, constant_values
-    from computations.schedulers.stacked import supports
-    if max((max(array.shape[-2:]) for array in matrices.values()), default=0) > STACKED_MAX:
-        return None, None
+    from computations.schedulers.batch_last import BATCH_LAST_MAX
+    from computations.schedulers.stacked import BATCH_FIRST, BATCH_LAST, supports
+    order = max((max(array.shape[-2:]) for array in matrices.values()), default=0)
+    if order > STACKED_MAX:
+        return None, None, None
     try:
         dims = bind_dimensions(function.inputs,
                                {var: array.shape[-2:] for var, array in matrices.items()})
     except ValueError:
-        return None, None
+        return None, None, None
     sizes = tuple(dims.get(d) for d in function.dimensions)
     spec = function._specialization(dims)
     if not hasattr(spec, 'unblocked') or not supports(spec.unblocked, spec.results):
-        return sizes, None
+        return sizes, None, None
     constants = constant_values(spec.constants, spec.dims, dtype)
     for value in constants.values():
         if isinstance(value, np.ndarray):
             value.flags.writeable = False              # shared by every call
-    return sizes, constants
+    return sizes, constants, BATCH_LAST if order <= BATCH_LAST_MAX else BATCH_FIRST
 
 
 def _per_problem(var, value, batch):

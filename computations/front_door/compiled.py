@@ -270,8 +270,8 @@ class Function:
         #: sizes)`` -> the generated function, for calls too small to check the memory.
         self._keys, self._runners = {}, {}
         #: The stacked batches' memo (:func:`~.batches.run_stacked_batch`): the matrices'
-        #: trailing shapes and the dtype -> the dimension sizes, whether the program runs
-        #: stacked, and its constants' arrays.
+        #: trailing shapes and the dtype -> the dimension sizes, the constants' arrays of the
+        #: program that runs them stacked (None: it does not), and the stacks' layout.
         self._batches = {}
         #: The hot path: calls with arrays of a layout seen before (module dispatch).
         self._dispatch = Dispatch(self._names, self._matrices, self.structure.kind,
