@@ -62,6 +62,12 @@ def test_every_problem_has_the_required_peers():
             assert (optional in names) == peers.available(optional)
 
 
+# PyTensor's default backend compiles with Numba at the first call unless its on-disk cache
+# (~/.pytensor) already holds the function, and compiling least squares emits Numba's
+# performance hint about a non-contiguous np.dot: with the suite's warnings-as-errors the
+# case failed on every machine with a cold cache (a fresh checkout's first run) and passed
+# after.  The hint is about the peer's own generated code, not what this test checks.
+@pytest.mark.filterwarnings(r'ignore:np\.dot\(\) is faster on contiguous arrays')
 @pytest.mark.parametrize('problem, name, sizes', CASES,
                          ids=[f'{p}-{n}-' + '-'.join(f'{d}{v}' for d, v in s.items())
                               for p, n, s in CASES])
