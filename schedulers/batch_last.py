@@ -36,17 +36,18 @@ from computations.matrices import AXPY, COPY, SCAL, SCALAR
 
 from .stacked_kernels import STACKED, products_and_solves
 
-__all__ = ['KERNELS', 'BATCH_LAST_MAX', 'BATCH_LAST_MIN_PROBLEMS', 'to_batch_last', 'to_batch_first', 'matmul',
-           'cholesky', 'triangular_solve']
+__all__ = ['KERNELS', 'BATCH_LAST_MAX', 'BATCH_LAST_MIN_PROBLEMS', 'to_batch_last',
+           'to_batch_first', 'matmul', 'cholesky', 'triangular_solve']
 
 #: The front door runs a batch on this layout when no matrix has more rows or columns than
 #: this and it has at least :data:`BATCH_LAST_MIN_PROBLEMS` problems (batch-first
-#: otherwise).  Measured on the Kalman update, one thread, batch-first / batch-last time:
-#: n = 3, 1,000 problems 1.33; n = 6: 10 problems 0.58, 100 0.84, 300 0.96, 500 1.11,
-#: 1,000 1.42, 10,000 1.49; n = 8, 1,000: 0.71; n = 12: 1.27; n = 16: 0.67 -- its
-#: kernels are a few more calls, each dearer, so it pays only on large batches of the
-#: smallest matrices.
-BATCH_LAST_MAX = 6
+#: otherwise).  Measured on the Kalman update (n, k = n/2), one thread, in a process past
+#: its first calls (the very first calls of a process ran up to 2x slower on this layout:
+#: fresh memory), batch-first / batch-last time: 1,000 problems at n = 3: 1.33, n = 6:
+#: 1.42, n = 8: 1.38, n = 10: 1.46, n = 12: 0.99, n = 14: 0.52; n = 6 with 10 problems:
+#: 0.58, 100: 0.84, 200-300: 1.02-1.04, 500: 1.10, 10,000: 1.49.  Its kernels are more
+#: calls, each dearer, so it pays on large batches of the smallest matrices only.
+BATCH_LAST_MAX = 10
 BATCH_LAST_MIN_PROBLEMS = 500
 
 #: The kernel of each operation class on this layout: ``kernel(op, bound) -> outputs``.

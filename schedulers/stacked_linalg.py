@@ -18,8 +18,8 @@ import math
 import numpy as np
 
 __all__ = ['swap', 'op_of', 'matmul', 'accumulate', 'triangle', 'triangular_solve',
-           'cholesky', 'cholesky_solve', 'add_to_diagonal', 'diagonal', 'symmetrize_lower', 'SUBSTITUTION_MAX',
-           'SUBSTITUTION_MIN_WORK']
+           'cholesky', 'cholesky_solve', 'add_to_diagonal', 'diagonal', 'symmetrize_lower',
+           'SUBSTITUTION_MAX', 'SUBSTITUTION_MIN_WORK', 'SHARED_LEFT_MAX']
 
 
 def swap(x):
