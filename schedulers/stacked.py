@@ -45,12 +45,10 @@ __all__ = ['STACKED', 'stacked', 'supports', 'run_stacked', 'run_in_chunks', 'CH
 class Layout:
     """How a stacked program holds its values: the kernels of its operations, and how a
     batch-first stack (``(batch, rows, columns)``) enters and a result leaves."""
-    __slots__ = ('name', 'kernels', 'enter', 'leave', 'chunk_scale')
+    __slots__ = ('name', 'kernels', 'enter', 'leave')
 
-    def __init__(self, name, kernels, enter, leave, chunk_scale=1):
+    def __init__(self, name, kernels, enter, leave):
         self.name, self.kernels, self.enter, self.leave = name, kernels, enter, leave
-        #: Chunks of ``chunk_scale`` times :data:`CHUNK_BYTES`.
-        self.chunk_scale = chunk_scale
 
     def __repr__(self):
         return f'<{self.name} layout>'
@@ -63,10 +61,9 @@ def _as_is(value):
 #: Stacks of shape ``(batch, rows, columns)``: :mod:`~.stacked_kernels`.
 BATCH_FIRST = Layout('batch-first', STACKED, _as_is, _as_is)
 
-#: Stacks of shape ``(rows, columns, batch)``: :mod:`~.batch_last`; twice the chunk (the
-#: Kalman batch of 10,000 at n = 6: 10.7 ms in chunks of 2 MiB, 8.6 of 4, 12.9 of 8).
+#: Stacks of shape ``(rows, columns, batch)``: :mod:`~.batch_last`.
 BATCH_LAST = Layout('batch-last', batch_last.KERNELS, batch_last.to_batch_last,
-                    batch_last.to_batch_first, chunk_scale=2)
+                    batch_last.to_batch_first)
 
 
 def supports(computation, results=()):
@@ -147,7 +144,9 @@ def _slots(computation, variables):
 #: about this many bytes together, at least :data:`MIN_CHUNK` problems.  Chunks keep each
 #: operation's temporaries in the cache and under malloc's threshold for fresh pages: the
 #: Kalman update of 10,000 problems at n = 6 ran in 8.1 ms whole and 6.1 ms in chunks of
-#: 2,000 (1.2 KB a problem); at n = 50 (60 KB a problem) chunks of 100 were best.
+#: 2,000 (1.2 KB a problem); at n = 50 (60 KB a problem) chunks of 100 were best.  On the
+#: batch-last layout (a process past its first calls; this machine's L2 is 1 MiB a core):
+#: 9.5 ms in chunks of 1 MiB, 6.2 of 2 MiB, 11.6 of 4 MiB.
 CHUNK_BYTES = 2 ** 21
 MIN_CHUNK = 64
 
@@ -184,8 +183,7 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST):
     # The first chunk guesses a problem's bytes from its inputs' (intermediates and results
     # about twice as many again), then measures them.
     given = sum(value[0].nbytes for value in flat.values() if value.ndim > 2)
-    budget = CHUNK_BYTES * layout.chunk_scale
-    start, chunk = 0, max(MIN_CHUNK, budget // max(3 * given, 1))
+    start, chunk = 0, max(MIN_CHUNK, CHUNK_BYTES // max(3 * given, 1))
     while start < count:
         part = {var: layout.enter(value[start:start + chunk] if value.ndim > 2 else value)
                 for var, value in flat.items()}
@@ -198,7 +196,7 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST):
         if start == 0:
             size = min(chunk, count)
             per_problem = sum(v.nbytes for v in found if v is not None and v.ndim > 2) / size
-            chunk = max(MIN_CHUNK, int(budget // max(per_problem, 1)))
+            chunk = max(MIN_CHUNK, int(CHUNK_BYTES // max(per_problem, 1)))
             start = size
         else:
             start += chunk
