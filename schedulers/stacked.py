@@ -86,10 +86,17 @@ def run_stacked(computation, values, results, layout=BATCH_FIRST):
     values of its inputs (``{variable: array}``, batch-first); each operation runs once on
     the batch, on the values held in ``layout``.  A result every problem shares has two
     dimensions, or a batch of one (batch-last)."""
+    entered = {var: layout.enter(value) for var, value in values.items()}
+    found = _run(computation, entered, layout)
+    return tuple(layout.leave(_result(computation, var, found, entered, layout))
+                 for var in results)
+
+
+def _result(computation, var, found, values, layout):
+    """The value of the result ``var`` among the ``found`` ones, or among the input
+    ``values`` when no operation reads or writes it (an input returned as it is)."""
     index, _ = _plan(computation, layout)
-    found = _run(computation, {var: layout.enter(value) for var, value in values.items()},
-                 layout)
-    return tuple(layout.leave(found[index[var]]) for var in results)
+    return found[index[var]] if var in index else values[var]
 
 
 def _run(computation, values, layout):
@@ -178,7 +185,6 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST):
             flat[var] = value.reshape((count,) + value.shape[-2:])
         else:
             flat[var] = value
-    index, _ = _plan(computation, layout)
     outputs = [None] * len(results)
     # The first chunk guesses a problem's bytes from its inputs' (intermediates and results
     # about twice as many again), then measures them.
@@ -189,7 +195,7 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST):
                 for var, value in flat.items()}
         found = _run(computation, part, layout)
         for i, var in enumerate(results):
-            result = layout.leave(found[index[var]])
+            result = layout.leave(_result(computation, var, found, part, layout))
             if outputs[i] is None:
                 outputs[i] = np.empty((count,) + result.shape[-2:], dtype=result.dtype)
             outputs[i][start:start + chunk] = result     # a shared result broadcasts

@@ -284,3 +284,26 @@ def test_a_large_batch_runs_batch_last_and_a_failing_problem_is_named(monkeypatc
 
 def _no_loop(*args, **kwargs):
     raise AssertionError('ran problem by problem')
+
+
+@pytest.mark.parametrize('batch_last', [False, True])
+def test_inputs_returned_as_they_are_constants_and_empty_matrices_in_a_batch(batch_last):
+    """Outputs that no operation computes (an input, a constant) and bindings with an empty
+    matrix run as batches too, equal to their single calls (they raised KeyError and
+    AttributeError in the stacked path)."""
+    A, C = MatrixSymbol('A', n, n), MatrixSymbol('C', n, k)
+    rng = np.random.default_rng()
+    square, empty = rng.standard_normal((5, 3, 3)), np.zeros((5, 3, 0))
+    spd = _spd(rng, (5,), 3, np.float64)
+    cases = [([A, C], [C, A * A], (square, rng.standard_normal((5, 3, 2))), []),
+             ([A], [2 * A, Trace(Identity(n)), 3 * Identity(n)], (square,), []),
+             ([S, C], [S.I * C, log(Determinant(S))], (spd, empty), [Q.positive_definite(S)]),
+             ([A, C], [A * A, A * C], (square, empty), [])]
+    with chunks_of(2, batch_last):
+        for inputs, outputs, values, assumptions in cases:
+            f = computations.function(inputs, outputs, assumptions)
+            got = f(*values)
+            for i in range(5):
+                for g, want in zip(got, f(*(v[i] for v in values))):
+                    assert np.shape(g[i]) == np.shape(want)
+                    np.testing.assert_allclose(g[i], want, rtol=1e-12, atol=0)

@@ -172,6 +172,7 @@ def _stacked_program(function, matrices, dtype):
     function (``function._batches``): binding the sizes compares SymPy expressions, 30 us
     of a batch of 10 small problems."""
     from computations.schedulers.execute import bind_dimensions, constant_values
+    from computations.front_door.specialization import EmptySpecialization
     from computations.schedulers.batch_last import BATCH_LAST_MAX
     from computations.schedulers.stacked import BATCH_FIRST, BATCH_LAST, supports
     order = max((max(array.shape[-2:]) for array in matrices.values()), default=0)
@@ -184,12 +185,13 @@ def _stacked_program(function, matrices, dtype):
         return None, None, None
     sizes = tuple(dims.get(d) for d in function.dimensions)
     spec = function._specialization(dims)
-    if not hasattr(spec, 'unblocked') or not supports(spec.unblocked, spec.results):
-        return sizes, None, None
-    constants = constant_values(spec.constants, spec.dims, dtype)
-    for value in constants.values():
-        if isinstance(value, np.ndarray):
-            value.flags.writeable = False              # shared by every call
+    if isinstance(spec, EmptySpecialization) or not hasattr(spec, 'unblocked') \
+            or not supports(spec.unblocked, spec.results):
+        return sizes, None, None           # an empty matrix: a program of its own inputs
+    constants = {var: np.asarray(value, dtype=dtype).reshape(np.shape(value) or (1, 1))
+                 for var, value in constant_values(spec.constants, spec.dims, dtype).items()}
+    for value in constants.values():                  # numbers as shared 1 x 1 scalars
+        value.flags.writeable = False                  # shared by every call
     return sizes, constants, BATCH_LAST if order <= BATCH_LAST_MAX else BATCH_FIRST
 
 
