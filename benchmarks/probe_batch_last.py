@@ -1,15 +1,15 @@
 """A design probe, not a benchmark of the library: the Kalman update written by hand on a
 batch-last layout, against stacked NumPy and the compiled batch.
 
-The stacked backend (``computations/schedulers/stacked*.py``) runs one NumPy call per
-operation on stacks of shape ``(batch, rows, columns)``; NumPy's stacked ``matmul`` calls
-BLAS once per problem and its small-matrix kernels are overhead, so at n = 6 the compiled
-batch is 1.1-1.6x faster than stacked NumPy, not the 2x issue 22 asks.  This script tests
-the alternative: values of shape ``(rows, columns, batch)``, where a product with a shared
-matrix is one GEMM for the whole batch and every step of a small Cholesky factorization
-or substitution is one vector operation over the batch.  If it is >= 2x faster than
-stacked NumPy, a second stacked backend on this layout (a kernel per operation, chosen for
-small orders) is the way to the target.
+Written when the compiled batch ran only batch-first (``(batch, rows, columns)`` stacks,
+one NumPy call per operation; NumPy's stacked ``matmul`` calls BLAS once per problem), at
+1.1-1.6x stacked NumPy for n = 6, short of issue 22's 2x.  It tested the alternative:
+values of shape ``(rows, columns, batch)``, where a product with a shared matrix is one
+GEMM for the whole batch and every step of a small Cholesky factorization or
+substitution is one vector operation over the batch.  It ran 2.45x faster than stacked
+NumPy (2026-12-05), and the library now has that layout
+(``computations/schedulers/batch_last.py``); the script stays as the hand-written
+reference the compiled batch is compared with.
 
 Run: ``.venv/bin/python benchmarks/probe_batch_last.py``.
 """
