@@ -177,7 +177,7 @@ def triangular_solve(T, B, lower):
            [0.5, 1. ]])
     """
     n = T.shape[0]
-    if not np.all(T[np.arange(n), np.arange(n)]):
+    if not np.diagonal(T).all():                     # (batch, n): each problem's diagonal
         raise np.linalg.LinAlgError('a singular triangular matrix in the batch')
     if _shared(T):
         rows, columns, count = B.shape
