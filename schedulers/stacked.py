@@ -88,21 +88,21 @@ def run_stacked(computation, values, results, layout=BATCH_FIRST):
     dimensions, or a batch of one (batch-last)."""
     entered = {var: layout.enter(value) for var, value in values.items()}
     found = _run(computation, entered, layout)
-    return tuple(layout.leave(_result(computation, var, found, entered, layout))
-                 for var in results)
+    index, _ = _numbering(computation)
+    return tuple(layout.leave(_result(index, var, found, entered)) for var in results)
 
 
-def _result(computation, var, found, values, layout):
-    """The value of the result ``var`` among the ``found`` ones, or among the input
-    ``values`` when no operation reads or writes it (an input returned as it is)."""
-    index, _ = _plan(computation, layout)
+def _result(index, var, found, values):
+    """The value of the result ``var`` among the ``found`` ones (numbered by ``index``),
+    or among the input ``values`` when no operation reads or writes it (an input returned
+    as it is)."""
     return found[index[var]] if var in index else values[var]
 
 
 def _run(computation, values, layout):
-    """Every value of ``computation``, by its :func:`_plan` index, from its inputs'."""
-    index, steps = _plan(computation, layout)
-    found = [None] * len(index)
+    """Every value of ``computation``, by its :func:`_numbering`, from its inputs'."""
+    size, steps = len(_numbering(computation)[0]), _plan(computation, layout)
+    found = [None] * size
     for slot, value in zip(_slots(computation, tuple(values)), values.values()):
         if slot is not None:
             found[slot] = value
@@ -115,17 +115,25 @@ def _run(computation, values, layout):
 
 
 @functools.lru_cache(maxsize=64)
-def _plan(computation, layout):
-    """``(index, steps)``: a number per variable, and per operation in order its kernel, the
-    op, its arguments as ``(name, True, variable number)`` or ``(name, False, constant)``,
-    and its outputs' numbers.  Bound once per program, as a batch runs a chunk at a time:
-    binding converts SymPy constants, and looking values up by expression compares
-    expressions."""
+def _numbering(computation):
+    """``(index, order)``: a number per variable the operations read or write, and the
+    operations in the order they run (the same in every layout)."""
     order = [op for op in computation.toposort() if not isinstance(op, Identity)]
     index = {}
     for op in order:
         for var in (*op.inputs, *op.outputs):
             index.setdefault(var, len(index))
+    return index, order
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(computation, layout):
+    """The steps of ``computation`` on ``layout``: per operation in order its kernel, the
+    op, its arguments as ``(name, True, variable number)`` or ``(name, False, constant)``,
+    and its outputs' numbers (:func:`_numbering`).  Bound once per program, as a batch runs
+    a chunk at a time: binding converts SymPy constants, and looking values up by
+    expression compares expressions."""
+    index, order = _numbering(computation)
     steps = []
     for op in order:
         positions = range(len(op.inputs))      # input positions: ints; constants: floats
@@ -134,16 +142,16 @@ def _plan(computation, layout):
                          else (name, False, slot) for name, slot in bound.items())
         steps.append((layout.kernels[type(op)], op, template,
                       tuple(index[v] for v in op.outputs)))
-    return index, tuple(steps)
+    return tuple(steps)
 
 
 @functools.lru_cache(maxsize=256)
 def _slots(computation, variables):
-    """The :func:`_plan` number of each of ``variables`` (None: not one of the program's).
+    """The :func:`_numbering` of each of ``variables`` (None: not one of the program's).
     A caller passes the same variables call after call, so the key compares them by
     identity; looking each up in the index compared it with SymPy's ``==`` to the
     program's own (equal, other) instance: 20 us a call of a 10-problem Kalman batch."""
-    index, _ = _plan(computation, BATCH_FIRST)            # the same numbers in every layout
+    index, _ = _numbering(computation)
     return tuple(index.get(var) for var in variables)
 
 
@@ -185,6 +193,7 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST):
             flat[var] = value.reshape((count,) + value.shape[-2:])
         else:
             flat[var] = value
+    index, _ = _numbering(computation)
     outputs = [None] * len(results)
     # The first chunk guesses a problem's bytes from its inputs' (intermediates and results
     # about twice as many again), then measures them.
@@ -195,7 +204,7 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST):
                 for var, value in flat.items()}
         found = _run(computation, part, layout)
         for i, var in enumerate(results):
-            result = layout.leave(_result(computation, var, found, part, layout))
+            result = layout.leave(_result(index, var, found, part))
             if outputs[i] is None:
                 outputs[i] = np.empty((count,) + result.shape[-2:], dtype=result.dtype)
             outputs[i][start:start + chunk] = result     # a shared result broadcasts

@@ -179,7 +179,7 @@ def _scaled(alpha, d, B, side):
 
 # Sums on the diagonal, copies ------------------------------------------------------------
 
-def _per_problem(alpha, dtype):
+def _scalars(alpha, dtype):
     """A scalar argument as an array of shape ``batch + (1,)`` (a constant: ``(1,)``)."""
     return alpha[..., 0] if isinstance(alpha, np.ndarray) else np.full(1, alpha, dtype=dtype)
 
@@ -187,13 +187,13 @@ def _per_problem(alpha, dtype):
 @stacked(SHIFT)
 def _shift(op, a):
     C = a['C']
-    return (add_to_diagonal(C, _per_problem(a['alpha'], C.dtype)),)
+    return (add_to_diagonal(C, _scalars(a['alpha'], C.dtype)),)
 
 
 @stacked(DIAGAXPY)
 def _diagaxpy(op, a):
     C = a['C']
-    return (add_to_diagonal(C, _per_problem(a['alpha'], C.dtype) * diagonal(a['D'])),)
+    return (add_to_diagonal(C, _scalars(a['alpha'], C.dtype) * diagonal(a['D'])),)
 
 
 @stacked(TRANSPOSE)
@@ -233,23 +233,15 @@ def _unfactored(A):
 
 
 @stacked(GETRF)
-def _getrf(op, a):
-    return _unfactored(a['A'])
-
-
 @stacked(SYTRF)
-def _sytrf(op, a):
+def _factor(op, a):
     return _unfactored(a['A'])
 
 
 @stacked(GESV)
-def _gesv(op, a):
-    return (np.linalg.solve(a['A'], a['B']), *_unfactored(a['A']))   # LinAlgError if singular
-
-
 @stacked(SYSV)
-def _sysv(op, a):
-    return (np.linalg.solve(a['A'], a['B']), *_unfactored(a['A']))
+def _solve(op, a):
+    return (np.linalg.solve(a['A'], a['B']), *_unfactored(a['A']))   # LinAlgError if singular
 
 
 @stacked(GETRS)
