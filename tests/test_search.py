@@ -103,7 +103,7 @@ def test_a_plain_product_is_sympys_canonical_product(operands):
     """multiply and transpose_if build plain products without SymPy's canonicalization:
     the result is SymPy's, the same expression (powers are left to SymPy)."""
     import sympy
-    from computations.matrices.ops.core import multiply, plain_product, transpose_if
+    from computations.matrices.ops.algebra import multiply, plain_product, transpose_if
     want = sympy.MatMul(*operands).doit()
     got = plain_product(operands)
     assert got is None or (got == want and sympy.srepr(got) == sympy.srepr(want))
@@ -123,7 +123,7 @@ def test_products_of_canonical_expressions_are_sympys(data):
     for ``srepr``."""
     import sympy
     from computations.matrices.expressions import LofCholesky
-    from computations.matrices.ops.core import add, multiply, solved, transpose_if
+    from computations.matrices.ops.algebra import add, multiply, solved, transpose_if
     from computations.matrices.ops.memo import Memo, sharing
     A, B, C = _SQUARES
     X = sympy.MatrixSymbol('X', _n, sympy.Symbol('m'))      # (X.T*X).I stays an inverse
@@ -190,7 +190,7 @@ def test_products_that_cancel_or_combine_are_sympys(index):
     """The neighbours SymPy combines (an inverse of a product beside that product, powers
     of one base) are left to SymPy even when every factor is canonical."""
     import sympy
-    from computations.matrices.ops.core import multiply
+    from computations.matrices.ops.algebra import multiply
     from computations.matrices.ops.memo import Memo, sharing
     factors = _cancelling_products()[index]
     memo = Memo()
@@ -203,7 +203,7 @@ def test_products_that_cancel_or_combine_are_sympys(index):
 
 def test_a_plain_product_with_mismatched_shapes_is_left_to_sympy():
     import sympy
-    from computations.matrices.ops.core import multiply, plain_product
+    from computations.matrices.ops.algebra import multiply, plain_product
     A, B = sympy.MatrixSymbol('A', 2, 3), sympy.MatrixSymbol('B', 2, 3)
     assert plain_product([A, B]) is None
     with pytest.raises(sympy.ShapeError):
@@ -235,10 +235,10 @@ def test_a_long_chain_compiles_to_the_program_sympys_products_give(monkeypatch):
     from bench_compile import chain
     from computations.matrices import compile_expressions
     from computations.matrices.compiler import canonical
-    from computations.matrices.ops import core
+    from computations.matrices.ops import algebra
     inputs, product, dims = chain(30, square=False)
     fast = compile_expressions([product], inputs, (), dims)
-    monkeypatch.setattr(core, 'plain_product', lambda factors, memo=None: None)
+    monkeypatch.setattr(algebra, 'plain_product', lambda factors, memo=None: None)
     monkeypatch.setattr(canonical, 'plain_product', lambda factors, memo=None: None)
     slow = compile_expressions([product], inputs, (), dims)
     assert fast.flops == slow.flops

@@ -48,7 +48,8 @@ from sympy.printing.pycode import pycode
 
 from computations.graph import ComputationsError
 from computations.matrices.ops.auxiliary import scalar_atoms
-from computations.matrices.ops.core import plain_product, same_dimension
+from computations.matrices.ops.algebra import plain_product
+from computations.matrices.ops.core import same_dimension
 from computations.matrices.ops.memo import active
 from computations.matrices.errors import SingularExpressionError
 from computations.matrices.expressions import SymmetricLower, is_log_determinant

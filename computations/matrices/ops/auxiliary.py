@@ -50,9 +50,9 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from computations.core import Computation
 from computations.matrices.errors import NotPositiveDefiniteError, SingularMatrixError
-from computations.matrices.ops.core import (Call, MatrixComputation, add, as_flag, as_matrix,
-                                           as_scalar, as_side, check_shapes, check_square,
-                                           multiply)
+from computations.matrices.ops.algebra import add, multiply
+from computations.matrices.ops.core import (Call, MatrixComputation, as_flag, as_matrix,
+                                           as_scalar, as_side, check_shapes, check_square)
 from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
 
 __all__ = ['TRANSPOSE', 'SCALAR', 'SYMMETRIZE', 'DIAGMM', 'DIAGMM_ROOT', 'SHIFT', 'DIAGAXPY',

@@ -13,8 +13,9 @@ import dataclasses
 import sympy
 from sympy import Q
 
-from computations.matrices.ops.core import (Call, MatrixComputation, add, as_flag, as_matrix, as_scalar,
-                   as_side, check_shapes, check_square, multiply, same_dimension, transpose_if)
+from computations.matrices.ops.algebra import add, multiply, transpose_if
+from computations.matrices.ops.core import (Call, MatrixComputation, as_flag, as_matrix, as_scalar,
+                                            as_side, check_shapes, check_square, same_dimension)
 from computations.matrices.errors import SingularMatrixError
 from computations.matrices.ops.rates import ShapeRate, SidedRate
 from computations.matrices.expressions import LofCholesky

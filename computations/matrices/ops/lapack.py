@@ -16,8 +16,9 @@ from sympy import Q
 from sympy.matrices.expressions.factorizations import Factorization
 
 from computations.matrices.ops.blas import TRSM, _Triangular
+from computations.matrices.ops.algebra import solved, transpose_if
 from computations.matrices.ops.core import (Call, MatrixComputation, as_flag, as_matrix, check_shapes,
-                                            check_square, solved, transpose_if)
+                                            check_square)
 from computations.matrices.ops.rates import Rate
 from computations.matrices.errors import NotPositiveDefiniteError, SingularMatrixError
 from computations.matrices.expressions import LU, LofCholesky, LUPivots

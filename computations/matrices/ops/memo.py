@@ -18,17 +18,17 @@ What it keeps, each table keyed by values (never by identity):
 - ``flops``: each operation's FLOP count, the SymPy expression of its
   shapes (the sizes are bound by :class:`~computations.sizes.Binding`);
 - ``transposes``: the transposes operations take of their arguments
-  (:func:`~computations.matrices.ops.core.transpose_if`);
+  (:func:`~computations.matrices.ops.algebra.transpose_if`);
 - ``answers``: property answers, canonical forms and transposes
   (:mod:`~computations.matrices.compiler.properties`), each with the size readings
   it depends on;
 - ``products``: the sub-products the search names
   (:func:`~computations.matrices.compiler.canonical.product`), and the
-  products and sums operations compute (:func:`~computations.matrices.ops.core.multiply`,
-  :func:`~computations.matrices.ops.core.add`, with their simplified arguments);
+  products and sums operations compute (:func:`~computations.matrices.ops.algebra.multiply`,
+  :func:`~computations.matrices.ops.algebra.add`, with their simplified arguments);
 - ``keys``: the search's keys of expressions (written out by ``srepr``);
 - ``canonical``: the expressions SymPy made canonical here (a product built of them
-  without SymPy is canonical too: :func:`~computations.matrices.ops.core.plain_product`).
+  without SymPy is canonical too: :func:`~computations.matrices.ops.algebra.plain_product`).
 
 Correctness never depends on it: without a memo (or after :meth:`Memo.clear`)
 the same programs come out.  It is bounded: a table that reaches

@@ -75,7 +75,7 @@ class Rate:
         if n >= points[-1][0]:
             return points[-1][1]
         i = bisect.bisect_right(self._logs, math.log(n))
-        (n0, r0), (n1, r1) = points[i - 1], points[i]
+        (_, r0), (_, r1) = points[i - 1], points[i]
         t = (math.log(n) - self._logs[i - 1]) / (self._logs[i] - self._logs[i - 1])
         return r0 + t * (r1 - r0)
 

@@ -36,7 +36,8 @@ from sympy import Q
 
 from computations.core import CompositeComputation
 from computations.matrices.ops.blas import GEMM, SYMM, SYRK, TRSM, _accumulate, _beta_and_c
-from computations.matrices.ops.core import MatrixComputation, as_flag, as_matrix, as_scalar, check_shapes, transpose_if
+from computations.matrices.ops.algebra import transpose_if
+from computations.matrices.ops.core import MatrixComputation, as_flag, as_matrix, as_scalar, check_shapes
 from computations.matrices.ops.lapack import TRTRI
 
 __all__ = ['STREAMED_SYRK', 'stream_congruences']
