@@ -51,6 +51,7 @@ from types import MappingProxyType
 
 import sympy
 from sympy import MatrixExpr
+
 from computations.core import Computation
 from computations.matrices.ops.memo import active
 
