@@ -463,7 +463,9 @@ class Arrays:
     ``args`` is ``op.bind(values)``; ``overwrite`` the argument names whose
     storage may be destroyed; ``one_triangle`` the outputs whose readers all
     read only the triangle the routine wrote (their other one is not
-    cleared; without that knowledge every stale triangle is).
+    cleared; without that knowledge every stale triangle is).  An argument the
+    routine writes while it runs (``scratch``) is passed as a copy, so a
+    runner may run readers of one value at once (Dask's threads).
     """
 
     def __init__(self, op, args, overwrite, one_triangle=frozenset()):
@@ -471,7 +473,10 @@ class Arrays:
         self.outputs, self.info = {}, 0
 
     def arg(self, name):
-        return self.args[name]
+        value = self.args[name]
+        if name in self.op.call.scratch and value is not None:
+            return value.copy()     # the routine writes it while it runs: others may read it
+        return value
 
     def target(self, o, name, always):
         value = self.args[name]
@@ -530,7 +535,7 @@ class Source:
     def __init__(self, op, call):
         self.op, self.c, self.lines = op, call, []
 
-    def arg(self, name):
+    def arg(self, name):      # a program runs one call at a time: scratch is restored
         return self.c.args[name]
 
     def target(self, o, name, always):

@@ -206,7 +206,12 @@ class Call:
         gives at the order of the first argument.  scipy's default is the
         least size, with which LAPACK runs the unblocked algorithm: SYSV took
         3.5x and 4.5x GESV's time at n = 1000 and 2000, and 0.8x and 0.75x
-        with the optimal size.
+        with the optimal size;
+    ``scratch``
+        arguments the routine writes while it runs and restores before it
+        returns, although the wrapper declares them read-only (OpenBLAS's
+        GETRS its pivots): a runner that may run another reader of them at
+        the same time (a Dask worker's threads) passes a private copy.
 
     Outputs listed in the op's ``symmetric_outputs`` are completed from the
     triangle the ``lower`` flag names.  Flags of a constant source are always
@@ -230,11 +235,13 @@ class Call:
     elementwise: tuple = ()
     diagonal: str = None
     workspace: MappingProxyType = dataclasses.field(default_factory=dict)
+    scratch: tuple = ()
 
     def __post_init__(self):
         for name in ('flags', 'keywords', 'overwrite', 'optional', 'workspace'):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
-        for name in ('arguments', 'returns', 'vectors', 'clears', 'inherits', 'elementwise'):
+        for name in ('arguments', 'returns', 'vectors', 'clears', 'inherits', 'elementwise',
+                     'scratch'):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     def flag_values(self, op):

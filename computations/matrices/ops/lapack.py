@@ -242,7 +242,10 @@ class GETRS(_FactoredSolve):
     overwrites = {0: 'B'}
     requires = {'A': Q.invertible}
     routine = 'getrs'
-    call = Call(arguments, (0, 'info'), flags={'trans': 'trans'}, overwrite={'B': 'overwrite_b'})
+    #: OpenBLAS's dgetrs writes into ipiv while it runs (and restores it): two GETRS
+    #: reading one LU's pivots on two threads gave wrong solves (2026-12-05).
+    call = Call(arguments, (0, 'info'), flags={'trans': 'trans'}, overwrite={'B': 'overwrite_b'},
+                scratch=('pivots',))
 
     def __init__(self, A, B, trans=False):
         name = type(self).__name__
