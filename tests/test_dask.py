@@ -176,6 +176,18 @@ def test_solves_sharing_lu_pivots_are_right_on_threads():
         same(f(*args, scheduler='threads'), expected)
 
 
+@pytest.mark.parametrize('options', [{}, {'blocksize': 2}, {'low_memory': True}])
+@pytest.mark.parametrize('scheduler', ['sync', 'threads'])
+def test_a_result_is_never_the_callers_array(scheduler, options):
+    """``function([A], [A, 2*A])`` returned the caller's own array as its first result."""
+    A = sympy.MatrixSymbol('A', 3, 3)
+    a = np.asfortranarray(np.arange(9.0).reshape(3, 3))
+    f = computations.function([A], [A, 2 * A], **options)
+    got = f(a, scheduler=scheduler)
+    assert np.array_equal(got[0], a) and np.array_equal(got[1], 2 * a)
+    assert not any(np.shares_memory(g, a) for g in got)
+
+
 @pytest.mark.parametrize('blocksize', [None, 7, 25, {'n': 16}])
 def test_local_schedulers_equal_in_process(blocksize):
     f, args = kalman(blocksize)

@@ -132,7 +132,7 @@ class Specialization:
         tuple."""
         dtype = prepared_dtype(values)
         return distinct(dask_run(self.computation, values, self.results, scheduler, self.dims,
-                                 dtype), dtype)
+                                 dtype), dtype, protected=values.values())
 
     def run_lazy(self, prepared):
         """The results as dask arrays, lazily, on inputs
@@ -328,20 +328,24 @@ def prepared_dtype(values):
                  and v.dtype.kind == 'f'), np.dtype(np.float64))
 
 
-def distinct(arrays, dtype=np.float64):
-    """The results as a tuple, a copy in place of each repeat (results never share memory),
-    scalars of the program's ``dtype`` (:func:`~computations.matrices.scalar_type`).
+def distinct(arrays, dtype=np.float64, protected=()):
+    """The results as a tuple, a copy in place of each repeat and of each array sharing
+    memory with one of ``protected`` (the caller's inputs: results never share memory with
+    each other or with them), scalars of the program's ``dtype``
+    (:func:`~computations.matrices.scalar_type`).
 
-    >>> a = np.ones(2)
-    >>> x, y, s = distinct([a, a, 2.0], np.float32)
-    >>> x is a, y is a, s
-    (True, False, np.float32(2.0))
+    >>> a, b = np.ones(2), np.zeros(2)
+    >>> x, y, z, s = distinct([a, a, b, 2.0], np.float32, protected=[b])
+    >>> x is a, y is a, z is b, s
+    (True, False, False, np.float32(2.0))
     """
     results, seen, typed = [], set(), scalar_type(dtype)
+    protected = [p for p in protected if isinstance(p, np.ndarray)]
     for array in arrays:
         if not isinstance(array, np.ndarray):
             results.append(typed(array))
             continue
-        results.append(np.array(array, copy=True) if id(array) in seen else array)
+        copy = id(array) in seen or any(np.may_share_memory(array, p) for p in protected)
+        results.append(np.array(array, copy=True) if copy else array)
         seen.add(id(array))
     return tuple(results)
