@@ -38,7 +38,7 @@ import computations
 from .graph import ComputationsError
 from .matrices.expressions import SymmetricLower
 from .matrices.ops.scalars import scalar_type
-from .sizes import Binding
+from .sizes import Binding, check_position
 
 __all__ = ['reduce_empty', 'is_empty', 'EmptyProgram', 'SingularZeroError']
 
@@ -96,6 +96,8 @@ def _reduce(expr, sizes, memo):
 
 
 def _reduce_node(expr, sizes, memo):
+    if isinstance(expr, MatrixElement):       # an entry of an empty matrix does not exist
+        check_position(expr, sizes.value)
     if isinstance(expr, MatrixExpr) and _has_zero_size(expr, sizes):
         # Nothing to compute.  The arguments are still reduced, for their errors only: an
         # inverse of a zero matrix inside makes the whole undefined, as NumPy finds.

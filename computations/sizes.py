@@ -26,7 +26,7 @@ from sympy import MatrixExpr
 
 from .graph import ComputationsError
 
-__all__ = ['Binding', 'UnboundSizeError']
+__all__ = ['Binding', 'UnboundSizeError', 'check_position']
 
 
 class UnboundSizeError(ComputationsError, ValueError):
@@ -42,6 +42,25 @@ class UnboundSizeError(ComputationsError, ValueError):
         bound = ', '.join(sorted(map(str, dims))) or 'none'
         super().__init__(f'cannot size {what}: {expr} has unbound dimensions '
                          f'({", ".join(unbound)}); bound are {bound}')
+
+
+def check_position(element, size):
+    """Raise an IndexError naming ``element`` (a ``MatrixElement``) when its position is
+    outside its matrix; ``size`` maps a dimension to an int, or None when it is not known
+    (SymPy checks only numeric shapes).
+
+    >>> n = sympy.Symbol('n')
+    >>> check_position(sympy.MatrixSymbol('A', n, n)[0, 2], {n: 2}.get)
+    Traceback (most recent call last):
+    ...
+    IndexError: A[0, 2]: column 2 is outside A, which has 2 columns (n = 2)
+    """
+    for axis, (position, dim) in enumerate(zip((element.i, element.j), element.parent.shape)):
+        known = size(dim)
+        if known is not None and not 0 <= int(position) < known:
+            what = 'rows' if axis == 0 else 'columns'
+            raise IndexError(f'{element}: {what[:-1]} {position} is outside {element.parent}, '
+                             f'which has {known} {what if known != 1 else what[:-1]} ({dim} = {known})')
 
 
 class Binding:

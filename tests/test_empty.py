@@ -148,6 +148,19 @@ def test_scalars_of_empty_matrices(run, dtype):
     check(run([A, S], outputs, [Q.positive_definite(S)], [a, s]), expected, [a, s], dtype)
 
 
+@pytest.mark.parametrize('shape, position', [((0, 0), (0, 0)), ((3, 0), (1, 1)),
+                                             ((0, 3), (0, 1))])
+def test_an_entry_of_an_empty_matrix_is_an_index_error(run, shape, position):
+    """``A[0, 0]`` of a 0 x 0 A was 0.0 (NumPy raises IndexError, as a non-empty A does)."""
+    X = MatrixSymbol('X', n, Symbol('k'))
+    x = np.zeros(shape, order='F')
+    with pytest.raises(IndexError):
+        x[position]
+    with pytest.raises(IndexError, match=rf'X\[{position[0]}, {position[1]}\]: '
+                                         r'(row|column) \d is outside X, which has 0 '):
+        run([X], [X[position]], [], [x])
+
+
 def kalman_case(sizes, dtype):
     problem = PROBLEMS['kalman']()
     arrays = [np.asfortranarray(x, dtype=dtype) for x in random_inputs(problem, sizes)]

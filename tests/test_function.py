@@ -279,6 +279,9 @@ def test_singular_general_matrix_is_named():
     ([S], [sympy.HadamardProduct(S, S)], TypeError, 'not supported'),
     ([S], [S**alpha], ValueError, 'alpha'),
     ([S], [2], TypeError, 'output 0 must be a SymPy matrix expression'),
+    # n*S with n both S's size and an input read n from S's shape, ignoring the value passed
+    ([S, n], [n * S], ValueError, 'inputs: n is a dimension of S .* cannot also be an input'),
+    ([Symbol('n'), S], [S], ValueError, 'inputs: n is a dimension of S'),
 ])
 def test_bad_definitions_fail_at_compile_time(inputs, outputs, error, message):
     with pytest.raises(error, match=message):

@@ -71,6 +71,14 @@ def check_inputs(inputs):
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValueError(f'inputs: {", ".join(repeated)} given more than once')
+    sizes = {str(d): d for d in dimensions(inputs)}
+    for var in inputs:
+        if str(var) in sizes:
+            shaped = next(m for m in inputs if isinstance(m, MatrixSymbol)
+                          and any(str(var) in map(str, sympy.sympify(d).free_symbols)
+                                  for d in m.shape))
+            raise ValueError(f'inputs: {var} is a dimension of {shaped} (its size is read from '
+                             f'the array passed for {shaped}), so it cannot also be an input')
     return inputs
 
 

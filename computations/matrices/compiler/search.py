@@ -67,6 +67,7 @@ from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, Matri
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from computations.graph import ComputationsError
+from computations.sizes import check_position
 from computations.matrices.ops.auxiliary import DIAGAXPY, SCALAR, SHIFT, SYMMETRIZE, TRANSPOSE
 from computations.matrices.ops.blas import AXPY, SCAL
 from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
@@ -371,7 +372,7 @@ class Planner(JointPlanning):
         if isinstance(expr, Trace):
             candidates = self.apply(TRACE_RULES, expr)
         elif isinstance(expr, MatrixElement):
-            self._check_position(expr)
+            check_position(expr, self.properties.size)
             matrix = self.plan(expr.parent)
             var, transposed = matrix.operand
             i, j = (expr.j, expr.i) if transposed else (expr.i, expr.j)
@@ -381,16 +382,6 @@ class Planner(JointPlanning):
         else:                          # arithmetic: emit plans the scalars it reads
             candidates = [self.emit((SCALAR(expr),), target=expr)]
         return self.cheapest(candidates, expr)._replace(target=expr)
-
-    def _check_position(self, element):
-        """Raise an IndexError naming ``element`` when its position is outside its matrix for
-        the sizes bound (SymPy checks only numeric shapes)."""
-        for axis, (position, dim) in enumerate(zip((element.i, element.j), element.parent.shape)):
-            size = self.properties.size(dim)
-            if size is not None and not 0 <= int(position) < size:
-                raise IndexError(f'{element}: {"row" if axis == 0 else "column"} {position} is '
-                                 f'outside {element.parent}, which has {size} '
-                                 f'{"rows" if axis == 0 else "columns"} ({dim} = {size})')
 
     def _search(self, expr):
         if isinstance(expr, LofCholesky):
