@@ -26,7 +26,7 @@ from sympy import MatrixExpr
 
 from .graph import ComputationsError
 
-__all__ = ['Binding', 'UnboundSizeError', 'check_position']
+__all__ = ['Binding', 'UnboundSizeError', 'UndefinedAtSizeError', 'check_position']
 
 
 class UnboundSizeError(ComputationsError, ValueError):
@@ -42,6 +42,22 @@ class UnboundSizeError(ComputationsError, ValueError):
         bound = ', '.join(sorted(map(str, dims))) or 'none'
         super().__init__(f'cannot size {what}: {expr} has unbound dimensions '
                          f'({", ".join(unbound)}); bound are {bound}')
+
+
+class UndefinedAtSizeError(ComputationsError, ZeroDivisionError):
+    """A coefficient made of dimensions has no real value at the sizes of a call
+    (``n/(n - 1)`` at n = 1), so neither has the expression.
+
+    >>> n = sympy.Symbol('n')
+    >>> str(UndefinedAtSizeError(n/(n - 1)*sympy.MatrixSymbol('x', n, 1), {n: 1}))
+    '(n/(n - 1))*x is undefined when n = 1: a coefficient made of its dimensions is not a finite real number'
+    """
+
+    def __init__(self, expression, dims):
+        self.expression, self.dims = expression, dict(dims)
+        bound = ', '.join(f'{d} = {v}' for d, v in sorted(self.dims.items(), key=str))
+        super().__init__(f'{expression} is undefined when {bound}: a coefficient made of its '
+                         'dimensions is not a finite real number')
 
 
 def check_position(element, size):

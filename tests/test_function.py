@@ -344,6 +344,45 @@ def test_cli_errors_are_one_line(argv, message, capsys):
     assert err.startswith(f'computations: error: {message}') and err.count('\n') == 1, err
 
 
+B = MatrixSymbol('B', n, n)
+ZERO_AT_ONE = {        # coefficients that a size makes 0: (inputs, output, its NumPy value)
+    '(n-1)*A': ('A', lambda n: (n - 1) * A, lambda n, a, b, x: (n - 1) * a),
+    'A+(n-1)*B': ('AB', lambda n: A + (n - 1) * B, lambda n, a, b, x: a + (n - 1) * b),
+    '(A+(n-1)*I)*x': ('Ax', lambda n: (A + (n - 1) * sympy.Identity(n)) * x,
+                      lambda n, a, b, x: (a + (n - 1) * np.eye(len(a))) @ x),
+    '(A+(n-1)*I).I*x': ('Ax', lambda n: (A + (n - 1) * sympy.Identity(n)).I * x,
+                        lambda n, a, b, x: np.linalg.solve(a + (n - 1) * np.eye(len(a)), x)),
+}
+
+
+@pytest.mark.parametrize('case', sorted(ZERO_AT_ONE))
+def test_a_coefficient_a_size_makes_zero(case):
+    """``(n - 1)*A`` and ``A + (n - 1)*B`` at n = 1 failed to compile (``AXPY(0, B, A)
+    computes A``, ``cannot compute 0``): sizes bound in coefficients are simplified again."""
+    names, build, expected = ZERO_AT_ONE[case]
+    d = A.shape[0]
+    inputs = [{'A': A, 'B': B, 'x': x}[c] for c in names]
+    f = computations.function(inputs, build(d))
+    rng = np.random.default_rng()
+    for size in (1, 3, 1):
+        values = {'A': rng.standard_normal((size, size)) + 4 * np.eye(size),
+                  'B': rng.standard_normal((size, size)), 'x': rng.standard_normal((size, 1))}
+        got = f(*[values[c] for c in names])
+        np.testing.assert_allclose(got, expected(size, values['A'], values['B'], values['x']),
+                                   rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('coefficient', [lambda n: n / (n - 1), lambda n: sympy.sqrt(n - 2)])
+def test_a_coefficient_a_size_makes_undefined_is_named(coefficient):
+    """``n/(n - 1)*x`` at n = 1 raised ``TypeError: Cannot convert complex to float``."""
+    from computations.sizes import UndefinedAtSizeError
+    n = A.shape[0]
+    f = computations.function([x], coefficient(n) * x)
+    np.testing.assert_allclose(f(np.ones(4)), float(coefficient(4)) * np.ones(4))
+    with pytest.raises(UndefinedAtSizeError, match=r'x is undefined when n = 1: a coefficient'):
+        f(np.ones(1))
+
+
 def test_a_symmetric_indefinite_solve_runs_sysv_and_matches_numpy():
     n = sympy.Symbol('n')
     S, B = sympy.MatrixSymbol('S', n, n), sympy.MatrixSymbol('B', n, 3)

@@ -34,6 +34,7 @@ from computations.matrices.ops.lapack import GESV, GETRF, GETRS, POSV, POTRF, PO
 from computations.matrices.compiler.properties import Properties
 from computations.matrices.compiler.search import Planner
 from computations.matrices.ops.memo import Memo, active, sharing
+from computations.sizes import UndefinedAtSizeError
 
 __all__ = ['compile_expressions', 'Compiled', 'fuse_factorizations']
 
@@ -91,9 +92,8 @@ def _compile(outputs, inputs, assumptions, dims):
     # they are computed -- Trace(y.T*K.I*y) from the K.I*y a gradient needs anyway.
     order = sorted(range(len(outputs)), key=lambda i: not isinstance(outputs[i], MatrixExpr))
     plans = [None] * len(outputs)
-    for i, plan in zip(order, planner.plan_outputs(
-            [bind_scalar_dimensions(properties.canonical(outputs[i]), properties.dims)
-             for i in order])):
+    for i, plan in zip(order, planner.plan_outputs([_bound(outputs[i], properties)
+                                                    for i in order])):
         plans[i] = plan
     ops = set(planner.committed)
     results = []
@@ -129,6 +129,20 @@ def bind_scalar_dimensions(expr, dims):
     if args == list(expr.args):
         return expr
     return _ordered(expr.func(*args))             # a sum's terms stay in canonical order
+
+
+def _bound(output, properties):
+    """The canonical form of ``output`` with the dimensions in its scalars bound: again
+    canonical, since a size can make a coefficient 0 (``(n - 1)*A`` at n = 1 is the zero
+    matrix, ``A + (n - 1)*B`` is A).  A coefficient that a size makes undefined
+    (``n/(n - 1)`` at n = 1) raises :class:`UndefinedAtSizeError`."""
+    canonical = properties.canonical(output)
+    bound = bind_scalar_dimensions(canonical, properties.dims)
+    if bound is canonical:
+        return canonical
+    if bound.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
+        raise UndefinedAtSizeError(output, properties.dims)
+    return properties.canonical(bound)
 
 
 #: factorization -> (the solve reading its factors, the routine doing both).
