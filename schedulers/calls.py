@@ -84,6 +84,8 @@ def check_info(op, info):
         raise RoutineError(name, op.outputs[0], info,
                            f'{name}: argument {-info} of {op.routine} had an illegal value '
                            f'(computing {op.outputs[0]}); this is a bug in computations')
+    if op.failure is None:          # a completed factorization whose readers check it (GETRF)
+        return
     error, argument = op.failure
     raise error(name, getattr(op, argument), info)
 

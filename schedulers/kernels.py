@@ -200,7 +200,7 @@ def _lu_determinant(op, a, overwrite):
     swaps = int(np.count_nonzero(pivots != np.arange(len(pivots))))
     sign = (-1.0) ** (swaps + int(np.count_nonzero(diagonal < 0)))
     if not op.log:
-        return (scalar_like(sign * float(np.prod(np.abs(diagonal))), diagonal),)
+        return (scalar_like(sign * float(np.prod(np.abs(diagonal))) + 0.0, diagonal),)  # not -0.0
     if sign < 0 or not np.all(diagonal):
         value = sign * float(np.prod(np.abs(diagonal)))
         raise NotPositiveDeterminantError('LU_DETERMINANT', sympy.Determinant(op.LU.arg),

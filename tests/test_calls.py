@@ -61,7 +61,10 @@ def test_the_spec_fits_the_operation(cls, data):
     assert sorted(returned) == list(range(len(op.outputs)))
     assert set(spec.clears) | set(op.symmetric_outputs) <= set(returned)
     assert set(spec.inherits) <= set(spec.clears) and set(spec.elementwise) <= set(named)
-    assert spec.diagonal is None or spec.diagonal in op.triangles
+    # a diagonal checked is of a triangular argument or of packed LU factors (U's)
+    assert spec.diagonal is None or spec.diagonal in op.triangles or spec.diagonal == 'LU'
+    assert spec.diagonal is None or op.failure is not None
+    assert set(spec.scratch) <= set(named)
     assert set(spec.flag_values(op).values()) <= {0, 1}
 
 

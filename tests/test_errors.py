@@ -55,6 +55,7 @@ EXAMPLES = {
     'UnsafeInplaceError': (('GEMM overwrites B, which POSV still reads',),
                            {'operation': WRITER, 'token': 'B', 'value': ExprToken(B, 'B'),
                             'reader': POSV(A, B), 'cycle': (WRITER,)}),
+    'UndefinedAtSizeError': ((N / (N - 1) * MatrixSymbol('x', N, 1), {N: 1}), {}),
     'SingularZeroError': ((Inverse(MatrixSymbol('X', N, K) * MatrixSymbol('Y', K, N)),
                            {K: 0, N: 3}), {}),
     'AssumptionError': (('S violates Q.symmetric(S): S[0, 1] != S[1, 0]',), {}),

@@ -127,6 +127,28 @@ def test_singular_matrix_is_named():
         execute(TRTRS(A, B), {A: np.diag([1.0, 0.0]), B: np.ones((2, 2))})
 
 
+def test_a_singular_lu_factor_is_no_error_until_a_solve_reads_it():
+    """GETRF's positive info (an exact zero on U's diagonal) raised for ``Determinant(M)``
+    of a singular M (NumPy says 0.0); a GETRS reading that factor raises, naming itself,
+    through the interpreter and through generated source."""
+    from computations.inplace import inplace_compile
+    from computations.matrices import GETRF, GETRS, LU_DETERMINANT, LU, LUPivots
+    from computations.schedulers.codegen import generate
+    a = np.asfortranarray([[1.0, 2.0], [2.0, 4.0]])
+    determinant = LU_DETERMINANT(LU(A), LUPivots(A))
+    out = execute(GETRF(A) + determinant, {A: a})
+    assert out[sympy.Determinant(A)] == np.linalg.det(a) == 0.0
+    solve = GETRF(A) + GETRS(A, B)
+    with pytest.raises(SingularMatrixError, match=r'GETRS: A is singular \(its factor has a '
+                                                  r'zero at diagonal position 2\)'):
+        execute(solve, {A: a, B: np.ones((2, 2))})
+    generated = generate(inplace_compile(solve), parameters=[A, B], results=[A.I * B])
+    with pytest.raises(SingularMatrixError, match='GETRS: A is singular'):
+        generated(a, np.ones((2, 2)))
+    x = generated(a + np.eye(2), np.ones((2, 2)))[0]
+    np.testing.assert_allclose(x, np.linalg.solve(a + np.eye(2), np.ones((2, 2))))
+
+
 def test_results_match_the_reference_evaluator():
     """A, B -> [POSV] -> A.I*B -> [GEMM with B.T] -> B.T*A.I*B  (a quadratic form)"""
     a, b = spd(7), rng.standard_normal((7, 2))

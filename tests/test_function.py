@@ -383,6 +383,18 @@ def test_a_coefficient_a_size_makes_undefined_is_named(coefficient):
         f(np.ones(1))
 
 
+@pytest.mark.parametrize('assumptions', [[], [Q.symmetric(S)]], ids=['general', 'symmetric'])
+def test_the_determinant_of_a_singular_matrix_is_zero(assumptions):
+    """It raised SingularMatrixError (GETRF's info); NumPy's det says 0.0."""
+    singular = np.array([[1.0, 2.0], [2.0, 4.0]])
+    f = computations.function([S], sympy.Determinant(S), assumptions)
+    assert np.linalg.det(singular) == 0.0
+    for scheduler in (None, 'sync'):
+        got = f(singular, scheduler=scheduler)
+        assert got == 0.0 and np.copysign(1.0, got) == 1.0      # +0.0, as NumPy's
+    np.testing.assert_array_equal(f(np.stack([singular, np.eye(2)])), [0.0, 1.0])
+
+
 def test_a_symmetric_indefinite_solve_runs_sysv_and_matches_numpy():
     n = sympy.Symbol('n')
     S, B = sympy.MatrixSymbol('S', n, n), sympy.MatrixSymbol('B', n, 3)

@@ -197,9 +197,10 @@ class Call:
         only, so a symmetric argument written in one triangle is not
         completed for it;
     ``diagonal``
-        a triangular argument whose diagonal is checked for zeros before
-        the call when the op's ``checks_diagonal`` is true (TRSM does not
-        report a singular matrix; it would divide by zero);
+        a triangular argument (or packed LU factors: U's) whose diagonal is
+        checked for zeros before the call when the op's ``checks_diagonal``
+        is true (TRSM does not report a singular matrix, nor GETRS a
+        singular U that GETRF left it; they would divide by zero);
     ``workspace``
         ``{keyword: query}``: a work-array size the routine takes
         (``lwork``), the optimal one LAPACK's workspace query (``sytrf_lwork``)

@@ -214,7 +214,10 @@ class GETRF(_Lapack):
     arguments = ('A',)
     overwrites = {0: 'A'}
     requires = {'A': Q.invertible}
-    failure = (SingularMatrixError, 'A')
+    #: A positive info (an exact zero on U's diagonal) is no failure: the factorization is
+    #: complete, its determinant is 0 (LU_DETERMINANT), and the solves reading it check that
+    #: diagonal first (GETRS; GESV fails itself).
+    failure = None
     routine = 'getrf'
     rate = Rate((60, 0.33), (125, 0.27), (250, 0.23), (500, 0.25), (1000, 0.36), (2000, 0.56))
     call = Call(arguments, (0, 1, 'info'), overwrite={'A': 'overwrite_a'})
@@ -241,11 +244,15 @@ class GETRS(_FactoredSolve):
     arguments = ('LU', 'pivots', 'B')
     overwrites = {0: 'B'}
     requires = {'A': Q.invertible}
+    failure = (SingularMatrixError, 'A')
     routine = 'getrs'
+    #: GETRF leaves a singular U to its readers: a solve checks U's diagonal (GETRS would
+    #: divide by its zero).
+    checks_diagonal = True
     #: OpenBLAS's dgetrs writes into ipiv while it runs (and restores it): two GETRS
     #: reading one LU's pivots on two threads gave wrong solves (2026-12-05).
     call = Call(arguments, (0, 'info'), flags={'trans': 'trans'}, overwrite={'B': 'overwrite_b'},
-                scratch=('pivots',))
+                diagonal='LU', scratch=('pivots',))
 
     def __init__(self, A, B, trans=False):
         name = type(self).__name__
