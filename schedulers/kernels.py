@@ -191,7 +191,7 @@ def _cholesky_determinant(op, a, overwrite):
     diagonal = np.diagonal(a['L'])
     if op.log:
         return (scalar_like(2.0 * float(np.sum(np.log(diagonal))), diagonal),)
-    return (scalar_like(float(np.prod(diagonal)) ** 2, diagonal),)
+    return (scalar_like(np.square(np.prod(diagonal)), diagonal),)   # inf if it overflows
 
 
 @kernel.register(LU_DETERMINANT)

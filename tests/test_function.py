@@ -395,6 +395,18 @@ def test_the_determinant_of_a_singular_matrix_is_zero(assumptions):
     np.testing.assert_array_equal(f(np.stack([singular, np.eye(2)])), [0.0, 1.0])
 
 
+@pytest.mark.parametrize('assumptions', [[], [Q.positive_definite(S)]], ids=['general', 'spd'])
+def test_a_determinant_that_overflows_is_inf_as_numpys(assumptions):
+    """The positive definite one raised OverflowError (a Python float squared)."""
+    f = computations.function([S], sympy.Determinant(S), assumptions)
+    big, small = 3.0 * np.eye(800), 1e-3 * np.eye(800)
+    with np.errstate(over='ignore'):
+        assert np.linalg.det(big) == np.inf
+        for scheduler in (None, 'sync'):
+            assert f(big, scheduler=scheduler) == np.inf
+            assert f(small, scheduler=scheduler) == np.linalg.det(small) == 0.0
+
+
 def test_a_symmetric_indefinite_solve_runs_sysv_and_matches_numpy():
     n = sympy.Symbol('n')
     S, B = sympy.MatrixSymbol('S', n, n), sympy.MatrixSymbol('B', n, 3)
