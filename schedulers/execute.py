@@ -25,6 +25,7 @@ from computations import Computation
 from computations.inplace import is_constant
 from computations.sizes import Binding
 from computations.matrices import dtypes
+from computations.matrices.ops.core import matrix_value
 
 from .interpret import interpret
 from .pipeline import lower
@@ -227,8 +228,7 @@ def _array(var, value):
         raise ValueError(f'input {var}: cannot make an array of {type(value).__name__}: '
                         f'{error}') from None
     dtypes.check(var, array.dtype)
-    if array.ndim == 1 and var.shape[1] == 1:
-        array = array.reshape(-1, 1)
+    array = matrix_value(var, array)
     if array.ndim != 2:
         raise ValueError(f'input {var} must be a {var.shape[0]}x{var.shape[1]} matrix, '
                          f'got an array of shape {array.shape}')

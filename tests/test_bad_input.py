@@ -6,6 +6,7 @@ returns the right values or raises a specific error naming the input,
 before any routine runs, and never modifies the caller's arrays.
 """
 import pickle
+import re
 
 import cloudpickle
 import numpy as np
@@ -155,6 +156,22 @@ def test_item11_each_declared_structure_is_checked(fact, good, bad, message):
                                               + message):
         f(bad, np.ones(3))
     assert np.array_equal(bad, before)
+
+
+@pytest.mark.parametrize('fact, good, bad', [
+    (Q.fullrank(v), [1.0, 2.0, 3.0], [0.0, 0.0, 0.0]),
+    (Q.lower_triangular(v), [1.0, 2.0, 3.0], None),      # a column is lower triangular
+    (Q.upper_triangular(v), [1.0, 0.0, 0.0], [1.0, 2.0, 0.0]),
+])
+def test_a_vector_given_1d_is_checked_as_its_column(fact, good, bad):
+    """A 1-D array for an n x 1 input failed its check (rank 1 of 3) or raised IndexError."""
+    f = computations.function([M, v], [M * v], [fact], check_assumptions=True)
+    close(f(np.eye(3), np.array(good))[0], np.array(good))
+    if bad is not None:
+        with pytest.raises(AssumptionError, match=re.escape(f'input v is declared {fact}, but')):
+            f(np.eye(3), np.array(bad))
+        with pytest.raises(AssumptionError, match=re.escape(f'input v is declared {fact}, but')):
+            f(np.eye(3), np.array(bad).reshape(3, 1))
 
 
 def test_item11_scalar_facts_are_checked():

@@ -38,7 +38,7 @@ import sympy
 from sympy import MatrixExpr, MatrixSymbol
 
 from computations.graph import ComputationsError
-from computations.matrices.ops.core import dimensions
+from computations.matrices.ops.core import dimensions, matrix_value
 from computations.matrices.compiler.properties import PREDICATES, Properties
 
 __all__ = ['normalize', 'check_values', 'AssumptionError', 'SYNONYMS', 'positive_semidefinite']
@@ -172,7 +172,7 @@ def check_values(assumptions, values):
         given = str(assumption.function.name)
         name = SYNONYMS.get(given, given)
         problem = _MATRIX_CHECKS.get(name, lambda a, label: None)(
-            np.asarray(values[arg]), str(arg))
+            matrix_value(arg, np.asarray(values[arg])), str(arg))
         if problem:
             raise AssumptionError(f'input {arg} is declared {assumption}, but {problem}')
 

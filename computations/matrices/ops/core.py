@@ -57,7 +57,7 @@ from computations.matrices.ops.memo import active
 
 __all__ = ['MatrixComputation', 'Interned', 'Call', 'operations', 'is_variable', 'as_scalar',
            'as_matrix', 'as_flag', 'as_side', 'check_square', 'check_shapes', 'same_dimension',
-           'dimensions']
+           'dimensions', 'matrix_value']
 
 
 def dimensions(variables):
@@ -69,6 +69,17 @@ def dimensions(variables):
     """
     return tuple(sorted({d for var in variables if isinstance(var, MatrixExpr)
                          for dim in var.shape for d in sympy.sympify(dim).free_symbols}, key=str))
+
+
+def matrix_value(var, array):
+    """``array``, the value of matrix variable ``var``, as a matrix: a 1-D array given for an
+    n x 1 variable is that column (the convention for vector inputs); others as they are.
+
+    >>> import numpy as np
+    >>> matrix_value(sympy.MatrixSymbol('x', 3, 1), np.arange(3.0)).shape
+    (3, 1)
+    """
+    return array.reshape(-1, 1) if array.ndim == 1 and var.shape[1] == 1 else array
 
 
 def is_variable(value):
