@@ -33,6 +33,7 @@ from sympy import MatrixSymbol, Q, Symbol, Trace
 
 import computations
 from computations.front_door import CacheInfo, DtypeError, Function, Results
+from computations.matrices.compiler.canonical import UnsupportedExpressionError
 
 n, m = Symbol('n'), Symbol('m')
 S, A = MatrixSymbol('S', n, n), MatrixSymbol('A', n, n)
@@ -193,6 +194,12 @@ def test_names_name_the_results():
     ([S], 'a', TypeError, 'names must be a list of strings'),
     ({1: S}, None, TypeError, 'outputs: dict keys must be non-empty strings'),
     ({}, None, ValueError, 'an empty dict'),
+    ([], None, ValueError, 'outputs: an empty list; give at least one output'),  # IndexError
+    ((), ['a'], ValueError, 'outputs: an empty tuple'),                           # at the call
+    ((o for o in ()), None, ValueError, 'outputs: an empty generator'),
+    # a mutable Matrix was a sequence of its entries: two scalar outputs
+    (sympy.Matrix([[1, 2]]), None, UnsupportedExpressionError,
+     r'Matrix\(\[\[1, 2\]\]\) \(ImmutableDenseMatrix\) is not supported'),
     (5, None, TypeError, 'outputs must be a SymPy expression, a list or tuple of them, or a '
                          'dict'),
     ('S', None, TypeError, 'outputs must be a SymPy expression'),

@@ -114,6 +114,8 @@ class OutputStructure:
     """
 
     def __init__(self, outputs, names, inputs):
+        if isinstance(outputs, sympy.MatrixBase):    # a mutable Matrix is one expression, not
+            outputs = sympy.ImmutableMatrix(outputs)  # a sequence of its entries
         if isinstance(outputs, Mapping):
             if names is not None:
                 raise ValueError('names: the outputs are a dict, whose keys name them; give '
@@ -130,7 +132,9 @@ class OutputStructure:
                             f'dict {{name: expression}}, got {outputs!r} '
                             f'({type(outputs).__name__})')
         else:
-            outputs = tuple(outputs)
+            kind, outputs = type(outputs).__name__, tuple(outputs)
+            if not outputs:
+                raise ValueError(f'outputs: an empty {kind}; give at least one output')
             self.given = outputs
             self.kind = 'tuple' if names is None else 'named'
         self.outputs = tuple(outputs)
