@@ -223,6 +223,22 @@ def test_a_blocked_program_prints_as_pseudocode_and_assembles_only_its_results()
                                rtol=1e-10)
 
 
+def test_a_hand_built_program_marking_one_value_keeps_its_other_work():
+    """``GEMM + AXPY + Identity(A*A)``: the blocked program dropped the AXPY (and its input
+    B), so running it with the values of the unblocked one raised KeyError."""
+    from computations import Identity
+    A, B = MatrixSymbol('A', 4, 4), MatrixSymbol('B', 4, 4)
+    comp = GEMM(1, A, A) + AXPY(1, A * A, B) + Identity(A * A)
+    blocked = block(comp, blocksize=2)
+    assert set(blocked.inputs) == set(comp.inputs) and set(blocked.outputs) == set(comp.outputs)
+    values = {A: rng.standard_normal((4, 4)), B: rng.standard_normal((4, 4))}
+    got, expected = execute(blocked, values), execute(comp, values)
+    assert set(got) == set(expected) == {A * A, A * A + B}
+    for var in expected:
+        np.testing.assert_allclose(got[var], expected[var], rtol=1e-12)
+    np.testing.assert_allclose(got[A * A + B], values[A] @ values[A] + values[B], rtol=1e-12)
+
+
 def test_failing_block_names_the_block():
     S, Y = MatrixSymbol('S', 6, 6), MatrixSymbol('Y', 6, 1)
     f = computations.function([S, Y], [S.I * Y], [Q.positive_definite(S)], blocksize=3)

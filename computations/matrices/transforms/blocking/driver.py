@@ -29,12 +29,7 @@ def block(computation, blocksize, dims=None):
     if not isinstance(computation, CompositeComputation):
         computation = CompositeComputation(computation)
     env = Blocking(computation, blocksize, dims or {})
-    # What the program returns: the values its Identity marks (the compiler's results),
-    # else all its outputs.  A by-product nobody asked for (POSV's Cholesky factor) is
-    # not assembled: that would copy a whole matrix that is then dropped.
-    marks = [op for op in computation if isinstance(op, Identity)]
-    results = tuple(dict.fromkeys(v for mark in marks for v in mark.outputs)) if marks \
-        else computation.outputs
+    results = _results(computation)
     for op in computation.toposort():
         if isinstance(op, Identity):
             continue
@@ -55,6 +50,31 @@ def block(computation, blocksize, dims=None):
             env.nodes.append(Assemble(var, env.blocks.get(var) or env.held_whole(var)))
     nodes = _needed(env.nodes, results)
     return CompositeComputation(*_read_blocks_only(nodes), Identity(*results))
+
+
+def _results(computation):
+    """What the blocked program returns: the values ``computation``'s Identity marks (the
+    compiler's results), and the outputs of every operation none of whose outputs is marked
+    or read (work a hand-built computation does for its own sake); with no mark, all its
+    outputs.  A by-product nobody asked for (POSV's Cholesky factor, beside its marked
+    solve) is not assembled: that would copy a whole matrix that is then dropped.
+
+    >>> from sympy import MatrixSymbol
+    >>> from computations.matrices import AXPY, GEMM, POSV
+    >>> A, B = MatrixSymbol('A', 4, 4), MatrixSymbol('B', 4, 4)
+    >>> _results(GEMM(1, A, A) + AXPY(1, A*A, B) + Identity(A*A))
+    (A**2, A**2 + B)
+    >>> _results(POSV(A, B) + Identity(A.I*B))
+    (A**(-1)*B,)
+    """
+    ops = [op for op in computation.computations if not isinstance(op, Identity)]
+    marked = [v for op in computation.computations if isinstance(op, Identity)
+              for v in op.outputs]
+    if not marked:
+        return computation.outputs
+    read = {v for op in ops for v in op.inputs} | set(marked)
+    unread = {v for op in ops if read.isdisjoint(op.outputs) for v in op.outputs}
+    return tuple(dict.fromkeys([*marked, *(v for v in computation.outputs if v in unread)]))
 
 
 def _needed(nodes, outputs):
