@@ -92,7 +92,7 @@ with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
 
 # %% [markdown]
 # A block that is not positive definite fails as in process, with the
-# error naming the block:
+# error naming the matrix and the block:
 
 # %%
 import sympy

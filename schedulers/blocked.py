@@ -19,8 +19,10 @@ True
 import numpy as np
 import sympy
 
+from computations.matrices import RoutineError
 from computations.matrices.transforms.blocking import Assemble, BlockOp, Split
 
+from .calls import failure
 from .emitters import emit
 from .kernels import kernel, run
 
@@ -60,7 +62,14 @@ def _assemble(op, values, overwrite):
 
 @kernel.register(BlockOp)
 def _block_op(node, values, overwrite):
-    return run(node.op, values, overwrite)
+    try:
+        return run(node.op, values, overwrite)
+    except RoutineError as error:
+        declared = getattr(node.op, 'failure', None)
+        if declared is None or type(error) is not declared[0]:
+            raise
+        # the program's matrix and the block named, as the generated code's check does
+        raise failure(node, error.info) from None
 
 
 @emit.register(BlockOp)

@@ -42,7 +42,7 @@ from computations.matrices.transforms.blocking import BlockOp
 __all__ = ['lower', 'call_kernel', 'call_lines', 'Arrays', 'Source', 'reads_whole',
            'stored_whole', 'routine',
            'diagonal_scale', 'diagonal_root_scale', 'add_to_diagonal', 'KERNELS',
-           'check_info', 'check_diagonal', 'symmetrize', 'zero_upper', 'zero_lower',
+           'check_info', 'failure', 'check_diagonal', 'symmetrize', 'zero_upper', 'zero_lower',
            'optimal_workspace']
 
 
@@ -76,18 +76,33 @@ def optimal_workspace(query, n):
 
 
 def check_info(op, info):
-    """Raise the error ``op`` declares for a positive LAPACK ``info``; a negative one is a bug."""
+    """Raise the error ``op`` declares for a positive LAPACK ``info`` (:func:`failure`); a
+    negative one is a bug."""
     if info == 0:
         return
+    error = failure(op, info)
+    if error is not None:
+        raise error
+
+
+def failure(op, info):
+    """The error ``op`` declares for a nonzero LAPACK ``info``, or None when a positive one
+    is no failure (GETRF leaves a singular factor to its readers).  A block of a blocked
+    program (a :class:`BlockOp` with an ``origin``) names the program's matrix and the
+    block."""
     name = type(op.op if isinstance(op, BlockOp) else op).__name__
     if info < 0:
-        raise RoutineError(name, op.outputs[0], info,
-                           f'{name}: argument {-info} of {op.routine} had an illegal value '
-                           f'(computing {op.outputs[0]}); this is a bug in computations')
-    if op.failure is None:          # a completed factorization whose readers check it (GETRF)
-        return
+        return RoutineError(name, op.outputs[0], info,
+                            f'{name}: argument {-info} of {op.routine} had an illegal value '
+                            f'(computing {op.outputs[0]}); this is a bug in computations')
+    if op.failure is None:
+        return None
     error, argument = op.failure
-    raise error(name, getattr(op, argument), info)
+    origin = op.origin if isinstance(op, BlockOp) else None
+    if origin is None or getattr(origin, 'failure', None) is None:
+        return error(name, getattr(op, argument), info)
+    matrix, block = getattr(origin, origin.failure[1]), getattr(op, argument)
+    return error(name, matrix, info, block=None if block == matrix else block)
 
 
 def check_diagonal(op, a):

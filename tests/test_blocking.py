@@ -16,7 +16,8 @@ from sympy import MatrixSymbol, Q
 import computations
 from computations import CompositeComputation
 from computations.matrices import (AXPY, GEMM, GEMV, GESV, POSV, POTRF, POTRS, SCAL, SYMM, SYRK,
-                                   SHIFT, TRANSPOSE, TRMM, TRSM, NotPositiveDefiniteError)
+                                   SHIFT, TRANSPOSE, TRMM, TRSM, NotPositiveDefiniteError,
+                                   SingularMatrixError)
 from computations.matrices.transforms.blocking import Assemble, BlockOp, Split, block, partition
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from computations.inplace import check, inplace_compile, is_constant
@@ -244,12 +245,21 @@ def test_failing_block_names_the_block():
     f = computations.function([S, Y], [S.I * Y], [Q.positive_definite(S)], blocksize=3)
     s = spd(6)
     s[4, 4] = -100.0                       # the trailing block is not positive definite
-    message = r'POTRF: chol\(S\)\[1,1\]\.u1 is not positive definite'
+    # the program's matrix first (it named only the internal block)
+    message = (r'POTRF: S is not positive definite \(at block chol\(S\)\[1,1\]\.u1: its '
+               r'leading minor of order 2 is not positive\)')
     with pytest.raises(NotPositiveDefiniteError, match=message):
         f(s, np.ones(6))
     for scheduler in ('sync', 'threads'):
-        with pytest.raises(NotPositiveDefiniteError, match=message):
+        with pytest.raises(NotPositiveDefiniteError, match=message) as raised:
             f(s, np.ones(6), scheduler=scheduler)
+        assert raised.value.expression == S and str(raised.value.block) == 'chol(S)[1,1].u1'
+    g = np.eye(6)
+    g[4:, 4:] = 0.0
+    G = MatrixSymbol('G', 6, 6)          # not blocked (GESV runs whole): no block to name
+    with pytest.raises(SingularMatrixError, match=r'^GESV: G is singular \(its factor') as raised:
+        computations.function([G, Y], [G.I * Y], blocksize=3)(g, np.ones(6))
+    assert raised.value.block is None
 
 
 def test_blocksize_errors():

@@ -228,7 +228,9 @@ def test_local_cluster_failing_block(client):
     f = computations.function([S, Y], [S.I * Y], [sympy.Q.positive_definite(S)], blocksize=3)
     s = np.eye(6)
     s[4, 4] = -1.0
-    message = r'POTRF: chol\(S\)\[1,1\]\.u1 is not positive definite'
+    # the program's matrix first (it named only the internal block)
+    message = (r'POTRF: S is not positive definite \(at block chol\(S\)\[1,1\]\.u1: its '
+               r'leading minor of order 2 is not positive\)')
     with pytest.raises(NotPositiveDefiniteError, match=message):
         f(s, np.ones(6))
     with pytest.raises(NotPositiveDefiniteError, match=message):

@@ -264,7 +264,8 @@ def test_local_cluster_and_a_failing_block():
         same(dask.compute(*persisted), f(*args))
         (bad,) = g(da.from_array(s, chunks=3), da.ones(6, chunks=3))
         with pytest.raises(NotPositiveDefiniteError,
-                           match=r'POTRF: chol\(S\)\[1,1\]\.u1 is not positive definite'):
+                           match=r'POTRF: S is not positive definite \(at block '
+                                 r'chol\(S\)\[1,1\]\.u1: its leading minor of order 2'):
             bad.compute()
 
 

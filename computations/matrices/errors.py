@@ -23,32 +23,46 @@ __all__ = ['RoutineError', 'NotPositiveDefiniteError', 'SingularMatrixError',
 
 
 class RoutineError(ComputationsError, LinAlgError):
-    """A BLAS/LAPACK routine reported failure (``info != 0``) on an expression."""
+    """A BLAS/LAPACK routine reported failure (``info != 0``) on an expression.
 
-    def __init__(self, operation, expression, info, message=None):
-        self.operation, self.expression, self.info = operation, expression, info
+    ``block`` is, in a blocked program, the block the routine ran on (``expression`` is
+    then the matrix of the program it is a block of, or a step of its factorization).
+    """
+
+    def __init__(self, operation, expression, info, message=None, block=None):
+        self.operation, self.expression, self.info, self.block = (operation, expression,
+                                                                  info, block)
+        at = '' if block is None else f' (at block {block})'
         super().__init__(message or f'{operation}: LAPACK reported info = {info} on '
-                                    f'{expression}')
+                                    f'{expression}{at}')
 
 
 class NotPositiveDefiniteError(RoutineError):
-    """A Cholesky factorization met a matrix that is not positive definite."""
+    """A Cholesky factorization met a matrix that is not positive definite.
 
-    def __init__(self, operation, expression, info):
+    >>> import sympy
+    >>> print(NotPositiveDefiniteError('POTRF', sympy.MatrixSymbol('S', 6, 6), 1,
+    ...                                block='chol(S)[1,1].u1'))
+    POTRF: S is not positive definite (at block chol(S)[1,1].u1: its leading minor of order 1 is not positive)
+    """
+
+    def __init__(self, operation, expression, info, block=None):
+        where = '' if block is None else f'at block {block}: '
         super().__init__(operation, expression, info,
                          f'{operation}: {expression} is not positive definite '
-                         f'(its leading minor of order {info} is not positive)')
+                         f'({where}its leading minor of order {info} is not positive)', block)
 
 
 class SingularMatrixError(RoutineError):
     """A factorization or triangular solve met an exactly singular matrix."""
 
-    def __init__(self, operation, expression, info):
+    def __init__(self, operation, expression, info, block=None):
         # A triangular matrix has the zero on its own diagonal; another, on its LU factor's.
-        where = 'it' if operation in _TRIANGULAR else 'its factor'
+        where = '' if block is None else f'at block {block}: '
+        whose = 'it' if operation in _TRIANGULAR else 'its factor'
         super().__init__(operation, expression, info,
-                         f'{operation}: {expression} is singular ({where} has a zero '
-                         f'at diagonal position {info})')
+                         f'{operation}: {expression} is singular ({where}{whose} has a zero '
+                         f'at diagonal position {info})', block)
 
 
 #: Operations whose matrix is triangular itself (no factorization before the check).

@@ -200,6 +200,12 @@ class BlockOp(Computation):
         if getattr(self, 'origin', None) is None:
             object.__setattr__(self, 'origin', origin)
 
+    def __reduce__(self):       # the origin too: a worker's error names the program's matrix
+        return type(self), self._props, self.origin
+
+    def __setstate__(self, origin):
+        object.__setattr__(self, 'origin', origin)
+
     @property
     def inputs(self):
         return self.op.inputs if self.reads is None else self.reads
