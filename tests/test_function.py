@@ -297,6 +297,18 @@ def test_bad_assumptions_and_sizes():
         computations.function([S], [S.I], sizes={'n': 0})
 
 
+def test_a_blocked_function_is_shown_at_two_blocks_per_blocked_dimension():
+    """``str(f)`` with blocks of 25 built the program at n = 1000: 64,000 GEMMs, 64 s."""
+    from computations.front_door import DEFAULT_SIZE
+    m = Symbol('m')
+    X = MatrixSymbol('X', n, m)
+    f = computations.function([S, X], [S * X], blocksize={'n': 25})
+    assert f.sizes == {m: DEFAULT_SIZE, n: 50}
+    assert str(f).count('[GEMM]') == 2 * 2 * 1        # 2 x 2 blocks of S times 2 x 1 of X
+    g = computations.function([S, X], [S * X], blocksize=25, sizes={'n': 75})
+    assert g.sizes == {m: 50, n: 75} and str(g).count('[GEMM]') == 3 * 3 * 2
+
+
 # The command line ------------------------------------------------------------------
 
 def test_cli_runs_the_kalman_filter(capsys, tmp_path):

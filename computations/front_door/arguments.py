@@ -103,9 +103,22 @@ def check_blocksize(blocksize, dimensions):
     return _per_dimension('blocksize', blocksize, dimensions, lambda key: f'blocksize[{key}]')
 
 
-def check_sizes(sizes, dimensions):
+def check_sizes(sizes, dimensions, blocksize=None):
+    """``{dimension: size}`` for showing a program before any call: those of ``sizes``,
+    others :data:`DEFAULT_SIZE`, or, for a dimension a (checked) ``blocksize`` blocks, two
+    of its blocks (no more than DEFAULT_SIZE): the blocked program's shape, at a size that
+    builds in milliseconds (blocks of 25 at n = 1000 made 64,000 GEMMs).
+
+    >>> n, k = sympy.symbols('n k')
+    >>> check_sizes({'k': 3}, (k, n)), check_sizes({}, (k, n), blocksize={n: 25})
+    ({k: 3, n: 1000}, {k: 1000, n: 50})
+    """
     bound = _per_dimension('sizes', sizes, dimensions, lambda key: f'sizes: {key}')
-    return {d: bound.get(d, DEFAULT_SIZE) for d in dimensions}
+
+    def default(d):
+        block = blocksize.get(d) if isinstance(blocksize, dict) else blocksize
+        return DEFAULT_SIZE if block is None else min(DEFAULT_SIZE, 2 * block)
+    return {d: bound[d] if d in bound else default(d) for d in dimensions}
 
 
 def _per_dimension(option, mapping, dimensions, label):
