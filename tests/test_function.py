@@ -210,6 +210,17 @@ def test_bad_donations_fail_at_compile_time_naming_the_entry(donate, message):
                               donate=donate)
 
 
+@pytest.mark.parametrize('options', [{}, {'low_memory': True}, {'blocksize': 2}])
+def test_donating_an_input_the_outputs_do_not_read_is_allowed(rng, options):
+    """A donated input the program does not read raised DonateError ('is not an input of
+    the computation'): it was checked against the compiled program's inputs."""
+    f = computations.function([S, x], [2 * S], donate=[x], **options)
+    Sv, xv = spd(rng, 4), rng.standard_normal((4, 1))
+    kept = xv.copy()
+    np.testing.assert_array_equal(f(Sv, xv)[0], 2 * Sv)
+    np.testing.assert_array_equal(xv, kept)
+
+
 def test_donation_survives_pickling(rng):
     f = computations.function([S, x], [S.I * x], [Q.positive_definite(S)], donate=[x])
     g = pickle.loads(pickle.dumps(f))

@@ -86,12 +86,15 @@ class Specialization:
         self._lock = threading.Lock()
         with sharing(function.memo):          # what every shape shares, computed once
             computation, self.results, flops = _compiled(function, dims)
+            # an input donated that the program does not read (its output does not need it)
+            # is not the program's to overwrite
+            self._donated = tuple(v for v in function.donate if v in computation.inputs)
             self.unblocked, self.flops, lowered, peak = self._stream(computation, flops)
         if function.blocksize is not None:
             lowered = lower(block(self.unblocked, function.blocksize, dims),
-                            donate=function.donate, dims=dims)
+                            donate=self._donated, dims=dims)
         elif lowered is None:
-            lowered = lower(self.unblocked, donate=function.donate, dims=dims)
+            lowered = lower(self.unblocked, donate=self._donated, dims=dims)
         else:
             self._peaks[self.sizes.dtype] = peak
         self.lowered, self.computation = lowered, lowered.computation
@@ -108,7 +111,7 @@ class Specialization:
             else computation
         if streamed is computation:
             return computation, flops, None, None
-        candidates = [lower(comp, donate=self.function.donate, dims=self.dims)
+        candidates = [lower(comp, donate=self._donated, dims=self.dims)
                       for comp in (computation, streamed)]
         fast, lean = (_peak(c.program, self.results, self.sizes, c.order) for c in candidates)
         if lean >= fast:
