@@ -365,4 +365,9 @@ def _scalar(var, value):
             raise ValueError(f'input {var} is complex; only real scalars are supported')
         raise ValueError(f'input {var} is a scalar; give it a number, not {value!r} '
                          f'({type(value).__name__})')
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:               # a Python int beyond float64's range
+        raise ValueError(f'input {var} is an int too large for a float64 (it has '
+                         f'{len(str(abs(value)))} digits; the largest float64 is 1.8e308)') \
+            from None

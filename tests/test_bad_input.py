@@ -16,7 +16,8 @@ from hypothesis import assume, event, example, given, settings, strategies as st
 from sympy import MatrixSymbol, Q, Symbol, Trace
 
 import computations
-from computations.matrices import NotPositiveDefiniteError, SingularMatrixError
+from computations.matrices import (NotPositiveDefiniteError, SingularMatrixError,
+                                   positive_semidefinite)
 from computations.matrices.compiler.assumptions import AssumptionError
 from computations.testing import evaluate
 from computations.schedulers import execute
@@ -174,6 +175,30 @@ def test_a_vector_given_1d_is_checked_as_its_column(fact, good, bad):
             f(np.eye(3), np.array(bad).reshape(3, 1))
 
 
+@pytest.mark.parametrize('fact, bad', [
+    (Q.symmetric(M), np.array([[1.0, np.nan], [np.nan, 1.0]])),
+    (Q.positive_definite(M), np.diag([np.nan, 1.0])),
+    (positive_semidefinite(M), np.diag([1.0, np.inf])),
+    (Q.invertible(M), np.diag([np.nan, 1.0])),
+    (Q.orthogonal(M), np.diag([np.nan, 1.0])),
+])
+def test_a_non_finite_entry_keeps_no_numeric_fact(fact, bad):
+    """NaN passed every check: comparisons with NaN are false, so no check found a gap."""
+    f = computations.function([M, v], [M * v], [fact], check_assumptions=True)
+    with pytest.raises(AssumptionError, match=re.escape(f'input M is declared {fact}, but it '
+                                                        'has a non-finite entry: M[')):
+        f(bad, np.ones(2))
+
+
+def test_a_nan_on_the_diagonal_keeps_a_structure():
+    """A structural fact checks its zeros only: NaN elsewhere is no violation (``A - diag(A)``
+    made a diagonal NaN a non-zero off the diagonal)."""
+    for fact in (Q.diagonal(M), Q.lower_triangular(M)):
+        f = computations.function([M, v], [M * v], [fact], check_assumptions=True)
+        got = f(np.diag([np.nan, 1.0]), np.ones(2))[0]
+        assert np.isnan(got[0]) and got[1] == 1.0
+
+
 def test_item11_scalar_facts_are_checked():
     f = computations.function([M, alpha], [alpha * M], [Q.positive(alpha)],
                               check_assumptions=True)
@@ -181,6 +206,9 @@ def test_item11_scalar_facts_are_checked():
     with pytest.raises(AssumptionError, match=r'input alpha is declared Q.positive\(alpha\), '
                                               'but alpha = -1.0'):
         f(np.eye(2), -1.0)
+    with pytest.raises(AssumptionError, match=r'input alpha is declared Q.positive\(alpha\), '
+                                              'but alpha = nan'):        # NaN passed
+        f(np.eye(2), float('nan'))
 
 
 def test_item11_rounding_is_not_a_violation():

@@ -78,6 +78,10 @@ def test_scalar_symbols_take_floats():
     assert out.tolist() == [[2, 0], [0, 2]]
     with pytest.raises(ValueError, match='input s is a scalar; give it a number'):
         execute(GEMM(s, A, A), {A: np.eye(2), s: np.ones(2)})
+    # an int beyond float64 raised a bare OverflowError
+    with pytest.raises(ValueError, match='input s is an int too large for a float64'):
+        execute(GEMM(s, A, A), {A: np.eye(2), s: 10**400})
+    assert execute(GEMM(s, A, A), {A: np.eye(2), s: 10**300})[s * A * A][0, 0] == 1e300
 
 
 def test_mixed_dtypes_run_in_float64():

@@ -160,7 +160,8 @@ def check_values(assumptions, values):
         (arg, *_) = assumption.arguments
         if not isinstance(arg, MatrixExpr):        # Q.positive(alpha), Q.gt(k, 1), Q.positive(k - 1)
             numbers = assumption.xreplace(scalars)
-            if not numbers.free_symbols and sympy.ask(numbers) is False:
+            if not numbers.free_symbols and (numbers.has(sympy.nan)        # NaN keeps none
+                                             or sympy.ask(numbers) is False):
                 named = sorted(map(str, assumption.free_symbols & set(scalars)))
                 raise AssumptionError(f'input {", ".join(named)} is declared {assumption}, but '
                                       + ', '.join(f'{s} = {values[sympy.Symbol(s)]!r}'
@@ -240,14 +241,28 @@ def _full_rank(a, label, square=False):
     return None
 
 
+def _finite(check):
+    """``check``, after one that every entry is finite: a NaN or an infinity makes a matrix
+    neither symmetric nor definite nor of a rank (comparisons with NaN are all false, so
+    the checks themselves would pass it)."""
+    def checked(a, label):
+        bad = np.argwhere(~np.isfinite(a))
+        if bad.size:
+            i, j = map(int, bad[0])
+            return f'it has a non-finite entry: {label}[{i}, {j}] = {float(a[i, j])}'
+        return check(a, label)
+    return checked
+
+
 _MATRIX_CHECKS = {
-    'symmetric': _symmetric,
+    'symmetric': _finite(_symmetric),
+    # structure: only the zeros are checked (a NaN among them is not a zero)
     'lower_triangular': _zeros(lambda a: np.triu(a, 1), 'lower triangular'),
     'upper_triangular': _zeros(lambda a: np.tril(a, -1), 'upper triangular'),
-    'diagonal': _zeros(lambda a: a - np.diag(np.diag(a)), 'diagonal'),
-    'positive_definite': _positive_definite,
-    'positive_semidefinite': _positive_semidefinite,
-    'orthogonal': _orthogonal,
-    'fullrank': _full_rank,
-    'invertible': lambda a, label: _full_rank(a, label, square=True),
+    'diagonal': _zeros(lambda a: np.where(np.eye(*a.shape, dtype=bool), 0, a), 'diagonal'),
+    'positive_definite': _finite(_positive_definite),
+    'positive_semidefinite': _finite(_positive_semidefinite),
+    'orthogonal': _finite(_orthogonal),
+    'fullrank': _finite(_full_rank),
+    'invertible': _finite(lambda a, label: _full_rank(a, label, square=True)),
 }
