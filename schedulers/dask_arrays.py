@@ -341,6 +341,8 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
             continue
         if var in values:                      # a scalar input, of the program's dtype
             layer, chunks = {(name,): Task((name,), scalar_type(dtype), values[var])}, ()
+        elif is_constant(var):                 # made by no operation: made here
+            layer, chunks = _constant_result(name, var, prepared, Task)
         elif var in assembled:
             blocks = assembled[var].blocks
             wanted = _wanted_bounds(var, prepared)
@@ -410,6 +412,23 @@ def _result_block(key, block, chunk, keys, dtype, Task, TaskRef, Alias):
     if block in chunk:
         return Task(key, _block, TaskRef(chunk[block]), dtype)
     return Alias(key, keys(block))
+
+
+def _constant_result(name, var, prepared, Task):
+    """The layer and chunks of a result that is a constant: a number (``n``, ``Trace(I)``
+    once bound) or a zero, identity or ones matrix, cut into the call's blocks."""
+    dtype = prepared.dtype
+    if not isinstance(var, MatrixExpr):
+        value = constant_values([var], prepared.dims, dtype)[var]
+        return {(name,): Task((name,), scalar_type(dtype), value)}, ()
+    bounds = _wanted_bounds(var, prepared)
+    kind = type(var).__name__
+    layer = {(name, i, j): Task((name, i, j), _constant,
+                                kind if kind != 'Identity' or i == j else 'ZeroMatrix',
+                                (r1 - r0, c1 - c0), dtype)
+             for i, (r0, r1) in enumerate(zip(bounds[0], bounds[0][1:]))
+             for j, (c0, c1) in enumerate(zip(bounds[1], bounds[1][1:]))}
+    return layer, tuple(tuple(np.diff(b).tolist()) for b in bounds)
 
 
 def _wanted_bounds(var, prepared):

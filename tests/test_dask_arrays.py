@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from dask.core import get_dependencies
 from distributed import Client
-from sympy import Identity, MatrixSymbol, Q, Symbol, Trace
+from sympy import Identity, MatrixSymbol, OneMatrix, Q, Symbol, Trace, ZeroMatrix
 
 import computations
 from computations import ComputationsError
@@ -135,6 +135,21 @@ def test_scalar_results_have_the_programs_dtype():
         assert all(r.dtype == dtype and r.shape == () for r in results)
         computed = dask.compute(*results, scheduler='sync')
         assert [type(c) for c in computed] == [kind] * 3 and computed == (6, 3, 1.5)
+
+
+@pytest.mark.parametrize('outputs', [
+    lambda S: [Trace(S), Trace(Identity(n))], lambda S: [S, n], lambda S: [Identity(n)],
+    lambda S: [S, ZeroMatrix(n, n)], lambda S: [OneMatrix(n, n) + S, OneMatrix(n, n)]],
+    ids=['trace-of-identity', 'dimension', 'identity', 'zero', 'ones'])
+def test_results_that_do_not_depend_on_the_inputs(outputs):
+    """A result no operation makes (``n``, ``Trace(I)``, ``I``, a zero matrix) is made by
+    tasks of its own, in the call's chunks (its key was missing from the graph)."""
+    S = MatrixSymbol('S', n, n)
+    f = computations.function([S], outputs(S))
+    s = np.arange(25.0).reshape(5, 5)
+    got = f(da.from_array(s, chunks=2))
+    assert all(g.chunks == ((2, 2, 1),) * 2 for g in got if g.ndim == 2)
+    same(dask.compute(*got, scheduler='sync'), f(s))
 
 
 # Laziness and the graph -----------------------------------------------------------------
