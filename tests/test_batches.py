@@ -307,3 +307,45 @@ def test_inputs_returned_as_they_are_constants_and_empty_matrices_in_a_batch(bat
                 for g, want in zip(got, f(*(v[i] for v in values))):
                     assert np.shape(g[i]) == np.shape(want)
                     np.testing.assert_allclose(g[i], want, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize('stacked', [True, False], ids=['stacked', 'problem-by-problem'])
+def test_a_shared_1d_vector_gives_1d_results_per_problem(stacked, monkeypatch):
+    """1-D in, 1-D out holds in a batch (NumPy 2's ``solve(stack, vector)`` is (batch, n)):
+    a shared 1-D column vector makes its results (batch, n), on either path; the results
+    read from a stack of columns (batch, n, 1) stay (batch, n, 1)."""
+    x = MatrixSymbol('x', n, 1)
+    f = computations.function([S, x], [S.I * x, S * S, x.T * x], [Q.positive_definite(S)])
+    if stacked:                                         # one call per operation: no loop
+        monkeypatch.setattr(compiled_module, 'run_batch', _no_loop)
+    else:
+        monkeypatch.setattr(compiled_module, 'run_stacked_batch', lambda *args: None)
+    rng = np.random.default_rng()
+    stack, vector = _spd(rng, (3, 2), 4, np.float64), rng.standard_normal(4)
+    solved, squared, norms = f(stack, vector)
+    assert solved.shape == (3, 2, 4) and squared.shape == (3, 2, 4, 4)
+    assert norms.shape == (3, 2, 1, 1)
+    for index in np.ndindex(3, 2):
+        single = f(stack[index], vector)
+        assert single[0].shape == (4,)
+        np.testing.assert_allclose(solved[index], single[0], rtol=1e-12)
+    np.testing.assert_allclose(solved, np.linalg.solve(stack, vector), rtol=1e-10)
+    assert f(stack, vector[:, None])[0].shape == (3, 2, 4, 1)
+
+
+def test_dask_arrays_in_a_batch_are_refused_by_name():
+    """A batch runs on NumPy arrays: a dask input in one (the stack, or a shared matrix) is
+    refused naming it, rather than computed whole with NumPy results returned."""
+    import dask.array as da                  # the optional 'dask' extra (installed by ./dev)
+    from computations.schedulers.dask_arrays import DaskArgumentError
+    f = computations.function([S, B], S.I * B, [Q.positive_definite(S)])
+    rng = np.random.default_rng()
+    stack, rhs = _spd(rng, (3,), 4, np.float64), rng.standard_normal((3, 4, 2))
+    for args, name in [((da.from_array(stack), rhs[0]), 'S'),
+                       ((stack, da.from_array(rhs)), 'B'),
+                       ((stack, da.from_array(rhs[0])), 'B')]:
+        with pytest.raises(DaskArgumentError, match=rf'^input {name} is a dask array in a '
+                                                    r'batch of problems \(batch shape \(3,\)'):
+            f(*args)
+    got = f(da.from_array(stack[0]), da.from_array(rhs[0]))     # one problem: lazy
+    np.testing.assert_allclose(got.compute(), np.linalg.solve(stack[0], rhs[0]), rtol=1e-10)

@@ -7,7 +7,10 @@ float for a scalar input, is shared by every problem; in a batch, a scalar
 input may also be given one value per problem, an array that broadcasts to
 the batch's shape).  As in
 NumPy 2's ``linalg``, a stack of column vectors is ``(..., n, 1)``: a 2-D
-array is always one matrix.  Every problem runs the function's ordinary
+array is always one matrix, and a 1-D array one shared column vector (whose
+results come back ``(..., k)``, 1-D per problem, as in a single call).  A
+batch runs on NumPy arrays: a dask array in one is refused by name
+(:class:`~computations.schedulers.dask_arrays.DaskArgumentError`).  Every problem runs the function's ordinary
 program (compiled once per shape, as for single calls), and the results
 come back stacked: ``(..., rows, columns)`` per matrix output, an array of
 the batch's shape per scalar output, in the structure the outputs were
@@ -41,7 +44,7 @@ import math
 import numpy as np
 from sympy import MatrixExpr
 
-from computations.schedulers.dask_arrays import is_dask_collection
+from computations.schedulers.dask_arrays import DaskArgumentError, is_dask_collection
 
 from ..graph import ComputationsError
 from ..matrices.dtypes import program_dtype
@@ -67,14 +70,16 @@ def batch_shape(inputs, values):
     >>> batch_shape((A, s), (np.ones((5, 1, 2, 2)), np.ones(3))), batch_shape((A,), (np.eye(2),))
     ((5, 3), None)
     """
-    leading = {}
+    leading, lazy = {}, []
     for var, value in zip(inputs, values):
         if is_dask_collection(value):
-            continue
-        try:
-            shape = np.shape(value)
-        except ValueError:             # a ragged list: the conversion names it later
-            continue
+            lazy.append(var)
+            shape = getattr(value, 'shape', ())
+        else:
+            try:
+                shape = np.shape(value)
+            except ValueError:         # a ragged list: the conversion names it later
+                continue
         lead = shape[:-2] if isinstance(var, MatrixExpr) else shape
         if lead:
             leading[var] = lead
@@ -83,11 +88,17 @@ def batch_shape(inputs, values):
     if not any(isinstance(var, MatrixExpr) for var in leading):
         return None
     try:
-        return np.broadcast_shapes(*leading.values())
+        batch = np.broadcast_shapes(*leading.values())
     except ValueError:
         given = ', '.join(f'{var}: {shape}' for var, shape in leading.items())
         raise BatchShapeError(f'the batch dimensions of the inputs do not broadcast together '
                               f'({given})') from None
+    if lazy:       # computing a dask input whole would break "dask.array in, dask.array out"
+        raise DaskArgumentError(
+            f'input {lazy[0]}', f'is a dask array in a batch of problems (batch shape '
+            f'{batch}, from {", ".join(map(str, leading))}): batches run on NumPy arrays; '
+            'compute the dask inputs first, or give single matrices')
+    return batch
 
 
 def run_batch(call, inputs, values, batch):
@@ -124,8 +135,8 @@ def run_stacked_batch(function, values, batch):
     from computations.schedulers.stacked import BATCH_FIRST, run_in_chunks
     if function.blocksize is not None or function.low_memory or not math.prod(batch):
         return None
-    matrices = {var: np.asarray(value) for var, value in zip(function.inputs, values)
-                if isinstance(var, MatrixExpr)}
+    matrices = {var: _column(var, np.asarray(value))
+                for var, value in zip(function.inputs, values) if isinstance(var, MatrixExpr)}
     if any(array.ndim < 2 for array in matrices.values()):
         return None                                    # 1-D vectors: the loop's path names them
     dtype = program_dtype(array.dtype for array in matrices.values())
@@ -193,6 +204,12 @@ def _stacked_program(function, matrices, dtype):
     for value in constants.values():                  # numbers as shared 1 x 1 scalars
         value.flags.writeable = False                  # shared by every call
     return sizes, constants, BATCH_LAST if order <= BATCH_LAST_MAX else BATCH_FIRST
+
+
+def _column(var, array):
+    """A shared 1-D array given for a column vector, as the column (its results come back
+    1-D, :meth:`~.outputs.OutputStructure.flat`)."""
+    return array[:, None] if array.ndim == 1 and var.shape[1] == 1 else array
 
 
 def _per_problem(var, value, batch):

@@ -399,9 +399,10 @@ class Function:
         batch = batch_shape(self.inputs, given)
         if batch is not None:                        # a stack of problems (module batches)
             results = run_stacked_batch(self, given, batch) if fast else None
+            flat = self.structure.flat(self.inputs, given) if self.structure.vectors else None
             return self.structure.pack(results or run_batch(
                 lambda problem: (fast and self._fast(problem)) or
-                self._one(problem, scheduler, check)[0], self.inputs, given, batch))
+                self._one(problem, scheduler, check)[0], self.inputs, given, batch), flat)
         return self.structure.pack(*self._one(given, scheduler, check))
 
     def _fast(self, args):

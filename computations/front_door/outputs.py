@@ -159,7 +159,7 @@ class OutputStructure:
         """The flat ``results`` of a call in the structure the outputs were given in; those
         ``flat`` marks (see :meth:`flat`) as 1-D arrays."""
         if flat is not None and any(flat):
-            results = tuple(r[:, 0] if f else r for r, f in zip(results, flat))
+            results = tuple(r[..., 0] if f else r for r, f in zip(results, flat))  # a batch's too
         if self.kind == 'single':
             return results[0]
         if self.kind == 'tuple':
