@@ -74,12 +74,15 @@ def batch_shape(inputs, values):
     for var, value in zip(inputs, values):
         if is_dask_collection(value):
             lazy.append(var)
-            shape = getattr(value, 'shape', ())
-        else:
-            try:
-                shape = np.shape(value)
-            except ValueError:         # a ragged list: the conversion names it later
-                continue
+            shape = getattr(value, 'shape', None)      # a dask array's (not a Delayed's)
+            if isinstance(shape, tuple) and len(shape) > (2 if isinstance(var, MatrixExpr)
+                                                          else 0):
+                raise _in_a_batch(var, f'its shape {shape}')
+            continue
+        try:
+            shape = np.shape(value)
+        except ValueError:             # a ragged list: the conversion names it later
+            continue
         lead = shape[:-2] if isinstance(var, MatrixExpr) else shape
         if lead:
             leading[var] = lead
@@ -93,12 +96,18 @@ def batch_shape(inputs, values):
         given = ', '.join(f'{var}: {shape}' for var, shape in leading.items())
         raise BatchShapeError(f'the batch dimensions of the inputs do not broadcast together '
                               f'({given})') from None
-    if lazy:       # computing a dask input whole would break "dask.array in, dask.array out"
-        raise DaskArgumentError(
-            f'input {lazy[0]}', f'is a dask array in a batch of problems (batch shape '
-            f'{batch}, from {", ".join(map(str, leading))}): batches run on NumPy arrays; '
-            'compute the dask inputs first, or give single matrices')
+    if lazy:
+        raise _in_a_batch(lazy[0], f'batch shape {batch}, from '
+                                   f'{", ".join(map(str, leading))}')
     return batch
+
+
+def _in_a_batch(var, why):
+    """The error for a dask input in a batch: computing it whole would break "dask.array
+    in, dask.array out", and a batch of dask arrays has no blocked program."""
+    return DaskArgumentError(f'input {var}', f'is a dask array in a batch of problems ({why}): '
+                             'batches run on NumPy arrays; compute the dask inputs first, or '
+                             'give single matrices')
 
 
 def run_batch(call, inputs, values, batch):
