@@ -10,11 +10,11 @@ NumPy 2's ``linalg``, a stack of column vectors is ``(..., n, 1)``: a 2-D
 array is always one matrix, and a 1-D array one shared column vector (whose
 results come back ``(..., k)``, 1-D per problem, as in a single call).  A
 batch runs on NumPy arrays: a dask array in one is refused by name
-(:class:`~computations.schedulers.dask_arrays.DaskArgumentError`).  Every problem runs the function's ordinary
-program (compiled once per shape, as for single calls), and the results
-come back stacked: ``(..., rows, columns)`` per matrix output, an array of
-the batch's shape per scalar output, in the structure the outputs were
-given in.  The inputs are never modified (each problem reads a read-only
+(:class:`~computations.schedulers.dask_arrays.DaskArgumentError`).  Every
+problem runs the function's ordinary program (compiled once per shape, as
+for single calls), and the results come back stacked: ``(..., rows,
+columns)`` per matrix output, an array of the batch's shape per scalar
+output, in the structure the outputs were given in.  The inputs are never modified (each problem reads a read-only
 view, which a program never overwrites).
 
 An error in one problem -- a matrix that is not positive definite, say --
