@@ -4,8 +4,12 @@ The fast runner.  Each operation becomes one or two lines that call its
 scipy routine directly, with every flag resolved when the source is made
 and the typed routine objects (``dgemm``, ``dposv``...) bound once in the
 function's globals, so a call costs little more than the routine calls
-themselves.  Tokens are Python identifiers and become local variables;
-a buffer is released (``del``) after its value's last reader, unless a
+themselves.  Tokens become local variables, under their own names unless
+a name is not an identifier or is one the generated code uses itself
+(:data:`RESERVED`: ``info``, ``fail``, ``np``, Python's builtins...): an
+input named ``info`` is the local ``info_``, and the globals bound for the
+routines avoid the locals' names (a matrix named ``dgemm`` leaves the
+routine ``dgemm_2``).  A buffer is released (``del``) after its value's last reader, unless a
 later operation writes into it (buffer reuse, :mod:`computations.schedulers.reuse`),
 in which case that operation gets it as its output buffer.
 
@@ -36,8 +40,11 @@ def program(A, B):
 (array([[0.16666667],
        [0.5       ]]),)
 """
+import builtins
 import dataclasses
 import itertools
+import keyword
+import re
 import linecache
 import time
 import weakref
@@ -56,6 +63,13 @@ from .pipeline import lower
 
 __all__ = ['generate', 'Generated', 'compile_source', 'compile_function']
 
+#: Names the generated source uses for its own purposes, which no token's local variable
+#: takes: the routines' status and the failure check (``info``, ``fail``), NumPy and the
+#: math module, the profiler's clock and lists (``clock``, ``start``, ``times``), the
+#: discarded return value (``_``), and Python's builtins (``float`` in scalar arithmetic).
+RESERVED = frozenset({'info', 'fail', 'np', 'math', 'clock', 'start', 'times', '_'}
+                     | set(dir(builtins)))
+
 #: Numbers the generated programs, so each has its own file name in :mod:`linecache`.
 _serial = itertools.count(1)
 
@@ -67,7 +81,7 @@ class Generated:
     Call it with the values of ``parameters`` (prepared as
     :func:`computations.schedulers.prepare_inputs` makes them); it returns a tuple, one
     array per entry of ``results``.  With ``profile``, it also takes a list
-    ``_times`` and appends each step's wall time to it (one per entry of
+    ``times`` (a keyword) and appends each step's wall time to it (one per entry of
     ``steps``: the nodes that run, in order).  ``folded``: the Copy nodes of the program
     that no statement makes, the routine that reads the copy copying its argument itself
     (pictures draw them as such: :func:`computations.pictures.dot`'s ``folded``).
@@ -109,6 +123,8 @@ class _Writer:
         self.program, self.order, self.dtype = program, order, dtype
         self.namespace = {'np': np, 'fail': check_info, 'clock': time.perf_counter}
         self.names = {}
+        self.locals = _local_names(program)
+        self.taken = set(self.locals.values())    # globals bound later avoid these
         self.constants = constants
         self.prefix = {np.dtype(np.float64): 'd', np.dtype(np.float32): 's'}[dtype]
 
@@ -117,12 +133,16 @@ class _Writer:
         key = id(obj)
         if key not in self.names:
             name, i = hint, 1
-            while name in self.namespace:
+            while name in self.namespace or name in self.taken:
                 i += 1
                 name = f'{hint}_{i}'
             self.namespace[name] = obj
             self.names[key] = (name, obj)          # keeps obj alive, so ids stay unique
         return self.names[key][0]
+
+    def local(self, token):
+        """The local variable (or constant's global) holding ``token``."""
+        return self.locals[token]
 
     def wrapper(self, op):
         """``op``'s scipy wrapper, typed for this program's dtype (``blas.dgemm``)."""
@@ -138,7 +158,7 @@ class _Writer:
         inputs = {value.expr: value for value in program.inputs}
         if parameters is None:
             parameters = [v.expr for v in program.inputs if not is_constant(v.expr)]
-        params = [inputs[p].token if p in inputs else f'_unused_{i}'
+        params = [self.local(inputs[p].token) if p in inputs else f'_unused_{i}'
                   for i, p in enumerate(parameters)]
         lines = self._constants(inputs, parameters)
         # The buffers made outside the call: the caller's arrays and the constants.
@@ -163,17 +183,18 @@ class _Writer:
             bound.difference_update(states.freed[step])
             pending += states.freed[step]
             if pending and node not in fused:
-                lines.append(f"del {', '.join(dict.fromkeys(pending))}")
+                lines.append(f"del {', '.join(dict.fromkeys(map(self.local, pending)))}")
                 pending = []
         returned, seen = [], set()
         typed = scalar_type(self.dtype)
         for value in results:
+            local = self.local(value.token)
             if not isinstance(value.expr, sympy.MatrixExpr):       # floats are immutable
-                returned.append(value.token if typed is float else
-                                f'{self.bind(typed, typed.__name__)}({value.token})')
+                returned.append(local if typed is float else
+                                f'{self.bind(typed, typed.__name__)}({local})')
                 continue
             fresh = value.token not in callers and value.token not in seen
-            returned.append(value.token if fresh else f'{value.token}.copy(order="K")')
+            returned.append(local if fresh else f'{local}.copy(order="K")')
             seen.add(value.token)
         lines.append(f"return ({', '.join(returned)}{',' if len(returned) == 1 else ''})")
         signature = ', '.join(params + (['*', 'times'] if profile else []))
@@ -195,9 +216,9 @@ class _Writer:
                     raise ValueError(f'generate: no value given for the constant {expr}')
                 array = np.array(self.constants[expr], dtype=self.dtype, order='F')
                 array.flags.writeable = False          # shared by every call: never written
-                self.namespace[value.token] = array
+                self.namespace[self.local(value.token)] = array
             else:
-                self.namespace[value.token] = float(expr)
+                self.namespace[self.local(value.token)] = float(expr)
         return []
 
 
@@ -267,6 +288,37 @@ def _fused_copies(program, order, callers):
     return fused, folded
 
 
+def _local_names(program):
+    """``{token: identifier}`` for every token of ``program``: the token itself when it is
+    an identifier that is no keyword and not :data:`RESERVED`, else a fresh one made from
+    it (``info`` -> ``info_``) that no other token is.
+
+    >>> from computations.inplace import inplace_compile
+    >>> from computations.matrices import GEMM
+    >>> info = sympy.MatrixSymbol('info', 2, 2)
+    >>> sorted(_local_names(inplace_compile(GEMM(1, info, info))).values())
+    ['info_', 'pow_info']
+    """
+    tokens = dict.fromkeys(value.token for node in program.computations
+                           for value in (*node.inputs, *node.outputs))
+    tokens.update(dict.fromkeys(value.token for value in program.inputs))
+    kept = {t for t in tokens if t.isidentifier() and not keyword.iskeyword(t)
+            and t not in RESERVED}
+    names, taken = {t: t for t in kept}, set(kept)
+    for token in tokens:
+        if token in names:
+            continue
+        base = re.sub(r'\W+', '_', token) or 'v'
+        base = base if base.isidentifier() else f'v_{base}'
+        name, count = f'{base}_', 1                   # as token_name does a keyword
+        while name in taken or name in RESERVED:
+            count += 1
+            name = f'{base}_{count}'
+        names[token] = name
+        taken.add(name)
+    return names
+
+
 def _output(program, expr):
     for value in program.outputs:
         if value.expr == expr:
@@ -291,14 +343,14 @@ class _Call:
     def __init__(self, writer, node, bound, source=None):
         self.writer, self.node, self.op = writer, node, node.comp
         source = source or {}                  # folded copies: read the original instead
-        names = [source.get(t, t) for t in node.input_tokens]
+        names = [writer.local(source.get(t, t)) for t in node.input_tokens]
         bind = getattr(self.op, 'bind', None)
         self.args = {k: _literal(v) for k, v in bind(names).items()} if bind else names
         arguments = getattr(self.op, 'input_arguments', range(len(names)))
         self.values = names
         self.positions = {i for i in node.destroyed if node.input_tokens[i] not in source}
         self.destroyed = {arguments[i] for i in self.positions}
-        self.outs = node.output_tokens
+        self.outs = tuple(map(writer.local, node.output_tokens))
         self._bound = bound
 
     def routine(self):
@@ -310,10 +362,11 @@ class _Call:
         return self.writer.bind(obj, hint)
 
     def buffer(self, o):
-        """Output ``o``'s token if it is a free buffer to write a fresh result into, else None."""
-        token = self.outs[o]
+        """Output ``o``'s local if its token is a free buffer to write a fresh result into,
+        else None."""
+        token = self.node.output_tokens[o]
         fresh = token not in self.node.input_tokens
-        return token if fresh and token in self._bound else None
+        return self.outs[o] if fresh and token in self._bound else None
 
     def full_matrix_needed(self, o, triangle='lower'):
         """Whether output ``o`` is returned or read later other than as its ``triangle``

@@ -91,12 +91,12 @@ def _transpose(op, call):
 
 @emit.register(SCALAR)
 def _scalar(op, call):
-    names = {s: sympy.Symbol(t) for s, t in zip(op.inputs, call.node.input_tokens)}
+    names = {s: sympy.Symbol(t) for s, t in zip(op.inputs, call.values)}
     call.bind(__import__('math'), 'math')
     value = f'float({pycode(op.expr.xreplace(names))})'
     if call.writer.dtype != np.float64:            # typed as the kernel types it
         value = (f"{call.bind(scalar_like, 'scalar_like')}({value}, "
-                 f"{', '.join(call.node.input_tokens)})")
+                 f"{', '.join(call.values)})")
     return [f'{call.outs[0]} = {value}']
 
 

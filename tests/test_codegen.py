@@ -19,7 +19,7 @@ from hypothesis import given, settings, strategies as st
 from sympy import MatrixSymbol
 
 import computations
-from computations.matrices import OPERATIONS, SCALAR, TRANSPOSE, LUPivots
+from computations.matrices import OPERATIONS, SCALAR, TRANSPOSE
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from computations.testing import matrix_problems as problems
 from computations.inplace import Copy, TokenComputation, TokenProgram, inplace_compile, tokenize
@@ -249,3 +249,32 @@ def test_runner_must_be_known():
     S = MatrixSymbol('S', 2, 2)
     with pytest.raises(ValueError, match="runner must be one of 'source', 'interpret'"):
         computations.function([S], [S * S], runner='fast')
+
+
+#: Names the generated source uses itself (the routines' status, the failure check, NumPy,
+#: the profiler's, builtins, globals bound for routines and operations), and odd ones.
+_CLASHING = ['info', 'fail', 'np', 'math', 'float', 'clock', 'start', 'times', 'dposv',
+             'dsymm', 'dgemm', 'dpotrs', 'POSV', 'check_diagonal', 'lambda', 'program', 'len']
+
+
+@settings(max_examples=30, deadline=None)
+@given(names=st.lists(st.sampled_from(_CLASHING), min_size=3, max_size=3, unique=True),
+       seed=st.integers(0, 2**32 - 1))
+def test_inputs_named_as_the_generated_codes_own_names(names, seed):
+    """A matrix or scalar named ``info`` (or ``dgemm``, ``float``, ``np``...) is a local of
+    its own: ``info`` once held both the input and the routine's status, and the SYMM read
+    the status (a wrong answer or a crash); a local ``dgemm`` shadowed the routine."""
+    n = sympy.Symbol('n')
+    A, B, c = MatrixSymbol(names[0], n, n), MatrixSymbol(names[1], n, n), sympy.Symbol(names[2])
+    f = computations.function([A, B, c], [A * B + B, A.I * B, sympy.sqrt(c) * A + B,
+                                         sympy.Trace(A * B) * c],
+                              [sympy.Q.positive_definite(A), sympy.Q.positive(c)])
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((4, 4))
+    a, b, scalar = a @ a.T + 4 * np.eye(4), rng.standard_normal((4, 4)), rng.uniform(0.5, 2)
+    want = (a @ b + b, np.linalg.solve(a, b), np.sqrt(scalar) * a + b, np.trace(a @ b) * scalar)
+    for runner in ('source', 'interpret'):
+        g = computations.function(f.inputs, f.outputs, f.assumptions, runner=runner)
+        for got, expected in zip(g(a, b, scalar), want):
+            np.testing.assert_allclose(got, expected, rtol=1e-10)
+    assert 'seconds' in str(f.profile(a, b, scalar)).lower()    # start, times: locals too
