@@ -299,6 +299,18 @@ def test_bad_definitions_fail_at_compile_time(inputs, outputs, error, message):
         computations.function(inputs, outputs)
 
 
+def test_a_matrix_may_share_its_name_with_a_dimension():
+    """Only a scalar input named as a dimension is refused (its value would be ignored); a
+    matrix named ``n`` of size n x n is an input like any other (it was refused)."""
+    N = MatrixSymbol('n', n, n)
+    f = computations.function([N, x], [N * N * x + n * x, sympy.Trace(N) * n],
+                              [Q.positive_definite(N)])
+    a = np.diag([2.0, 3.0])
+    got, trace = f(a, np.ones(2))
+    np.testing.assert_allclose(got, a @ a @ np.ones(2) + 2 * np.ones(2))
+    assert trace == 10.0
+
+
 def test_bad_assumptions_and_sizes():
     with pytest.raises(TypeError, match='assumptions must be SymPy predicates'):
         computations.function([S], [S.I], ['S is SPD'])

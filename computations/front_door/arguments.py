@@ -72,8 +72,8 @@ def check_inputs(inputs):
     if repeated:
         raise ValueError(f'inputs: {", ".join(repeated)} given more than once')
     sizes = {str(d): d for d in dimensions(inputs)}
-    for var in inputs:
-        if str(var) in sizes:
+    for var in inputs:                # (a matrix may share its name with a dimension)
+        if isinstance(var, sympy.Symbol) and str(var) in sizes:
             shaped = next(m for m in inputs if isinstance(m, MatrixSymbol)
                           and any(str(var) in map(str, sympy.sympify(d).free_symbols)
                                   for d in m.shape))
