@@ -321,6 +321,37 @@ def test_item14_a_square_only_property_of_a_non_square_input_is_refused():
         computations.function([X], [X.T * X], [Q.positive_definite(X)])
 
 
+@pytest.mark.parametrize('predicate', [Q.symmetric, Q.diagonal, Q.positive_definite,
+                                       Q.orthogonal, Q.invertible, Q.hermitian])
+@pytest.mark.parametrize('path', ['fast', 'interpret', 'blocked', 'batch', 'dask', 'specialize'])
+def test_a_square_only_property_of_an_input_the_call_makes_rectangular_is_refused(predicate,
+                                                                                   path):
+    """Q.symmetric(Y) with Y n x m is a promise that n = m, which only the call can check:
+    a 2 x 3 array was read as a square one (``2*Y`` came back 3 x 2, ``Y + E`` wrong,
+    ``D*B`` crashed in the wrapper).  Every path refuses it, naming the input."""
+    Y, E = MatrixSymbol('Y', n, m), MatrixSymbol('E', n, m)
+    options = {'runner': 'interpret'} if path == 'interpret' else \
+        {'blocksize': 2} if path == 'blocked' else {}
+    f = computations.function([Y, E], [2 * Y, Y + E], [predicate(Y)], **options)
+    y, e = np.array([[1., 0., 0.], [0., 2., 0.]]), np.arange(6.).reshape(2, 3)
+    name = {'hermitian': 'symmetric'}.get(predicate.name, predicate.name).replace('_', ' ')
+    message = (r'^input Y is declared Q\.\w+\(Y\), but it is 2 x 3 \(m = 3, n = 2\): only '
+               f'square matrices are {name}$')
+    with pytest.raises(AssumptionError, match=message):
+        if path == 'batch':
+            f(np.stack([y, y]), e)
+        elif path == 'dask':
+            import dask.array as da
+            f(da.from_array(y, chunks=1), e)
+        elif path == 'specialize':
+            f.specialize((2, 3), (2, 3))
+        else:
+            f(y, e)
+    square = np.diag([1., 2., 3.])          # the same function at n = m
+    for got, want in zip(f(square, square), (2 * square, 2 * square)):
+        np.testing.assert_allclose(got, want)
+
+
 def test_item14_hermitian_means_symmetric_for_real_matrices():
     f = computations.function([M, v], [M * v], [Q.hermitian(M)])
     g = computations.function([M, v], [M * v], [Q.symmetric(M)])

@@ -41,7 +41,8 @@ from computations.graph import ComputationsError
 from computations.matrices.ops.core import dimensions, matrix_value
 from computations.matrices.compiler.properties import PREDICATES, Properties
 
-__all__ = ['normalize', 'check_values', 'AssumptionError', 'SYNONYMS', 'positive_semidefinite']
+__all__ = ['normalize', 'check_values', 'check_square', 'AssumptionError', 'SYNONYMS',
+           'positive_semidefinite']
 
 #: Predicates that mean one the compiler knows, for real matrices.
 SYNONYMS = {'hermitian': 'symmetric', 'unitary': 'orthogonal'}
@@ -91,7 +92,7 @@ def normalize(assumptions, inputs):
             continue
         given = str(assumption.function.name)     # a Str for Predicate('...') made by hand
         name = SYNONYMS.get(given, given)
-        if name not in _ANY_SHAPE and Properties().square(arg) is False:
+        if _not_square(assumption, Properties()):
             raise ValueError(f'assumption {assumption} contradicts the shapes: {arg} is '
                              f'declared {arg.shape[0]} x {arg.shape[1]}, and only square '
                              f'matrices are {name.replace("_", " ")}')
@@ -105,6 +106,44 @@ def normalize(assumptions, inputs):
     kept = tuple(dict.fromkeys(kept))
     _check_consistent(kept)
     return kept
+
+
+def check_square(assumptions, properties):
+    """Raise :class:`AssumptionError` when the sizes ``properties`` binds make a matrix
+    that a square-only assumption is about rectangular: ``Q.symmetric(Y)`` with Y n x m is
+    a promise that n = m, which the function could not check before the call (the program
+    would read the rectangular array as a square one).
+
+    >>> n, m = sympy.symbols('n m')
+    >>> Y = MatrixSymbol('Y', n, m)
+    >>> check_square([sympy.Q.symmetric(Y)], Properties((), {n: 3, m: 3}))
+    >>> check_square([sympy.Q.symmetric(Y)], Properties((), {n: 2, m: 3}))
+    Traceback (most recent call last):
+        ...
+    computations.matrices.compiler.assumptions.AssumptionError: input Y is declared Q.symmetric(Y), but it is 2 x 3 (m = 3, n = 2): only square matrices are symmetric
+    """
+    for assumption in _flatten(assumptions):
+        if _not_square(assumption, properties):
+            arg, binding = assumption.arguments[0], properties.binding
+            given = str(assumption.function.name)
+            rows, cols = (binding.value(d) for d in arg.shape)
+            sizes = ', '.join(f'{d} = {v}' for d, v in sorted(binding.dims.items(), key=str)
+                              if any(d in sympy.sympify(e).free_symbols for e in arg.shape))
+            what = f'input {arg}' if isinstance(arg, MatrixSymbol) else str(arg)
+            raise AssumptionError(f'{what} is declared {assumption}, but it is {rows} x '
+                                  f'{cols} ({sizes}): only square matrices are '
+                                  f'{SYNONYMS.get(given, given).replace("_", " ")}')
+
+
+def _not_square(assumption, properties):
+    """Whether ``assumption`` holds only of square matrices and is about one that
+    ``properties`` (its sizes) say is not square."""
+    if not isinstance(assumption, sympy.assumptions.AppliedPredicate):
+        return False
+    arg = assumption.arguments[0]
+    given = str(assumption.function.name)
+    return isinstance(arg, MatrixExpr) and SYNONYMS.get(given, given) not in _ANY_SHAPE \
+        and properties.square(arg) is False
 
 
 def _flatten(assumptions):

@@ -29,6 +29,7 @@ from sympy import MatrixExpr, MatrixSymbol
 from computations.core import CompositeComputation, Identity
 from computations.log import get_logger
 from computations.matrices.ops.auxiliary import TRANSPOSE
+from computations.matrices.compiler.assumptions import check_square
 from computations.matrices.compiler.canonical import _ordered
 from computations.matrices.ops.lapack import GESV, GETRF, GETRS, POSV, POTRF, POTRS, SYSV, SYTRF, SYTRS
 from computations.matrices.compiler.properties import Properties
@@ -87,6 +88,7 @@ def _log(compiled, outputs, dims, seconds):
 
 def _compile(outputs, inputs, assumptions, dims):
     properties = Properties(assumptions, dims)
+    check_square(assumptions, properties)       # Q.symmetric(Y), Y n x m: a promise n = m
     planner = Planner(properties, inputs)
     # Matrices first: a scalar (a trace, a quadratic form) is cheap to read off them once
     # they are computed -- Trace(y.T*K.I*y) from the K.I*y a gradient needs anyway.
