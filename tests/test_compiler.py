@@ -437,3 +437,27 @@ def test_a_long_chain_compiles(square):
     compiled = compile_expressions([product], factors, (), sizes)
     assert compiled.flops == _optimal_chain_flops(tuple(dims))
     assert sum(not isinstance(op, Marks) for op in compiled.computation) >= 59
+
+
+# Products whose factors cancel (review E, 2026-12-05) -------------------------------------
+
+def test_products_of_a_cholesky_factor_with_the_inverse_it_cancels():
+    """``S.I*L*B`` (L = chol(S)) is ``L.-T*B``: the half solve ``L.I*(L*B)`` put together by
+    the solve rule multiplied ``L.I*L`` out into an operation reading the identity (an
+    internal ValueError), and ``L.-T*(L.T*B)`` recomputed the input B (a cycle).  Each
+    compiles and equals NumPy's, the gradient through ``S.I*L*B`` as well."""
+    from computations.matrices import LofCholesky as Chol
+    K, R = MatrixSymbol('K', n, n), MatrixSymbol('R', n, 2)
+    chol = Chol(K)
+    rng = np.random.default_rng()
+    g = rng.standard_normal((5, 5))
+    k, r, a = g @ g.T + 5 * np.eye(5), rng.standard_normal((5, 2)), rng.standard_normal((5, 5))
+    c, inv = np.linalg.cholesky(k), np.linalg.inv(k)
+    cases = [(K.I * chol * R, inv @ c @ r), (R.T * chol.T * K.I, r.T @ c.T @ inv),
+             (K.I * chol * chol.T * R, r), (K.I * chol * A, inv @ c @ a),
+             (K.I * chol * chol * R, inv @ c @ c @ r), (chol.T * (chol.T).I * R, r),
+             (computations.grad(Trace(R.T * K.I * chol * R), R),
+              (inv @ c + c.T @ inv) @ r)]
+    for expr, want in cases:
+        f = computations.function([K, A, R], expr, [Q.positive_definite(K)])
+        np.testing.assert_allclose(f(k, a, r), want, rtol=1e-9, atol=1e-12, err_msg=str(expr))

@@ -397,6 +397,39 @@ def _product(factors):
     return product if coefficient == 1 else _ordered(coefficient * product)
 
 
+def cancel_inverses(factors):
+    """``factors`` (a tuple) without the adjacent pairs whose product is the identity,
+    ``X.I*X`` and ``X*X.I`` (``L.-T*L.T`` too); the identity when all cancel.  The factors
+    a rule puts together (``L.I`` before the factors of ``B``) can meet such a pair, which
+    a product's search would otherwise multiply out (an operation reading ``I``).
+
+    >>> from sympy import MatrixSymbol
+    >>> L, B = MatrixSymbol('L', 3, 3), MatrixSymbol('B', 3, 2)
+    >>> cancel_inverses((L.I, L, B)), cancel_inverses((B.T, L.T, Inverse(L.T)))
+    ((B,), (B.T,))
+    >>> cancel_inverses((L.I, L))
+    (I,)
+    """
+    kept = []
+    for factor in factors:
+        if kept and (_inverse_of(kept[-1]) == factor or _inverse_of(factor) == kept[-1]):
+            kept.pop()
+        else:
+            kept.append(factor)
+    if len(kept) == len(factors):
+        return factors
+    return tuple(kept) or (Identity(factors[0].rows),)
+
+
+def _inverse_of(x):
+    """The matrix ``x`` is the inverse of, when it is written as one, else None."""
+    if isinstance(x, Inverse):
+        return x.arg
+    if isinstance(x, Transpose) and isinstance(x.arg, Inverse):
+        return Transpose(x.arg.arg)
+    return None
+
+
 def product(factors, doit=True):
     """The product of matrix ``factors`` (a tuple) as one expression: ``MatMul(*factors)``,
     and with ``doit`` SymPy's simplification of it (as ``A*B*...`` builds it, at once: ``*``

@@ -70,11 +70,12 @@ from computations.graph import ComputationsError
 from computations.sizes import check_position
 from computations.matrices.ops.auxiliary import DIAGAXPY, SCALAR, SHIFT, SYMMETRIZE, TRANSPOSE
 from computations.matrices.ops.blas import AXPY, SCAL
+from computations.matrices.ops.core import NothingToComputeError
 from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
 from computations.matrices.ops.lapack import POTRF
 from computations.matrices.ops.memo import active
 from computations.matrices.ops.rates import ratio
-from computations.matrices.compiler.canonical import product
+from computations.matrices.compiler.canonical import cancel_inverses, product
 from computations.matrices.compiler.chain import ChainOrder
 from computations.matrices.compiler.joint import MAX_GIVEN_SEARCHES, JointPlanning
 from computations.matrices.compiler.properties import split_product as _factors
@@ -282,18 +283,22 @@ class Planner(JointPlanning):
             plans = self.needs(proposal.needs)
             try:
                 made = proposal.make(*(plan.operand for plan in plans))
-            except sympy.ShapeError:
+            except (sympy.ShapeError, NothingToComputeError):
                 # An operation whose shape precondition the rule could not see fails (a
-                # routine that needs a square matrix): the proposal does not apply, and
-                # the other rules still may (never fatal to the whole compile).
+                # routine that needs a square matrix), or that would compute nothing (a
+                # need that is the identity: S.I*L*L.T, L*L.T being S): the proposal does
+                # not apply, and the other rules still may (never fatal to the whole
+                # compile).
                 continue
-            if made is not None:
-                yield self.emit(made.ops, *plans, transposed=made.operand.transposed,
-                                var=made.operand.var)
+            if made is None or any(value in self.inputs for op in made.ops
+                                   for value in op.outputs):
+                continue               # recomputes an input (L.-T*(L.T*B) is B): a cycle
+            yield self.emit(made.ops, *plans, transposed=made.operand.transposed,
+                            var=made.operand.var)
 
     def need(self, need):
         """The plan of a :class:`~.rules.Need`: its value, factored or oriented as asked."""
-        factors = need.factors
+        factors = cancel_inverses(need.factors)            # L.I*L*B, from a rule: B
         plan = self.plan(product(factors, doit=False))
         if need.factorization is not None:
             plan = self.emit((need.factorization(plan.operand.var),), plan,

@@ -53,11 +53,18 @@ import sympy
 from sympy import MatrixExpr
 
 from computations.core import Computation
+from computations.graph import ComputationsError
 from computations.matrices.ops.memo import active
 
 __all__ = ['MatrixComputation', 'Interned', 'Call', 'operations', 'is_variable', 'as_scalar',
            'as_matrix', 'as_flag', 'as_side', 'check_square', 'check_shapes', 'same_dimension',
-           'dimensions', 'matrix_value']
+           'dimensions', 'matrix_value', 'NothingToComputeError']
+
+
+class NothingToComputeError(ComputationsError, ValueError):
+    """An operation whose output is one of its inputs (a product with the identity, a
+    scaling by 1): there is nothing to compute.  The compiler's search drops a candidate
+    that would make one (a split of ``S.I*L*L.T*B`` whose left part is the identity)."""
 
 
 def dimensions(variables):
@@ -397,9 +404,10 @@ class MatrixComputation(Computation, metaclass=Interned):
         if not self.output_is_input:
             for var in outputs:
                 if var in self._inputs:
-                    raise ValueError(f'{self!r} computes {var}, which is already one of its '
-                                     'inputs: there is nothing to compute (e.g. a scaling by '
-                                     '1 or a product with the identity)')
+                    raise NothingToComputeError(
+                        f'{self!r} computes {var}, which is already one of its '
+                        'inputs: there is nothing to compute (e.g. a scaling by 1 or a '
+                        'product with the identity)')
         object.__setattr__(self, '_outputs', outputs)
 
     @property
