@@ -179,8 +179,10 @@ def prepare_inputs(variables, inputs, dims=None, symmetric=()):
         elif kind == 'matrix':
             array = arrays[var]
             if var in symmetric and array.dtype == dtype and array.ndim == 2 \
+                    and array.shape[0] == array.shape[1] \
                     and array.flags.c_contiguous and not array.flags.f_contiguous:
-                array = array.T                # the same symmetric matrix, no copy
+                array = array.T                # the same symmetric matrix, no copy (a
+                # rectangular one is no such matrix: the compiler refuses it by name)
             values[var] = np.asfortranarray(array, dtype=dtype)
         else:
             values[var] = _scalar(var, inputs[var])
