@@ -61,6 +61,8 @@ EXAMPLES = {
     'AssumptionError': (('S violates Q.symmetric(S): S[0, 1] != S[1, 0]',), {}),
     'UsageError': (('unknown problem kalmann',), {}),
     'DaskArgumentError': (('input A', 'has unknown chunk sizes'), {}),
+    'NothingToComputeError': (('GEMM(1, I, B) computes B, which is already one of its inputs',),
+                              {}),
     'RechunkWarning': ((N, ('A', 'B'), 100, 'chunks irregular or not alike'), {}),
 }
 
