@@ -17,7 +17,7 @@ from sympy import Identity, MatrixSymbol, Q, Symbol
 
 import computations
 from computations.core import Identity as Marks
-from computations.matrices import DIAGAXPY, SHIFT, SYRK, compile_expressions
+from computations.matrices import DIAGAXPY, SYRK, compile_expressions
 
 n, p = (Symbol(s, integer=True, positive=True) for s in 'np')
 I = Identity(n)

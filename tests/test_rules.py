@@ -15,7 +15,7 @@ import computations
 from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, DIAGMM, ELEMENT, GEMM,
                                    GEMV, DIAGMM_ROOT,
                                    GETRF, GETRS, INNER, LU_DETERMINANT, POTRF, POTRI, POTRS, SYMM,
-                                   SYRK, SYSV, SYTRF, SYTRS, LDL, TRACE, TRIANGULAR_DETERMINANT, TRMM, TRSM,
+                                   SYRK, SYTRF, SYTRS, LDL, TRACE, TRIANGULAR_DETERMINANT, TRMM, TRSM,
                                    TRTRI, LofCholesky, LUPivots, Properties,
                                    SymmetricLower)
 from computations.matrices import NotPositiveDeterminantError
