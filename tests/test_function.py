@@ -3,6 +3,7 @@
 Numbers are compared with NumPy written independently (``np.linalg.solve``
 and friends), never with the library's own output.
 """
+import inspect
 import pickle
 import threading
 
@@ -130,6 +131,19 @@ def test_keyword_arguments(rng):
     Sv, xv = spd(rng, 3), rng.standard_normal((3, 1))
     (got,) = f(x=xv, S=Sv)
     assert rel(got, Sv @ xv) <= 1e-12
+
+
+def test_an_input_named_self_is_given_by_keyword_too(rng):
+    """The signature shows each input by name; one named ``self`` clashed with the methods'
+    own ``self`` (TypeError: multiple values for argument 'self')."""
+    M = MatrixSymbol('self', n, n)
+    f = computations.function([M, x], [M * x])
+    m, v = rng.standard_normal((3, 3)), rng.standard_normal((3, 1))
+    assert list(inspect.signature(f).parameters)[:2] == ['self', 'x']
+    for got in (f(self=m, x=v)[0], f(m, x=v)[0], f.profile(self=m, x=v) and f(m, v)[0]):
+        assert rel(got, m @ v) <= 1e-12
+    assert f.specialize(self=(4, 4), x=(4, 1)).dims == {n: 4}
+    assert f.peak_bytes(self=(4, 4), x=(4, 1)) >= 0
 
 
 def test_outputs_that_need_no_computation_are_copies(rng):

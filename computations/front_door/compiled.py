@@ -347,7 +347,7 @@ class Function:
 
     # Calling ----------------------------------------------------------------
 
-    def __call__(self, *args, scheduler=None, check_assumptions=None, **kwargs):
+    def __call__(self, /, *args, scheduler=None, check_assumptions=None, **kwargs):
         """Run the program on arrays (floats for scalar inputs); return the results in the
         structure the outputs were given in (see :func:`function`): arrays, and scalars
         for scalar outputs (``np.float32`` when computed from float32 arrays, else Python
@@ -530,14 +530,14 @@ class Function:
                                 symmetric=self._symmetric)
         return guard_donations(values, self.donate), dims
 
-    def profile(self, *args, **kwargs):
+    def profile(self, /, *args, **kwargs):
         """Run once on these arrays, timing each routine call: a printable
         :class:`~computations.schedulers.profile.Profile` (seconds, FLOPs and GFLOP/s per call,
         and the total against this machine's DGEMM rate)."""
         values, dims = self._prepare(self._arguments(args, kwargs))
         return self._specialization(dims).profile(values)
 
-    def peak_bytes(self, *args, **kwargs):
+    def peak_bytes(self, /, *args, **kwargs):
         """The working memory, in bytes, a call on these arrays (or shapes, as tuples) needs.
 
         The most bytes the call holds at once beyond the caller's arrays: the
@@ -589,7 +589,7 @@ class Function:
 
     # Programs -----------------------------------------------------------------
 
-    def specialize(self, *args, **kwargs):
+    def specialize(self, /, *args, **kwargs):
         """The :class:`Specialization` that runs for these arrays (or shapes, as tuples).
 
         >>> A = sympy.MatrixSymbol('A', sympy.Symbol('n'), 2)
