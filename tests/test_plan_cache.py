@@ -87,8 +87,60 @@ def test_a_damaged_plan_is_compiled_again(tmp_path):
     (path,) = tmp_path.glob('*.pickle')
     path.write_bytes(b'not a pickle')
     np.testing.assert_allclose(_solve(tmp_path)(s, b), np.linalg.solve(s, b), rtol=1e-10)
-    assert pickle.loads(path.read_bytes())     # written again, whole
+    assert PlanCache(tmp_path).get(path.stem)  # written again, whole
     assert not list(tmp_path.glob('*.tmp'))
+
+
+def _program(directory):
+    A, b = MatrixSymbol('A', n, n), MatrixSymbol('b', n, 1)
+    return computations.function([A, b], 2 * A * b + b, plan_cache=directory)
+
+
+@pytest.mark.parametrize('position', [0, 17, 40, 100, -60, -25, -9, -2])
+def test_a_flipped_bit_in_a_stored_plan_costs_a_compile_not_a_wrong_result(tmp_path, position):
+    a, b = _data(5, 1, seed=3)
+    expected = 2 * a @ b + b
+    _program(tmp_path)(a, b)
+    (path,) = tmp_path.glob('*.pickle')
+    stored = path.read_bytes()
+    for bit in range(8):                       # every bit of the byte, one at a time
+        damaged = bytearray(stored)
+        damaged[position] ^= 1 << bit
+        path.write_bytes(bytes(damaged))
+        assert PlanCache(tmp_path).get(path.stem) is None
+        np.testing.assert_allclose(_program(tmp_path)(a, b), expected, rtol=1e-12)
+        assert path.read_bytes() == stored     # compiled again and stored whole
+
+
+def test_a_plan_that_cannot_be_stored_is_logged_and_the_call_goes_on(tmp_path, monkeypatch,
+                                                                      caplog):
+    def full_disk(*args, **kwargs):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr('tempfile.mkstemp', full_disk)
+    s, b = _data(4, 2)
+    with caplog.at_level('WARNING', logger='computations.plan_cache'):
+        np.testing.assert_allclose(_solve(tmp_path)(s, b), np.linalg.solve(s, b), rtol=1e-10)
+    assert 'not stored' in caplog.text and 'No space left' in caplog.text
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_plan_cache_on_a_path_that_cannot_be_made_is_logged(tmp_path, caplog):
+    blocker = tmp_path / 'file'
+    blocker.write_text('a file where the directory should go')
+    s, b = _data(3, 1)
+    with caplog.at_level('WARNING', logger='computations.plan_cache'):
+        np.testing.assert_allclose(_solve(blocker / 'plans')(s, b), np.linalg.solve(s, b),
+                                   rtol=1e-10)
+    assert 'not stored' in caplog.text
+
+
+def test_a_stored_object_that_is_not_a_plan_is_compiled_again(tmp_path):
+    s, b = _data(4, 2)
+    f = _solve(tmp_path)
+    f(s, b)
+    (path,) = tmp_path.glob('*.pickle')
+    PlanCache(tmp_path).put(path.stem, 'not a plan')
+    np.testing.assert_allclose(_solve(tmp_path)(s, b), np.linalg.solve(s, b), rtol=1e-10)
 
 
 def test_the_directory_is_made_when_missing(tmp_path):

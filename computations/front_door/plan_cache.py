@@ -11,10 +11,15 @@ n = 2000, k = 1000 takes ~10 ms where compiling it in a fresh process takes
 redone: it is cheap and depends on the running library's code.
 
 A file is written whole under a temporary name and then renamed, so two
-processes sharing a directory never read half a plan; a file that cannot
-be read (damaged, or from a library whose classes changed) is ignored and
-compiled again.  Plans are pickles: point ``plan_cache`` only at a
-directory you trust, as for any pickle.
+processes sharing a directory never read half a plan.  Each file starts
+with a SHA-256 of its key and its pickled plan: a file that does not match
+(damaged on disk, or stored under another name), cannot be unpickled (from
+a library whose classes changed) or is not a plan is ignored and compiled
+again, so a flipped bit costs a compile, never a wrong result.  A plan that
+cannot be stored (a read-only or full disk) is logged and the call goes on.
+Plans are pickles: point ``plan_cache`` only at a directory you trust, as
+for any pickle (the checksum guards against damage, not against someone
+who can write there).
 
 >>> import tempfile, sympy
 >>> cache = PlanCache(tempfile.mkdtemp())
@@ -25,6 +30,11 @@ True
 >>> cache.put(key, ('the plan',))
 >>> cache.get(key)
 ('the plan',)
+>>> path = cache.directory / f'{key}.pickle'
+>>> damaged = bytearray(path.read_bytes()); damaged[-3] ^= 1
+>>> _ = path.write_bytes(bytes(damaged))
+>>> cache.get(key) is None
+True
 """
 import hashlib
 import os
@@ -72,25 +82,50 @@ class PlanCache:
         return self.directory / f'{key}.pickle'
 
     def get(self, key):
-        """The plan stored under ``key``, or None (none stored, or unreadable)."""
+        """The plan stored under ``key``, or None (none stored, damaged or unreadable)."""
         try:
-            with open(self._path(key), 'rb') as file:
-                return pickle.load(file)
+            data = self._path(key).read_bytes()
         except FileNotFoundError:
             return None
-        except Exception as error:           # damaged, or pickled by other classes
-            _log.debug('plan %s unreadable (%s: %s): compiling again', key[:12],
-                       type(error).__name__, error)
-            return None
+        except OSError as error:
+            return _miss(key, error)
+        digest, payload = data[:_DIGEST_BYTES], data[_DIGEST_BYTES:]
+        if digest != _digest(key, payload):
+            return _miss(key, 'its checksum does not match')
+        try:
+            return pickle.loads(payload)
+        except Exception as error:           # pickled by classes that changed since
+            return _miss(key, error)
 
     def put(self, key, plan):
-        """Store ``plan`` under ``key`` (atomically: written whole, then renamed)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.directory, suffix='.tmp')
+        """Store ``plan`` under ``key`` (atomically: written whole, then renamed); a
+        plan that cannot be stored (read-only or full disk) is logged and dropped."""
+        payload = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            with os.fdopen(handle, 'wb') as file:
-                pickle.dump(plan, file, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, self._path(key))
-        except BaseException:
-            os.unlink(temporary)
-            raise
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.directory, suffix='.tmp')
+            try:
+                with os.fdopen(handle, 'wb') as file:
+                    file.write(_digest(key, payload) + payload)
+                os.replace(temporary, self._path(key))
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError as error:
+            _log.warning('plan %s not stored in %s (%s: %s): the call goes on without it',
+                         key[:12], self.directory, type(error).__name__, error)
+
+
+_DIGEST_BYTES = hashlib.sha256().digest_size
+
+
+def _digest(key, payload):
+    """What a plan's file starts with: a SHA-256 of its key and its pickled plan."""
+    return hashlib.sha256(key.encode() + b'\0' + payload).digest()
+
+
+def _miss(key, reason):
+    """Log why the plan under ``key`` is compiled again; None."""
+    _log.debug('plan %s unusable (%s): compiling again', key[:12],
+               f'{type(reason).__name__}: {reason}' if isinstance(reason, Exception) else reason)
+    return None

@@ -59,6 +59,8 @@ def _compiled(function, dims):
     cache = function.plan_cache
     key = cache and cache.key(function._canonical, function.inputs, function.assumptions, dims)
     plan = cache.get(key) if cache else None
+    if not (isinstance(plan, tuple) and len(plan) == 3):      # none stored, or not a plan
+        plan = None
     if plan is None:
         plan = compile_expressions(function._canonical, function.inputs, function.assumptions,
                                    dims)
