@@ -59,6 +59,7 @@ def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
     """
     lowered = _lowered(comp, donate, inplace)
     values = prepare_inputs([v.expr for v in lowered.program.inputs], inputs)
+    values = guard_donations(values, lowered.donate, given=inputs)
     return run_program(lowered.program, lowered.order, values, donate=lowered.donate,
                        poison=poison, stats=stats)
 
@@ -109,27 +110,34 @@ def run_program(program, order, values, *, donate=(), poison=False, stats=None):
             for value, result in results.items()}
 
 
-def guard_donations(values, donate):
+def guard_donations(values, donate, given=None):
     """``values`` with a copy in place of each donated array the program must not really
     overwrite (the same dict when there is none).
 
     A donated array that is read-only (scipy would write into it anyway) or
     that shares memory with another input is copied first, so that donation
     never changes another input's value or writes where it must not.
+    ``given``, the caller's arguments before :func:`prepare_inputs` converted
+    them (same keys), counts too: a C-ordered view of a donated array is
+    converted to a copy, but the caller's view is still its memory.
 
     >>> a = np.eye(2, order='F')
     >>> guarded = guard_donations({'x': a, 'y': a}, ['x'])
     >>> guarded['x'] is a, guarded['y'] is a
     (False, True)
+    >>> values = {'x': a, 'y': np.ascontiguousarray(a.T)}     # y converted from a.T
+    >>> guard_donations(values, ['x'], given={'x': a, 'y': a.T})['x'] is a
+    False
     """
     copied = None
+    others = [(key, other) for mapping in (values, given or {})
+              for key, other in mapping.items() if isinstance(other, np.ndarray)]
     for var in donate:
         value = values.get(var)
         if not isinstance(value, np.ndarray):
             continue
         if not value.flags.writeable or any(
-                np.may_share_memory(value, other) for key, other in values.items()
-                if key != var and isinstance(other, np.ndarray)):
+                np.may_share_memory(value, other) for key, other in others if key != var):
             copied = dict(values) if copied is None else copied
             copied[var] = np.array(value, order='F', copy=True)
     return values if copied is None else copied

@@ -14,7 +14,8 @@ from sympy import MatrixSymbol, Q, Symbol
 
 import computations
 from computations.front_door.cli import main
-from computations.matrices import NotPositiveDefiniteError, SingularMatrixError
+from computations.matrices import POSV, NotPositiveDefiniteError, SingularMatrixError
+from computations.schedulers import execute
 from computations.matrices.examples.kalman import kalman_numpy
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 
@@ -211,6 +212,26 @@ def test_donation_never_reaches_another_argument_or_a_read_only_array(rng):
     frozen = Sv.copy(order='F')
     frozen.flags.writeable = False
     assert rel(f(frozen, Sv)[1], Sv @ Sv) <= 1e-12 and np.array_equal(frozen, Sv)
+
+
+@pytest.mark.parametrize('view', [
+    lambda s: s.T,                             # C-ordered: converted to a Fortran copy
+    lambda s: s[:, ::-1][:, ::-1],             # strided views of the same memory
+    lambda s: s.T[::1, ::1],
+])
+def test_donation_never_reaches_a_view_of_the_donated_array_given_for_another_input(rng, view):
+    """A kept A given as a view of the donated S that the call converts (a copy) still
+    shares the caller's memory: S is copied before it is written."""
+    f = computations.function([S, A], [S.I * A], [Q.positive_definite(S)], donate=['S'])
+    Sv = np.asfortranarray(spd(rng, 4))
+    a = view(Sv)
+    before = a.copy()
+    (solved,) = f(Sv, a)
+    assert np.array_equal(a, before)
+    assert rel(solved, np.eye(4)) <= 1e-10
+    out = execute(POSV(S, A), {S: Sv, A: view(Sv)}, donate=[S])
+    assert np.array_equal(view(Sv), before)
+    assert rel(out[S.I * A], np.eye(4)) <= 1e-10
 
 
 @pytest.mark.parametrize('donate, message', [

@@ -526,9 +526,9 @@ class Function:
 
     def _prepare(self, given):
         dims = {}
-        values = prepare_inputs(self.inputs, dict(zip(self.inputs, given)), dims=dims,
-                                symmetric=self._symmetric)
-        return guard_donations(values, self.donate), dims
+        arguments = dict(zip(self.inputs, given))
+        values = prepare_inputs(self.inputs, arguments, dims=dims, symmetric=self._symmetric)
+        return guard_donations(values, self.donate, given=arguments), dims
 
     def profile(self, /, *args, **kwargs):
         """Run once on these arrays, timing each routine call: a printable
