@@ -70,7 +70,7 @@ from computations.matrices.transforms.blocking import Assemble, Split, partition
 from computations.sizes import Binding
 
 from .dask_graph import INSTALL, _task_spec, op_tasks
-from .execute import bind_dimensions, constant_values, prepare_inputs
+from .execute import MASKED, bind_dimensions, constant_values, prepare_inputs
 
 __all__ = ['prepare', 'to_arrays', 'is_dask_collection', 'Prepared', 'RechunkWarning',
            'DaskArgumentError']
@@ -177,6 +177,12 @@ def _dask_input(var, value, da):
     if not isinstance(var, MatrixExpr):
         raise DaskArgumentError(f'input {var}', 'is a scalar: give a float, not a dask array')
     dtypes.check(var, value.dtype)
+    meta = getattr(value, '_meta', None)
+    if isinstance(meta, np.ma.MaskedArray):
+        raise DaskArgumentError(f'input {var}', MASKED)
+    if meta is not None and not isinstance(meta, np.ndarray):    # cupy, sparse: not NumPy
+        raise DaskArgumentError(f'input {var}', f'has chunks of type '
+                                f'{type(meta).__name__}: the routines take NumPy arrays')
     if value.ndim == 1 and var.shape[1] == 1:
         value = value[:, None]
     if value.ndim != 2:

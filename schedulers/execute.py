@@ -222,6 +222,11 @@ def _constant(var, binding, dtype):
     return make[type(var)]()
 
 
+#: Why a masked array is refused (NumPy's, or a dask array of masked chunks).
+MASKED = ('is a masked array; the routines would read the masked entries: pass '
+          'value.filled(...) or a plain array')
+
+
 def _array(var, value):
     """``value`` as an array of real numbers (not yet converted), or a ValueError naming ``var``.
 
@@ -230,8 +235,7 @@ def _array(var, value):
     masked values).
     """
     if isinstance(value, np.ma.MaskedArray):
-        raise ValueError(f'input {var} is a masked array; the routines would read the masked '
-                         'entries: pass value.filled(...) or a plain array')
+        raise ValueError(f'input {var} {MASKED}')
     try:
         array = np.asarray(value)
     except Exception as error:  # ragged lists and the like

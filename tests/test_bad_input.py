@@ -273,6 +273,8 @@ def test_item14_scalars_must_be_real_numbers(value, message):
 @pytest.mark.parametrize('value, message', [
     (np.eye(2, dtype=bool), r'input M is a bool array; give numbers'),
     (np.ma.masked_array(np.eye(2), mask=np.eye(2)), 'input M is a masked array'),
+    (np.ma.masked_array(np.ones((3, 2, 2)), mask=np.eye(2) * [[[0]], [[1]], [[0]]]),
+     'input M is a masked array'),                         # a batch's stack, too
     (np.eye(2, dtype=np.longdouble), 'input M is float128; the routines compute in float64 at '
                                      'most'),
 ])

@@ -351,4 +351,29 @@ def test_errors_name_the_argument():
         f(x.astype(complex))                  # the one dtype rule, as for NumPy inputs
     with pytest.raises(ValueError, match='input A'):
         f(da.ones((4, 3), chunks=2))
+    masked = da.ma.masked_array(x, mask=da.eye(4, chunks=2).astype(bool))
+    with pytest.raises(DaskArgumentError, match='input A is a masked array; the routines would '
+                                                'read the masked entries'):
+        f(masked)                             # as NumPy's masked arrays are refused
     assert issubclass(DaskArgumentError, ComputationsError)
+
+
+class _NotNumPy:
+    """The chunk type of a dask array whose chunks are not NumPy arrays (as CuPy's): as
+    much of an array as dask needs to keep it as the array's meta."""
+    ndim, shape, dtype = 2, (0, 0), np.dtype(float)
+
+    def __getitem__(self, key):
+        return self
+
+    def __array_function__(self, *args, **kwargs):
+        return NotImplemented
+
+
+def test_chunks_that_are_not_numpy_arrays_are_refused_by_name():
+    A = MatrixSymbol('A', n, n)
+    x = da.ones((4, 4), chunks=2).map_blocks(lambda block: block, meta=_NotNumPy())
+    assert isinstance(x._meta, _NotNumPy)
+    with pytest.raises(DaskArgumentError, match='input A has chunks of type _NotNumPy: the '
+                                                'routines take NumPy arrays'):
+        computations.function([A], [A * A])(x)

@@ -45,6 +45,7 @@ import numpy as np
 from sympy import MatrixExpr
 
 from computations.schedulers.dask_arrays import DaskArgumentError, is_dask_collection
+from computations.schedulers.execute import MASKED
 
 from ..graph import ComputationsError
 from ..matrices.dtypes import program_dtype
@@ -79,6 +80,8 @@ def batch_shape(inputs, values):
                                                           else 0):
                 raise _in_a_batch(var, f'its shape {shape}')
             continue
+        if isinstance(value, np.ma.MaskedArray):    # stacks would drop the mask
+            raise ValueError(f'input {var} {MASKED}')
         try:
             shape = np.shape(value)
         except ValueError:             # a ragged list: the conversion names it later
