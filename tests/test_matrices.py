@@ -145,6 +145,9 @@ def test_str_shows_arguments_and_non_default_flags():
     (lambda: AXPY(1, X, A), ShapeError, 'AXPY: X = X is nxk and Y = A is nxn'),
     (lambda: POSV(A, X.T), ShapeError, 'POSV: A = A is nxn and B = X.T is kxn'),
     (lambda: POTRF(B), ShapeError, 'POTRF: A must be square'),
+    (lambda: TRSM(1, B, A), ShapeError, 'TRSM: A must be square, but B is nxk'),
+    (lambda: TRSM(1, B, A, side='R'), ShapeError, 'TRSM: A must be square, but B is nxk'),
+    (lambda: TRMM(1, B, A), ShapeError, 'TRMM: A must be square, but B is nxk'),
 ])
 def test_bad_arguments_fail_early_and_name_the_argument(make, error, message):
     with pytest.raises(error, match=message):

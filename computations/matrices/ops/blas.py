@@ -363,6 +363,7 @@ class _TriangularProduct(_Triangular):
         lower = as_flag(lower, 'lower', name)
         trans_a = as_flag(trans_a, 'trans_a', name)
         unit_diagonal = as_flag(unit_diagonal, 'unit_diagonal', name)
+        check_square(A, 'A', name)            # before _apply: TRSM's A.I needs it square
         product = _sided_product(name, side, A, self._apply(transpose_if(trans_a, A)), B)
         self._set(alpha, A, B, side, lower, trans_a, unit_diagonal,
                   outputs=[_scaled(alpha, product)])
