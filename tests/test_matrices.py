@@ -148,6 +148,8 @@ def test_str_shows_arguments_and_non_default_flags():
     (lambda: TRSM(1, B, A), ShapeError, 'TRSM: A must be square, but B is nxk'),
     (lambda: TRSM(1, B, A, side='R'), ShapeError, 'TRSM: A must be square, but B is nxk'),
     (lambda: TRMM(1, B, A), ShapeError, 'TRMM: A must be square, but B is nxk'),
+    (lambda: TRSM(1, MatrixSymbol('R', 3, 2), MatrixSymbol('C', 3, 3)), ShapeError,
+     'TRSM: A must be square, but R is 3x2'),          # SymPy knows 3x2 has no inverse
 ])
 def test_bad_arguments_fail_early_and_name_the_argument(make, error, message):
     with pytest.raises(error, match=message):
