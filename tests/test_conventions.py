@@ -330,6 +330,20 @@ def test_float64_and_float32_keep_their_precision(dtype, rtol):
     assert logdet == pytest.approx(np.linalg.slogdet(s64)[1], rel=rtol, abs=rtol)
 
 
+@pytest.mark.parametrize('dtype, rtol', [('>f8', 1e-11), ('>f4', 2e-4), ('<f4', 2e-4)])
+@pytest.mark.parametrize('batch', [(), (3,)])
+def test_either_byte_order_keeps_its_precision(dtype, rtol, batch):
+    """Big-endian float32 is float32 too (computed natively, returned native)."""
+    rng = np.random.default_rng()
+    s = np.stack([spd(rng, 4) for _ in range(3)])[0 if not batch else slice(None)]
+    v = rng.standard_normal(batch + (4, 1))
+    solution, logdet = DTYPE_FUNCTION(s.astype(dtype), v.astype(dtype), 0.5)
+    assert solution.dtype == np.dtype(dtype).newbyteorder('=')
+    s64, v64 = s.astype(dtype).astype(float), v.astype(dtype).astype(float)
+    close(solution, 0.5 * np.linalg.solve(s64, v64), rtol)
+    close(logdet, np.linalg.slogdet(s64)[1], rtol)
+
+
 def test_float64_is_not_computed_in_single_precision():
     f = computations.function([S], S * S)
     s = np.full((2, 2), 1 + 2.0 ** -40)                      # below float32's resolution

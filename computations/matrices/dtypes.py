@@ -75,8 +75,18 @@ def program_dtype(dtypes):
 
     >>> program_dtype([np.dtype(np.float32)] * 2), program_dtype([np.float32, np.int64])
     (dtype('float32'), dtype('float64'))
+    >>> program_dtype([np.dtype('>f4')])          # float32 in either byte order
+    dtype('float32')
     """
     dtypes = list(dtypes)
-    return np.dtype(np.float32) if dtypes and all(d == np.float32 for d in dtypes) \
+    return np.dtype(np.float32) if dtypes and all(map(_float32, dtypes)) \
         else np.dtype(np.float64)
+
+
+def _float32(dtype):
+    """Whether ``dtype`` is float32, native or byte-swapped."""
+    if dtype == np.float32:
+        return True
+    dtype = np.dtype(dtype)
+    return dtype.kind == 'f' and dtype.itemsize == 4
 
