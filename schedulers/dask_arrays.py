@@ -169,13 +169,19 @@ def prepare(variables, given, blocksize=None, stacklevel=2):
     return Prepared(values, dims, blocks, dtype)
 
 
+#: Why a dask array cannot be given for a scalar input: its value would be needed to
+#: build the graph (a scalar is part of each task, not a block of its own).
+SCALAR = ('is a scalar: give a float, not a dask array (a scalar result of another '
+          'compiled function, too: compute it first)')
+
+
 def _dask_input(var, value, da):
     """A dask argument as a 2-D dask array (a column vector's may be 1-D), checked."""
     if not isinstance(value, da.Array):
         raise DaskArgumentError(f'input {var}', f'is a {type(value).__name__}: a call with '
                                 'dask collections takes dask.array.Array arguments')
     if not isinstance(var, MatrixExpr):
-        raise DaskArgumentError(f'input {var}', 'is a scalar: give a float, not a dask array')
+        raise DaskArgumentError(f'input {var}', SCALAR)
     dtypes.check(var, value.dtype)
     meta = getattr(value, '_meta', None)
     if isinstance(meta, np.ma.MaskedArray):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from dask.core import get_dependencies
 from distributed import Client
+import sympy
 from sympy import Identity, MatrixSymbol, OneMatrix, Q, Symbol, Trace, ZeroMatrix
 
 import computations
@@ -356,6 +357,22 @@ def test_errors_name_the_argument():
                                                 'read the masked entries'):
         f(masked)                             # as NumPy's masked arrays are refused
     assert issubclass(DaskArgumentError, ComputationsError)
+
+
+def test_a_dask_array_for_a_scalar_input_is_refused_as_a_scalar_not_as_a_batch():
+    A, S, x, alpha = (MatrixSymbol('A', n, n), MatrixSymbol('S', n, n), MatrixSymbol('x', n, 1),
+                      Symbol('alpha'))
+    scale = computations.function([A, alpha], alpha * A)
+    logdet = computations.function([S], sympy.log(sympy.Determinant(S)),
+                                   [Q.positive_definite(S)])
+    quad = computations.function([x], x.T * x)
+    a = da.from_array(np.eye(3), chunks=2)
+    for scalar in (logdet(4 * a), quad(da.ones(3, chunks=2)), da.ones(5, chunks=2)):
+        with pytest.raises(DaskArgumentError, match='input alpha is a scalar: give a float, '
+                                                    'not a dask array'):
+            scale(a, scalar)
+        with pytest.raises(DaskArgumentError, match='input alpha is a scalar'):
+            scale(np.eye(3), scalar)
 
 
 class _NotNumPy:

@@ -44,7 +44,7 @@ import math
 import numpy as np
 from sympy import MatrixExpr
 
-from computations.schedulers.dask_arrays import DaskArgumentError, is_dask_collection
+from computations.schedulers.dask_arrays import SCALAR, DaskArgumentError, is_dask_collection
 from computations.schedulers.execute import MASKED
 
 from ..graph import ComputationsError
@@ -74,10 +74,11 @@ def batch_shape(inputs, values):
     leading, lazy = {}, []
     for var, value in zip(inputs, values):
         if is_dask_collection(value):
+            if not isinstance(var, MatrixExpr):
+                raise DaskArgumentError(f'input {var}', SCALAR)
             lazy.append(var)
             shape = getattr(value, 'shape', None)      # a dask array's (not a Delayed's)
-            if isinstance(shape, tuple) and len(shape) > (2 if isinstance(var, MatrixExpr)
-                                                          else 0):
+            if isinstance(shape, tuple) and len(shape) > 2:
                 raise _in_a_batch(var, f'its shape {shape}')
             continue
         if isinstance(value, np.ma.MaskedArray):    # stacks would drop the mask
