@@ -118,6 +118,16 @@ def test_an_error_names_the_problem_of_the_batch():
     assert caught.value.batch_index == (2, 1)
 
 
+@pytest.mark.parametrize('count', [3, 700])                     # stacked, batch-last
+def test_a_shape_every_problem_has_wrong_is_the_calls_error_not_a_problems(count):
+    f = computations.function([S, B], S.I * B, [Q.positive_definite(S)])
+    stack = np.broadcast_to(np.eye(3), (count, 3, 3))
+    with pytest.raises(ValueError, match=r'^input B has 4 rows, but n = 3 \(bound by S\)') \
+            as caught:
+        f(stack, np.ones((4, 3)))              # a shared B that fits no problem
+    assert not hasattr(caught.value, 'batch_index')
+
+
 def test_batch_dimensions_that_do_not_broadcast_are_named():
     f = computations.function([S, B], S.I * B, [Q.positive_definite(S)])
     with pytest.raises(BatchShapeError, match=r'do not broadcast together \(S: \(3,\), '

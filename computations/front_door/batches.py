@@ -45,7 +45,7 @@ import numpy as np
 from sympy import MatrixExpr
 
 from computations.schedulers.dask_arrays import SCALAR, DaskArgumentError, is_dask_collection
-from computations.schedulers.execute import MASKED
+from computations.schedulers.execute import MASKED, bind_dimensions
 
 from ..graph import ComputationsError
 from ..matrices.dtypes import program_dtype
@@ -124,6 +124,11 @@ def run_batch(call, inputs, values, batch):
     views = [_per_problem(var, value, batch) for var, value in zip(inputs, values)]
     shared = [_shared(value) if matrix and view is None else value
               for value, view, matrix in zip(values, views, matrices)]
+    # every problem has the same shapes: a shape that does not fit is the call's error,
+    # named once, not the first problem's
+    bind_dimensions(inputs, {var: np.shape(value if view is None else view[(0,) * len(batch)])
+                             for var, value, view in zip(inputs, shared, views)
+                             if isinstance(var, MatrixExpr)})
     results = []
     for index in np.ndindex(*batch):
         problem = [value if view is None else view[index] if matrix else float(view[index])
