@@ -15,7 +15,9 @@ float32, else float64).  The caller's arrays are never modified.
 array([[0.09090909],
        [0.63636364]])
 """
+import decimal
 import functools
+import numbers
 
 import numpy as np
 import sympy
@@ -369,13 +371,20 @@ def _solve(var, axis, dim, size, symbol, bound):
 
 
 def _scalar(var, value):
-    """A scalar input as a float: real numbers only (Python or NumPy, or a 0-d array)."""
-    kind = np.asarray(value).dtype.kind if isinstance(value, (np.ndarray, np.generic)) \
-        else None
+    """A scalar input as a float: real numbers only (Python, NumPy, or a 0-d array; a
+    ``Fraction``, ``Decimal`` or real SymPy number too).
+
+    >>> _scalar('alpha', sympy.Rational(1, 4)), _scalar('alpha', decimal.Decimal('0.5'))
+    (0.25, 0.5)
+    """
+    numpy = isinstance(value, (np.ndarray, np.generic))
+    kind = np.asarray(value).dtype.kind if numpy else None
     if isinstance(value, (bool, np.bool_)) or not (
-            isinstance(value, (int, float)) or kind in ('i', 'u', 'f') and np.ndim(value) == 0
-            and np.asarray(value).dtype.itemsize <= 8):
-        if np.iscomplexobj(value):
+            kind in ('i', 'u', 'f') and np.ndim(value) == 0
+            and np.asarray(value).dtype.itemsize <= 8
+            or not numpy and isinstance(value, (numbers.Real, decimal.Decimal))):
+        if np.iscomplexobj(value) or isinstance(value, sympy.Basic) and value.is_number \
+                and value.is_extended_real is False:
             raise ValueError(f'input {var} is complex; only real scalars are supported')
         raise ValueError(f'input {var} is a scalar; give it a number, not {value!r} '
                          f'({type(value).__name__})')

@@ -5,6 +5,8 @@ fix.  The last test is a property over random bad input: every call either
 returns the right values or raises a specific error naming the input,
 before any routine runs, and never modifies the caller's arrays.
 """
+import decimal
+import fractions
 import pickle
 import re
 
@@ -261,6 +263,8 @@ def test_item13_small_calls_are_not_checked(monkeypatch):
     (1 + 2j, 'input alpha is complex'),
     (np.longdouble(2), 'input alpha is a scalar; give it a number'),
     (np.ones(2), 'input alpha is a scalar; give it a number'),
+    (sympy.I, 'input alpha is complex'),
+    (sympy.Symbol('t'), r'input alpha is a scalar; give it a number, not t \(Symbol\)'),
 ])
 def test_item14_scalars_must_be_real_numbers(value, message):
     f = computations.function([M, alpha], [alpha * M])
@@ -268,6 +272,13 @@ def test_item14_scalars_must_be_real_numbers(value, message):
         f(np.eye(2), value)
     close(f(np.eye(2), np.float32(2))[0], 2 * np.eye(2))
     close(f(np.eye(2), np.array(3))[0], 3 * np.eye(2))
+
+
+@pytest.mark.parametrize('value', [sympy.Integer(3), sympy.Float(0.75), sympy.Rational(1, 3),
+                                   fractions.Fraction(2, 3), decimal.Decimal('0.1'), 7])
+def test_real_numbers_of_any_kind_are_scalars(value):
+    f = computations.function([M, alpha], [alpha * M])
+    close(f(np.eye(2), value)[0], float(value) * np.eye(2))
 
 
 @pytest.mark.parametrize('value, message', [
