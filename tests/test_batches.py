@@ -4,6 +4,7 @@ import contextlib
 
 import numpy as np
 import pytest
+import sympy
 from hypothesis import given, settings, strategies as st
 from sympy import Determinant, Identity, MatrixSymbol, OneMatrix, Q, Symbol, Trace, log
 
@@ -133,8 +134,26 @@ def test_batch_dimensions_that_do_not_broadcast_are_named():
     with pytest.raises(BatchShapeError, match=r'do not broadcast together \(S: \(3,\), '
                                               r'B: \(4,\)\)'):
         f(np.stack([np.eye(2)] * 3), np.ones((4, 2, 1)))
-    with pytest.raises(BatchShapeError, match='holds no problem'):
-        f(np.ones((0, 2, 2)), np.ones((2, 1)))
+
+
+@pytest.mark.parametrize('stacks, expected', [
+    (((0, 3, 3), (3, 2)), (0, 3, 2)),
+    (((2, 0, 3, 3), (3, 2)), (2, 0, 3, 2)),
+    (((0, 3, 3), (5, 1, 3, 2)), (5, 0, 3, 2)),                 # broadcast as NumPy does
+])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_a_batch_of_no_problem_gives_empty_stacks_as_numpy_does(stacks, expected, dtype):
+    f = computations.function([S, B], [S.I * B, sympy.log(sympy.Determinant(S))],
+                              [Q.positive_definite(S)])
+    s, b = (np.ones(shape, dtype) for shape in stacks)
+    solved, logdet = f(s, b)
+    assert solved.shape == np.linalg.solve(s, b).shape == expected
+    assert logdet.shape == expected[:-2] and solved.dtype == logdet.dtype == dtype
+    with pytest.raises(ValueError, match=r'input B has 4 rows, but n = 3'):
+        f(s, np.ones((4, 2)))                  # the shapes are still checked
+    x = MatrixSymbol('x', n, 1)
+    g = computations.function([S, x], S * x)
+    assert g(np.ones((0, 3, 3)), np.ones(3)).shape == (0, 3)   # a shared 1-D vector: 1-D
 
 
 def test_a_single_output_and_a_tuple_are_stacked_as_given():

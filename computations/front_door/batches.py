@@ -49,8 +49,10 @@ from computations.schedulers.execute import MASKED, bind_dimensions
 
 from ..graph import ComputationsError
 from ..matrices.dtypes import program_dtype
+from ..sizes import Binding
 
-__all__ = ['BatchShapeError', 'batch_shape', 'run_batch', 'run_stacked_batch', 'STACKED_MAX']
+__all__ = ['BatchShapeError', 'batch_shape', 'empty_batch', 'run_batch', 'run_stacked_batch',
+           'STACKED_MAX']
 
 #: Problems whose matrices all have at most this many rows and columns run stacked (one
 #: NumPy/SciPy call per operation for the whole batch, :mod:`computations.schedulers.stacked`);
@@ -117,9 +119,6 @@ def _in_a_batch(var, why):
 def run_batch(call, inputs, values, batch):
     """The results of ``call`` (one problem's flat tuple of results from its values) on every
     problem of the ``batch``, stacked: a tuple with one array per output."""
-    if not math.prod(batch):
-        raise BatchShapeError(f'the batch {batch} holds no problem: its results would have no '
-                              'shape to take')
     matrices = [isinstance(var, MatrixExpr) for var in inputs]
     views = [_per_problem(var, value, batch) for var, value in zip(inputs, values)]
     shared = [_shared(value) if matrix and view is None else value
@@ -140,6 +139,30 @@ def run_batch(call, inputs, values, batch):
             raise
     return tuple(_stack([result[i] for result in results], batch)
                  for i in range(len(results[0])))
+
+
+def empty_batch(function, values, batch):
+    """The results of a ``batch`` that holds no problem (a 0 among its dimensions): empty
+    stacks of the shapes and dtype one problem's results would have, as NumPy's stacked
+    routines give; the problems' shapes are still checked.
+
+    >>> from computations import function
+    >>> from sympy import MatrixSymbol, Symbol, Trace
+    >>> n = Symbol('n')
+    >>> A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)
+    >>> [r.shape for r in empty_batch(function([A, x], [A * x, x.T * x, Trace(A)]),
+    ...                               [np.ones((0, 3, 3)), np.ones((3, 1))], (0,))]
+    [(0, 3, 1), (0, 1, 1), (0,)]
+    """
+    matrices = {var: value for var, value in zip(function.inputs, values)
+                if isinstance(var, MatrixExpr)}
+    dims = bind_dimensions(function.inputs, {var: np.shape(value)[-2:] if np.ndim(value) > 1
+                                             else np.shape(value)
+                                             for var, value in matrices.items()})
+    dtype = program_dtype(np.asarray(value).dtype for value in matrices.values())
+    binding = Binding(dims)
+    return tuple(np.empty(tuple(batch) + (binding.shape(out) or ()), dtype)
+                 for out in function._canonical)
 
 
 def run_stacked_batch(function, values, batch):

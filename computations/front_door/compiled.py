@@ -18,6 +18,7 @@ shape signature (made once, cached) and runs it in process or on Dask.
 >>> f.cache_info()
 CacheInfo(hits=0, misses=1, maxsize=128, currsize=1)
 """
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -38,7 +39,7 @@ from ..matrices.ops.memo import Memo
 from ..pictures import mimebundle
 from .arguments import (DEFAULT_SIZE, call_doc, call_signature, check_blocksize, check_flag,
                         check_inputs, check_output, check_sizes)
-from .batches import batch_shape, run_batch, run_stacked_batch
+from .batches import batch_shape, empty_batch, run_batch, run_stacked_batch
 from .cache import DEFAULT_CACHE_SIZE, ShapeCache
 from .dispatch import MISS, Dispatch, never
 from .dtypes import check_dtypes
@@ -398,8 +399,10 @@ class Function:
         check_dtypes(self.inputs, given)
         batch = batch_shape(self.inputs, given)
         if batch is not None:                        # a stack of problems (module batches)
-            results = run_stacked_batch(self, given, batch) if fast else None
             flat = self.structure.flat(self.inputs, given) if self.structure.vectors else None
+            if not math.prod(batch):
+                return self.structure.pack(empty_batch(self, given, batch), flat)
+            results = run_stacked_batch(self, given, batch) if fast else None
             return self.structure.pack(results or run_batch(
                 lambda problem: (fast and self._fast(problem)) or
                 self._one(problem, scheduler, check)[0], self.inputs, given, batch), flat)
