@@ -156,6 +156,21 @@ def test_a_batch_of_no_problem_gives_empty_stacks_as_numpy_does(stacks, expected
     assert g(np.ones((0, 3, 3)), np.ones(3)).shape == (0, 3)   # a shared 1-D vector: 1-D
 
 
+@pytest.mark.parametrize('method', ['specialize', 'peak_bytes', 'profile'])
+def test_the_methods_that_take_one_problem_refuse_a_stack_by_name(method):
+    f = computations.function([S, B], S.I * B, [Q.positive_definite(S)])
+    stack, b = np.stack([np.eye(3) * (i + 2) for i in range(4)]), np.ones((3, 1))
+    message = (rf"^{method} takes one problem, but input S is a stack of them \(batch \(4,\)\): "
+               r"give one problem's arrays, e\.g\. S\[0\], or their shapes")
+    with pytest.raises(ValueError, match=message):
+        getattr(f, method)(stack, b)
+    if method != 'profile':
+        with pytest.raises(ValueError, match=message):
+            getattr(f, method)((4, 3, 3), (3, 1))
+        assert getattr(f, method)((3, 3), (3, 1)) is not None
+    assert getattr(f, method)(stack[0], b) is not None       # one problem: as before
+
+
 def test_a_single_output_and_a_tuple_are_stacked_as_given():
     A = MatrixSymbol('A', n, n)
     single = computations.function([A], A * A)

@@ -537,7 +537,7 @@ class Function:
         """Run once on these arrays, timing each routine call: a printable
         :class:`~computations.schedulers.profile.Profile` (seconds, FLOPs and GFLOP/s per call,
         and the total against this machine's DGEMM rate)."""
-        values, dims = self._prepare(self._arguments(args, kwargs))
+        values, dims = self._prepare(self._one_problem('profile', args, kwargs))
         return self._specialization(dims).profile(values)
 
     def peak_bytes(self, /, *args, **kwargs):
@@ -553,7 +553,8 @@ class Function:
         >>> f.peak_bytes((1000, 2)), f.peak_bytes(np.ones((1000, 2)))   # C order: copied
         (32, 16032)
         """
-        specialization, dtype, converted = self._predict(self._arguments(args, kwargs))
+        specialization, dtype, converted = self._predict(
+            self._one_problem('peak_bytes', args, kwargs))
         return specialization.peak_bytes(dtype) + converted
 
     def _predict(self, given):
@@ -600,10 +601,29 @@ class Function:
         >>> f.specialize((5, 2)).dims
         {n: 5}
         """
-        given = self._arguments(args, kwargs)
+        given = self._one_problem('specialize', args, kwargs)
         shapes = {var: value if isinstance(value, tuple) else np.shape(value)
                   for var, value in zip(self.inputs, given) if isinstance(var, MatrixExpr)}
         return self._specialization(bind_dimensions(self.inputs, shapes))
+
+    def _one_problem(self, method, args, kwargs):
+        """The arguments of ``method``, which takes one problem: a batch (a stack, or shapes
+        with batch dimensions) is refused by name, not as a matrix of the wrong shape."""
+        given = self._arguments(args, kwargs)
+        batch = None
+        try:                        # a shape given as a tuple stands for an array of no memory
+            arrays = [np.broadcast_to(False, value) if isinstance(value, tuple) else value
+                      for value in given]
+            batch = batch_shape(self.inputs, arrays)
+        except (ValueError, TypeError):
+            pass                    # not a batch that broadcasts: the checks that follow name it
+        if batch is not None:
+            stacked = next(var for var, value in zip(self.inputs, arrays)
+                           if isinstance(var, MatrixExpr) and np.ndim(value) > 2)
+            raise ValueError(f'{method} takes one problem, but input {stacked} is a stack of '
+                             f'them (batch {batch}): give one problem\'s arrays, e.g. '
+                             f'{stacked}[0], or their shapes')
+        return given
 
     def _specialization(self, dims):
         """The :class:`Specialization` for ``{dimension: size}``, from the cache (made on a
