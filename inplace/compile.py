@@ -39,7 +39,6 @@ B, S = POSV(S, B)  # S**(-1)*B, LofCholesky(S)
 from computations import CompositeComputation, Computation
 
 from .check import is_constant
-from .donate import check_donate
 from .program import TokenProgram
 from .tokens import Copy, TokenComputation, TokenNamer, inplace_map
 
@@ -134,12 +133,11 @@ def plan_overwrites(comp, donate=()):
     """The overwrites that may destroy the original value, without a copy.
 
     Returns a frozenset of ``(operation, input_position)``.  ``donate`` lists
-    caller inputs (expressions or their names) the program may overwrite; an
-    entry that is not a matrix input raises :class:`~.donate.DonateError`.  Greedy, in the
+    caller inputs (expressions) the program may overwrite.  Greedy, in the
     composite's deterministic order (see the module docstring for the rules).
     """
     comp = _mathematical(comp)
-    donate = set(check_donate(donate, comp.inputs))
+    donate = set(donate)
     protected = set(comp.outputs) | {var for var in comp.inputs
                                      if var not in donate or is_constant(var)}
     successors = {op: set(comp.dependents(op)) for op in comp.toposort()}
