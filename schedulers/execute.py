@@ -61,9 +61,8 @@ def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
     """
     lowered = _lowered(comp, donate, inplace)
     values = prepare_inputs([v.expr for v in lowered.program.inputs], inputs)
-    values = guard_donations(values, lowered.donate, given=inputs)
     return run_program(lowered.program, lowered.order, values, donate=lowered.donate,
-                       poison=poison, stats=stats)
+                       poison=poison, stats=stats, given=inputs)
 
 
 def compile_program(comp, *, donate=(), inplace=True):
@@ -91,15 +90,16 @@ def _lowered(comp, donate, inplace):
     return lower(comp, donate=donate, order='default', reuse=False, inplace=inplace)
 
 
-def run_program(program, order, values, *, donate=(), poison=False, stats=None):
+def run_program(program, order, values, *, donate=(), poison=False, stats=None, given=None):
     """Run a token program from :func:`compile_program`; return ``{output: array}``.
 
     ``values`` maps every input variable of the program (constants
-    included) to its value, as :func:`prepare_inputs` makes them; the
-    caller's arrays are never modified except those in ``donate``.
+    included) to its value, as :func:`prepare_inputs` makes them from the
+    caller's ``given`` arguments (if passed, for :func:`guard_donations`);
+    the caller's arrays are never modified except those in ``donate``.
     """
     donated = set(donate)
-    values = guard_donations(values, donated)
+    values = guard_donations(values, donated, given=given)
     buffers = {v.token: values[v.expr] for v in program.inputs}
     keep = [v.token for v in program.inputs if v.expr not in donated]
     results = interpret(program, buffers, order=order, poison=poison, keep=keep, stats=stats)

@@ -125,9 +125,7 @@ def run_batch(call, inputs, values, batch):
               for value, view, matrix in zip(values, views, matrices)]
     # every problem has the same shapes: a shape that does not fit is the call's error,
     # named once, not the first problem's
-    bind_dimensions(inputs, {var: np.shape(value if view is None else view[(0,) * len(batch)])
-                             for var, value, view in zip(inputs, shared, views)
-                             if isinstance(var, MatrixExpr)})
+    _problem_dimensions(inputs, values)
     results = []
     for index in np.ndindex(*batch):
         problem = [value if view is None else view[index] if matrix else float(view[index])
@@ -154,15 +152,20 @@ def empty_batch(function, values, batch):
     ...                               [np.ones((0, 3, 3)), np.ones((3, 1))], (0,))]
     [(0, 3, 1), (0, 1, 1), (0,)]
     """
-    matrices = {var: value for var, value in zip(function.inputs, values)
-                if isinstance(var, MatrixExpr)}
-    dims = bind_dimensions(function.inputs, {var: np.shape(value)[-2:] if np.ndim(value) > 1
-                                             else np.shape(value)
-                                             for var, value in matrices.items()})
-    dtype = program_dtype(np.asarray(value).dtype for value in matrices.values())
-    binding = Binding(dims)
+    dtype = program_dtype(np.asarray(value).dtype for var, value in zip(function.inputs, values)
+                          if isinstance(var, MatrixExpr))
+    binding = Binding(_problem_dimensions(function.inputs, values))
     return tuple(np.empty(tuple(batch) + (binding.shape(out) or ()), dtype)
                  for out in function._canonical)
+
+
+def _problem_dimensions(inputs, values):
+    """``{dimension: size}`` of every problem of a batch (they all have the same shapes:
+    each matrix's last two dimensions, or a shared 1-D vector's), checked as a single
+    call's are."""
+    return bind_dimensions(inputs, {var: np.shape(value)[-2:]
+                                    for var, value in zip(inputs, values)
+                                    if isinstance(var, MatrixExpr)})
 
 
 def run_stacked_batch(function, values, batch):
