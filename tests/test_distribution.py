@@ -14,6 +14,7 @@ from sympy import Identity, MatrixSymbol, Q, Symbol
 import computations
 from computations.core import Identity as Marks
 from computations.matrices import compile_expressions
+from computations.matrices.compiler import search as search_module
 from computations.matrices.compiler.properties import Properties
 from computations.matrices.compiler.search import Planner
 
@@ -414,3 +415,61 @@ def test_the_applications_joint_plans_fit_in_the_budget(monkeypatch):
     compile_expressions(outputs, inputs, assumptions)
     per_planner = Counter(counts)
     assert per_planner and max(per_planner.values()) <= joint.MAX_GIVEN_SEARCHES // 4
+
+
+def _forgetting_restart(self):
+    """The search's state forgotten at each commit (as before it was kept per set of
+    committed operations)."""
+    self._memo, self._children, self._reaches, self._joint = {}, {}, {}, {}
+    self._given_memos, self._given_plans = {}, {}
+    self._rewrites, self._given_searches = self.max_rewrites, search_module.MAX_GIVEN_SEARCHES
+
+
+def _joint_problems():
+    """Programs whose outputs and needs are planned jointly: the Kalman filter at shapes where
+    either output order wins, randomized inversion, the sum of products of sums."""
+    from computations.matrices.examples.kalman import kalman
+    T = S * (S.T * A * S).I * S.T
+    problems = [([T + (I - T * A) * X * (I - A * T)], [A, S, X],
+                 [Q.positive_definite(A), Q.fullrank(S)], {n: 200, m: 10}),
+                (*_sum_of_products_of_sums(), {n: 5, k: 3}),
+                ([X * A - I, A * X * A - A], [X, A], [], {n: 40})]
+    inputs, outputs, assumptions = kalman()
+    dims = {str(d): d for v in inputs for d in v.shape if isinstance(d, Symbol)}
+    for sizes in ((50, 5), (500, 3), (500, 400), (1000, 1000), (2000, 1000), (20, 10)):
+        problems.append((outputs, inputs, assumptions, dict(zip((dims['n'], dims['k']), sizes))))
+    return problems
+
+
+def test_the_search_state_kept_per_committed_operations_gives_the_programs_made_afresh(
+        monkeypatch):
+    """Plans made under a set of committed operations are reused when another output order
+    commits the same set again (:meth:`Planner._restart`): the programs are those of
+    planning afresh after each commit, at every shape (the Kalman filter's two output
+    orders each win somewhere)."""
+    problems = _joint_problems()
+    kept = [compile_expressions(*problem) for problem in problems]
+    monkeypatch.setattr(Planner, '_restart', _forgetting_restart)
+    afresh = [compile_expressions(*problem) for problem in problems]
+    for one, other in zip(kept, afresh):
+        assert one.flops == other.flops
+        assert set(one.computation.computations) == set(other.computation.computations)
+
+
+def test_the_kalman_filter_searches_each_expression_a_few_times(monkeypatch):
+    """The Kalman filter (27 expressions) at n = 2000, k = 1000 runs 84 searches: the
+    covariance planned first finds what the mean planned first searched already, and the
+    outputs are planned again around each other once, for the cheapest order (124 searches
+    when the state was forgotten at each commit and every order ran its own rounds)."""
+    from computations.matrices.examples.kalman import kalman
+    searched = Counter()
+    original = Planner._search
+
+    def counting(self, expr):
+        searched[expr] += 1
+        return original(self, expr)
+    monkeypatch.setattr(Planner, '_search', counting)
+    inputs, outputs, assumptions = kalman(n, k)
+    compiled(outputs, inputs, assumptions, {n: 2000, k: 1000})
+    assert len(searched) == 27
+    assert sum(searched.values()) <= 90

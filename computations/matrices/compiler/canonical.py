@@ -352,8 +352,27 @@ def _sum(terms):
 
     SymPy's MatAdd keeps its terms in the order they were added in, so sums
     of the same terms built differently would be different expressions.
+    Kept in the active memo (:func:`_kept`).
     """
-    return _ordered(functools.reduce(operator.add, terms))
+    return _kept('sum', terms, lambda: _ordered(functools.reduce(operator.add, terms)))
+
+
+def _kept(kind, args, build):
+    """``build()``, kept in the active :class:`~computations.matrices.ops.memo.Memo` under
+    ``kind`` and ``args`` (each with its type: ``1`` and ``1.0`` are different
+    coefficients).  The canonical forms and transposes the compiler derives are remembered
+    per size regime (:meth:`~.properties.Properties._remembered`: ``H`` may be symmetric
+    where it is square), and deriving them again where the sizes are new (the Kalman
+    filter at n = k) built the same SymPy sums and products again: a third of that
+    compilation."""
+    memo = active()
+    if memo is None:
+        return build()
+    key = (kind, tuple((type(a), a) for a in args))
+    try:
+        return memo.lookup('products', key, build)
+    except TypeError:                         # an unhashable argument: not kept
+        return build()
 
 
 def _ordered(expr):
@@ -378,8 +397,13 @@ def _product(factors):
     """The product of scalars and matrices, nested products flattened.
 
     Built as one MatMul, because ``(A*B)*(A*B)`` through ``*`` becomes the
-    power ``(A*B)**2``; ``A*B*A*B`` is what the search splits.
+    power ``(A*B)**2``; ``A*B*A*B`` is what the search splits.  Kept in the active
+    memo (:func:`_kept`).
     """
+    return _kept('product', factors, lambda: _built_product(factors))
+
+
+def _built_product(factors):
     coefficient, matrices = sympy.S.One, []
     for f in factors:
         if isinstance(f, MatMul):

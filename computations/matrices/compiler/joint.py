@@ -10,10 +10,10 @@ more than that, and this module (a mixin of :class:`~.search.Planner`) does them
 - a program's outputs (:meth:`JointPlanning.plan_outputs`): planned one after the
   other, what earlier outputs computed costing nothing later
   (:meth:`~.search.Planner.commit`), so a factorization made for one output serves the
-  next; then each is planned again with the others' operations committed, and kept when
-  the program is cheaper, so that what two outputs share is computed once whatever
-  their order; and each matrix output is planned first in turn, the cheapest program
-  kept.
+  next; each matrix output is planned first in turn, and the cheapest program kept;
+  then each of its outputs is planned again with the others' operations committed,
+  and kept when the program is cheaper, so that what two outputs share is computed
+  once whatever their order.
 
 The planner's state this module reads and keeps (besides the search's memo):
 ``_given`` (None, or the memo, children and touched values of the planning that
@@ -22,7 +22,7 @@ The planner's state this module reads and keeps (besides the search's memo):
 made so), ``_children`` and ``_reaches`` (an expression
 searched -> the expressions its search planned, directly or not), ``_joint`` (needs ->
 their joint plans) and ``_given_memos`` (free operations -> the plans made so); all are
-forgotten at each commit.
+kept per set of committed operations (:meth:`~.search.Planner._restart`).
 
 >>> from sympy import Identity, MatrixSymbol
 >>> from computations.matrices.compiler.properties import Properties
@@ -206,7 +206,8 @@ class JointPlanning:
         :data:`MAX_FIRST_OUTPUTS`), and the cheapest program is kept: the first output
         chooses its shared values alone, so another output's needs steer them only when
         it comes first (the Kalman filter's covariance wants ``S = H*Sigma*H.T + R`` from
-        the SYMM it reads anyway, the mean alone through Sigma's Cholesky factor).
+        the SYMM it reads anyway, the mean alone through Sigma's Cholesky factor).  Then
+        each output of that program is planned again around the others (:meth:`_rounds`).
 
         (the module shows ``[X*A - I, A*X*A - A]``, which computes ``X*A`` once).
         """
@@ -216,31 +217,40 @@ class JointPlanning:
             order = [first] + [i for i in range(len(exprs)) if i != first]
             self.committed = set(committed)
             self._restart()
-            plans = [None] * len(exprs)
-            for i, plan in zip(order, self._in_order([exprs[i] for i in order])):
-                plans[i] = plan
-            price = self.price(frozenset().union(*(p.ops for p in plans)) - committed)
+            planned = [None] * len(exprs)
+            for i, found in zip(order, self._in_order([exprs[i] for i in order])):
+                planned[i] = found
+            price = self.price(frozenset().union(*(p.ops for p, _, _ in planned)) - committed)
             if best is None or price < best[0]:
-                best = price, plans
-        plans = best[1]
+                best = price, planned
+        plans = self._rounds(exprs, *map(list, zip(*best[1])))
         self.committed = committed.union(*(p.ops for p in plans))
         self._restart()
         return plans
 
     def _in_order(self, exprs):
-        """The plans of ``exprs`` planned one after the other, each with the earlier ones'
-        operations committed; then each again with all the others' operations committed,
-        kept when the whole program is cheaper, until nothing changes (at most
+        """Per output of ``exprs``, planned one after the other, each with the earlier ones'
+        operations committed: its plan, the operations committed then, and the expressions
+        its planning planned (:meth:`_planned`)."""
+        found = []
+        for expr in exprs:
+            base = frozenset(self.committed)
+            plan, planned = self._planned(expr)
+            found.append((plan, base, planned))
+            self.commit(plan)
+        return found
+
+    def _rounds(self, exprs, plans, base, seen):
+        """``plans`` of ``exprs`` (made with ``base`` committed, their planning planned
+        ``seen``), each planned again with all the others' operations committed, kept when
+        the whole program is cheaper, until nothing changes (at most
         :data:`MAX_JOINT_ROUNDS` rounds), so that a value two outputs share is computed
         once whatever their order (``[X*A - I, A*X*A - A]``).  An output is planned again
         only when another's plan computes a value that its last search planned (a
-        candidate it could now read for free) and its own plan does not."""
-        plans, seen, base = [], [], []
-        for expr in exprs:
-            base.append(frozenset(self.committed))
-            plans.append(self.output(expr))
-            seen.append(set(self._memo))
-            self.commit(plans[-1])
+        candidate it could now read for free) and its own plan does not.  Run on the
+        cheapest order only: in each order tried, they planned again what the next order
+        plans anyway (the Kalman filter's mean around the covariance), a fifth of its
+        compilation."""
         for _ in range(MAX_JOINT_ROUNDS if len(exprs) > 1 else 0):
             changed = False
             for i, expr in enumerate(exprs):
@@ -249,13 +259,22 @@ class JointPlanning:
                     continue
                 self.committed = set(others)
                 self._restart()
-                plan = self.output(expr)
+                plan, planned = self._planned(expr)
                 if self.price(others | plan.ops) < self.price(others | plans[i].ops):
                     plans[i], changed = plan, True
-                base[i], seen[i] = others, set(self._memo)
+                base[i], seen[i] = others, planned
             if not changed:
                 break
         return plans
+
+    def _planned(self, expr):
+        """The plan of the output ``expr`` (:meth:`~.search.Planner.output`), and the
+        expressions its planning planned: those its search reached, and any other it added
+        to the memo (the memo may hold plans made for other outputs under the same committed
+        operations: :meth:`~.search.Planner._restart`)."""
+        before = set(self._memo)
+        plan = self.output(expr)
+        return plan, (set(self._memo) - before) | self._reach(expr)
 
     def _useful(self, ops, planned):
         '''Whether one of ``ops`` computes a value in ``planned`` (or its transpose).'''

@@ -187,6 +187,9 @@ class Planner(JointPlanning):
         self._joint = {}           # needs -> their plans, planned jointly
         self._given_memos = {}     # those operations -> the plans made so
         self._given_plans = {}     # an expression, the free operations it sees -> its plan
+        self._rule_memo, self._make_memo = {}, {}
+        self._state = frozenset()  # the operations committed when this state began
+        self._states = {}          # such operations -> the search's state under them
         self._built = {}           # SymPy expressions built by the search (:meth:`built`)
 
     def built(self, key, make):
@@ -273,7 +276,37 @@ class Planner(JointPlanning):
 
     def apply(self, rules, *args):
         """The plans of the proposals of every rule in ``rules`` for ``args``, in order."""
-        return [plan for rule in rules for plan in self.propose(rule(self.properties, *args))]
+        return [plan for rule in rules for plan in self.propose(self._proposals(rule, args))]
+
+    def _proposals(self, rule, args):
+        """``rule``'s proposals for ``args``, kept for this planner's life: a rule is a pure
+        function of its arguments and the properties (this planner's sizes), and the same
+        products are offered again under each set of committed operations, free
+        operations and output order (a fifth of the Kalman filter's compilation)."""
+        key = rule, tuple(tuple(a) if type(a) is list else a for a in args)
+        found = self._rule_memo.get(key)
+        if found is None:
+            found = self._rule_memo[key] = tuple(rule(self.properties, *args))
+        return found
+
+    def _made(self, proposal, operands):
+        """What ``proposal`` makes on ``operands`` (:class:`~.rules.Made`), or None when it
+        makes nothing or its operations cannot be built: one whose shape precondition the
+        rule could not see fails (a routine that needs a square matrix), or would compute
+        nothing (a need that is the identity: ``S.I*L*L.T``, ``L*L.T`` being S); the
+        proposal does not apply, and the other rules still may (never fatal to the whole
+        compile).  Kept for this planner's life (:meth:`_proposals`)."""
+        key = proposal, operands
+        try:
+            return self._make_memo[key]
+        except KeyError:
+            pass
+        try:
+            made = proposal.make(*operands)
+        except (sympy.ShapeError, NothingToComputeError):
+            made = None
+        self._make_memo[key] = made
+        return made
 
     def propose(self, proposals):
         """The plans of ``proposals``: each one's needs planned jointly
@@ -281,15 +314,7 @@ class Planner(JointPlanning):
         holding them (a proposal that makes nothing gives no plan)."""
         for proposal in proposals:
             plans = self.needs(proposal.needs)
-            try:
-                made = proposal.make(*(plan.operand for plan in plans))
-            except (sympy.ShapeError, NothingToComputeError):
-                # An operation whose shape precondition the rule could not see fails (a
-                # routine that needs a square matrix), or that would compute nothing (a
-                # need that is the identity: S.I*L*L.T, L*L.T being S): the proposal does
-                # not apply, and the other rules still may (never fatal to the whole
-                # compile).
-                continue
+            made = self._made(proposal, tuple(plan.operand for plan in plans))
             if made is None or any(value in self.inputs for op in made.ops
                                    for value in op.outputs):
                 continue               # recomputes an input (L.-T*(L.T*B) is B): a cycle
@@ -627,13 +652,25 @@ class Planner(JointPlanning):
         self._restart()
 
     def _restart(self):
-        """Forget the plans made under the operations committed before."""
-        self._memo.clear()
-        self._children.clear()
-        self._reaches.clear()
-        self._joint.clear()
-        self._given_memos.clear()
-        self._given_plans.clear()
+        """Go on with the plans made under the operations now committed: the search's
+        state (its memo, what each search planned, the joint plans, the budgets left) is
+        kept per set of committed operations, since a plan depends on what is committed.
+        Planning a program's outputs in another order meets the same sets again (none
+        committed, first; one output's plan committed, when it is planned first in one
+        order and the others are re-planned around it in the other): the Kalman filter's
+        covariance planned first finds every value it shares with the mean planned
+        already."""
+        self._states[self._state] = (self._memo, self._children, self._reaches, self._joint,
+                                     self._given_memos, self._given_plans, self._rewrites,
+                                     self._given_searches)
+        self._state = frozenset(self.committed)
+        if self._state in self._states:
+            (self._memo, self._children, self._reaches, self._joint, self._given_memos,
+             self._given_plans, self._rewrites, self._given_searches) = \
+                self._states[self._state]
+            return
+        self._memo, self._children, self._reaches, self._joint = {}, {}, {}, {}
+        self._given_memos, self._given_plans = {}, {}
         self._rewrites = self.max_rewrites
         self._given_searches = MAX_GIVEN_SEARCHES
 
