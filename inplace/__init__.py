@@ -20,7 +20,8 @@ B_2, A_2 = POSV(A_2, B_2)  # A**(-1)*B, LofCholesky(A)
 3
 """
 from .buffers import BufferModel, BufferStates, buffer_states
-from .check import UnsafeInplaceError, check, is_constant, safe_order
+from .check import UnsafeInplaceError, check, safe_order
+from .donate import DonateError, check_donate, donated, is_constant
 from .compile import (inplace_compile, insert_copies, is_token_program, plan_overwrites, pure,
                       tokenize)
 from .program import OverwriteCycleError, TokenProgram, constraints, execution_order
@@ -31,4 +32,4 @@ __all__ = ['ExprToken', 'TokenComputation', 'Copy', 'TokenNamer', 'token_name', 
            'tokenize', 'insert_copies', 'plan_overwrites', 'inplace_compile', 'pure',
            'is_token_program', 'check', 'safe_order', 'execution_order', 'constraints', 'is_constant',
            'UnsafeInplaceError', 'OverwriteCycleError', 'TokenProgram', 'buffer_states',
-           'BufferModel', 'BufferStates']
+           'BufferModel', 'BufferStates', 'DonateError', 'check_donate', 'donated']

@@ -33,11 +33,10 @@ computations.inplace.check.UnsafeInplaceError: SCAL overwrites token 'x' holding
 """
 from collections import Counter
 
-import sympy
-
 from computations import graph
 
 from .buffers import buffer_states
+from .donate import donated, is_constant
 from .program import (OverwriteCycleError, as_token_program, data_order, execution_order,
                       node_name)
 
@@ -60,21 +59,9 @@ class UnsafeInplaceError(graph.ComputationsError, ValueError):
         self.reader, self.cycle = reader, cycle
 
 
-def is_constant(expr):
-    """Whether a value is a constant (never overwritten): a number, a zero or identity matrix.
-
-    >>> is_constant(sympy.ZeroMatrix(2, 2)), is_constant(sympy.MatrixSymbol('A', 2, 2))
-    (True, False)
-    """
-    if isinstance(expr, (sympy.ZeroMatrix, sympy.Identity, sympy.OneMatrix)):
-        return True
-    return isinstance(expr, sympy.Expr) and not isinstance(expr, sympy.MatrixExpr) \
-        and expr.is_number
-
-
 def _protected(program, donate):
     """The values nobody may overwrite, each with the reason why."""
-    donate = set(donate)
+    donate = donated(donate, [value.expr for value in program.inputs])
     reasons = {}
     for value in program.inputs:
         if is_constant(value.expr):
@@ -178,7 +165,8 @@ def check(program, order=None, *, donate=()):
     Follows which value each token holds at each step
     (:func:`computations.inplace.buffers.buffer_states`).  Returns the order
     checked; raises :class:`UnsafeInplaceError` at the first unsafe step.
-    ``donate`` lists caller inputs (expressions) that may be overwritten.
+    ``donate`` lists caller inputs (expressions, or their names) that may be overwritten
+    (:func:`~.donate.donated`).
     """
     program = as_token_program(program)
     protected, _ = _check_nodes(program, donate)

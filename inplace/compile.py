@@ -38,7 +38,7 @@ B, S = POSV(S, B)  # S**(-1)*B, LofCholesky(S)
 """
 from computations import CompositeComputation, Computation
 
-from .check import is_constant
+from .donate import donated, is_constant
 from .program import TokenProgram
 from .tokens import Copy, TokenComputation, TokenNamer, inplace_map
 
@@ -133,11 +133,13 @@ def plan_overwrites(comp, donate=()):
     """The overwrites that may destroy the original value, without a copy.
 
     Returns a frozenset of ``(operation, input_position)``.  ``donate`` lists
-    caller inputs (expressions) the program may overwrite.  Greedy, in the
-    composite's deterministic order (see the module docstring for the rules).
+    caller inputs (expressions, or their names) the program may overwrite
+    (:func:`~.donate.donated`: a value that is not an input has no effect; a name that is
+    no input's raises :class:`~.donate.DonateError`).  Greedy, in the composite's
+    deterministic order (see the module docstring for the rules).
     """
     comp = _mathematical(comp)
-    donate = set(donate)
+    donate = donated(donate, comp.inputs)
     protected = set(comp.outputs) | {var for var in comp.inputs
                                      if var not in donate or is_constant(var)}
     successors = {op: set(comp.dependents(op)) for op in comp.toposort()}

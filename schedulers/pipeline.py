@@ -32,11 +32,11 @@ B, S_2 = POSV(S_2, B)  # S**(-1)*B, LofCholesky(S)
 import dataclasses
 
 import numpy as np
-import sympy
 
-from computations import Computation, CompositeComputation, ComputationsError
+from computations import Computation, CompositeComputation
 from computations.inplace import (check, execution_order, inplace_compile, is_constant,
                                   is_token_program, pure, tokenize)
+from computations.inplace.donate import DonateError, check_donate
 
 from .memory import Sizes
 from .order import memory_order
@@ -47,18 +47,6 @@ __all__ = ['lower', 'Lowered', 'DonateError', 'ORDERS', 'check_donate']
 #: The orders :func:`lower` knows: ``'memory'`` (the memory-aware order, which
 #: needs every dimension bound) and ``'default'`` (:func:`~computations.inplace.execution_order`).
 ORDERS = ('memory', 'default')
-
-
-class DonateError(ComputationsError, ValueError):
-    """A ``donate`` entry that is not a matrix input the caller can give up.
-
-    >>> str(DonateError('X', 'is not an input (inputs: A, B)'))
-    'donate: X is not an input (inputs: A, B)'
-    """
-
-    def __init__(self, entry, why):
-        self.entry = entry
-        super().__init__(f'donate: {entry} {why}')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,36 +64,6 @@ class Lowered:
     order: tuple
     donate: tuple = ()
     constants: tuple = ()
-
-
-def check_donate(donate, inputs):
-    """``donate`` (inputs or their names) as a tuple of matrix inputs among ``inputs``;
-    :class:`DonateError` naming the first entry that is not one.
-
-    >>> A, x = sympy.MatrixSymbol('A', 2, 2), sympy.Symbol('x')
-    >>> check_donate(['A'], [A, x])
-    (A,)
-    >>> check_donate([x], [A, x])
-    Traceback (most recent call last):
-    ...
-    computations.schedulers.pipeline.DonateError: donate: x is a scalar: only matrix inputs can be donated
-    """
-    if isinstance(donate, (str, sympy.Basic)):
-        donate = [donate]
-    inputs = tuple(inputs)
-    by_name = {str(var): var for var in inputs}
-    checked = []
-    for entry in donate:
-        var = by_name.get(entry) if isinstance(entry, str) else entry if entry in inputs \
-            else None
-        if var is None:
-            raise DonateError(entry, f'is not an input of the computation (inputs: '
-                                     f'{", ".join(by_name) or "none"})')
-        if not isinstance(var, sympy.MatrixExpr) or is_constant(var):
-            raise DonateError(entry, 'is a scalar: only matrix inputs can be donated')
-        if var not in checked:
-            checked.append(var)
-    return tuple(checked)
 
 
 def lower(computation, *, donate=(), dims=None, dtype=np.float64, order='memory', reuse=True,

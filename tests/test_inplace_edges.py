@@ -6,8 +6,9 @@ from sympy import MatrixSymbol
 
 from computations import CompositeComputation, Identity
 from computations.matrices import AXPY, GEMM, POSV, POTRF, SCAL, TRMM
-from computations.inplace import (TokenComputation as T, TokenProgram, UnsafeInplaceError, check,
-                     inplace_compile, token_name)
+from computations.inplace import (Copy, DonateError, TokenComputation as T, TokenProgram,
+                                  UnsafeInplaceError, check, inplace_compile, safe_order,
+                                  token_name)
 from computations.testing import Mix
 from computations.schedulers import execute
 
@@ -29,6 +30,35 @@ def test_a_donated_read_only_array_is_copied_not_written(tmp_path):
     a.setflags(write=False)
     execute(POSV(A, B), {A: a, B: np.ones((2, 2))}, donate=[A, B])
     assert np.array_equal(a, spd())
+
+
+def test_the_pass_reads_names_as_the_runners_do():
+    """``donate=['A', 'B']`` is ``donate=[A, B]`` in the inplace pass and its checker, as in
+    ``execute``, ``lower`` and ``function`` (the pass read a name as a value no input is,
+    and donated nothing: every input it could overwrite was copied)."""
+    by_name, by_variable = (inplace_compile(POSV(A, B), donate=d) for d in (['A', 'B'], [A, B]))
+    assert by_name == by_variable and not any(isinstance(node.comp, Copy) for node in by_name)
+    check(by_name, donate=['A', 'B'])
+    assert safe_order(by_name, donate=['A', 'B']) == safe_order(by_name, donate=[A, B])
+    with pytest.raises(UnsafeInplaceError, match="the caller's input"):
+        check(by_name, donate=['B'])
+
+
+def test_a_misspelt_name_is_refused_and_a_value_of_another_computation_donates_nothing():
+    """A name can only mean an input of the computation: one that is none raises DonateError
+    naming it (in the pass, the checker and ``execute``).  A value that is not an input --
+    one donate list serving the parts of a program, as the kernel tests and notebook 03 do
+    -- and a scalar donate nothing there."""
+    for call in (lambda: inplace_compile(POSV(A, B), donate=['A', 'x']),
+                 lambda: check(inplace_compile(POSV(A, B)), donate=['x']),
+                 lambda: execute(POSV(A, B), {A: spd(), B: np.ones((2, 2))}, donate=['x'])):
+        with pytest.raises(DonateError, match=r'donate: x is not an input of the computation '
+                                              r'\(inputs: A, B\)'):
+            call()
+    other = [MatrixSymbol('x', 2, 1), sympy.Symbol('c'), sympy.Integer(2)]
+    assert inplace_compile(POSV(A, B), donate=other) == inplace_compile(POSV(A, B))
+    assert inplace_compile(POSV(A, B), donate=other + [B]) == inplace_compile(POSV(A, B),
+                                                                              donate=[B])
 
 
 def test_one_array_for_a_donated_and_a_kept_input():

@@ -28,7 +28,7 @@ from sympy import MatrixExpr, MatrixSymbol
 
 from computations.schedulers.dask_arrays import DaskArgumentError, is_dask_collection, prepare
 from computations.schedulers.execute import bind_dimensions, guard_donations, prepare_inputs
-from computations.schedulers.pipeline import check_donate
+from computations.inplace.donate import check_donate
 
 from ..empty import is_empty
 from ..matrices.compiler.assumptions import check_values, normalize
