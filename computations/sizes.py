@@ -15,7 +15,7 @@ returns None instead, for callers that can do without the number.
 >>> b.size(sympy.Symbol('m'), 'the rows of X')
 Traceback (most recent call last):
 ...
-computations.sizes.UnboundSizeError: cannot size the rows of X: m has unbound dimensions (m); bound are k, n
+computations.sizes.UnboundSizeError: cannot size the rows of X: the dimension m is unbound; bound are k, n
 """
 import fractions
 import functools
@@ -32,16 +32,19 @@ __all__ = ['Binding', 'UnboundSizeError', 'UndefinedAtSizeError', 'check_positio
 class UnboundSizeError(ComputationsError, ValueError):
     """A size depends on dimension symbols the binding does not give.
 
-    >>> str(UnboundSizeError('the FLOPs of GEMM', sympy.Symbol('n'), {}))
-    'cannot size the FLOPs of GEMM: n has unbound dimensions (n); bound are none'
+    >>> str(UnboundSizeError('the FLOPs of GEMM', 2*sympy.Symbol('n')**3, {}))
+    'cannot size the FLOPs of GEMM: 2*n**3 has unbound dimensions (n); bound are none'
+    >>> str(UnboundSizeError('the rows of X', sympy.Symbol('n'), {}))
+    'cannot size the rows of X: the dimension n is unbound; bound are none'
     """
 
     def __init__(self, what, expr, dims):
         self.what, self.expr = what, expr
         unbound = sorted(map(str, sympy.sympify(expr).free_symbols))
         bound = ', '.join(sorted(map(str, dims))) or 'none'
-        super().__init__(f'cannot size {what}: {expr} has unbound dimensions '
-                         f'({", ".join(unbound)}); bound are {bound}')
+        missing = (f'the dimension {expr} is unbound' if isinstance(expr, sympy.Symbol) else
+                   f'{expr} has unbound dimensions ({", ".join(unbound)})')
+        super().__init__(f'cannot size {what}: {missing}; bound are {bound}')
 
 
 class UndefinedAtSizeError(ComputationsError, ZeroDivisionError):

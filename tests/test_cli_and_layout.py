@@ -60,6 +60,10 @@ PROBLEM_FILES = {
                        'outputs = [sympy.exp(A)]\n',
     'unsized.py': 'import sympy\nn = sympy.Symbol("n")\nA = sympy.MatrixSymbol("A", n, n)\n'
                   'inputs = [A]\noutputs = [A*A]\n',
+    # unsupported and unsized: the expression is the error, whatever the sizes
+    'unsized_hadamard.py': 'import sympy\nn = sympy.Symbol("n")\n'
+                           'A = sympy.MatrixSymbol("A", n, n)\ninputs = [A]\n'
+                           'outputs = [sympy.HadamardProduct(A, A)]\n',
 }
 
 
@@ -72,7 +76,9 @@ PROBLEM_FILES = {
     (['run', 'raises.py'], 2, "raises.py raised NameError: name 'B' is not defined"),
     (['run', 'uncompilable.py'], 1, 'cannot compile uncompilable.py: '
                                     'UnsupportedExpressionError: exp(A)'),
-    (['run', 'unsized.py'], 2, '(pass --size n=N)'),
+    (['run', 'unsized.py'], 2, '(pass --size n=N): the dimension n is unbound'),
+    (['run', 'unsized_hadamard.py'], 1, 'cannot compile unsized_hadamard.py: '
+                                        'UnsupportedExpressionError: HadamardProduct(A, A)'),
 ])
 def test_cli_errors_are_one_line(argv, code, says, tmp_path, monkeypatch, capsys):
     for name, text in PROBLEM_FILES.items():

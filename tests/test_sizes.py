@@ -31,7 +31,7 @@ def test_unbound_sizes_raise_naming_what_and_which():
     with pytest.raises(UnboundSizeError, match='the shape of A'):
         binding.shape(sympy.MatrixSymbol('A', n, k))
     error = pickle.loads(pickle.dumps(UnboundSizeError('x', k, {})))
-    assert str(error) == 'cannot size x: k has unbound dimensions (k); bound are none'
+    assert str(error) == 'cannot size x: the dimension k is unbound; bound are none'
 
 
 def test_scalars_have_no_shape_and_operations_without_declarations_cost_nothing():

@@ -175,13 +175,10 @@ def _load(spec):
         raise UsageError(f'{spec} raised {_described(error)}') from None
 
 
-def _compile(problem, data):
-    """``(function, specialization)`` of ``problem`` for ``data``; a :class:`CommandError`
-    naming the problem if it does not compile."""
+def _compiling(problem, make):
+    """``make()``; a :class:`CommandError` naming the problem if it does not compile."""
     try:
-        f = function(problem.inputs, problem.outputs, assumptions=problem.assumptions,
-                     names=problem.names)
-        return f, f.specialize(*data)
+        return make()
     except (ComputationsError, ValueError, TypeError, NotImplementedError) as error:
         raise CommandError(f'cannot compile {problem.name}: {_described(error)}') from None
 
@@ -189,13 +186,20 @@ def _compile(problem, data):
 def _run(args):
     problem = _load(args.spec)
     sizes = {**problem.sizes, **_sizes(args.size, problem)}
+    start = time.perf_counter()
+    # The function first: an expression it cannot compute (HadamardProduct) is the
+    # problem's error whatever the sizes, and is reported before a missing --size.
+    f = _compiling(problem, lambda: function(problem.inputs, problem.outputs,
+                                             assumptions=problem.assumptions,
+                                             names=problem.names))
+    seconds = time.perf_counter() - start
     try:
         data = random_inputs(problem, sizes, seed=args.seed)
     except ValueError as error:                 # a dimension without a size
         raise UsageError(_one_line(error)) from None
     start = time.perf_counter()
-    f, compiled = _compile(problem, data)
-    seconds = time.perf_counter() - start
+    compiled = _compiling(problem, lambda: f.specialize(*data))
+    seconds += time.perf_counter() - start
     print(f'{problem.name}: {problem.description}' if problem.description else problem.name)
     if compiled.dims:
         print('sizes:', ', '.join(f'{d}={v}' for d, v in compiled.dims.items()))
