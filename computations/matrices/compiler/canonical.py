@@ -294,8 +294,10 @@ def _determinant(matrix):
     return Determinant(matrix)
 
 
-def transpose(expr, symmetric=_never):
-    """The canonical transpose of a canonical expression.
+def transpose(expr, symmetric=_never, parts=None):
+    """The canonical transpose of a canonical expression; ``parts`` (default: this
+    function) transposes its parts (the compiler's remembers each:
+    :meth:`~.properties.Properties.transpose`).
 
     >>> from sympy import MatrixSymbol
     >>> A, B = MatrixSymbol('A', 3, 2), MatrixSymbol('B', 2, 2)
@@ -304,17 +306,20 @@ def transpose(expr, symmetric=_never):
     """
     if symmetric(expr):
         return expr
+    if parts is None:
+        def parts(part):
+            return transpose(part, symmetric)
     if isinstance(expr, Transpose):
         return expr.arg
     if isinstance(expr, MatMul):
         coefficient, factors = expr.as_coeff_matrices()
-        return _product([coefficient] + [transpose(f, symmetric) for f in reversed(factors)])
+        return _product([coefficient] + [parts(f) for f in reversed(factors)])
     if isinstance(expr, MatAdd):
-        return _sum([transpose(t, symmetric) for t in expr.args])
+        return _sum([parts(t) for t in expr.args])
     if isinstance(expr, Inverse):
-        return inverse(transpose(expr.arg, symmetric), symmetric)
+        return inverse(parts(expr.arg), symmetric)
     if isinstance(expr, MatPow):
-        return _power(transpose(expr.base, symmetric), expr.exp, symmetric, expr)
+        return _power(parts(expr.base), expr.exp, symmetric, expr)
     if isinstance(expr, (Identity, SymmetricLower)):
         return expr
     if isinstance(expr, (ZeroMatrix, OneMatrix)):

@@ -270,7 +270,7 @@ class Properties:
     def transpose(self, expr):
         """The canonical form of ``expr.T`` under these properties (a symmetric matrix is its own)."""
         return self._remembered('transposes', self._transposes, expr,
-                                lambda: transpose(expr, self._symmetric))
+                                lambda: transpose(expr, self._symmetric, self.transpose))
 
     def canonical(self, expr):
         """``expr`` in the canonical form the compiler works on (see :mod:`.canonical`)."""
