@@ -566,3 +566,127 @@ def test_positive_semidefinite_is_declarable_and_used():
 def test_a_hand_made_predicate_the_compiler_does_not_know_is_refused_by_name():
     with pytest.raises(ValueError, match='the compiler does not use Q.nonsense on matrices'):
         computations.function([M], [M.I], [sympy.Predicate('nonsense')(M)])
+
+
+# Review I: options and argument forms --------------------------------------------------
+
+A2, B2 = MatrixSymbol('A', n, n), MatrixSymbol('B', n, n)
+
+
+def test_inputs_or_outputs_as_a_set_are_refused():
+    """A set's order, so that of a call's arguments and results, changed with the hash seed:
+    ``function({A, B}, [A - B])`` subtracted either way round."""
+    with pytest.raises(TypeError, match='inputs must be in an order .* got a set'):
+        computations.function({A2, B2}, [A2 - B2])
+    with pytest.raises(TypeError, match='outputs must be in an order .* got a frozenset'):
+        computations.function([A2, B2], frozenset({A2 - B2, A2 + 2 * B2}))
+
+
+@pytest.mark.parametrize('option', ['scheduler', 'check_assumptions'])
+def test_an_input_named_like_a_call_option_is_refused_when_the_function_is_made(option):
+    """``f(scheduler=array)`` went to the option (a bare TypeError, or 'check_assumptions must
+    be True or False, got array(...)'): the input could never be given by keyword."""
+    S = MatrixSymbol(option, 2, 2)
+    with pytest.raises(ValueError, match=f'inputs: {option} is the name of an option of a '
+                                         'call'):
+        computations.function([S, B2], S * B2)
+
+
+@pytest.mark.parametrize('shape', [(20.5, 5), (True, 5), (-3, 5), ('20', 5), (np.float64(4), 5)])
+def test_shapes_given_to_specialize_and_peak_bytes_are_checked(shape):
+    """``specialize((20.5, 5), ...)`` bound n = 20.5, ``(True, 5)`` n = True, ``(-3, 5)``
+    failed inside the search (min() of an empty sequence)."""
+    X, y = MatrixSymbol('X', n, m), MatrixSymbol('y', n, 1)
+    f = computations.function([X, y], (X.T * X).I * X.T * y, [Q.fullrank(X)])
+    for method in (f.specialize, f.peak_bytes):
+        with pytest.raises(ValueError, match=re.escape(f'input X: a shape is non-negative '
+                                                       f'integers, got {shape}')):
+            method(shape, (20, 1))
+    assert f.specialize((np.int64(20), 5), (20, 1)).dims == {n: 20, m: 5}
+
+
+def test_a_shape_or_an_array_given_for_a_scalar_of_one_problem_is_refused():
+    """``specialize(..., (2,))`` and ``peak_bytes(..., np.ones(4))`` for a scalar input were
+    accepted (the value ignored)."""
+    f = computations.function([A2, alpha], alpha * A2)
+    with pytest.raises(TypeError, match=r'specialize: input alpha is a scalar: give a number, '
+                                        r'not a shape \(\(2,\)\)'):
+        f.specialize((3, 3), (2,))
+    with pytest.raises(TypeError, match='peak_bytes: input alpha is a scalar: give a number, '
+                                        'not an array'):
+        f.peak_bytes((3, 3), np.ones(4))
+    assert f.peak_bytes((3, 3), 2.0) == f.peak_bytes((3, 3), 5)
+
+
+def test_an_empty_plan_cache_path_is_refused(tmp_path, monkeypatch):
+    """``plan_cache=''`` filled the current directory with plans."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="plan_cache must name a directory, got ''"):
+        computations.function([A2], A2 * A2, plan_cache='')
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_pickle_keeps_the_checked_options():
+    """A used-up iterator given as ``donate=`` lost the donation in the pickle, and a generator
+    given as ``names=`` could not be pickled."""
+    f = computations.function([A2], A2 * A2, donate=iter(['A']))
+    g = computations.function([A2], [A2 * A2, 2 * A2], names=(s for s in ['sq', 'twice']))
+    assert pickle.loads(pickle.dumps(f)).donate == f.donate == (A2,)
+    loaded = pickle.loads(pickle.dumps(g))
+    assert loaded.names == ('sq', 'twice')
+    close(loaded(np.eye(2) * 3).twice, 6 * np.eye(2))
+
+
+@pytest.mark.parametrize('values, says', [
+    (np.array(['1', '2', '3']), 'not of <U1'),
+    (np.array([1.0, None, 2.0], dtype=object), 'not of object'),
+    (np.array([True, False, True]), 'not of bool'),
+    (np.array([1, 2, 3], dtype='timedelta64[s]'), 'not of timedelta64'),
+    (np.array([1, 2, 3], dtype=np.longdouble), f'not of {np.dtype(np.longdouble)}'),
+    (np.array([1, 2, 3], dtype=complex), 'is complex'),
+])
+def test_a_batch_s_scalars_follow_the_single_call_s_rules(values, says):
+    """A batch took strings, booleans, durations and long doubles for a scalar input, and
+    an object array's None as a NaN, where a single call refuses each by name."""
+    if np.dtype(np.longdouble).itemsize <= 8 and values.dtype == np.longdouble:
+        pytest.skip('long double is float64 on this platform')
+    f = computations.function([A2, alpha], alpha * A2)
+    with pytest.raises(ValueError, match=f'input alpha {re.escape(says)}' if 'complex' in says
+                       else re.escape(says)):
+        f(np.stack([np.eye(2)] * 3), values)
+    close(f(np.stack([np.eye(2)] * 3), np.array([1, 2, 3], dtype=np.int32))[2], 3 * np.eye(2))
+
+
+def test_option_types_are_checked_by_name_and_numpy_scalars_accepted():
+    """``sizes=[('n', 3)]`` failed with AttributeError; ``donate=None`` and ``assumptions=None``
+    with a bare TypeError (now: nothing donated, nothing assumed); ``cache_size=np.int64(3)``
+    and ``check_assumptions=np.True_`` were refused; ``sizes={n: 3, 'n': 7}`` let the last
+    key win."""
+    with pytest.raises(TypeError, match=r'sizes must be a dict \{dimension or its name: '
+                                        r'positive int\}, got \[\(.n., 3\)\] \(list\)'):
+        computations.function([A2], A2 * A2, sizes=[('n', 3)])
+    f = computations.function([A2], A2 * A2, None, donate=None, cache_size=np.int64(3),
+                              check_assumptions=np.True_, low_memory=np.False_)
+    assert f.donate == () and f.assumptions == () and f.check_assumptions is True
+    assert f.cache_info().maxsize == 3
+    close(f(2 * np.eye(2)), 4 * np.eye(2))
+    for option in ('sizes', 'blocksize'):
+        with pytest.raises(ValueError, match=f'{option}: n given twice'):
+            computations.function([A2], A2 * A2, **{option: {n: 3, 'n': 7}})
+
+
+def test_two_dimensions_with_one_name_are_refused():
+    """``Symbol('n')`` and ``Symbol('n', integer=True)`` are two dimensions: ``sizes={'n': 3}``
+    sized one of them and errors said 'n = 4' without saying which."""
+    B = MatrixSymbol('B', Symbol('n', integer=True), Symbol('n', integer=True))
+    with pytest.raises(ValueError, match='two different dimension symbols are named n'):
+        computations.function([A2, B], [A2 * A2, B * B])
+
+
+@pytest.mark.parametrize('name', ['_fields', '_asdict'])
+def test_a_name_that_is_an_attribute_of_the_results_is_refused(name):
+    """``names=['_fields', ...]``: ``r._fields`` was the names, not the first output."""
+    with pytest.raises(ValueError, match=f'names: {name} is an attribute of the results'):
+        computations.function([A2], [2 * A2, 3 * A2], names=[name, 'other'])
+    r = computations.function([A2], {name: 2 * A2})(np.eye(2))       # a dict's keys may be
+    close(r[name], 2 * np.eye(2))

@@ -9,6 +9,7 @@ how a compiled function presents its call (``inspect.signature``, ``help``).
 """
 import inspect
 import keyword
+from collections.abc import Mapping, Set as AbstractSet
 
 import numpy as np
 import sympy
@@ -16,7 +17,7 @@ from sympy import MatrixSymbol
 
 from ..matrices.ops.core import dimensions
 
-__all__ = ['DEFAULT_SIZE', 'check_inputs', 'check_output', 'check_sizes', 'check_blocksize',
+__all__ = ['DEFAULT_SIZE', 'CALL_OPTIONS', 'ordered', 'check_inputs', 'check_output', 'check_sizes', 'check_blocksize',
            'check_flag', 'call_signature', 'call_doc']
 
 #: The size assumed for a symbolic dimension the caller gave no size for,
@@ -25,9 +26,16 @@ DEFAULT_SIZE = 1000
 
 
 def check_flag(value, name):
-    if not isinstance(value, bool):
+    """``value`` as a bool if it is True or False (NumPy's ``np.True_`` too), else a
+    TypeError naming the option."""
+    if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f'{name} must be True or False, got {value!r}')
-    return value
+    return bool(value)
+
+
+#: The keyword options of a call: no input may be named like one (it could not be given
+#: by keyword).
+CALL_OPTIONS = ('scheduler', 'check_assumptions')
 
 
 def call_signature(names):
@@ -38,7 +46,7 @@ def call_signature(names):
                                  default=None)]
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     if all(name.isidentifier() and not keyword.iskeyword(name)
-           and name not in ('scheduler', 'check_assumptions') for name in names):
+           and name not in CALL_OPTIONS for name in names):
         parameters = [inspect.Parameter(name, kind) for name in names]
     else:
         parameters = [inspect.Parameter('args', inspect.Parameter.VAR_POSITIONAL)]
@@ -59,10 +67,19 @@ def call_doc(function):
     return '\n'.join(lines)
 
 
+def ordered(value, option):
+    """``value`` unless it is an unordered collection (a set), whose order -- and so the
+    order of a call's arguments or results -- would change with the hash seed."""
+    if isinstance(value, AbstractSet):
+        raise TypeError(f'{option} must be in an order (a list or tuple), got a '
+                        f'{type(value).__name__}, whose order changes from run to run')
+    return value
+
+
 def check_inputs(inputs):
     if isinstance(inputs, sympy.Basic):
         inputs = [inputs]
-    inputs = tuple(inputs)
+    inputs = tuple(ordered(inputs, 'inputs'))
     for var in inputs:
         if not isinstance(var, (MatrixSymbol, sympy.Symbol)):
             raise TypeError(f'inputs must be MatrixSymbols or scalar Symbols, got {var!r} '
@@ -71,7 +88,18 @@ def check_inputs(inputs):
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValueError(f'inputs: {", ".join(repeated)} given more than once')
-    sizes = {str(d): d for d in dimensions(inputs)}
+    for name in names:
+        if name in CALL_OPTIONS:
+            raise ValueError(f'inputs: {name} is the name of an option of a call '
+                             f'({"=, ".join(CALL_OPTIONS)}=), so it could not be given by '
+                             'keyword; name the input otherwise')
+    sizes = {}
+    for d in dimensions(inputs):
+        if sizes.setdefault(str(d), d) != d:
+            raise ValueError(f'inputs: two different dimension symbols are named {d} (made '
+                             'with different assumptions, as Symbol(\'n\') and Symbol(\'n\', '
+                             'integer=True)): sizes, block sizes and errors that name it '
+                             'could not tell them apart; use one symbol')
     for var in inputs:                # (a matrix may share its name with a dimension)
         if isinstance(var, sympy.Symbol) and str(var) in sizes:
             shaped = next(m for m in inputs if isinstance(m, MatrixSymbol)
@@ -123,6 +151,9 @@ def check_sizes(sizes, dimensions, blocksize=None):
 
 def _per_dimension(option, mapping, dimensions, label):
     """``{dimension: positive int}`` from a mapping keyed by dimensions or their names."""
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f'{option} must be a dict {{dimension or its name: positive int}}, '
+                        f'got {mapping!r} ({type(mapping).__name__})')
     by_name = {str(d): d for d in dimensions}
     checked = {}
     for key, value in mapping.items():
@@ -130,6 +161,8 @@ def _per_dimension(option, mapping, dimensions, label):
         if dim is None:
             raise ValueError(f'{option}: {key} is not a dimension of the inputs '
                              f'(dimensions: {", ".join(by_name) or "none"})')
+        if dim in checked:
+            raise ValueError(f'{option}: {dim} given twice (as a symbol and by name?)')
         checked[dim] = _positive(value, label(key))
     return checked
 

@@ -105,7 +105,22 @@ def batch_shape(inputs, values):
     if lazy:
         raise _in_a_batch(lazy[0], f'batch shape {batch}, from '
                                    f'{", ".join(map(str, leading))}')
+    for var, value in zip(inputs, values):
+        if var in leading and not isinstance(var, MatrixExpr):
+            _check_scalars(var, value)
     return batch
+
+
+def _check_scalars(var, value):
+    """A scalar input's values, one per problem: real numbers, as a single call takes them
+    (:func:`~computations.schedulers.execute.prepare_inputs`), not strings, booleans,
+    objects (a None is a NaN), durations, or floats wider than float64."""
+    dtype = np.asarray(value).dtype
+    if dtype.kind == 'c':
+        raise ValueError(f'input {var} is complex; only real scalars are supported')
+    if dtype.kind not in 'iuf' or dtype.itemsize > 8:
+        raise ValueError(f'input {var} is a scalar: in a batch, give an array of real numbers '
+                         f'(integers or floats up to float64), not of {dtype}')
 
 
 def _in_a_batch(var, why):

@@ -15,6 +15,8 @@ import itertools
 import threading
 from collections import OrderedDict, namedtuple
 
+import numpy as np
+
 __all__ = ['ShapeCache', 'CacheInfo', 'DEFAULT_CACHE_SIZE', 'check_cache_size']
 
 #: How many shape specializations a function keeps by default.
@@ -34,13 +36,13 @@ def check_cache_size(size):
     """
     if size is None:
         return None
-    if isinstance(size, bool) or not isinstance(size, int):
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
         raise TypeError(f'cache_size must be a positive integer or None (unbounded), got '
                         f'{size!r} ({type(size).__name__})')
     if size < 1:
         raise ValueError(f'cache_size must be a positive integer or None (unbounded), got '
                          f'{size!r}')
-    return size
+    return int(size)
 
 
 class ShapeCache:

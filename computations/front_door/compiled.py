@@ -238,14 +238,11 @@ class Function:
         self.runner = runner
         self.inputs = check_inputs(inputs)
         self._names = tuple(str(var) for var in self.inputs)
-        self.donate = check_donate(donate, self.inputs)
+        self.donate = check_donate(() if donate is None else donate, self.inputs)
         #: How results are given back (:class:`~computations.front_door.outputs.OutputStructure`).
         self.structure = OutputStructure(outputs, names, self.inputs)
         self.outputs, self.names = self.structure.outputs, self.structure.names
-        self._options = dict(sizes=sizes, names=names, runner=runner, blocksize=blocksize,
-                             low_memory=low_memory, check_assumptions=check_assumptions,
-                             donate=donate, cache_size=cache_size, plan_cache=plan_cache)
-        self.assumptions = normalize(assumptions, self.inputs)
+        self.assumptions = normalize(() if assumptions is None else assumptions, self.inputs)
         properties = Properties(self.assumptions)
         self._symmetric = frozenset(var for var in self.inputs if isinstance(var, MatrixExpr)
                                     and properties.ask('symmetric', var))
@@ -258,6 +255,14 @@ class Function:
         self.check_assumptions = check_flag(check_assumptions, 'check_assumptions')
         #: Where compiled plans are kept across processes (None: nowhere).
         self.plan_cache = None if plan_cache is None else PlanCache(plan_cache)
+        # What a pickle rebuilds the function with: the options as checked (an iterator
+        # given as donate= or names= is used up by now).
+        self._options = dict(sizes=None if sizes is None else dict(sizes),
+                             names=self.names if self.structure.kind == 'named' else None,
+                             runner=runner, blocksize=self.blocksize,
+                             low_memory=self.low_memory,
+                             check_assumptions=self.check_assumptions, donate=self.donate,
+                             cache_size=cache_size, plan_cache=plan_cache)
         # Per input, for the fast path of calls: None for a scalar, else per axis
         # (fixed size, None) or (None, index of its dimension); None if a dimension
         # is an expression (such inputs always take the full path).
@@ -610,6 +615,14 @@ class Function:
         """The arguments of ``method``, which takes one problem: a batch (a stack, or shapes
         with batch dimensions) is refused by name, not as a matrix of the wrong shape."""
         given = self._arguments(args, kwargs)
+        for var, value in zip(self.inputs, given):
+            if not isinstance(var, MatrixExpr) and (isinstance(value, tuple)
+                                                    or np.ndim(value) > 0):
+                raise TypeError(f'{method}: input {var} is a scalar: give a number, not '
+                                f'{"a shape" if isinstance(value, tuple) else "an array"} '
+                                f'({value!r})' + ('' if isinstance(value, tuple) else
+                                                  '; a batch of problems runs by calling '
+                                                  'the function'))
         batch = None
         try:                        # a shape given as a tuple stands for an array of no memory
             arrays = [np.broadcast_to(False, value) if isinstance(value, tuple) else value

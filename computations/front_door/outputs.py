@@ -23,7 +23,7 @@ array comes back 1-D, ``(k,)``, as NumPy users expect.
 (True, False)
 """
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Set as AbstractSet
 
 import numpy as np
 import sympy
@@ -127,6 +127,10 @@ class OutputStructure:
                 raise ValueError('outputs: an empty dict; give at least one output')
         elif isinstance(outputs, sympy.Basic):
             self.kind, self.given, outputs = 'single', outputs, [outputs]
+        elif isinstance(outputs, AbstractSet):
+            raise TypeError(f'outputs must be in an order (a list or tuple, or a dict of '
+                            f'names), got a {type(outputs).__name__}, whose order -- the '
+                            'order of the results -- changes from run to run')
         elif isinstance(outputs, (str, bytes)) or not _iterable(outputs):
             raise TypeError('outputs must be a SymPy expression, a list or tuple of them, or a '
                             f'dict {{name: expression}}, got {outputs!r} '
@@ -140,6 +144,10 @@ class OutputStructure:
         self.outputs = tuple(outputs)
         self.names = _check_names(names, len(self.outputs), 'names' if self.kind != 'dict'
                                   else 'outputs: dict keys')
+        for name in self.names if self.kind == 'named' else ():
+            if name.startswith('_') and hasattr(Results, name):
+                raise ValueError(f'names: {name} is an attribute of the results (r.{name} '
+                                 'would not be the output): choose another name')
         self._flattened = _column_vectors(self.outputs, inputs)
 
     def flat(self, inputs, values):

@@ -58,6 +58,9 @@ class PlanCache:
         if not isinstance(directory, (str, os.PathLike)):
             raise TypeError(f'plan_cache must be a directory path (str or os.PathLike), got '
                             f'{type(directory).__name__}')
+        if not os.fspath(directory):
+            raise ValueError("plan_cache must name a directory, got '' (the current "
+                             "directory would fill with plans: give '.' to mean it)")
         self.directory = pathlib.Path(directory)
         if self.directory.exists() and not self.directory.is_dir():
             raise NotADirectoryError(f'plan_cache {str(self.directory)!r} is not a directory')
