@@ -17,6 +17,7 @@ from computations.matrices import compile_expressions
 from computations.matrices.compiler import search as search_module
 from computations.matrices.compiler.properties import Properties
 from computations.matrices.compiler.search import Planner
+from computations.testing.expressions import matrix_problems
 
 n, m, k = (Symbol(s, integer=True, positive=True) for s in 'nmk')
 I = Identity(n)
@@ -473,3 +474,22 @@ def test_the_kalman_filter_searches_each_expression_a_few_times(monkeypatch):
     compiled(outputs, inputs, assumptions, {n: 2000, k: 1000})
     assert len(searched) == 27
     assert sum(searched.values()) <= 90
+
+
+@settings(max_examples=60, deadline=None)
+@given(matrix_problems(max_outputs=3))
+def test_random_programs_are_those_of_planning_afresh_after_each_commit(p):
+    """Over random problems of up to three outputs, keeping the search's state per set of
+    committed operations gives the program of forgetting it at each commit."""
+    try:
+        kept = compile_expressions(p.outputs, p.inputs, p.assumptions, dict(p.dims))
+    except (NotImplementedError, ValueError):      # a draw the compiler refuses: both do
+        return
+    original = Planner._restart
+    Planner._restart = _forgetting_restart
+    try:
+        afresh = compile_expressions(p.outputs, p.inputs, p.assumptions, dict(p.dims))
+    finally:
+        Planner._restart = original
+    assert kept.flops == afresh.flops
+    assert set(kept.computation.computations) == set(afresh.computation.computations)
