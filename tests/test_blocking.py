@@ -434,3 +434,16 @@ def test_random_expressions_with_identity_and_zero_blocks(problem, blocksize):
     assert relative_error(plain, expected) <= 1e-8
     assert relative_error(got, expected) <= 1e-8
     assert reads_no_zero_block(blocked.specialize(*values).computation)
+
+
+def test_a_blocked_program_too_large_to_build_is_refused_at_once():
+    """Blocks of 2 at n = 10**6 (2.5e17 block products) seemed to hang when the function
+    was printed; the blocking refuses at once, naming the dimension and its blocks."""
+    n_ = sympy.Symbol('n')
+    A_ = MatrixSymbol('A', n_, n_)
+    f = computations.function([A_], A_ * A_, sizes={'n': 10 ** 6}, blocksize=2)
+    with pytest.raises(ValueError, match=r'blocking: n = 1000000 in 500000 blocks makes about '
+                                         r'2.5e\+17 block operations'):
+        str(f)
+    blocked = computations.function([A_], A_ * A_, sizes={'n': 20}, blocksize=2).computation
+    assert sum(isinstance(node, BlockOp) for node in blocked) == 10 ** 3   # 10 x 10 blocks

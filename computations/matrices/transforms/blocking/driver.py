@@ -29,6 +29,7 @@ def block(computation, blocksize, dims=None):
     if not isinstance(computation, CompositeComputation):
         computation = CompositeComputation(computation)
     env = Blocking(computation, blocksize, dims or {})
+    _check_size(computation, env)
     results = _results(computation)
     for op in computation.toposort():
         if isinstance(op, Identity):
@@ -50,6 +51,32 @@ def block(computation, blocksize, dims=None):
             env.nodes.append(Assemble(var, env.blocks.get(var) or env.held_whole(var)))
     nodes = _needed(env.nodes, results)
     return CompositeComputation(*_read_blocks_only(nodes), Identity(*results))
+
+
+#: Block operations a blocked program may be estimated to need, at most: building one
+#: takes about half a millisecond (``./dev bench blocked_compile``), so this many take
+#: over an hour; past it, :func:`block` refuses at once rather than seem to hang (blocks
+#: of 2 at n = 10**6 asked for 10**17).
+MAX_BLOCK_OPERATIONS = 10 ** 7
+
+
+def _check_size(computation, env):
+    """A ValueError naming the dimension with the most blocks when the blocked program
+    would need more than :data:`MAX_BLOCK_OPERATIONS` block operations, estimated as the
+    cube of the most blocks along an axis, per operation (a level-3 routine's count)."""
+    estimate, most = 0, (1, None)
+    for op in computation.computations:
+        counts = [(len(env.bounds(dim)) - 1, dim) for var in op.inputs + op.outputs
+                  if isinstance(var, MatrixExpr) for dim in var.shape]
+        if counts:
+            largest = max(counts, key=lambda count: count[0])
+            estimate += largest[0] ** 3
+            most = max(most, largest, key=lambda count: count[0])
+    if estimate > MAX_BLOCK_OPERATIONS:
+        count, dim = most
+        raise ValueError(f'blocking: {dim} = {env.size(dim)} in {count} blocks makes about '
+                         f'{estimate:.2g} block operations (at most {MAX_BLOCK_OPERATIONS:.0e}; '
+                         'each takes about half a millisecond to build): choose larger blocks')
 
 
 def _results(computation):
