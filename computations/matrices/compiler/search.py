@@ -282,7 +282,8 @@ class Planner(JointPlanning):
         """``rule``'s proposals for ``args``, kept for this planner's life: a rule is a pure
         function of its arguments and the properties (this planner's sizes), and the same
         products are offered again under each set of committed operations, free
-        operations and output order (a fifth of the Kalman filter's compilation)."""
+        operations and output order (with :meth:`_made`, a tenth of the Kalman filter's
+        compilation)."""
         key = rule, tuple(tuple(a) if type(a) is list else a for a in args)
         found = self._rule_memo.get(key)
         if found is None:
