@@ -295,3 +295,95 @@ def test_the_public_names_are_documented():
         if callable(obj):
             assert obj.__doc__ and '>>>' in (obj.__doc__ + sys.modules[obj.__module__].__doc__), \
                 name
+
+
+# Review J: checks that could not fail -----------------------------------------------------
+
+def test_a_function_that_overwrites_its_argument_fails_and_a_donating_one_passes():
+    """The reference was computed after the call, on the caller's own array: a function that
+    zeroed its input and returned zeros passed, and a correct donating function failed."""
+    import sympy
+    import computations
+    from computations.testing import assert_allclose_to_numpy
+    A = sympy.MatrixSymbol('A', 3, 3)
+    a = np.asfortranarray(np.random.default_rng(0).uniform(-1, 1, (3, 3)))
+
+    def wrong(A_):
+        A_[:] = 0
+        return (np.zeros((3, 3)),)
+    with pytest.raises(AssertionError, match='f modified its argument A'):
+        assert_allclose_to_numpy(wrong, a.copy(order='F'), inputs=[A], outputs=[A.T * A + 2 * A])
+    donating = computations.function([A], [2 * A], donate=[A])
+    assert_allclose_to_numpy(donating, a.copy(order='F'))
+
+
+def test_fractional_powers_and_complex_values_are_not_truncated():
+    """``evaluate(A**(1/2))`` gave the identity (the exponent truncated) and ``relative_error``
+    dropped imaginary parts: both let a wrong answer through."""
+    import sympy
+    from computations.testing import assert_allclose_to_numpy, evaluate, relative_error
+    A = sympy.MatrixSymbol('A', 2, 2)
+    with pytest.raises(NotImplementedError, match='integer powers only'):
+        evaluate(sympy.MatPow(A, sympy.Rational(1, 2)), {A: np.eye(2)})
+    with pytest.raises(ValueError, match='complex'):
+        relative_error(np.array([[1 + 5j]]), np.array([[1.0]]))
+    with pytest.raises(AssertionError, match='the result is complex'):
+        assert_allclose_to_numpy(lambda A_: ((2 * A_ + 5j).tolist(),), np.eye(2), inputs=[A],
+                                 outputs=[2 * A])
+
+
+def test_dtypes_of_list_results_are_checked_and_no_outputs_is_an_error():
+    import sympy
+    from computations.testing import assert_allclose_to_numpy
+    A = sympy.MatrixSymbol('A', 2, 2)
+    a32 = np.eye(2, dtype=np.float32)
+    with pytest.raises(AssertionError, match='the result has dtype float64, but float32'):
+        assert_allclose_to_numpy(lambda A_: ((np.asarray(A_, np.float64) * 2).tolist(),), a32,
+                                 inputs=[A], outputs=[2 * A])
+    with pytest.raises(TypeError, match='outputs: none given'):
+        assert_allclose_to_numpy(lambda A_: (), a32, inputs=[A], outputs=[])
+
+
+@pytest.mark.parametrize('kind, shape', [('spd', (2.7, 2.2)), ('spd', (True, True)),
+                                         ('general', ('2', 2)), ('scalar', 'garbage'),
+                                         ('scalar', (2, 2))])
+def test_random_matrix_refuses_shapes_that_are_not_integers(kind, shape):
+    """Non-integer and boolean shapes were truncated, and a scalar ignored any shape."""
+    from computations.testing import random_matrix
+    with pytest.raises(ValueError, match='shape'):
+        random_matrix(kind, shape, np.random.default_rng(0))
+
+
+def test_an_invertible_matrix_is_far_from_singular():
+    """A 1x1 one was u + 1, u in [-1, 1): as small as 6e-4 over 3000 seeds.  Strictly
+    diagonally dominant by 1 or orthogonal: every singular value is at least 1 (up to
+    rounding)."""
+    from computations.testing import random_matrix
+    for seed in range(1000):
+        for n in (1, 2, 3, 5):
+            a = random_matrix('invertible', (n, n), np.random.default_rng(seed))
+            assert np.linalg.svd(a, compute_uv=False).min() >= 1 - 1e-12
+
+
+def test_assert_inplace_safe_takes_donated_names_lists_and_names_a_cycle():
+    """``donate=['B']`` read as nothing donated ('overwrote input B, which was not donated'),
+    a list for a hand-built input failed inside its kernel, and a program with no safe order
+    raised OverwriteCycleError instead of an AssertionError."""
+    import sympy
+    from computations.inplace import TokenComputation as T
+    from computations.matrices import GEMM, SCAL
+    from computations.testing import Mix, assert_inplace_safe
+    B = sympy.MatrixSymbol('B', 2, 2)
+    scal, gemm = T(SCAL(2, B), ['B'], ['B']), T(GEMM(1, B, B), ['B', 'B'], ['P'])
+    got = assert_inplace_safe(scal + gemm, {B: np.eye(2)}, order=[gemm, scal], donate=['B'],
+                              check=False)
+    np.testing.assert_array_equal(got[B * B], np.eye(2))
+    got = assert_inplace_safe(Mix(['x'], ['y'], [(0, 0)]) + Mix(['x', 'y'], ['z']),
+                              {'x': [1.0, 2.0]})
+    assert set(got) >= {'z'}
+    # each node overwrites what the other reads: no order is safe
+    cycle = (T(Mix(['a', 'b'], ['c'], [(0, 0)]), ['a', 'b'], ['a'])
+             + T(Mix(['a', 'b'], ['d'], [(0, 1)]), ['a', 'b'], ['b']))
+    with pytest.raises(AssertionError, match='not inplace safe'):
+        assert_inplace_safe(cycle, {'a': np.ones(2), 'b': np.ones(2)}, donate=['a', 'b'],
+                            check=False)

@@ -30,8 +30,9 @@ import sympy
 from sympy import MatrixExpr
 
 from computations import Computation
-from computations.inplace import UnsafeInplaceError, check as check_program, inplace_compile, \
-    is_token_program, tokenize
+from computations.inplace import (OverwriteCycleError, UnsafeInplaceError, check as check_program,
+                                  donated, execution_order, inplace_compile, is_token_program,
+                                  tokenize)
 from computations.schedulers import interpret, prepare_inputs, run_program
 from computations.schedulers.kernels import run as run_kernel
 
@@ -105,7 +106,8 @@ def _values(program, inputs):
     missing = [var for var in variables if var not in inputs]
     if missing:
         raise KeyError(f'inputs: no value given for {", ".join(map(str, missing))}')
-    return {var: inputs[var] for var in variables}
+    return {var: np.asarray(inputs[var], dtype=float) if isinstance(inputs[var], (list, tuple))
+            else inputs[var] for var in variables}            # a list: an array, as NumPy's
 
 
 def _copy(value):
@@ -154,11 +156,17 @@ def assert_inplace_safe(program, inputs, *, order=None, donate=(), check=True, r
         raise TypeError(f'program must be a Computation, got {type(program).__name__}')
     if not is_token_program(program):
         program = inplace_compile(program, donate=donate)
-    donate = tuple(donate)
+    # names mean the inputs they name, as everywhere (computations.inplace.donate)
+    donate = donated(donate, [value.expr for value in program.inputs])
     if check:
         try:
             order = check_program(program, order, donate=donate)
         except UnsafeInplaceError as error:
+            raise AssertionError(f'the program is not inplace safe: {error}') from error
+    elif order is None:
+        try:
+            order = execution_order(program)
+        except OverwriteCycleError as error:
             raise AssertionError(f'the program is not inplace safe: {error}') from error
     values = _values(program, inputs)
     expected = _pure(program, values)
@@ -232,13 +240,26 @@ def assert_allclose_to_numpy(f, *args, rtol=None, atol=0.0, inputs=None, outputs
     if len(args) != len(inputs):
         raise TypeError(f'args: f takes {len(inputs)} arguments '
                         f'({", ".join(map(str, inputs))}), got {len(args)}')
+    if not outputs:
+        raise TypeError('outputs: none given, so nothing would be checked')
     dims = {}
     values = prepare_inputs(list(inputs), dict(zip(inputs, args)), dims=dims)
+    # the reference reads copies taken before the call: f may overwrite what it is given
+    values = {var: np.array(value, copy=True) if isinstance(value, np.ndarray) else value
+              for var, value in values.items()}
     matrices = [values[var] for var in inputs if isinstance(var, MatrixExpr)]
     dtype = np.dtype(np.float32 if matrices and all(m.dtype == np.float32 for m in matrices)
                      else np.float64)
     rtol = default_rtol(dtype) if rtol is None else rtol
+    before = [np.array(arg, copy=True) if isinstance(arg, np.ndarray) else None for arg in args]
     results = _flatten(f(*args))
+    donated = set(getattr(f, 'donate', ()))
+    for var, arg, copy in zip(inputs, args, before):
+        if copy is not None and var not in donated and not np.array_equal(arg, copy,
+                                                                          equal_nan=True):
+            raise AssertionError(f'f modified its argument {var}, which it was not given to '
+                                 'overwrite (a compiled function overwrites only what it '
+                                 'donates)')
     if len(results) != len(outputs):
         raise AssertionError(f'f returned {len(results)} results for {len(outputs)} outputs')
     subs = {d: sympy.Integer(v) for d, v in dims.items()}
@@ -250,7 +271,11 @@ def assert_allclose_to_numpy(f, *args, rtol=None, atol=0.0, inputs=None, outputs
             raise AssertionError(f'{label}: the NumPy reference is not finite; choose '
                                  'well-conditioned arguments')
         got_dtype = np.asarray(got).dtype
-        if isinstance(got, (np.ndarray, np.generic)) and got_dtype != dtype:
+        if np.iscomplexobj(got):
+            raise AssertionError(f'{label}: the result is complex ({got_dtype}); the '
+                                 'outputs are real')
+        if got_dtype != dtype and (isinstance(got, (np.ndarray, np.generic))
+                                   or isinstance(expr, MatrixExpr)):
             raise AssertionError(f'{label}: the result has dtype {got_dtype}, but '
                                  f'{dtype} arguments give {dtype} results')
         got = np.asarray(got, dtype=np.float64)

@@ -28,7 +28,10 @@ PREDICATES = {'symmetric': Q.symmetric, 'spd': Q.positive_definite,
 
 
 def random_matrix(kind, shape, rng):
-    """A random value of that kind and shape, well conditioned, as float64.
+    """A random value of that kind and shape, as float64: well conditioned for the kinds
+    that are invertible (``spd``, ``lower``, ``upper``, ``invertible``, ``diagonal``, and
+    ``fullrank`` for its pseudo-inverse); ``general`` and ``symmetric`` matrices are
+    plain random ones, which may be ill conditioned (the strategies never invert them).
 
     ``kind`` is one of :data:`KINDS`; ``shape`` is ``(rows, columns)``
     (square for every kind but ``general`` and ``fullrank``, which must be
@@ -37,9 +40,11 @@ def random_matrix(kind, shape, rng):
 
     - ``general``: entries uniform in [-1, 1];
     - ``symmetric``: exactly symmetric;
-    - ``spd``: ``X X^T / n + I``, eigenvalues in [1, 2), exactly symmetric;
+    - ``spd``: ``X X^T / n + I``, eigenvalues at least 1 (at most 1 + n, below 3 in
+      practice), exactly symmetric;
     - ``lower``/``upper``: triangular, diagonal in [1, 2];
-    - ``invertible``: diagonally dominant or orthogonal;
+    - ``invertible``: strictly diagonally dominant (off-diagonal entries in [-1, 1],
+      diagonal ones in [n, n + 2]) or orthogonal;
     - ``diagonal``: diagonal in [0.5, 2];
     - ``fullrank``: tall, singular values in [1, 2];
     - ``scalar``: a float of magnitude in [0.5, 2], either sign.
@@ -58,11 +63,17 @@ def random_matrix(kind, shape, rng):
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f'rng must be a numpy.random.Generator, got {type(rng).__name__}')
     if kind == 'scalar':
+        if shape not in (None, ()):
+            raise ValueError(f'shape: a scalar has none (None), got {shape!r}')
         return float(rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0]))
     try:
-        r, c = (int(d) for d in shape)
+        r, c = shape
     except (TypeError, ValueError):
         raise ValueError(f'shape must be (rows, columns), got {shape!r}') from None
+    if not all(isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_))
+               for d in (r, c)):
+        raise ValueError(f'shape must be two integers, got {shape!r}')
+    r, c = int(r), int(c)
     if r < 0 or c < 0:
         raise ValueError(f'shape must not be negative, got {shape!r}')
     if kind not in ('general', 'fullrank') and r != c:
@@ -95,8 +106,8 @@ def _triangle(rng, n, lower):
 
 
 def _invertible(rng, n, _=None):
-    if rng.integers(2):
-        return rng.uniform(-1, 1, (n, n)) + n * np.eye(n)
+    if rng.integers(2):                        # |diagonal| >= n > the off-diagonal row sums
+        return rng.uniform(-1, 1, (n, n)) + (n + 1) * np.eye(n)
     q, r = np.linalg.qr(rng.standard_normal((n, n)))
     return q * np.sign(np.diag(r))             # orthogonal
 

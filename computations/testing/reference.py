@@ -77,6 +77,9 @@ def evaluate(expr, values):
     if isinstance(expr, Inverse):
         return np.linalg.inv(evaluate(expr.arg, values))
     if isinstance(expr, MatPow):
+        if not expr.exp.is_Integer:
+            raise NotImplementedError(f'the reference evaluator knows integer powers only, '
+                                      f'not {expr}')
         return np.linalg.matrix_power(evaluate(expr.base, values), int(expr.exp))
     if isinstance(expr, SymmetricLower):
         lower = np.tril(evaluate(expr.arg, values))
@@ -100,6 +103,9 @@ def relative_error(got, expected):
         ...
     ValueError: shapes differ: got (1,), expected (1, 1)
     """
+    if np.iscomplexobj(got) or np.iscomplexobj(expected):
+        raise ValueError('relative_error compares real arrays; got a complex one (its '
+                         'imaginary part would be dropped)')
     got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
     if got.shape != expected.shape:
         raise ValueError(f'shapes differ: got {got.shape}, expected {expected.shape}')
