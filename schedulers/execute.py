@@ -275,8 +275,8 @@ def bind_dimensions(variables, shapes):
         if isinstance(var, MatrixExpr) and not is_constant(var) \
                 and not hasattr(var, 'element_type'):
             shape = tuple(shapes[var])
-            if not all(isinstance(size, (int, np.integer)) and not isinstance(size, bool)
-                       and size >= 0 for size in shape):
+            if not all(isinstance(size, numbers.Integral) and not isinstance(size, bool)
+                       and size >= 0 for size in shape):     # (a SymPy Integer is one)
                 raise ValueError(f'input {var}: a shape is non-negative integers, got {shape}')
             if len(shape) == 1 and var.shape[1] == 1:
                 shape = (shape[0], 1)

@@ -603,6 +603,7 @@ def test_shapes_given_to_specialize_and_peak_bytes_are_checked(shape):
                                                        f'integers, got {shape}')):
             method(shape, (20, 1))
     assert f.specialize((np.int64(20), 5), (20, 1)).dims == {n: 20, m: 5}
+    assert f.specialize((sympy.Integer(20), 5), (20, 1)).dims == {n: 20, m: 5}   # a .shape's
 
 
 def test_a_shape_or_an_array_given_for_a_scalar_of_one_problem_is_refused():

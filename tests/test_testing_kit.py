@@ -352,6 +352,9 @@ def test_random_matrix_refuses_shapes_that_are_not_integers(kind, shape):
     from computations.testing import random_matrix
     with pytest.raises(ValueError, match='shape'):
         random_matrix(kind, shape, np.random.default_rng(0))
+    # integers of any kind are shapes: a SymPy Integer (a MatrixSymbol's .shape), NumPy's
+    assert random_matrix('spd', (sympy.Integer(2), np.int64(2)),
+                         np.random.default_rng(0)).shape == (2, 2)
 
 
 def test_an_invertible_matrix_is_far_from_singular():
