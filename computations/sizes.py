@@ -20,13 +20,27 @@ computations.sizes.UnboundSizeError: cannot size the rows of X: the dimension m 
 import fractions
 import functools
 import math
+import numbers
 
 import sympy
 from sympy import MatrixExpr
 
 from .graph import ComputationsError
 
-__all__ = ['Binding', 'UnboundSizeError', 'UndefinedAtSizeError', 'check_position']
+__all__ = ['Binding', 'is_integer', 'UnboundSizeError', 'UndefinedAtSizeError', 'check_position']
+
+
+def is_integer(value):
+    """Whether ``value`` is an integer a size can be: any ``numbers.Integral`` (Python's,
+    NumPy's, a SymPy ``Integer`` from a ``.shape``) but a bool.
+
+    >>> import numpy as np
+    >>> is_integer(3), is_integer(np.int64(3)), is_integer(sympy.Integer(3)), is_integer(True)
+    (True, True, True, False)
+    >>> is_integer(3.0), is_integer('3')
+    (False, False)
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 class UnboundSizeError(ComputationsError, ValueError):

@@ -25,7 +25,7 @@ from sympy import MatrixExpr
 
 from computations import Computation
 from computations.inplace import is_constant
-from computations.sizes import Binding
+from computations.sizes import Binding, is_integer
 from computations.matrices import dtypes
 from computations.matrices.ops.core import matrix_value
 
@@ -275,8 +275,7 @@ def bind_dimensions(variables, shapes):
         if isinstance(var, MatrixExpr) and not is_constant(var) \
                 and not hasattr(var, 'element_type'):
             shape = tuple(shapes[var])
-            if not all(isinstance(size, numbers.Integral) and not isinstance(size, bool)
-                       and size >= 0 for size in shape):     # (a SymPy Integer is one)
+            if not all(is_integer(size) and size >= 0 for size in shape):
                 raise ValueError(f'input {var}: a shape is non-negative integers, got {shape}')
             if len(shape) == 1 and var.shape[1] == 1:
                 shape = (shape[0], 1)

@@ -16,6 +16,7 @@ import sympy
 from sympy import MatrixSymbol
 
 from ..matrices.ops.core import dimensions
+from ..sizes import is_integer
 
 __all__ = ['DEFAULT_SIZE', 'CALL_OPTIONS', 'ordered', 'check_inputs', 'check_output', 'check_sizes', 'check_blocksize',
            'check_flag', 'call_signature', 'call_doc']
@@ -67,11 +68,11 @@ def call_doc(function):
     return '\n'.join(lines)
 
 
-def ordered(value, option):
+def ordered(value, option, expected='a list or tuple'):
     """``value`` unless it is an unordered collection (a set), whose order -- and so the
     order of a call's arguments or results -- would change with the hash seed."""
     if isinstance(value, AbstractSet):
-        raise TypeError(f'{option} must be in an order (a list or tuple), got a '
+        raise TypeError(f'{option} must be in an order ({expected}), got a '
                         f'{type(value).__name__}, whose order changes from run to run')
     return value
 
@@ -168,6 +169,6 @@ def _per_dimension(option, mapping, dimensions, label):
 
 
 def _positive(value, label):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if not is_integer(value) or value < 1:
         raise ValueError(f'{label} must be a positive integer, got {value!r}')
     return int(value)

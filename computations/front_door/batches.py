@@ -48,6 +48,7 @@ from computations.schedulers.dask_arrays import SCALAR, DaskArgumentError, is_da
 from computations.schedulers.execute import MASKED, bind_dimensions
 
 from ..graph import ComputationsError
+from ..matrices import dtypes
 from ..matrices.dtypes import program_dtype
 from ..sizes import Binding
 
@@ -112,15 +113,10 @@ def batch_shape(inputs, values):
 
 
 def _check_scalars(var, value):
-    """A scalar input's values, one per problem: real numbers, as a single call takes them
-    (:func:`~computations.schedulers.execute.prepare_inputs`), not strings, booleans,
-    objects (a None is a NaN), durations, or floats wider than float64."""
-    dtype = np.asarray(value).dtype
-    if dtype.kind == 'c':
-        raise ValueError(f'input {var} is complex; only real scalars are supported')
-    if dtype.kind not in 'iuf' or dtype.itemsize > 8:
-        raise ValueError(f'input {var} is a scalar: in a batch, give an array of real numbers '
-                         f'(integers or floats up to float64), not of {dtype}')
+    """A scalar input's values, one per problem, under the dtype rule of every argument
+    (:mod:`computations.matrices.dtypes`): not strings, booleans, objects (a None would be
+    a NaN), durations, complex numbers, or floats wider than float64."""
+    dtypes.check(var, np.asarray(value).dtype)
 
 
 def _in_a_batch(var, why):

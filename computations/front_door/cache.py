@@ -15,7 +15,7 @@ import itertools
 import threading
 from collections import OrderedDict, namedtuple
 
-import numpy as np
+from ..sizes import is_integer
 
 __all__ = ['ShapeCache', 'CacheInfo', 'DEFAULT_CACHE_SIZE', 'check_cache_size']
 
@@ -36,7 +36,7 @@ def check_cache_size(size):
     """
     if size is None:
         return None
-    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
+    if not is_integer(size):
         raise TypeError(f'cache_size must be a positive integer or None (unbounded), got '
                         f'{size!r} ({type(size).__name__})')
     if size < 1:

@@ -23,11 +23,13 @@ array comes back 1-D, ``(k,)``, as NumPy users expect.
 (True, False)
 """
 import functools
-from collections.abc import Mapping, Set as AbstractSet
+from collections.abc import Mapping
 
 import numpy as np
 import sympy
 from sympy import MatrixExpr
+
+from .arguments import ordered
 
 __all__ = ['OutputStructure', 'Results']
 
@@ -127,11 +129,8 @@ class OutputStructure:
                 raise ValueError('outputs: an empty dict; give at least one output')
         elif isinstance(outputs, sympy.Basic):
             self.kind, self.given, outputs = 'single', outputs, [outputs]
-        elif isinstance(outputs, AbstractSet):
-            raise TypeError(f'outputs must be in an order (a list or tuple, or a dict of '
-                            f'names), got a {type(outputs).__name__}, whose order -- the '
-                            'order of the results -- changes from run to run')
-        elif isinstance(outputs, (str, bytes)) or not _iterable(outputs):
+        elif isinstance(outputs, (str, bytes)) or not _iterable(ordered(
+                outputs, 'outputs', 'a list or tuple, or a dict of names')):
             raise TypeError('outputs must be a SymPy expression, a list or tuple of them, or a '
                             f'dict {{name: expression}}, got {outputs!r} '
                             f'({type(outputs).__name__})')

@@ -12,10 +12,10 @@ for data of your own tests too.
 >>> bool(np.all(np.linalg.eigvalsh(S) >= 1) and np.array_equal(S, S.T))
 True
 """
-import numbers
-
 import numpy as np
 from sympy import Q
+
+from computations.sizes import is_integer
 
 __all__ = ['KINDS', 'PREDICATES', 'random_matrix']
 
@@ -72,7 +72,7 @@ def random_matrix(kind, shape, rng):
         r, c = shape
     except (TypeError, ValueError):
         raise ValueError(f'shape must be (rows, columns), got {shape!r}') from None
-    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in (r, c)):
+    if not (is_integer(r) and is_integer(c)):
         raise ValueError(f'shape must be two integers, got {shape!r}')
     r, c = int(r), int(c)
     if r < 0 or c < 0:
