@@ -113,7 +113,8 @@ except NotPositiveDefiniteError as e:
 # from zarr or HDF5, or made by another computation).  Call a compiled
 # function on dask arrays and it computes nothing: it returns dask arrays
 # whose graph is the program blocked by the inputs' **chunks**, one task per
-# block operation, each reading only the chunks it needs.  No `blocksize=`
+# block operation (a block of a product, its terms added up, is one task),
+# each reading only the chunks it needs.  No `blocksize=`
 # is needed: `update`, compiled without one, takes its blocks of 100 from
 # the chunks.  (`names=` names the results, and so their keys.)
 

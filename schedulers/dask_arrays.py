@@ -23,8 +23,8 @@ How the blocks are chosen (:func:`prepare`):
 
 How the graph is made (:func:`to_arrays`):
 
-* One task per block operation (as :mod:`.dask_graph` makes them, with
-  :func:`~.dask_graph.op_tasks`).  A :class:`Split` of an input makes no
+* One task per block operation, or per accumulation (as :mod:`.dask_graph`
+  makes them, with :func:`~.dask_graph.runs`).  A :class:`Split` of an input makes no
   task: the tasks that need a block read the input's own chunk, by its key,
   converted inside the task to a Fortran-ordered array of the program's
   dtype (no copy when it already is one).  No task reads a whole input,
@@ -69,7 +69,7 @@ from computations.matrices import dtypes
 from computations.matrices.transforms.blocking import Assemble, Split, partition
 from computations.sizes import Binding
 
-from .dask_graph import INSTALL, _task_spec, op_tasks
+from .dask_graph import INSTALL, _task_spec, run_arguments, run_tasks, runs
 from .execute import MASKED, bind_dimensions, constant_values, prepare_inputs
 
 __all__ = ['prepare', 'to_arrays', 'is_dask_collection', 'Prepared', 'RechunkWarning',
@@ -326,6 +326,7 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
                 graph[keys(var)] = DataNode(keys(var), made)
         return TaskRef(keys(var))
 
+    run_ops = []                               # those whose tasks are made below
     for op in ops:
         if op in assembled.values():
             continue
@@ -338,7 +339,10 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
                 else:                          # (a whole input for an unblocked operation)
                     graph[keys(var)] = _whole(Task, TaskRef, keys(var), x, dtype, bounds)
             continue
-        graph.update(op_tasks(op, [argument(v) for v in op.inputs], keys, _joint(keys)))
+        run_ops.append(op)
+    kept = [*results, *(block for op in assembled.values() for block in op.inputs)]
+    for run in runs(run_ops, kept):
+        graph.update(run_tasks(run, run_arguments(run, argument), keys, _joint(keys)))
     program = f'computations-{token}'
     inputs = [value for value in values.values() if hasattr(value, 'dask')]
     base = HighLevelGraph.from_collections(program, graph, dependencies=inputs)

@@ -39,6 +39,14 @@ How the graph is made:
 * An operation with several outputs is one task returning a tuple, and one
   ``getitem`` task per output; a :class:`Split` of a value computed in
   the graph is one task per block.
+* An accumulation is one task (:func:`runs`): a block of a product is a
+  chain of GEMMs, each adding one term onto the partial sum the one before
+  made (``C[i,j] += A[i,p] B[p,j]``); as tasks, every partial sum was a
+  copy, a result in a worker's memory and, when the next term's blocks were
+  on the other worker, a transfer (the Kalman update at n = 4000 on two
+  workers: partial sums were most transfers, 50-150 ms each).  One task
+  runs the chain on a private copy of its first partial sum, adding each
+  term in place, and only the last sum is a result.
 * A failing routine raises the error its operation declares, exactly as in
   process (e.g. :class:`~computations.matrices.NotPositiveDefiniteError`
   naming the block).
@@ -58,6 +66,8 @@ array([[1., 0.],
 import operator
 import uuid
 
+import numpy as np
+
 from computations import Computation, CompositeComputation, Identity
 from computations.matrices.transforms.blocking import Split
 from computations.inplace import TokenNamer, is_constant
@@ -66,7 +76,7 @@ from .blocked import block_copy
 from .execute import constant_values
 from .kernels import run as run_kernel
 
-__all__ = ['to_dask', 'run', 'get_function', 'op_tasks', 'INSTALL']
+__all__ = ['to_dask', 'run', 'get_function', 'op_tasks', 'runs', 'run_tasks', 'INSTALL']
 
 INSTALL = ("the Dask runner needs dask and distributed: pip install 'computations[dask]' "
            "(or pip install 'dask[distributed]')")
@@ -135,13 +145,91 @@ def to_dask(computation, values, outputs=None, dims=None, dtype=None, token=None
     for var in computation.inputs:
         if var in read:
             graph[key(var)] = DataNode(key(var), values[var])
-    for op in ops:
-        if op in cut:
-            for var, bounds in op.pieces:
-                graph[key(var)] = DataNode(key(var), block_copy(values[op.X], *bounds))
-            continue
-        graph.update(op_tasks(op, [TaskRef(key(v)) for v in op.inputs], key, joint))
+    for op in (op for op in ops if op in cut):
+        for var, bounds in op.pieces:
+            graph[key(var)] = DataNode(key(var), block_copy(values[op.X], *bounds))
+    for run in runs([op for op in ops if op not in cut], wanted):
+        graph.update(run_tasks(run, run_arguments(run, lambda v: TaskRef(key(v))), key, joint))
     return graph, [key(var) for var in wanted]
+
+
+def runs(ops, kept=()):
+    """``ops`` (in topological order) grouped into the runs one task computes each, in
+    order: an operation joins the run of the one before it when it overwrites that one's
+    only output and nothing else reads it (nor is it one of ``kept``, the values asked
+    for): the partial sums of an accumulation.  Other operations are runs of one.
+
+    >>> import sympy
+    >>> from computations.matrices import GEMM
+    >>> A, B, C = (sympy.MatrixSymbol(x, 2, 2) for x in 'ABC')
+    >>> first = GEMM(1, A, B)
+    >>> second = GEMM(1, C, C, 1, first.outputs[0])
+    >>> [len(run) for run in runs([first, second])]
+    [2]
+    >>> [len(run) for run in runs([first, second], kept=first.outputs)]
+    [1, 1]
+    """
+    readers = {}
+    for op in ops:
+        for var in op.inputs:
+            readers[var] = readers.get(var, 0) + 1
+    kept = set(kept)
+    made_by = {op.outputs[0]: op for op in ops
+               if len(op.outputs) == 1 and not isinstance(op, Split) and not op.output_is_input}
+    run_of = {}
+    for op in ops:
+        run = None
+        for position in op.inplace.values():
+            var = op.inputs[position]
+            before = made_by.get(var)
+            if before is not None and readers[var] == 1 and var not in kept:
+                run = run_of.pop(before) + ((op, position),)
+                break
+        run_of[op] = run or ((op, None),)
+    return list(run_of.values())
+
+
+def run_tasks(run, args, key, joint):
+    """The tasks of one run (:func:`runs`) as :func:`op_tasks` makes them: ``args`` are the
+    task arguments of each operation of the run, the one a run passes on left out."""
+    if len(run) == 1:
+        return op_tasks(run[0][0], args[0], key, joint)
+    links = tuple((op, len(a), position) for (op, position), a in zip(run, args))
+    flat = [a for each in args for a in each]
+    return _output_tasks(run[-1][0], key, joint, _chained, links, *flat)
+
+
+def run_arguments(run, argument):
+    """Each operation's task arguments in a run, ``argument(var)`` of each input but the
+    one the run passes on."""
+    return [[argument(v) for i, v in enumerate(op.inputs) if i != position]
+            for op, position in run]
+
+
+def _chained(links, *values):
+    """Run a chain of operations on a worker (:func:`run_tasks`): the first overwrites
+    nothing, each next one overwrites the output of the one before (its input at
+    ``position``), a value private to this task."""
+    start = 0
+    for op, count, position in links:
+        args = list(values[start:start + count])
+        start += count
+        if position is None:
+            outputs = run_kernel(op, args)
+        else:
+            args.insert(position, _private(outputs[0], values))
+            outputs = run_kernel(op, args, overwrite=frozenset([position]))
+    return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+
+def _private(value, arguments):
+    """``value``, or a copy of it when it shares memory with one of the task's arguments
+    (a kernel that returned a view of an input): what the next operation overwrites must
+    be the task's own."""
+    if isinstance(value, np.ndarray) and any(
+            isinstance(a, np.ndarray) and np.may_share_memory(value, a) for a in arguments):
+        return np.array(value, order='F', copy=True)
+    return value
 
 
 def op_tasks(op, args, key, joint):
@@ -150,13 +238,20 @@ def op_tasks(op, args, key, joint):
     Split is one :func:`block_copy` per block, and an operation of several outputs one
     task (its key ``joint(op)``) returning a tuple, with a ``getitem`` task per output.
     ``key(var)`` is the key of a variable."""
-    _, Task, TaskRef = _task_spec()
+    _, Task, _ = _task_spec()
     if isinstance(op, Split):
         return {key(var): Task(key(var), block_copy, *args, *bounds) for var, bounds in op.pieces}
+    return _output_tasks(op, key, joint, _call, op, *args)
+
+
+def _output_tasks(op, key, joint, function, *args):
+    """The tasks making ``op``'s outputs by ``function(*args)``: one task for one output,
+    else one (keyed ``joint(op)``) returning a tuple and a ``getitem`` task per output."""
+    _, Task, TaskRef = _task_spec()
     if len(op.outputs) == 1:
-        return {key(op.outputs[0]): Task(key(op.outputs[0]), _call, op, *args)}
+        return {key(op.outputs[0]): Task(key(op.outputs[0]), function, *args)}
     together = joint(op)
-    tasks = {together: Task(together, _call, op, *args)}
+    tasks = {together: Task(together, function, *args)}
     for i, var in enumerate(op.outputs):
         tasks[key(var)] = Task(key(var), operator.getitem, TaskRef(together), i)
     return tasks

@@ -56,15 +56,19 @@ def chunks_of(problems, batch_last=False):
 @given(batch=batches, size=st.integers(1, 6), columns=st.integers(1, 3),
        dtype=st.sampled_from([np.float64, np.float32]), share=st.booleans(),
        chunk=st.sampled_from([None, 1, 2, 4]), seed=st.integers(0, 2**32 - 1),
-       batch_last=st.booleans())
+       batch_last=st.booleans(), spread=st.booleans())
 def test_a_batch_equals_a_loop_of_single_calls(batch, size, columns, dtype, share, chunk,
-                                               seed, batch_last):
+                                               seed, batch_last, spread):
+    """... with stacks that broadcast against each other when ``spread`` (matrices along
+    the first batch axis, right-hand sides along the others: gathered a chunk at a time)."""
     rng = np.random.default_rng(seed)
     f = computations.function([S, B, s], {'x': S.I * B, 'logdet': log(Determinant(S)),
                                           't': s * Trace(S), 'shared': B.T * B},
                               [Q.positive_definite(S)])
-    matrices = _spd(rng, batch, size, dtype)
-    rhs = rng.standard_normal((size, columns) if share else tuple(batch) + (size, columns))
+    lead = batch[:1] + (1,) * (len(batch) - 1) if spread else batch
+    matrices = _spd(rng, lead, size, dtype)
+    rhs_lead = (1,) + batch[1:] if spread else batch
+    rhs = rng.standard_normal((size, columns) if share else tuple(rhs_lead) + (size, columns))
     rhs = rhs.astype(dtype)
     scalars = rng.standard_normal(batch[-1:])          # one per problem along the last axis
     before = [matrices.copy(), rhs.copy(), scalars.copy()]
@@ -72,8 +76,8 @@ def test_a_batch_equals_a_loop_of_single_calls(batch, size, columns, dtype, shar
         got = f(matrices, rhs, scalars)
     for a, b in zip(before, (matrices, rhs, scalars)):
         np.testing.assert_array_equal(a, b)            # the inputs are not modified
-    singles = _loop(lambda m, r, c: f(m, r, float(c)), batch, (matrices, batch),
-                    (rhs, None if share else batch), (scalars, batch[-1:]))
+    singles = _loop(lambda m, r, c: f(m, r, float(c)), batch, (matrices, lead),
+                    (rhs, None if share else rhs_lead), (scalars, batch[-1:]))
     assert set(got) == {'x', 'logdet', 't', 'shared'}
     assert got['x'].shape == tuple(batch) + (size, columns) and got['x'].dtype == dtype
     assert got['logdet'].shape == tuple(batch) and got['logdet'].dtype == dtype
@@ -83,8 +87,9 @@ def test_a_batch_equals_a_loop_of_single_calls(batch, size, columns, dtype, shar
             np.testing.assert_allclose(got[name][index], single[name], rtol=tolerance,
                                        atol=tolerance)
     # and against NumPy's stacked routines
-    np.testing.assert_allclose(got['x'], np.linalg.solve(matrices.astype(float),
-                                                         np.broadcast_to(rhs, got['x'].shape)),
+    np.testing.assert_allclose(got['x'], np.linalg.solve(
+                                   np.broadcast_to(matrices, tuple(batch) + (size, size)),
+                                   np.broadcast_to(rhs, got['x'].shape)).astype(float),
                                rtol=1e-3 if dtype is np.float32 else 1e-9, atol=1e-4)
 
 
@@ -117,6 +122,39 @@ def test_an_error_names_the_problem_of_the_batch():
                              r'definite') as caught:
         f(matrices, np.ones((3, 1)))
     assert caught.value.batch_index == (2, 1)
+
+
+def test_an_error_that_is_not_a_message_names_the_problem_too():
+    """Python's OverflowError(34, 'Numerical result out of range') has no message as its
+    first argument (found by review L)."""
+    alpha = Symbol('alpha')
+    f = computations.function([S, alpha], [Trace(S) * alpha**2])
+    with pytest.raises(OverflowError, match=r'^problem \(1,\) of the batch: ') as caught:
+        f(np.stack([np.eye(2)] * 3), np.array([1.0, 1e300, 1.0]))
+    assert caught.value.batch_index == (1,)
+
+
+@pytest.mark.parametrize('size, count, rhs', [(32, 50, 200), (70, 20, 100)])  # stacked, loop
+def test_stacks_that_broadcast_are_never_copied_whole(size, count, rhs):
+    """``count`` matrices against ``rhs`` right-hand sides: the matrices are never
+    broadcast into a copy per problem (they were, in both runners: 34x the result's memory;
+    found by review L)."""
+    import tracemalloc
+    f = computations.function([S, B], S.I * B, [Q.positive_definite(S)])
+    rng = np.random.default_rng(0)
+    matrices = _spd(rng, (count, 1), size, np.float64)
+    right = rng.standard_normal((1, rhs, size, 1))
+    f(matrices[:2], right[:, :2])                        # compiled, outside the trace
+    tracemalloc.start()
+    try:
+        x = f(matrices, right)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    broadcast = count * rhs * size * size * 8            # the matrices copied per problem
+    assert peak < broadcast / 3, (peak, broadcast)
+    expected = np.linalg.solve(np.broadcast_to(matrices, (count, rhs, size, size)), right)
+    assert relative_error(x, expected) < 1e-10
 
 
 @pytest.mark.parametrize('count', [3, 700])                     # stacked, batch-last

@@ -4,7 +4,7 @@ Clusters run on loopback only, on free ports (:func:`local_cluster`).  The graph
 ``A*A`` blocked 2x2::
 
     A[0,0] A[0,1] A[1,0] A[1,1]             (the caller's A cut into blocks, in the graph)
-    A[i,k], A[k,j] -> t1[i,j].1 -> t1[i,j]   (GEMM tasks)
+    A[i,:], A[:,j] -> t1[i,j]                (one task: the GEMMs adding up the block)
     t1[*,*] -> A**2                          (Assemble)
 """
 import errno
@@ -119,6 +119,36 @@ def test_inputs_are_in_the_graph_block_by_block():
     # Unblocked, the whole input is the DataNode.
     graph, keys = dask_graph.to_dask(GEMM(1, A, A), {A: x}, token='t')
     assert isinstance(graph['A-t'], DataNode) and graph['A-t'].value is x
+
+
+def test_an_accumulation_is_one_task_that_leaves_its_inputs_alone():
+    """``C + A*B`` blocked 3x3: each block is C's block plus three products, one task of
+    three GEMMs (``dask_graph.runs``) on a private copy of C's block -- no partial sum is
+    a result, and running the graph twice gives the same result (the tasks are pure)."""
+    from dask._task_spec import DataNode
+    from dask.local import get_sync
+    A, B, C = (sympy.MatrixSymbol(name, 6, 6) for name in 'ABC')
+    rng = np.random.default_rng(0)
+    values = {v: np.asfortranarray(rng.standard_normal((6, 6))) for v in (A, B, C)}
+    graph, keys = dask_graph.to_dask(block(GEMM(1, A, B, 1, C), 2), values, token='t')
+    data = {key: node.value.copy() for key, node in graph.items() if isinstance(node, DataNode)}
+    tasks = [key for key, node in graph.items() if not isinstance(node, DataNode)]
+    assert len(tasks) == 9 + 1                           # a task per block, and Assemble
+    expected = values[C] + values[A] @ values[B]
+    for _ in range(2):
+        assert relative_error(get_sync(graph, keys)[0], expected) <= 1e-12
+        for key, value in data.items():                  # C's blocks too: never written
+            assert np.array_equal(graph[key].value, value), key
+
+
+def test_a_chain_copies_a_value_that_shares_memory_with_its_arguments():
+    """What a chain's next operation overwrites is the task's own: a kernel's result that
+    is a view of an argument is copied first."""
+    x = np.asfortranarray(np.ones((3, 3)))
+    assert dask_graph._private(x, (x,)) is not x
+    assert not np.shares_memory(dask_graph._private(x[:2], (x,)), x)
+    y = np.zeros((3, 3), order='F')
+    assert dask_graph._private(y, (x, 2.0)) is y
 
 
 def test_tasks_never_modify_their_inputs():

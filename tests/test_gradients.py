@@ -45,6 +45,10 @@ RULES = {
     'log-determinant': (log(Determinant(K)), [K]),
     'determinant': (Determinant(A), [A]),
     'frobenius-norm': (frobenius_norm(X), [X]),
+    # a Hessian-vector product: the norm's gradient holds a Piecewise (review K)
+    'norm-second-derivative': (Trace(B.T * grad(frobenius_norm(X), X)), [X, B]),
+    'piecewise': (sympy.Piecewise((Trace(X.T * X), Trace(X.T * B) > 0), (Trace(X.T * B), True)),
+                  [X, B]),
     'sums-and-scalings': (3 * Trace(A.T * A) - 2 * Trace(A * K) + Trace(X.T * B), [A, K, X, B]),
     'scalar-functions': (exp(Trace(X.T * X) / 10) + sin(Trace(A)), [X, A]),
     'positive-power': (Trace(W.T * A**3), [A, W]),

@@ -906,6 +906,25 @@ def test_bounds_decide_the_sign_of_a_coefficient():
     assert Properties().sign(_k / (_k - 1)) is None
 
 
+def test_sympys_ask_never_sees_a_trace_and_is_not_asked_without_facts(monkeypatch):
+    """``ask``'s time grows fast with the traces in a scalar (a gradient's coefficient
+    ``exp(Trace(...))/5`` took 40 s to compile; review K): it is asked only when the facts
+    name one of the scalar's symbols, with each trace, determinant and entry a real
+    symbol (the matrices are real)."""
+    asked = []
+    ask = sympy.ask
+    monkeypatch.setattr(sympy, 'ask', lambda question, facts=True: asked.append(question)
+                        or ask(question, facts))
+    A = MatrixSymbol('A', 3, 3)
+    coefficient = sympy.exp(sympy.Trace(A * A.T * A) / 10) / 5
+    assert Properties().sign(coefficient) is None and not asked
+    assert Properties([Q.positive(_k)]).sign(_k * coefficient) == 1     # exp of a real: > 0
+    assert asked and not any(q.has(sympy.Trace) for q in asked)
+    assert Properties([Q.positive(_k)]).sign(_k * sympy.Trace(A)) is None
+    assert Properties([Q.positive(_k)]).sign(-_k * sympy.Determinant(A)**2) is None  # could be 0
+    assert Properties([Q.positive(_k)]).sign(-_k * sympy.exp(A[0, 1])) == -1
+
+
 # Rank through products ----------------------------------------------------------
 
 @st.composite

@@ -276,10 +276,11 @@ def _per_problem(var, value, batch):
     trailing = shape[-2:] if isinstance(var, MatrixExpr) else ()
     if len(shape) == len(trailing):
         return None
-    stack = np.broadcast_to(np.asarray(value), tuple(batch) + tuple(trailing))
-    if trailing and not stack[(0,) * len(batch)].flags.f_contiguous:
-        stack = np.swapaxes(np.ascontiguousarray(np.swapaxes(stack, -1, -2)), -1, -2)
-    return _read_only(stack)
+    array = np.asarray(value)
+    if trailing and not array[(0,) * (array.ndim - 2)].flags.f_contiguous:
+        # before broadcasting: converting the broadcast stack copied every problem's matrix
+        array = np.swapaxes(np.ascontiguousarray(np.swapaxes(array, -1, -2)), -1, -2)
+    return _read_only(np.broadcast_to(array, tuple(batch) + tuple(trailing)))
 
 
 def _shared(value):
@@ -303,6 +304,8 @@ def _name_the_problem(error, index):
     error.batch_index = index
     if error.args and isinstance(error.args[0], str):
         error.args = (f'problem {index} of the batch: {error.args[0]}', *error.args[1:])
+    elif type(error).__str__ is BaseException.__str__:   # OverflowError(34, 'Numerical ...')
+        error.args = (f'problem {index} of the batch: {error}',)
 
 
 def _stack(items, batch):

@@ -25,6 +25,7 @@ node                       adjoint of the argument, from the node's ``G``
 ``LofCholesky(K)``         ``L.-T*SymmetricLower(L.T*G)*L.-1/2``
 ``sqrt(Trace(Y.T*Y))``     ``G/(2*sqrt(...))``, and 0 where the norm is 0
 scalar functions           the chain rule (SymPy's ``fdiff``)
+``Piecewise``              ``G`` for the branch taken, nothing for the conditions
 =========================  ==============================================
 
 A Frobenius norm ``sqrt(Trace(Y.T*Y))`` (:func:`frobenius_norm`) is not
@@ -235,6 +236,18 @@ def _function(node, G):
     return [(arg, G * node.fdiff(i + 1)) for i, arg in enumerate(node.args)]
 
 
+def _piecewise(node, G):
+    """Each branch's value gets the adjoint where it is the branch taken; the conditions are
+    piecewise constant and get none (the norm's own rule makes one: differentiating a
+    gradient of ``frobenius_norm`` again, a Hessian-vector product, meets it)."""
+    contributions, before = [], []
+    for value, condition in node.args:
+        taken = sympy.And(condition, *(sympy.Not(c) for c in before))
+        contributions.append((value, G * Piecewise((1, taken), (0, True))))
+        before.append(condition)
+    return contributions
+
+
 def _mul(node, G):
     return [(arg, G * sympy.Mul(*(node.args[:i] + node.args[i + 1:])))
             for i, arg in enumerate(node.args)]
@@ -271,6 +284,7 @@ _RULES = {
     sympy.Mul: _mul,
     sympy.Pow: _pow,
     sympy.Function: _function,
+    Piecewise: _piecewise,
     Trace: lambda node, G: [(node.arg, G * Identity(node.arg.shape[0]))],
     Determinant: lambda node, G: [(node.arg, G * node * Inverse(node.arg).T)],
     MatrixElement: _element,

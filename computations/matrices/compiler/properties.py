@@ -32,6 +32,7 @@ import functools
 import sympy
 from sympy import Identity, Inverse, MatAdd, MatMul, MatPow, MatrixExpr, Transpose, ZeroMatrix
 from sympy.matrices.expressions.factorizations import LofCholesky
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from computations.matrices.compiler.canonical import canonicalize, transpose
 from computations.matrices.expressions import SymmetricLower
@@ -257,9 +258,10 @@ class Properties:
             return 0
         facts = sympy.And(*self.scalar_facts)
         bounded = scalar.xreplace(self._bounds) if self._bounds else scalar
+        asked = _asked(scalar, facts)
         for value, predicate in ((1, sympy.Q.positive), (-1, sympy.Q.negative)):
             if getattr(scalar, f'is_{predicate.name}') or getattr(bounded, f'is_{predicate.name}') \
-                    or sympy.ask(predicate(scalar), facts):
+                    or (asked is not None and sympy.ask(predicate(asked), facts)):
                 return value
         return None
 
@@ -279,6 +281,28 @@ class Properties:
 
     def _symmetric(self, expr):
         return self.ask('symmetric', expr)
+
+
+def _asked(scalar, facts):
+    """What :meth:`Properties.sign` asks SymPy's ``ask`` about under the scalar ``facts``:
+    ``scalar`` with each trace, determinant and matrix entry a real symbol -- ``ask``
+    knows nothing of them but that (the matrices are real), and its time grows fast with
+    their size: the coefficient ``exp(Trace((P + X*X.T)*W.T*W*(X*X.T + P.T))/10)/5`` of
+    a gradient took 40 s (review K) --, or None when the facts name none of its symbols
+    (``ask`` could then only repeat what ``is_positive`` said).
+
+    >>> k, A = sympy.Symbol('k'), sympy.MatrixSymbol('A', 2, 2)
+    >>> _asked(k*sympy.Trace(A), sympy.Q.positive(k))
+    _t0*k
+    >>> _asked(sympy.exp(sympy.Trace(A)), sympy.true) is None
+    True
+    """
+    if not (facts.free_symbols & scalar.free_symbols):
+        return None
+    kinds = (sympy.Trace, sympy.Determinant, MatrixElement)
+    atoms = sorted(scalar.atoms(*kinds), key=sympy.default_sort_key)
+    return scalar.xreplace({atom: sympy.Dummy(f't{i}', real=True)
+                            for i, atom in enumerate(atoms)})
 
 
 #: The tables of answers, canonical forms and transposes shared through a memo.
