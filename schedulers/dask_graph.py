@@ -145,9 +145,10 @@ def to_dask(computation, values, outputs=None, dims=None, dtype=None, token=None
     for var in computation.inputs:
         if var in read:
             graph[key(var)] = DataNode(key(var), values[var])
-    for op in (op for op in ops if op in cut):
-        for var, bounds in op.pieces:
-            graph[key(var)] = DataNode(key(var), block_copy(values[op.X], *bounds))
+    for op in ops:
+        if op in cut:
+            for var, bounds in op.pieces:
+                graph[key(var)] = DataNode(key(var), block_copy(values[op.X], *bounds))
     for run in runs([op for op in ops if op not in cut], wanted):
         graph.update(run_tasks(run, run_arguments(run, lambda v: TaskRef(key(v))), key, joint))
     return graph, [key(var) for var in wanted]

@@ -219,7 +219,7 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST):
             start = size
         else:
             start += chunk
-    return tuple(out.reshape(tuple(batch) + out.shape[1:]) for out in outputs)
+    return tuple(out.reshape(batch + out.shape[1:]) for out in outputs)
 
 
 def _gathered(value, batch, start, stop):

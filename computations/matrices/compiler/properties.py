@@ -258,11 +258,15 @@ class Properties:
             return 0
         facts = sympy.And(*self.scalar_facts)
         bounded = scalar.xreplace(self._bounds) if self._bounds else scalar
-        asked = _asked(scalar, facts)
-        for value, predicate in ((1, sympy.Q.positive), (-1, sympy.Q.negative)):
-            if getattr(scalar, f'is_{predicate.name}') or getattr(bounded, f'is_{predicate.name}') \
-                    or (asked is not None and sympy.ask(predicate(asked), facts)):
+        signs = ((1, sympy.Q.positive), (-1, sympy.Q.negative))
+        for value, predicate in signs:
+            if getattr(scalar, f'is_{predicate.name}') or getattr(bounded, f'is_{predicate.name}'):
                 return value
+        asked = _asked(scalar, facts)          # only when SymPy's own attributes do not know
+        if asked is not None:
+            for value, predicate in signs:
+                if sympy.ask(predicate(asked), facts):
+                    return value
         return None
 
     @functools.cached_property
