@@ -38,6 +38,7 @@ from scipy.linalg import blas, lapack
 from computations.inplace import Copy
 from computations.matrices import RoutineError
 from computations.matrices.transforms.blocking import BlockOp
+from computations.schedulers.released import released
 
 __all__ = ['lower', 'call_kernel', 'call_lines', 'Arrays', 'Source', 'reads_whole',
            'stored_whole', 'routine',
@@ -516,7 +517,8 @@ class Arrays:
     def call(self, positional, keywords, flags, returns, owned):
         arrays = [a for a in [*positional, *keywords.values()]
                   if isinstance(a, np.ndarray) and a.dtype.kind == 'f']
-        result = routine(self.op, *arrays)(*positional, **keywords, **flags)
+        # without the GIL where the routine is long: others may run meanwhile (Dask)
+        result = released(routine(self.op, *arrays))(*positional, **keywords, **flags)
         result = result if len(returns) > 1 else (result,)
         for what, value in zip(returns, result):
             if what == 'info':

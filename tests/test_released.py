@@ -1,0 +1,189 @@
+"""The routines called without the GIL (computations.schedulers.released) do what SciPy's
+f2py wrappers do -- results, the arrays they overwrite or leave alone, errors -- and
+let other threads run meanwhile."""
+import threading
+import time
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings, strategies as st
+from scipy.linalg import blas, lapack
+
+from computations.matrices import GEMM
+from computations.schedulers.calls import call_kernel
+from computations.schedulers.released import released
+
+ROUTINES = ['gemm', 'symm', 'syrk', 'trsm', 'trmm', 'potrf']
+
+
+def _layout(a, how):
+    """``a`` Fortran-ordered, C-ordered, or a strided view of a larger array."""
+    if how == 'F':
+        return np.asfortranarray(a)
+    if how == 'C':
+        return np.ascontiguousarray(a)
+    big = np.zeros((a.shape[0], 2 * a.shape[1]), dtype=a.dtype, order='F')
+    big[:, ::2] = a
+    return big[:, ::2]
+
+
+@st.composite
+def calls(draw):
+    """A function that makes the same call afresh each time (arrays of the same values and
+    layouts): ``(routine, wrapper, args, kwargs, where the array it may overwrite is)``."""
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    choices = draw(st.lists(st.integers(0, 5), min_size=13, max_size=13))
+    return lambda: _call(seed, choices)
+
+
+def _call(seed, choices):
+    rng = np.random.default_rng(seed)
+    choices = iter(choices)
+
+    def draw(options):
+        options = list(options)
+        return options[next(choices) % len(options)]
+    name = draw(ROUTINES)
+    typecode = draw('sd')
+    dtype = np.float32 if typecode == 's' else np.float64
+    m, n, k = (int(x) for x in rng.integers(1, 10, size=3))
+    layouts = [draw('FCV') for _ in range(3)]
+
+    def matrix(rows, cols, layout, square=False):
+        a = rng.standard_normal((rows, cols))
+        if square:                              # well conditioned, positive definite
+            a = a @ a.T + rows * np.eye(rows)
+        return _layout(a.astype(dtype), layout)
+
+    overwrite = draw([0, 1])
+    lib = lapack if name == 'potrf' else blas
+    wrapper = getattr(lib, typecode + name)
+    if name == 'gemm':
+        ta, tb = draw([0, 1]), draw([0, 1])
+        a = matrix(*((k, m) if ta else (m, k)), layouts[0])
+        b = matrix(*((n, k) if tb else (k, n)), layouts[1])
+        c = draw([None, matrix(m, n, layouts[2])])
+        args = [1.5, a, b, draw([0.0, 0.5]), c]
+        kwargs = dict(trans_a=ta, trans_b=tb, overwrite_c=overwrite)
+        return name, wrapper, args, kwargs, (None if c is None else 4)
+    if name == 'symm':
+        side, lower = draw([0, 1]), draw([0, 1])
+        a = matrix(*((n, n) if side else (m, m)), layouts[0])
+        c = draw([None, matrix(m, n, layouts[2])])
+        args = [2.0, a, matrix(m, n, layouts[1]), 0.25, c, side, lower, overwrite]
+        return name, wrapper, args, {}, (None if c is None else 4)
+    if name == 'syrk':
+        trans, lower = draw([0, 1]), draw([0, 1])
+        a = matrix(n, k, layouts[0])
+        size = k if trans else n
+        c = draw([None, matrix(size, size, layouts[2])])
+        kwargs = dict(beta=-1.0, c=c, trans=trans, lower=lower, overwrite_c=overwrite)
+        return name, wrapper, [0.5, a], kwargs, (None if c is None else 'c')
+    if name in ('trsm', 'trmm'):
+        side = draw([0, 1])
+        a = matrix(*((n, n) if side else (m, m)), layouts[0], square=True)
+        kwargs = dict(side=side, lower=draw([0, 1]),
+                      trans_a=draw([0, 1, 2]),
+                      diag=draw([0, 1]), overwrite_b=overwrite)
+        return name, wrapper, [-1.0, a, matrix(m, n, layouts[1])], kwargs, 2
+    spd = draw((True, False))
+    a = matrix(n, n, layouts[0], square=spd)    # not positive definite: info > 0
+    kwargs = dict(lower=draw([0, 1]), clean=draw([0, 1]),
+                  overwrite_a=overwrite)
+    return name, wrapper, [a], kwargs, 0
+
+
+def _argument(args, kwargs, where):
+    return kwargs[where] if isinstance(where, str) else args[where]
+
+
+@given(calls())
+@settings(max_examples=300, deadline=None)
+def test_released_call_does_what_the_wrapper_does(make):
+    name, wrapper, args, kwargs, written = make()
+    _, _, theirs_args, theirs_kwargs, _ = make()
+    _, _, before_args, before_kwargs, _ = make()
+    expected = wrapper(*theirs_args, **theirs_kwargs)
+    got = released(wrapper, minimum=0)(*args, **kwargs)
+    if name == 'potrf':
+        (expected, expected_info), (got, got_info) = expected, got
+        assert got_info == expected_info
+    tolerance = 1e-5 if got.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance, equal_nan=True)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    # the array the routine may write is overwritten exactly when the wrapper's is
+    if written is not None:
+        assert (got is _argument(args, kwargs, written)) == \
+            (expected is _argument(theirs_args, theirs_kwargs, written))
+    for now, then in zip([*args, *kwargs.values()], [*before_args, *before_kwargs.values()]):
+        if isinstance(now, np.ndarray) and not any(now is r for r in (got,)):
+            np.testing.assert_array_equal(now, then)        # nothing else is modified
+
+
+def test_shapes_the_wrapper_rejects_raise_its_error():
+    a, b = np.ones((3, 4), order='F'), np.ones((5, 2), order='F')
+    with pytest.raises(Exception) as theirs:
+        blas.dgemm(1.0, a, b)
+    with pytest.raises(type(theirs.value)):
+        released(blas.dgemm, minimum=0)(1.0, a, b)
+    with pytest.raises(Exception) as theirs:
+        lapack.dpotrf(np.ones((3, 4), order='F'))
+    with pytest.raises(type(theirs.value)):
+        released(lapack.dpotrf, minimum=0)(np.ones((3, 4), order='F'))
+
+
+def test_other_routines_and_small_calls_are_the_wrappers():
+    assert released(blas.dgemv) is blas.dgemv
+    assert released(lapack.dgesv) is lapack.dgesv
+    called = []
+    small = np.ones((4, 4), order='F')
+
+    class Spy:
+        __name__, typecode = 'function dgemm', 'd'
+        __doc__ = blas.dgemm.__doc__
+
+        def __call__(self, *args, **kwargs):
+            called.append(args)
+            return blas.dgemm(*args, **kwargs)
+
+    released(Spy())(1.0, small, small)
+    assert len(called) == 1                     # below MINIMUM: the wrapper itself
+
+
+def _gaps_while(run):
+    """The longest pause (s) of a thread ticking every millisecond while ``run()`` runs,
+    and how long ``run`` took."""
+    stop, gaps = threading.Event(), []
+
+    def tick():
+        last = time.perf_counter()
+        while not stop.is_set():
+            time.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    start = time.perf_counter()
+    run()
+    took = time.perf_counter() - start
+    stop.set()
+    ticker.join()
+    return max(gaps, default=took), took
+
+
+def test_a_long_kernel_lets_other_threads_run():
+    """A block operation's kernel (what Dask tasks and the threads scheduler call) runs
+    without the GIL: a thread ticking every millisecond keeps ticking (with f2py's wrapper
+    it stopped for the whole call)."""
+    n = 1200
+    A = sympy.MatrixSymbol('A', n, n)
+    op = GEMM(1, A, sympy.MatrixSymbol('B', n, n))
+    values = op.bind([np.asfortranarray(np.random.default_rng(seed).standard_normal((n, n)))
+                      for seed in (0, 1)])
+    for _ in range(3):                          # a loaded machine may pause the ticker
+        gap, took = _gaps_while(lambda: call_kernel(op, values, set()))
+        if gap < took / 3:
+            break
+    assert gap < took / 3, (gap, took)
