@@ -439,3 +439,24 @@ def test_a_worker_dying_mid_run_does_not_change_the_result():
     with local_cluster(processes=True) as cluster, Client(cluster) as c:
         got = killing_a_worker_mid_run(c, lambda: f(*args, scheduler=c))
     same(got, expected)
+
+
+def test_the_thread_pool_divides_the_blas_threads():
+    """Under Dask's threads the kernels run at once (they release the GIL), so the BLAS
+    threads are divided among the pool's threads while the graph runs, and restored after;
+    a Client or 'sync' leaves them alone."""
+    import dask
+    from threadpoolctl import threadpool_info, threadpool_limits
+    from computations.schedulers.dask_graph import _blas_shared
+
+    def blas_threads():
+        return max(p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas')
+    with threadpool_limits(limits=4, user_api='blas'):
+        outside = blas_threads()
+        with dask.config.set(num_workers=2), _blas_shared('threads'):
+            assert blas_threads() == max(1, outside // 2)
+        with dask.config.set(num_workers=8), _blas_shared('threads'):
+            assert blas_threads() == 1
+        with _blas_shared('sync'):
+            assert blas_threads() == outside
+        assert blas_threads() == outside
