@@ -94,8 +94,9 @@ class _Call:
 
 
 def _input(a, dtype):
-    """``a`` as the routine reads it: Fortran-ordered, of ``dtype`` (a copy only if needed)."""
-    return np.asarray(a, dtype=dtype, order='F')
+    """``a`` as the routine reads it: Fortran-ordered, aligned, of ``dtype`` (a copy only
+    if needed, as f2py makes one)."""
+    return np.require(a, dtype=dtype, requirements=['F', 'A'])
 
 
 def _output(c, dtype, overwrite, shape):
@@ -104,7 +105,7 @@ def _output(c, dtype, overwrite, shape):
     if c is None:
         return np.zeros(shape, dtype=dtype, order='F')
     if (overwrite and c.dtype == dtype and c.flags.f_contiguous and c.flags.writeable
-            and isinstance(c, np.ndarray)):
+            and c.flags.aligned):
         return c
     return np.array(c, dtype=dtype, order='F', copy=True)
 

@@ -187,3 +187,16 @@ def test_a_long_kernel_lets_other_threads_run():
         if gap < took / 3:
             break
     assert gap < took / 3, (gap, took)
+
+
+def test_unaligned_arrays_are_copied_as_the_wrapper_copies_them():
+    raw = np.zeros(8 * 36 + 1, dtype=np.uint8)
+    a = np.ndarray((6, 6), dtype=np.float64, buffer=raw, offset=1, order='F')
+    a[...] = np.arange(36.).reshape(6, 6) + 40 * np.eye(6)
+    assert not a.flags.aligned
+    expected = blas.dgemm(1.0, a, a)
+    np.testing.assert_allclose(released(blas.dgemm, minimum=0)(1.0, a, a), expected)
+    before = a.copy()
+    got = released(blas.dtrsm, minimum=0)(1.0, before.copy(order='F'), a, overwrite_b=1)
+    assert got is not a                       # not written in place: a copy, like f2py's
+    np.testing.assert_array_equal(a, before)
