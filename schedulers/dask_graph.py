@@ -65,6 +65,7 @@ array([[1., 0.],
 """
 import contextlib
 import operator
+import threading
 import uuid
 
 import numpy as np
@@ -291,17 +292,38 @@ def _blas_shared(scheduler):
     threads while it runs (the kernels release the GIL, so block operations run at once:
     each with every BLAS thread, two on two cores ran 1.8x slower than one at a time);
     for the other schedulers, nothing (a worker process of ``distributed`` runs BLAS on
-    one thread already)."""
+    one thread already).  Runs that overlap (from several threads) share one limit, set
+    by the first and lifted by the last, so the process's BLAS threads come back
+    whatever order they end in."""
     if scheduler != 'threads':
         return contextlib.nullcontext()
+    return _shared_limit()
+
+
+_LIMIT = {'lock': threading.Lock(), 'runs': 0, 'limiter': None}
+
+
+@contextlib.contextmanager
+def _shared_limit():
     import dask
     from dask.threaded import default_pool, CPU_COUNT
     from threadpoolctl import threadpool_info, threadpool_limits
-    pool = (dask.config.get('num_workers', None)
-            or getattr(default_pool, '_max_workers', None) or CPU_COUNT)
-    blas = max((p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'),
-               default=1)
-    return threadpool_limits(limits=max(1, blas // pool), user_api='blas')
+    with _LIMIT['lock']:
+        if _LIMIT['runs'] == 0:
+            pool = (dask.config.get('num_workers', None)
+                    or getattr(default_pool, '_max_workers', None) or CPU_COUNT)
+            blas = max((p['num_threads'] for p in threadpool_info()
+                        if p['user_api'] == 'blas'), default=1)
+            _LIMIT['limiter'] = threadpool_limits(limits=max(1, blas // pool), user_api='blas')
+        _LIMIT['runs'] += 1
+    try:
+        yield
+    finally:
+        with _LIMIT['lock']:
+            _LIMIT['runs'] -= 1
+            if _LIMIT['runs'] == 0:
+                _LIMIT.pop('limiter').restore_original_limits()
+                _LIMIT['limiter'] = None
 
 
 def _is_client(scheduler):

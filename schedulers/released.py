@@ -17,7 +17,7 @@ that calls the same Fortran routine through the function pointer SciPy
 exports for Cython (``scipy.linalg.cython_blas``, ``cython_lapack``) with
 :mod:`ctypes`, which releases the lock during a foreign call.  It does what
 the wrapper does -- the output allocated (zeros) or copied unless its
-``overwrite_*`` flag is set and the array is Fortran-ordered and writeable,
+``overwrite_*`` flag is set and the array is Fortran-ordered, aligned and writeable,
 inputs converted to Fortran order -- and hands anything it does not handle
 (another dtype, a shape the wrapper would reject) to the wrapper itself, so
 errors are the wrapper's.  ``tests/test_released.py`` checks every routine

@@ -460,3 +460,20 @@ def test_the_thread_pool_divides_the_blas_threads():
         with _blas_shared('sync'):
             assert blas_threads() == outside
         assert blas_threads() == outside
+
+
+def test_overlapping_thread_pool_runs_restore_the_blas_threads():
+    """Two runs that overlap and end in either order leave the BLAS threads as they were
+    (nested limits restored out of order left the process on one thread)."""
+    from threadpoolctl import threadpool_info
+    from computations.schedulers.dask_graph import _blas_shared
+
+    def blas_threads():
+        return max(p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas')
+    before = blas_threads()
+    first, second = _blas_shared('threads'), _blas_shared('threads')
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)           # the first ends before the second
+    second.__exit__(None, None, None)
+    assert blas_threads() == before
