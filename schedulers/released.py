@@ -208,22 +208,27 @@ def _typecode_and_name(wrapper):
 
 @functools.lru_cache(maxsize=None)
 def _released(wrapper, minimum):
-    from computations.schedulers.calls import wrapper_parameters
+    from computations.schedulers.calls import wrapper_parameters, zero_lower, zero_upper
     typecode, name = _typecode_and_name(wrapper)
     library, build, work = _ROUTINES[name]
     parameters = wrapper_parameters(wrapper)
-    arrays = 1 if name in ('syrk', 'potrf') else 2
+    first = 0 if name == 'potrf' else 1                 # the arrays follow alpha
+    last = first + (1 if name in ('syrk', 'potrf') else 2)
 
     def call(*args, **kwargs):
-        named = dict(zip(parameters, args), **kwargs)
-        given = [named.get(p) for p in parameters[1 - (name == 'potrf'):][:arrays]]
-        if (len(args) > len(parameters) or set(kwargs) - set(parameters)
+        # the cheap test first: most calls below the minimum pass their arrays by position
+        given = args[first:last] if len(args) >= last else \
+            [dict(zip(parameters, args), **kwargs).get(p) for p in parameters[first:last]]
+        try:
+            small = work(*given) < max(minimum, 1)         # an empty one too
+        except (AttributeError, TypeError, IndexError):     # not matrices: the wrapper's say
+            small = True
+        if (small or len(args) > len(parameters) or not set(kwargs) <= set(parameters)
                 or not all(type(a) is np.ndarray and a.ndim == 2 and a.dtype.kind == 'f'
-                           and a.size for a in given)
-                or work(*given) < minimum):
+                           for a in given)):
             return wrapper(*args, **kwargs)
         arguments = _Call(typecode)            # keeps the scalars alive through the call
-        made = build(arguments, **named)
+        made = build(arguments, **dict(zip(parameters, args), **kwargs))
         if made is None:                      # a shape the wrapper rejects: its error
             return wrapper(*args, **kwargs)
         result, pointers, *rest = made
@@ -232,7 +237,6 @@ def _released(wrapper, minimum):
             return result
         info, lower, clean = rest
         if clean:                             # the wrapper clears the other triangle
-            from computations.schedulers.calls import zero_lower, zero_upper
             (zero_upper if lower else zero_lower)(result)
         return result, info.value
 
