@@ -215,6 +215,23 @@ def test_compiled_functions_agree_with_numpy(p, dtype):
     assert_allclose_to_numpy(f, *values)
 
 
+def test_results_that_cancel_to_zero_are_judged_by_the_size_of_their_terms():
+    """``alpha*x + alpha*x*G`` with ``G = [[-1]]`` is exactly 0 in NumPy, and about 1e-16 from
+    the compiled GEMV (which factors it as ``alpha*x*(1 + G)``): both are right to rounding
+    at the size of ``alpha*x``, so the check compares with that size.  A hypothesis example
+    (``alpha = 1.471``) failed the relative check against a zero norm."""
+    alpha, x, G = sympy.Symbol('alpha'), MatrixSymbol('x', 3, 1), MatrixSymbol('G', 1, 1)
+    f = computations.function([alpha, x, G], [alpha*x + alpha*x*G])
+    rng = np.random.default_rng()
+    for _ in range(20):
+        args = (float(rng.uniform(-3, 3)), rng.standard_normal((3, 1)), np.array([[-1.]]))
+        assert_allclose_to_numpy(f, *args)
+    # a wrong result is caught still: off by 1e-6 of the terms' size
+    wrong = (lambda a, v, g: (a * v * 1e-6,))
+    with pytest.raises(AssertionError, match=r'output 0, .*rtol 1e-08'):
+        assert_allclose_to_numpy(wrong, *args, inputs=[alpha, x, G], outputs=f.outputs)
+
+
 def kalman():
     n, k = sympy.Symbol('n'), sympy.Symbol('k')
     mu, data = MatrixSymbol('mu', n, 1), MatrixSymbol('data', k, 1)

@@ -21,7 +21,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from computations.matrices import SymmetricLower
 
-__all__ = ['evaluate', 'relative_error']
+__all__ = ['evaluate', 'magnitude', 'relative_error']
 
 #: Scalars of matrices, and how to compute them from the matrix.
 SCALARS = {Trace: lambda m, expr: np.trace(m),
@@ -64,12 +64,7 @@ def evaluate(expr, values):
             raise KeyError(f'no value for {", ".join(sorted(map(str, missing)))}')
         return float(result)
     if isinstance(expr, MatMul):
-        result = 1.0
-        for arg in expr.args:
-            value = evaluate(arg, values)
-            result = result * value if np.ndim(value) == 0 or np.ndim(result) == 0 \
-                else result @ value
-        return result
+        return _product(evaluate(arg, values) for arg in expr.args)
     if isinstance(expr, MatAdd):
         return sum(evaluate(arg, values) for arg in expr.args)
     if isinstance(expr, Transpose):
@@ -91,6 +86,43 @@ def evaluate(expr, values):
     if isinstance(expr, Eye):
         return np.eye(int(expr.shape[0]))
     raise NotImplementedError(f'the reference evaluator does not know {type(expr).__name__}')
+
+
+def _product(factors):
+    """The product of scalars and matrices, left to right (``@`` between matrices)."""
+    result = 1.0
+    for value in factors:
+        result = result * value if np.ndim(value) == 0 or np.ndim(result) == 0 \
+            else result @ value
+    return result
+
+
+def magnitude(expr, values):
+    """A bound on the size of what ``expr`` adds up: the scale of its rounding errors.
+
+    Sums add the magnitudes of their terms and products multiply them
+    (``|a| @ |b|``), so a result that cancels to about zero keeps the size of
+    the terms that cancelled; anything else (an inverse, a factor, a scalar
+    function) is the absolute value of its :func:`evaluate`.  A computed
+    result has a forward error of about ``eps * magnitude``, whatever order
+    of operations produced it, where ``eps * |value|`` can be far smaller.
+
+    >>> x, y = sympy.MatrixSymbol('x', 2, 1), sympy.MatrixSymbol('y', 2, 1)
+    >>> values = {x: [[1.], [2.]], y: [[-1.], [-2.]]}
+    >>> evaluate(x + y, values).ravel().tolist(), magnitude(x + y, values).ravel().tolist()
+    ([0.0, 0.0], [2.0, 4.0])
+    """
+    if expr in values or isinstance(expr, (MatrixSymbol, sympy.Symbol)):
+        return np.abs(evaluate(expr, values))
+    if isinstance(expr, (MatAdd, sympy.Add)):
+        return sum(magnitude(arg, values) for arg in expr.args)
+    if isinstance(expr, (MatMul, sympy.Mul)):
+        return _product(magnitude(arg, values) for arg in expr.args)
+    if isinstance(expr, Transpose):
+        return magnitude(expr.arg, values).T
+    if isinstance(expr, MatPow) and expr.exp.is_Integer and expr.exp > 0:
+        return np.linalg.matrix_power(magnitude(expr.base, values), int(expr.exp))
+    return np.abs(evaluate(expr, values))
 
 
 def relative_error(got, expected):
