@@ -22,8 +22,8 @@ from computations.matrices.transforms.blocking import Assemble, BlockOp, Split, 
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from computations.inplace import check, inplace_compile, is_constant
 from computations.schedulers import execute
-from computations.testing import matrix_problems as problems
-from test_function_random import check_results, relative_error
+from computations.testing import matrix_problems as problems, relative_error
+from test_function_random import check_results
 
 rng = np.random.default_rng(0)
 

@@ -34,7 +34,7 @@ from computations.matrices import GEMM, NotPositiveDefiniteError
 from computations.matrices.transforms.blocking import block
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from computations.schedulers import dask_graph
-from test_function_random import relative_error
+from computations.testing import relative_error
 
 #: Where a cluster's scheduler serves HTTP: a free port on loopback.  With
 #: ``dashboard_address=None`` distributed still binds the fixed port 8787 (and

@@ -125,11 +125,17 @@ def magnitude(expr, values):
     return np.abs(evaluate(expr, values))
 
 
-def relative_error(got, expected):
+def relative_error(got, expected, magnitude=None):
     """Frobenius-norm relative error (absolute when the expected value is zero).
+
+    With ``magnitude`` (:func:`magnitude` of the expression), the error is relative to
+    the larger of the two norms: a result that cancels to about zero is judged by the
+    size of the terms that cancelled, the size its rounding errors have.
 
     >>> relative_error([[1.0, 2.0]], [[1.0, 2.0 + 1e-9]]) < 1e-9
     True
+    >>> relative_error([[1e-16]], [[0.0]]), relative_error([[1e-16]], [[0.0]], [[2.0]])
+    (1e-16, 5e-17)
     >>> relative_error([1.0], [[1.0]])
     Traceback (most recent call last):
         ...
@@ -142,4 +148,6 @@ def relative_error(got, expected):
     if got.shape != expected.shape:
         raise ValueError(f'shapes differ: got {got.shape}, expected {expected.shape}')
     scale = np.linalg.norm(expected)
+    if magnitude is not None:
+        scale = max(scale, float(np.linalg.norm(magnitude)))
     return float(np.linalg.norm(got - expected) / (scale if scale else 1.0))
