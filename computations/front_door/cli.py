@@ -217,9 +217,7 @@ def _run(args):
         reference = sympy.lambdify([v.xreplace(sized) for v in problem.inputs],
                                    [out.xreplace(sized) for out in problem.outputs], 'numpy')
     if args.check:
-        got, want = f(*data), reference(*data)
-        errors = [np.linalg.norm(g - w) / max(np.linalg.norm(w), 1e-300)
-                  for g, w in zip(got, want)]
+        errors = relative_errors(problem, sized, data, f(*data), reference(*data))
         ok = all(e <= 1e-8 for e in errors)
         print('check against NumPy (lambdify): ' + ', '.join(
             f'{n} relative error {e:.2g}' for n, e in zip(problem.names, errors))
@@ -235,6 +233,31 @@ def _run(args):
               f'{compiled.flops / times["compiled"] / 1e9:.1f} GFLOP/s')
     _write_pictures(compiled.program, args)
     return status
+
+
+def relative_errors(problem, sized, data, got, want):
+    """Each result's error against NumPy's (``want``), relative to the larger of the
+    reference's norm and the size of the terms it sums
+    (:func:`computations.testing.magnitude`): an output that cancels to about zero is
+    right to rounding at the size of its terms, not of the zero.
+
+    >>> import types
+    >>> x, G = sympy.MatrixSymbol('x', 2, 1), sympy.MatrixSymbol('G', 1, 1)
+    >>> p = types.SimpleNamespace(inputs=[x, G], outputs=[x + x*G])
+    >>> data = [np.array([[1.0], [2.0]]), np.array([[-1.0]])]
+    >>> relative_errors(p, {}, data, [np.full((2, 1), 1e-16)], [np.zeros((2, 1))]) < [1e-16]
+    True
+    """
+    from ..testing.reference import magnitude
+    known = {var.xreplace(sized): value for var, value in zip(problem.inputs, data)}
+    errors = []
+    for out, g, w in zip(problem.outputs, got, want):
+        try:
+            size = np.linalg.norm(magnitude(out.xreplace(sized), known))
+        except NotImplementedError:          # an expression NumPy's evaluator lacks
+            size = 0.0
+        errors.append(float(np.linalg.norm(g - w) / max(np.linalg.norm(w), size, 1e-300)))
+    return errors
 
 
 def _sizes(items, problem):
