@@ -19,8 +19,8 @@ import computations
 from computations.empty import EmptyProgram, SingularZeroError, is_empty, reduce_empty
 from computations.matrices import Properties
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
-from computations.testing import (evaluate, magnitude, matrix_problems as problems,
-                                  relative_error)
+from computations.testing import (evaluate, matrix_problems as problems, relative_error,
+                                  rounding)
 from computations.testing import random_matrix as _make
 from computations.schedulers.execute import prepare_inputs
 
@@ -294,12 +294,12 @@ def empty_problems(draw):
 
 
 def numpy_reference(problem, dims, values):
-    """The outputs by NumPy at numeric shapes with their magnitudes (the size of the terms
-    they sum: :func:`computations.testing.magnitude`), or the LinAlgError NumPy raises."""
+    """The outputs by NumPy at numeric shapes with the error rounding may leave in them
+    (:func:`computations.testing.rounding`), or the LinAlgError NumPy raises."""
     subs = {d: sympy.Integer(v) for d, v in dims.items()}
     known = {var.xreplace(subs): value for var, value in zip(problem.inputs, values)}
     try:
-        return [(evaluate(out.xreplace(subs), known), magnitude(out.xreplace(subs), known))
+        return [(evaluate(out.xreplace(subs), known), rounding(out.xreplace(subs), known))
                 for out in problem.outputs]
     except np.linalg.LinAlgError as error:
         return error
@@ -313,9 +313,9 @@ def check_random(problem, dims, values, runner):
         return
     results = runner(problem.inputs, problem.outputs, problem.assumptions, values)
     assert len(results) == len(expected)
-    for out, got, (want, size) in zip(problem.outputs, results, expected):
+    for out, got, (want, allowed) in zip(problem.outputs, results, expected):
         assert isinstance(got, np.ndarray) and got.shape == want.shape, (out, got, want)
-        assert relative_error(got, want, size) <= 1e-8, out
+        assert relative_error(got, want, allowed) <= 1e-8, out
         assert not any(np.shares_memory(got, v) for v in values if isinstance(v, np.ndarray))
 
 

@@ -7,8 +7,8 @@ The tools this project's own test suite uses, for the computations you build:
   the pure program) and :func:`assert_allclose_to_numpy` (a compiled
   function against a plain NumPy evaluation of its SymPy outputs);
 - a reference: :func:`evaluate` (SymPy matrix expressions in NumPy),
-  :func:`relative_error`, :func:`magnitude` (the size
-  rounding errors scale with), :func:`pure_values`, and :func:`random_matrix`
+  :func:`relative_error`, :func:`rounding` (the error rounding may
+  leave where a result cancels), :func:`pure_values`, and :func:`random_matrix`
   (well-conditioned data of a declared kind: SPD, triangular, ...);
 - a model operation: :class:`Mix`, with a chosen inplace map and a kernel
   that punishes unsafe plans;
@@ -35,7 +35,7 @@ x = Mix(x)  # z
 from .assertions import assert_allclose_to_numpy, assert_inplace_safe, default_rtol, pure_values
 from .data import KINDS, random_matrix
 from .mix import Mix
-from .reference import evaluate, magnitude, relative_error
+from .reference import evaluate, magnitude, relative_error, rounding
 
 #: The names that need hypothesis, and the module that defines each.
 _STRATEGIES = {'dag_members': 'strategies', 'mix_dags': 'strategies',
@@ -43,7 +43,7 @@ _STRATEGIES = {'dag_members': 'strategies', 'mix_dags': 'strategies',
                'matrix_problems': 'expressions', 'MatrixProblem': 'expressions'}
 
 __all__ = ['assert_inplace_safe', 'assert_allclose_to_numpy', 'pure_values', 'default_rtol',
-           'evaluate', 'magnitude', 'relative_error', 'random_matrix', 'KINDS', 'Mix', *_STRATEGIES]
+           'evaluate', 'magnitude', 'rounding', 'relative_error', 'random_matrix', 'KINDS', 'Mix', *_STRATEGIES]
 
 
 def __getattr__(name):

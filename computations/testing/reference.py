@@ -21,7 +21,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from computations.matrices import SymmetricLower
 
-__all__ = ['evaluate', 'magnitude', 'relative_error']
+__all__ = ['evaluate', 'magnitude', 'rounding', 'relative_error', 'ROUNDING_UNITS']
 
 #: Scalars of matrices, and how to compute them from the matrix.
 SCALARS = {Trace: lambda m, expr: np.trace(m),
@@ -125,17 +125,36 @@ def magnitude(expr, values):
     return np.abs(evaluate(expr, values))
 
 
-def relative_error(got, expected, magnitude=None):
-    """Frobenius-norm relative error (absolute when the expected value is zero).
+#: Units of roundoff per unit of an expression's magnitude that :func:`rounding` allows: an
+#: evaluation of some hundreds of operations, in any order, stays within it.
+ROUNDING_UNITS = 1000
 
-    With ``magnitude`` (:func:`magnitude` of the expression), the error is relative to
-    the larger of the two norms: a result that cancels to about zero is judged by the
-    size of the terms that cancelled, the size its rounding errors have.
+
+def rounding(expr, values, dtype=np.float64):
+    """The error rounding may leave in a computed value of ``expr``, whatever the order of
+    its operations: :data:`ROUNDING_UNITS` units of roundoff of ``dtype`` times the
+    Frobenius norm of its :func:`magnitude`.  Large where a result cancels: ``x + y``
+    with ``y = -x`` is exactly 0 in NumPy, and anything up to this from another order.
+
+    >>> x, y = sympy.MatrixSymbol('x', 2, 1), sympy.MatrixSymbol('y', 2, 1)
+    >>> values = {x: [[3.], [4.]], y: [[-3.], [-4.]]}
+    >>> rounding(x + y, values) == 1000 * float(np.finfo(float).eps) * 10
+    True
+    """
+    return ROUNDING_UNITS * float(np.finfo(dtype).eps) * float(
+        np.linalg.norm(magnitude(expr, values)))
+
+
+def relative_error(got, expected, rounding=0.0):
+    """Frobenius-norm relative error (absolute when the expected value is zero) of what
+    exceeds ``rounding``, an absolute error rounding explains (:func:`rounding`): a result
+    that cancels to about zero is right when it is within that, and a wrong one is
+    judged as without it.
 
     >>> relative_error([[1.0, 2.0]], [[1.0, 2.0 + 1e-9]]) < 1e-9
     True
-    >>> relative_error([[1e-16]], [[0.0]]), relative_error([[1e-16]], [[0.0]], [[2.0]])
-    (1e-16, 5e-17)
+    >>> relative_error([[1e-16]], [[0.0]]), relative_error([[1e-16]], [[0.0]], 1e-13)
+    (1e-16, 0.0)
     >>> relative_error([1.0], [[1.0]])
     Traceback (most recent call last):
         ...
@@ -148,6 +167,5 @@ def relative_error(got, expected, magnitude=None):
     if got.shape != expected.shape:
         raise ValueError(f'shapes differ: got {got.shape}, expected {expected.shape}')
     scale = np.linalg.norm(expected)
-    if magnitude is not None:
-        scale = max(scale, float(np.linalg.norm(magnitude)))
-    return float(np.linalg.norm(got - expected) / (scale if scale else 1.0))
+    error = max(float(np.linalg.norm(got - expected)) - rounding, 0.0)
+    return float(error / (scale if scale else 1.0))
