@@ -294,7 +294,10 @@ def _blas_shared(scheduler):
     for the other schedulers, nothing (a worker process of ``distributed`` runs BLAS on
     one thread already).  Runs that overlap (from several threads) share one limit, set
     by the first and lifted by the last, so the process's BLAS threads come back
-    whatever order they end in."""
+    whatever order they end in -- unless someone else's limit is in force when the last
+    ends (a ``threadpool_limits`` lifted or entered meanwhile): that one is left as it
+    is, theirs to lift (a limit is process-wide: one entered during a run and left after
+    it restores the run's division, and nothing here can tell)."""
     if scheduler != 'threads':
         return contextlib.nullcontext()
     return _shared_limit()
@@ -312,18 +315,28 @@ def _shared_limit():
         if _LIMIT['runs'] == 0:
             pool = (dask.config.get('num_workers', None)
                     or getattr(default_pool, '_max_workers', None) or CPU_COUNT)
-            blas = max((p['num_threads'] for p in threadpool_info()
-                        if p['user_api'] == 'blas'), default=1)
-            _LIMIT['limiter'] = threadpool_limits(limits=max(1, blas // pool), user_api='blas')
+            blas = _blas_threads(threadpool_info())
+            limit = max(1, blas // pool)
+            _LIMIT['limiter'] = None if limit >= blas else (
+                threadpool_limits(limits=limit, user_api='blas'), limit)
         _LIMIT['runs'] += 1
     try:
         yield
     finally:
         with _LIMIT['lock']:
             _LIMIT['runs'] -= 1
-            if _LIMIT['runs'] == 0:
-                _LIMIT.pop('limiter').restore_original_limits()
+            if _LIMIT['runs'] == 0 and _LIMIT['limiter'] is not None:
+                limiter, limit = _LIMIT['limiter']
                 _LIMIT['limiter'] = None
+                # lifted only if still ours: a limit someone else set meanwhile (their
+                # threadpool_limits, entered or left during the run) is theirs to lift
+                if _blas_threads(threadpool_info()) == limit:
+                    limiter.restore_original_limits()
+
+
+def _blas_threads(info):
+    """The most threads a BLAS library of threadpoolctl's ``info`` uses (1 if none)."""
+    return max((p['num_threads'] for p in info if p['user_api'] == 'blas'), default=1)
 
 
 def _is_client(scheduler):

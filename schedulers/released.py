@@ -19,8 +19,11 @@ exports for Cython (``scipy.linalg.cython_blas``, ``cython_lapack``) with
 the wrapper does -- the output allocated (zeros) or copied unless its
 ``overwrite_*`` flag is set and the array is Fortran-ordered, aligned and writeable,
 inputs converted to Fortran order -- and hands anything it does not handle
-(another dtype, a shape the wrapper would reject) to the wrapper itself, so
-errors are the wrapper's.  ``tests/test_released.py`` checks every routine
+(another dtype, a shape the wrapper would reject, a flag out of its range or not an
+``int``, a scalar that is not a real number, an argument given twice) to the
+wrapper itself, so errors and conversions are the wrapper's.  One difference, on
+purpose: a read-only array with its ``overwrite_*`` flag set is copied, where f2py
+writes into it.  ``tests/test_released.py`` checks every routine
 against its wrapper, by hypothesis over shapes, flags and layouts.
 
 >>> import numpy as np
@@ -32,6 +35,7 @@ True
 """
 import ctypes
 import functools
+import numbers
 
 import numpy as np
 from scipy.linalg import cython_blas, cython_lapack
@@ -200,6 +204,45 @@ def released(wrapper, minimum=MINIMUM):
     return _released(wrapper, minimum)
 
 
+def _is_matrix(a):
+    """Whether ``a`` is what the routines read as it is: a 2-D float ndarray (anything
+    else, f2py converts or refuses)."""
+    return type(a) is np.ndarray and a.ndim == 2 and a.dtype.kind == 'f'
+
+
+#: The flags that pick a letter (trans: N, T, C; the others two letters), and the values
+#: f2py allows them; other flags (overwrite_*, clean) are any integer.
+_LETTER_FLAGS = {'trans_a': 3, 'trans_b': 3, 'trans': 3, 'side': 2, 'lower': 2, 'diag': 2}
+_SCALARS = ('alpha', 'beta')
+
+
+def _plain(parameters, args, kwargs):
+    """The call's arguments by name when this module passes them as they are, else None
+    (the wrapper then takes the call and answers as it does): an argument given by
+    position and by keyword (f2py's TypeError), a flag that is not an integer in f2py's
+    range (``trans_a=3``, ``lower=-1``: its error; ``1.0``, ``np.True_``: its
+    conversion), a scalar that is not a real number (``alpha=np.ones(1)``, ``'2'``), or
+    a ``c`` that is not a 2-D float ndarray (a list: its conversion).  ``None`` is an
+    argument not given, as for f2py."""
+    bound = dict(zip(parameters, args))
+    if not bound.keys().isdisjoint(kwargs):
+        return None
+    bound.update(kwargs)
+    bound = {name: value for name, value in bound.items() if value is not None}
+    for name, value in bound.items():
+        if name in _SCALARS:
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+                return None
+        elif name in ('a', 'b', 'c'):
+            if not _is_matrix(value):
+                return None
+        elif type(value) not in (int, bool):  # a flag: f2py's int() of anything else
+            return None
+        elif not 0 <= value < _LETTER_FLAGS.get(name, 2 ** 31):
+            return None
+    return bound
+
+
 def _typecode_and_name(wrapper):
     """``('d', 'gemm')`` for ``dgemm`` (f2py names it ``'function dgemm'``)."""
     full = (getattr(wrapper, '__name__', None) or ' ').split()[-1]
@@ -224,11 +267,13 @@ def _released(wrapper, minimum):
         except (AttributeError, TypeError, IndexError):     # not matrices: the wrapper's say
             small = True
         if (small or len(args) > len(parameters) or not set(kwargs) <= set(parameters)
-                or not all(type(a) is np.ndarray and a.ndim == 2 and a.dtype.kind == 'f'
-                           for a in given)):
+                or not all(_is_matrix(a) for a in given)):
+            return wrapper(*args, **kwargs)
+        bound = _plain(parameters, args, kwargs)
+        if bound is None:                     # an argument f2py converts or refuses
             return wrapper(*args, **kwargs)
         arguments = _Call(typecode)            # keeps the scalars alive through the call
-        made = build(arguments, **dict(zip(parameters, args), **kwargs))
+        made = build(arguments, **bound)
         if made is None:                      # a shape the wrapper rejects: its error
             return wrapper(*args, **kwargs)
         result, pointers, *rest = made

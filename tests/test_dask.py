@@ -462,18 +462,62 @@ def test_the_thread_pool_divides_the_blas_threads():
         assert blas_threads() == outside
 
 
-def test_overlapping_thread_pool_runs_restore_the_blas_threads():
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+    return max(p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas')
+
+
+@pytest.mark.parametrize('first_ends_first', [True, False])
+def test_overlapping_thread_pool_runs_restore_the_blas_threads(first_ends_first):
     """Two runs that overlap and end in either order leave the BLAS threads as they were
     (nested limits restored out of order left the process on one thread)."""
-    from threadpoolctl import threadpool_info
+    import dask
+    from threadpoolctl import threadpool_limits
     from computations.schedulers.dask_graph import _blas_shared
+    with threadpool_limits(limits=4, user_api='blas'), dask.config.set(num_workers=2):
+        first, second = _blas_shared('threads'), _blas_shared('threads')
+        first.__enter__()
+        second.__enter__()
+        assert _blas_threads() == 2                    # divided while they run
+        ends = (first, second) if first_ends_first else (second, first)
+        ends[0].__exit__(None, None, None)
+        assert _blas_threads() == 2                    # one still runs
+        ends[1].__exit__(None, None, None)
+        assert _blas_threads() == 4
 
-    def blas_threads():
-        return max(p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas')
-    before = blas_threads()
-    first, second = _blas_shared('threads'), _blas_shared('threads')
-    first.__enter__()
-    second.__enter__()
-    first.__exit__(None, None, None)           # the first ends before the second
-    second.__exit__(None, None, None)
-    assert blas_threads() == before
+
+def test_a_limit_lifted_during_a_run_is_not_restored_by_it():
+    """Someone else's limit in force when a run starts and lifted while it runs: the run
+    leaves the BLAS threads as that left them (it restored the limit it found, leaving
+    the process on fewer threads)."""
+    import dask
+    from threadpoolctl import threadpool_limits
+    from computations.schedulers.dask_graph import _blas_shared
+    with threadpool_limits(limits=4, user_api='blas'), dask.config.set(num_workers=2):
+        theirs = threadpool_limits(limits=2, user_api='blas')
+        run = _blas_shared('threads')
+        run.__enter__()
+        assert _blas_threads() == 1
+        theirs.restore_original_limits()                # lifted while the run runs
+        run.__exit__(None, None, None)
+        assert _blas_threads() == 4
+
+
+def test_a_thread_pool_run_divides_the_blas_threads(monkeypatch):
+    """``run(..., scheduler='threads')`` runs its graph inside the shared limit; 'sync'
+    does not (the limit's own tests call it directly)."""
+    import contextlib
+    from computations.schedulers import dask_graph
+    entered = []
+
+    @contextlib.contextmanager
+    def recording():
+        entered.append(True)
+        yield
+    monkeypatch.setattr(dask_graph, '_shared_limit', recording)
+    f, args = kalman(30)
+    f(*args, scheduler='threads')
+    assert entered
+    entered.clear()
+    f(*args, scheduler='sync')
+    assert not entered

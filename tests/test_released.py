@@ -60,11 +60,11 @@ def _call(seed, choices):
     lib = lapack if name == 'potrf' else blas
     wrapper = getattr(lib, typecode + name)
     if name == 'gemm':
-        ta, tb = draw([0, 1]), draw([0, 1])
+        ta, tb = draw([0, 1, 2]), draw([0, 1, 2])          # 2: conjugate transpose
         a = matrix(*((k, m) if ta else (m, k)), layouts[0])
         b = matrix(*((n, k) if tb else (k, n)), layouts[1])
         c = draw([None, matrix(m, n, layouts[2])])
-        args = [1.5, a, b, draw([0.0, 0.5]), c]
+        args = [draw([1.5, np.float32(1.5), 2]), a, b, draw([0.0, 0.5, np.float64(0.5)]), c]
         kwargs = dict(trans_a=ta, trans_b=tb, overwrite_c=overwrite)
         return name, wrapper, args, kwargs, (None if c is None else 4)
     if name == 'symm':
@@ -74,7 +74,7 @@ def _call(seed, choices):
         args = [2.0, a, matrix(m, n, layouts[1]), 0.25, c, side, lower, overwrite]
         return name, wrapper, args, {}, (None if c is None else 4)
     if name == 'syrk':
-        trans, lower = draw([0, 1]), draw([0, 1])
+        trans, lower = draw([0, 1, 2]), draw([0, 1])
         a = matrix(n, k, layouts[0])
         size = k if trans else n
         c = draw([None, matrix(size, size, layouts[2])])
@@ -200,3 +200,104 @@ def test_unaligned_arrays_are_copied_as_the_wrapper_copies_them():
     got = released(blas.dtrsm, minimum=0)(1.0, before.copy(order='F'), a, overwrite_b=1)
     assert got is not a                       # not written in place: a copy, like f2py's
     np.testing.assert_array_equal(a, before)
+
+
+def _outcome(call):
+    """``call()``'s result (arrays and info), or the type of the error it raises."""
+    try:
+        result = call()
+    except Exception as error:                              # noqa: BLE001 (compared)
+        return type(error)
+    return result if isinstance(result, tuple) else (result,)
+
+
+_A = np.asfortranarray(np.random.default_rng(3).standard_normal((5, 5)) + 6 * np.eye(5))
+_C = np.asfortranarray(np.random.default_rng(4).standard_normal((5, 5)))
+
+#: Arguments the wrapper converts or refuses (review of the released calls): a flag out of
+#: f2py's range or not an int, None for an argument (not given), a scalar that is not a real
+#: number, a c that is not an array, an argument given by position and by keyword.
+ODD_CALLS = {
+    'trans_a=-1': (blas.dgemm, (1.0, _A, _A), {'trans_a': -1}),
+    'trans_a=3': (blas.dgemm, (1.0, _A, _A), {'trans_a': 3}),
+    'trans_a=2': (blas.dgemm, (1.0, _A, _A), {'trans_a': 2}),
+    'lower=2': (lapack.dpotrf, (_A @ _A.T,), {'lower': 2}),
+    'lower=-1': (lapack.dpotrf, (_A @ _A.T,), {'lower': -1}),
+    'lower=np.True_': (lapack.dpotrf, (_A @ _A.T,), {'lower': np.True_}),
+    'lower=True': (lapack.dpotrf, (_A @ _A.T,), {'lower': True}),
+    'trans=np.bool_': (blas.dsyrk, (1.0, _A), {'trans': np.bool_(1)}),
+    'trans_b=1.0': (blas.dgemm, (1.0, _A, _A), {'trans_b': 1.0}),
+    'trans_a=None': (blas.dgemm, (1.0, _A, _A), {'trans_a': None}),
+    'beta=None': (blas.dgemm, (1.0, _A, _A), {'beta': None}),
+    'syrk c=None': (blas.dsyrk, (1.0, _A, None, _C), {}),
+    'c a list': (blas.dgemm, (1.0, _A, _A, 1.0, _C.tolist()), {}),
+    'c a float': (blas.dgemm, (1.0, _A, _A, 1.0, 2.0), {}),
+    'symm c a list': (blas.dsymm, (1.0, _A, _A, 1.0, _C.tolist()), {}),
+    'a twice': (blas.dgemm, (1.0, _A, _A), {'a': _C}),
+    'trans_b twice': (blas.dgemm, (1.0, _A, _A, 0.0, None, 0, 0, 0), {'trans_b': 1}),
+    'alpha an array': (blas.dgemm, (np.array([2.0]), _A, _A), {}),
+    'alpha 2-D': (blas.dgemm, (np.array([[2.0]]), _A, _A), {}),
+    'alpha complex': (blas.dgemm, (2 + 0j, _A, _A), {}),
+    'alpha a string': (blas.dgemm, ('2.0', _A, _A), {}),
+    'alpha np.float32': (blas.dgemm, (np.float32(2.0), _A, _A), {}),
+    'alpha an int': (blas.dgemm, (2, _A, _A), {}),
+    'beta an array': (blas.dgemm, (1.0, _A, _A, np.ones(1), _C), {}),
+    'trsm side=2': (blas.dtrsm, (1.0, _A, _C), {'side': 2}),
+    'trmm diag=5': (blas.dtrmm, (1.0, _A, _C), {'diag': 5}),
+}
+
+
+@pytest.mark.parametrize('case', sorted(ODD_CALLS))
+def test_odd_arguments_have_the_wrappers_outcome(case):
+    """Whatever f2py converts (np.True_, 1.0, None, a list, a 1-element array) the released
+    call converts alike, and whatever it refuses (trans_a=3, an argument given twice) it
+    refuses with the same error: such calls go to the wrapper (the released call had
+    computed A.T*B for trans_a=-1, raised IndexError for 3 and AttributeError for a list)."""
+    wrapper, args, kwargs = ODD_CALLS[case]
+    copies = lambda: ([np.array(a, order='F') if isinstance(a, np.ndarray) else a  # noqa: E731
+                       for a in args],
+                      {k: np.array(v, order='F') if isinstance(v, np.ndarray) else v
+                       for k, v in kwargs.items()})
+    theirs_args, theirs_kwargs = copies()
+    mine_args, mine_kwargs = copies()
+    expected = _outcome(lambda: wrapper(*theirs_args, **theirs_kwargs))
+    got = _outcome(lambda: released(wrapper, minimum=0)(*mine_args, **mine_kwargs))
+    if isinstance(expected, type):
+        assert got is expected, (case, got, expected)
+    else:
+        assert not isinstance(got, type), (case, got)
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
+
+
+def test_the_programs_calls_take_the_released_route(monkeypatch):
+    """What the executor passes (int flags, float scalars, Fortran arrays) is what the
+    released calls take as it is: every routine of a compiled program above the minimum
+    work runs through its Fortran pointer, not the wrapper."""
+    import computations
+    from computations.schedulers import released as module
+    called = []
+    fortran = module._fortran
+
+    def recording(library, name, count):
+        called.append(name[1:])
+        return fortran(library, name, count)
+    monkeypatch.setattr(module, '_fortran', recording)
+    n, k = 200, 150
+    mu, data = sympy.MatrixSymbol('mu', n, 1), sympy.MatrixSymbol('data', k, 1)
+    Sigma, H = sympy.MatrixSymbol('Sigma', n, n), sympy.MatrixSymbol('H', k, n)
+    R = sympy.MatrixSymbol('R', k, k)
+    S = R + H*Sigma*H.T
+    f = computations.function([mu, Sigma, H, R, data],
+                              [mu + Sigma*H.T*S.I*(H*mu - data), Sigma - Sigma*H.T*S.I*H*Sigma],
+                              [sympy.Q.positive_definite(Sigma), sympy.Q.positive_definite(R)],
+                              runner='interpret')
+    rng = np.random.default_rng(5)
+    x, h = rng.standard_normal((n, n)), rng.standard_normal((k, n))
+    y = rng.standard_normal((k, k))
+    f(rng.standard_normal((n, 1)), x @ x.T / n + np.eye(n), h, y @ y.T / k + np.eye(k),
+      rng.standard_normal((k, 1)))
+    level3 = {type(op).__name__.lower() for op in f.specialize(
+        (n, 1), (n, n), (k, n), (k, k), (k, 1)).computation} & set(ROUTINES)
+    assert level3 and level3 <= set(called), (level3, called)
