@@ -59,9 +59,33 @@ _CAPSULE_POINTER.argtypes = [ctypes.py_object, ctypes.c_char_p]
 def _fortran(library, name, count):
     """The Fortran routine ``name`` of SciPy's BLAS or LAPACK as a ctypes function of
     ``count`` pointer arguments (Fortran passes every argument by reference)."""
-    capsule = (cython_blas if library == 'blas' else cython_lapack).__pyx_capi__[name]
+    capsule = _capsule(library, name)
+    signature = _signature(capsule)
+    if len(signature) != count:
+        raise RuntimeError(f'{name}: SciPy exports it with {len(signature)} arguments, '
+                           f'this module passes {count}')
     pointer = _CAPSULE_POINTER(capsule, _CAPSULE_NAME(capsule))
     return ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * count)(pointer)
+
+
+def _capsule(library, name):
+    return (cython_blas if library == 'blas' else cython_lapack).__pyx_capi__[name]
+
+
+def _signature(capsule):
+    """The argument types of an exported routine, from its capsule's name (``'void
+    (char *, int *, ...)'``)."""
+    name = _CAPSULE_NAME(capsule).decode()
+    return [part.strip() for part in name[name.index('(') + 1:name.rindex(')')].split(',')]
+
+
+def _passes_as_expected(library, name):
+    """Whether SciPy exports ``name`` as this module calls it: every argument a pointer to
+    a ``char``, a 32-bit ``int`` or the routine's own float (a SciPy built with 64-bit
+    BLAS integers would not, and the call would read past its integers)."""
+    floats = f'_{name[0]} *'
+    return all(kind in ('char *', 'int *') or kind.endswith(floats)
+               for kind in _signature(_capsule(library, name)))
 
 
 _SCALAR = {'d': ctypes.c_double, 's': ctypes.c_float}
@@ -254,6 +278,8 @@ def _released(wrapper, minimum):
     from computations.schedulers.calls import wrapper_parameters, zero_lower, zero_upper
     typecode, name = _typecode_and_name(wrapper)
     library, build, work = _ROUTINES[name]
+    if not _passes_as_expected(library, typecode + name):
+        return wrapper
     parameters = wrapper_parameters(wrapper)
     first = 0 if name == 'potrf' else 1                 # the arrays follow alpha
     last = first + (1 if name in ('syrk', 'potrf') else 2)

@@ -301,3 +301,17 @@ def test_the_programs_calls_take_the_released_route(monkeypatch):
     level3 = {type(op).__name__.lower() for op in f.specialize(
         (n, 1), (n, n), (k, n), (k, k), (k, 1)).computation} & set(ROUTINES)
     assert level3 and level3 <= set(called), (level3, called)
+
+
+def test_routines_exported_otherwise_are_left_to_the_wrapper(monkeypatch):
+    """A SciPy whose Cython BLAS took 64-bit integers would be read past its arguments:
+    the signature in the exported capsule's name is checked first."""
+    from computations.schedulers import released as module
+    assert module._passes_as_expected('blas', 'dgemm')
+    assert module._passes_as_expected('lapack', 'spotrf')
+    monkeypatch.setattr(module, '_signature', lambda capsule: ['char *', 'int64_t *'])
+    module._released.cache_clear()
+    try:
+        assert released(blas.dsyrk) is blas.dsyrk
+    finally:
+        module._released.cache_clear()
