@@ -24,8 +24,8 @@ from computations.matrices import NotPositiveDefiniteError
 from computations.front_door import DtypeError
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from computations.schedulers.dask_arrays import DaskArgumentError, RechunkWarning
+from computations.testing import relative_error
 from test_dask import killing_a_worker_mid_run, local_cluster
-from test_function_random import relative_error
 
 n, k = Symbol('n'), Symbol('k')
 
