@@ -77,6 +77,7 @@ from computations.inplace import TokenNamer, is_constant
 from .blocked import block_copy
 from .execute import constant_values
 from .kernels import run as run_kernel
+from .released import DIVIDING, blas_threads
 
 __all__ = ['to_dask', 'run', 'get_function', 'op_tasks', 'runs', 'run_tasks', 'INSTALL']
 
@@ -303,40 +304,35 @@ def _blas_shared(scheduler):
     return _shared_limit()
 
 
-_LIMIT = {'lock': threading.Lock(), 'runs': 0, 'limiter': None}
+_LIMIT = {'lock': threading.Lock(), 'limiter': None}    # the runs: released.DIVIDING
 
 
 @contextlib.contextmanager
 def _shared_limit():
     import dask
     from dask.threaded import default_pool, CPU_COUNT
-    from threadpoolctl import threadpool_info, threadpool_limits
+    from threadpoolctl import threadpool_limits
     with _LIMIT['lock']:
-        if _LIMIT['runs'] == 0:
+        if DIVIDING['runs'] == 0:
             pool = (dask.config.get('num_workers', None)
                     or getattr(default_pool, '_max_workers', None) or CPU_COUNT)
-            blas = _blas_threads(threadpool_info())
+            blas = blas_threads()
             limit = max(1, blas // pool)
             _LIMIT['limiter'] = None if limit >= blas else (
                 threadpool_limits(limits=limit, user_api='blas'), limit)
-        _LIMIT['runs'] += 1
+        DIVIDING['runs'] += 1                # its kernels release the GIL (released.py)
     try:
         yield
     finally:
         with _LIMIT['lock']:
-            _LIMIT['runs'] -= 1
-            if _LIMIT['runs'] == 0 and _LIMIT['limiter'] is not None:
+            DIVIDING['runs'] -= 1
+            if DIVIDING['runs'] == 0 and _LIMIT['limiter'] is not None:
                 limiter, limit = _LIMIT['limiter']
                 _LIMIT['limiter'] = None
                 # lifted only if still ours: a limit someone else set meanwhile (their
                 # threadpool_limits, entered or left during the run) is theirs to lift
-                if _blas_threads(threadpool_info()) == limit:
+                if blas_threads() == limit:
                     limiter.restore_original_limits()
-
-
-def _blas_threads(info):
-    """The most threads a BLAS library of threadpoolctl's ``info`` uses (1 if none)."""
-    return max((p['num_threads'] for p in info if p['user_api'] == 'blas'), default=1)
 
 
 def _is_client(scheduler):

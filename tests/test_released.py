@@ -17,6 +17,17 @@ from computations.schedulers.released import released
 ROUTINES = ['gemm', 'symm', 'syrk', 'trsm', 'trmm', 'potrf']
 
 
+@pytest.fixture(autouse=True, scope='module')
+def one_blas_thread():
+    """BLAS on one thread, as on a ``distributed`` worker: the released calls release the
+    GIL (with more threads and no run dividing them, they leave it to the wrapper:
+    :func:`test_with_several_blas_threads_long_calls_keep_the_gil`)."""
+    from computations.schedulers import released as module
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, 'blas_threads', lambda: 1)
+        yield
+
+
 def _layout(a, how):
     """``a`` Fortran-ordered, C-ordered, or a strided view of a larger array."""
     if how == 'F':
@@ -315,3 +326,22 @@ def test_routines_exported_otherwise_are_left_to_the_wrapper(monkeypatch):
         assert released(blas.dsyrk) is blas.dsyrk
     finally:
         module._released.cache_clear()
+
+
+def test_with_several_blas_threads_long_calls_keep_the_gil(monkeypatch):
+    """Each BLAS call then uses every core, and two at once oversubscribe them (the
+    Kalman update on dask arrays took 0.43 s on Dask's thread pool with the GIL released,
+    0.31 s one call at a time): the wrapper runs it, unless a run has divided the BLAS
+    threads among its threads (dask_graph's thread pool)."""
+    from computations.schedulers import released as module
+    called = []
+    fortran = module._fortran
+    monkeypatch.setattr(module, '_fortran', lambda *key: called.append(key) or fortran(*key))
+    monkeypatch.setattr(module, 'blas_threads', lambda: 4)
+    a = np.asfortranarray(np.random.default_rng(6).standard_normal((200, 200)))
+    expected = blas.dgemm(1.0, a, a)
+    np.testing.assert_array_equal(released(blas.dgemm)(1.0, a, a), expected)
+    assert not called
+    monkeypatch.setitem(module.DIVIDING, 'runs', 1)
+    np.testing.assert_array_equal(released(blas.dgemm)(1.0, a, a), expected)
+    assert called
