@@ -15,7 +15,10 @@ wrapper's own signature (positional order and keywords, read from its
 docstring like :func:`~computations.schedulers.calls.wrapper_parameters`)
 that calls the same Fortran routine through the function pointer SciPy
 exports for Cython (``scipy.linalg.cython_blas``, ``cython_lapack``) with
-:mod:`ctypes`, which releases the lock during a foreign call.  It does what
+:mod:`ctypes`, which releases the lock during a foreign call -- where that cannot
+oversubscribe the cores (:func:`may_release`: BLAS on one thread, as in a
+``distributed`` worker, or a thread-pool run that divided the BLAS threads);
+elsewhere each call already uses every core, and the wrapper runs it.  It does what
 the wrapper does -- the output allocated (zeros) or copied unless its
 ``overwrite_*`` flag is set and the array is Fortran-ordered, aligned and writeable,
 inputs converted to Fortran order -- and hands anything it does not handle
