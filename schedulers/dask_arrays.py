@@ -64,7 +64,6 @@ from sympy import MatrixExpr
 from computations import ComputationsError, Identity
 from computations.inplace import is_constant
 from computations.inplace.tokens import token_name
-from computations.matrices import scalar_type
 from computations.matrices import dtypes
 from computations.matrices.transforms.blocking import Assemble, Split, partition
 from computations.sizes import Binding
@@ -301,8 +300,9 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
     from dask.highlevelgraph import HighLevelGraph
     import dask.array as da
     from dask.base import tokenize
+    from sympy import srepr
     dtype, values = prepared.dtype, prepared.values
-    token = tokenize(identity, str(computation.outputs), prepared.token)
+    token = tokenize(identity, srepr(computation.outputs), prepared.token)   # str drops shapes
     keys = _Keys(token)
     outputs = [keys.fresh(token_name(name), ('result', i))
                for i, name in enumerate(names or [f'out{i}' for i in range(len(results))])]
@@ -356,7 +356,7 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
             arrays.append(made[var])
             continue
         if var in values:                      # a scalar input, of the program's dtype
-            layer, chunks = {(name,): Task((name,), scalar_type(dtype), values[var])}, ()
+            layer, chunks = {(name,): Task((name,), _scalar_chunk(dtype), values[var])}, ()
         elif is_constant(var):                 # made by no operation: made here
             layer, chunks = _constant_result(name, var, prepared, Task)
         elif var in assembled:
@@ -378,7 +378,7 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
                 bounds = (blocks.rows, blocks.cols)
             chunks = tuple(tuple(np.diff(b).tolist()) for b in bounds)
         else:                                  # a scalar, of the program's dtype
-            layer = {(name,): Task((name,), scalar_type(dtype), TaskRef(keys(var)))}
+            layer = {(name,): Task((name,), _scalar_chunk(dtype), TaskRef(keys(var)))}
             chunks = ()
         hlg = HighLevelGraph({**base.layers, name: layer},
                              {**base.dependencies, name: {program}})
@@ -430,13 +430,24 @@ def _result_block(key, block, chunk, keys, dtype, Task, TaskRef, Alias):
     return Alias(key, keys(block))
 
 
+def _scalar_chunk(dtype):
+    """The type of a scalar result's one chunk: NumPy's scalar of ``dtype``, which dask.array
+    code takes as a 0-d array (``da.stack``, ``reshape``, ``astype``; a Python float, what
+    a call in process returns for float64, broke them).
+
+    >>> _scalar_chunk(np.float64)(1.5).reshape(1)
+    array([1.5])
+    """
+    return np.dtype(dtype).type
+
+
 def _constant_result(name, var, prepared, Task):
     """The layer and chunks of a result that is a constant: a number (``n``, ``Trace(I)``
     once bound) or a zero, identity or ones matrix, cut into the call's blocks."""
     dtype = prepared.dtype
     if not isinstance(var, MatrixExpr):
         value = constant_values([var], prepared.dims, dtype)[var]
-        return {(name,): Task((name,), scalar_type(dtype), value)}, ()
+        return {(name,): Task((name,), _scalar_chunk(dtype), value)}, ()
     bounds = _wanted_bounds(var, prepared)
     kind = type(var).__name__
     layer = {(name, i, j): Task((name, i, j), _constant,

@@ -26,6 +26,7 @@ import math
 import threading
 
 import numpy as np
+import sympy
 
 from computations.schedulers.codegen import generate
 from computations.schedulers.dask_arrays import to_arrays
@@ -261,8 +262,10 @@ class EmptySpecialization(Specialization):
         outputs = self.function._canonical
         run = dask.delayed(self.empty, pure=True, nout=len(outputs))(prepared.values)
         binding = Binding(self.dims)
-        return tuple(da.from_delayed(run[i], binding.shape(out) if hasattr(out, 'shape')
-                                     else (), dtype=prepared.dtype)
+        scalar = dask.delayed(np.dtype(prepared.dtype).type, pure=True)   # a 0-d chunk
+        return tuple(da.from_delayed(run[i], binding.shape(out), dtype=prepared.dtype)
+                     if hasattr(out, 'shape') else
+                     da.from_delayed(scalar(run[i]), (), dtype=prepared.dtype)
                      for i, out in enumerate(outputs))
 
     def generated(self, dtype=np.float64, profile=False):
@@ -277,9 +280,20 @@ class EmptySpecialization(Specialization):
 
 
 def _identity(function):
-    """What makes a function's programs: its inputs, outputs and assumptions, and options."""
-    return (str(function.inputs), str(function._canonical), str(function.assumptions),
-            function.low_memory)
+    """What makes a function's programs: its inputs, outputs and assumptions, and options,
+    written out whole (``srepr``: ``str`` drops shapes, so ``OneMatrix(n, n)*A`` and
+    ``OneMatrix(k, n)*A`` both printed ``1*A``, and two such functions called on one
+    dask array got the same keys, the second the first's values).
+
+    >>> import sympy, computations
+    >>> n, k = sympy.symbols('n k')
+    >>> A = sympy.MatrixSymbol('A', n, k)
+    >>> f, g = (computations.function([A], [sympy.OneMatrix(m, n) * A]) for m in (n, k))
+    >>> str(f._canonical) == str(g._canonical), _identity(f) == _identity(g)
+    (True, False)
+    """
+    return (sympy.srepr(function.inputs), sympy.srepr(function._canonical),
+            sympy.srepr(function.assumptions), function.low_memory)
 
 
 def _gigabytes(n):
