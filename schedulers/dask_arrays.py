@@ -71,8 +71,8 @@ from computations.sizes import Binding
 from .dask_graph import INSTALL, _task_spec, run_arguments, run_tasks, runs
 from .execute import MASKED, bind_dimensions, constant_values, prepare_inputs
 
-__all__ = ['prepare', 'to_arrays', 'is_dask_collection', 'Prepared', 'RechunkWarning',
-           'DaskArgumentError']
+__all__ = ['prepare', 'to_arrays', 'scalar_chunk', 'is_dask_collection', 'Prepared',
+           'RechunkWarning', 'DaskArgumentError']
 
 
 class RechunkWarning(ComputationsError, UserWarning):
@@ -356,7 +356,7 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
             arrays.append(made[var])
             continue
         if var in values:                      # a scalar input, of the program's dtype
-            layer, chunks = {(name,): Task((name,), _scalar_chunk(dtype), values[var])}, ()
+            layer, chunks = {(name,): Task((name,), scalar_chunk(dtype), values[var])}, ()
         elif is_constant(var):                 # made by no operation: made here
             layer, chunks = _constant_result(name, var, prepared, Task)
         elif var in assembled:
@@ -378,7 +378,7 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
                 bounds = (blocks.rows, blocks.cols)
             chunks = tuple(tuple(np.diff(b).tolist()) for b in bounds)
         else:                                  # a scalar, of the program's dtype
-            layer = {(name,): Task((name,), _scalar_chunk(dtype), TaskRef(keys(var)))}
+            layer = {(name,): Task((name,), scalar_chunk(dtype), TaskRef(keys(var)))}
             chunks = ()
         hlg = HighLevelGraph({**base.layers, name: layer},
                              {**base.dependencies, name: {program}})
@@ -430,12 +430,12 @@ def _result_block(key, block, chunk, keys, dtype, Task, TaskRef, Alias):
     return Alias(key, keys(block))
 
 
-def _scalar_chunk(dtype):
+def scalar_chunk(dtype):
     """The type of a scalar result's one chunk: NumPy's scalar of ``dtype``, which dask.array
     code takes as a 0-d array (``da.stack``, ``reshape``, ``astype``; a Python float, what
     a call in process returns for float64, broke them).
 
-    >>> _scalar_chunk(np.float64)(1.5).reshape(1)
+    >>> scalar_chunk(np.float64)(1.5).reshape(1)
     array([1.5])
     """
     return np.dtype(dtype).type
@@ -447,7 +447,7 @@ def _constant_result(name, var, prepared, Task):
     dtype = prepared.dtype
     if not isinstance(var, MatrixExpr):
         value = constant_values([var], prepared.dims, dtype)[var]
-        return {(name,): Task((name,), _scalar_chunk(dtype), value)}, ()
+        return {(name,): Task((name,), scalar_chunk(dtype), value)}, ()
     bounds = _wanted_bounds(var, prepared)
     kind = type(var).__name__
     layer = {(name, i, j): Task((name, i, j), _constant,

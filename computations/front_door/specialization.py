@@ -29,7 +29,7 @@ import numpy as np
 import sympy
 
 from computations.schedulers.codegen import generate
-from computations.schedulers.dask_arrays import to_arrays
+from computations.schedulers.dask_arrays import scalar_chunk, to_arrays
 from computations.schedulers.dask_graph import run as dask_run
 from computations.schedulers.execute import constant_values, run_program
 from computations.schedulers.memory import Sizes, available_bytes, timeline
@@ -262,7 +262,7 @@ class EmptySpecialization(Specialization):
         outputs = self.function._canonical
         run = dask.delayed(self.empty, pure=True, nout=len(outputs))(prepared.values)
         binding = Binding(self.dims)
-        scalar = dask.delayed(np.dtype(prepared.dtype).type, pure=True)   # a 0-d chunk
+        scalar = dask.delayed(scalar_chunk(prepared.dtype), pure=True)
         return tuple(da.from_delayed(run[i], binding.shape(out), dtype=prepared.dtype)
                      if hasattr(out, 'shape') else
                      da.from_delayed(scalar(run[i]), (), dtype=prepared.dtype)

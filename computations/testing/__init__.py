@@ -43,7 +43,8 @@ _STRATEGIES = {'dag_members': 'strategies', 'mix_dags': 'strategies',
                'matrix_problems': 'expressions', 'MatrixProblem': 'expressions'}
 
 __all__ = ['assert_inplace_safe', 'assert_allclose_to_numpy', 'pure_values', 'default_rtol',
-           'evaluate', 'magnitude', 'rounding', 'relative_error', 'random_matrix', 'KINDS', 'Mix', *_STRATEGIES]
+           'evaluate', 'magnitude', 'rounding', 'relative_error', 'random_matrix', 'KINDS',
+           'Mix', *_STRATEGIES]
 
 
 def __getattr__(name):
