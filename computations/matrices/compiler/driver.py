@@ -27,6 +27,7 @@ import sympy
 from sympy import MatrixExpr, MatrixSymbol
 
 from computations.core import CompositeComputation, Identity
+from computations.graph import ComputationsError, sort_key
 from computations.log import get_logger
 from computations.matrices.ops.auxiliary import TRANSPOSE
 from computations.matrices.compiler.assumptions import check_square
@@ -106,6 +107,7 @@ def _compile(outputs, inputs, assumptions, dims):
             ops.add(op)
             var = op.outputs[0]
         results.append(var)
+    ops = one_producer_per_value(ops, results, planner.flops)
     flops = math.fsum(map(planner.flops, ops))
     ops = fuse_factorizations(ops)
     return Compiled(CompositeComputation(*ops, Identity(*results)), tuple(results), flops)
@@ -151,6 +153,58 @@ def _bound(output, properties):
 FUSIONS = {POTRF: (POTRS, POSV), GETRF: (GETRS, GESV), SYTRF: (SYTRS, SYSV)}
 
 
+def one_producer_per_value(ops, results, flops):
+    """``ops`` with one producer per variable, and without what then serves nothing.
+
+    The search names each value by the expression it computes (value numbering:
+    :meth:`~.search.Planner._numbered`), so two routes to one value -- planned under
+    different committed or free operations -- name the same variable; a program that
+    took both computes the value twice.  Either serves every reader.  One whose routine
+    gives its output that name is kept (it cannot give it up), else the one of fewer
+    ``flops``; the others' outputs take back the names their routines give them, and
+    operations none of whose outputs reach ``results`` are dropped.
+
+    With ``A`` symmetric, ``A.T*B`` is ``A*B``; a program holding both routes keeps one:
+
+    >>> from sympy import MatrixSymbol
+    >>> from computations.matrices import GEMM
+    >>> A, B = MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 3)
+    >>> plain, transposed = GEMM(1, A, B), GEMM(1, A, B, trans_a=True)
+    >>> twice = {plain, transposed.renamed({transposed.outputs[0]: plain.outputs[0]})}
+    >>> one_producer_per_value(twice, [A*B], lambda op: 1) == {plain}
+    True
+    """
+    producers = {}
+    for op in ops:
+        for var in op.outputs:
+            producers.setdefault(var, []).append(op)
+    contested = {var: found for var, found in producers.items() if len(found) > 1}
+    if not contested:
+        return set(ops)
+    ops = set(ops)
+    for var, found in contested.items():
+        def own(op):
+            return op.unnamed().outputs[op.outputs.index(var)]
+        kept, *others = sorted(found, key=lambda op: (own(op) != var, flops(op), sort_key(op)))
+        for op in others:
+            if own(op) == var:
+                raise ComputationsError(f'{op} and {kept} both compute {var}')
+            ops.discard(op)
+            ops.add(op.renamed({var: own(op)}))
+    producer = {var: op for op in ops for var in op.outputs}
+    needed, todo, live = set(), list(results), set()
+    while todo:
+        var = todo.pop()
+        if var in needed:
+            continue
+        needed.add(var)
+        op = producer.get(var)
+        if op is not None and op not in live:
+            live.add(op)
+            todo.extend(op.inputs)
+    return live
+
+
 def fuse_factorizations(ops):
     """Replace a factorization and one solve reading its factors by one call (POSV, GESV).
 
@@ -171,7 +225,9 @@ def fuse_factorizations(ops):
             if (type(solve) is solve_type and solve.A == factor.A
                     and not getattr(solve, 'trans', False) and solve.B not in downstream):
                 ops -= {factor, solve}
-                ops.add(fused_type(solve.A, solve.B))
+                names = {old: new for op in (factor, solve)
+                         for old, new in zip(op.unnamed().outputs, op.outputs)}
+                ops.add(fused_type(solve.A, solve.B).renamed(names))
                 break
     return ops
 

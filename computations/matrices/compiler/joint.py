@@ -177,11 +177,15 @@ class JointPlanning:
         reaches = self._reaches if children is self._base_children() else {}
         if expr in reaches:
             return reaches[expr]
-        reach, todo = set(), [expr]
+        # Expressions visited apart from the reach: a variable held in the reach can be
+        # named as an expression not visited yet (value numbering names it so), whose
+        # children would then be skipped.
+        reach, visited, todo = set(), set(), [expr]
         while todo:
             value = todo.pop()
-            if value in reach:
+            if value in visited:
                 continue
+            visited.add(value)
             if value in reaches and value is not expr:
                 reach |= reaches[value]
                 continue

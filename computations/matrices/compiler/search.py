@@ -191,6 +191,7 @@ class Planner(JointPlanning):
         self._state = frozenset()  # the operations committed when this state began
         self._states = {}          # such operations -> the search's state under them
         self._built = {}           # SymPy expressions built by the search (:meth:`built`)
+        self._renames = {}         # an operation -> it with its output named by value (:meth:`_numbered`)
 
     def built(self, key, make):
         """The SymPy expression ``make()`` builds, kept under ``key`` in the shared memo
@@ -336,6 +337,8 @@ class Planner(JointPlanning):
     def emit(self, ops, *reads, transposed=False, var=None, target=None):
         """The plan that runs ``ops`` after the plans it ``reads``; the result is ``var``
         (default: the last operation's first output)."""
+        if self._renames:
+            ops, var = self._with_names(ops, var)
         result = ops[-1].outputs[0] if var is None else var
         ops = set(ops)
         for op in list(ops):      # a scalar of matrices, or of scalars, is computed first
@@ -345,6 +348,44 @@ class Planner(JointPlanning):
         for plan in reads:
             ops |= plan.ops
         return Plan(target, Operand(result, transposed), frozenset(ops))
+
+    def _with_names(self, ops, var):
+        """``ops`` with those whose output the search named by value (:meth:`_numbered`)
+        so named, and ``var`` with them: a proposal made before the name was given (kept
+        by :meth:`_made`) builds on the name.  Unchanged when one of ``ops`` reads the
+        output under its old name."""
+        found = [(op, self._renames[op]) for op in ops if op in self._renames]
+        if not found:
+            return ops, var
+        old = {out: new for op, named in found for out, new in zip(op.outputs, named.outputs)
+               if out != new}
+        if any(value in old for op in ops for value in op.inputs):
+            return ops, var
+        return tuple(self._renames.get(op, op) for op in ops), old.get(var, var)
+
+    def _numbered(self, expr, plan):
+        """``plan`` with the variable holding its value named by ``expr`` (canonical; its
+        transpose when held transposed): value numbering.  The variables the operations
+        compute are named by their arguments (SYRK's ``H*L*L.T*H.T + R`` from ``H*L``,
+        GEMM's ``H*Sigma.T*H.T + R`` from ``H*Sigma``); named by value, what reads the value
+        is the same operation whichever route computed it, and the operations built for one
+        shape serve another (:mod:`~computations.matrices.ops.memo`) where the cheapest
+        route differs.  A name is given to one producer per planner (a second route to the
+        value keeps its own name), never to an input's value, and not when an operation of
+        the plan reads the old one."""
+        var, transposed = plan.operand
+        if var == expr or not plan.ops:
+            return plan                          # so named already; an input, a constant
+        name = self.properties.transpose(expr) if transposed else expr
+        if var == name or name in self.inputs:
+            return plan
+        producer = next((op for op in plan.ops if var in op.outputs), None)
+        if (producer is None or producer._names
+                or any(var in op.inputs for op in plan.ops)):
+            return plan
+        named = producer.renamed({var: name})
+        self._renames[producer] = named
+        return Plan(plan.target, Operand(name, transposed), plan.ops - {producer} | {named})
 
     def _oriented(self, plan, transposed):
         """``plan``, its variable holding the value ``transposed`` or not (a TRANSPOSE added
@@ -385,7 +426,8 @@ class Planner(JointPlanning):
             self._active.add(expr)
             self._frames.append(set())
             try:
-                result = self._search(expr) if matrix else self._scalar(expr)
+                result = (self._numbered(expr, self._search(expr)) if matrix else
+                          self._scalar(expr))
             finally:
                 self._active.discard(expr)
                 self._children[expr] = self._frames.pop()

@@ -359,7 +359,7 @@ class MatrixComputation(Computation, metaclass=Interned):
     Subclasses set the data attributes described in the module docstring and
     compute their outputs once, in ``__init__``, through :meth:`_set`.
     """
-    __slots__ = ('_inputs', '_outputs', '_input_arguments')
+    __slots__ = ('_inputs', '_outputs', '_input_arguments', '_names')
     arguments = ()
     overwrites = {}
     requires = {}
@@ -396,6 +396,7 @@ class MatrixComputation(Computation, metaclass=Interned):
         """Freeze the props, and derive inputs and outputs once (the graph index reads
         them for every node)."""
         self._freeze(*props)
+        object.__setattr__(self, '_names', ())
         named = [(name, getattr(self, name)) for name in self.arguments]
         read = [(name, value) for name, value in named if is_variable(value)]
         object.__setattr__(self, '_input_arguments', tuple(name for name, _ in read))
@@ -409,6 +410,97 @@ class MatrixComputation(Computation, metaclass=Interned):
                         'inputs: there is nothing to compute (e.g. a scaling by 1 or a '
                         'product with the identity)')
         object.__setattr__(self, '_outputs', outputs)
+
+    # Output names (value numbering) -------------------------------------------
+
+    def renamed(self, names):
+        """This operation with outputs named otherwise: ``names`` maps an output to another
+        name of the same value (same shape).
+
+        The compiler names each value it plans by the canonical expression it
+        computes, however it is computed (:meth:`~computations.matrices.compiler.search.Planner.plan`):
+        ``R + H*Sigma*H.T`` is that whether SYRK computes it from ``H*L`` (``L`` Sigma's
+        Cholesky factor) or GEMM from ``H*Sigma``, so what reads it is built once.
+        The names are part of the operation's identity (equality, hashing, pickling).
+
+        >>> from computations.matrices import SYRK
+        >>> n = sympy.Symbol('n')
+        >>> X, S = sympy.MatrixSymbol('X', n, n), sympy.MatrixSymbol('S', n, n)
+        >>> op = SYRK(1, X)
+        >>> named = op.renamed({op.outputs[0]: S})
+        >>> named.outputs, named == op, named.unnamed() == op
+        ((S,), False, True)
+        """
+        unnamed = self.unnamed()
+        chosen = dict(self._names)
+        for index, var in enumerate(unnamed.outputs):
+            new = names.get(self._outputs[index], names.get(var))
+            if new is None:
+                continue
+            if not isinstance(new, MatrixExpr) or not all(
+                    same_dimension(a, b) for a, b in zip(new.shape, var.shape)):
+                raise ValueError(f'{type(self).__name__}: cannot name its output {var} '
+                                 f'{new!r}: not a matrix of the shape {var.shape}')
+            if new == var:
+                chosen.pop(index, None)
+            else:
+                chosen[index] = new
+        return unnamed._named(tuple(sorted(chosen.items())))
+
+    def _named(self, names):
+        if not names:
+            return self
+        memo = active()
+        if memo is not None:
+            return memo.lookup('ops', ('named', self, names), lambda: self._copy_named(names))
+        return self._copy_named(names)
+
+    def _copy_named(self, names):
+        op = object.__new__(type(self))
+        for slot in ('_props', '_inputs', '_input_arguments'):
+            object.__setattr__(op, slot, getattr(self, slot))
+        outputs = list(self._outputs)
+        for index, name in names:
+            outputs[index] = name
+        object.__setattr__(op, '_outputs', tuple(outputs))
+        object.__setattr__(op, '_names', names)
+        return op
+
+    def unnamed(self):
+        """This operation with its outputs named as its routine computes them (the
+        algebra of its arguments): itself unless :meth:`renamed`."""
+        if not self._names:
+            return self
+        return type(self)(*self._props)
+
+    def __eq__(self, other):
+        if self is other:
+            return True
+        if type(self) is not type(other):
+            return NotImplemented
+        return (hash(self) == hash(other) and self._props == other._props
+                and self._names == other._names)
+
+    def __hash__(self):
+        try:
+            return self._hash
+        except AttributeError:
+            key = (type(self).__qualname__, self._props)
+            value = hash(key + (self._names,) if self._names else key)
+            object.__setattr__(self, '_hash', value)
+            return value
+
+    def __repr__(self):
+        text = super().__repr__()
+        if not self._names:
+            return text
+        names = ', '.join(f'{self.unnamed().outputs[i]!r}: {name!r}' for i, name in self._names)
+        return f'{text}.renamed({{{names}}})'
+
+    def __reduce__(self):
+        if not self._names:
+            return (type(self), self._props)
+        return (_rebuilt_named, (type(self), self._props, self._names))
 
     @property
     def inputs(self):
@@ -523,6 +615,11 @@ class MatrixComputation(Computation, metaclass=Interned):
             else:
                 bound[name] = float(value)
         return bound
+
+
+def _rebuilt_named(cls, props, names):
+    """An operation with renamed outputs, unpickled (:meth:`MatrixComputation.renamed`)."""
+    return cls(*props)._named(names)
 
 
 @functools.cache

@@ -156,8 +156,9 @@ def stream_congruences(computation):
         inverse = TRTRI(solve.A)
         streamed = STREAMED_SYRK(syrk.alpha, inverse.outputs[0], beta=syrk.beta, C=syrk.C,
                                  trans=syrk.trans, **factors)
-        if streamed.outputs != syrk.outputs:        # a spelling the result map would miss
-            continue
+        # the same value as the SYRK's, spelled from the product (or named by value by
+        # the compiler): named as the SYRK's output, which its readers read
+        streamed = streamed.renamed(dict(zip(streamed.outputs, syrk.outputs)))
         ops -= {syrk, solve}
         ops |= {inverse, streamed}
         if factors['A'] != Y and computation.consumers(Y) == (solve,):
