@@ -20,16 +20,18 @@ B_2, A_2 = POSV(A_2, B_2)  # A**(-1)*B, LofCholesky(A)
 3
 """
 from .buffers import BufferModel, BufferStates, buffer_states
-from .check import UnsafeInplaceError, check, safe_order
+from .check import UnsafeInplaceError, check, numeric_shape, safe_order
 from .donate import DonateError, check_donate, donated, is_constant
 from .compile import (inplace_compile, insert_copies, is_token_program, plan_overwrites, pure,
                       tokenize)
-from .program import OverwriteCycleError, TokenProgram, constraints, execution_order
+from .program import (AmbiguousOrderError, OverwriteCycleError, TokenProgram, constraints,
+                      execution_order)
 from . import pictures  # noqa: F401  (registers how token programs are drawn)
 from .tokens import Copy, ExprToken, TokenComputation, TokenNamer, inplace_map, token_name
 
 __all__ = ['ExprToken', 'TokenComputation', 'Copy', 'TokenNamer', 'token_name', 'inplace_map',
            'tokenize', 'insert_copies', 'plan_overwrites', 'inplace_compile', 'pure',
-           'is_token_program', 'check', 'safe_order', 'execution_order', 'constraints', 'is_constant',
-           'UnsafeInplaceError', 'OverwriteCycleError', 'TokenProgram', 'buffer_states',
-           'BufferModel', 'BufferStates', 'DonateError', 'check_donate', 'donated']
+           'is_token_program', 'check', 'numeric_shape', 'safe_order', 'execution_order',
+           'constraints', 'is_constant', 'UnsafeInplaceError', 'OverwriteCycleError',
+           'AmbiguousOrderError', 'TokenProgram', 'buffer_states', 'BufferModel',
+           'BufferStates', 'DonateError', 'check_donate', 'donated']

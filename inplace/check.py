@@ -37,8 +37,8 @@ from computations import graph
 
 from .buffers import buffer_states
 from .donate import donated, is_constant
-from .program import (OverwriteCycleError, as_token_program, data_order, execution_order,
-                      node_name)
+from .program import (AmbiguousOrderError, OverwriteCycleError, as_token_program, data_order,
+                      execution_order, node_name)
 
 __all__ = ['UnsafeInplaceError', 'check', 'safe_order', 'is_constant']
 
@@ -73,8 +73,43 @@ def _protected(program, donate):
     return reasons
 
 
-def _check_nodes(program, donate):
+def numeric_shape(expr):
+    """The shape of a matrix value when its dimensions are numbers, else None (unknown
+    until the dimensions are bound): :func:`check`'s default ``shapes``.
+
+    >>> import sympy
+    >>> numeric_shape(sympy.MatrixSymbol('x', 3, 1)), numeric_shape(sympy.MatrixSymbol('y', sympy.Symbol('n'), 1))
+    ((3, 1), None)
+    """
+    shape = getattr(expr, 'shape', None)
+    if shape is None or not all(isinstance(d, int) or getattr(d, 'is_Integer', False)
+                                for d in shape):
+        return None
+    return tuple(int(d) for d in shape)
+
+
+def _one_shape_per_token(program, shapes):
+    """Raise unless the values each token holds have one shape (by ``shapes``: None for
+    unknown): a buffer holds values of one shape, and writing a value of another into it
+    would broadcast, or be refused by the routine."""
+    seen = {}
+    for node in data_order(program):
+        for value in (*node.inputs, *node.outputs):
+            shape = shapes(value.expr)
+            if shape is None:
+                continue
+            first, first_shape = seen.setdefault(value.token, (value, shape))
+            if first_shape != shape:
+                raise UnsafeInplaceError(
+                    f'token {value.token!r} holds {first.expr} (shape {first_shape}) and '
+                    f'{value.expr} (shape {shape}): a buffer holds values of one shape '
+                    f'({node})',
+                    operation=node, token=value.token, value=value)
+
+
+def _check_nodes(program, donate, shapes=numeric_shape):
     """The checks that need no order: what each node may overwrite, and who may be destroyed."""
+    _one_shape_per_token(program, shapes)
     protected = _protected(program, donate)
     starts, homes = {}, {}
     for value in program.inputs:
@@ -157,19 +192,23 @@ def _execution_order(program):
         return execution_order(program)
     except OverwriteCycleError as error:
         raise UnsafeInplaceError(str(error), cycle=error.cycle) from None
+    except AmbiguousOrderError as error:                 # no order to prove safe
+        raise UnsafeInplaceError(str(error)) from None
 
 
-def check(program, order=None, *, donate=()):
+def check(program, order=None, *, donate=(), shapes=numeric_shape):
     """Prove ``program`` safe, in ``order`` (a sequence of its nodes) or in :func:`safe_order`.
 
     Follows which value each token holds at each step
     (:func:`computations.inplace.buffers.buffer_states`).  Returns the order
     checked; raises :class:`UnsafeInplaceError` at the first unsafe step.
     ``donate`` lists caller inputs (expressions, or their names) that may be overwritten
-    (:func:`~.donate.donated`).
+    (:func:`~.donate.donated`).  ``shapes`` gives a value's shape, or None when it is
+    not known (by default the shapes whose dimensions are numbers): the values a token
+    holds must have one.
     """
     program = as_token_program(program)
-    protected, _ = _check_nodes(program, donate)
+    protected, _ = _check_nodes(program, donate, shapes)
     order = tuple(_execution_order(program) if order is None else order)
     if len(order) != len(program) or set(order) != set(program.computations):
         raise ValueError('order must list every node of the program exactly once')

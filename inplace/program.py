@@ -24,7 +24,7 @@ from computations import CompositeComputation, Computation, CycleError, graph
 from .tokens import Copy, TokenComputation
 
 __all__ = ['TokenProgram', 'execution_order', 'constraints', 'as_token_program',
-           'data_order', 'node_name', 'OverwriteCycleError']
+           'data_order', 'node_name', 'OverwriteCycleError', 'AmbiguousOrderError']
 
 
 class OverwriteCycleError(graph.ComputationsError, ValueError):
@@ -73,10 +73,16 @@ def data_order(program):
 
 
 def constraints(program):
-    """``{destroyer: set of readers}``: who must run before each overwrite.
+    """``{writer: set of readers}``: who must run before each write into a buffer.
 
     Every node that reads a value, other than the one overwriting it, must
-    run before the overwrite.
+    run before the overwrite; so must the readers of a value held in a buffer
+    before a node writes another value there without reading it (a buffer
+    reused: :mod:`computations.schedulers.reuse`).  Which of two values in one
+    buffer comes first is what the data says: an input's value first, else the
+    one whose producer the other's depends on.  Raises
+    :class:`AmbiguousOrderError` when the data does not say (a reused buffer
+    whose program lost the order it was checked in).
     """
     before = {}
     for node in data_order(program):
@@ -84,7 +90,72 @@ def constraints(program):
             readers = {r for r in program.consumers(node.inputs[i]) if r is not node}
             if readers:
                 before.setdefault(node, set()).update(readers)
+    for earlier, later in _successive_values(program):
+        writer = program.producer(later)
+        readers = {r for r in program.consumers(earlier) if r is not writer}
+        if readers:
+            before.setdefault(writer, set()).update(readers)
     return before
+
+
+class AmbiguousOrderError(graph.ComputationsError, ValueError):
+    """Two values share a buffer and nothing in the data says which is written first:
+    the program's order is part of it (a :class:`TokenProgram` keeps the order it was
+    checked in, also through pickling); rebuilt from its nodes alone, it has none."""
+
+
+def _successive_values(program):
+    """``(earlier, later)`` for each two values held one after the other in a buffer and
+    not linked by an overwrite (the later one's producer does not read the earlier):
+    in the order a :class:`TokenProgram` was checked in, else in the data's."""
+    known = getattr(program, '_safe', None)        # a TokenProgram's checked order
+    nodes = data_order(program) if known is None else known
+    by_token = {}
+    for node in nodes:
+        for value in (*node.inputs, *node.outputs):
+            by_token.setdefault(value.token, {})[value] = None
+    position = {node: i for i, node in enumerate(nodes)}
+    pairs = []
+    for token, values in by_token.items():
+        if len(values) < 2:
+            continue
+        ordered = sorted(values, key=lambda value: _written_at(program, value, position))
+        for earlier, later in zip(ordered, ordered[1:]):
+            writer = program.producer(later)
+            if writer is None:
+                raise AmbiguousOrderError(f'{earlier} and {later} are both given in buffer '
+                                          f'{token!r}')
+            if earlier in writer.inputs:
+                continue                      # an overwrite: constraints has it
+            first = program.producer(earlier)
+            if known is None and first is not None and not _depends(program, writer, first):
+                raise AmbiguousOrderError(
+                    f'{earlier} and {later} share buffer {token!r}, and nothing in the data '
+                    f'says which is written first ({first} or {writer}): the program lost '
+                    'the order it was checked in (keep the TokenProgram; pickling keeps its '
+                    'order)')
+            pairs.append((earlier, later))
+    return pairs
+
+
+def _written_at(program, value, position):
+    producer = program.producer(value)
+    return -1 if producer is None else position[producer]
+
+
+def _depends(program, node, ancestor):
+    """Whether ``node`` reads, through the data, a value ``ancestor`` makes."""
+    seen, todo = set(), [node]
+    while todo:
+        current = todo.pop()
+        for value in current.inputs:
+            producer = program.producer(value)
+            if producer is ancestor:
+                return True
+            if producer is not None and producer not in seen:
+                seen.add(producer)
+                todo.append(producer)
+    return False
 
 
 def execution_order(program):
@@ -131,6 +202,13 @@ def _sink_copies(order, program, before):
     return tuple(order)
 
 
+def _in_order(order):
+    """A :class:`TokenProgram` that runs in ``order`` (unpickled: it was checked)."""
+    program = TokenProgram(*order)
+    object.__setattr__(program, '_safe', tuple(order))
+    return program
+
+
 def _cycle_error(program, before):
     g = nx.DiGraph()
     for node in data_order(program):
@@ -151,17 +229,29 @@ def _cycle_error(program, before):
 
 
 class TokenProgram(CompositeComputation):
-    """A token program: its order respects overwrites as well as data."""
+    """A token program: its order respects overwrites as well as data.
+
+    The order it was checked in (:func:`computations.schedulers.reuse.scheduled`)
+    is part of it, kept through pickling: a buffer reused for an unrelated value
+    makes the order something the data alone does not say.
+    """
     __slots__ = ('_safe',)
+
+    def __reduce__(self):
+        try:
+            return (_in_order, (self._safe,))
+        except AttributeError:
+            return super().__reduce__()
 
     def toposort(self):
         """The nodes in :func:`execution_order` (readers before overwrites)."""
         try:
             return self._safe
         except AttributeError:
-            order = _ordered(self)
-            object.__setattr__(self, '_safe', order)
-            return order
+            pass
+        order = _ordered(self)
+        object.__setattr__(self, '_safe', order)
+        return order
 
     def __iter__(self):
         return iter(self.toposort())

@@ -116,8 +116,9 @@ def guard_donations(values, donate, given=None):
     """``values`` with a copy in place of each donated array the program must not really
     overwrite (the same dict when there is none).
 
-    A donated array that is read-only (scipy would write into it anyway) or
-    that shares memory with another input is copied first, so that donation
+    A donated array that is read-only (scipy would write into it anyway),
+    unaligned (f2py would write into a copy, and the routine's result be lost)
+    or that shares memory with another input is copied first, so that donation
     never changes another input's value or writes where it must not.
     ``given``, the caller's arguments before :func:`prepare_inputs` converted
     them (same keys), counts too: a C-ordered view of a donated array is
@@ -138,7 +139,9 @@ def guard_donations(values, donate, given=None):
         value = values.get(var)
         if not isinstance(value, np.ndarray):
             continue
-        if not value.flags.writeable or any(
+        # f2py writes into an array in place only when it is writeable and aligned (an
+        # unaligned one it copies, silently: SCAL's result would be lost)
+        if not value.flags.behaved or any(
                 np.may_share_memory(value, other) for key, other in others if key != var):
             copied = dict(values) if copied is None else copied
             copied[var] = np.array(value, order='F', copy=True)

@@ -28,7 +28,7 @@ pow_A = GEMM(pow_A_2, A)  # A**4
 """
 import bisect
 
-from computations.inplace import TokenComputation, TokenProgram, check
+from computations.inplace import TokenComputation, TokenProgram, check, numeric_shape
 
 from .memory import timeline
 
@@ -81,10 +81,10 @@ def reuse_buffers(program, order, sizes, *, min_bytes=MIN_BYTES, donate=()):
             bisect.insort(pool.setdefault((key.get(buffer), times.nbytes[token]), []),
                           (step, buffer))
     if not rename:
-        return scheduled(program, order, donate=donate)
+        return scheduled(program, order, donate=donate, shapes=sizes.key)
     renamed = {node: _renamed(node, rename) for node in order}
     return scheduled(TokenProgram(*renamed.values()), [renamed[node] for node in order],
-                     donate=donate)
+                     donate=donate, shapes=sizes.key)
 
 
 def _take(group, step, nbytes, peak, during, exprs, token):
@@ -124,10 +124,11 @@ def _renamed(node, rename):
                             [rename.get(t, t) for t in node.output_tokens])
 
 
-def scheduled(program, order, *, donate=()):
+def scheduled(program, order, *, donate=(), shapes=numeric_shape):
     """``program`` as a :class:`~computations.inplace.TokenProgram` that runs (and prints) in ``order``,
-    after :func:`computations.inplace.check` proves that order safe."""
+    after :func:`computations.inplace.check` proves that order safe (``shapes``: the values'
+    shapes at the bound sizes, when known)."""
     program = TokenProgram(*order)                 # a new object: the order is its own
-    order = check(program, order, donate=donate)
+    order = check(program, order, donate=donate, shapes=shapes)
     object.__setattr__(program, '_safe', order)
     return program

@@ -41,6 +41,7 @@ EXAMPLES = {
     'UnboundSizeError': (('the FLOPs of GEMM', sympy.Symbol('n') * 2, {sympy.Symbol('k'): 3}), {}),
     'DonateError': (('X', 'is not an input of the computation (inputs: A)'), {}),
     'OverwriteCycleError': (('no order is safe: the overwrites form a cycle',), {'cycle': ('GEMM', 'POTRF')}),
+    'AmbiguousOrderError': (("A**2@t and B*C@t share buffer 't' in no order the data says",), {}),
     'ComputationsError': (('something failed',), {}),
     '_RewriteCycle': (('A*(x + y)',), {}),
     '_OutOfBudget': ((), {}),

@@ -214,6 +214,33 @@ def test_donation_never_reaches_another_argument_or_a_read_only_array(rng):
     assert rel(f(frozen, Sv)[1], Sv @ Sv) <= 1e-12 and np.array_equal(frozen, Sv)
 
 
+def _unaligned(value):
+    """``value`` in an F-ordered array that is not aligned (one byte into a buffer)."""
+    buffer = bytearray(value.nbytes + 1)
+    array = np.frombuffer(buffer, dtype=value.dtype, offset=1, count=value.size)
+    array = array.reshape(value.shape, order='F')
+    array[...] = value
+    assert not array.flags.aligned and array.flags.f_contiguous
+    return array
+
+
+@pytest.mark.parametrize('runner', ['source', 'interpret'])
+@pytest.mark.parametrize('check', [False, True])
+def test_a_donated_unaligned_array_gives_the_right_result(rng, runner, check):
+    """f2py works on a copy of an unaligned array, silently: a routine told to write into
+    the donated array (SCAL's x, AXPY's y) wrote into that copy, and the program read the
+    untouched array (2*X came back as X)."""
+    X, Y = MatrixSymbol('X', 3, 3), MatrixSymbol('Y', 3, 3)
+    xv, yv = (np.asfortranarray(rng.standard_normal((3, 3))) for _ in range(2))
+    for outputs, args, want in (([2 * X], [X], [2 * xv]),
+                                ([X + 2 * Y], [X, Y], [xv + 2 * yv])):
+        f = computations.function(args, outputs, donate=[str(a) for a in args], runner=runner,
+                                  check_assumptions=check)
+        got = f(*[_unaligned(v) for v in (xv, yv)[:len(args)]])
+        got = got if isinstance(got, tuple) else (got,)
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-14)
+
+
 @pytest.mark.parametrize('view', [
     lambda s: s.T,                             # C-ordered: converted to a Fortran copy
     lambda s: s[:, ::-1][:, ::-1],             # strided views of the same memory

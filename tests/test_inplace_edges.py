@@ -145,3 +145,83 @@ def test_donation_copies_nothing_it_need_not():
     out = execute(kalman_program(), dict(zip(keys, arrays)), donate=keys, stats=stats)
     assert stats['allocated_bytes'] == 2 * 6 * 3 * 8         # Sigma*H.T and H*Sigma
     assert out[newSigma] is arrays[1] and np.shares_memory(out[newmu], arrays[0])
+
+
+# The order of a program whose buffers are reused; one shape per buffer (found in review)
+
+def _reused_program():
+    """``A**2`` written into a buffer that ``B*C`` takes over once ``C*A**2`` has read it:
+    the order is part of the program (nothing in the data says ``B*C`` comes later)."""
+    from computations.schedulers.pipeline import lower
+    n = 40
+    A, B, C = (MatrixSymbol(s, n, n) for s in 'ABC')
+    program = lower(GEMM(1, A, A) + GEMM(1, A**2, A) + GEMM(1, C, A**2) + GEMM(1, B, C)).program
+    tokens = [value.token for node in program for value in node.outputs]
+    assert len(tokens) > len(set(tokens)), 'the example must reuse a buffer'
+    rng = np.random.default_rng(0)
+    values = {name: np.asfortranarray(rng.standard_normal((n, n))) for name in 'ABC'}
+    return program, (A, B, C), values
+
+
+def test_a_reused_program_keeps_its_order_through_pickling():
+    import pickle
+    from computations.schedulers import interpret
+    from computations.schedulers.codegen import generate
+    program, (A, B, C), values = _reused_program()
+    again = pickle.loads(pickle.dumps(program))
+    assert again.toposort() == program.toposort()
+    want = values['C'] @ values['A'] @ values['A']
+
+    def error(got):
+        return np.abs(got - want).max() / np.abs(want).max()
+    for p in (program, again):
+        assert error({v.expr: r for v, r in interpret(p, values).items()}[C * A**2]) <= 1e-13
+        source = generate(p, parameters=[A, B, C], results=[C * A**2])
+        assert error(source(values['A'], values['B'], values['C'])[0]) <= 1e-13
+
+
+@pytest.mark.parametrize('rebuild', [lambda p: TokenProgram(*p.computations),
+                                     lambda p: CompositeComputation(p)])
+def test_a_reused_program_rebuilt_from_its_nodes_refuses_to_guess_its_order(rebuild):
+    """Rebuilt from its node set, the program has no order: it ran ``B*C`` into the buffer
+    before ``C*A**2`` read ``A**2`` from it (an error of 194, silently)."""
+    from computations.inplace import AmbiguousOrderError, execution_order
+    from computations.schedulers import interpret
+    program, _, values = _reused_program()
+    rebuilt = rebuild(program)
+    with pytest.raises(AmbiguousOrderError, match="share buffer 'pow_A'"):
+        execution_order(rebuilt)
+    with pytest.raises(AmbiguousOrderError):
+        interpret(rebuilt, values)
+
+
+def test_two_values_of_one_buffer_are_ordered_by_the_data():
+    """Without an order given, a buffer reused for a value computed from the one it held
+    (``X`` read by GEMM, then the buffer takes ``2*(X*X)``): the readers of the first run
+    before the second is written."""
+    first, square = T(SCAL(3, X), ['X'], ['t']), T(GEMM(1, 3 * X, 3 * X), ['t', 't'], ['u'])
+    last = T(SCAL(2, (3 * X)**2), ['u'], ['t'])
+    program = TokenProgram(last, square, first)
+    assert program.toposort() == (first, square, last)
+    assert check(program, donate=[X]) == (first, square, last)
+
+
+def test_a_buffer_holds_values_of_one_shape():
+    """``x.T`` (1 x 3) written into the 3 x 3 buffer of a dead ``A*B``: the generated source
+    broadcast it into a 3 x 3 array."""
+    from computations.matrices import TRANSPOSE
+    A3, B3, x = MatrixSymbol('A', 3, 3), MatrixSymbol('B', 3, 3), MatrixSymbol('x', 3, 1)
+    program = TokenProgram(T(GEMM(1, A3, B3), ['A', 'B'], ['t']),
+                           T(GEMM(1, A3 * B3, x), ['t', 'x'], ['y']),
+                           T(TRANSPOSE(x), ['x'], ['t']))
+    with pytest.raises(UnsafeInplaceError, match=r"token 't' holds A\*B \(shape \(3, 3\)\) "
+                                                 r"and x.T \(shape \(1, 3\)\)"):
+        check(program)
+    n = sympy.Symbol('n')
+    An, xn = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)
+    steps = (T(GEMM(1, An, An), ['A', 'A'], ['t']), T(GEMM(1, An * An, xn), ['t', 'x'], ['y']),
+             T(TRANSPOSE(xn), ['x'], ['t']))
+    symbolic = TokenProgram(*steps)
+    check(symbolic, steps)                           # n = 1 would fit: the sizes decide
+    with pytest.raises(UnsafeInplaceError, match='one shape'):
+        check(symbolic, steps, shapes=lambda e: tuple(int(d.subs(n, 3)) for d in e.shape))

@@ -21,6 +21,7 @@ from computations.schedulers import order
 from computations.schedulers.memory import Sizes, timeline
 from computations.schedulers.reuse import reuse_buffers
 from computations.testing import Mix, RandomSizes, mix_dags, sized_programs
+from computations.testing.strategies import buffer_sizes
 from inplace_ops import is_linear_extension, linear_extensions
 
 
@@ -88,8 +89,7 @@ def any_programs(draw, max_ops=10):
     stage = draw(st.sampled_from(['tokenize', 'insert_copies', 'inplace_compile']))
     program = {'tokenize': tokenize, 'insert_copies': insert_copies,
                'inplace_compile': lambda c: inplace_compile(c, donate=donate)}[stage](comp)
-    table = {str(v.expr): draw(st.sampled_from([8, 64, 4096, 100_000]))
-             for v in sorted(program.variables, key=repr)}
+    table = buffer_sizes(draw, program, st.sampled_from([8, 64, 4096, 100_000]))
     return program, RandomSizes(lambda expr: table[str(expr)]), donate
 
 

@@ -107,6 +107,34 @@ class RandomSizes:
         return (self.nbytes(expr),)
 
 
+def buffer_sizes(draw, program, choices):
+    """``{str(value): bytes}`` drawn from ``choices`` for the values of a token program, one
+    size per buffer: the values a token holds one after the other (an overwrite writes
+    its output where its input was, a copy the same value elsewhere) have one size, as
+    the routines' do (:func:`computations.inplace.check` refuses a token holding two)."""
+    group = {}
+
+    def root(name):
+        while group.setdefault(name, name) != name:
+            name = group[name]
+        return name
+
+    for values in _by_token(program).values():
+        first, *rest = sorted(values)
+        for name in rest:
+            group[root(name)] = root(first)
+    names = sorted({str(v.expr) for v in program.variables})
+    sizes = {name: draw(choices) for name in names if root(name) == name}
+    return {name: sizes[root(name)] for name in names}
+
+
+def _by_token(program):
+    held = {}
+    for value in program.variables:
+        held.setdefault(value.token, set()).add(str(value.expr))
+    return held
+
+
 @st.composite
 def sized_programs(draw, max_ops=8):
     """``(comp, program, sizes, donate)``: a random DAG of Mix ops, its compiled token
@@ -121,8 +149,7 @@ def sized_programs(draw, max_ops=8):
     comp = draw(mix_dags(max_ops=max_ops))
     donate = draw(st.booleans())
     program = inplace_compile(comp, donate=comp.inputs if donate else ())
-    choices = st.sampled_from([8, 64, 4096, 8192, 100_000])
-    table = {var: draw(choices) for var in sorted({str(v.expr) for v in program.variables})}
+    table = buffer_sizes(draw, program, st.sampled_from([8, 64, 4096, 8192, 100_000]))
     # Most operations hold nothing while they run; some hold a workspace (STREAMED_SYRK).
     work = {op: draw(st.sampled_from([0, 0, 0, 4096, 100_000]))
             for op in sorted(map(repr, comp.computations))}
