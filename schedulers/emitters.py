@@ -29,7 +29,6 @@ import functools
 
 import numpy as np
 import sympy
-from sympy.printing.pycode import pycode
 
 from computations.inplace import Copy
 from computations.matrices import (COPY, DIAGMM, SCALAR, STREAMED_SYRK, TRANSPOSE,
@@ -37,6 +36,7 @@ from computations.matrices import (COPY, DIAGMM, SCALAR, STREAMED_SYRK, TRANSPOS
 
 from .calls import call_lines, diagonal_scale
 from .kernels import run, scalar_like
+from .scalars import scalar_function
 from .streamed import streamed_syrk
 
 __all__ = ['emit']
@@ -91,13 +91,11 @@ def _transpose(op, call):
 
 @emit.register(SCALAR)
 def _scalar(op, call):
-    names = {s: sympy.Symbol(t) for s, t in zip(op.inputs, call.values)}
-    call.bind(__import__('math'), 'math')
-    value = f'float({pycode(op.expr.xreplace(names))})'
-    if call.writer.dtype != np.float64:            # typed as the kernel types it
-        value = (f"{call.bind(scalar_like, 'scalar_like')}({value}, "
-                 f"{', '.join(call.values)})")
-    return [f'{call.outs[0]} = {value}']
+    values = ', '.join(call.values)
+    value = f"{call.bind(scalar_function(op), 'scalar')}({values})"     # as the kernel does
+    if call.writer.dtype == np.float64:             # typed as the kernel types it
+        return [f'{call.outs[0]} = float({value})']
+    return [f"{call.outs[0]} = {call.bind(scalar_like, 'scalar_like')}({value}, {values})"]
 
 
 @emit.register(DIAGMM)

@@ -47,6 +47,7 @@ from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY,
 from .calls import (call_kernel, check_diagonal, check_info, diagonal_scale, routine, symmetrize,
                     zero_lower, zero_upper)
 from .cholesky_adjoint import cholesky_adjoint
+from .scalars import scalar_function
 from .streamed import streamed_syrk
 
 __all__ = ['kernel', 'run', 'routine', 'symmetrize', 'zero_upper', 'zero_lower', 'check_info',
@@ -129,10 +130,10 @@ def _copy_buffer(op, values, overwrite):
 
 @kernel.register(SCALAR)
 def _scalar(op, values, overwrite):
-    """A scalar expression of the scalar inputs, evaluated exactly by SymPy, then as a float
-    of the inputs' dtype (:func:`scalar_like`)."""
-    return (scalar_like(op.expr.xreplace(dict(zip(op.inputs, map(sympy.Float, values)))),
-                        *values),)
+    """A scalar expression of the scalar inputs, evaluated by NumPy
+    (:mod:`computations.schedulers.scalars`), as a float of the inputs' dtype
+    (:func:`scalar_like`)."""
+    return (scalar_like(scalar_function(op)(*values), *values),)
 
 
 @kernel.register(TRANSPOSE)

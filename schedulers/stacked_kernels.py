@@ -42,10 +42,7 @@ front door then runs the batch problem by problem, which names it.
 array([[1., 1.],
        [2., 2.]])
 """
-import functools
-
 import numpy as np
-import sympy
 
 from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, COPY, DIAGAXPY,
                                    DIAGMM, DIAGMM_ROOT, ELEMENT, GEMM, GEMV, GESV, GETRF, GETRS,
@@ -55,6 +52,7 @@ from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT,
 from computations.matrices.ops.lapack import LDL, SYSV, SYTRF, SYTRS, LDLPivots
 
 from . import stacked_linalg
+from .scalars import scalar_function
 from .stacked_linalg import (accumulate, add_to_diagonal, cholesky_solve, diagonal, matmul,
                              op_of, swap, symmetrize_lower, triangle, triangular_solve)
 
@@ -314,12 +312,6 @@ def _lu_determinant(op, a):
 
 @stacked(SCALAR)
 def _scalar(op, a):
-    return (_scalar_function(op)(*(a[i] for i in range(len(op.inputs)))),)
-
-
-@functools.lru_cache(maxsize=256)
-def _scalar_function(op):
-    """``op.expr`` as a NumPy function of its inputs (elementwise: stacked scalars in,
-    stacked scalars out)."""
-    names = sympy.symbols(f'x:{len(op.inputs)}')
-    return sympy.lambdify(names, op.expr.xreplace(dict(zip(op.inputs, names))), 'numpy')
+    """Elementwise: stacked scalars in, stacked scalars out
+    (:mod:`computations.schedulers.scalars`)."""
+    return (scalar_function(op, stacked=True)(*(a[i] for i in range(len(op.inputs)))),)

@@ -127,11 +127,23 @@ def test_an_error_names_the_problem_of_the_batch():
 def test_an_error_that_is_not_a_message_names_the_problem_too():
     """Python's OverflowError(34, 'Numerical result out of range') has no message as its
     first argument (found by review L)."""
+    from computations.front_door.batches import _name_the_problem
+    error = OverflowError(34, 'Numerical result out of range')
+    _name_the_problem(error, (1,))
+    assert str(error).startswith('problem (1,) of the batch: ') and error.batch_index == (1,)
+    assert 'Numerical result out of range' in str(error)
+
+
+def test_a_scalar_that_overflows_in_one_problem_is_inf_there_as_in_a_single_call():
+    """A scalar expression is NumPy's arithmetic in a batch as in one call: the problem
+    whose ``alpha**2`` overflows gets inf (with NumPy's warning), the others their value."""
     alpha = Symbol('alpha')
     f = computations.function([S, alpha], [Trace(S) * alpha**2])
-    with pytest.raises(OverflowError, match=r'^problem \(1,\) of the batch: ') as caught:
-        f(np.stack([np.eye(2)] * 3), np.array([1.0, 1e300, 1.0]))
-    assert caught.value.batch_index == (1,)
+    with pytest.warns(RuntimeWarning, match='overflow'):
+        got = f(np.stack([np.eye(2)] * 3), np.array([1.0, 1e300, 3.0]))
+    with pytest.warns(RuntimeWarning, match='overflow'):
+        single = f(np.eye(2), 1e300)
+    assert list(np.ravel(got)) == [2.0, np.inf, 18.0] and np.ravel(single)[0] == np.inf
 
 
 @pytest.mark.parametrize('size, count, rhs', [(32, 50, 200), (70, 20, 100)])  # stacked, loop

@@ -103,12 +103,13 @@ def test_emitter_computes_what_the_kernel_computes(cls, mode, data):
 
 
 def test_scalar_expressions_and_opaque_operations_run():
-    """SCALAR becomes Python arithmetic; an op with a kernel but no emitter calls its kernel."""
+    """SCALAR calls the one scalar function every runner calls (``scalars.scalar_function``);
+    an op with a kernel but no emitter calls its kernel."""
     a, b = sympy.symbols('a b')
     program = tokenize(SCALAR(2 * a * b + sympy.sqrt(a)))
     generated = generate(program, parameters=[a, b])
-    assert 'math.sqrt' in generated.source
-    assert generated(4.0, 0.5) == (6.0,)
+    assert 'scalar(a, b)' in generated.source
+    assert generated(4.0, 0.5) == (6.0,) and type(generated(4.0, 0.5)[0]) is float
 
     from computations.examples import MinMax
     from computations.schedulers.kernels import kernel
@@ -278,3 +279,29 @@ def test_inputs_named_as_the_generated_codes_own_names(names, seed):
         for got, expected in zip(g(a, b, scalar), want):
             np.testing.assert_allclose(got, expected, rtol=1e-10)
     assert 'seconds' in str(f.profile(a, b, scalar)).lower()    # start, times: locals too
+
+
+# Scalar expressions: one evaluation for every runner (found in review) ------------------
+
+_a = sympy.Symbol('a')
+_A = MatrixSymbol('A', sympy.Symbol('n'), sympy.Symbol('n'))
+
+
+@pytest.mark.parametrize('inputs, output, args, numpy', [
+    ([_A], sympy.Trace(_A)**2, (1e200 * np.eye(2),), lambda A: np.trace(A)**2),
+    ([_a, _A], sympy.exp(_a) * _A, (800.0, np.eye(2)), lambda a, A: np.exp(a) * A),
+    ([_a, _A], _A / _a, (0.0, np.eye(2)), lambda a, A: A / np.float64(a)),
+    ([_a, _A], _A * sympy.log(_a), (-1.0, np.eye(2)), lambda a, A: A * np.log(a)),
+])
+@pytest.mark.parametrize('runner', ['source', 'interpret'])
+def test_a_scalar_expression_is_evaluated_as_numpy_evaluates_it(inputs, output, args, numpy,
+                                                                runner):
+    """An overflow is inf and a division by zero inf or nan, with NumPy's warning, in both
+    runners (the generated source raised OverflowError and ZeroDivisionError, the
+    interpreter TypeError for SymPy's complex infinity)."""
+    f = computations.function(inputs, [output], runner=runner)
+    with pytest.warns(RuntimeWarning):
+        (got,) = f(*args)
+    with np.errstate(all='ignore'):
+        want = np.broadcast_to(numpy(*args), np.shape(got))
+    np.testing.assert_array_equal(got, want)

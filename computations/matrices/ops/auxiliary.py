@@ -8,7 +8,8 @@
     a scalar expression of scalars, such as ``2*alpha`` when a product is
     scaled by it, or ``Trace(y.T*x)/2 + log(Determinant(K))/2``: its inputs
     are the scalar symbols and the scalars of matrices (traces,
-    determinants...) it contains, computed by :mod:`.scalars`;
+    determinants...) it contains, computed by
+    :mod:`computations.matrices.ops.scalars`;
 ``SYMMETRIZE``
     :class:`~.expressions.SymmetricLower`: the lower triangle copied onto
     the upper one, in place;
