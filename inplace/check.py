@@ -78,7 +78,8 @@ def numeric_shape(expr):
     until the dimensions are bound): :func:`check`'s default ``shapes``.
 
     >>> import sympy
-    >>> numeric_shape(sympy.MatrixSymbol('x', 3, 1)), numeric_shape(sympy.MatrixSymbol('y', sympy.Symbol('n'), 1))
+    >>> x, y = sympy.MatrixSymbol('x', 3, 1), sympy.MatrixSymbol('y', sympy.Symbol('n'), 1)
+    >>> numeric_shape(x), numeric_shape(y)
     ((3, 1), None)
     """
     shape = getattr(expr, 'shape', None)

@@ -191,7 +191,7 @@ class Planner(JointPlanning):
         self._state = frozenset()  # the operations committed when this state began
         self._states = {}          # such operations -> the search's state under them
         self._built = {}           # SymPy expressions built by the search (:meth:`built`)
-        self._renames = {}         # an operation -> it with its output named by value (:meth:`_numbered`)
+        self._renames = {}         # an operation -> it, its output named by value (_numbered)
 
     def built(self, key, make):
         """The SymPy expression ``make()`` builds, kept under ``key`` in the shared memo
@@ -370,9 +370,9 @@ class Planner(JointPlanning):
         GEMM's ``H*Sigma.T*H.T + R`` from ``H*Sigma``); named by value, what reads the value
         is the same operation whichever route computed it, and the operations built for one
         shape serve another (:mod:`~computations.matrices.ops.memo`) where the cheapest
-        route differs.  A name is given to one producer per planner (a second route to the
-        value keeps its own name), never to an input's value, and not when an operation of
-        the plan reads the old one."""
+        route differs.  Two routes to one value both take its name (a program that holds
+        both keeps one: :func:`~.driver.one_producer_per_value`); an operation already
+        named, an input's value, or a plan that reads the old name inside keeps its own."""
         var, transposed = plan.operand
         if var == expr or not plan.ops:
             return plan                          # so named already; an input, a constant
