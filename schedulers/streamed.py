@@ -44,6 +44,14 @@ def streamed_syrk(alpha, P, A, B, beta, C, trans_a=False, trans_b=False, symmetr
             for F, t, _ in steps]
     if C is not None and not (overwrite_c and C.flags.f_contiguous):
         C = np.array(C, order='F', copy=True)
+    if m == 0:                         # no panel: X is empty, alpha*X.T*X is zero
+        if C is None:
+            return np.zeros((outs[-1].shape[0],) * 2, dtype, order='F')
+        if beta == 0:
+            C[...] = 0                 # (BLAS reads no C when beta is 0)
+        else:
+            C *= beta
+        return symmetrize(C, 'upper')
     for start in range(0, m, rows):
         width = min(rows, m - start)
         x = pt[:, :width]

@@ -41,14 +41,15 @@ def _factor(rng, shape, transposed, symmetric):
     return np.asfortranarray(x.T) if transposed else x
 
 
-@given(st.integers(1, 30), st.integers(1, 12), st.integers(1, 12), st.integers(1, 12),
+@given(st.integers(0, 30), st.integers(1, 12), st.integers(1, 12), st.integers(1, 12),
        st.integers(1, 9), st.sampled_from(['', 'A', 'B', 'none']), st.booleans(),
        st.booleans(), st.booleans(), st.sampled_from([0.0, 1.0, -0.5]), st.booleans(), seeds)
 @settings(max_examples=80, deadline=None)
 def test_kernel_matches_numpy(m, k, p, n, rows, form, trans, trans_a, trans_b, beta, overwrite,
                               seed):
     """Both orientations, every panel width (rows from 1 to more than m), transposed
-    factors, a symmetric factor, no B; C untouched unless it may be overwritten."""
+    factors, a symmetric factor, no B; C untouched unless it may be overwritten.  An empty
+    P (m = 0) gives beta*C (it gave C, or failed without C: found by review)."""
     rng = np.random.default_rng(seed)
     symmetric = form if form in ('A', 'B') else ''
     with_b = form != 'none'
@@ -83,6 +84,19 @@ def test_kernel_matches_numpy(m, k, p, n, rows, form, trans, trans_a, trans_b, b
         assert np.array_equal(C, before)
     if C is not None and overwrite:
         assert np.shares_memory(got, C)
+
+
+@pytest.mark.parametrize('overwrite', [False, True])
+def test_kernel_with_an_empty_p_gives_beta_c(overwrite):
+    """P with no rows: X is empty, so the result is ``beta*C``, or zero without C (the panel
+    loop never ran: C came back unscaled, or None reached ``symmetrize``)."""
+    C = np.asfortranarray(np.eye(3) + 1.0)
+    got = streamed_syrk(1.0, np.zeros((0, 2)), np.ones((2, 3)), None, 2.0, C,
+                        overwrite_c=overwrite)
+    np.testing.assert_array_equal(got, 2 * (np.eye(3) + 1.0))
+    assert np.shares_memory(got, C) == overwrite
+    zero = streamed_syrk(1.0, np.zeros((0, 2)), np.ones((2, 3)), None, 0.0, None)
+    assert zero.shape == (3, 3) and not zero.any()
 
 
 def test_operation_declares_its_facts():
