@@ -326,6 +326,61 @@ def test_item14_assumptions_that_cannot_be_promises_are_refused(assumptions, err
         computations.function([M, alpha], [alpha * M], assumptions)
 
 
+@pytest.mark.parametrize('assumption, message', [
+    (Q.positive(sympy.Determinant(M)), r'assumption Q.positive\(Determinant\(M\)\): the compiler '
+     r'uses facts about sums, products and powers of scalar inputs and dimensions, and '
+     r'Determinant\(M\) is not one'),
+    (Q.positive(sympy.Trace(M) - 1), r'Trace\(M\) is not one'),
+    (Q.positive(M[0, 0]), r'M\[0, 0\] is not one'),
+    (Q.positive(sympy.Abs(alpha)), r'Abs\(alpha\) is not one'),
+    (Q.gt(sympy.Max(alpha, 1), 2), r'Max\(1, alpha\) is not one'),
+    (Q.positive_definite(alpha), r'assumption Q.positive_definite\(alpha\): alpha is a scalar, '
+     r'and Q.positive_definite is a property of matrices; for scalars the compiler knows '
+     r'positive, negative'),
+    (Q.symmetric(alpha), 'Q.symmetric is a property of matrices'),
+    (Q.integer(alpha), r'assumption Q.integer\(alpha\): the compiler does not use Q.integer '
+     r'on scalars; it knows positive, negative, nonnegative, nonpositive, gt, ge, lt, le'),
+], ids=['determinant', 'trace', 'entry', 'abs', 'max', 'matrix-predicate', 'symmetric',
+        'integer'])
+def test_scalar_facts_the_compiler_would_not_use_are_refused_by_name(assumption, message):
+    """They were kept, then ignored (a matrix predicate of a scalar, Q.integer) or broke
+    the function's making with an error about something else (``Input to Determinant,
+    _X0, not a matrix``)."""
+    with pytest.raises(ValueError, match=message):
+        computations.function([M, alpha], [alpha * M], [assumption])
+
+
+@pytest.mark.parametrize('assumption', [Q.real(alpha), Q.finite(alpha)])
+def test_scalar_facts_true_of_every_input_are_accepted(assumption):
+    f = computations.function([M, alpha], [alpha * M], [assumption])
+    assert f.assumptions == ()
+    close(f(np.eye(2), 3.0)[0], 3 * np.eye(2))
+
+
+def test_a_relation_between_two_scalars_is_used():
+    """``Q.gt(k, j)`` makes ``(k - j)*S + T*T.T`` positive definite (POSV) as
+    ``Q.positive(k - j)`` does; it was kept and not used (SYSV)."""
+    S, T, B = (MatrixSymbol(name, n, n) for name in 'STB')
+    k, j = sympy.symbols('k j')
+    routines = {}
+    for fact in (Q.gt(k, j), Q.lt(j, k), Q.positive(k - j)):
+        f = computations.function([S, T, B, k, j], [((k - j) * S + T * T.T).I * B],
+                                  [Q.positive_definite(S), fact])
+        routines[str(fact)] = {type(op).__name__ for op in f.specialize(
+            (4, 4), (4, 4), (4, 4), 2.0, 1.0).computation.computations}
+    assert all('POSV' in found and 'SYSV' not in found for found in routines.values()), routines
+
+
+def test_a_square_promise_on_a_symbolic_shape_is_checked_at_the_call():
+    """``Q.square(X)`` with X n x 3 promises n = 3; it was dropped unchecked."""
+    X = MatrixSymbol('X', n, 3)
+    f = computations.function([X], [X.T * X], [Q.square(X)])
+    close(f(np.eye(3))[0], np.eye(3))
+    with pytest.raises(AssumptionError, match=r'input X is declared Q.square\(X\), but it is 4 x '
+                                              r'3 \(n = 4\)$'):
+        f(np.ones((4, 3)))
+
+
 def test_item14_a_square_only_property_of_a_non_square_input_is_refused():
     X = MatrixSymbol('X', 3, 2)
     with pytest.raises(ValueError, match=r'assumption Q.positive_definite\(X\) contradicts the '

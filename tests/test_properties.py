@@ -41,7 +41,7 @@ FACTS = [Q.positive_definite(S), Q.positive_definite(S2), Q.symmetric(T), Q.symm
          Q.invertible(B), Q.orthogonal(O), Q.positive_definite(R), Q.fullrank(H), Q.fullrank(X),
          Q.positive(c), Q.negative(d)]
 
-SQUARE_ONLY = [q for q in PREDICATES if q != 'fullrank']
+SQUARE_ONLY = [q for q in PREDICATES if q not in ('fullrank', 'lower_triangular', 'upper_triangular')]
 
 
 def standard(dims=DIMS):
@@ -169,6 +169,34 @@ def test_zero_matrix_is_everything_but_regular(predicate, expected):
 def test_rectangular_zero_matrix():
     assert Properties().ask('symmetric', ZeroMatrix(3, 2)) is False
     assert Properties().ask('fullrank', ZeroMatrix(3, 2)) is False
+
+
+@pytest.mark.parametrize('predicate', ['diagonal', 'symmetric', 'positive_semidefinite'])
+def test_a_rectangular_zero_matrix_of_unbound_shape_is_not_taken_for_square(predicate):
+    """``ZeroMatrix(n, p)`` was symmetric whatever n and p: its transpose was itself."""
+    p = Symbol('p')
+    assert Properties().ask(predicate, ZeroMatrix(n, p)) is None
+    assert Properties(dims={n: 3, p: 3}).ask(predicate, ZeroMatrix(n, p)) is True
+    assert Properties(dims={n: 3, p: 2}).ask(predicate, ZeroMatrix(n, p)) is False
+
+
+def test_lower_and_upper_triangular_make_a_rectangular_matrix_diagonal_only_if_square():
+    """An n x p matrix declared lower and upper triangular (an SVD's Sigma) was concluded
+    diagonal, so symmetric, so its own transpose: ``X.T`` came back n x p."""
+    p = Symbol('p')
+    Y = MatrixSymbol('Y', n, p)
+    facts = [Q.lower_triangular(Y), Q.upper_triangular(Y)]
+    for predicate in ('diagonal', 'symmetric'):
+        assert Properties(facts).ask(predicate, Y) is None
+        assert Properties(facts, dims={n: 4, p: 3}).ask(predicate, Y) is False
+        assert Properties(facts, dims={n: 3, p: 3}).ask(predicate, Y) is True
+    import computations
+    f = computations.function([Y], [Y.T, 2 * Y.T], facts)
+    y = np.zeros((4, 3))
+    np.fill_diagonal(y, [1.0, 2.0, 3.0])
+    got = f(y)
+    assert [g.shape for g in got] == [(3, 4), (3, 4)]
+    assert np.array_equal(got[0], y.T) and np.array_equal(got[1], 2 * y.T)
 
 
 # Transposes ---------------------------------------------------------------------
@@ -568,7 +596,14 @@ KINDS = {
     'general': ('invertible', 'fullrank'),
     'singular': (),
 }
-RECTANGULAR_KINDS = {'fullrank': ('fullrank',), 'rankdef': ()}
+RECTANGULAR_KINDS = {'fullrank': ('fullrank',), 'rankdef': (),
+                     # trapezoidal: a rectangular matrix may be declared triangular, and
+                     # both at once (an SVD's Sigma), which makes it neither diagonal nor
+                     # symmetric
+                     'lower_trapezoidal': ('lower_triangular', 'fullrank'),
+                     'upper_trapezoidal': ('upper_triangular', 'fullrank'),
+                     'rectangular_diagonal': ('lower_triangular', 'upper_triangular',
+                                              'fullrank')}
 SCALARS = {Symbol('c'): 1.7, Symbol('d'): -0.6, Symbol('e'): -1.3}
 SCALAR_FACTS = [Q.positive(Symbol('c')), Q.negative(Symbol('d'))]
 
@@ -609,6 +644,11 @@ def make(kind, rows, cols, rng):
         return left @ sigma @ right
     if kind == 'rankdef':
         return np.outer(G[:, 0], G[0])
+    if kind in ('lower_trapezoidal', 'upper_trapezoidal', 'rectangular_diagonal'):
+        part = {'lower_trapezoidal': np.tril(G, -1), 'upper_trapezoidal': np.triu(G, 1),
+                'rectangular_diagonal': np.zeros_like(G)}[kind]
+        np.fill_diagonal(part, _spread(rng, min(rows, cols)))
+        return part
     raise AssertionError(kind)
 
 
@@ -746,6 +786,10 @@ def holds(predicate, V):
     regular = singular_values[-1] > 1e-9 * singular_values[0]
     if predicate == 'fullrank':
         return regular
+    if predicate == 'lower_triangular':          # a rectangular one is trapezoidal
+        return np.abs(np.triu(V, 1)).max(initial=0.0) <= tol
+    if predicate == 'upper_triangular':
+        return np.abs(np.tril(V, -1)).max(initial=0.0) <= tol
     if not square:
         return False
     symmetric = np.abs(V - V.T).max() <= tol
@@ -759,10 +803,6 @@ def holds(predicate, V):
         return symmetric and regular
     if predicate == 'positive_semidefinite':
         return symmetric and np.linalg.eigvalsh((V + V.T) / 2).min() >= -1e-8 * _scale(V)
-    if predicate == 'lower_triangular':
-        return np.abs(np.triu(V, 1)).max() <= tol
-    if predicate == 'upper_triangular':
-        return np.abs(np.tril(V, -1)).max() <= tol
     if predicate == 'diagonal':
         return np.abs(V - np.diag(np.diag(V))).max() <= tol
     if predicate == 'invertible':
@@ -775,7 +815,7 @@ def holds(predicate, V):
 def robustly_fails(predicate, V):
     """Whether the numbers V clearly lack the property (for checking False answers)."""
     square = V.shape[0] == V.shape[1]
-    if predicate != 'fullrank' and not square:
+    if predicate not in ('fullrank', 'lower_triangular', 'upper_triangular') and not square:
         return True
     if predicate in ('fullrank', 'invertible'):
         s = np.linalg.svd(V, compute_uv=False)

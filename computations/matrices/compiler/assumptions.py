@@ -41,7 +41,7 @@ from computations.graph import ComputationsError
 from computations.matrices.ops.core import dimensions, matrix_value
 from computations.matrices.compiler.properties import PREDICATES, Properties
 
-__all__ = ['normalize', 'check_values', 'check_square', 'AssumptionError', 'SYNONYMS',
+__all__ = ['normalize', 'check_values', 'check_square', 'AssumptionError', 'SYNONYMS', 'SCALAR_PREDICATES',
            'positive_semidefinite']
 
 #: Predicates that mean one the compiler knows, for real matrices.
@@ -60,7 +60,14 @@ _PREDICATES = {**{name: getattr(sympy.Q, name) for name in PREDICATES
 _ANY_SHAPE = frozenset({'fullrank', 'lower_triangular', 'upper_triangular'})
 
 #: Predicates true of every real matrix: accepted and dropped.
-_ALWAYS = frozenset({'real_elements', 'square'})
+_ALWAYS = frozenset({'real_elements'})
+
+#: Predicates the compiler uses on scalars (bounds: :meth:`~.properties.Properties.sign`).
+SCALAR_PREDICATES = ('positive', 'negative', 'nonnegative', 'nonpositive',
+                     'gt', 'ge', 'lt', 'le')
+
+#: Predicates true of every scalar input (a real float): accepted and dropped.
+_SCALAR_ALWAYS = frozenset({'real', 'finite', 'extended_real', 'commutative'})
 
 
 class AssumptionError(ComputationsError, ValueError):
@@ -87,11 +94,15 @@ def normalize(assumptions, inputs):
         if unknown:
             raise ValueError(f'assumption {assumption} is about {", ".join(unknown)}, which '
                              f'{"is not an input" if len(unknown) == 1 else "are not inputs"}')
-        if not isinstance(arg, MatrixExpr):
-            kept.append(assumption)
-            continue
         given = str(assumption.function.name)     # a Str for Predicate('...') made by hand
+        if not isinstance(arg, MatrixExpr):
+            if _scalar_fact(assumption, given):
+                kept.append(assumption)
+            continue
         name = SYNONYMS.get(given, given)
+        if name == 'square' and Properties().square(arg) is not True:
+            kept.append(assumption)      # n x 3: a promise that n = 3 (check_square)
+            continue
         if _not_square(assumption, Properties()):
             raise ValueError(f'assumption {assumption} contradicts the shapes: {arg} is '
                              f'declared {arg.shape[0]} x {arg.shape[1]}, and only square '
@@ -106,6 +117,40 @@ def normalize(assumptions, inputs):
     kept = tuple(dict.fromkeys(kept))
     _check_consistent(kept)
     return kept
+
+
+def _scalar_fact(assumption, name):
+    """Whether to keep the scalar ``assumption`` (False: true of every scalar input), or a
+    ValueError naming what the compiler would not use: a predicate it does not know, a
+    matrix predicate (``Q.positive_definite(k)``), a fact about anything but sums,
+    products and powers of scalar inputs and dimensions (``Q.positive(Trace(T))``)."""
+    if name in _SCALAR_ALWAYS:
+        return False
+    if name in PREDICATES or SYNONYMS.get(name) in PREDICATES or name == 'square':
+        raise ValueError(f'assumption {assumption}: {assumption.arguments[0]} is a scalar, and '
+                         f'Q.{name} is a property of matrices; for scalars the compiler knows '
+                         f'{", ".join(SCALAR_PREDICATES)}')
+    if name not in SCALAR_PREDICATES:
+        raise ValueError(f'assumption {assumption}: the compiler does not use Q.{name} on '
+                         f'scalars; it knows {", ".join(SCALAR_PREDICATES)}')
+    for arg in assumption.arguments:
+        part = _not_arithmetic(sympy.sympify(arg))
+        if part is not None:
+            raise ValueError(f'assumption {assumption}: the compiler uses facts about sums, '
+                             f'products and powers of scalar inputs and dimensions, and '
+                             f'{part} is not one')
+    return True
+
+
+def _not_arithmetic(expr):
+    """The first part of the scalar ``expr`` that is not a number, a symbol, or a sum,
+    product or number power of such (None when there is none)."""
+    if expr.is_Symbol or expr.is_Number:
+        return None
+    if isinstance(expr, (sympy.Add, sympy.Mul)) or (isinstance(expr, sympy.Pow)
+                                                    and expr.exp.is_Number):
+        return next((p for p in map(_not_arithmetic, expr.args) if p is not None), None)
+    return expr
 
 
 def check_square(assumptions, properties):
@@ -130,9 +175,11 @@ def check_square(assumptions, properties):
             sizes = ', '.join(f'{d} = {v}' for d, v in sorted(binding.dims.items(), key=str)
                               if any(d in sympy.sympify(e).free_symbols for e in arg.shape))
             what = f'input {arg}' if isinstance(arg, MatrixSymbol) else str(arg)
+            name = SYNONYMS.get(given, given)
             raise AssumptionError(f'{what} is declared {assumption}, but it is {rows} x '
-                                  f'{cols} ({sizes}): only square matrices are '
-                                  f'{SYNONYMS.get(given, given).replace("_", " ")}')
+                                  f'{cols} ({sizes})' + ('' if name == 'square' else
+                                                         f': only square matrices are '
+                                                         f'{name.replace("_", " ")}'))
 
 
 def _not_square(assumption, properties):

@@ -77,8 +77,12 @@ def _unknown(properties, expr):
 #: ``RULES[predicate](properties, expr) -> True/False/None`` (None: unknown).
 RULES = {p: functools.singledispatch(_unknown) for p in PREDICATES}
 
-#: Predicates that only square matrices can have.
-_SQUARE_ONLY = frozenset(PREDICATES) - {'fullrank'}
+#: Predicates that only square matrices can have: a derived answer True holds only where
+#: the matrix is known to be square.  A triangular matrix may be rectangular
+#: ("trapezoidal"), and may be declared lower and upper triangular at once (an SVD's
+#: n x p Sigma), which makes it neither diagonal in this library's sense nor symmetric
+#: (its transpose is p x n); nor is a rectangular zero matrix.
+_SQUARE_ONLY = frozenset(PREDICATES) - {'fullrank', 'lower_triangular', 'upper_triangular'}
 
 
 def rule(predicate, *types):
@@ -116,10 +120,13 @@ class Properties:
             raise TypeError(f'assumptions must be SymPy predicates such as '
                             f'Q.positive_definite(S), got {assumption!r}')
         (arg, *rest) = assumption.arguments
-        if not isinstance(arg, MatrixExpr):
-            self.scalar_facts.append(assumption)
-            return
         name = str(assumption.function.name)   # a Str for Predicate('...') made by hand
+        if not isinstance(arg, MatrixExpr):
+            # Q.gt(k, j) as Q.positive(k - j), which SymPy's ask reasons with (and gt not)
+            self.scalar_facts.append(_difference_fact(name, arg, rest) or assumption)
+            return
+        if name == 'square':
+            return                             # a shape promise (assumptions.check_square)
         self.facts.setdefault(canonicalize(arg), set()).update(_closure(name))
 
     def ask(self, predicate, expr):
@@ -200,9 +207,15 @@ class Properties:
 
     def _derive(self, predicate, expr):
         if predicate in self.facts.get(expr, ()):
-            return True
+            return True                 # declared (a promise that its matrix is square)
         if predicate in _SQUARE_ONLY and self.square(expr) is False:
             return False
+        answer = self._derived(predicate, expr)
+        if answer and predicate in _SQUARE_ONLY and self.square(expr) is not True:
+            return None                 # X n x p lower and upper triangular: square if n = p
+        return answer
+
+    def _derived(self, predicate, expr):
         answer = _lookup(predicate, type(expr))(self, expr)
         if answer is not None:
             return answer
@@ -361,6 +374,22 @@ def _flatten(assumptions):
 _BOUNDS = {'gt': (1, True), 'ge': (1, False), 'lt': (-1, True), 'le': (-1, False),
            'positive': (1, True), 'nonnegative': (1, False),
            'negative': (-1, True), 'nonpositive': (-1, False)}
+
+
+def _difference_fact(name, a, rest):
+    """A relation between two scalars as the sign of the greater minus the lesser (None:
+    not a relation): ``Q.gt(k, j)`` and ``Q.lt(j, k)`` as ``Q.positive(k - j)``, the form
+    SymPy's ``ask`` reasons with (with ``Q.gt(k, j)`` it cannot tell the sign of ``k - j``).
+
+    >>> k, j = sympy.symbols('k j')
+    >>> _difference_fact('lt', j, [k]), _difference_fact('ge', k, [j])
+    (Q.positive(-j + k), Q.nonnegative(-j + k))
+    """
+    if name in ('gt', 'ge'):
+        return (sympy.Q.positive if name == 'gt' else sympy.Q.nonnegative)(a - rest[0])
+    if name in ('lt', 'le'):
+        return (sympy.Q.positive if name == 'lt' else sympy.Q.nonnegative)(rest[0] - a)
+    return None
 
 
 def bounded_symbols(facts):
