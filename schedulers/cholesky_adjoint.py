@@ -45,7 +45,9 @@ def cholesky_adjoint(alpha, L, B, overwrite_b=False):
     when ``overwrite_b``; it then holds the result).
     """
     funcs = blas.get_blas_funcs(('trmm', 'trsm', 'symm', 'gemm'), (L, B))
-    result = B if overwrite_b and B.flags.f_contiguous else np.empty_like(B, order='F')
+    dtype = funcs[0].dtype                     # of both: an integer B is computed in float64
+    result = B if overwrite_b and B.flags.f_contiguous and B.dtype == dtype else \
+        np.empty(B.shape, dtype=dtype, order='F')
     _fill(funcs, alpha, L, B, result)
     return symmetrize(result, 'lower')
 
@@ -60,7 +62,8 @@ def _fill(funcs, alpha, L, B, out):
     trmm, trsm, symm, gemm = funcs
     n = L.shape[0]
     if n <= LEAF:
-        P = np.tril(trmm(alpha, L, B, lower=1, trans_a=1))
+        # B's upper triangle is not read: not even as 0*B[i, j], which is NaN for NaN
+        P = np.tril(trmm(alpha, L, np.tril(B), lower=1, trans_a=1))
         P[np.diag_indices(n)] *= 0.5                 # Phi(L.T*B): half the diagonal
         S = trsm(1.0, L, P, lower=1, trans_a=1, overwrite_b=1)
         S = trsm(1.0, L, S, lower=1, side=1, overwrite_b=1)

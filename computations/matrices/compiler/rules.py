@@ -599,15 +599,15 @@ def cholesky_adjoint(properties, coefficient, factors, acc):
             and isinstance(middle, SymmetricLower)):
         return []
     L = last.arg
-    inner = split_product(middle.arg)
-    if inner[0] != 1 or len(inner[1]) < 2 or inner[1][0] != Transpose(L) \
-            or _triangle(properties, L) != 'lower':
+    scale, inner = split_product(middle.arg)         # SymmetricLower is linear: 3*L.T*B
+    if len(inner) < 2 or inner[0] != Transpose(L) or _triangle(properties, L) != 'lower':
         return []
+    alpha = coefficient * scale
 
     def make(l, b):
         if not l.transposed:                     # the routine reads the lower triangle
-            return _made(CHOLESKY_ADJOINT(coefficient, l.var, b.var))
-    return [Proposal((need(L), Need(tuple(inner[1][1:]), orientation=False)), make)]
+            return _made(CHOLESKY_ADJOINT(alpha, l.var, b.var))
+    return [Proposal((need(L), Need(tuple(inner[1:]), orientation=False)), make)]
 
 
 #: Rules that see a whole product at once.
