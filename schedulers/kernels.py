@@ -48,6 +48,7 @@ from .calls import (call_kernel, check_diagonal, check_info, diagonal_scale, rou
                     zero_lower, zero_upper)
 from .cholesky_adjoint import cholesky_adjoint
 from .scalars import scalar_function
+from .stacked_linalg import product
 from .streamed import streamed_syrk
 
 __all__ = ['kernel', 'run', 'routine', 'symmetrize', 'zero_upper', 'zero_lower', 'check_info',
@@ -192,7 +193,7 @@ def _cholesky_determinant(op, a, overwrite):
     diagonal = np.diagonal(a['L'])
     if op.log:
         return (scalar_like(2.0 * float(np.sum(np.log(diagonal))), diagonal),)
-    return (scalar_like(np.square(np.prod(diagonal)), diagonal),)   # inf if it overflows
+    return (scalar_like(np.square(product(diagonal)), diagonal),)   # inf if it overflows
 
 
 @kernel.register(LU_DETERMINANT)
@@ -201,9 +202,9 @@ def _lu_determinant(op, a, overwrite):
     swaps = int(np.count_nonzero(pivots != np.arange(len(pivots))))
     sign = (-1.0) ** (swaps + int(np.count_nonzero(diagonal < 0)))
     if not op.log:
-        return (scalar_like(sign * float(np.prod(np.abs(diagonal))) + 0.0, diagonal),)  # not -0.0
+        return (scalar_like(sign * float(product(np.abs(diagonal))) + 0.0, diagonal),)  # not -0.0
     if sign < 0 or not np.all(diagonal):
-        value = sign * float(np.prod(np.abs(diagonal)))
+        value = sign * float(product(np.abs(diagonal)))
         raise NotPositiveDeterminantError('LU_DETERMINANT', sympy.Determinant(op.LU.arg),
                                           value)
     return (scalar_like(np.sum(np.log(np.abs(diagonal))), diagonal),)
@@ -213,10 +214,10 @@ def _lu_determinant(op, a, overwrite):
 def _triangular_determinant(op, a, overwrite):
     diagonal = np.diagonal(a['A'])
     if not op.log:
-        return (scalar_like(float(np.prod(diagonal)), diagonal),)
+        return (scalar_like(float(product(diagonal)), diagonal),)
     if np.count_nonzero(diagonal < 0) % 2 or not np.all(diagonal):
         raise NotPositiveDeterminantError('TRIANGULAR_DETERMINANT', sympy.Determinant(op.A),
-                                          float(np.prod(diagonal)))
+                                          float(product(diagonal)))
     return (scalar_like(np.sum(np.log(np.abs(diagonal))), diagonal),)
 
 

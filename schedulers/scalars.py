@@ -50,7 +50,10 @@ def scalar_function(op, stacked=False):
     printer = None if stacked else _BranchPrinter({
         'fully_qualified_modules': False, 'inline': True, 'allow_unknown_functions': True,
         'user_functions': {}})
-    function = sympy.lambdify(names, expr, 'numpy', printer=printer)
+    # stacked: SciPy's printer for the special functions (gamma, erf...), which NumPy's
+    # prints as Python's math module's, of one number only
+    function = sympy.lambdify(names, expr, ['scipy', 'numpy'] if stacked else 'numpy',
+                              printer=printer)
 
     def evaluate(*values):             # Python floats as NumPy's (NumPy arithmetic on them)
         return function(*[_F64(value) if type(value) is float else value for value in values])

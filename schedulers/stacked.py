@@ -32,8 +32,10 @@ import functools
 import math
 
 import numpy as np
+from sympy import MatrixExpr
 
 from computations.core import Identity
+from computations.matrices import SCALAR
 
 from . import batch_last
 from .stacked_kernels import PACKED_FACTORS, STACKED, stacked
@@ -81,13 +83,18 @@ def supports(computation, results=()):
         and not any(isinstance(var, PACKED_FACTORS) for var in results)
 
 
-def run_stacked(computation, values, results, layout=BATCH_FIRST):
+def run_stacked(computation, values, results, layout=BATCH_FIRST, dtype=None):
     """The stacked values of ``results`` (variables of ``computation``), from the stacked
     values of its inputs (``{variable: array}``, batch-first); each operation runs once on
     the batch, on the values held in ``layout``.  A result every problem shares has two
-    dimensions, or a batch of one (batch-last)."""
+    dimensions, or a batch of one (batch-last).
+
+    ``dtype``, the program's: scalar inputs may be given in float64 whatever it is, for
+    the scalar arithmetic (SCALAR) to run in float64 as a single call's does
+    (``(t1 - t0)*K`` of two timestamps near 1.7e9 was 0 in float32); every other
+    operation reads them, and the SCALARs' results, in ``dtype``."""
     entered = {var: layout.enter(value) for var, value in values.items()}
-    found = _run(computation, entered, layout)
+    found = _run(computation, entered, layout, dtype)
     index, _ = _numbering(computation)
     return tuple(layout.leave(_result(index, var, found, entered)) for var in results)
 
@@ -99,16 +106,24 @@ def _result(index, var, found, values):
     return found[index[var]] if var in index else values[var]
 
 
-def _run(computation, values, layout):
-    """Every value of ``computation``, by its :func:`_numbering`, from its inputs'."""
+def _run(computation, values, layout, dtype=None):
+    """Every value of ``computation``, by its :func:`_numbering`, from its inputs'; the
+    scalars in ``dtype`` where an operation other than a SCALAR reads them
+    (:func:`run_stacked`)."""
     size, steps = len(_numbering(computation)[0]), _plan(computation, layout)
     found = [None] * size
     for slot, value in zip(_slots(computation, tuple(values)), values.values()):
         if slot is not None:
             found[slot] = value
-    for kernel, op, template, outputs in steps:
-        results = kernel(op, {name: found[slot] if value else slot
-                              for name, value, slot in template})
+    for kernel, op, template, outputs, scalars, arithmetic in steps:
+        arguments = {name: found[slot] if value else slot for name, value, slot in template}
+        if dtype is not None:
+            for name in scalars:
+                if arguments[name].dtype != dtype:
+                    arguments[name] = arguments[name].astype(dtype)
+        results = kernel(op, arguments)
+        if arithmetic and dtype is not None:
+            results = [np.asarray(result, dtype=dtype) for result in results]
         for i, result in zip(outputs, results):
             found[i] = result
     return found
@@ -130,9 +145,10 @@ def _numbering(computation):
 def _plan(computation, layout):
     """The steps of ``computation`` on ``layout``: per operation in order its kernel, the
     op, its arguments as ``(name, True, variable number)`` or ``(name, False, constant)``,
-    and its outputs' numbers (:func:`_numbering`).  Bound once per program, as a batch runs
-    a chunk at a time: binding converts SymPy constants, and looking values up by
-    expression compares expressions."""
+    its outputs' numbers (:func:`_numbering`), the names of the arguments that are scalar
+    variables, and whether it is a SCALAR (:func:`_run`).  Bound once per program, as a
+    batch runs a chunk at a time: binding converts SymPy constants, and looking values up
+    by expression compares expressions."""
     index, order = _numbering(computation)
     steps = []
     for op in order:
@@ -140,8 +156,12 @@ def _plan(computation, layout):
         bound = op.bind(positions) if hasattr(op, 'bind') else dict(enumerate(positions))
         template = tuple((name, True, index[op.inputs[slot]]) if type(slot) is int
                          else (name, False, slot) for name, slot in bound.items())
+        arithmetic = isinstance(op, SCALAR)
+        scalars = () if arithmetic else tuple(
+            name for name, slot in bound.items()
+            if type(slot) is int and not isinstance(op.inputs[slot], MatrixExpr))
         steps.append((layout.kernels[type(op)], op, template,
-                      tuple(index[v] for v in op.outputs)))
+                      tuple(index[v] for v in op.outputs), scalars, arithmetic))
     return tuple(steps)
 
 
@@ -166,9 +186,10 @@ CHUNK_BYTES = 2 ** 21
 MIN_CHUNK = 64
 
 
-def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST):
+def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype=None):
     """:func:`run_stacked` over the ``batch`` (a shape) in chunks of problems, in
-    ``layout``; the results have the batch's shape as their leading dimensions.
+    ``layout`` (and ``dtype``, as there); the results have the batch's shape as their
+    leading dimensions.
 
     ``values`` are stacks whose leading dimensions broadcast to ``batch``, or matrices
     every problem shares (two dimensions).
@@ -206,7 +227,7 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST):
                 for var, value in flat.items()}
         part.update((var, layout.enter(_gathered(value, batch, start, start + chunk)))
                     for var, value in broadcast.items())
-        found = _run(computation, part, layout)
+        found = _run(computation, part, layout, dtype)
         for i, var in enumerate(results):
             result = layout.leave(_result(index, var, found, part))
             if outputs[i] is None:

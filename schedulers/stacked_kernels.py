@@ -54,7 +54,8 @@ from computations.matrices.ops.lapack import LDL, SYSV, SYTRF, SYTRS, LDLPivots
 from . import stacked_linalg
 from .scalars import scalar_function
 from .stacked_linalg import (accumulate, add_to_diagonal, cholesky_solve, diagonal, matmul,
-                             op_of, swap, symmetrize_lower, triangle, triangular_solve)
+                             op_of, product, swap, symmetrize_lower, triangle,
+                             triangular_solve)
 
 __all__ = ['STACKED', 'stacked', 'PACKED_FACTORS', 'products_and_solves']
 
@@ -256,7 +257,8 @@ def _sytrs(op, a):
 def _cholesky_adjoint(op, a):
     """``alpha*L.-T*SymmetricLower(L.T*B)*L.-1``, by its formula: four small products."""
     Lt = swap(triangle(a['L'], True))
-    inner = triangular_solve(Lt, symmetrize_lower(matmul(Lt, a['B'])), False)    # L.-T*S
+    B = triangle(a['B'], True)      # its upper triangle is not read (a NaN there: 0*NaN)
+    inner = triangular_solve(Lt, symmetrize_lower(matmul(Lt, B)), False)          # L.-T*S
     return (accumulate(a['alpha'], swap(triangular_solve(Lt, swap(inner), False)), 0.0, None),)
 
 
@@ -286,7 +288,7 @@ def _element(op, a):
 @stacked(CHOLESKY_DETERMINANT)
 def _cholesky_determinant(op, a):
     d = diagonal(a['L'])
-    value = 2.0 * np.sum(np.log(d), axis=-1) if op.log else np.prod(d, axis=-1) ** 2
+    value = 2.0 * np.sum(np.log(d), axis=-1) if op.log else product(d) ** 2
     return (_scalar_result(value),)
 
 
@@ -294,7 +296,7 @@ def _cholesky_determinant(op, a):
 def _triangular_determinant(op, a):
     d = diagonal(a['A'])
     if not op.log:
-        return (_scalar_result(np.prod(d, axis=-1)),)
+        return (_scalar_result(product(d)),)
     if not np.all(d) or np.any(np.count_nonzero(d < 0, axis=-1) % 2):
         raise np.linalg.LinAlgError('TRIANGULAR_DETERMINANT: a determinant not positive')
     return (_scalar_result(np.sum(np.log(np.abs(d)), axis=-1)),)

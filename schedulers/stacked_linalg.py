@@ -17,9 +17,41 @@ import math
 
 import numpy as np
 
-__all__ = ['swap', 'op_of', 'matmul', 'accumulate', 'triangle', 'triangular_solve',
+__all__ = ['product', 'swap', 'op_of', 'matmul', 'accumulate', 'triangle', 'triangular_solve',
            'cholesky', 'cholesky_solve', 'add_to_diagonal', 'diagonal', 'symmetrize_lower',
            'SUBSTITUTION_MAX', 'SUBSTITUTION_MIN_WORK', 'SHARED_LEFT_MAX']
+
+
+def product(values):
+    """The products along the last axis of ``values`` (a determinant from a diagonal),
+    which overflow or underflow only where the product itself does: ``numpy.prod`` of
+    ``(1e-200, 1e-200, 1e250, 1e250)`` is 0 (its partial product underflows), this is
+    1e100.  Mantissas and exponents are multiplied apart (:func:`numpy.frexp`), a block of
+    mantissas at a time, each product of a block renormalized; the rounding is the
+    sequential product's.
+
+    >>> diagonal = np.array([2.0 ** -600, 2.0 ** -600, 2.0 ** 700, 2.0 ** 700])
+    >>> with np.errstate(under='ignore'):
+    ...     float(np.prod(diagonal)), bool(product(diagonal) == 2.0 ** 200)
+    (0.0, True)
+    >>> product(np.array([[2.0, -3.0], [0.5, 4.0], [0.0, 7.0]]))    # one per row
+    array([-6.,  2.,  0.])
+    """
+    values = np.asarray(values)
+    mantissas, exponents = np.frexp(values)
+    mantissa = np.ones(values.shape[:-1], dtype=mantissas.dtype)
+    exponent = np.zeros(values.shape[:-1], dtype=np.int64)
+    for start in range(0, values.shape[-1], _PRODUCT_BLOCK):
+        block = slice(start, start + _PRODUCT_BLOCK)
+        mantissa, scale = np.frexp(mantissa * np.prod(mantissas[..., block], axis=-1))
+        exponent += scale + np.sum(exponents[..., block], axis=-1, dtype=np.int64)
+    # beyond +-2**16 every float is inf or 0 already
+    return np.ldexp(mantissa, np.clip(exponent, -2 ** 16, 2 ** 16).astype(np.int32))
+
+
+#: Mantissas (in [0.5, 1)) multiplied at once by :func:`product`: 0.5**64 is a normal
+#: float32 still.
+_PRODUCT_BLOCK = 64
 
 
 def swap(x):

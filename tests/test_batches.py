@@ -372,7 +372,7 @@ def test_a_large_batch_runs_batch_last_and_a_failing_problem_is_named(monkeypatc
     original = stacked.run_in_chunks
 
     def spy(*args):
-        layouts.append(args[-1])
+        layouts.append(args[4])                 # computation, values, results, batch, layout
         return original(*args)
     monkeypatch.setattr(stacked, 'run_in_chunks', spy)
     monkeypatch.setattr(compiled_module, 'run_batch', _no_loop)
@@ -454,3 +454,67 @@ def test_dask_arrays_in_a_batch_are_refused_by_name():
             f(*args)
     got = f(da.from_array(stack[0]), da.from_array(rhs[0]))     # one problem: lazy
     np.testing.assert_allclose(got.compute(), np.linalg.solve(stack[0], rhs[0]), rtol=1e-10)
+
+
+# Scalars in a batch (review of the stacked runner) -----------------------------------
+
+K = MatrixSymbol('K', n, n)
+_EYES32 = np.stack([np.eye(3, dtype=np.float32) * (i + 1) for i in range(4)])
+
+
+def test_a_scalar_expression_with_constants_keeps_a_float32_batch_float32():
+    """``log(2*pi)`` is a float64 constant: the stacked SCALAR returned float64, which
+    widened the matrix result too; a single call casts it."""
+    f = computations.function([K], [Trace(K) + log(2 * sympy.pi), (Trace(K) + log(2 * sympy.pi)) * K])
+    got = f(_EYES32)
+    assert [r.dtype for r in got] == [np.float32, np.float32] == [r.dtype for r in f(_EYES32[1])]
+    for i in range(4):
+        for r, single in zip(got, f(_EYES32[i])):
+            np.testing.assert_allclose(r[i], single, rtol=1e-6)
+
+
+@pytest.mark.parametrize('t1', [1.7e9 + 0.5, np.array([1.7e9 + 0.5, 1.7e9 + 64, 1.7e9 + 100,
+                                                        1.7e9])])
+def test_scalar_arithmetic_in_a_float32_batch_runs_in_float64_as_a_single_calls(t1):
+    """``(t1 - t0)*K`` of timestamps: the batch rounded t1 and t0 to float32 first (0.5
+    became 0, 100 became 128); a single call subtracts in float64 and rounds the result."""
+    t0_, t1_ = Symbol('t0'), Symbol('t1')
+    f = computations.function([K, t1_, t0_], (t1_ - t0_) * K)
+    got = f(_EYES32, t1, 1.7e9)
+    assert got.dtype == np.float32
+    expected = [f(_EYES32[i], float(np.broadcast_to(t1, 4)[i]), 1.7e9) for i in range(4)]
+    np.testing.assert_array_equal(got, np.stack(expected))
+    np.testing.assert_allclose(got[:, 0, 0], (np.broadcast_to(t1, 4) - 1.7e9) * np.arange(1, 5))
+
+
+@pytest.mark.parametrize('function', [sympy.gamma, sympy.erf, sympy.loggamma])
+def test_special_functions_of_scalars_run_in_a_batch(function):
+    """NumPy's printer names them as Python's math functions, of one number only: the
+    stacked batch raised TypeError."""
+    f = computations.function([K, s], function(s + 1) * Trace(K))
+    got = f(_EYES32, np.array([0.5, 1.5, 2.5, 3.5]))
+    expected = [f(_EYES32[i], v) for i, v in enumerate([0.5, 1.5, 2.5, 3.5])]
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize('value, message', [
+    (None, r'input s is a scalar; give it a number, not None'),
+    ('2.5', r'input s is a scalar; give it a number, not .2\.5.'),
+    (True, r'input s is a scalar; give it a number, not True'),
+    (10 ** 400, r'input s is an int too large for a float64'),
+])
+@pytest.mark.parametrize('batch', [4, 0])
+def test_a_shared_scalar_is_checked_as_in_a_single_call(value, message, batch):
+    """A batch converted it without a check: None became NaN, '2.5' and True numbers,
+    10**400 an unnamed OverflowError; an empty batch accepted anything."""
+    f = computations.function([K, s], s * K)
+    with pytest.raises(ValueError, match=message):
+        f(np.ones((2, 2)), value)
+    with pytest.raises(ValueError, match=message):
+        f(np.ones((batch, 2, 2)), value)
+
+
+def test_a_ragged_list_in_a_batch_is_named():
+    f = computations.function([K, S], K * S)
+    with pytest.raises(ValueError, match=r'input S: cannot make an array of list'):
+        f(np.ones((3, 2, 2)), [[1.0, 2.0], [3.0]])

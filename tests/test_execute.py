@@ -189,3 +189,42 @@ def test_inplace_and_pure_runs_agree_and_allocate_as_counted():
     # POSV's solution, so POSV cannot destroy B: one 6x2 copy, plus the product.
     assert pure_stats['allocated_bytes'] == (36 + 12 + 4) * 8
     assert inplace_stats['allocated_bytes'] == (12 + 4) * 8
+
+
+@pytest.mark.parametrize('facts', [[], ['lower_triangular'], ['positive_definite']],
+                         ids=['lu', 'triangular', 'cholesky'])
+@pytest.mark.parametrize('batch', [False, True])
+def test_a_determinant_is_not_lost_to_a_partial_product_that_underflows(facts, batch):
+    """The diagonal's product underflowed on the way: the determinant of diag(1e-200,
+    1e-200, 1e250, 1e250) came out 0, not 1e100 (review of the batch runner, which got it
+    right by slogdet)."""
+    import computations
+    A = MatrixSymbol('A', 4, 4)
+    f = computations.function([A], [sympy.Determinant(A)],
+                              [getattr(sympy.Q, fact)(A) for fact in facts])
+    d = np.diag([1e-200, 1e-200, 1e250, 1e250])
+    got = f(np.stack([d, d]))[0] if batch else f(d)[0]
+    np.testing.assert_allclose(got, 1e100, rtol=1e-13)
+
+
+@given(st.lists(st.floats(-1e300, 1e300, allow_subnormal=False), min_size=0, max_size=300))
+def test_the_product_of_a_diagonal_is_exact_where_it_is_representable(values):
+    """:func:`~computations.schedulers.stacked_linalg.product` against exact rational
+    arithmetic: within n roundings of the true product whenever that is a normal float;
+    inf or 0 only when the product is beyond them."""
+    import fractions
+    import math
+    from computations.schedulers.stacked_linalg import product
+    with np.errstate(over='ignore', under='ignore'):     # NumPy's warnings, as np.prod's
+        got = float(product(np.array(values, dtype=float)))
+    exact = math.prod(map(fractions.Fraction, values)) if values else fractions.Fraction(1)
+    bound = (len(values) + 1) * 2.0 ** -52              # n roundings
+    largest, tiny = (fractions.Fraction(x) for x in (np.finfo(float).max, np.finfo(float).tiny))
+    if exact == 0:
+        assert got == 0
+    elif abs(exact) > largest * (1 + fractions.Fraction(bound)):
+        assert got == (np.inf if exact > 0 else -np.inf)
+    elif abs(exact) < tiny:
+        assert abs(got) <= np.finfo(float).tiny
+    elif abs(exact) <= largest:
+        assert abs(fractions.Fraction(got) / exact - 1) <= bound

@@ -74,7 +74,7 @@ def batch_shape(inputs, values):
     >>> batch_shape((A, s), (np.ones((5, 1, 2, 2)), np.ones(3))), batch_shape((A,), (np.eye(2),))
     ((5, 3), None)
     """
-    leading, lazy = {}, []
+    leading, lazy, ragged = {}, [], []
     for var, value in zip(inputs, values):
         if is_dask_collection(value):
             if not isinstance(var, MatrixExpr):
@@ -88,7 +88,8 @@ def batch_shape(inputs, values):
             raise ValueError(f'input {var} {MASKED}')
         try:
             shape = np.shape(value)
-        except ValueError:             # a ragged list: the conversion names it later
+        except ValueError as error:    # a ragged list: named below in a batch, else later
+            ragged.append((var, value, error))
             continue
         lead = shape[:-2] if isinstance(var, MatrixExpr) else shape
         if lead:
@@ -106,9 +107,17 @@ def batch_shape(inputs, values):
     if lazy:
         raise _in_a_batch(lazy[0], f'batch shape {batch}, from '
                                    f'{", ".join(map(str, leading))}')
+    for var, value, error in ragged:
+        raise ValueError(f'input {var}: cannot make an array of {type(value).__name__}: '
+                         f'{error}')
+    from computations.schedulers.execute import _scalar
     for var, value in zip(inputs, values):
-        if var in leading and not isinstance(var, MatrixExpr):
+        if isinstance(var, MatrixExpr):
+            continue
+        if var in leading:
             _check_scalars(var, value)
+        else:                          # shared by every problem: checked as a single call's
+            _scalar(var, value)
     return batch
 
 
@@ -211,12 +220,15 @@ def run_stacked_batch(function, values, batch):
     stacks = {var: array.astype(dtype, copy=False) for var, array in matrices.items()}
     for var, value in zip(function.inputs, values):
         if not isinstance(var, MatrixExpr):            # per problem: batch + (1, 1)
-            scalar = np.asarray(value, dtype=dtype)
+            # float64, as a single call's scalar arithmetic (the runner gives the other
+            # operations them in dtype)
+            scalar = np.asarray(value, dtype=np.float64)
             stacks[var] = scalar.reshape(scalar.shape + (1, 1))
     stacks.update(constants)
     try:
         with np.errstate(divide='raise', over='raise', invalid='raise'):
-            results = run_in_chunks(spec.unblocked, stacks, spec.results, batch, layout)
+            results = run_in_chunks(spec.unblocked, stacks, spec.results, batch, layout,
+                                    dtype)
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         return None
     return tuple(result if isinstance(var, MatrixExpr) else result[..., 0, 0]
