@@ -43,6 +43,7 @@ from .batches import batch_shape, empty_batch, run_batch, run_stacked_batch
 from .cache import DEFAULT_CACHE_SIZE, ShapeCache
 from .dispatch import MISS, Dispatch, never
 from .dtypes import check_dtypes
+from .garbage import paused
 from .outputs import OutputStructure
 from .plan_cache import PlanCache
 from .specialization import (MEMORY_CHECK_BYTES, EmptySpecialization, Specialization,
@@ -647,7 +648,8 @@ class Function:
         dims = dict(zip(self.dimensions, key))
         kind = EmptySpecialization if is_empty(self.inputs, self._canonical, dims) \
             else Specialization
-        return kind(self, dims)
+        with paused():                 # the collector's pauses (see .garbage)
+            return kind(self, dims)
 
     @property
     def default(self):

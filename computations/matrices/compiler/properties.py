@@ -107,6 +107,8 @@ class Properties:
         for assumption in assumptions:
             self._add(assumption)
         self._answers, self._canonical, self._transposes = {}, {}, {}
+        self._instances = {}       # id(expr) -> (expr, the first instance of its value)
+        self._values = {}          # an expression -> the first instance of its value
         self._pending = set()        # the questions being derived (a cycle is unknown)
         # What each derivation under way read of the sizes (see _remembered), and what
         # each result remembered read.
@@ -138,7 +140,7 @@ class Properties:
         """
         if predicate not in RULES:
             raise ValueError(f'unknown predicate {predicate!r}; known: {", ".join(PREDICATES)}')
-        key = (predicate, expr)
+        key = (predicate, self.one_instance(expr))
         if key in self._pending:
             self._read(('pending', key), True)
             return None                      # a question that leads back to itself: unknown
@@ -148,6 +150,30 @@ class Properties:
                                     lambda: self._derive(predicate, expr), question=key)
         finally:
             self._pending.discard(key)
+
+    def one_instance(self, expr):
+        """The first instance of ``expr``'s value met here (``expr`` itself if it is).
+
+        The compiler's tables are keyed by expressions, and a dictionary finds the same
+        instance by identity, an equal one only by SymPy's structural ``==``.  The same
+        value arrives in several instances (SymPy rebuilds even symbols: the Kalman
+        filter's planner met ``H`` in three and ``Sigma`` in five), and comparing them was
+        a sixth of its compilation.  An identity table in front of a table of values makes
+        that one structural comparison per instance, not one per lookup; the planner
+        (:meth:`~.search.Planner.plan`) and :meth:`ask` key their tables so.
+
+        >>> A = sympy.MatrixSymbol('A', 2, 2)
+        >>> properties = Properties()
+        >>> first = properties.one_instance(A.T)
+        >>> properties.one_instance(sympy.Transpose(A)) is first
+        True
+        """
+        entry = self._instances.get(id(expr))
+        if entry is not None and entry[0] is expr:
+            return entry[1]
+        first = self._values.setdefault(expr, expr)
+        self._instances[id(expr)] = (expr, first)      # keeps expr alive: its id stays its own
+        return first
 
     def _remembered(self, table, mine, key, derive, question=None):
         """``derive()``, remembered in ``mine`` (this instance's), and shared with the
@@ -288,13 +314,16 @@ class Properties:
 
     def transpose(self, expr):
         """The canonical form of ``expr.T`` under these properties (a symmetric matrix is its own)."""
+        expr = self.one_instance(expr)
         return self._remembered('transposes', self._transposes, expr,
-                                lambda: transpose(expr, self._symmetric, self.transpose))
+                                lambda: self.one_instance(
+                                    transpose(expr, self._symmetric, self.transpose)))
 
     def canonical(self, expr):
         """``expr`` in the canonical form the compiler works on (see :mod:`.canonical`)."""
+        expr = self.one_instance(expr)
         return self._remembered('canonical', self._canonical, expr,
-                                lambda: canonicalize(expr, self._symmetric))
+                                lambda: self.one_instance(canonicalize(expr, self._symmetric)))
 
     def _symmetric(self, expr):
         return self.ask('symmetric', expr)

@@ -276,19 +276,21 @@ class Planner(JointPlanning):
     # Applying the rules' proposals ---------------------------------------------
 
     def apply(self, rules, *args):
-        """The plans of the proposals of every rule in ``rules`` for ``args``, in order."""
-        return [plan for rule in rules for plan in self.propose(self._proposals(rule, args))]
+        """The plans of the proposals of every rule in ``rules`` (a tuple) for ``args``, in
+        order."""
+        return list(self.propose(self._proposals(rules, args)))
 
-    def _proposals(self, rule, args):
-        """``rule``'s proposals for ``args``, kept for this planner's life: a rule is a pure
-        function of its arguments and the properties (this planner's sizes), and the same
-        products are offered again under each set of committed operations, free
+    def _proposals(self, rules, args):
+        """The proposals of ``rules`` for ``args``, kept for this planner's life: a rule is a
+        pure function of its arguments and the properties (this planner's sizes), and the
+        same products are offered again under each set of committed operations, free
         operations and output order (with :meth:`_made`, a tenth of the Kalman filter's
         compilation)."""
-        key = rule, tuple(tuple(a) if type(a) is list else a for a in args)
+        key = rules, tuple(tuple(a) if type(a) is list else a for a in args)
         found = self._rule_memo.get(key)
         if found is None:
-            found = self._rule_memo[key] = tuple(rule(self.properties, *args))
+            found = self._rule_memo[key] = tuple(
+                proposal for rule in rules for proposal in rule(self.properties, *args))
         return found
 
     def _made(self, proposal, operands):
@@ -402,10 +404,12 @@ class Planner(JointPlanning):
 
     def plan(self, expr):
         """The cheapest plan for a canonical expression, given what is committed."""
+        expr = self.properties.one_instance(expr)
         if self._frames:
             self._frames[-1].add(expr)
-        if expr in self._memo:
-            return self._memo[expr]
+        found = self._memo.get(expr)
+        if found is not None:
+            return found
         key = None
         if self._given is not None:      # planning with other operations free
             found, key = self._given_plan(expr)
