@@ -302,10 +302,15 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
     from dask.base import tokenize
     from sympy import srepr
     dtype, values = prepared.dtype, prepared.values
-    token = tokenize(identity, srepr(computation.outputs), prepared.token)   # str drops shapes
+    names = names or [f'out{i}' for i in range(len(results))]
+    # everything the graph is made of: the names too, which rename the values they take
+    # (an output named t1 pushes the program's t1 to t1_2), so two functions that differ
+    # in their names alone made one layer name hold two graphs
+    token = tokenize(identity, srepr(computation.outputs), prepared.token,  # str drops shapes
+                     tuple(names))
     keys = _Keys(token)
-    outputs = [keys.fresh(token_name(name), ('result', i))
-               for i, name in enumerate(names or [f'out{i}' for i in range(len(results))])]
+    program = keys.fresh('computations', 'program')      # no output may take its name
+    outputs = [keys.fresh(token_name(name), ('result', i)) for i, name in enumerate(names)]
     ops = [op for op in computation.toposort() if not isinstance(op, Identity)]
     assembled = {op.X: op for op in ops if isinstance(op, Assemble) and op.X in results}
     chunk = {}                                 # an input's block -> the key of its chunk
@@ -343,13 +348,12 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
     kept = [*results, *(block for op in assembled.values() for block in op.inputs)]
     for run in runs(run_ops, kept):
         graph.update(run_tasks(run, run_arguments(run, argument), keys, _joint(keys)))
-    program = f'computations-{token}'
     inputs = [value for value in values.values() if hasattr(value, 'dask')]
     base = HighLevelGraph.from_collections(program, graph, dependencies=inputs)
     made, arrays = {}, []
     for var, name in zip(results, outputs):
-        if var in made:
-            arrays.append(made[var])
+        if var in made:                        # an output again: its own array, as in process
+            arrays.append(made[var].map_blocks(np.copy, dtype=dtype, name=name))
             continue
         if var in values and not isinstance(values[var], float):   # an input, as it is
             made[var] = values[var].astype(dtype)

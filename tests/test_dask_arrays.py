@@ -446,3 +446,69 @@ def test_chunks_that_are_not_numpy_arrays_are_refused_by_name():
     with pytest.raises(DaskArgumentError, match='input A has chunks of type _NotNumPy: the '
                                                 'routines take NumPy arrays'):
         computations.function([A], [A * A])(x)
+
+
+# Names, duplicates and blocks of ones (review of the dask.array path) ------------------
+
+def _square_and_tall():
+    n, m = Symbol('n'), Symbol('m')
+    return MatrixSymbol('A', n, n), MatrixSymbol('B', n, m), n
+
+
+@pytest.mark.parametrize('case', ['cube', 'congruence'])
+def test_functions_that_differ_only_in_their_output_names_get_graphs_of_their_own(case):
+    """An output named t1 pushes the program's own t1 to t1_2: the graphs differ, and had
+    one token, so computed together one result was the other's intermediate value
+    (``A*A`` for ``A*A*A``; a 6 x 4 ``A*B`` for ``A*B*B.T*A``), silently."""
+    A, B, _ = _square_and_tall()
+    a = np.random.default_rng(0).standard_normal((6, 6))
+    b = np.random.default_rng(1).standard_normal((6, 4))
+    if case == 'cube':
+        inputs, outputs, values, expected = [A], [A * A * A], [a], a @ a @ a
+    else:
+        inputs, outputs, values, expected = [A, B], [A * B * B.T * A], [a, b], a @ b @ b.T @ a
+    values[0] = da.from_array(values[0], chunks=2)
+    (rf,), (rg,) = (computations.function(inputs, outputs, names=names)(*values)
+                    for names in (['t1'], None))
+    assert rf.name.split('-')[-1] != rg.name.split('-')[-1]
+    vf, vg = dask.compute(rf, rg)
+    assert relative_error(vf, expected) < 1e-12 and relative_error(vg, expected) < 1e-12
+
+
+def test_an_output_named_like_the_program_layer_keeps_the_graph_whole():
+    """``names=['computations']`` overwrote the program's layer: a missing dependency at
+    compute time."""
+    A, B, _ = _square_and_tall()
+    a, b = np.eye(6) * 2, np.ones((6, 4))
+    f = computations.function([A, B], [A * B], names=['computations'])
+    assert np.allclose(f(da.from_array(a, chunks=3), b)[0].compute(), a @ b)
+
+
+@pytest.mark.parametrize('chunks', [1, 2])
+def test_blocks_of_ones_of_order_one_are_the_identity(chunks):
+    """At blocks of 1 a block of ``OneMatrix`` is 1 x 1, which SymPy takes for the identity:
+    the blocked product made a GEMM that computed nothing (NothingToComputeError)."""
+    A, B, n = _square_and_tall()
+    x = MatrixSymbol('x', n, 1)
+    b = np.arange(24.0).reshape(6, 4)
+    a = np.arange(36.0).reshape(6, 6)
+    f = computations.function([B], [OneMatrix(n, n) * B])
+    assert np.allclose(f(da.from_array(b, chunks=chunks))[0].compute(), np.ones((6, 6)) @ b)
+    g = computations.function([A, x], [A * OneMatrix(n, 1)])
+    assert np.allclose(g(da.from_array(a, chunks=chunks), np.ones((6, 1)))[0].compute(),
+                       a @ np.ones((6, 1)))
+    h = computations.function([B], [OneMatrix(n, n) * B], blocksize=chunks)
+    assert np.allclose(h(b)[0], np.ones((6, 6)) @ b)
+
+
+def test_an_output_given_twice_is_two_arrays_as_in_process():
+    """Both were one dask array under the first name, computed into one ndarray: writing
+    into one changed the other.  In process they are separate copies."""
+    A, _, _ = _square_and_tall()
+    a = np.random.default_rng(2).standard_normal((6, 6))
+    f = computations.function([A], [A * A, A * A, Trace(A), Trace(A)], names=['p', 'q', 's', 't'])
+    results = f(da.from_array(a, chunks=3))
+    assert len({r.name for r in results}) == 4
+    first, second, s, t = dask.compute(*results)
+    assert not np.shares_memory(first, second) and np.allclose(first, a @ a)
+    assert np.array_equal(first, second) and s == t == np.trace(a)

@@ -257,7 +257,9 @@ def constant_blocks(var, rows, cols):
     def one(i, j):
         shape = (rows[i + 1] - rows[i], cols[j + 1] - cols[j])
         if isinstance(var, sympy.OneMatrix):
-            return sympy.OneMatrix(*shape)
+            # a 1 x 1 block of ones is the identity (SymPy's products say so, and one made
+            # an operation computing nothing: GEMM(1, 1, B[0,0]) at blocks of 1)
+            return sympy.Identity(1) if shape == (1, 1) else sympy.OneMatrix(*shape)
         if isinstance(var, sympy.Identity) and i == j:
             return sympy.Identity(shape[0])
         return ZeroMatrix(*shape)
