@@ -36,6 +36,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 import computations
 
 from .graph import ComputationsError
+from .matrices.compiler.driver import bind_defined
 from .matrices.expressions import SymmetricLower
 from .matrices.ops.scalars import scalar_type
 from .sizes import Binding, check_position
@@ -185,7 +186,10 @@ class EmptyProgram:
         sizes = self._sizes.dims
         self.inputs = tuple(inputs)
         numeric = {var: var.xreplace(sizes) for var in self.inputs}
-        self.reduced = tuple(reduce_empty(out, sizes).xreplace(sizes) for out in outputs)
+        # the sizes bound into the coefficients first, as a compilation does: Trace(A)/n
+        # at n = 0 is undefined (0/0), and reduced first it was the 0 that Trace(A) is
+        self.reduced = tuple(reduce_empty(bind_defined(out, sizes), sizes).xreplace(sizes)
+                             for out in outputs)
         originals = {value: var for var, value in numeric.items()}
         self._makers = tuple(_maker(expr, originals) for expr in self.reduced)
         rest = [expr for expr, maker in zip(self.reduced, self._makers) if maker is None]

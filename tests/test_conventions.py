@@ -421,6 +421,33 @@ def test_the_default_size_and_unbounded():
     assert f.cache_info() == CacheInfo(0, 5, None, 5)
 
 
+def test_a_program_evicted_while_a_call_makes_its_runner_is_not_kept():
+    """Another thread evicts the program between the cache's answer and the fast path's
+    memo of its generated function: the memo was stored anyway, and served the evicted
+    program ever after (cache_size=1 held three or four programs under three threads).
+    The eviction is made to happen there, in this thread."""
+    f = computations.function([A], A * A, cache_size=1)
+    close(f(np.ones((2, 2), order='F')), np.full((2, 2), 2.0))
+    original = computations.front_door.specialization.Specialization.generated
+    evicted = []
+
+    def generated(self, dtype):
+        if self.dims and 3 in self.dims.values() and not evicted:
+            evicted.append(True)
+            f.specialize((4, 4))                     # another shape: the cache drops n = 3
+        return original(self, dtype)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(computations.front_door.specialization.Specialization, 'generated',
+                      generated)
+        close(f(np.ones((3, 3), order='F')), np.full((3, 3), 3.0))
+    assert evicted and f.cache_info().currsize == 1
+    cached = {key for key in f._cache._data}
+    assert {key for _, key in f._runners} <= cached
+    if f._dispatch is not None:
+        assert {entry[1] for entry in f._dispatch.entries.values()} <= cached
+
+
 @pytest.mark.parametrize('size, error', [(0, ValueError), (-3, ValueError), (2.5, TypeError),
                                          (True, TypeError), ('8', TypeError)])
 def test_a_bad_cache_size_is_refused_by_name(size, error):

@@ -332,3 +332,19 @@ def test_function_on_random_problems_with_empty_dimensions(case):
     """The same, end to end through ``computations.function``."""
     check_random(*case, run_function)
 
+
+
+@pytest.mark.parametrize('output', ['trace', 'gram'])
+def test_a_coefficient_undefined_at_the_empty_size_is_refused_as_at_any_size(output):
+    """``Trace(A)/n`` at n = 0 is 0/0: the empty matrices' reduction made Trace(A) the 0 it
+    is first, and SymPy folded 0/n to 0 before the size was bound -- a silent 0 where
+    ``A/(n - 1)`` at n = 1 raises UndefinedAtSizeError."""
+    from computations.sizes import UndefinedAtSizeError
+    n, k = Symbol('n'), Symbol('k')
+    A, X = MatrixSymbol('A', n, n), MatrixSymbol('X', n, k)
+    f, value = ((computations.function([A], Trace(A) / n), np.zeros((0, 0))) if output == 'trace'
+                else (computations.function([X], X.T * X / n), np.zeros((0, 2))))
+    with pytest.raises(UndefinedAtSizeError, match=r'undefined when .*n = 0'):
+        f(value)
+    g = computations.function([X], X.T * X * (n + 1))        # defined: zeros, as before
+    assert np.array_equal(g(np.zeros((0, 2))), np.zeros((2, 2)))

@@ -200,6 +200,25 @@ def test_a_donated_array_is_overwritten_and_a_kept_one_never_is(rng, runner):
     assert given.specialize(S2, x2).donate == (S,) and kept.specialize(S1, x1).donate == ()
 
 
+@pytest.mark.parametrize('runner', ['source', 'interpret'])
+def test_a_result_in_a_donated_array_is_the_callers_never(rng, runner):
+    """The interpreter returned the donated array itself (``2*A`` written into A, and A
+    returned as an output): the caller refilling its buffer changed an earlier result.
+    The generated source returns a copy; both do now."""
+    f = computations.function([A], [2 * A, A], donate=['A'], runner=runner)
+    a = np.asfortranarray(rng.standard_normal((3, 3)))
+    given = a.copy(order='F')
+    doubled, same = f(given)
+    assert not np.shares_memory(doubled, given) and not np.shares_memory(same, given)
+    assert np.allclose(doubled, 2 * a) and np.array_equal(same, a)
+    g = computations.function([S, x], [S.I * x], [Q.positive_definite(S)], donate=['x'],
+                              runner=runner)
+    Sv, xv = np.asfortranarray(spd(rng, 4)), np.asfortranarray(rng.standard_normal((4, 1)))
+    xd = xv.copy(order='F')
+    (solved,) = g(Sv, xd)
+    assert not np.shares_memory(solved, xd) and rel(solved, np.linalg.solve(Sv, xv)) <= 1e-10
+
+
 def test_donation_never_reaches_another_argument_or_a_read_only_array(rng):
     """One array given for a donated S and a kept A is copied before it is written; so is a
     read-only one."""

@@ -199,6 +199,19 @@ def test_lower_and_upper_triangular_make_a_rectangular_matrix_diagonal_only_if_s
     assert np.array_equal(got[0], y.T) and np.array_equal(got[1], 2 * y.T)
 
 
+def test_a_rectangular_matrix_keeps_its_transpose_where_the_sizes_make_it_square():
+    """X n x p, lower and upper triangular, is diagonal (so symmetric) where n = p: the
+    canonical form wrote X for X.T, and ``X.T*Y`` became ``X*Y``, an n x p times an n x p
+    that no routine computes (NotImplementedError at the first square call)."""
+    import computations
+    p = Symbol('p')
+    X, Y = MatrixSymbol('X', n, p), MatrixSymbol('Y', n, p)
+    f = computations.function([X, Y], X.T * Y, [Q.lower_triangular(X), Q.upper_triangular(X)])
+    for x, y in ((np.eye(3, 2) * 2, np.ones((3, 2))),
+                 (np.diag([1.0, 2.0, 3.0]), np.arange(9.0).reshape(3, 3))):
+        assert np.allclose(f(x, y), x.T @ y)
+
+
 # Transposes ---------------------------------------------------------------------
 
 @check([

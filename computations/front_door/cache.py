@@ -96,6 +96,25 @@ class ShapeCache:
                 self._on_evict(old)
         return found
 
+    def if_present(self, key, action):
+        """Run ``action()`` under the lock if ``key`` is cached (a memo of the caller's made
+        for it is kept only then: stored after the key's eviction, it would outlive it --
+        ``maxsize`` not kept, and the evicted program served).  Whether it ran.
+
+        >>> cache = ShapeCache(maxsize=1)
+        >>> _ = cache.get('a', str.upper)
+        >>> memo = {}
+        >>> cache.if_present('a', lambda: memo.update(a=1)), cache.if_present('b', memo.clear)
+        (True, False)
+        >>> memo
+        {'a': 1}
+        """
+        with self._lock:
+            if key not in self._data:
+                return False
+            action()
+            return True
+
     def hit(self, key):
         """Count a use of ``key`` found by a faster route (a memo of the caller's).
 

@@ -427,8 +427,10 @@ class Function:
         else:
             self._cache.hit(ready[1])
             if self._dispatch is not None:           # the next such call goes straight in
-                # the bare generated function (an empty-matrix program is a plain one)
-                self._dispatch.learn(args, getattr(run, 'function', run), ready[1])
+                # the bare generated function (an empty-matrix program is a plain one),
+                # if its program is still cached (another thread may have evicted it)
+                self._cache.if_present(ready[1], lambda: self._dispatch.learn(
+                    args, getattr(run, 'function', run), ready[1]))
         if self.donate:
             args = self._guarded(args)
         return run(*args)
@@ -475,8 +477,8 @@ class Function:
         found = self._specialization(dict(zip(self.dimensions, key)))
         found.check_memory(dtype, 0)
         run = found.generated(dtype)
-        if found.peak_bytes(dtype) < MEMORY_CHECK_BYTES:
-            self._runners[dtype, key] = run
+        if found.peak_bytes(dtype) < MEMORY_CHECK_BYTES:      # if not evicted meanwhile
+            self._cache.if_present(key, lambda: self._runners.__setitem__((dtype, key), run))
         return run
 
     def _guarded(self, args):

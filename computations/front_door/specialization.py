@@ -131,7 +131,10 @@ class Specialization:
         if self.constants:
             values = {**values, **constant_values(self.constants, self.dims, dtype)}
         out = run_program(self.program, self.order, values, donate=self.donate)
-        return distinct([out[var] for var in self.results], dtype)
+        # a result in a donated array is a copy, as the generated source returns it: results
+        # never share memory with the caller's arrays
+        return distinct([out[var] for var in self.results], dtype,
+                        protected=[values[var] for var in self.donate if var in values])
 
     def run_dask(self, values, scheduler):
         """Run the pure program as a Dask graph (:mod:`computations.schedulers.dask_graph`); a

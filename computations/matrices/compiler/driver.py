@@ -38,7 +38,7 @@ from computations.matrices.compiler.search import Planner
 from computations.matrices.ops.memo import Memo, active, sharing
 from computations.sizes import UndefinedAtSizeError
 
-__all__ = ['compile_expressions', 'Compiled', 'fuse_factorizations']
+__all__ = ['compile_expressions', 'Compiled', 'fuse_factorizations', 'bind_defined']
 
 #: Records each compilation at DEBUG: the chosen program, its FLOPs, the compile time.
 logger = get_logger('compiler')
@@ -135,18 +135,31 @@ def bind_scalar_dimensions(expr, dims):
     return _ordered(expr.func(*args))             # a sum's terms stay in canonical order
 
 
+def bind_defined(expr, dims, output=None):
+    """``expr`` with the dimensions in its scalars bound (:func:`bind_scalar_dimensions`),
+    or :class:`UndefinedAtSizeError` (naming ``output``, by default ``expr``) when a size
+    makes a coefficient undefined: ``n/(n - 1)`` at n = 1, ``Trace(A)/n`` at n = 0.
+
+    >>> n = sympy.Symbol('n')
+    >>> A = MatrixSymbol('A', n, n)
+    >>> bind_defined(A/(n - 1), {n: 1})
+    Traceback (most recent call last):
+        ...
+    computations.sizes.UndefinedAtSizeError: 1/(n - 1)*A is undefined when n = 1: a coefficient made of its dimensions is not a finite real number
+    """
+    bound = bind_scalar_dimensions(expr, dims)
+    if bound is not expr and bound.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
+        raise UndefinedAtSizeError(expr if output is None else output, dims)
+    return bound
+
+
 def _bound(output, properties):
-    """The canonical form of ``output`` with the dimensions in its scalars bound: again
-    canonical, since a size can make a coefficient 0 (``(n - 1)*A`` at n = 1 is the zero
-    matrix, ``A + (n - 1)*B`` is A).  A coefficient that a size makes undefined
-    (``n/(n - 1)`` at n = 1) raises :class:`UndefinedAtSizeError`."""
+    """The canonical form of ``output`` with the dimensions in its scalars bound
+    (:func:`bind_defined`): again canonical, since a size can make a coefficient 0
+    (``(n - 1)*A`` at n = 1 is the zero matrix, ``A + (n - 1)*B`` is A)."""
     canonical = properties.canonical(output)
-    bound = bind_scalar_dimensions(canonical, properties.dims)
-    if bound is canonical:
-        return canonical
-    if bound.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
-        raise UndefinedAtSizeError(output, properties.dims)
-    return properties.canonical(bound)
+    bound = bind_defined(canonical, properties.dims, output)
+    return canonical if bound is canonical else properties.canonical(bound)
 
 
 #: factorization -> (the solve reading its factors, the routine doing both).

@@ -326,7 +326,11 @@ class Properties:
                                 lambda: self.one_instance(canonicalize(expr, self._symmetric)))
 
     def _symmetric(self, expr):
-        return self.ask('symmetric', expr)
+        """Whether the canonical form may write ``expr`` for ``expr.T``: symmetric, and
+        square in its declared shape -- an n x p matrix symmetric where n = p is bound (a
+        rectangular diagonal one) keeps its transpose, or ``X.T*Y`` would become ``X*Y``,
+        an n x p times an n x p, which no routine computes."""
+        return bool(self.ask('symmetric', expr)) and expr.shape[0] == expr.shape[1]
 
 
 def _asked(scalar, facts):
