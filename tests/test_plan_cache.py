@@ -175,3 +175,38 @@ def test_keys_differ_with_what_the_plan_depends_on():
     assert len({base, PlanCache.key((A * A,), (A,), (), {n: 4}),
                 PlanCache.key((A * A.T,), (A,), (), {n: 3}),
                 PlanCache.key((A * A,), (A,), (Q.symmetric(A),), {n: 3})}) == 4
+
+
+def test_a_plan_made_by_other_code_is_not_loaded(tmp_path, monkeypatch):
+    """The key held the library's version, which a development install keeps across
+    changes: a plan chosen by older code was loaded as the running code's.  It holds a
+    digest of the code now; other code (here: another digest) compiles afresh."""
+    from computations.front_door import plan_cache
+    s, b = _data(5, 2)
+    _solve(tmp_path)(s, b)
+    monkeypatch.setattr(plan_cache, 'code_digest', lambda: '0.1.0.dev0 other code')
+    compiled = []
+    original = specialization.compile_expressions
+
+    def counting(*args, **kwargs):
+        compiled.append(True)
+        return original(*args, **kwargs)
+    monkeypatch.setattr(specialization, 'compile_expressions', counting)
+    np.testing.assert_allclose(_solve(tmp_path)(s, b), np.linalg.solve(s, b), rtol=1e-10)
+    assert compiled and len(list(tmp_path.glob('*.pickle'))) == 2
+
+
+def test_the_code_digest_changes_with_any_module(tmp_path):
+    from computations.front_door.plan_cache import code_digest, source_digest
+    assert code_digest().startswith(computations.__version__ + ' ')
+    (tmp_path / 'compiler').mkdir()
+    (tmp_path / 'compiler' / 'search.py').write_text('COST = 1\n')
+    (tmp_path / 'rules.py').write_text('RULES = ()\n')
+    (tmp_path / 'notes.txt').write_text('not code')
+    first = source_digest(tmp_path)
+    (tmp_path / 'notes.txt').write_text('still not code')
+    assert source_digest(tmp_path) == first
+    (tmp_path / 'compiler' / 'search.py').write_text('COST = 2\n')
+    changed = source_digest(tmp_path)
+    (tmp_path / 'new.py').write_text('')
+    assert len({first, changed, source_digest(tmp_path)}) == 3
