@@ -512,3 +512,22 @@ def test_an_output_given_twice_is_two_arrays_as_in_process():
     first, second, s, t = dask.compute(*results)
     assert not np.shares_memory(first, second) and np.allclose(first, a @ a)
     assert np.array_equal(first, second) and s == t == np.trace(a)
+
+
+def test_an_empty_dimension_leaves_the_other_outputs_blocked_by_their_chunks():
+    """A zero-size dimension anywhere made the whole call one task, which gathered the
+    non-empty inputs whole: ``C*C`` and ``C`` came back in one chunk each."""
+    k, m = Symbol('k'), Symbol('m')
+    A, B, C = MatrixSymbol('A', n, n), MatrixSymbol('B', n, m), MatrixSymbol('C', k, k)
+    c = np.random.default_rng(3).standard_normal((8, 8))
+    lazy_c = da.from_array(c, chunks=2)
+    f = computations.function([A, B, C], [A * B, C * C, C, Trace(A) + 1])
+    results = f(da.zeros((0, 0), chunks=2), da.zeros((0, 3), chunks=2), lazy_c)
+    assert [r.chunks for r in results[1:3]] == [((2,) * 4, (2,) * 4)] * 2
+    graph = dict(results[1].__dask_graph__())
+    chunks_read = [{d for d in get_dependencies(graph, key) if d[0] == lazy_c.name}
+                   for key in graph if key[0] != lazy_c.name]
+    assert max(map(len, chunks_read)) < 16                  # no task reads all of C
+    product, square, same, trace = dask.compute(*results)
+    assert product.shape == (0, 3) and np.allclose(square, c @ c)
+    assert np.array_equal(same, c) and trace == 1.0

@@ -259,17 +259,35 @@ class EmptySpecialization(Specialization):
         return self.empty(values, scheduler)
 
     def run_lazy(self, prepared):
-        """One delayed call on the (empty) inputs, its results as dask arrays."""
+        """The results as dask arrays, nothing computed: the outputs that need a program are
+        the remaining program's, called on the dask inputs (blocked as any call's, its
+        blocks from their chunks); an output that is an input is that input's array; a
+        constant or a scalar of scalars is one small task.  (One task for the whole call
+        gathered every input, the non-empty ones too, into it.)"""
         import dask
         import dask.array as da
-        outputs = self.function._canonical
-        run = dask.delayed(self.empty, pure=True, nout=len(outputs))(prepared.values)
+        empty, dtype = self.empty, prepared.dtype
+        computed = iter(()) if empty.function is None else iter(empty.function(
+            *[prepared.values[var] for var in empty._arguments]))
         binding = Binding(self.dims)
-        scalar = dask.delayed(scalar_chunk(prepared.dtype), pure=True)
-        return tuple(da.from_delayed(run[i], binding.shape(out), dtype=prepared.dtype)
-                     if hasattr(out, 'shape') else
-                     da.from_delayed(scalar(run[i]), (), dtype=prepared.dtype)
-                     for i, out in enumerate(outputs))
+        scalar = dask.delayed(scalar_chunk(dtype), pure=True)
+        results = []
+        for out, maker in zip(self.function._canonical, empty._makers):
+            if maker is None:
+                results.append(next(computed))
+                continue
+            given = next((prepared.values[var] for var in self.function.inputs
+                          if var == out or var.xreplace(self.sizes.dims) == out), None)
+            if hasattr(given, 'dask'):               # an input, returned: its own array
+                results.append(given.astype(dtype))
+                continue
+            made = dask.delayed(maker, pure=True)(
+                {var: value for var, value in prepared.values.items()
+                 if not hasattr(value, 'dask')}, dtype)   # constants read only the scalars
+            results.append(da.from_delayed(made, binding.shape(out), dtype=dtype)
+                           if hasattr(out, 'shape') else
+                           da.from_delayed(scalar(made), (), dtype=dtype))
+        return tuple(results)
 
     def generated(self, dtype=np.float64, profile=False):
         inputs = self.function.inputs
