@@ -191,6 +191,8 @@ class EmptyProgram:
         self.reduced = tuple(reduce_empty(bind_defined(out, sizes), sizes).xreplace(sizes)
                              for out in outputs)
         originals = {value: var for var, value in numeric.items()}
+        #: per output, the input it is (None: it is not one)
+        self.passed = tuple(originals.get(expr) for expr in self.reduced)
         self._makers = tuple(_maker(expr, originals) for expr in self.reduced)
         rest = [expr for expr, maker in zip(self.reduced, self._makers) if maker is None]
         self.function, self._arguments = None, ()

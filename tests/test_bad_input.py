@@ -371,6 +371,17 @@ def test_a_relation_between_two_scalars_is_used():
     assert all('POSV' in found and 'SYSV' not in found for found in routines.values()), routines
 
 
+def test_a_square_promise_is_true_of_a_square_input_and_refused_for_a_rectangular_one():
+    """Q.square of an n x n input holds: dropped (it was refused as an unknown predicate
+    for a while); of a 3 x 2 one it contradicts the shapes when the function is made."""
+    A = MatrixSymbol('A', n, n)
+    assert computations.function([A], [A * A], [Q.square(A)]).assumptions == ()
+    X = MatrixSymbol('X', 3, 2)
+    with pytest.raises(ValueError, match=r'assumption Q.square\(X\) contradicts the shapes: X '
+                                         r'is declared 3 x 2$'):
+        computations.function([X], [X.T * X], [Q.square(X)])
+
+
 def test_a_square_promise_on_a_symbolic_shape_is_checked_at_the_call():
     """``Q.square(X)`` with X n x 3 promises n = 3; it was dropped unchecked."""
     X = MatrixSymbol('X', n, 3)

@@ -465,7 +465,8 @@ _EYES32 = np.stack([np.eye(3, dtype=np.float32) * (i + 1) for i in range(4)])
 def test_a_scalar_expression_with_constants_keeps_a_float32_batch_float32():
     """``log(2*pi)`` is a float64 constant: the stacked SCALAR returned float64, which
     widened the matrix result too; a single call casts it."""
-    f = computations.function([K], [Trace(K) + log(2 * sympy.pi), (Trace(K) + log(2 * sympy.pi)) * K])
+    constant = log(2 * sympy.pi)
+    f = computations.function([K], [Trace(K) + constant, (Trace(K) + constant) * K])
     got = f(_EYES32)
     assert [r.dtype for r in got] == [np.float32, np.float32] == [r.dtype for r in f(_EYES32[1])]
     for i in range(4):

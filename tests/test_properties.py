@@ -41,7 +41,8 @@ FACTS = [Q.positive_definite(S), Q.positive_definite(S2), Q.symmetric(T), Q.symm
          Q.invertible(B), Q.orthogonal(O), Q.positive_definite(R), Q.fullrank(H), Q.fullrank(X),
          Q.positive(c), Q.negative(d)]
 
-SQUARE_ONLY = [q for q in PREDICATES if q not in ('fullrank', 'lower_triangular', 'upper_triangular')]
+SQUARE_ONLY = [q for q in PREDICATES
+               if q not in ('fullrank', 'lower_triangular', 'upper_triangular')]
 
 
 def standard(dims=DIMS):

@@ -88,8 +88,8 @@ def batch_shape(inputs, values):
             raise ValueError(f'input {var} {MASKED}')
         try:
             shape = np.shape(value)
-        except ValueError as error:    # a ragged list: named below in a batch, else later
-            ragged.append((var, value, error))
+        except ValueError:             # a ragged list: named below in a batch, else later
+            ragged.append((var, value))
             continue
         lead = shape[:-2] if isinstance(var, MatrixExpr) else shape
         if lead:
@@ -107,10 +107,9 @@ def batch_shape(inputs, values):
     if lazy:
         raise _in_a_batch(lazy[0], f'batch shape {batch}, from '
                                    f'{", ".join(map(str, leading))}')
-    for var, value, error in ragged:
-        raise ValueError(f'input {var}: cannot make an array of {type(value).__name__}: '
-                         f'{error}')
-    from computations.schedulers.execute import _scalar
+    from computations.schedulers.execute import _array, _scalar
+    for var, value in ragged:          # named as a single call's conversion names it
+        (_array if isinstance(var, MatrixExpr) else _scalar)(var, value)
     for var, value in zip(inputs, values):
         if isinstance(var, MatrixExpr):
             continue

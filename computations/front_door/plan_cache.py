@@ -5,9 +5,9 @@
 (the mathematical program, the variables holding the outputs, its FLOPs) in
 ``DIRECTORY`` as a pickle, keyed by a SHA-256 of everything the choice
 depends on: the library's code (:func:`code_digest`), the canonical
-outputs, the inputs, the assumptions and the dimension sizes.  Loading the Kalman filter's plan at
-n = 2000, k = 1000 takes ~10 ms where compiling it in a fresh process takes
-~150 ms.  The rest (lowering, the inplace pass, the generated source) is
+outputs, the inputs, the assumptions and the dimension sizes.  Loading the
+Kalman filter's plan at n = 2000, k = 1000 takes ~10 ms where compiling it
+in a fresh process takes ~150 ms.  The rest (lowering, the inplace pass, the generated source) is
 redone: it is cheap and depends on the running library's code.
 
 A file is written whole under a temporary name and then renamed, so two

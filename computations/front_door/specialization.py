@@ -272,12 +272,11 @@ class EmptySpecialization(Specialization):
         binding = Binding(self.dims)
         scalar = dask.delayed(scalar_chunk(dtype), pure=True)
         results = []
-        for out, maker in zip(self.function._canonical, empty._makers):
+        for out, maker, passed in zip(self.function._canonical, empty._makers, empty.passed):
             if maker is None:
                 results.append(next(computed))
                 continue
-            given = next((prepared.values[var] for var in self.function.inputs
-                          if var == out or var.xreplace(self.sizes.dims) == out), None)
+            given = prepared.values.get(passed)
             if hasattr(given, 'dask'):               # an input, returned: its own array
                 results.append(given.astype(dtype))
                 continue

@@ -39,9 +39,9 @@ from sympy import MatrixExpr, MatrixSymbol
 
 from computations.graph import ComputationsError
 from computations.matrices.ops.core import dimensions, matrix_value
-from computations.matrices.compiler.properties import PREDICATES, Properties
+from computations.matrices.compiler.properties import PREDICATES, SCALAR_PREDICATES, Properties
 
-__all__ = ['normalize', 'check_values', 'check_square', 'AssumptionError', 'SYNONYMS', 'SCALAR_PREDICATES',
+__all__ = ['normalize', 'check_values', 'check_square', 'AssumptionError', 'SYNONYMS',
            'positive_semidefinite']
 
 #: Predicates that mean one the compiler knows, for real matrices.
@@ -61,10 +61,6 @@ _ANY_SHAPE = frozenset({'fullrank', 'lower_triangular', 'upper_triangular'})
 
 #: Predicates true of every real matrix: accepted and dropped.
 _ALWAYS = frozenset({'real_elements'})
-
-#: Predicates the compiler uses on scalars (bounds: :meth:`~.properties.Properties.sign`).
-SCALAR_PREDICATES = ('positive', 'negative', 'nonnegative', 'nonpositive',
-                     'gt', 'ge', 'lt', 'le')
 
 #: Predicates true of every scalar input (a real float): accepted and dropped.
 _SCALAR_ALWAYS = frozenset({'real', 'finite', 'extended_real', 'commutative'})
@@ -100,13 +96,15 @@ def normalize(assumptions, inputs):
                 kept.append(assumption)
             continue
         name = SYNONYMS.get(given, given)
-        if name == 'square' and Properties().square(arg) is not True:
-            kept.append(assumption)      # n x 3: a promise that n = 3 (check_square)
-            continue
-        if _not_square(assumption, Properties()):
+        square = Properties().square(arg)
+        if square is False and name not in _ANY_SHAPE:
             raise ValueError(f'assumption {assumption} contradicts the shapes: {arg} is '
-                             f'declared {arg.shape[0]} x {arg.shape[1]}, and only square '
-                             f'matrices are {name.replace("_", " ")}')
+                             f'declared {arg.shape[0]} x {arg.shape[1]}'
+                             f'{_only_square(name, ", and ")}')
+        if name == 'square':
+            if square is None:           # n x 3: a promise that n = 3 (check_square)
+                kept.append(assumption)
+            continue
         if name in _ALWAYS:
             continue
         if name not in PREDICATES:
@@ -175,11 +173,16 @@ def check_square(assumptions, properties):
             sizes = ', '.join(f'{d} = {v}' for d, v in sorted(binding.dims.items(), key=str)
                               if any(d in sympy.sympify(e).free_symbols for e in arg.shape))
             what = f'input {arg}' if isinstance(arg, MatrixSymbol) else str(arg)
-            name = SYNONYMS.get(given, given)
             raise AssumptionError(f'{what} is declared {assumption}, but it is {rows} x '
-                                  f'{cols} ({sizes})' + ('' if name == 'square' else
-                                                         f': only square matrices are '
-                                                         f'{name.replace("_", " ")}'))
+                                  f'{cols} ({sizes})'
+                                  f'{_only_square(SYNONYMS.get(given, given), ": ")}')
+
+
+def _only_square(name, joint):
+    """Why a rectangular matrix breaks the promise ``name``, after ``joint``, for a message
+    ('' for ``square`` itself)."""
+    return '' if name == 'square' else \
+        f'{joint}only square matrices are {name.replace("_", " ")}'
 
 
 def _not_square(assumption, properties):

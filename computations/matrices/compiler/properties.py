@@ -39,7 +39,8 @@ from computations.matrices.expressions import SymmetricLower
 from computations.matrices.ops.memo import active
 from computations.sizes import Binding
 
-__all__ = ['Properties', 'PREDICATES', 'IMPLIES', 'RULES', 'rule', 'split_product']
+__all__ = ['Properties', 'PREDICATES', 'SCALAR_PREDICATES', 'IMPLIES', 'RULES', 'rule',
+           'split_product']
 
 #: The predicates :class:`Properties` reasons about (names of SymPy's ``Q``).
 PREDICATES = ('symmetric', 'positive_definite', 'positive_semidefinite', 'lower_triangular',
@@ -121,11 +122,10 @@ class Properties:
         if not isinstance(assumption, sympy.assumptions.AppliedPredicate):
             raise TypeError(f'assumptions must be SymPy predicates such as '
                             f'Q.positive_definite(S), got {assumption!r}')
-        (arg, *rest) = assumption.arguments
+        arg = assumption.arguments[0]
         name = str(assumption.function.name)   # a Str for Predicate('...') made by hand
         if not isinstance(arg, MatrixExpr):
-            # Q.gt(k, j) as Q.positive(k - j), which SymPy's ask reasons with (and gt not)
-            self.scalar_facts.append(_difference_fact(name, arg, rest) or assumption)
+            self.scalar_facts.append(_sign_fact(assumption))
             return
         if name == 'square':
             return                             # a shape promise (assumptions.check_square)
@@ -404,25 +404,35 @@ def _flatten(assumptions):
             yield a
 
 
-_BOUNDS = {'gt': (1, True), 'ge': (1, False), 'lt': (-1, True), 'le': (-1, False),
-           'positive': (1, True), 'nonnegative': (1, False),
-           'negative': (-1, True), 'nonpositive': (-1, False)}
+#: A sign predicate: (the sign it gives, whether strictly).
+_BOUNDS = {'positive': (1, True), 'negative': (-1, True),
+           'nonnegative': (1, False), 'nonpositive': (-1, False)}
+
+#: A relation between two scalars: the sign predicate of the greater minus the lesser, and
+#: which argument is the greater.
+_RELATIONS = {'gt': (sympy.Q.positive, 0), 'ge': (sympy.Q.nonnegative, 0),
+              'lt': (sympy.Q.positive, 1), 'le': (sympy.Q.nonnegative, 1)}
+
+#: The predicates of scalars the compiler reasons with (:meth:`Properties.sign`).
+SCALAR_PREDICATES = (*_BOUNDS, *_RELATIONS)
 
 
-def _difference_fact(name, a, rest):
-    """A relation between two scalars as the sign of the greater minus the lesser (None:
-    not a relation): ``Q.gt(k, j)`` and ``Q.lt(j, k)`` as ``Q.positive(k - j)``, the form
-    SymPy's ``ask`` reasons with (with ``Q.gt(k, j)`` it cannot tell the sign of ``k - j``).
+def _sign_fact(fact):
+    """A relation between two scalars as the sign of the greater minus the lesser, any
+    other fact as it is: ``Q.gt(k, j)`` and ``Q.lt(j, k)`` as ``Q.positive(k - j)``, the
+    form SymPy's ``ask`` reasons with (with ``Q.gt(k, j)`` it cannot tell the sign of
+    ``k - j``) and :func:`bounded_symbols` reads.
 
     >>> k, j = sympy.symbols('k j')
-    >>> _difference_fact('lt', j, [k]), _difference_fact('ge', k, [j])
+    >>> _sign_fact(sympy.Q.lt(j, k)), _sign_fact(sympy.Q.ge(k, j))
     (Q.positive(-j + k), Q.nonnegative(-j + k))
     """
-    if name in ('gt', 'ge'):
-        return (sympy.Q.positive if name == 'gt' else sympy.Q.nonnegative)(a - rest[0])
-    if name in ('lt', 'le'):
-        return (sympy.Q.positive if name == 'lt' else sympy.Q.nonnegative)(rest[0] - a)
-    return None
+    found = _RELATIONS.get(str(getattr(fact, 'function', None) and fact.function.name))
+    if found is None:
+        return fact
+    predicate, greater = found
+    args = fact.arguments
+    return predicate(args[greater] - args[1 - greater])
 
 
 def bounded_symbols(facts):
@@ -437,13 +447,12 @@ def bounded_symbols(facts):
     True
     """
     bounds = {}
-    for fact in facts:
+    for fact in map(_sign_fact, facts):
         name = str(getattr(fact, 'function', None) and fact.function.name)
         if name not in _BOUNDS or not isinstance(fact, sympy.assumptions.AppliedPredicate):
             continue
         direction, strict = _BOUNDS[name]
-        args = fact.arguments
-        difference = args[0] - args[1] if len(args) == 2 else args[0]
+        (difference,) = fact.arguments
         symbols = difference.free_symbols
         if len(symbols) != 1:
             continue
