@@ -20,6 +20,7 @@ from computations.schedulers import kernel
 from computations.testing import (KINDS, Mix, assert_allclose_to_numpy, assert_inplace_safe,
                                   dag_members, matrix_problems, mix_dags, pure_values,
                                   random_matrix, sized_programs)
+from computations.testing.reference import evaluate, relative_error
 from computations.testing.expressions import MatrixProblem, structure_errors
 
 seeds = st.integers(0, 2**32 - 1)
@@ -299,6 +300,7 @@ import computations, computations.matrices
 assert 'computations.testing' not in sys.modules
 import numpy as np, computations.testing as kit
 kit.assert_inplace_safe(kit.Mix(['x'], ['y'], [(0, 0)]), {'x': np.ones(2)})
+exec('from computations.testing import *', {})      # names only what loads
 try:
     kit.mix_dags
 except ImportError as error:
@@ -412,3 +414,75 @@ def test_assert_inplace_safe_takes_donated_names_lists_and_names_a_cycle():
     with pytest.raises(AssertionError, match='not inplace safe'):
         assert_inplace_safe(cycle, {'a': np.ones(2), 'b': np.ones(2)}, donate=['a', 'b'],
                             check=False)
+
+
+def test_triangular_matrices_stay_well_conditioned_as_they_grow():
+    """Entries of size 1 below a diagonal in [1, 2] gave condition numbers growing as 2^n
+    (4e7 at n = 200); the docs promise well-conditioned data of every kind."""
+    rng = np.random.default_rng()
+    for kind in ('lower', 'upper'):
+        for n in (1, 6, 50, 200):
+            a = random_matrix(kind, (n, n), rng)
+            assert np.linalg.cond(a) < 10, (kind, n, np.linalg.cond(a))
+
+
+def test_a_nan_or_an_infinity_is_an_infinite_error_unless_matched():
+    """``max`` over errors passes over a NaN (``max([0.0, nan]) == 0.0``), so a NaN in a
+    later output passed the suite's checks."""
+    assert max([relative_error([[1.]], [[1.]]), relative_error([[np.nan]], [[1.]])]) == np.inf
+    assert relative_error([[1., np.inf]], [[1., 2.]]) == np.inf
+    assert relative_error([[1., 2.]], [[1., np.inf]]) == np.inf
+    assert relative_error([[np.nan, 2.]], [[np.inf, 2.]]) == np.inf
+    assert relative_error([[np.nan, 1.]], [[np.nan, 1.]]) == 0.0
+    assert relative_error([[np.inf, 1. + 1e-9]], [[np.inf, 1.]]) == pytest.approx(1e-9)
+
+
+def test_the_reference_refuses_a_value_of_the_wrong_shape():
+    """NumPy's broadcasting made ``x + y`` of two 3x1 symbols 3x3 when y was given 1x3."""
+    x, y, A = MatrixSymbol('x', 3, 1), MatrixSymbol('y', 3, 1), MatrixSymbol('A', 3, 3)
+    with pytest.raises(ValueError, match=r'value of y has shape \(1, 3\), its symbol 3 x 1'):
+        evaluate(x + y, {x: np.ones((3, 1)), y: np.ones((1, 3))})
+    with pytest.raises(ValueError, match=r'value of x has shape \(3,\)'):
+        evaluate(A*x, {A: np.eye(3), x: np.ones(3)})
+    n = sympy.Symbol('n')
+    z = MatrixSymbol('z', n, 1)
+    assert evaluate(z.T*z, {z: np.ones((4, 1))}).shape == (1, 1)
+    with pytest.raises(ValueError, match='value of z'):
+        evaluate(z, {z: np.ones((4, 2))})
+
+
+def test_the_reference_knows_the_ones_matrix():
+    x = MatrixSymbol('x', 3, 1)
+    f = computations.function([x], [sympy.OneMatrix(3, 3)*x])
+    assert_allclose_to_numpy(f, np.arange(3.)[:, None])
+    assert evaluate(sympy.OneMatrix(2, 3), {}).tolist() == [[1.] * 3] * 2
+
+
+def test_scalars_that_cancel_are_judged_by_the_size_of_what_they_add_up():
+    """``log(det S)`` with det 1 and ``Trace(A*B)`` with A symmetric, B antisymmetric are 0
+    in exact arithmetic; the allowance was |value|, about 0, so right results failed."""
+    n = sympy.Symbol('n', integer=True, positive=True)
+    S = MatrixSymbol('S', n, n)
+    f = computations.function([S], [sympy.log(sympy.Determinant(S))], [Q.positive_definite(S)])
+    rng = np.random.default_rng()
+    q, _ = np.linalg.qr(rng.standard_normal((8, 8)))
+    s = (q * [4., 1/4, 3., 1/3, 5., 1/5, 7., 1/7]) @ q.T
+    assert_allclose_to_numpy(f, (s + s.T) / 2)
+    A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, n)
+    g = computations.function([A, B], [sympy.Trace(A*B)])
+    a, b = rng.standard_normal((2, 50, 50))
+    assert_allclose_to_numpy(g, a + a.T, b - b.T)
+    # and wrong ones are caught still: off by 1e-6 of the size of the terms
+    sizes = np.abs(a + a.T) * np.abs(b - b.T).T
+    wrong = (lambda a, b: (np.trace(a @ b) + 1e-6 * sizes.sum(),))
+    with pytest.raises(AssertionError, match='output 0'):
+        assert_allclose_to_numpy(wrong, a + a.T, b - b.T, inputs=[A, B], outputs=g.outputs)
+    wrong = (lambda s: (np.linalg.slogdet(s)[1] + 1e-6,))
+    with pytest.raises(AssertionError, match='output 0'):
+        assert_allclose_to_numpy(wrong, (s + s.T) / 2, inputs=[S], outputs=f.outputs)
+
+
+@given(matrix_problems(symbolic=True))
+@settings(max_examples=30, deadline=None)
+def test_forced_symbolic_problems_have_a_symbolic_dimension(p):
+    assert p.dims

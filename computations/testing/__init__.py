@@ -32,6 +32,9 @@ x = Mix(x)  # y
 x = Mix(x)  # z
 >>> outputs = assert_inplace_safe(comp, {'x': np.linspace(0, 1, 4)}, donate=['x'])
 """
+import importlib
+import importlib.util
+
 from .assertions import assert_allclose_to_numpy, assert_inplace_safe, default_rtol, pure_values
 from .data import KINDS, random_matrix
 from .mix import Mix
@@ -42,15 +45,24 @@ _STRATEGIES = {'dag_members': 'strategies', 'mix_dags': 'strategies',
                'sized_programs': 'strategies', 'RandomSizes': 'strategies',
                'matrix_problems': 'expressions', 'MatrixProblem': 'expressions'}
 
+def _installed(module):
+    """Whether ``module`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# A star import loads what ``__all__`` names, so the strategies are named only where
+# hypothesis is installed (``from computations.testing import *`` works without it).
 __all__ = ['assert_inplace_safe', 'assert_allclose_to_numpy', 'pure_values', 'default_rtol',
            'evaluate', 'magnitude', 'rounding', 'relative_error', 'random_matrix', 'KINDS',
-           'Mix', *_STRATEGIES]
+           'Mix', *(_STRATEGIES if _installed('hypothesis') else ())]
 
 
 def __getattr__(name):
     """Load the hypothesis strategies on first use (hypothesis is optional)."""
     if name in _STRATEGIES:
-        import importlib
         try:
             module = importlib.import_module(f'.{_STRATEGIES[name]}', __name__)
         except ImportError as error:

@@ -547,6 +547,7 @@ def matrix_problems(draw, symbolic=None, max_outputs=2):
     >>> [v.shape for v in p.reference(p.data())] == [p.shape(e) for e in p.outputs]
     True
     """
+    forced = symbolic is True
     if symbolic is None:
         symbolic = draw(st.integers(0, 3)) == 0
     builder = _Builder(draw, symbolic)
@@ -568,6 +569,8 @@ def matrix_problems(draw, symbolic=None, max_outputs=2):
         assumptions.extend(builder.extra.get(s, ()))
     assumptions = tuple(draw(st.permutations(assumptions)))
     dims = {d: v for d, v in builder.dims.items() if any(out.has(d) for out in outputs)}
+    if forced:
+        assume(dims)                           # some outputs draw numeric shapes only
     specs = [(builder.kinds[s], tuple(builder.value(d) for d in s.shape)
               if isinstance(s, MatrixSymbol) else None) for s in inputs]
     return MatrixProblem(inputs=list(inputs), outputs=outputs, assumptions=assumptions,

@@ -15,7 +15,7 @@ array([[0.5 ],
 import numpy as np
 import sympy
 from sympy import (Determinant, Identity as Eye, Inverse, MatAdd, MatMul, MatPow, MatrixSymbol,
-                   Trace, Transpose, ZeroMatrix)
+                   OneMatrix, Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.factorizations import LofCholesky
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -34,8 +34,10 @@ def evaluate(expr, values):
 
     Matrix expressions give 2-D arrays, scalar expressions floats.  Shapes
     must be numbers (substitute symbolic dimensions first).  A variable
-    without a value raises ``KeyError`` naming it; an expression the
-    evaluator does not know, ``NotImplementedError`` naming its type.
+    without a value raises ``KeyError`` naming it; a matrix value whose shape
+    is not its symbol's, ``ValueError`` naming both (NumPy's broadcasting
+    would otherwise hide it); an expression the evaluator does not know,
+    ``NotImplementedError`` naming its type.
 
     >>> X = sympy.MatrixSymbol('X', 2, 2)
     >>> evaluate(sympy.Trace(X.T * X) + 1, {X: np.eye(2)})
@@ -44,11 +46,21 @@ def evaluate(expr, values):
     Traceback (most recent call last):
         ...
     KeyError: 'no value for Y'
+    >>> evaluate(X, {X: np.ones((2, 1))})
+    Traceback (most recent call last):
+        ...
+    ValueError: the value of X has shape (2, 1), its symbol 2 x 2
     """
     if expr in values:
         value = values[expr]
-        return np.asarray(value, dtype=float) if isinstance(expr, sympy.MatrixExpr) \
-            else float(value)
+        if not isinstance(expr, sympy.MatrixExpr):
+            return float(value)
+        value = np.asarray(value, dtype=float)
+        shape = tuple(int(d) if d.is_Integer else None for d in map(sympy.sympify, expr.shape))
+        if value.ndim != 2 or any(d is not None and d != v for d, v in zip(shape, value.shape)):
+            raise ValueError(f'the value of {expr} has shape {value.shape}, its symbol '
+                             f'{expr.shape[0]} x {expr.shape[1]}')
+        return value
     if isinstance(expr, (MatrixSymbol, sympy.Symbol)):
         raise KeyError(f'no value for {expr}')
     if type(expr) in SCALARS:
@@ -83,6 +95,8 @@ def evaluate(expr, values):
         return np.linalg.cholesky(evaluate(expr.arg, values))
     if isinstance(expr, ZeroMatrix):
         return np.zeros(tuple(map(int, expr.shape)))
+    if isinstance(expr, OneMatrix):
+        return np.ones(tuple(map(int, expr.shape)))
     if isinstance(expr, Eye):
         return np.eye(int(expr.shape[0]))
     raise NotImplementedError(f'the reference evaluator does not know {type(expr).__name__}')
@@ -103,7 +117,9 @@ def magnitude(expr, values):
     Sums add the magnitudes of their terms and products multiply them
     (``|a| @ |b|``), so a result that cancels to about zero keeps the size of
     the terms that cancelled; anything else (an inverse, a factor, a scalar
-    function) is the absolute value of its :func:`evaluate`.  A computed
+    function) is the absolute value of its :func:`evaluate`, but for traces (the
+    trace of the magnitude), determinants (their first-order sensitivity to each
+    entry) and logarithms (the relative error of their argument).  A computed
     result has a forward error of about ``eps * magnitude``, whatever order
     of operations produced it, where ``eps * |value|`` can be far smaller.
 
@@ -122,7 +138,33 @@ def magnitude(expr, values):
         return magnitude(expr.arg, values).T
     if isinstance(expr, MatPow) and expr.exp.is_Integer and expr.exp > 0:
         return np.linalg.matrix_power(magnitude(expr.base, values), int(expr.exp))
+    if isinstance(expr, Trace):
+        return float(np.trace(magnitude(expr.arg, values)))
+    if isinstance(expr, Determinant):
+        return _determinant_magnitude(evaluate(expr.arg, values), magnitude(expr.arg, values))
+    if isinstance(expr, sympy.log):
+        value = abs(evaluate(expr.args[0], values))
+        return abs(np.log(value)) + (magnitude(expr.args[0], values) / value if value
+                                     else np.inf)
     return np.abs(evaluate(expr, values))
+
+
+def _determinant_magnitude(matrix, size):
+    """How far ``det(matrix)`` moves when each entry moves by its ``size`` relative to
+    roundoff: ``|det| (n + sum(|matrix^-T| * size))`` to first order (the pivots'
+    own rounding, and ``d det = det tr(matrix^-1 d matrix)``); for a singular matrix,
+    Hadamard's bound ``n prod(column norms of size)``."""
+    n = matrix.shape[0]
+    determinant = np.linalg.det(matrix)
+    if determinant:
+        try:
+            inverse = np.linalg.inv(matrix)
+        except np.linalg.LinAlgError:
+            pass
+        else:
+            if np.all(np.isfinite(inverse)):
+                return float(abs(determinant) * (n + np.sum(np.abs(inverse.T) * size)))
+    return float(n * np.prod(np.linalg.norm(size, axis=0)))
 
 
 #: Units of roundoff per unit of an expression's magnitude that :func:`rounding` allows: an
@@ -149,12 +191,16 @@ def relative_error(got, expected, rounding=0.0):
     """Frobenius-norm relative error (absolute when the expected value is zero) of what
     exceeds ``rounding``, an absolute error rounding explains (:func:`rounding`): a result
     that cancels to about zero is right when it is within that, and a wrong one is
-    judged as without it.
+    judged as without it.  A NaN or an infinity must be matched by the same at the same
+    place (the error is then that of the finite entries), else the error is infinite
+    (never NaN, which every comparison, and ``max``, would pass over).
 
     >>> relative_error([[1.0, 2.0]], [[1.0, 2.0 + 1e-9]]) < 1e-9
     True
     >>> relative_error([[1e-16]], [[0.0]]), relative_error([[1e-16]], [[0.0]], 1e-13)
     (1e-16, 0.0)
+    >>> relative_error([[np.nan, 1.0]], [[1.0, 1.0]]), relative_error([[np.inf, 1.0]], [[np.inf, 1.0]])
+    (inf, 0.0)
     >>> relative_error([1.0], [[1.0]])
     Traceback (most recent call last):
         ...
@@ -166,6 +212,14 @@ def relative_error(got, expected, rounding=0.0):
     got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
     if got.shape != expected.shape:
         raise ValueError(f'shapes differ: got {got.shape}, expected {expected.shape}')
+    finite = np.isfinite(expected)
+    if not np.all(finite):
+        if not (np.array_equal(got[~finite], expected[~finite], equal_nan=True)
+                and np.all(np.isfinite(got[finite]))):
+            return float('inf')
+        got, expected = got[finite], expected[finite]
+    elif not np.all(np.isfinite(got)):
+        return float('inf')
     scale = np.linalg.norm(expected)
     error = max(float(np.linalg.norm(got - expected)) - rounding, 0.0)
     return float(error / (scale if scale else 1.0))
