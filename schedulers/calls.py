@@ -275,7 +275,8 @@ KERNELS = {'diagonal_root_scale': diagonal_root_scale, 'add_to_diagonal': add_to
 def reads_whole(program, value, triangle, wanted=()):
     """Whether ``value`` (an ExprToken of ``program``) is in ``wanted`` or has a reader that
     may read more than its ``triangle`` (an op's ``triangles`` says what each argument
-    reads; an argument its call reads ``elementwise`` is read as its output is).
+    reads, a triangle or only the diagonal; an argument its call reads ``elementwise`` is
+    read as its output is).
 
     >>> import sympy
     >>> from computations.inplace import inplace_compile
@@ -302,7 +303,7 @@ def reads_whole(program, value, triangle, wanted=()):
             if read != value:
                 continue
             name = names[i] if i < len(names) else None
-            if name is not None and triangles.get(name) == triangle:
+            if name is not None and triangles.get(name) in (triangle, 'diagonal'):
                 continue
             if name is not None and spec is not None and name in spec.elementwise and not any(
                     reads_whole(program, out, triangle, wanted) for out in reader.outputs):

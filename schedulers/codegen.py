@@ -44,9 +44,11 @@ import builtins
 import dataclasses
 import itertools
 import keyword
+import math
 import re
 import linecache
 import time
+import unicodedata
 import weakref
 
 import numpy as np
@@ -57,7 +59,7 @@ from computations.inplace import Copy, buffer_states, execution_order, is_consta
 from computations.matrices import scalar_type
 
 from .emitters import emit
-from .execute import constant_values
+from .execute import check_not_empty, constant_values, input_kind
 from .calls import check_info, reads_whole
 from .pipeline import lower
 
@@ -78,9 +80,14 @@ _serial = itertools.count(1)
 class Generated:
     """The source of a program's function, the function, and what it takes and returns.
 
-    Call it with the values of ``parameters`` (prepared as
-    :func:`computations.schedulers.prepare_inputs` makes them); it returns a tuple, one
-    array per entry of ``results``.  With ``profile``, it also takes a list
+    Call it with the values of ``parameters``; it returns a tuple, one array per entry of
+    ``results``.  A matrix that is not a 2-D Fortran-ordered array of ``dtype`` (as
+    :func:`computations.schedulers.prepare_inputs` makes them) is converted first: the
+    routines that write in place (AXPY, SCAL) would write into f2py's converted copy, and
+    the result would be lost.  An empty matrix is refused
+    (:func:`~computations.schedulers.execute.check_not_empty`).  ``function`` itself takes
+    prepared values only, unchecked
+    (the front door's calls, whose values are prepared).  With ``profile``, it also takes a list
     ``times`` (a keyword) and appends each step's wall time to it (one per entry of
     ``steps``: the nodes that run, in order).  ``folded``: the Copy nodes of the program
     that no statement makes, the routine that reads the copy copying its argument itself
@@ -92,9 +99,26 @@ class Generated:
     results: tuple
     steps: tuple
     folded: tuple = ()
+    dtype: np.dtype = np.dtype(np.float64)
 
     def __call__(self, *values, **kwargs):
-        return self.function(*values, **kwargs)
+        if len(values) != len(self.parameters):
+            raise TypeError(f'the program takes {len(self.parameters)} values '
+                            f'({", ".join(map(str, self.parameters))}), got {len(values)}')
+        return self.function(*map(self._conform, self.parameters, values), **kwargs)
+
+    def _conform(self, parameter, value):
+        """``value`` as the routines take it: a matrix a 2-D Fortran-ordered array of the
+        program's dtype (the same array when it is one already)."""
+        if input_kind(parameter) != 'matrix':             # scalars, pivots
+            return value
+        if not (isinstance(value, np.ndarray) and value.dtype == self.dtype
+                and value.flags.f_contiguous and value.flags.aligned):
+            value = np.asfortranarray(value, dtype=self.dtype)
+        if value.ndim != 2:
+            raise ValueError(f'{parameter} must be a 2-D array, got shape {value.shape}')
+        check_not_empty(parameter, value)
+        return value
 
 
 def generate(program, order=None, *, parameters=None, results=None, dtype=np.float64,
@@ -201,7 +225,8 @@ class _Writer:
         source = '\n'.join([f'def {name}({signature}):', *('    ' + line for line in lines)])
         function = compile_function(source, name, self.namespace)
         return Generated(source, function, tuple(parameters),
-                         tuple(v.expr for v in results), tuple(steps), tuple(fused))
+                         tuple(v.expr for v in results), tuple(steps), tuple(fused),
+                         self.dtype)
 
     def _constants(self, inputs, parameters):
         """Bind the program's constant inputs as globals; ``[]`` lines (they are made once)."""
@@ -298,17 +323,22 @@ def _local_names(program):
     >>> info = sympy.MatrixSymbol('info', 2, 2)
     >>> sorted(_local_names(inplace_compile(GEMM(1, info, info))).values())
     ['info_', 'pow_info']
+    >>> sorted(_local_names(inplace_compile(GEMM(1, sympy.MatrixSymbol('ℓ', 2, 2),
+    ...                                          sympy.MatrixSymbol('l', 2, 2)))).values())
+    ['l', 'l_', 'l_l_']
     """
     tokens = dict.fromkeys(value.token for node in program.computations
                            for value in (*node.inputs, *node.outputs))
     tokens.update(dict.fromkeys(value.token for value in program.inputs))
-    kept = {t for t in tokens if t.isidentifier() and not keyword.iskeyword(t)
+    # Only ASCII names are kept as they are: Python folds other identifiers (NFKC) when it
+    # reads the source, so 'ｐｏｗ_A' would be the local 'pow_A' and 'ℓ' the local 'l'.
+    kept = {t for t in tokens if t.isascii() and t.isidentifier() and not keyword.iskeyword(t)
             and t not in RESERVED}
     names, taken = {t: t for t in kept}, set(kept)
     for token in tokens:
         if token in names:
             continue
-        base = re.sub(r'\W+', '_', token) or 'v'
+        base = re.sub(r'[^0-9A-Za-z_]+', '_', unicodedata.normalize('NFKC', token)) or 'v'
         base = base if base.isidentifier() else f'v_{base}'
         name, count = f'{base}_', 1                   # as token_name does a keyword
         while name in taken or name in RESERVED:
@@ -398,7 +428,11 @@ class _Call:
 
 
 def _literal(value):
-    return repr(value) if isinstance(value, float) else value
+    """A float as source (``float('inf')`` for an infinity or NaN, which have no literal;
+    ``float`` is reserved, so no local shadows it)."""
+    if not isinstance(value, float):
+        return value
+    return repr(value) if math.isfinite(value) else f"float('{value}')"
 
 
 

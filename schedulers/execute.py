@@ -54,15 +54,35 @@ def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
     Every input variable needs a value; matrix values may be any array-like
     of real numbers (a 1-D array for a column vector too), scalar values
     numbers.  Errors name the variable: a missing or unknown one (KeyError),
-    a wrong shape, a complex or non-numeric value (ValueError).  A routine's failure raises the
+    a wrong shape, a complex or non-numeric value, an empty matrix (ValueError: the routines
+    cannot run on one; :func:`computations.function` can).  A routine's failure raises the
     error its operation declares (e.g.
     :class:`~computations.matrices.NotPositiveDefiniteError` naming the
     expression).
     """
     lowered = _lowered(comp, donate, inplace)
     values = prepare_inputs([v.expr for v in lowered.program.inputs], inputs)
+    for variable, value in values.items():
+        check_not_empty(variable, value)
     return run_program(lowered.program, lowered.order, values, donate=lowered.donate,
                        poison=poison, stats=stats, given=inputs)
+
+
+def check_not_empty(variable, value):
+    """Refuse an empty matrix (a zero-size dimension) for ``variable``: scipy's wrappers
+    reject empty arrays or print LAPACK's complaints, so the routines cannot run on one;
+    :func:`computations.function` gives such calls their values (see
+    :mod:`computations.empty`).
+
+    >>> check_not_empty(sympy.MatrixSymbol('X', 0, 3), np.zeros((0, 3)))
+    Traceback (most recent call last):
+        ...
+    ValueError: X is empty (0 x 3): the routines cannot run on empty matrices; computations.function computes with them
+    """
+    if isinstance(value, np.ndarray) and value.size == 0:
+        raise ValueError(f'{variable} is empty ({value.shape[0]} x {value.shape[1]}): the '
+                         'routines cannot run on empty matrices; computations.function '
+                         'computes with them')
 
 
 def compile_program(comp, *, donate=(), inplace=True):
@@ -170,8 +190,8 @@ def prepare_inputs(variables, inputs, dims=None, symmetric=()):
     if not isinstance(inputs, dict):
         raise TypeError(f'inputs must be a dict {{variable: value}}, got {type(inputs).__name__}')
     wanted = set(variables)
-    constants = [var for var in variables if _kind(var) == 'constant']
-    variables = [var for var in variables if _kind(var) != 'constant']
+    constants = [var for var in variables if input_kind(var) == 'constant']
+    variables = [var for var in variables if input_kind(var) != 'constant']
     missing = [var for var in variables if var not in inputs]
     if missing:
         raise KeyError(f"no value given for input{'s' if len(missing) > 1 else ''} "
@@ -180,12 +200,12 @@ def prepare_inputs(variables, inputs, dims=None, symmetric=()):
     if unknown:
         raise KeyError('values given for variables that are not inputs of the computation: '
                        + ', '.join(map(str, unknown)))
-    arrays = {var: _array(var, inputs[var]) for var in variables if _kind(var) == 'matrix'}
+    arrays = {var: _array(var, inputs[var]) for var in variables if input_kind(var) == 'matrix'}
     dtype = dtypes.program_dtype(a.dtype for a in arrays.values()).type
     bound = _bind({var: array.shape for var, array in arrays.items()})
     values = {}
     for var in variables:
-        kind = _kind(var)
+        kind = input_kind(var)
         if kind == 'integer':                # integer data, such as LU pivots
             values[var] = np.ascontiguousarray(np.asarray(inputs[var]).reshape(-1),
                                                dtype=var.element_type)
@@ -290,7 +310,7 @@ def bind_dimensions(variables, shapes):
 
 
 @functools.lru_cache(maxsize=4096)
-def _kind(var):
+def input_kind(var):
     """``'constant'``, ``'integer'`` (LU pivots), ``'matrix'`` or ``'scalar'`` (cached: a
     call of a compiled function asks for every input)."""
     if is_constant(var):

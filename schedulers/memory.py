@@ -161,7 +161,8 @@ def available_bytes():
     """The bytes this process can still allocate, or None when the system does not say.
 
     The least of: the system's available memory (``MemAvailable`` in
-    ``/proc/meminfo``), the room left under a cgroup (v2) memory limit, and
+    ``/proc/meminfo``), the room left under a cgroup (v2) memory limit (its reclaimable
+    file cache counted as room), and
     the room left under this process's address-space limit (``ulimit -v``).
 
     >>> available = available_bytes()
@@ -190,10 +191,17 @@ def _meminfo_available():
 
 
 def _cgroup_room():
+    """The room under a cgroup v2 memory limit: the limit less the working set (what the
+    group uses less the file cache the kernel reclaims before it refuses memory,
+    ``inactive_file`` in ``memory.stat``, as the kubelet and ``docker stats`` count it)."""
     limit, used = _read('/sys/fs/cgroup/memory.max'), _read('/sys/fs/cgroup/memory.current')
     if not limit or not used or limit.strip() == 'max':
         return None
-    return max(int(limit) - int(used), 0)
+    reclaimable = 0
+    for line in (_read('/sys/fs/cgroup/memory.stat') or '').splitlines():
+        if line.startswith('inactive_file '):
+            reclaimable = int(line.split()[1])
+    return max(int(limit) - max(int(used) - reclaimable, 0), 0)
 
 
 def _address_space_room():

@@ -19,7 +19,7 @@ from hypothesis import given, settings, strategies as st
 from sympy import MatrixSymbol
 
 import computations
-from computations.matrices import OPERATIONS, SCALAR, TRANSPOSE
+from computations.matrices import GEMM, OPERATIONS, SCALAR, TRANSPOSE
 from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from computations.testing import matrix_problems as problems
 from computations.inplace import Copy, TokenComputation, TokenProgram, inplace_compile, tokenize
@@ -254,8 +254,11 @@ def test_runner_must_be_known():
 
 #: Names the generated source uses itself (the routines' status, the failure check, NumPy,
 #: the profiler's, builtins, globals bound for routines and operations), and odd ones.
+#: Python folds identifiers (NFKC) as it reads them: 'ｉｎｆｏ' is the local 'info', 'ℓen'
+#: 'len', and 'ℓ' 'l' (review: such names shared a local with another).
 _CLASHING = ['info', 'fail', 'np', 'math', 'float', 'clock', 'start', 'times', 'dposv',
-             'dsymm', 'dgemm', 'dpotrs', 'POSV', 'check_diagonal', 'lambda', 'program', 'len']
+             'dsymm', 'dgemm', 'dpotrs', 'POSV', 'check_diagonal', 'lambda', 'program', 'len',
+             'ｉｎｆｏ', 'ｆｌｏａｔ', 'ｄｇｅｍｍ', 'ℓen', 'ｎｐ', 'l', 'ℓ', 'H', 'ℌ']
 
 
 @settings(max_examples=30, deadline=None)
@@ -279,6 +282,82 @@ def test_inputs_named_as_the_generated_codes_own_names(names, seed):
         for got, expected in zip(g(a, b, scalar), want):
             np.testing.assert_allclose(got, expected, rtol=1e-10)
     assert 'seconds' in str(f.profile(a, b, scalar)).lower()    # start, times: locals too
+
+
+def test_a_name_python_reads_as_another_tokens_is_a_local_of_its_own():
+    """An input named 'ｐｏｗ_A' was read by Python as 'pow_A', the local of A*A: P*C
+    silently read A*A (review)."""
+    A, P, C = (MatrixSymbol(name, 3, 3) for name in ('A', 'ｐｏｗ_A', 'C'))
+    a, p, c = np.random.default_rng().standard_normal((3, 3, 3))
+    for runner in ('source', 'interpret'):
+        f = computations.function([A, P, C], [A * A, P * C], runner=runner)
+        got = f(a, p, c)
+        np.testing.assert_allclose(got[0], a @ a, rtol=1e-12)
+        np.testing.assert_allclose(got[1], p @ c, rtol=1e-12)
+
+
+def test_a_non_finite_coefficient_is_written_as_a_float():
+    """``oo*A*B`` generated ``dgemm(inf, A, B)``: NameError, where the interpreter gave
+    NumPy's answer."""
+    A, B = MatrixSymbol('A', 2, 2), MatrixSymbol('B', 2, 2)
+    a, b = np.eye(2), np.eye(2)
+    for coefficient in (sympy.oo, -sympy.oo, sympy.Float('1e400')):
+        results = [computations.function([A, B], [coefficient * A * B], runner=runner)(a, b)[0]
+                   for runner in ('source', 'interpret')]
+        with np.errstate(invalid='ignore'):
+            want = float(coefficient) * (a @ b)
+        for got in results:
+            np.testing.assert_array_equal(got, want)
+
+
+def test_compile_source_converts_arrays_the_routines_write_into():
+    """AXPY and SCAL write into their argument; given a float32 or C-ordered array, f2py
+    wrote into its converted copy and the generated source returned the input unchanged."""
+    from computations.matrices import AXPY, SCAL
+    from computations.schedulers.codegen import compile_source
+    X, Y = MatrixSymbol('X', 3, 3), MatrixSymbol('Y', 3, 3)
+    x, y = np.ones((3, 3)), np.ones((3, 3))
+    cases = [(AXPY(2, X, Y), {X: x, Y: y}, 3.0), (SCAL(5, X), {X: x}, 5.0),
+             (GEMM(1, X, X) + AXPY(2, X * X, Y), {X: x, Y: y}, 7.0)]
+    for comp, values, want in cases:
+        for convert in (lambda a: a.astype(np.float32), np.ascontiguousarray,
+                        lambda a: a.tolist()):
+            program = compile_source(comp, donate=[Y] if Y in values else ())
+            args = [convert(values[p].copy()) for p in program.parameters]
+            np.testing.assert_array_equal(program(*args)[-1], np.full((3, 3), want))
+    with pytest.raises(ValueError, match=r'X must be a 2-D array, got shape \(3,\)'):
+        compile_source(SCAL(5, X))(np.ones(3))
+    with pytest.raises(TypeError, match=r'takes 1 values \(X\), got 2'):
+        compile_source(SCAL(5, X))(x, x)
+
+
+def test_the_routines_refuse_empty_matrices_by_name():
+    """scipy's wrappers reject empty arrays with their own errors, or print LAPACK's
+    complaints to stderr; execute and compile_source name the empty input instead."""
+    from computations.matrices import POSV, SCAL
+    from computations.schedulers import execute
+    from computations.schedulers.codegen import compile_source
+    X, S, B = MatrixSymbol('X', 0, 3), MatrixSymbol('S', 0, 0), MatrixSymbol('B', 0, 2)
+    with pytest.raises(ValueError, match=r'X is empty \(0 x 3\).*computations.function'):
+        execute(SCAL(2, X), {X: np.zeros((0, 3))})
+    with pytest.raises(ValueError, match=r'is empty \(0 x'):
+        compile_source(POSV(S, B))(np.zeros((0, 0)), np.zeros((0, 2)))
+
+
+def test_a_reader_of_the_diagonal_leaves_the_other_triangle_alone():
+    """``log(det S)`` beside ``S.I*b`` cleared the factor's upper triangle first (a
+    whole O(n^2) pass): the determinant reads only the diagonal."""
+    S, b = MatrixSymbol('S', 50, 50), MatrixSymbol('b', 50, 1)
+    f = computations.function([S, b], [S.I * b, sympy.log(sympy.Determinant(S))],
+                              [sympy.Q.positive_definite(S)])
+    assert 'zero_upper' not in f.source and 'dposv' in f.source
+    rng = np.random.default_rng()
+    s = rng.standard_normal((50, 50))
+    s = s @ s.T + 50 * np.eye(50)
+    x = rng.standard_normal((50, 1))
+    got = f(s, x)
+    np.testing.assert_allclose(got[0], np.linalg.solve(s, x), rtol=1e-10)
+    np.testing.assert_allclose(got[1], np.linalg.slogdet(s)[1], rtol=1e-12)
 
 
 # Scalar expressions: one evaluation for every runner (found in review) ------------------

@@ -330,6 +330,19 @@ def test_wrong_argument_count_is_a_type_error(solve):
         solve(np.eye(2), S=np.eye(2))
 
 
+def test_keywords_are_matched_as_python_reads_them():
+    """Python folds a keyword as it folds identifiers (NFKC): ``f(ℓ=...)`` passes 'l'.  An
+    input named 'ℓ' is given by that keyword; with inputs 'l' and 'ℓ' both, it could be
+    either, and is refused instead of taken as 'l'."""
+    L, B = MatrixSymbol('ℓ', 2, 2), MatrixSymbol('B', 2, 2)
+    f = computations.function([L, B], [L * B])
+    got, = f(ℓ=np.eye(2), B=2 * np.eye(2))
+    np.testing.assert_array_equal(got, 2 * np.eye(2))
+    g = computations.function([MatrixSymbol('l', 2, 2), L], [L])
+    with pytest.raises(TypeError, match="'l' may be any of the inputs l, ℓ"):
+        g(np.eye(2), ℓ=np.eye(2))
+
+
 @pytest.mark.parametrize('args, message', [
     ((np.eye(3), np.ones(4)), r'input x has 4 rows, but n = 3 \(bound by S\)'),
     ((np.ones((3, 2)), np.ones(3)), 'input S has 2 columns, but n = 3'),

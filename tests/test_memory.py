@@ -131,3 +131,21 @@ def test_compiled_programs_run_in_a_checked_memory_aware_order(name):
     default = inplace_compile(s.computation)
     assert timeline(s.program, s.order, s.sizes).peak <= \
         timeline(default, default.toposort(), s.sizes).peak
+
+
+def test_a_containers_reclaimable_file_cache_counts_as_room(monkeypatch):
+    """``memory.current`` counts the file cache the kernel reclaims on demand: a container
+    that had read 7 GiB of files had 0.1 of its 8 GiB "available", and a 0.2 GB call was
+    refused.  The working set (current less ``inactive_file``) is what is used."""
+    from computations.schedulers import memory
+    gib = 2 ** 30
+    files = {'/sys/fs/cgroup/memory.max': f'{8 * gib}\n',
+             '/sys/fs/cgroup/memory.current': f'{int(7.9 * gib)}\n',
+             '/sys/fs/cgroup/memory.stat': f'anon {int(0.6 * gib)}\nfile {int(7.3 * gib)}\n'
+                                           f'inactive_file {7 * gib}\nactive_file 1\n'}
+    monkeypatch.setattr(memory, '_read', files.get)
+    assert memory._cgroup_room() == 8 * gib - (int(7.9 * gib) - 7 * gib)
+    files['/sys/fs/cgroup/memory.stat'] = 'anon 1\n'            # no file cache to reclaim
+    assert memory._cgroup_room() == 8 * gib - int(7.9 * gib)
+    files['/sys/fs/cgroup/memory.max'] = 'max\n'
+    assert memory._cgroup_room() is None

@@ -20,6 +20,7 @@ CacheInfo(hits=0, misses=1, maxsize=128, currsize=1)
 """
 import math
 import os
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -427,10 +428,9 @@ class Function:
         else:
             self._cache.hit(ready[1])
             if self._dispatch is not None:           # the next such call goes straight in
-                # the bare generated function (an empty-matrix program is a plain one),
                 # if its program is still cached (another thread may have evicted it)
                 self._cache.if_present(ready[1], lambda: self._dispatch.learn(
-                    args, getattr(run, 'function', run), ready[1]))
+                    args, run, ready[1]))
         if self.donate:
             args = self._guarded(args)
         return run(*args)
@@ -477,6 +477,8 @@ class Function:
         found = self._specialization(dict(zip(self.dimensions, key)))
         found.check_memory(dtype, 0)
         run = found.generated(dtype)
+        run = getattr(run, 'function', run)     # the bare function: the values are prepared
+        # (an empty-matrix program is a plain function)
         if found.peak_bytes(dtype) < MEMORY_CHECK_BYTES:      # if not evicted meanwhile
             self._cache.if_present(key, lambda: self._runners.__setitem__((dtype, key), run))
         return run
@@ -587,9 +589,19 @@ class Function:
             raise TypeError(f'{self!r} takes {len(names)} arguments ({", ".join(names)}), '
                             f'got {len(args) + len(kwargs)}')
         values = dict(zip(names, args))
+        # Python folds keywords as it folds identifiers (NFKC): f(ℓ=x) passes 'l'
+        folded = {}
+        for input_name in names:
+            folded.setdefault(unicodedata.normalize('NFKC', input_name), []).append(input_name)
         for name, value in kwargs.items():
-            if name not in names:
+            matches = folded.get(name, ())
+            if len(matches) > 1:
+                raise TypeError(f'{self!r}: keyword argument {name!r} may be any of the '
+                                f'inputs {", ".join(matches)} (Python reads them alike); '
+                                'give them by position')
+            if not matches:
                 raise TypeError(f'{self!r} got an unexpected keyword argument {name!r}')
+            name = matches[0]
             if name in values:
                 raise TypeError(f'{self!r} got multiple values for argument {name!r}')
             values[name] = value

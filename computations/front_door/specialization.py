@@ -127,7 +127,7 @@ class Specialization:
         tuple of arrays."""
         dtype = prepared_dtype(values)
         if runner == 'source':
-            return self.generated(dtype)(*[values[var] for var in self.function.inputs])
+            return self.generated(dtype).function(*[values[var] for var in self.function.inputs])
         if self.constants:
             values = {**values, **constant_values(self.constants, self.dims, dtype)}
         out = run_program(self.program, self.order, values, donate=self.donate)
@@ -185,7 +185,7 @@ class Specialization:
         """Run once on prepared values, timing each routine call: a :class:`Profile`."""
         generated = self.generated(prepared_dtype(values), profile=True)
         times = []
-        generated(*[values[var] for var in self.function.inputs], times=times)
+        generated.function(*[values[var] for var in self.function.inputs], times=times)
         return Profile(rows(generated.steps, times, Binding(self.dims)), dgemm_rate())
 
     def peak_bytes(self, dtype=np.float64):

@@ -526,8 +526,9 @@ class MatrixComputation(Computation, metaclass=Interned):
 
     @property
     def triangles(self):
-        """``{argument name: 'lower' or 'upper'}``: the arguments the routine reads one
-        triangle of (the other may hold anything).  None by default.
+        """``{argument name: 'lower', 'upper' or 'diagonal'}``: the arguments the routine
+        reads one triangle of (the other may hold anything), or only the diagonal of (a
+        buffer holding either triangle will do).  None by default.
 
         >>> from computations.matrices import TRSM
         >>> TRSM(1, sympy.MatrixSymbol('L', 2, 2), sympy.MatrixSymbol('B', 2, 1)).triangles

@@ -84,6 +84,11 @@ class TRACE(_ScalarOp):
         self._output(output, Trace(X), X)
 
     @property
+    def triangles(self):
+        """Only the diagonal is read (a buffer holding either triangle will do)."""
+        return {'X': 'diagonal'}
+
+    @property
     def flops(self):
         return self.X.shape[0]
 
@@ -169,6 +174,11 @@ class CHOLESKY_DETERMINANT(_ScalarOp):
         self._output(output, sympy.log(determinant) if log else determinant, L, log)
 
     @property
+    def triangles(self):
+        """Only the diagonal is read (a buffer holding either triangle will do)."""
+        return {'L': 'diagonal'}
+
+    @property
     def flops(self):
         return self.L.shape[0]
 
@@ -204,8 +214,8 @@ class TRIANGULAR_DETERMINANT(_ScalarOp):
 
     @property
     def triangles(self):
-        """Only the diagonal is read: a buffer holding that triangle will do."""
-        return {'A': 'lower' if self.lower else 'upper'}
+        """Only the diagonal is read."""
+        return {'A': 'diagonal'}
 
     @property
     def flops(self):
@@ -234,6 +244,11 @@ class LU_DETERMINANT(_ScalarOp):
         log = as_flag(log, 'log', 'LU_DETERMINANT')
         determinant = Determinant(LU_.arg)
         self._output(output, sympy.log(determinant) if log else determinant, LU_, pivots, log)
+
+    @property
+    def triangles(self):
+        """Only the diagonal is read (a buffer holding either triangle will do)."""
+        return {'LU': 'diagonal'}
 
     @property
     def flops(self):
