@@ -160,8 +160,8 @@ print(update(*lazy)[1].name == newSigma.name)
 # Here on a `LocalCluster` of two worker processes with one thread each, on
 # loopback; `distributed.progress` shows the persisted blocks being made
 # (`notebook=False`: a text bar rather than a widget).  The dashboard is at
-# `client.dashboard_link` (its plots need `bokeh`, which this project does
-# not install).  The results are checked against the update written in
+# `client.dashboard_link` (its plots need `bokeh`, which the `[dask]` extra
+# installs).  The results are checked against the update written in
 # NumPy (`kalman_numpy`):
 
 # %%
