@@ -149,3 +149,12 @@ def test_dispatch_on_its_own():
         d.learn((np.ones((1, i + 1), order='F'), 1.0), lambda A, k: (A,), i)
     assert len(d.entries) <= MAX_LAYOUTS
     assert Dispatch([], [], 'tuple')() is MISS
+
+
+def test_a_function_of_no_inputs_is_called_again_and_again():
+    """The second call of ``function([], [2*Identity(3)])`` learned a layout the dispatch
+    of no inputs never made: AttributeError (review)."""
+    f = computations.function([], [2 * sympy.Identity(3)])
+    for _ in range(3):
+        (got,) = f()
+        np.testing.assert_array_equal(got, 2 * np.eye(3))

@@ -9,7 +9,7 @@ depends on it, transposed) -- and the cases where it must propose nothing.
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
-from sympy import Determinant, Identity, Inverse, MatrixSymbol, Q, Symbol, Trace, log
+from sympy import Determinant, Identity, Inverse, MatrixSymbol, OneMatrix, Q, Symbol, Trace, log
 
 import computations
 from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, DIAGMM, ELEMENT, GEMM,
@@ -22,6 +22,7 @@ from computations.matrices import NotPositiveDeterminantError
 from computations.matrices.compiler import rules
 from computations.matrices.compiler.rules import Accumulator, Need, Operand, need
 from computations.matrices import positive_semidefinite
+from computations.testing import evaluate
 
 n, p = Symbol('n'), Symbol('p')
 A, B, C = (MatrixSymbol(s, n, n) for s in 'ABC')
@@ -544,3 +545,39 @@ def test_a_solve_reuses_the_half_solve_its_congruence_computes(n_, m_, seed):
     assert not routines & {'GESV', 'GETRF'}, routines
     if m_ > 1:
         assert 'POTRS' not in routines and 'POSV' not in routines and 'SYRK' in routines, routines
+
+
+def test_a_rectangular_input_promised_positive_definite_takes_no_route_through_a_factor():
+    """An n x m input declared positive definite (a promise that n = m, checked at the
+    call) crashed the compile of ``C.T*S*B`` with POTRF's ShapeError: the route through
+    S's Cholesky factor was proposed without S known square (review)."""
+    n, m = Symbol('n'), Symbol('m')
+    S, B, C = MatrixSymbol('S', n, m), MatrixSymbol('B', m, 2), MatrixSymbol('C', n, 2)
+    x, y = MatrixSymbol('x', n, 1), MatrixSymbol('y', m, 1)
+    rng = np.random.default_rng()
+    s = rng.standard_normal((3, 3))
+    values = {S: s @ s.T + np.eye(3), B: rng.standard_normal((3, 2)),
+              C: rng.standard_normal((3, 2)), x: rng.standard_normal((3, 1)),
+              y: rng.standard_normal((3, 1))}
+    for out in (C.T*S*B, x.T*S*y, Trace(C.T*S*B)):
+        inputs = sorted(out.atoms(MatrixSymbol), key=str)
+        f = computations.function(inputs, [out], [Q.positive_definite(S)])
+        (got,) = f(*[values[v] for v in inputs])
+        want = evaluate(out.subs({n: 3, m: 3}),
+                        {v.subs({n: 3, m: 3}): a for v, a in values.items()})
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_a_square_matrix_of_ones_is_held_transposed_without_a_transpose():
+    """``E.T*P + OneMatrix`` (its product held transposed) and ``OneMatrix*A.I`` (an LU
+    right solve, whose right-hand side is transposed) built TRANSPOSE(1), which computes
+    nothing: NothingToComputeError ended the compile (review)."""
+    E, P, A = (MatrixSymbol(s, 3, 3) for s in 'EPA')
+    ones = OneMatrix(3, 3)
+    rng = np.random.default_rng()
+    e, p = rng.standard_normal((2, 3, 3))
+    a = rng.standard_normal((3, 3)) + 4 * np.eye(3)
+    f = computations.function([E, P], [E.T*P + ones], [Q.lower_triangular(P)])
+    np.testing.assert_allclose(f(e, np.tril(p))[0], e.T @ np.tril(p) + 1, rtol=1e-12)
+    g = computations.function([A], [ones*A.I], [Q.invertible(A)])
+    np.testing.assert_allclose(g(a)[0], np.ones((3, 3)) @ np.linalg.inv(a), rtol=1e-10)

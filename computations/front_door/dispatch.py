@@ -55,7 +55,7 @@ class Dispatch:
     def __init__(self, names, matrices, kind, outputs=(), cache=None):
         self.entries = {}
         if not names:                                   # nothing to dispatch on
-            self.call, self.source = never, ''
+            self.call, self.source, self._layout = never, '', None
             return
         params = [f'a{i}' for i in range(len(names))]   # input names may be keywords
         layout = ', '.join(f'type({p}), {p}.shape, {p}.flags.f_contiguous, {p}.dtype'
@@ -90,7 +90,10 @@ class Dispatch:
 
     def learn(self, args, run, key):
         """Serve calls with ``args``' layout by ``run`` (the generated program; ``args``
-        went to it as they were) as calls of cache key ``key``."""
+        went to it as they were) as calls of cache key ``key`` (a function of no inputs has
+        nothing to learn)."""
+        if self._layout is None:
+            return
         if len(self.entries) >= MAX_LAYOUTS:
             self.entries.clear()
         self.entries[self._layout(*args)] = (run, key)

@@ -30,7 +30,8 @@ True
 import functools
 
 import sympy
-from sympy import Identity, Inverse, MatAdd, MatMul, MatPow, MatrixExpr, Transpose, ZeroMatrix
+from sympy import (Identity, Inverse, MatAdd, MatMul, MatPow, MatrixExpr, OneMatrix, Transpose,
+                   ZeroMatrix)
 from sympy.matrices.expressions.factorizations import LofCholesky
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -506,6 +507,9 @@ for _p in PREDICATES:
     # The zero matrix is everything but regular.
     rule(_p, ZeroMatrix)(lambda properties, expr, p=_p:
                          p not in ('positive_definite', 'invertible', 'fullrank', 'orthogonal'))
+# The matrix of ones is its own transpose (when square; the guard of square-only predicates
+# sees to that): holding it transposed needs no TRANSPOSE, which would compute nothing.
+rule('symmetric', OneMatrix)(lambda properties, expr: True)
 
 
 def _inherit(predicate):

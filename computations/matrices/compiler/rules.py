@@ -446,6 +446,8 @@ def _through_cholesky(properties, factors):
     if len(factors) < 2 or len(definite) != 1 or any(isinstance(f, Inverse) for f in factors):
         return None
     j = definite[0]
+    if properties.square(factors[j]) is not True:    # an n x m input promised square
+        return None
     Y1, Y2 = tuple(properties.transpose(f) for f in reversed(factors[:j])), tuple(factors[j + 1:])
     if not all(_plain(Y) for Y in (Y1, Y2) if Y):
         return None

@@ -315,9 +315,13 @@ class Planner(JointPlanning):
     def propose(self, proposals):
         """The plans of ``proposals``: each one's needs planned jointly
         (:meth:`~.joint.JointPlanning.needs`), then its operations made on the variables
-        holding them (a proposal that makes nothing gives no plan)."""
+        holding them (a proposal that makes nothing, or whose needs cannot be built, gives
+        no plan)."""
         for proposal in proposals:
-            plans = self.needs(proposal.needs)
+            try:
+                plans = self.needs(proposal.needs)
+            except (sympy.ShapeError, NothingToComputeError):
+                continue        # a need whose operations cannot be built: as in _made
             made = self._made(proposal, tuple(plan.operand for plan in plans))
             if made is None or any(value in self.inputs for op in made.ops
                                    for value in op.outputs):
