@@ -3,6 +3,7 @@
 Every run of the suite draws a fresh hypothesis seed and prints it in the
 header (``hypothesis seed: N (replay: ./dev test --hypothesis-seed=N)``), so
 CI tries new examples each time while any failure replays with one command;
+pytest-xdist's workers (``./dev test`` runs one per core) all use that seed;
 ``--hypothesis-seed=N`` given on the command line is used as it is.  With a
 seed set, hypothesis keeps no example database, so a failing example, once
 found, is added to its test as an ``@example`` (the failure report prints it,
@@ -40,12 +41,22 @@ SEED = pytest.StashKey()
 def pytest_configure(config):
     engine.MAX_SHRINKING_SECONDS = SHRINK_SECONDS
     seed = config.getoption('hypothesis_seed')
-    if seed is None:
+    workerinput = getattr(config, 'workerinput', None)
+    if workerinput is not None:                  # a pytest-xdist worker: the run's seed
+        seed = workerinput['hypothesis_seed']
+    elif seed is None:
         seed = secrets.randbelow(2 ** 32)
     else:                                        # hypothesis's plugin sets it the same way
         seed = int(seed) if str(seed).isdigit() else seed
     core.global_force_seed = seed
     config.stash[SEED] = seed
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """Give each pytest-xdist worker the seed the header prints (each would draw its own,
+    and the replay command would not replay what the workers ran)."""
+    node.workerinput['hypothesis_seed'] = node.config.stash[SEED]
 
 
 def pytest_report_header(config):

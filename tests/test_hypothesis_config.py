@@ -54,6 +54,21 @@ def test_no_profile_derandomizes_under_ci():
         assert 'derandomize=False deadline=None print_blob=True' in run.stdout, run.stdout
 
 
+def test_every_worker_uses_the_printed_seed(tmp_path):
+    """Under pytest-xdist (``./dev test`` runs a worker per core) each worker drew a seed
+    of its own, so the printed replay command did not replay what the workers ran."""
+    record = tmp_path / 'seeds'
+    env = {**os.environ, 'CI': 'true', 'SEED_FILE': str(record)}
+    run = subprocess.run([sys.executable, '-m', 'pytest', '-n', '2',
+                          os.path.join(HERE, '_record_seed.py')],
+                         capture_output=True, text=True, env=env, cwd=os.path.dirname(HERE))
+    assert run.returncode == 0, run.stdout + run.stderr
+    printed = int(re.search(r'^hypothesis seed: (\d+)', run.stdout, re.MULTILINE).group(1))
+    lines = [line.split() for line in record.read_text().splitlines()]
+    assert len(lines) == 8 and len({pid for pid, _ in lines}) == 2      # both workers ran
+    assert {int(seed) for _, seed in lines} == {printed}
+
+
 def test_the_printed_seed_is_the_one_in_force(pytestconfig):
     from conftest import SEED
     assert core.global_force_seed == pytestconfig.stash[SEED]

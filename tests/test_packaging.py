@@ -273,15 +273,17 @@ def dev(tmp_path):
 
 
 UPGRADE_PIP = '-m pip install --upgrade pip'
+#: How ./dev test runs pytest: a pytest-xdist worker per core, at most 4.
+PYTEST = '-m pytest -n auto --maxprocesses=4'
 
 
 def test_dev_demo_installs_the_runtime_dependencies_and_test_the_test_extra(dev):
     assert dev('demo') == [UPGRADE_PIP, '-m pip install -e .',
                            '-m computations run kalman --check --bench --svg out/kalman.svg']
-    assert dev('test', '-q') == [UPGRADE_PIP, '-m pip install -e .[test]', '-m pytest -q']
+    assert dev('test', '-q') == [UPGRADE_PIP, '-m pip install -e .[test]', f'{PYTEST} -q']
     # Each job finds what it needs installed: nothing again, either way round.
     assert dev('demo', 'show') == ['-m computations show']
-    assert dev('test') == ['-m pytest']
+    assert dev('test') == [PYTEST]
     assert dev('python', '-V') == ['-V']
     # the benchmarks add their peers (JAX, PyTensor) to the test extra, once
     assert dev('bench', 'small') == [UPGRADE_PIP, '-m pip install -e .[peers]',
@@ -294,7 +296,7 @@ def test_dev_installs_again_when_setup_cfg_changes(dev):
     with open(dev.folder / 'setup.cfg', 'a') as setup:
         setup.write('# changed\n')
     assert dev('demo', 'show') == [UPGRADE_PIP, '-m pip install -e .', '-m computations show']
-    assert dev('test') == [UPGRADE_PIP, '-m pip install -e .[test]', '-m pytest']
+    assert dev('test') == [UPGRADE_PIP, '-m pip install -e .[test]', PYTEST]
     assert dev('demo', 'show') == ['-m computations show']
 
 
