@@ -4,12 +4,13 @@ both as cost candidates; outputs held transposed cost their copy; outputs planne
 Numbers are compared with NumPy (``@``, ``np.linalg.solve``) through
 ``computations.function``; kernels and FLOPs through ``compile_expressions``.
 """
+import itertools
 from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
-from sympy import Identity, MatrixSymbol, Q, Symbol
+from hypothesis import assume, given, settings, strategies as st
+from sympy import Identity, MatMul, MatrixSymbol, Q, Symbol
 
 import computations
 from computations.core import Identity as Marks
@@ -17,6 +18,7 @@ from computations.matrices import compile_expressions
 from computations.matrices.compiler import search as search_module
 from computations.matrices.compiler.properties import Properties
 from computations.matrices.compiler.search import Planner
+from computations.testing import evaluate
 from computations.testing.expressions import matrix_problems
 
 n, m, k = (Symbol(s, integer=True, positive=True) for s in 'nmk')
@@ -178,6 +180,129 @@ def test_outputs_share_a_product_whatever_their_order(size, rng):
     assert routines(forward)['GEMM'] == routines(backward)['GEMM'] == 2
     xx, a = rng.standard_normal((5, 5)), rng.standard_normal((5, 5))
     agrees(outputs, [X, A], [], (xx, a), [xx @ a - np.eye(5), a @ xx @ a - a])
+
+
+# Several product chains, against a brute force over every parenthesization ------------
+
+#: Inputs of the chains (at these sizes the cost model is FLOPs, no measured rates).
+_POOL = {'A': (5, 5), 'B': (5, 3), 'C': (3, 5), 'E': (3, 3), 'F': (5, 2), 'x': (5, 1),
+         'y': (3, 1)}
+
+
+def _shape(factor):
+    rows, columns = _POOL[factor[0]]
+    return (columns, rows) if factor[1] else (rows, columns)
+
+
+def _transposed(chain):
+    return tuple((name, not t) for name, t in reversed(chain))
+
+
+def _trees(chain):
+    if len(chain) == 1:
+        return [chain[0]]
+    return [(left, right) for i in range(1, len(chain))
+            for left in _trees(chain[:i]) for right in _trees(chain[i:])]
+
+
+def _leaves(tree):
+    return (tree,) if isinstance(tree[0], str) else _leaves(tree[0]) + _leaves(tree[1])
+
+
+def _products(tree, costs):
+    """Each product of ``tree`` (keyed by its chain or the transpose's, one value) with its
+    FLOPs: 2pqr, or SYRK's p(p+1)q for a chain times its own transpose."""
+    if isinstance(tree[0], str):
+        return
+    left, right = _leaves(tree[0]), _leaves(tree[1])
+    p, q, r = _shape(left[0])[0], _shape(left[-1])[1], _shape(right[-1])[1]
+    cost = p * (p + 1) * q if left == _transposed(right) else 2 * p * q * r
+    key = min(left + right, _transposed(left + right))
+    costs[key] = min(costs.get(key, float('inf')), cost)
+    _products(tree[0], costs)
+    _products(tree[1], costs)
+
+
+def _cheapest(chains):
+    """The fewest FLOPs computing every chain, each product computed once (either way)."""
+    best = float('inf')
+    for trees in itertools.product(*map(_trees, chains)):
+        costs = {}
+        for tree in trees:
+            _products(tree, costs)
+        best = min(best, sum(costs.values()))
+    return best
+
+
+@st.composite
+def _chains(draw, rows, length):
+    chain = []
+    for _ in range(length):
+        factor = draw(st.sampled_from(sorted(
+            (name, t) for name in _POOL for t in (False, True) if _shape((name, t))[0] == rows)))
+        chain.append(factor)
+        rows = _shape(factor)[1]
+    return tuple(chain)
+
+
+@st.composite
+def _shared_chains(draw):
+    """Two or three chains around a common core (some transposed): what they share is
+    where one output's cheapest order alone can miss the order that serves them all."""
+    core = draw(_chains(draw(st.sampled_from([5, 3])), draw(st.integers(2, 3))))
+    chains = []
+    for _ in range(draw(st.integers(2, 3))):
+        prefix = _transposed(draw(_chains(_shape(core[0])[0], draw(st.integers(0, 2)))))
+        chain = prefix + core + draw(_chains(_shape(core[-1])[1], draw(st.integers(0, 2))))
+        chains.append(_transposed(chain) if draw(st.booleans()) else chain)
+    unique = []
+    for chain in chains:
+        if all(min(chain, _transposed(chain)) != min(u, _transposed(u)) for u in unique):
+            unique.append(chain)
+    assume(len(unique) > 1)
+    return unique
+
+
+def _expression(chain):
+    symbols = {name: MatrixSymbol(name, *shape) for name, shape in _POOL.items()}
+    return MatMul(*[symbols[name].T if t else symbols[name] for name, t in chain])
+
+
+@pytest.mark.parametrize('chains, optimum', [
+    # the first output's two orders tie; the one computing A.T*C.T serves the second
+    ([(('B', True), ('A', True), ('C', True)),
+      (('A', True), ('C', True), ('E', False), ('y', False))], 288),
+    # B*E and A*B*E serve all three, though no output's own cheapest order holds them
+    ([(('F', False), ('F', True), ('B', False), ('E', False)),
+      (('A', False), ('B', False), ('E', False), ('C', False), ('B', False)),
+      (('E', True), ('E', True), ('E', True), ('B', True), ('A', True))], 684),
+])
+def test_outputs_share_products_no_output_would_compute_alone(chains, optimum, rng):
+    """Found in review: 338 and 888 FLOPs, each output planned in the order cheapest for
+    itself; now each product that two outputs' searches planned is tried first."""
+    assert _cheapest(chains) == optimum                  # the brute force agrees
+    outputs = [_expression(chain) for chain in chains]
+    inputs = sorted(set().union(*(e.atoms(MatrixSymbol) for e in outputs)), key=str)
+    assert compiled(outputs, inputs).flops == optimum
+    values = [rng.standard_normal(v.shape) for v in inputs]
+    agrees(outputs, inputs, [], values,
+           [evaluate(e, dict(zip(inputs, values))) for e in outputs])
+
+
+@given(_shared_chains())
+@settings(max_examples=40, deadline=None)
+def test_chains_cost_between_the_joint_optimum_and_planning_each_alone(chains):
+    """Never fewer FLOPs than the brute force's optimum (else the two count differently),
+    never more than each chain at its own optimum, nothing shared (beyond a copy per
+    output held transposed)."""
+    outputs = [_expression(chain) for chain in chains]
+    inputs = sorted(set().union(*(e.atoms(MatrixSymbol) for e in outputs)), key=str)
+    comp = compiled(outputs, inputs)
+    copies = sum(int(op.X.shape[0] * op.X.shape[1]) for op in comp.computation
+                 if type(op).__name__ == 'TRANSPOSE')
+    assert _cheapest(chains) <= comp.flops
+    assert comp.flops + copies <= sum(_cheapest([chain]) for chain in chains) + sum(
+        int(e.shape[0] * e.shape[1]) for e in outputs)
 
 
 # Needs planned jointly (a congruence through a Cholesky factor against SYMM) -------------

@@ -33,7 +33,8 @@ kept per set of committed operations (:meth:`~.search.Planner._restart`).
 >>> sorted(type(op).__name__ for op in planner.committed)     # X*A once
 ['GEMM', 'GEMM', 'SHIFT']
 """
-from sympy import MatrixExpr
+from sympy import MatAdd, MatMul, MatrixExpr, MatrixSymbol, Transpose
+from sympy.core.sorting import default_sort_key as sort_key
 
 from computations.graph import ComputationsError
 
@@ -44,6 +45,10 @@ __all__ = ['JointPlanning', 'MAX_JOINT_ROUNDS', 'MAX_FIRST_OUTPUTS', 'MAX_GIVEN_
 
 #: Rounds of re-planning each output with the others' operations committed, at most.
 MAX_JOINT_ROUNDS = 3
+
+#: Values two outputs' searches planned, computed first in turn, at most
+#: (:meth:`JointPlanning._sharing`): each a whole planning of the outputs.
+MAX_SHARED_VALUES = 4
 
 #: Outputs planned first in turn, at most (:meth:`JointPlanning.plan_outputs`): each a whole search.
 MAX_FIRST_OUTPUTS = 3
@@ -219,18 +224,69 @@ class JointPlanning:
         best, committed = None, set(self.committed)
         for first in (firsts[:MAX_FIRST_OUTPUTS] if len(exprs) > 1 else []) or [0]:
             order = [first] + [i for i in range(len(exprs)) if i != first]
-            self.committed = set(committed)
-            self._restart()
-            planned = [None] * len(exprs)
-            for i, found in zip(order, self._in_order([exprs[i] for i in order])):
-                planned[i] = found
-            price = self.price(frozenset().union(*(p.ops for p, _, _ in planned)) - committed)
-            if best is None or price < best[0]:
-                best = price, planned
-        plans = self._rounds(exprs, *map(list, zip(*best[1])))
+            found = self._program(exprs, order, committed)
+            if best is None or found[0] < best[0]:
+                best = found
+        if len(exprs) > 1:
+            best = self._sharing(exprs, best, committed)
+        plans = self._rounds(exprs, *map(list, zip(*best[2])))
         self.committed = committed.union(*(p.ops for p in plans))
         self._restart()
         return plans
+
+    def _program(self, exprs, order, committed, first=None):
+        """``(price, order, planned)``: ``exprs`` planned in ``order`` (:meth:`_in_order`)
+        with ``committed`` (and the plan of the value ``first``) committed; ``planned`` per
+        output in the order of ``exprs``, the price that of what they compute besides
+        ``committed`` (``first``'s operations count only where an output reads it)."""
+        self.committed = set(committed)
+        self._restart()
+        if first is not None:
+            self.commit(self.plan(first))
+        planned = [None] * len(exprs)
+        for i, found in zip(order, self._in_order([exprs[i] for i in order])):
+            planned[i] = found
+        price = self.price(frozenset().union(*(p.ops for p, _, _ in planned)) - committed)
+        return price, order, planned
+
+    def _sharing(self, exprs, best, committed):
+        """``best`` (:meth:`_program`), or a cheaper program made with a product that two
+        or more outputs' searches planned, and that no output computes, computed first
+        (at most :data:`MAX_SHARED_VALUES`, those the most outputs planned first): each
+        output's cheapest order alone may not hold the product that would serve them all
+        (``[B.T*A.T*C.T, A.T*C.T*E*y]``: the first output's two orders tie, and the one
+        that computes ``A.T*C.T`` also serves the second).  Products of inputs only
+        (:func:`_chain_of_inputs`): the order of a chain is what one output's search
+        chooses alone; solves and factorizations two outputs share are made once
+        already (a factor committed serves the next output), and trying them cost the
+        Kalman filter four more plannings of its outputs for nothing."""
+        _, order, planned = best
+        computed = set()           # and the terms of sums computed (a GEMM's A*B + C)
+        for plan, _, _ in planned:
+            for op in plan.ops:
+                for value in op.outputs:
+                    if isinstance(value, MatrixExpr):
+                        computed.add(value)
+                        computed.update(value.args if isinstance(value, MatAdd) else ())
+        counts = {}
+        for _, _, seen in planned:
+            for value in {self._oriented_key(v) for v in seen if _chain_of_inputs(v)}:
+                counts[value] = counts.get(value, 0) + 1
+        candidates = sorted((value for value, count in counts.items() if count > 1
+                             and value not in computed
+                             and self.properties.transpose(value) not in computed
+                             and value not in exprs),
+                            key=lambda value: (-counts[value], sort_key(value)))
+        for value in candidates[:MAX_SHARED_VALUES]:
+            found = self._program(exprs, order, committed, first=value)
+            if found[0] < best[0]:
+                best = found
+        return best
+
+    def _oriented_key(self, value):
+        """One of ``value`` and its transpose, the same for both."""
+        transpose = self.properties.transpose(value)
+        return min(value, transpose, key=sort_key)
 
     def _in_order(self, exprs):
         """Per output of ``exprs``, planned one after the other, each with the earlier ones'
@@ -284,3 +340,16 @@ class JointPlanning:
         '''Whether one of ``ops`` computes a value in ``planned`` (or its transpose).'''
         return any(value in planned or self.properties.transpose(value) in planned
                    for op in ops for value in op.outputs if isinstance(value, MatrixExpr))
+
+
+def _chain_of_inputs(value):
+    """Whether ``value`` is a product of two or more input matrices or their transposes.
+
+    >>> from sympy import MatrixSymbol
+    >>> A, B = MatrixSymbol('A', 2, 2), MatrixSymbol('B', 2, 2)
+    >>> _chain_of_inputs(A.T*B), _chain_of_inputs(A.I*B), _chain_of_inputs(A)
+    (True, False, False)
+    """
+    return isinstance(value, MatMul) and all(
+        isinstance(f.arg if isinstance(f, Transpose) else f, MatrixSymbol)
+        for f in value.args if isinstance(f, MatrixExpr))
