@@ -7,7 +7,10 @@ the compiler is measured against the tree before it on this shared, noisy
 machine by running the two trees' processes in turn (each process takes
 ``--samples`` samples per shape) and comparing medians.  Make the other tree
 with ``git worktree add /tmp/base <commit>``; both run on this checkout's
-Python, each importing its own ``computations`` (``PYTHONPATH``).
+Python, each importing its own ``computations`` (``PYTHONPATH``) and its own
+``computations.schedulers`` and ``computations.inplace``, which the editable
+install maps to this checkout's folders whatever ``PYTHONPATH`` says
+(:func:`use_tree`).
 
 Run: ``./dev python benchmarks/compare_compile.py /tmp/base . [--rounds 12]``.
 """
@@ -45,6 +48,28 @@ def measure(shapes, samples):
     return found
 
 
+def use_tree(tree):
+    """Import ``computations.schedulers`` and ``computations.inplace`` from ``tree``'s
+    ``schedulers/`` and ``inplace/`` folders (the editable install's finder maps them to
+    the installed checkout, so a tree on ``PYTHONPATH`` alone ran its own ``computations``
+    with this checkout's lower layers)."""
+    import importlib.abc
+    import importlib.util
+    tree = pathlib.Path(tree).resolve()
+
+    class Folders(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            folder = {'computations.schedulers': 'schedulers',
+                      'computations.inplace': 'inplace'}.get(name)
+            if folder is None:
+                return None                # submodules: found on the package's __path__
+            return importlib.util.spec_from_file_location(
+                name, tree / folder / '__init__.py',
+                submodule_search_locations=[str(tree / folder)])
+
+    sys.meta_path.insert(0, Folders())
+
+
 def run_tree(tree, samples):
     """One process of ``tree``'s ``computations`` measuring every shape."""
     tree = pathlib.Path(tree).resolve()
@@ -63,6 +88,10 @@ def main(argv=None):
     parser.add_argument('--worker', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
+        use_tree(os.getcwd())
+        import computations.schedulers
+        assert pathlib.Path(computations.schedulers.__file__).parent == \
+            pathlib.Path('schedulers').resolve(), computations.schedulers.__file__
         print(json.dumps(measure(SHAPES, args.samples)))
         return
     trees = {'before': args.before, 'after': args.after}
