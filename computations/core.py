@@ -99,7 +99,7 @@ class Computation(Immutable):
     def __init__(self, inputs, outputs):
         inputs = _variables(inputs, 'inputs')
         outputs = _variables(outputs, 'outputs')
-        _check_outputs(self, inputs, outputs)
+        graph.check_outputs(self, inputs, outputs)
         self._freeze(inputs, outputs)
 
     def __init_subclass__(cls, **kwargs):
@@ -254,19 +254,6 @@ def _variables(values, argument):
             raise TypeError(f'{argument}[{i}] is not hashable ({type(var).__name__}); '
                             'variables must be hashable values') from None
     return values
-
-
-def _check_outputs(comp, inputs, outputs):
-    seen = set()
-    for var in outputs:
-        if var in seen:
-            raise ValueError(f'{type(comp).__name__}: output {var!s} is listed twice')
-        seen.add(var)
-    overlap = seen.intersection(inputs)
-    if overlap:
-        var = next(v for v in outputs if v in overlap)
-        raise ValueError(f'{type(comp).__name__}: variable {var!s} is both an input and an '
-                         'output (a variable is one value; use Identity to pass it through)')
 
 
 class Identity(Computation):

@@ -17,6 +17,7 @@ Min(x, y), Max(x, y) = MinMax(x, y)
 """
 import sympy
 
+from . import graph
 from .core import Computation
 
 __all__ = ['A', 'MinMax', 'minmax', 'kalman', 'EXAMPLES']
@@ -42,7 +43,10 @@ class MinMax(Computation):
     __props__ = ('x', 'y')
 
     def __init__(self, x, y):
-        self._freeze(sympy.sympify(x), sympy.sympify(y))
+        x, y = sympy.sympify(x), sympy.sympify(y)
+        # Min(x, x + 1) is x: refused, as an output that is an input is
+        graph.check_outputs(self, (x, y), (sympy.Min(x, y), sympy.Max(x, y)))
+        self._freeze(x, y)
 
     @property
     def inputs(self):

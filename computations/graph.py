@@ -130,14 +130,43 @@ def producers(computations):
 
 
 def _made_by(comps):
-    """variable -> position in ``comps`` of its producer; a second producer is an error."""
+    """variable -> position in ``comps`` of its producer; a second producer is an error, and
+    so is an operation that produces a variable twice or one it reads (a subclass's
+    ``outputs`` that :func:`check_outputs` did not see at construction)."""
     made_by = {}
     for i, comp in enumerate(comps):
-        for var in comp.produced:
+        produced = comp.produced
+        if produced and (len(set(produced)) != len(produced)
+                         or not set(produced).isdisjoint(comp.inputs)):
+            check_outputs(comp, comp.inputs, produced)
+        for var in produced:
             j = made_by.setdefault(var, i)
             if j != i:
                 raise ConflictingProducersError(var, comps[j], comp)
     return made_by
+
+
+def check_outputs(comp, inputs, outputs):
+    """Refuse ``outputs`` that list a variable twice or that are among ``inputs``: a
+    variable is one value, made once (an operation passing a value through is
+    :class:`~computations.core.Identity`, which produces nothing).
+
+    >>> check_outputs('MinMax', ['x', 'y'], ['x', 'z'])
+    Traceback (most recent call last):
+        ...
+    ValueError: MinMax: variable x is both an input and an output (a variable is one value; use Identity to pass it through)
+    """
+    name = comp if isinstance(comp, str) else type(comp).__name__
+    seen = set()
+    for var in outputs:
+        if var in seen:
+            raise ValueError(f'{name}: output {var!s} is listed twice')
+        seen.add(var)
+    overlap = seen.intersection(inputs)
+    if overlap:
+        var = next(v for v in outputs if v in overlap)
+        raise ValueError(f'{name}: variable {var!s} is both an input and an '
+                         'output (a variable is one value; use Identity to pass it through)')
 
 
 def sort_key(node):
@@ -149,14 +178,23 @@ def sort_key(node):
     cube of its nesting depth (0.8 s for ``x = A*x + B`` nested 40 deep, so
     that a 200-step chain could not be indexed).
 
+    Ties between distinct operations are broken by the class's module and
+    qualified name, after a NUL that sorts before any other character (so
+    keys that differ otherwise keep the order of the ``repr``): two classes
+    named alike in two modules no longer fall back to the order the
+    operations were given in.  A set's elements are sorted, so the key does
+    not depend on the hash seed.
+
     >>> from computations import Computation
-    >>> sort_key(Computation(['x'], ['y']))
-    "Computation(('x',), ('y',))"
+    >>> sort_key(Computation(['x'], ['y'])).split('\\0')
+    ["Computation(('x',), ('y',))", 'computations.core.Computation']
     """
     props = getattr(node, '_props', None)
     if props is None:
         return _value_key(node)
-    return f"{type(node).__name__}({', '.join(map(_value_key, props))})"
+    kind = type(node)
+    return (f"{kind.__name__}({', '.join(map(_value_key, props))})"
+            f"\0{kind.__module__}.{kind.__qualname__}")
 
 
 def _value_key(value):
@@ -164,6 +202,8 @@ def _value_key(value):
         return _written(value)
     if isinstance(value, tuple):
         return '(' + ', '.join(map(_value_key, value)) + (',)' if len(value) == 1 else ')')
+    if isinstance(value, (set, frozenset)):          # in no order the hash seed decides
+        return '{' + ', '.join(sorted(map(_value_key, value))) + '}'
     if hasattr(value, '_props'):
         return sort_key(value)
     return repr(value)

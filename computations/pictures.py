@@ -138,7 +138,8 @@ def to_networkx(comp):
     Nodes are the variables and the operations themselves.  Each has the
     attributes ``kind`` (``'variable'`` or ``'operation'``), ``bipartite``
     (0 or 1) and ``label``; variables also have ``role``: ``'input'``,
-    ``'output'`` or ``'intermediate'``.
+    ``'output'``, ``'input/output'`` (an input wanted as an output, passed through by
+    an Identity, as :func:`dot` draws it) or ``'intermediate'``.
 
     >>> from computations import Computation
     >>> g = to_networkx(Computation(['x'], ['y']))
@@ -151,7 +152,8 @@ def to_networkx(comp):
     inputs, outputs = set(comp.inputs), set(comp.outputs)
     graph = networkx.DiGraph()
     for var in comp.variables:
-        role = 'input' if var in inputs else 'output' if var in outputs else 'intermediate'
+        role = ('input/output' if var in outputs else 'input') if var in inputs else \
+            'output' if var in outputs else 'intermediate'
         graph.add_node(var, kind='variable', bipartite=0, label=variable_label(var),
                        role=role)
     for op in comp.toposort():
@@ -372,8 +374,10 @@ def _value_node(var, outputs, names, text=None):
 
 def _drawn_operations(comp):
     """The operations drawn, in topological order: not those whose outputs are their inputs
-    (an Identity computes nothing: it marks wanted outputs, which the double border shows)."""
-    return [op for op in comp.toposort() if not set(op.outputs) <= set(op.inputs)]
+    (an Identity computes nothing: it marks wanted outputs, which the double border shows);
+    an operation with no outputs at all (a sink) is drawn."""
+    return [op for op in comp.toposort()
+            if not (op.outputs and set(op.outputs) <= set(op.inputs))]
 
 
 def _draw_all(drawing, comp, scalars, names, folded, clusters=False):
@@ -606,8 +610,24 @@ def _whole(key):
 
 
 def _label(text):
-    """A graphviz label: backslashes literal, newlines as DOT's centred line breaks."""
+    """A graphviz label: backslashes literal, newlines as DOT's centred line breaks, other
+    control characters and lone surrogates written as escapes (``\\x1b``), which SVG
+    cannot hold (ESC made invalid XML, NUL made ``dot`` fail).
+
+    >>> str(_label(chr(27) + 'x')) == chr(92) * 2 + 'x1bx'
+    True
+    """
+    text = ''.join(_visible(c) for c in text)
     return graphviz.nohtml(text.replace('\\', '\\\\').replace('\n', '\\n'))
+
+
+def _visible(char):
+    code = ord(char)
+    if (code < 32 and char != '\n') or 127 <= code < 160:
+        return f'\\x{code:02x}'
+    if 0xD800 <= code <= 0xDFFF:
+        return f'\\u{code:04x}'
+    return char
 
 
 def _same_buffer(var, overwritten):
@@ -669,7 +689,7 @@ def repr_svg(comp, **options):
     ``options`` go to :func:`dot`.
 
     None is IPython's way of saying "no SVG": the notebook shows the text
-    form instead of a traceback.  :func:`svg` and :func:`write`, asked for a
+    form instead of a traceback (also when ``dot`` fails on the graph).  :func:`svg` and :func:`write`, asked for a
     picture explicitly, raise :class:`graphviz.ExecutableNotFound` then.
 
     >>> from computations import Computation
@@ -678,8 +698,8 @@ def repr_svg(comp, **options):
     """
     try:
         return svg(comp, **options)
-    except graphviz.ExecutableNotFound:
-        return None
+    except (graphviz.ExecutableNotFound, graphviz.CalledProcessError):
+        return None             # no dot, or dot failed: the text form is shown instead
 
 
 def mimebundle(comp, include=None, exclude=None, text=None, **options):

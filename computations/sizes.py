@@ -99,8 +99,9 @@ def check_position(element, size):
 class Binding:
     """Dimension symbols bound to integers, and the evaluation of sizes under them.
 
-    ``dims`` maps symbols (or their names) to integers.  Results are cached
-    per expression, so evaluating the same shape many times costs one
+    ``dims`` maps symbols (or their names, which bind every symbol so named) to
+    integers >= 0; anything else is refused, naming the dimension.  Results are
+    cached per expression, so evaluating the same shape many times costs one
     substitution.
 
     >>> n = sympy.Symbol('n')
@@ -110,8 +111,15 @@ class Binding:
 
     def __init__(self, dims=()):
         dims = dict(dims)
+        for name, size in dims.items():
+            if not (is_integer(size) or isinstance(size, sympy.Integer)):
+                raise TypeError(f'dimension {name} must be bound to an integer, got {size!r}')
+            if size < 0:
+                raise ValueError(f'dimension {name} must be bound to a size >= 0, got {size}')
         self.dims = {sympy.Symbol(k) if isinstance(k, str) else sympy.sympify(k):
-                     sympy.Integer(v) for k, v in dims.items()}
+                     sympy.Integer(int(v)) for k, v in dims.items()}
+        # a name binds every symbol of that name, whatever its assumptions
+        self._names = {k: sympy.Integer(int(v)) for k, v in dims.items() if isinstance(k, str)}
         self._values = {}
         self._ints = {symbol: int(size) for symbol, size in self.dims.items()}
 
@@ -137,11 +145,17 @@ class Binding:
         return result
 
     def _substituted(self, expr):
-        """``expr`` evaluated by SymPy's substitution (the evaluator's fallback)."""
+        """``expr`` evaluated by SymPy's substitution (the evaluator's fallback);
+        :class:`UndefinedAtSizeError` where it has no finite real value (``1/n`` at 0)."""
         evaluated = sympy.sympify(expr).xreplace(self.dims)
+        if self._names and evaluated.free_symbols:
+            evaluated = evaluated.xreplace({s: self._names[s.name] for s in evaluated.free_symbols
+                                            if getattr(s, 'name', None) in self._names})
         if evaluated.is_Integer:
             return int(evaluated)
         if evaluated.is_number:
+            if not (evaluated.is_real and evaluated.is_finite):
+                raise UndefinedAtSizeError(expr, self.dims)
             return float(evaluated)
         return None
 

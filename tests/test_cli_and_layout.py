@@ -188,6 +188,23 @@ def _absolute_imports(path):
             yield node.module or ''
 
 
+def _imported_modules(path):
+    """The modules a file of the computations package imports, relative imports resolved
+    against its package, and ``from X import Y`` read as X and X.Y (Y may be a module:
+    ``from computations import inplace``)."""
+    package = list(path.relative_to(ROOT).with_suffix('').parts[:-1])
+    if path.name == '__init__.py':
+        package = list(path.relative_to(ROOT).parts[:-1])
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = '.'.join(base + ([node.module] if node.module else []))
+            yield module
+            yield from (f'{module}.{a.name}' for a in node.names)
+
+
 def test_computations_source_never_imports_the_lower_layers():
     # The exceptions: the package computations/front_door/, the lazily loaded front door, and
     # computations/testing/, the testing kit, loaded only when imported.
@@ -195,8 +212,22 @@ def test_computations_source_never_imports_the_lower_layers():
     for path in (ROOT / 'computations').rglob('*.py'):
         if any(folder in path.parents for folder in exempt):
             continue
-        for name in _absolute_imports(path):
+        for name in _imported_modules(path):
             assert not _lower(name), (path, name)
+
+
+def test_the_layering_check_sees_relative_imports(tmp_path, monkeypatch):
+    """It read absolute names only: ``from .. import schedulers`` and ``from computations
+    import inplace`` passed it (review)."""
+    folder = ROOT / 'computations' / 'matrices'
+    for line, name in [('from .. import schedulers', 'computations.schedulers'),
+                       ('from computations import inplace', 'computations.inplace'),
+                       ('from ..inplace import check', 'computations.inplace'),
+                       ('from . import ops', 'computations.matrices.ops')]:
+        probe = folder / '_layering_probe.py'
+        monkeypatch.setattr(type(probe), 'read_text', lambda self, line=line: line)
+        assert name in set(_imported_modules(probe)), line
+    assert _lower('computations.schedulers') and not _lower('computations.matrices.ops')
 
 
 def test_the_lower_layers_are_imported_by_their_installed_names():

@@ -89,6 +89,29 @@ def test_outputs_are_distinct_and_not_inputs():
         Computation(['x'], ['x'])
 
 
+def test_subclasses_outputs_are_distinct_and_not_inputs_too():
+    """Only Computation.__init__ checked: MinMax(x, x + 1) listed its input x as an output
+    (Min(x, x + 1) is x), and composing it with the producer of x blamed that one as a
+    second producer (review)."""
+    x, y, w = sympy.symbols('x y w')
+    with pytest.raises(ValueError, match='MinMax: output x is listed twice'):
+        MinMax(x, x)
+    with pytest.raises(ValueError, match='MinMax: variable x is both an input and an output'):
+        MinMax(x, x + 1)
+    assert MinMax(x, y).outputs == (sympy.Min(x, y), sympy.Max(x, y))
+
+    class Unchecked(Computation):                  # its own __init__, no check
+        __slots__ = ()
+        __props__ = ('inputs', 'outputs')
+
+        def __init__(self, inputs, outputs):
+            self._freeze(tuple(inputs), tuple(outputs))
+    with pytest.raises(ValueError, match='Unchecked: variable a is both an input'):
+        Unchecked(['a'], ['a']) + A(['w'], ['z'])
+    with pytest.raises(ValueError, match='Unchecked: output b is listed twice'):
+        (Unchecked(['a'], ['b', 'b']) + A(['w'], ['z'])).toposort()
+
+
 def test_duplicate_inputs_are_allowed():
     """x -> [c] -> y, with x read twice (as in GEMM(A, A))"""
     c = Computation(['x', 'x'], ['y'])

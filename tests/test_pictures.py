@@ -328,3 +328,37 @@ def test_folded_is_checked():
         c.dot(folded=[MinMax(*sympy.symbols('x y'))])
     with pytest.raises(TypeError, match='folded must be a collection of operations'):
         c.dot(folded=3)
+
+
+def test_an_operation_with_no_outputs_is_drawn():
+    """A sink (a check, a store) vanished from dot(): its outputs, none, are a subset of
+    its inputs, as an Identity's are (review)."""
+    c = Computation(['a'], ['b']) + Computation(['b'], [])
+    body = c.dot().source
+    assert body.count('shape=box') == 2 and 'v1 -> op1' in body
+
+
+def test_control_characters_in_labels_are_drawn_as_escapes():
+    """ESC made SVG that is not XML, NUL made dot fail (and _repr_svg_ raise instead of
+    falling back to text), a lone surrogate could not be encoded (review)."""
+    import xml.dom.minidom
+    c = Computation(['a\x1bb', 'c\x00d', 'e\x07'], ['f\ud800'])
+    document = pictures.svg(c)
+    xml.dom.minidom.parseString(document)                 # well-formed
+    assert {'a\\x1bb', 'c\\x00d', 'e\\x07', 'f\\ud800'} <= set(svg_texts(document))
+    assert c._repr_svg_() is not None
+
+
+def test_a_failing_dot_falls_back_to_the_text_form(monkeypatch):
+    def failing(*args, **kwargs):
+        raise graphviz.CalledProcessError(1, ['dot'], output=b'', stderr=b'syntax error')
+    monkeypatch.setattr(pictures, 'svg', failing)
+    assert pictures.repr_svg(Computation(['x'], ['y'])) is None
+
+
+def test_an_input_wanted_as_an_output_has_both_roles():
+    """dot() draws a passed-through input as an output; to_networkx called it an input
+    only (review)."""
+    from computations import Identity
+    g = (Computation(['x'], ['y']) + Identity('x')).to_networkx()
+    assert g.nodes['x']['role'] == 'input/output' and g.nodes['y']['role'] == 'output'

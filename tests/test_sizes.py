@@ -43,3 +43,32 @@ def test_scalars_have_no_shape_and_operations_without_declarations_cost_nothing(
 def test_compare_knows_differences_of_unknown_sizes():
     assert Binding().compare(n + 2, n) == 2 and Binding().compare(n, k) is None
     assert Binding({n: 5, k: 2}).compare(n, k) == 3
+
+
+def test_a_binding_refuses_sizes_that_are_not_counts():
+    """{n: 3.7} became 3, and True, '3' or -1 were taken as they came (review)."""
+    from computations.sizes import Binding
+    for size, error, message in [(3.7, TypeError, 'must be bound to an integer, got 3.7'),
+                                 (True, TypeError, 'must be bound to an integer, got True'),
+                                 ('3', TypeError, "must be bound to an integer, got '3'"),
+                                 (-1, ValueError, 'must be bound to a size >= 0, got -1')]:
+        with pytest.raises(error, match=f'dimension n {message}'):
+            Binding({'n': size})
+    import numpy as np
+    assert Binding({'n': np.int64(3), 'm': sympy.Integer(2)}).value(
+        sympy.Symbol('n') * sympy.Symbol('m')) == 6
+
+
+def test_a_name_binds_the_symbol_whatever_its_assumptions():
+    from computations.sizes import Binding
+    n = sympy.Symbol('n', integer=True, positive=True)
+    assert Binding({'n': 4}).value(2 * n) == 8
+    assert Binding({'n': 4}).nelements(sympy.MatrixSymbol('A', n, n)) == 16
+
+
+def test_a_size_with_no_real_value_is_undefined_not_a_crash():
+    """``value(1/n)`` at n = 0 raised 'Cannot convert complex to float' (review)."""
+    from computations.sizes import Binding, UndefinedAtSizeError
+    n = sympy.Symbol('n')
+    with pytest.raises(UndefinedAtSizeError, match='1/n is undefined when n = 0'):
+        Binding({n: 0}).value(1 / n)
