@@ -131,14 +131,14 @@ def producers(computations):
 
 def _made_by(comps):
     """variable -> position in ``comps`` of its producer; a second producer is an error, and
-    so is an operation that produces a variable twice or one it reads (a subclass's
-    ``outputs`` that :func:`check_outputs` did not see at construction)."""
+    so is an operation that produces a variable twice (a subclass's ``outputs`` that
+    :func:`check_outputs` did not see at construction; one that produces what it reads is
+    a cycle, which :func:`index` names)."""
     made_by = {}
     for i, comp in enumerate(comps):
         produced = comp.produced
-        if produced and (len(set(produced)) != len(produced)
-                         or not set(produced).isdisjoint(comp.inputs)):
-            check_outputs(comp, comp.inputs, produced)
+        if len(produced) > 1 and len(set(produced)) != len(produced):
+            check_outputs(comp, (), produced)
         for var in produced:
             j = made_by.setdefault(var, i)
             if j != i:
