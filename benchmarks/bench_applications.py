@@ -22,7 +22,9 @@ The contestants, called on the same Fortran-ordered float64 arrays
   NumPy products left to right and ``numpy.linalg.inv`` for every inverse.
 
 Before timing, ``compiled`` and ``hand`` are checked against ``lambdify``
-(relative error <= 1e-8) and every input against its copy.  Timing is the
+(relative error <= 1e-8) and every input against its copy, again after
+timing (a contestant that wrote into an input would time another problem
+from its second call on).  Timing is the
 house style of ``bench_suite.py``, whose helpers this script uses: the
 contestants alternate (``_harness.round_robin``), a sample is a batch of
 calls lasting at least 20 ms, each figure is a median, and the timing
@@ -117,6 +119,8 @@ def measure(name, sizes, repeat, pin, pause):
         batch = {c: bench_suite.calls_per_sample(call, 0.02) for c, call in calls.items()}
         times = round_robin({c: bench_suite.batched(call, batch[c]) for c, call in calls.items()},
                             repeat, pause=pause)
+    for var, before, after in zip(app.inputs, originals, data):     # and after timing
+        assert np.array_equal(before, after), f'{name}: a contestant modified {var} in a run'
     per_call = {c: [t / batch[c] for t in values] for c, values in times.items()}
     seconds = {c: statistics.median(values) for c, values in per_call.items()}
     paired = {other: [c / o for c, o in zip(per_call['compiled'], per_call[other])]

@@ -55,9 +55,11 @@ def randomized_inversion_hand(A, S, X):
     """``T + (I - T*A)*X*(I - A*T)``, ``T = S*(S.T*A*S).I*S.T``, A SPD (Gower-Richtarik).
 
     ``AS = A*S`` (SYMM), ``M = S.T*AS`` (GEMM), ``M = L*L.T`` (POTRF),
-    ``G = S*L.-T`` and ``H = AS*L.-T`` (TRSM), so ``T = G*G.T`` (SYRK) and
+    ``G = S*L.-T`` and ``H = AS*L.-T`` (TRSM), so ``T = G*G.T`` and
     ``T*A = G*H.T``; then ``E = X - G*(H.T*X)`` and the result
-    ``T + E - (E*H)*G.T`` (four GEMMs, all n x n x m)."""
+    ``T + E - E*H*G.T = E + (G - E*H)*G.T`` (three GEMMs n x n x m and one
+    n x m x n, no n x n SYRK nor sum; a review found the version with ``T``
+    formed by SYRK, mirrored and added did needless work)."""
     AS = blas.dsymm(1.0, A, S)
     M = blas.dgemm(1.0, S, AS, trans_a=1)
     L = lapack_ok(lapack.dpotrf(M, lower=1, overwrite_a=1), 'dpotrf')
@@ -65,10 +67,8 @@ def randomized_inversion_hand(A, S, X):
     H = blas.dtrsm(1.0, L, AS, side=1, lower=1, trans_a=1, overwrite_b=1)
     E = blas.dgemm(-1.0, G, blas.dgemm(1.0, H, X, trans_a=1), beta=1.0,
                    c=np.array(X, order='F'), overwrite_c=1)
-    T = symmetrize(blas.dsyrk(1.0, G))
-    T += E
-    return (blas.dgemm(-1.0, blas.dgemm(1.0, E, H), G, beta=1.0, c=T, trans_b=1,
-                       overwrite_c=1),)
+    K = blas.dgemm(-1.0, E, H, beta=1.0, c=G.copy(order='F'), overwrite_c=1)
+    return (blas.dgemm(1.0, K, G, beta=1.0, c=E, trans_b=1, overwrite_c=1),)
 
 
 @register
