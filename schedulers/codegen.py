@@ -85,9 +85,9 @@ class Generated:
     :func:`computations.schedulers.prepare_inputs` makes them) is converted first: the
     routines that write in place (AXPY, SCAL) would write into f2py's converted copy, and
     the result would be lost.  An empty matrix is refused
-    (:func:`~computations.schedulers.execute.check_not_empty`).  ``function`` itself takes
-    prepared values only, unchecked
-    (the front door's calls, whose values are prepared).  With ``profile``, it also takes a list
+    (:func:`~computations.schedulers.execute.check_not_empty`).  ``function`` itself
+    takes prepared values only, unchecked (the front door's calls, whose values are
+    prepared).  With ``profile``, it also takes a list
     ``times`` (a keyword) and appends each step's wall time to it (one per entry of
     ``steps``: the nodes that run, in order).  ``folded``: the Copy nodes of the program
     that no statement makes, the routine that reads the copy copying its argument itself

@@ -338,6 +338,8 @@ def test_keywords_are_matched_as_python_reads_them():
     f = computations.function([L, B], [L * B])
     got, = f(ℓ=np.eye(2), B=2 * np.eye(2))
     np.testing.assert_array_equal(got, 2 * np.eye(2))
+    got, = f(**{'ℓ': np.eye(2)}, B=3 * np.eye(2))        # a name not folded, from a dict
+    np.testing.assert_array_equal(got, 3 * np.eye(2))
     g = computations.function([MatrixSymbol('l', 2, 2), L], [L])
     with pytest.raises(TypeError, match="'l' may be any of the inputs l, ℓ"):
         g(np.eye(2), ℓ=np.eye(2))

@@ -594,7 +594,7 @@ class Function:
         for input_name in names:
             folded.setdefault(unicodedata.normalize('NFKC', input_name), []).append(input_name)
         for name, value in kwargs.items():
-            matches = folded.get(name, ())
+            matches = folded.get(unicodedata.normalize('NFKC', name), ())   # **{'ℓ': x} too
             if len(matches) > 1:
                 raise TypeError(f'{self!r}: keyword argument {name!r} may be any of the '
                                 f'inputs {", ".join(matches)} (Python reads them alike); '
