@@ -92,6 +92,36 @@ def test_cli_errors_are_one_line(argv, code, says, tmp_path, monkeypatch, capsys
     assert says in captured.err and 'Traceback' not in captured.err
 
 
+@pytest.mark.parametrize('text, reference', [
+    # lambdify cannot print a trace of a product: the kit's evaluator checks it (it raised)
+    ('import sympy\nn = sympy.Symbol("n")\nA, B = (sympy.MatrixSymbol(s, n, n) for s in "AB")\n'
+     'inputs = [A, B]\noutputs = [sympy.Trace(A*B)]\n', "the testing kit's evaluator"),
+    # an orthogonal input's data was not orthogonal, so a right program FAILED its check
+    ('import sympy\nn = sympy.Symbol("n")\nU = sympy.MatrixSymbol("U", n, n)\n'
+     'b = sympy.MatrixSymbol("b", n, 1)\ninputs = [U, b]\noutputs = [U.I*b]\n'
+     'assumptions = [sympy.Q.orthogonal(U)]\n', 'lambdify'),
+])
+def test_check_passes_right_programs_it_cannot_lambdify_or_with_orthogonal_inputs(
+        text, reference, tmp_path, monkeypatch, capsys):
+    (tmp_path / 'problem.py').write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(['run', 'problem.py', '--size', 'n=5', '--check']) == 0
+    assert f'check against NumPy ({reference}): out0 relative error' in capsys.readouterr().out
+
+
+def test_a_missing_dot_is_one_line(tmp_path, monkeypatch, capsys):
+    import graphviz
+    from computations import pictures
+
+    def missing(*args, **kwargs):
+        raise graphviz.ExecutableNotFound(['dot'])
+    monkeypatch.setattr(pictures, 'write', missing)
+    with pytest.raises(SystemExit) as exit:
+        cli.main(['show', 'minmax', '--svg', str(tmp_path / 'x.svg')])
+    assert exit.value.code == 1
+    assert "graphviz's dot program is not installed" in capsys.readouterr().err
+
+
 def test_a_failing_command_prints_no_traceback(tmp_path):
     (tmp_path / 'unparsable.py').write_text(PROBLEM_FILES['unparsable.py'])
     done = subprocess.run([sys.executable, '-m', 'computations', 'run', 'unparsable.py'],

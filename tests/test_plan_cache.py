@@ -197,8 +197,9 @@ def test_a_plan_made_by_other_code_is_not_loaded(tmp_path, monkeypatch):
 
 
 def test_the_code_digest_changes_with_any_module(tmp_path):
+    import sympy
     from computations.front_door.plan_cache import code_digest, source_digest
-    assert code_digest().startswith(computations.__version__ + ' ')
+    assert code_digest().startswith(f'{computations.__version__} sympy-{sympy.__version__} ')
     (tmp_path / 'compiler').mkdir()
     (tmp_path / 'compiler' / 'search.py').write_text('COST = 1\n')
     (tmp_path / 'rules.py').write_text('RULES = ()\n')
@@ -210,3 +211,10 @@ def test_the_code_digest_changes_with_any_module(tmp_path):
     changed = source_digest(tmp_path)
     (tmp_path / 'new.py').write_text('')
     assert len({first, changed, source_digest(tmp_path)}) == 3
+
+
+def test_a_plan_that_cannot_be_pickled_is_logged_not_raised(tmp_path, caplog):
+    from computations.front_door.plan_cache import PlanCache
+    with caplog.at_level('WARNING', logger='computations'):
+        PlanCache(tmp_path).put('ab' * 32, lambda: None)
+    assert 'cannot be pickled' in caplog.text and not list(tmp_path.iterdir())

@@ -43,6 +43,7 @@ import pathlib
 import pickle
 import tempfile
 
+import sympy
 from sympy import srepr
 
 from ..log import get_logger
@@ -103,7 +104,12 @@ class PlanCache:
     def put(self, key, plan):
         """Store ``plan`` under ``key`` (atomically: written whole, then renamed); a
         plan that cannot be stored (read-only or full disk) is logged and dropped."""
-        payload = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            payload = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:           # noqa: BLE001 (anything pickling raises)
+            _log.warning('plan %s not stored (%s: %s): it cannot be pickled',
+                         key[:12], type(error).__name__, error)
+            return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.directory, suffix='.tmp')
@@ -125,16 +131,18 @@ _DIGEST_BYTES = hashlib.sha256().digest_size
 @functools.lru_cache(maxsize=None)
 def code_digest():
     """The version and a SHA-256 of the compiler's code, every Python file of the package
-    ``computations`` (once per process, a few ms): a plan is the choice of the code that
-    made it, and a development install keeps its version across changes -- a plan chosen
-    by older code (another cost model, an operation whose arguments changed meaning) was
-    loaded as if it were the running code's.
+    ``computations`` (once per process, a few ms), and SymPy's version: a plan is the
+    choice of the code that made it, and a development install keeps its version across
+    changes -- a plan chosen by older code (another cost model, an operation whose
+    arguments changed meaning) was loaded as if it were the running code's; the plan is
+    made of SymPy objects, chosen through SymPy's canonical forms.
 
     >>> code_digest() == code_digest() and len(code_digest().split()[-1])
     64
     """
     from .. import __version__
-    return f'{__version__} {source_digest(pathlib.Path(__file__).resolve().parent.parent)}'
+    return (f'{__version__} sympy-{sympy.__version__} '
+            f'{source_digest(pathlib.Path(__file__).resolve().parent.parent)}')
 
 
 def source_digest(root):

@@ -125,10 +125,15 @@ def _matrix(rng, shape, properties):
     elif 'diagonal' in properties:
         X = np.diag(rng.uniform(1, 2, rows))
     elif properties & {'lower_triangular', 'upper_triangular'}:
-        X = np.tril(X) if 'lower_triangular' in properties else np.triu(X)
+        # off-diagonal row sums below the diagonal: with entries of size 1 the condition
+        # number grows as 2^n
+        X = (np.tril(X) if 'lower_triangular' in properties else np.triu(X)) / max(rows, 1)
         X[np.diag_indices(rows)] = rng.uniform(1, 2, rows)
     elif 'symmetric' in properties:
         X = (X + X.T) / 2
-    elif properties & {'invertible', 'orthogonal'}:
+    elif 'orthogonal' in properties:
+        q, r = np.linalg.qr(X)
+        X = q * np.where(np.diag(r) < 0, -1.0, 1.0)
+    elif 'invertible' in properties:
         X = X / np.sqrt(rows) + 2 * np.eye(rows)
     return np.asfortranarray(X)
