@@ -73,8 +73,8 @@ class UndefinedAtSizeError(ComputationsError, ZeroDivisionError):
     def __init__(self, expression, dims):
         self.expression, self.dims = expression, dict(dims)
         bound = ', '.join(f'{d} = {v}' for d, v in sorted(self.dims.items(), key=str))
-        super().__init__(f'{expression} is undefined when {bound}: a coefficient made of its '
-                         'dimensions is not a finite real number')
+        super().__init__(f'{expression} is undefined{" when " + bound if bound else ""}: a '
+                         'coefficient made of its dimensions is not a finite real number')
 
 
 def check_position(element, size):
