@@ -64,6 +64,11 @@ PROBLEM_FILES = {
     'unsized_hadamard.py': 'import sympy\nn = sympy.Symbol("n")\n'
                            'A = sympy.MatrixSymbol("A", n, n)\ninputs = [A]\n'
                            'outputs = [sympy.HadamardProduct(A, A)]\n',
+    # the file's own ValueError was shown bare, as if the command had said it
+    'value_error.py': 'raise ValueError("no data today")\n',
+    'exits.py': 'import sys\nsys.exit(3)\n',
+    'zero_size.py': 'import sympy\nn = sympy.Symbol("n")\nA = sympy.MatrixSymbol("A", n, n)\n'
+                    'inputs = [A]\noutputs = [A*A]\nsizes = {"n": 0}\n',
 }
 
 
@@ -79,6 +84,9 @@ PROBLEM_FILES = {
     (['run', 'unsized.py'], 2, '(pass --size n=N): the dimension n is unbound'),
     (['run', 'unsized_hadamard.py'], 1, 'cannot compile unsized_hadamard.py: '
                                         'UnsupportedExpressionError: HadamardProduct(A, A)'),
+    (['run', 'value_error.py'], 2, 'value_error.py raised ValueError: no data today'),
+    (['run', 'exits.py'], 2, 'exits.py exited (sys.exit(3)) instead of defining a problem'),
+    (['run', 'zero_size.py'], 2, "zero_size.py: sizes['n'] must be a positive integer, got 0"),
 ])
 def test_cli_errors_are_one_line(argv, code, says, tmp_path, monkeypatch, capsys):
     for name, text in PROBLEM_FILES.items():
@@ -107,6 +115,18 @@ def test_check_passes_right_programs_it_cannot_lambdify_or_with_orthogonal_input
     monkeypatch.chdir(tmp_path)
     assert cli.main(['run', 'problem.py', '--size', 'n=5', '--check']) == 0
     assert f'check against NumPy ({reference}): out0 relative error' in capsys.readouterr().out
+
+
+def test_a_file_may_give_one_input_and_named_outputs(tmp_path, monkeypatch, capsys):
+    """``inputs = A`` was read as tuple(A), no inputs at all; ``outputs = {'sq': ...}`` as
+    the dict's keys (review)."""
+    (tmp_path / 'one.py').write_text('import sympy\nn = sympy.Symbol("n")\n'
+                                     'A = sympy.MatrixSymbol("A", n, n)\n'
+                                     'inputs = A\noutputs = {"sq": A*A}\n')
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(['run', 'one.py', '--size', 'n=3', '--check']) == 0
+    out = capsys.readouterr().out
+    assert 'sq := A**2' in out and 'sq relative error 0' in out
 
 
 def test_a_missing_dot_is_one_line(tmp_path, monkeypatch, capsys):

@@ -42,7 +42,7 @@ import sympy
 from .. import __version__
 from ..examples import EXAMPLES
 from ..graph import ComputationsError
-from ..matrices.examples.problems import load, random_inputs
+from ..matrices.examples.problems import ProblemError, load, random_inputs
 from ..matrices.ops.core import dimensions
 from .compiled import function
 
@@ -169,12 +169,12 @@ def _load(spec):
     """The problem ``spec`` names; a :class:`UsageError` if it cannot be read or run."""
     try:
         return load(spec)
+    except ProblemError as error:         # load's own: not a problem (the file's code ran)
+        raise UsageError(error) from None
     except OSError as error:
         raise UsageError(f'cannot read {spec}: {error.strerror or error}') from None
     except SyntaxError as error:
         raise UsageError(f'cannot parse {spec}: line {error.lineno}: {error.msg}') from None
-    except ValueError as error:
-        raise UsageError(error) from None
     except Exception as error:            # the user's file raised: report it, as Python would
         raise UsageError(f'{spec} raised {_described(error)}') from None
 

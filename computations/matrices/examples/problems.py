@@ -19,9 +19,10 @@ import sympy
 from sympy import MatrixExpr, MatrixSymbol, Q
 
 from computations.matrices.examples.kalman import kalman
-from computations.sizes import Binding
+from computations.graph import ComputationsError
+from computations.sizes import Binding, is_integer
 
-__all__ = ['Problem', 'PROBLEMS', 'least_squares', 'gls', 'kalman_problem', 'load',
+__all__ = ['Problem', 'ProblemError', 'PROBLEMS', 'least_squares', 'gls', 'kalman_problem', 'load',
            'random_inputs']
 
 _n, _k, _p = (sympy.Symbol(s, integer=True, positive=True) for s in 'nkp')
@@ -71,26 +72,47 @@ def gls():
 PROBLEMS = {'kalman': kalman_problem, 'least_squares': least_squares, 'gls': gls}
 
 
+class ProblemError(ComputationsError, ValueError):
+    """A problem that cannot be loaded: an unknown name, or a file that does not define
+    what a problem is (errors the file's own code raises pass through as they are)."""
+
+
 def load(spec):
     """A bundled problem by name, or the problem a Python file defines.
 
-    The file must define ``inputs``, ``outputs`` and ``assumptions`` (and may
-    define ``names`` and ``sizes``).
+    The file must define ``inputs`` and ``outputs`` (an expression, a list, or a dict
+    of named outputs), and may define ``assumptions``, ``names`` and ``sizes``
+    (``{dimension name: positive int}``); :class:`ProblemError` says what is wrong
+    otherwise.
     """
     if spec in PROBLEMS:
         return PROBLEMS[spec]()
     if not spec.endswith('.py'):
-        raise ValueError(f'unknown problem {spec!r}: give one of {", ".join(PROBLEMS)} '
-                         'or the path of a Python file')
-    namespace = runpy.run_path(spec)
+        raise ProblemError(f'unknown problem {spec!r}: give one of {", ".join(PROBLEMS)} '
+                           'or the path of a Python file')
+    try:
+        namespace = runpy.run_path(spec)
+    except SystemExit as exit:
+        raise ProblemError(f'{spec} exited (sys.exit({exit.code!r})) instead of defining a '
+                           'problem') from None
     missing = [name for name in ('inputs', 'outputs') if name not in namespace]
     if missing:
-        raise ValueError(f'{spec} must define {" and ".join(missing)} (and assumptions)')
+        raise ProblemError(f'{spec} must define {" and ".join(missing)} (and assumptions)')
+    names = namespace.get('names')
     outputs = namespace['outputs']
+    if isinstance(outputs, dict):                 # named outputs, as function() takes them
+        names = names or tuple(outputs)
+        outputs = tuple(outputs.values())
     outputs = (outputs,) if isinstance(outputs, sympy.Basic) else tuple(outputs)
-    return Problem(spec, tuple(namespace['inputs']), outputs,
-                   tuple(namespace.get('assumptions', ())), namespace.get('names'),
-                   dict(namespace.get('sizes', {})))
+    inputs = namespace['inputs']
+    inputs = (inputs,) if isinstance(inputs, sympy.Basic) else tuple(inputs)
+    sizes = dict(namespace.get('sizes', {}))
+    for name, size in sizes.items():
+        if not is_integer(size) or size < 1:
+            raise ProblemError(f'{spec}: sizes[{name!r}] must be a positive integer, got '
+                               f'{size!r}')
+    return Problem(spec, inputs, outputs, tuple(namespace.get('assumptions', ())), names,
+                   sizes)
 
 
 def random_inputs(problem, sizes, seed=0):
