@@ -36,6 +36,7 @@ WRITER = TokenComputation(_GEMM, [str(v) for v in _GEMM.inputs], ['B'])      # B
 #: class name -> (positional arguments, keyword arguments) for a representative instance.
 EXAMPLES = {
     'BatchShapeError': (('the batch dimensions of the inputs do not broadcast together (S: (3,), B: (4,))',), {}),
+    'ProblemError': (("unknown problem 'nonsense': give one of kalman, least_squares, gls or the path of a Python file",), {}),
     'CommandError': (("problem 'kalman' failed to compile: no rule can compute X",), {}),
     'DtypeError': (('input M is complex (complex128); only real matrices are supported',), {}),
     'UnboundSizeError': (('the FLOPs of GEMM', sympy.Symbol('n') * 2, {sympy.Symbol('k'): 3}), {}),
