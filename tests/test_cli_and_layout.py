@@ -77,6 +77,7 @@ PROBLEM_FILES = {
     (['run', 'missing.py'], 2, 'cannot read missing.py'),
     (['run', 'kalman', '--size', 'n=0'], 2, '--size wants DIM=N with N a positive integer'),
     (['run', 'kalman', '--size', 'q=3'], 2, 'kalman has no dimension q'),
+    (['run', 'kalman', '--size', 'n=3', '--size', 'n=4'], 2, 'n is given twice (n=3 too)'),
     (['run', 'unparsable.py'], 2, 'cannot parse unparsable.py: line 2'),
     (['run', 'raises.py'], 2, "raises.py raised NameError: name 'B' is not defined"),
     (['run', 'uncompilable.py'], 1, 'cannot compile uncompilable.py: '

@@ -291,6 +291,9 @@ def _sizes(items, problem):
         if name not in known:
             raise UsageError(f'--size {item}: {problem.name} has no dimension {name} '
                              f'(its dimensions: {", ".join(known) or "none"})')
+        if name in sizes and sizes[name] != int(value):
+            raise UsageError(f'--size {item}: {name} is given twice ({name}={sizes[name]} '
+                             'too)')
         sizes[name] = int(value)
     return sizes
 
