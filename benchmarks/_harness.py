@@ -13,12 +13,13 @@ import math
 import statistics
 import time
 
-import functools
-
 import numpy as np
 from scipy.linalg import blas, lapack
 
-__all__ = ['data', 'kalman_scipy', 'mirror_lower', 'relative_error', 'check', 'round_robin', 'medians',
+# the mirror of a triangle the hand-written programs use too (applications/_base.py)
+from computations.schedulers.calls import symmetrize
+
+__all__ = ['data', 'kalman_scipy', 'relative_error', 'check', 'round_robin', 'medians',
            'smith_loop', 'loglog_slope', 'seconds_text', 'save_figure']
 
 
@@ -87,34 +88,7 @@ def kalman_scipy(mu, Sigma, H, R, data):
     newmu = blas.dgemv(1.0, W, v[:, 0], beta=1.0, y=mu[:, 0].copy(), trans=1, overwrite_y=1)
     newSigma = blas.dsyrk(-1.0, W, beta=1.0, c=np.array(Sigma, dtype=float, order='F'),
                           trans=1, lower=1, overwrite_c=1)
-    return newmu.reshape(n, 1), mirror_lower(newSigma)
-
-
-def mirror_lower(c, block=256):
-    """Copy ``c``'s lower triangle into its upper one, in place, by square blocks (a
-    whole-matrix ``c.T`` copy would read and write n² elements twice); return ``c``.
-
-    >>> mirror_lower(np.array([[1., 0.], [2., 3.]], order='F'))
-    array([[1., 2.],
-           [2., 3.]])
-    """
-    n = c.shape[0]
-    if n <= block:                                # one block: no loop
-        np.copyto(c, c.T, where=_strictly_upper(n))
-        return c
-    for j in range(0, n, block):
-        stop = min(j + block, n)
-        diagonal = c[j:stop, j:stop]
-        np.copyto(diagonal, diagonal.T, where=_strictly_upper(stop - j))
-        c[j:stop, stop:] = c[stop:, j:stop].T
-    return c
-
-
-@functools.lru_cache(maxsize=64)
-def _strictly_upper(n):
-    """The mask of an n x n matrix's strictly upper triangle (made once per size: making
-    it costs more than mirroring a small matrix)."""
-    return np.triu(np.ones((n, n), dtype=bool), 1)
+    return newmu.reshape(n, 1), symmetrize(newSigma, 'lower')
 
 
 def relative_error(got, want):

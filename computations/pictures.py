@@ -617,17 +617,14 @@ def _label(text):
     >>> str(_label(chr(27) + 'x')) == chr(92) * 2 + 'x1bx'
     True
     """
-    text = ''.join(_visible(c) for c in text)
+    text = text.translate(_ESCAPES)
     return graphviz.nohtml(text.replace('\\', '\\\\').replace('\n', '\\n'))
 
 
-def _visible(char):
-    code = ord(char)
-    if (code < 32 and char != '\n') or 127 <= code < 160:
-        return f'\\x{code:02x}'
-    if 0xD800 <= code <= 0xDFFF:
-        return f'\\u{code:04x}'
-    return char
+#: Characters a label shows as escapes: C0 and C1 controls but the newline, and surrogates.
+_ESCAPES = {**{code: f'\\x{code:02x}' for code in (*range(32), *range(127, 160))
+               if code != ord('\n')},
+            **{code: f'\\u{code:04x}' for code in range(0xD800, 0xE000)}}
 
 
 def _same_buffer(var, overwritten):
