@@ -26,8 +26,9 @@ first rule offered):
 - rewritings, as candidates beside the others (never fixed rewrites): a
   product distributed over a sum at one end of a split (``(I - K*H)*P`` as
   ``P - K*(H*P)``, ``(I - A*B)*x`` as two matrix-vector products), and a
-  factor several terms of a sum share taken out (``A*x + A*y`` as
-  ``A*(x + y)``); each is canonical before it is planned, one that leads
+  factor, or a run of factors up to its narrowest dimension, that several
+  terms of a sum share taken out (``A*x + A*y`` as ``A*(x + y)``,
+  ``T - E*A*T`` with ``T = S*M.I*S.T`` as ``(S - E*A*S)*M.I*S.T``); each is canonical before it is planned, one that leads
   back to an expression being planned is skipped (distributing undoes
   factoring), and their number and nesting are bounded
   (:data:`MAX_REWRITES`, :data:`MAX_REWRITE_DEPTH`);
@@ -97,8 +98,8 @@ MAX_SUM_SEARCH = 6
 MAX_REWRITES = 8
 
 #: Rewritten candidates nest this deep at most (``(I - T*A)*X*(I - A*T)`` needs two: ``E -
-#: E*A*T`` with ``E = X - T*A*X``); a sum is factored only outside any rewriting (inside
-#: one, factoring mostly undoes it).
+#: E*A*T`` with ``E = X - T*A*X``); inside a rewriting, a sum is factored only where that
+#: narrows it (elsewhere, factoring mostly undoes the rewriting).
 MAX_REWRITE_DEPTH = 2
 
 #: Prices within this fraction of the least are a tie (:meth:`Planner.cheapest`): the
@@ -149,13 +150,26 @@ def _distributed(alpha, total, other, side, added):
     return _sum(terms)
 
 
-def _factored_out(terms, split, end, factor, members):
-    """The sum of ``terms`` (``split`` into coefficients and factors) with ``factor``, at
-    the start (``end`` 0) or the end (-1) of the ``members``, taken out."""
-    inner = _sum([split[i][0] * _product(split[i][1][1:] if end == 0 else split[i][1][:-1])
-                  for i in members])
-    common = factor * inner if end == 0 else inner * factor
-    return _sum([common] + [term for i, term in enumerate(terms) if i not in members])
+def _factored_out(terms, split, end, length, members):
+    """The sum of ``terms`` (``split`` into coefficients and factors) with the ``length``
+    factors the ``members`` start (``end`` 0) or end (-1) with taken out."""
+    factors = split[members[0]][1]
+    common = factors[:length] if end == 0 else factors[-length:]
+    inner = _sum([split[i][0] * _product(split[i][1][length:] if end == 0 else
+                                         split[i][1][:-length]) for i in members])
+    taken = [*common, inner] if end == 0 else [inner, *common]
+    return _sum([_product(taken)] + [term for i, term in enumerate(terms) if i not in members])
+
+
+def _common_run(lists, end):
+    """How many factors all of ``lists`` share at their start (``end`` 0) or end (-1)."""
+    ordered = lists if end == 0 else [factors[::-1] for factors in lists]
+    length = 0
+    for column in zip(*ordered):
+        if any(f != column[0] for f in column[1:]):
+            break
+        length += 1
+    return length
 
 
 class Planner(JointPlanning):
@@ -650,7 +664,11 @@ class Planner(JointPlanning):
         """Candidate plans for a sum: each term accumulated onto the sum of the others."""
         terms = list(expr.args)
         last = range(len(terms)) if len(terms) <= MAX_SUM_SEARCH else [len(terms) - 1]
-        candidates = []
+        factoring = len(terms) <= MAX_SUM_SEARCH
+        # Inside a rewriting, the (few: narrowing) factorings first, before the terms'
+        # distributions use up the budget of rewritings they share; outside, last (first,
+        # they cost the hard cases of bench_compile twice the time)
+        candidates = self.factored(terms) if factoring and self._depth else []
         for j in last:
             rest = terms[:j] + terms[j + 1:]
             beta, C = (_factors(rest[0]) if len(rest) == 1 else
@@ -659,27 +677,48 @@ class Planner(JointPlanning):
             acc = Accumulator(beta, C[0]) if len(C) == 1 else Accumulator(1, rest[0])
             coefficient, factors = _factors(terms[j])
             candidates += self.products(coefficient, factors, acc=acc)
-        if len(terms) <= MAX_SUM_SEARCH and not self._depth:
+        if factoring and not self._depth:
             candidates += self.factored(terms)
         return candidates
 
     def factored(self, terms):
-        """Plans of the sum of ``terms`` with a factor that several terms start (or end)
-        with taken out: ``A*x + A*y`` as ``A*(x + y)``.  A term that is the factor itself is
-        left out of the group: ``A*(I + x)`` never costs less than ``A*x + A``."""
+        """Plans of the sum of ``terms`` with factors that several terms start (or end)
+        with taken out: ``A*x + A*y`` as ``A*(x + y)``.  Of a run of shared factors, the
+        first is taken out, and the run up to the narrowest dimension inside it:
+        ``T - E*A*T`` with ``T = S*M.I*S.T`` (S n x m, m < n) as ``(S - E*A*S)*M.I*S.T``,
+        an n x m sum, not ``(I - E*A)*T``, an n x n one.  Inside a rewriting (a sum
+        distributed already), only a run that narrows the sum is taken out: other
+        factorings mostly undo the rewriting, and each costs a search.  A term that is the
+        run itself is left out of the group: ``A*(I + x)`` never costs less than ``A*x +
+        A``."""
         split = [_factors(term) for term in terms]
+        size = self.properties.size
         candidates = []
         for end in (0, -1):
             groups = {}
             for i, (_, factors) in enumerate(split):
                 if len(factors) > 1:
                     groups.setdefault(factors[end], []).append(i)
-            for factor, members in groups.items():
-                if len(members) < 2 or not self._may_rewrite():
+            for members in groups.values():
+                if len(members) < 2:
                     continue
-                candidates += self.rewritten(self.built(
-                    ('factored', tuple(terms), end, factor, tuple(members)),
-                    lambda: _factored_out(terms, split, end, factor, members)))
+                run = min(_common_run([split[i][1] for i in members], end),
+                          *(len(split[i][1]) - 1 for i in members))
+                lengths = [] if self._depth else [1]
+                cuts = [size(f.shape[1] if end == 0 else f.shape[0])
+                        for f in (split[members[0]][1][:run] if end == 0
+                                  else split[members[0]][1][::-1][:run])]
+                if None not in cuts:
+                    narrowest = max(range(run), key=lambda k: (-cuts[k], k)) + 1
+                    if narrowest not in lengths and (not self._depth or cuts[narrowest - 1]
+                                                     < size(terms[0].shape[-end])):
+                        lengths.append(narrowest)
+                for length in lengths:
+                    if not self._may_rewrite():
+                        break
+                    candidates += self.rewritten(self.built(
+                        ('factored', tuple(terms), end, length, tuple(members)),
+                        lambda: _factored_out(terms, split, end, length, tuple(members))))
         return candidates
 
     def output(self, expr):
