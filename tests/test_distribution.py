@@ -137,21 +137,23 @@ def test_a_trailing_common_factor(rng):
 
 
 def test_a_run_of_shared_factors_is_taken_out_up_to_its_narrowest_dimension(rng):
-    """``S*M.I*S.T - S*M.I*S.T*A*X`` (S n x m) shares the run ``S*M.I*S.T``: taken out
-    whole it leaves ``I - A*X``, an n x n sum and an n x n x n product; up to the
-    narrowest dimension (m, after ``M.I``) it is ``S*M.I*(S.T - S.T*A*X)``, products
-    through m only."""
+    """``(I - T*A)*X + T``, ``T = S*M.I*S.T`` (S n x m): distributed, ``X - T*A*X + T``,
+    whose terms share the run ``S*M.I*S.T``.  Taken out whole it leaves ``I - A*X``, an
+    n x n sum and an n x n x n product; up to the narrowest dimension (m, after ``M.I``)
+    it is ``S*M.I*(S.T - S.T*A*X) + X``: products through m, and T never formed (before,
+    factoring stopped outside rewritings, and T was a SYRK added to the rest)."""
     T = S * M.I * S.T
-    comp = compiled([T - T * A * X], [S, M, A, X], [Q.positive_definite(M)], {n: 60, m: 6})
-    assert comp.flops < 2 * 60**3
+    expr = (I - T * A) * X + T
+    comp = compiled([expr], [S, M, A, X], [Q.positive_definite(M)], {n: 60, m: 6})
+    assert routines(comp) == Counter(POTRF=1, TRSM=2, GEMM=3)
     for op in comp.computation:
         if type(op).__name__ == 'GEMM':
             assert m in {dim for var in op.inputs + op.outputs for dim in var.shape}, op
     s, mm, a, xx = (rng.standard_normal((6, 2)), spd(rng, 2), rng.standard_normal((6, 6)),
                     rng.standard_normal((6, 6)))
     t = s @ np.linalg.solve(mm, s.T)
-    agrees([T - T * A * X], [S, M, A, X], [Q.positive_definite(M)], (s, mm, a, xx),
-           [t - t @ a @ xx])
+    agrees([expr], [S, M, A, X], [Q.positive_definite(M)], (s, mm, a, xx),
+           [(np.eye(6) - t @ a) @ xx + t])
 
 
 def test_distributing_and_factoring_never_cycle(rng):
