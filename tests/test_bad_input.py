@@ -751,6 +751,22 @@ def test_option_types_are_checked_by_name_and_numpy_scalars_accepted():
             computations.function([A2], A2 * A2, **{option: {n: 3, 'n': 7}})
 
 
+def test_sizes_that_make_an_input_no_matrix_are_refused_by_name():
+    """``A`` (n - 2) x n with ``sizes={'n': 1}``: ``function`` accepted it, then ``print(f)``
+    failed with ``min() arg is an empty sequence`` deep in the search.  Default sizes
+    that do so are only refused when the program is shown (a call binds its own)."""
+    A = MatrixSymbol('A', n - 2, n)
+    with pytest.raises(ValueError, match=r"sizes: n = 1 makes input A's rows n - 2 = -1, "
+                                         'not a size'):
+        computations.function([A], [A.T * A], sizes={'n': 1})
+    far = MatrixSymbol('F', n - 2000, n)
+    f = computations.function([far], [far.T * far])
+    close(f(np.ones((1, 2001)))[0], np.ones((2001, 2001)))
+    with pytest.raises(ValueError, match=r"the default sizes \(n = 1000\) make input F's rows "
+                                         r'n - 2000 = -1000, not a size: give sizes='):
+        str(f)
+
+
 def test_two_dimensions_with_one_name_are_refused():
     """``Symbol('n')`` and ``Symbol('n', integer=True)`` are two dimensions: ``sizes={'n': 3}``
     sized one of them and errors said 'n = 4' without saying which."""

@@ -517,6 +517,15 @@ def test_concurrent_calls_of_many_shapes_stay_within_the_bound():
 
 # 6. Pickling -----------------------------------------------------------------------------
 
+def test_a_pickled_single_output_keeps_its_name():
+    """``function([S], S*S, names=['square'])``: the name is in ``print(f)``, the source and
+    pictures; unpickled, the output was called ``out0`` again."""
+    f = computations.function([S], S * S, names=['square'])
+    g = pickle.loads(pickle.dumps(f))
+    assert g.names == f.names == ('square',)
+    assert g.pseudocode() == f.pseudocode() and 'square' in g.pseudocode()
+
+
 @pytest.mark.parametrize('kind', sorted(STRUCTURES))
 def test_a_pickled_function_keeps_its_structure_and_options(kind):
     names = ['r0', 'r1'] if kind == 'named' else None

@@ -250,6 +250,22 @@ def test_an_empty_program_computes_only_what_remains():
     assert EmptyProgram([K * L + A], [A, K, L], [], {m: 3, k: 0}).function is None
 
 
+def test_a_function_whose_default_program_is_empty_shows_itself():
+    """``function([A, B], [A*B, B*B])`` with A 0 x 3: ``f.source``, ``f.dot()`` and
+    Jupyter's display raised AttributeError (the empty program has no generated source);
+    the source now says what each output is and shows the program that runs."""
+    A, B = MatrixSymbol('A', 0, 3), MatrixSymbol('B', 3, 3)
+    f = computations.function([A, B], [A * B, B * B])
+    source = f.source
+    assert '#   out0 = 0 (0 x 3)' in source and '#   out1: the program below' in source
+    assert 'dgemm' in source.lower() or 'dsymm' in source.lower()
+    assert 'image/svg+xml' in f._repr_mimebundle_() and f.dot().source
+    assert str(f).startswith('function(A, B) -> out0, out1')
+    alone = computations.function([A], [A.T * A])           # nothing left to run
+    assert alone.source.splitlines()[1] == '#   out0 = 0 (3 x 3)'
+    assert 'image/svg+xml' in alone._repr_mimebundle_()
+
+
 def test_an_empty_program_predicts_its_memory():
     """The outputs made directly count their bytes; a program its own peak."""
     problem, arrays = kalman_case({'n': 5, 'k': 0}, np.float32)

@@ -143,6 +143,31 @@ def test_a_stored_object_that_is_not_a_plan_is_compiled_again(tmp_path):
     np.testing.assert_allclose(_solve(tmp_path)(s, b), np.linalg.solve(s, b), rtol=1e-10)
 
 
+def test_a_stored_triple_that_is_not_a_plan_is_compiled_again(tmp_path):
+    """Three strings unpickled from a file with a good checksum were taken for a plan (a
+    TypeError deep in lowering); only a composite, its results and its FLOPs are."""
+    s, b = _data(4, 2)
+    _solve(tmp_path)(s, b)
+    (path,) = tmp_path.glob('*.pickle')
+    PlanCache(tmp_path).put(path.stem, ('a', 'b', 'c'))
+    np.testing.assert_allclose(_solve(tmp_path)(s, b), np.linalg.solve(s, b), rtol=1e-10)
+
+
+def test_a_dead_writers_temporary_files_are_swept(tmp_path):
+    """A process killed between writing and renaming left its ``.tmp`` file forever; a
+    later write removes those older than an hour, never a fresh one (a live writer's)."""
+    import os
+    import time
+    old, fresh = tmp_path / 'dead.tmp', tmp_path / 'live.tmp'
+    old.write_bytes(b'half a plan')
+    fresh.write_bytes(b'half a plan')
+    an_hour_ago = time.time() - 2 * 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    s, b = _data(4, 2)
+    _solve(tmp_path)(s, b)
+    assert not old.exists() and fresh.exists()
+
+
 def test_the_directory_is_made_when_missing(tmp_path):
     directory = tmp_path / 'plans' / 'kalman'
     s, b = _data(3, 2)

@@ -16,7 +16,7 @@ import sympy
 from sympy import MatrixSymbol
 
 from ..matrices.ops.core import dimensions
-from ..sizes import is_integer
+from ..sizes import Binding, is_integer
 
 __all__ = ['DEFAULT_SIZE', 'CALL_OPTIONS', 'ordered', 'check_inputs', 'check_output', 'check_sizes', 'check_blocksize',
            'check_flag', 'call_signature', 'call_doc']
@@ -148,6 +148,39 @@ def check_sizes(sizes, dimensions, blocksize=None):
         block = blocksize.get(d) if isinstance(blocksize, dict) else blocksize
         return DEFAULT_SIZE if block is None else min(DEFAULT_SIZE, 2 * block)
     return {d: bound[d] if d in bound else default(d) for d in dimensions}
+
+
+def check_shapes_at(inputs, sizes, given, defaults=True):
+    """Raise a ValueError naming the input when ``sizes`` (``{dimension: int}``, as
+    :func:`check_sizes` makes them) give one of its declared rows or columns a value that
+    is not a size (negative, or not an integer): ``given`` is the ``sizes=`` option, which
+    the message blames when it bound a dimension involved, else the default sizes (only
+    when ``defaults``: a function may be called at other sizes without ever showing its
+    program at the default ones).
+
+    >>> n = sympy.Symbol('n')
+    >>> A = sympy.MatrixSymbol('A', n - 2, n)
+    >>> check_shapes_at([A], {n: 1}, {'n': 1})
+    Traceback (most recent call last):
+    ...
+    ValueError: sizes: n = 1 makes input A's rows n - 2 = -1, not a size
+    """
+    binding = Binding(sizes)
+    named = {str(d) for d in given or {}}
+    for var in inputs:
+        for axis, expr in zip(('rows', 'columns'), getattr(var, 'shape', ())):
+            value = binding.value(expr)
+            if value is None or (is_integer(value) and value >= 0):
+                continue
+            involved = sorted(expr.free_symbols, key=str)
+            bound = ', '.join(f'{d} = {sizes[d]}' for d in involved if d in sizes)
+            if any(str(d) in named for d in involved):
+                raise ValueError(f"sizes: {bound} makes input {var}'s {axis} {expr} = "
+                                 f'{value}, not a size')
+            if defaults:
+                    raise ValueError(f"the default sizes ({bound}) make input {var}'s {axis} "
+                                 f'{expr} = {value}, not a size: give sizes= that make '
+                                 'every input a matrix')
 
 
 def _per_dimension(option, mapping, dimensions, label):

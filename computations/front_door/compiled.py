@@ -39,7 +39,7 @@ from ..matrices.ops.core import dimensions
 from ..matrices.ops.memo import Memo
 from ..pictures import mimebundle
 from .arguments import (DEFAULT_SIZE, call_doc, call_signature, check_blocksize, check_flag,
-                        check_inputs, check_output, check_sizes)
+                        check_inputs, check_output, check_shapes_at, check_sizes)
 from .batches import batch_shape, empty_batch, run_batch, run_stacked_batch
 from .cache import DEFAULT_CACHE_SIZE, ShapeCache
 from .dispatch import MISS, Dispatch, never
@@ -253,6 +253,7 @@ class Function:
         self.dimensions = dimensions(self.inputs)
         self.blocksize = check_blocksize(blocksize, self.dimensions)
         self.sizes = check_sizes(sizes or {}, self.dimensions, self.blocksize)
+        check_shapes_at(self.inputs, self.sizes, sizes, defaults=False)
         self.low_memory = check_flag(low_memory, 'low_memory')
         self.check_assumptions = check_flag(check_assumptions, 'check_assumptions')
         #: Where compiled plans are kept across processes (None: nowhere).
@@ -260,7 +261,7 @@ class Function:
         # What a pickle rebuilds the function with: the options as checked (an iterator
         # given as donate= or names= is used up by now).
         self._options = dict(sizes=None if sizes is None else dict(sizes),
-                             names=self.names if self.structure.kind == 'named' else None,
+                             names=None if names is None else self.names,
                              runner=runner, blocksize=self.blocksize,
                              low_memory=self.low_memory,
                              check_assumptions=self.check_assumptions, donate=self.donate,
@@ -317,7 +318,7 @@ class Function:
         given names (``names=`` or a dict of outputs), and the copies a routine makes of its
         argument itself as such, not as Copy operations."""
         default = self.default
-        if not hasattr(default, 'results'):                 # empty matrices: no program
+        if isinstance(default, EmptySpecialization):        # empty matrices: its own program
             return {}
         names = dict(zip(default.results, self.names)) \
             if self.structure.kind in ('named', 'dict') else None
@@ -668,6 +669,7 @@ class Function:
     @property
     def default(self):
         """The :class:`Specialization` for the default sizes (see the class)."""
+        check_shapes_at(self.inputs, self.sizes, self._options['sizes'])
         return self._specialization(self.sizes)
 
     @property

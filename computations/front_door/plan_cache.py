@@ -42,6 +42,7 @@ import os
 import pathlib
 import pickle
 import tempfile
+import time
 
 import sympy
 from sympy import srepr
@@ -51,6 +52,10 @@ from ..log import get_logger
 __all__ = ['PlanCache']
 
 _log = get_logger('plan_cache')
+
+
+#: A temporary file older than this (seconds) is a dead writer's (:meth:`PlanCache.put`).
+STALE_SECONDS = 3600
 
 
 class PlanCache:
@@ -123,6 +128,19 @@ class PlanCache:
         except OSError as error:
             _log.warning('plan %s not stored in %s (%s: %s): the call goes on without it',
                          key[:12], self.directory, type(error).__name__, error)
+            return
+        self._sweep()
+
+    def _sweep(self, age=STALE_SECONDS):
+        """Remove the temporary files of writers that died before renaming them (older
+        than ``age`` seconds: a writer takes milliseconds), which would stay forever."""
+        now = time.time()
+        for path in self.directory.glob('*.tmp'):
+            try:
+                if now - path.stat().st_mtime > age:
+                    path.unlink()
+            except OSError:
+                pass                        # gone already, or not ours to remove
 
 
 _DIGEST_BYTES = hashlib.sha256().digest_size

@@ -23,6 +23,7 @@ available) and profiling.
 ({n: 100}, 4000000.0, 160000)
 """
 import math
+import numbers
 import threading
 
 import numpy as np
@@ -60,7 +61,7 @@ def _compiled(function, dims):
     cache = function.plan_cache
     key = cache and cache.key(function._canonical, function.inputs, function.assumptions, dims)
     plan = cache.get(key) if cache else None
-    if not (isinstance(plan, tuple) and len(plan) == 3):      # none stored, or not a plan
+    if not _is_plan(plan):                                     # none stored, or not a plan
         plan = None
     if plan is None:
         plan = compile_expressions(function._canonical, function.inputs, function.assumptions,
@@ -68,6 +69,15 @@ def _compiled(function, dims):
         if cache:
             cache.put(key, plan)
     return plan
+
+
+def _is_plan(plan):
+    """Whether ``plan`` is what :func:`compile_expressions` returns: a composite of
+    operations, the variables holding the outputs, and its FLOPs (a stored file that
+    unpickles into anything else is not used)."""
+    return (isinstance(plan, tuple) and len(plan) == 3
+            and isinstance(plan[0], CompositeComputation) and isinstance(plan[1], tuple)
+            and isinstance(plan[2], numbers.Real))
 
 
 class Specialization:
@@ -291,6 +301,27 @@ class EmptySpecialization(Specialization):
     def generated(self, dtype=np.float64, profile=False):
         inputs = self.function.inputs
         return lambda *args: self.empty(dict(zip(inputs, args)))
+
+    @property
+    def source(self):
+        """What runs instead of generated source: each output at these sizes (an empty
+        matrix, a constant, an input, or a result of the remaining program), then that
+        program's generated source, if any (BLAS never sees an empty array).
+
+        >>> import sympy
+        >>> from computations import function
+        >>> A, B = sympy.MatrixSymbol('A', 0, 3), sympy.MatrixSymbol('B', 3, 3)
+        >>> print(function([A, B], [A*B, B*B]).default.source.splitlines()[:3])
+        ['# at these sizes some matrices are empty: no routine reads them', '#   out0 = 0 (0 x 3)', '#   out1: the program below']
+        """
+        lines = ['# at these sizes some matrices are empty: no routine reads them']
+        for name, expr, maker in zip(self.function.names, self.empty.reduced,
+                                     self.empty._makers):
+            shape = f' ({expr.shape[0]} x {expr.shape[1]})' if hasattr(expr, 'shape') else ''
+            lines.append(f'#   {name}: the program below' if maker is None else
+                         f'#   {name} = {expr}{shape}')
+        inner = self.empty.function
+        return '\n'.join(lines) + ('\n' + inner.default.source if inner is not None else '\n')
 
     def peak_bytes(self, dtype=np.float64):
         return self.empty.peak_bytes(dtype)
