@@ -692,7 +692,6 @@ class Planner(JointPlanning):
         run itself is left out of the group: ``A*(I + x)`` never costs less than ``A*x +
         A``."""
         split = [_factors(term) for term in terms]
-        size = self.properties.size
         candidates = []
         for end in (0, -1):
             groups = {}
@@ -704,22 +703,32 @@ class Planner(JointPlanning):
                     continue
                 run = min(_common_run([split[i][1] for i in members], end),
                           *(len(split[i][1]) - 1 for i in members))
-                lengths = [] if self._depth else [1]
-                cuts = [size(f.shape[1] if end == 0 else f.shape[0])
-                        for f in (split[members[0]][1][:run] if end == 0
-                                  else split[members[0]][1][::-1][:run])]
-                if None not in cuts:
-                    narrowest = max(range(run), key=lambda k: (-cuts[k], k)) + 1
-                    if narrowest not in lengths and (not self._depth or cuts[narrowest - 1]
-                                                     < size(terms[0].shape[-end])):
-                        lengths.append(narrowest)
-                for length in lengths:
+                for length in self._run_lengths(split[members[0]][1], run, end,
+                                                terms[0].shape[-end]):
                     if not self._may_rewrite():
                         break
                     candidates += self.rewritten(self.built(
                         ('factored', tuple(terms), end, length, tuple(members)),
                         lambda: _factored_out(terms, split, end, length, tuple(members))))
         return candidates
+
+    def _run_lengths(self, factors, run, end, across):
+        """How many of the ``run`` factors shared at the start (``end`` 0) or end (-1) of
+        ``factors`` to take out: the first (outside rewritings), and the run up to its
+        narrowest dimension (the last such; inside a rewriting, only when that is narrower
+        than the sum's dimension ``across`` it)."""
+        size = self.properties.size
+        lengths = [] if self._depth else [1]
+        shared = factors[:run] if end == 0 else factors[::-1][:run]
+        cuts = [size(f.shape[1] if end == 0 else f.shape[0]) for f in shared]
+        if None in cuts:
+            return lengths
+        narrowest = max(range(run), key=lambda k: (-cuts[k], k)) + 1
+        whole = size(across)
+        if narrowest not in lengths and (not self._depth or (
+                whole is not None and cuts[narrowest - 1] < whole)):
+            lengths.append(narrowest)
+        return lengths
 
     def output(self, expr):
         """The cheapest plan for the output ``expr`` held as it is: a plan leaving the
