@@ -252,7 +252,7 @@ print(f'compiling  {compile_seconds * 1e3:7.1f} ms, once per shape signature')
 # `f.profile(*args)` runs the program once, timing every routine call, and
 # compares the achieved GFLOP/s with what this machine reaches on a large
 # DGEMM (the usual yardstick).  Small calls (GEMV) run far below it; the
-# level-3 calls (SYMM, GEMM, TRSM, SYRK) near it.  The numbers change from
+# level-3 calls (SYMM, GEMM, TRSM, SYRK) at half to most of it.  The numbers change from
 # run to run, the more so on a busy machine (we profile twice and show the
 # second run, after the first has warmed up).
 

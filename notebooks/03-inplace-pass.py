@@ -39,7 +39,9 @@
 # An `ExprToken(expr, token)` is a mathematical value and the name of its
 # buffer (a Python identifier, since generated code uses it as a local
 # variable).  A `TokenComputation(comp, input_tokens, output_tokens)` is an
-# operation whose every input and output carries a token.
+# operation whose every input and output carries a token.  An ExprToken
+# prints as value@token: `x@x` below is the value `x` in buffer `x` (and
+# `A@B` would be the value `A` in buffer `B`).
 #
 # The seed's `MinMax`, *pure*: it reads `x` and `y` from buffers `x` and
 # `y` and writes its results into new buffers `_1` and `_2`:
@@ -197,7 +199,9 @@ print('SCAL destroy_map:', double.destroy_map)
 # The plan is safe in one order only: GEMM must read `X` before SCAL
 # destroys it.  An order is part of a plan; run SCAL first and `check`
 # rejects it with an `UnsafeInplaceError` that names the operation, the
-# token, the value destroyed and the reader that still needed it:
+# token, the value destroyed and the reader that still needed it (the
+# value is an ExprToken, printed as value@token: `X@X` is the value `X` in
+# buffer `X`):
 
 # %%
 unsafe_order = [double, square]
@@ -255,7 +259,8 @@ except UnsafeInplaceError as error:
 # operations that both destroy one value; an operation that overwrites a
 # buffer it also reads through another argument (aliasing); and overwrites
 # that no order can satisfy (each operation destroying what the other
-# reads, a cycle).
+# reads, a cycle: below, AXPY writes `X + Y` over buffer `y`, which GEMM
+# reads, and GEMM writes `Y**2 + X` over buffer `x`, which AXPY reads).
 
 # %%
 from computations.matrices import AXPY
@@ -264,7 +269,7 @@ T = TokenComputation
 plans = {
     'two destroyers': T(SCAL(2, Y), ['y'], ['y']) + T(SCAL(3, Y), ['y'], ['y']),
     'aliasing': T(GEMM(1, X, X), ['x', 'x'], ['c']) + T(GEMM(1, Y, X*X, 1, X*X), ['y', 'c', 'c'], ['c']),
-    'a cycle': T(AXPY(1, X, Y), ['x', 'y'], ['y']) + T(AXPY(2, Y, X), ['y', 'x'], ['x']),
+    'a cycle': T(AXPY(1, X, Y), ['x', 'y'], ['y']) + T(GEMM(1, Y, Y, 1, X), ['y', 'y', 'x'], ['x']),
 }
 for name, unsafe in plans.items():
     try:

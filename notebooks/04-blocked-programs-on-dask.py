@@ -70,12 +70,15 @@ factor
 # ## Running it: in process, on threads, on a cluster
 #
 # The results are the same whichever way the program runs.  On a
-# `distributed.Client`, each block operation is one task, which looks its
-# routine up by name and never modifies its inputs; the inputs' blocks
-# travel inside the graph, so the scheduler can re-create them if a worker
-# dies, and each call's keys carry a token of their own, so calls can
-# overlap.  `dashboard_address='127.0.0.1:0'` serves the dashboard on a
-# free port.
+# `distributed.Client`, each block operation is one task, except the terms
+# of a block of a product, which are added up in one task, and an operation
+# that overwrites a block nothing else reads (a factor's update, the
+# factorization after it), which joins the task that made that block.  A
+# task looks its routines up by name and never modifies its inputs; the
+# inputs' blocks travel inside the graph, so the scheduler can re-create
+# them if a worker dies, and each call's keys carry a token of their own, so
+# calls can overlap.  `dashboard_address='127.0.0.1:0'` serves the dashboard
+# on a free port.
 
 # %%
 from distributed import Client, LocalCluster
@@ -113,8 +116,8 @@ except NotPositiveDefiniteError as e:
 # from zarr or HDF5, or made by another computation).  Call a compiled
 # function on dask arrays and it computes nothing: it returns dask arrays
 # whose graph is the program blocked by the inputs' **chunks**, one task per
-# block operation (a block of a product, its terms added up, is one task),
-# each reading only the chunks it needs.  No `blocksize=`
+# block operation (grouped as above: a block of a product, its terms added
+# up, is one task), each reading only the chunks it needs.  No `blocksize=`
 # is needed: `update`, compiled without one, takes its blocks of 100 from
 # the chunks.  (`names=` names the results, and so their keys.)
 
@@ -134,10 +137,11 @@ print('chunks of newSigma:', newSigma.chunks)
 # %% [markdown]
 # The results' graph is an ordinary dask `HighLevelGraph`: a layer for each
 # input, one for the program and one for each result.  Every key is named
-# after the value it is a block of (`t2` is `H*Sigma`, `t2_v_1` its first
-# partial sums, `chol_t3` the Cholesky factor of `S`), with a token of the
-# call, so the dashboard groups the tasks by value and the same call gives
-# the same keys:
+# after the value it is a block of (`t2` is `H*Sigma`, `chol_t3` the
+# Cholesky factor of `S`), with a token of the call, so the dashboard groups
+# the tasks by value and the same call gives the same keys; the partial sums
+# of a block and a factor's updates run inside that block's one task and
+# have no keys of their own.  The program's layer has one key per task:
 
 # %%
 from collections import Counter
@@ -147,7 +151,7 @@ graph = newSigma.__dask_graph__()
 print(type(graph).__name__, [key_split(name) for name in graph.layers])
 program = next(layer for name, layer in graph.layers.items()
                if name.startswith('computations-'))
-print(len(program), 'block operations:',
+print(len(program), 'tasks:',
       dict(Counter(key_split(key) for key in program).most_common(8)), '...')
 print(update(*lazy)[1].name == newSigma.name)
 

@@ -25,7 +25,8 @@
 #
 # 1. `grad` and its convention, on small examples;
 # 2. scalar outputs: a compiled function returns traces and log-determinants
-#    as Python floats;
+#    as Python floats (a `numpy.float32` when every matrix argument is
+#    float32);
 # 3. a Gaussian process's negative log marginal likelihood and its gradient,
 #    checked against NumPy and finite differences, and the chain rule to its
 #    kernel's lengthscale;
@@ -93,10 +94,11 @@ assert computations.grad(log(Determinant(S)), S, [Q.positive_definite(S)]) == S.
 # ## 2. Scalar outputs
 #
 # `computations.function` accepts scalar outputs, which come back as Python
-# floats.  The Frobenius norm of a residual and its gradient, compiled
-# together: the residual `t1` is computed once, its squared norm by an
-# inner product (INNER), and the arithmetic on scalars by a `SCALAR` step.
-# We check both against NumPy.
+# floats (a `numpy.float32` when every matrix argument is float32).  The
+# Frobenius norm of a residual and its gradient, compiled together: the
+# residual `t1` is computed once, its squared norm by an inner product
+# (INNER), and the arithmetic on scalars by a `SCALAR` step.  We check both
+# against NumPy.
 
 # %%
 lsq = computations.function([A, X, B], [residual, computations.grad(residual, X)],
@@ -408,10 +410,11 @@ print('buffers of the factor, the inverse, the gradient:',
 assert tokens[LofCholesky(K)] == tokens[K.I] == gradient_token
 
 # %% [markdown]
-# And the source that runs, one routine call per line (`overwrite_c=1`
-# marks an overwrite the inplace pass proved safe, `del` frees a buffer
-# after its last reader), with the arithmetic on scalars as one line of
-# Python:
+# And the source that runs, one routine call per line, every argument by
+# position and the flags named in a comment (`overwrite_c=1` marks an
+# overwrite the inplace pass proved safe); `del` frees a buffer after its
+# last reader, and the arithmetic on scalars is one `scalar(...)` call (the
+# SCALAR step of the program above, whose comment shows its expression):
 
 # %%
 print(gp.specialize(Kv, ys).source)

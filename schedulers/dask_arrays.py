@@ -23,11 +23,15 @@ How the blocks are chosen (:func:`prepare`):
 
 How the graph is made (:func:`to_arrays`):
 
-* One task per block operation, or per accumulation (as :mod:`.dask_graph`
-  makes them, with :func:`~.dask_graph.runs`).  A :class:`Split` of an input makes no
-  task: the tasks that need a block read the input's own chunk, by its key,
-  converted inside the task to a Fortran-ordered array of the program's
-  dtype (no copy when it already is one).  No task reads a whole input,
+* One task per block operation, except that an operation overwriting the
+  only output of the one before it, which nothing else reads, runs in that
+  one's task: the terms of a block of a product are added up in one task,
+  and a factor's updates join the task that made the block (as
+  :mod:`.dask_graph` makes them, with :func:`~.dask_graph.runs`).  A
+  :class:`Split` of an input makes no task: the tasks that need a block
+  read the input's own chunk, by its key, converted inside the task to a
+  Fortran-ordered array of the program's dtype (no copy when it already is
+  one).  No task reads a whole input,
   except an operation that is not blocked (GETRF, GESV...), which reads an
   input put together from its chunks.
 * The results are not assembled: each result is a dask array whose chunks
@@ -36,10 +40,12 @@ How the graph is made (:func:`to_arrays`):
   (a trace, a log-determinant) is a 0-d dask array.
 * Keys are readable names and a token of the call (:func:`dask.base.tokenize`
   of the function and of the inputs' names, chunks and dtypes, as dask.array
-  names its results): a block's key is ``(name-token, i, j)``, grouped on the
-  dashboard by the value it is a block of (``('t1-5f0c...', 0, 1)``, the
-  partial sums of a block ``('t1_v_1-5f0c...', 0, 1)``).  Equal calls make
-  equal keys, so Dask shares their work; different calls never share a key.
+  names its results): a block's key is ``(name-token, i, j)``, named and
+  grouped on the dashboard by the value it is a block of
+  (``('t1-5f0c...', 0, 1)``); the partial sums of a block and a factor's
+  updates run inside that block's one task and have no keys of their own.
+  Equal calls make equal keys, so Dask shares their work; different calls
+  never share a key.
 * Tasks are pure (no task modifies its inputs), so a task lost with a dying
   worker is simply run again.
 
