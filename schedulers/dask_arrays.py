@@ -301,7 +301,7 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
     ``identity`` what the program is made from (any tokenizable value: it goes into the
     keys' token, with ``prepared.token``).
     """
-    DataNode, Task, TaskRef = _task_spec()
+    _, Task, TaskRef = _task_spec()
     from dask._task_spec import Alias
     from dask.highlevelgraph import HighLevelGraph
     import dask.array as da
@@ -330,11 +330,11 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
         if var not in keys.keys:               # not made by an operation: read whole
             if var in values:
                 graph[keys(var)] = _whole(Task, TaskRef, keys(var), values[var], dtype)
-            elif is_constant(var):
-                made = constant_values([var], prepared.dims, dtype)[var]
-                if isinstance(made, float):
-                    return made
-                graph[keys(var)] = DataNode(keys(var), made)
+            elif is_constant(var) and not isinstance(var, MatrixExpr):
+                return constant_values([var], prepared.dims, dtype)[var]      # a number
+            elif is_constant(var):             # made by a task: not on the client, nor
+                graph[keys(var)] = Task(keys(var), _constant, type(var).__name__,  # in the
+                                        Binding(prepared.dims).shape(var), dtype)  # graph
         return TaskRef(keys(var))
 
     run_ops = []                               # those whose tasks are made below

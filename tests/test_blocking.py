@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings, strategies as st
 from sympy import MatrixSymbol, Q
 
 import computations
-from computations import CompositeComputation
+from computations import CompositeComputation, Identity
 from computations.matrices import (AXPY, GEMM, GEMV, GESV, POSV, POTRF, POTRS, SCAL, SYMM, SYRK,
                                    SHIFT, TRANSPOSE, TRMM, TRSM, NotPositiveDefiniteError,
                                    SingularMatrixError)
@@ -227,7 +227,6 @@ def test_a_blocked_program_prints_as_pseudocode_and_assembles_only_its_results()
 def test_a_hand_built_program_marking_one_value_keeps_its_other_work():
     """``GEMM + AXPY + Identity(A*A)``: the blocked program dropped the AXPY (and its input
     B), so running it with the values of the unblocked one raised KeyError."""
-    from computations import Identity
     A, B = MatrixSymbol('A', 4, 4), MatrixSymbol('B', 4, 4)
     comp = GEMM(1, A, A) + AXPY(1, A * A, B) + Identity(A * A)
     blocked = block(comp, blocksize=2)
@@ -443,7 +442,30 @@ def test_a_blocked_program_too_large_to_build_is_refused_at_once():
     A_ = MatrixSymbol('A', n_, n_)
     f = computations.function([A_], A_ * A_, sizes={'n': 10 ** 6}, blocksize=2)
     with pytest.raises(ValueError, match=r'blocking: n = 1000000 in 500000 blocks makes about '
-                                         r'2.5e\+17 block operations'):
+                                         r'1.2e\+17 block operations'):
         str(f)
     blocked = computations.function([A_], A_ * A_, sizes={'n': 20}, blocksize=2).computation
     assert sum(isinstance(node, BlockOp) for node in blocked) == 10 ** 3   # 10 x 10 blocks
+
+
+def test_the_size_guard_counts_a_matrix_times_a_vector_as_its_blocks():
+    """``S*x`` at n = 20,000 in 223 blocks is 223**2 = 49,729 block products (20 s to
+    build); the guard took the cube of the most blocks, 1.1e7, and refused it.  It now
+    divides the operation's FLOPs by those of one block: 223**2 here, 223**3 for a
+    product of two matrices."""
+    from computations.matrices.transforms.blocking.driver import (_block_operations,
+                                                                  _check_size)
+    from computations.matrices.transforms.blocking.state import Blocking
+    n_ = sympy.Symbol('n')
+    S_, x_ = MatrixSymbol('S', n_, n_), MatrixSymbol('x', n_, 1)
+    for outputs, power in (([S_ * x_], 2), ([S_ * S_], 3)):
+        program = computations.function([S_, x_], outputs)._specialization({n_: 20000})
+        env = Blocking(program.unblocked, {n_: 90}, {n_: 20000})
+        (op,) = [op for op in program.unblocked.computations
+                 if not isinstance(op, Identity)]
+        assert abs(_block_operations(op, env, 223) / 223 ** power - 1) < 0.02
+        if power == 2:
+            _check_size(program.unblocked, env)                    # not refused
+        else:
+            with pytest.raises(ValueError, match='1.1e\\+07 block operations'):
+                _check_size(program.unblocked, env)

@@ -26,10 +26,13 @@ How each operation is blocked:
   of the panel below it, SYRK/GEMM updates of the trailing blocks); POSV is
   POTRF then POTRS, and POTRS is a blocked forward then back substitution.
 * TRSM and TRMM: blocked substitution and blocked triangular products.
-* AXPY, SCAL, TRANSPOSE, COPY: block by block.
-* Everything else (GETRF, GETRS, GESV, TRTRS, scalar computations) falls
-  back to the unblocked operation on assembled arguments, its outputs split
-  again: correct, but one task holds the whole matrices.
+* AXPY, SCAL, SHIFT, DIAGAXPY, TRANSPOSE, COPY, and the products with a diagonal
+  matrix (DIAGMM, DIAGMM_ROOT): block by block.
+* Everything else (the LU and LDL^T routines GETRF, GETRS, GESV, SYTRF, SYTRS, SYSV;
+  the explicit inverses POTRI and TRTRI; TRTRS; CHOLESKY_ADJOINT; SYMMETRIZE; the
+  scalar computations: traces, inner products, determinants) falls back to the
+  unblocked operation on assembled arguments, its outputs split again: correct, but
+  one task holds the whole matrices.
 
 Constants are blocked too: an identity has identity blocks on its diagonal
 and zero blocks elsewhere, a Cholesky factor zero blocks above its diagonal.

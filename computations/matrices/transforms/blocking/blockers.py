@@ -12,7 +12,7 @@ those outputs.  Classes without a blocker run whole (see
 import sympy
 from sympy import ZeroMatrix
 
-from computations.matrices.ops.auxiliary import DIAGAXPY, SHIFT, TRANSPOSE
+from computations.matrices.ops.auxiliary import DIAGAXPY, DIAGMM, DIAGMM_ROOT, SHIFT, TRANSPOSE
 from computations.matrices.ops.blas import AXPY, COPY, GEMM, GEMV, SCAL, SYMM, SYRK, TRMM, TRSM
 from computations.matrices.ops.lapack import POSV, POTRF, POTRS
 from computations.matrices.transforms.blocking.nodes import is_constant
@@ -289,6 +289,18 @@ def _transpose(op, env, var, i, j):
     return transposed_block(env, var, i, j, env.of(op.X)[j, i])
 
 
+def _diagonal_scaling(op, env, var, i, j):
+    """DIAGMM and DIAGMM_ROOT: block (i, j) of ``op(D)*B`` is ``op(D[i,i])*B[i,j]`` (of
+    ``B*op(D)``, ``B[i,j]*op(D[j,j])``): D's blocks off the diagonal are zero, and its
+    diagonal blocks are diagonal (positive with D)."""
+    k = i if op.side == 'L' else j
+    D = env.of(op.D)[k, k]
+    total = BlockSum(env, op.alpha, env.of(op.B)[i, j])
+    total.apply(lambda alpha, b: operation(type(op), alpha, D, b, side=op.side,
+                                           inverse=op.inverse))
+    return total.emit(var, i, j)
+
+
 @blocker(COPY)
 def _copy(op, env):
     env.blocks[op.outputs[0]] = env.of(op.X)
@@ -298,4 +310,5 @@ blocker(AXPY)(_blockwise(_axpy))
 blocker(SCAL)(_blockwise(_scal))
 blocker(SHIFT)(_blockwise(_shift))
 blocker(DIAGAXPY)(_blockwise(_diagaxpy))
+blocker(DIAGMM, DIAGMM_ROOT)(_blockwise(_diagonal_scaling))
 blocker(TRANSPOSE)(_blockwise(_transpose))

@@ -3,9 +3,10 @@
 See :mod:`computations.matrices.transforms.blocking` for what a blocked
 program is.
 """
-from sympy import MatrixExpr
+from sympy import MatrixExpr, sympify
 
 from computations.core import Computation, CompositeComputation, Identity
+from computations.sizes import Binding
 from computations.matrices.transforms.blocking.blockers import BLOCKERS
 from computations.matrices.transforms.blocking.nodes import Assemble, BlockOp, Split
 from computations.matrices.transforms.blocking.state import Blocking
@@ -62,21 +63,51 @@ MAX_BLOCK_OPERATIONS = 10 ** 7
 
 def _check_size(computation, env):
     """A ValueError naming the dimension with the most blocks when the blocked program
-    would need more than :data:`MAX_BLOCK_OPERATIONS` block operations, estimated as the
-    cube of the most blocks along an axis, per operation (a level-3 routine's count)."""
+    would need more than :data:`MAX_BLOCK_OPERATIONS` block operations
+    (:func:`_block_operations` per operation)."""
     estimate, most = 0, (1, None)
     for op in computation.computations:
+        if isinstance(op, Identity):                # marks the results: nothing to block
+            continue
         counts = [(len(env.bounds(dim)) - 1, dim) for var in op.inputs + op.outputs
                   if isinstance(var, MatrixExpr) for dim in var.shape]
         if counts:
-            largest = max(counts, key=lambda count: count[0])
-            estimate += largest[0] ** 3
-            most = max(most, largest, key=lambda count: count[0])
+            estimate += _block_operations(op, env, max(count for count, _ in counts))
+            most = max(most, *counts, key=lambda count: count[0])
     if estimate > MAX_BLOCK_OPERATIONS:
         count, dim = most
         raise ValueError(f'blocking: {dim} = {env.size(dim)} in {count} blocks makes about '
                          f'{estimate:.2g} block operations (at most {MAX_BLOCK_OPERATIONS:.0e}; '
                          'each takes about half a millisecond to build): choose larger blocks')
+
+
+def _block_operations(op, env, most):
+    """About how many block operations blocking ``op`` makes: its FLOPs over those of the
+    same operation on one block along each dimension (GEMM's ``2*m*n*k``: blocks(m) *
+    blocks(n) * blocks(k); GEMV's ``2*m*n``: blocks(m) * blocks(n) -- the cube of the
+    ``most`` blocks along an axis, used before, took a matrix times a vector in 223
+    blocks for 223 times its 50,000).  A copy (no FLOPs): the square of the most blocks.
+    An operation whose FLOPs are another number (numeric shapes) or unbound: the cube, an
+    upper bound for the level-3 routines.
+
+    >>> from sympy import MatrixSymbol, Symbol
+    >>> from computations.matrices import GEMM
+    >>> n = Symbol('n')
+    >>> S, x = MatrixSymbol('S', n, n), MatrixSymbol('x', n, 1)
+    >>> env = Blocking(CompositeComputation(GEMM(1, S, x)), 10, {n: 1000})
+    >>> _block_operations(GEMM(1, S, x), env, 100), _block_operations(GEMM(1, S, S), env, 100)
+    (10000.0, 1000000.0)
+    """
+    flops = sympify(op.flops)
+    if flops == 0:
+        return float(most) ** 2
+    symbols = flops.free_symbols
+    if symbols and symbols <= set(env.dims):
+        one_block = Binding({s: env.bounds(s)[1] for s in symbols})
+        whole, block = env.binding.value(flops), one_block.value(flops)
+        if whole is not None and block:
+            return max(1.0, float(whole) / float(block))
+    return float(most) ** 3
 
 
 def _results(computation):
