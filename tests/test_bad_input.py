@@ -213,6 +213,24 @@ def test_item11_scalar_facts_are_checked():
         f(np.eye(2), float('nan'))
 
 
+def test_facts_about_dimensions_and_symbol_signs_are_checked():
+    """``Q.lt(k, 2)`` about a dimension, and ``Symbol('a', positive=True)``, went unchecked
+    with ``check_assumptions=True``: only scalar inputs were substituted, and only the
+    assumptions given as a list."""
+    k_ = Symbol('k')
+    X = MatrixSymbol('X', k_, k_)
+    f = computations.function([X], [X * X], [Q.lt(k_, 2)], check_assumptions=True)
+    close(f(np.eye(1))[0], np.eye(1))
+    with pytest.raises(AssumptionError, match=r'^dimension k is declared Q.lt\(k, 2\), but k = 3$'):
+        f(np.eye(3))
+    a = Symbol('a', positive=True)
+    g = computations.function([M, a], [a * M], [Q.diagonal(M)], check_assumptions=True)
+    close(g(np.eye(2), 2.0)[0], 2 * np.eye(2))
+    with pytest.raises(AssumptionError, match=r'^input a is declared Q.positive\(a\), but '
+                                              'a = -5.0$'):
+        g(np.eye(2), -5.0)
+
+
 def test_item11_rounding_is_not_a_violation():
     rng = np.random.default_rng()
     X = rng.standard_normal((50, 50))

@@ -372,6 +372,29 @@ def test_bad_arguments_are_named():
         grad(Trace(W.T * grad(Trace(W.T * L), K)), K)
 
 
+@pytest.mark.parametrize('shift', [-10.0, 0.0, 10.0])
+def test_max_and_min_of_traces_are_differentiated(shift):
+    """``Max`` and ``Min`` are not SymPy Functions: they had no rule ('cannot be
+    differentiated'), and Max of three gives if-then-else conditions.  Each branch is
+    taken in turn (``shift`` moves A's trace below, between and above the others)."""
+    rng = np.random.default_rng(8)
+    f = (sympy.Max(Trace(A), 2 * Trace(W), 0) + sympy.Min(Trace(A * A), Trace(W)) * Trace(A))
+    values = data(8)
+    values[A] = values[A] + shift * np.eye(N) / N
+    assert_matches_differences(f, grad(f, [A, W]), values, [A, W], rng)
+    compiled = computations.function([A, W], [f, *grad(f, [A, W])])(values[A], values[W])
+    for got, want in zip(compiled, [evaluate(g, values) for g in [f, *grad(f, [A, W])]]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_a_function_sympy_cannot_differentiate_is_named():
+    """``sign``: SymPy's derivative is an unevaluated ``Derivative``; the error named the
+    ``Subs`` the compiler met, not ``sign``."""
+    with pytest.raises(UnsupportedExpressionError, match=r'sign\(Trace\(W\)\): SymPy has no '
+                                                         'derivative of sign'):
+        grad(sympy.sign(Trace(W)) * Trace(A * A), W)
+
+
 def test_grad_does_not_depend_on_what_it_is_not_asked_about():
     assert grad(Trace(A), W) == sympy.ZeroMatrix(N, N)
     assert grad(Trace(A * W), [W]) == [A.T]

@@ -452,7 +452,7 @@ class Function:
             specialization = self._specialization(dims)
             specialization.check_memory(prepared_dtype(values))
         if check:                  # on the caller's arrays, as given (not transposed views)
-            check_values(self.assumptions, dict(zip(self.inputs, given)))
+            check_values(self.assumptions, dict(zip(self.inputs, given)), dims)
         if scheduler is not None:
             return specialization.run_dask(values, scheduler), flat
         return specialization.run(values, self.runner), flat

@@ -64,6 +64,7 @@ import sympy
 from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, MatrixExpr,
                    MatrixSymbol, OneMatrix, Piecewise, Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.matexpr import MatrixElement
+from sympy.functions.elementary.miscellaneous import MinMaxBase
 
 from computations.matrices.compiler.canonical import UnsupportedExpressionError, canonicalize, check_shape
 from computations.matrices.expressions import LofCholesky, SymmetricLower, is_log_determinant
@@ -233,7 +234,25 @@ def _function(node, G):
             f'{node}: {type(node).__name__} of the matrix {matrices[0]} (an elementwise or '
             'matrix function) cannot be differentiated; functions of scalars (traces, '
             'determinants...) can')
-    return [(arg, G * node.fdiff(i + 1)) for i, arg in enumerate(node.args)]
+    return [(arg, G * _derivative(node, i + 1)) for i, arg in enumerate(node.args)]
+
+
+def _derivative(node, i):
+    """SymPy's derivative of the scalar function ``node`` in its ``i``-th argument: a step
+    (``Max``, ``Min``: ``Heaviside``, if-then-else conditions) as a ``Piecewise`` of
+    comparisons, And, Or and Not, which the compiler evaluates; where
+    SymPy has none (``sign``, ``floor``: an unevaluated ``Derivative``), an error naming
+    the function, not the ``Subs`` the compiler would meet."""
+    derivative = node.fdiff(i)
+    if derivative.has(sympy.Derivative, sympy.Subs):
+        raise UnsupportedExpressionError(
+            f'{node}: SymPy has no derivative of {type(node).__name__} (it gives '
+            f'{derivative}), so it cannot be differentiated')
+    if derivative.has(sympy.Heaviside):
+        derivative = derivative.rewrite(Piecewise)
+    # Max of three gives if-then-else conditions: as And/Or/Not, which the compiler reads
+    return derivative.replace(sympy.ITE, lambda a, b, c: sympy.Or(sympy.And(a, b),
+                                                                  sympy.And(sympy.Not(a), c)))
 
 
 def _piecewise(node, G):
@@ -284,6 +303,7 @@ _RULES = {
     sympy.Mul: _mul,
     sympy.Pow: _pow,
     sympy.Function: _function,
+    MinMaxBase: _function,                         # Max, Min: not Functions
     Piecewise: _piecewise,
     Trace: lambda node, G: [(node.arg, G * Identity(node.arg.shape[0]))],
     Determinant: lambda node, G: [(node.arg, G * node * Inverse(node.arg).T)],

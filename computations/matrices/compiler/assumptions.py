@@ -233,29 +233,42 @@ def _check_consistent(assumptions):
                              + ', '.join(map(str, scalar))) from None
 
 
-def check_values(assumptions, values):
+def check_values(assumptions, values, dims=None):
     """Check that ``values`` (``{input: array or float}``) keep the promises made about inputs.
 
     Assumptions about a matrix input itself are checked (``Q.symmetric(A)``), not
-    about expressions of matrices; scalar ones are checked once the scalar inputs
-    are substituted (``Q.positive(alpha)``, ``Q.gt(k, 1)``, ``Q.positive(k - 1)``).  Symmetry and
-    orthogonality allow rounding errors; triangular and diagonal structure
-    must be exact zeros; positive definiteness is a Cholesky factorization
-    of a copy.  Raises :class:`AssumptionError` naming the input.
+    about expressions of matrices; scalar ones are checked once the scalar inputs,
+    and the call's sizes of the dimensions (``dims``), are substituted
+    (``Q.positive(alpha)``, ``Q.gt(k, 1)``, ``Q.positive(k - 1)``), and so are the
+    signs a scalar input's symbol declares (``Symbol('a', positive=True)``).  Symmetry
+    and orthogonality allow rounding errors; triangular and diagonal structure must be
+    exact zeros; positive definiteness is a Cholesky factorization of a copy.  Raises
+    :class:`AssumptionError` naming the input (or dimension).
+
+    >>> k = sympy.Symbol('k')
+    >>> check_values([sympy.Q.lt(k, 2)], {}, {k: 3})
+    Traceback (most recent call last):
+    ...
+    computations.matrices.compiler.assumptions.AssumptionError: dimension k is declared Q.lt(k, 2), but k = 3
     """
-    scalars = {var: sympy.Float(value) for var, value in values.items()
-               if not isinstance(var, MatrixExpr)}
-    for assumption in assumptions:
+    numeric = {var: value for var, value in values.items() if not isinstance(var, MatrixExpr)}
+    scalars = {var: sympy.Float(value) for var, value in numeric.items()}
+    scalars.update((d, sympy.Integer(size)) for d, size in (dims or {}).items())
+    signs = [getattr(sympy.Q, fact)(var) for var in numeric if isinstance(var, sympy.Symbol)
+             for fact in _SIGNS if var.assumptions0.get(fact)]
+    for assumption in (*assumptions, *signs):
         (arg, *_) = assumption.arguments
         if not isinstance(arg, MatrixExpr):        # Q.positive(alpha), Q.gt(k, 1), Q.positive(k - 1)
             numbers = assumption.xreplace(scalars)
             if not numbers.free_symbols and (numbers.has(sympy.nan)        # NaN keeps none
                                              or sympy.ask(numbers) is False):
-                named = sorted(map(str, assumption.free_symbols & set(scalars)))
-                raise AssumptionError(f'input {", ".join(named)} is declared {assumption}, but '
-                                      + ', '.join(f'{s} = {values[sympy.Symbol(s)]!r}'
-                                                  if sympy.Symbol(s) in values else s
-                                                  for s in named))
+                named = sorted(assumption.free_symbols & set(scalars), key=str)
+                kind = 'input' if all(s in numeric for s in named) else \
+                    'dimension' if not any(s in numeric for s in named) else 'input and dimension'
+                raise AssumptionError(f'{kind} {", ".join(map(str, named))} is declared '
+                                      f'{assumption}, but ' + ', '.join(
+                                          f'{s} = {numeric[s]!r}' if s in numeric else
+                                          f'{s} = {dims[s]}' for s in named))
             continue
         if arg not in values:
             continue
@@ -265,6 +278,11 @@ def check_values(assumptions, values):
             matrix_value(arg, np.asarray(values[arg])), str(arg))
         if problem:
             raise AssumptionError(f'input {arg} is declared {assumption}, but {problem}')
+
+
+#: The signs a scalar symbol may declare (``Symbol('a', positive=True)``), checked as the
+#: predicates of the same names.
+_SIGNS = ('positive', 'nonnegative', 'negative', 'nonpositive', 'nonzero')
 
 
 def _tolerance(array):
