@@ -10,6 +10,7 @@ on ``sys.path`` and they import it as ``_harness``; a test can do the same
 after putting ``benchmarks/`` on ``sys.path``.
 """
 import math
+import resource
 import statistics
 import time
 
@@ -20,7 +21,7 @@ from scipy.linalg import blas, lapack
 from computations.schedulers.calls import symmetrize
 
 __all__ = ['data', 'kalman_scipy', 'relative_error', 'check', 'round_robin', 'medians',
-           'smith_loop', 'loglog_slope', 'seconds_text', 'save_figure']
+           'smith_loop', 'loglog_slope', 'seconds_text', 'save_figure', 'faults_per_call']
 
 
 def data(n, k, seed=0):
@@ -129,6 +130,24 @@ def round_robin(contestants, repeat, pause=0.3):
             times[name].append(time.perf_counter() - start)
             del result
     return times
+
+
+def faults_per_call(call, calls=20):
+    """The minor page faults of the process per call of ``call`` (a function of no
+    argument), over ``calls`` calls, each result dropped before the next: the fresh pages
+    the call touches, each one a trap into the kernel (2-3 us apiece on this virtual
+    machine).  How many depends on the allocator's state as well as on the call: glibc
+    returns freed memory at the top of its heap to the system once more than its trim
+    threshold is free, and the threshold rises after the first large block is freed.
+
+    >>> faults_per_call(lambda: None, calls=3) >= 0
+    True
+    """
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        result = call()
+        del result
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
 
 
 def loglog_slope(points):

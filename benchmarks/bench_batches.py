@@ -23,17 +23,31 @@ add overhead); contestants alternate (``_harness.round_robin``), medians of
 stacked NumPy and >= 10x faster than the SciPy loop.  The growth run times
 the compiled batch and stacked NumPy at n = 6, k = 3 over batch sizes.
 
-Run: ``./dev bench batches [--repeat 5] [--quick]``.
+Every contestant's minor page faults per call are counted too: on this virtual
+machine a fault costs 2-3 us, and a call that touches fresh pages (new memory
+from the system) can spend half its time on them.  How many pages are fresh
+depends on the C allocator's state, which the process's history sets (glibc
+returns freed memory at the top of its heap to the system once more than its
+trim threshold is free, and raises that threshold after the first large block
+is freed), so ``--allocator both`` (the default) runs the cases twice: in this
+process, and in a child whose allocator keeps what is freed
+(:data:`RETAINING`: the trim and mmap thresholds of glibc set high), where
+fresh pages are the results' only.
+
+Run: ``./dev bench batches [--repeat 5] [--quick] [--allocator both]``.
 """
 import argparse
 import datetime
+import os
 import statistics
+import subprocess
+import sys
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 import peers
-from _harness import kalman_scipy, loglog_slope, round_robin
+from _harness import faults_per_call, kalman_scipy, loglog_slope, round_robin
 
 import computations
 from computations.matrices.examples.kalman import kalman
@@ -41,6 +55,10 @@ from computations.matrices.examples.kalman import kalman
 CASES = ((10_000, 6, 3), (1_000, 50, 20))
 WARM_CALLS = 10
 GROWTH = (100, 1_000, 10_000)
+
+#: The environment of a glibc allocator that keeps freed memory for the next allocation
+#: instead of returning it to the system (read at the process's start).
+RETAINING = {'MALLOC_TRIM_THRESHOLD_': str(2 ** 30), 'MALLOC_MMAP_THRESHOLD_': str(2 ** 25)}
 
 
 def stacks(count, n, k, seed=0):
@@ -117,30 +135,43 @@ def run_case(f, count, n, k, repeat, jax_update):
         check(call(), reference)
     warm(contestants)
     times = round_robin(contestants, repeat, pause=0.05)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return {name: (statistics.median(t), faults_per_call(contestants[name], calls=5))
+            for name, t in times.items()}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--quick', action='store_true', help='a tenth of the batch sizes')
+    parser.add_argument('--allocator', choices=('default', 'retaining', 'both'), default='both',
+                        help='the C allocator the cases run with (see the docstring)')
     args = parser.parse_args(argv)
+    retaining = all(os.environ.get(k) == v for k, v in RETAINING.items())
+    if args.allocator == 'retaining' and not retaining:     # the setting is read at start
+        command = [sys.executable, __file__, '--repeat', str(args.repeat),
+                   '--allocator', 'retaining'] + ['--quick'] * args.quick
+        subprocess.run(command, env={**os.environ, **RETAINING}, check=True)
+        return
     scale = 10 if args.quick else 1
     inputs, outputs, assumptions = kalman()
     f = computations.function(inputs, outputs, assumptions)
     jax_update = jax_vmap()
     print(f'{datetime.datetime.now():%Y-%m-%d %H:%M}, BLAS on one thread, '
-          f'medians of {args.repeat} alternating samples\n')
-    print('| targets | n | k | contestant | seconds | per target (µs) | vs compiled |')
-    print('|---:|---:|---:|---|---:|---:|---:|')
+          f'medians of {args.repeat} alternating samples, '
+          f'{"a retaining" if retaining else "the default"} allocator\n')
+    print('| targets | n | k | contestant | seconds | per target (µs) | vs compiled | '
+          'faults per call |')
+    print('|---:|---:|---:|---|---:|---:|---:|---:|')
     with threadpool_limits(1):
         for count, n, k in CASES:
             count //= scale
             found = run_case(f, count, n, k, args.repeat, jax_update)
-            for name, seconds in found.items():
+            for name, (seconds, faults) in found.items():
                 print(f'| {count} | {n} | {k} | {name} | {seconds:.4f} | '
-                      f'{seconds / count * 1e6:.1f} | {seconds / found["compiled"]:.2f}x |',
-                      flush=True)
+                      f'{seconds / count * 1e6:.1f} | {seconds / found["compiled"][0]:.2f}x | '
+                      f'{faults:.0f} |', flush=True)
+        if retaining:
+            return
         print('\ngrowth at n = 6, k = 3 (per target, µs):\n')
         print('| targets | compiled | numpy stacked |')
         print('|---:|---:|---:|')
@@ -158,6 +189,9 @@ def main(argv=None):
                   f'{found["numpy stacked"] / count * 1e6:.1f} |', flush=True)
         print('\ngrowth exponent of the time in the batch size: ' + ', '.join(
             f'{name} {loglog_slope(p):.2f}' for name, p in points.items()))
+    if args.allocator == 'both':
+        print(flush=True)
+        main([*(argv or sys.argv[1:]), '--allocator', 'retaining'])
 
 
 if __name__ == '__main__':
