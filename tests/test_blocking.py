@@ -263,9 +263,13 @@ def test_failing_block_names_the_block():
 
 def test_blocksize_errors():
     X = MatrixSymbol('X', sympy.Symbol('n'), 3)
-    for bad in (0, -2, 2.5, True):
-        with pytest.raises(ValueError, match='blocksize must be a positive integer'):
+    for bad, error in ((0, ValueError), (-2, ValueError), (2.5, TypeError), (True, TypeError),
+                       ('2', TypeError)):    # a value out of range, a value of the wrong type
+        with pytest.raises(error, match='blocksize must be a positive integer'):
             computations.function([X], [X.T * X], blocksize=bad)
+    with pytest.raises(TypeError, match=r"sizes: n must be a positive integer, got 2.0 "
+                                        r'\(float\)'):
+        computations.function([X], [X.T * X], sizes={'n': 2.0})
     with pytest.raises(ValueError, match=r'blocksize: m is not a dimension .*dimensions: n'):
         computations.function([X], [X.T * X], blocksize={'m': 2})
     with pytest.raises(ValueError, match=r'blocksize\[n\] must be a positive integer'):

@@ -178,7 +178,7 @@ def check_shapes_at(inputs, sizes, given, defaults=True):
                 raise ValueError(f"sizes: {bound} makes input {var}'s {axis} {expr} = "
                                  f'{value}, not a size')
             if defaults:
-                    raise ValueError(f"the default sizes ({bound}) make input {var}'s {axis} "
+                raise ValueError(f"the default sizes ({bound}) make input {var}'s {axis} "
                                  f'{expr} = {value}, not a size: give sizes= that make '
                                  'every input a matrix')
 
@@ -202,6 +202,11 @@ def _per_dimension(option, mapping, dimensions, label):
 
 
 def _positive(value, label):
-    if not is_integer(value) or value < 1:
+    """``value`` as an int: a TypeError when it is no integer (a float, a bool, a string),
+    a ValueError when it is not positive, as for ``cache_size``."""
+    if not is_integer(value):
+        raise TypeError(f'{label} must be a positive integer, got {value!r} '
+                        f'({type(value).__name__})')
+    if value < 1:
         raise ValueError(f'{label} must be a positive integer, got {value!r}')
     return int(value)
