@@ -17,7 +17,9 @@ every problem shares ``(rows, columns, 1)`` (so that it broadcasts), a scalar pe
 operations have kernels written for the layout (:data:`KERNELS`); every other operation
 runs its batch-first kernel on views with the batch moved first (:func:`_adapted`), so
 every operation with a stacked kernel has one here too.  Failures raise
-``numpy.linalg.LinAlgError``, as there.
+``numpy.linalg.LinAlgError``, as there.  In a chunked run the primitives write into
+arrays taken from the run's :class:`ChunkBuffers` (:func:`taking_from`), the same memory
+chunk after chunk and call after call; elsewhere into fresh arrays.
 
 >>> import sympy
 >>> from computations.matrices import POTRF
@@ -27,6 +29,8 @@ every operation with a stacked kernel has one here too.  Failures raise
 (array([[2., 0.],
        [0., 2.]]), (2, 2, 2))
 """
+import contextlib
+import contextvars
 import sys
 
 import numpy as np
@@ -37,7 +41,8 @@ from computations.matrices import AXPY, COPY, SCAL, SCALAR
 from .stacked_kernels import STACKED, products_and_solves
 
 __all__ = ['KERNELS', 'BATCH_LAST_MAX', 'BATCH_LAST_MIN_PROBLEMS', 'to_batch_last',
-           'to_batch_first', 'matmul', 'cholesky', 'triangular_solve']
+           'to_batch_first', 'matmul', 'cholesky', 'triangular_solve', 'ChunkBuffers',
+           'taking_from']
 
 #: The front door runs a batch on this layout when no matrix has more rows or columns than
 #: this and it has at least :data:`BATCH_LAST_MIN_PROBLEMS` problems (batch-first
@@ -54,6 +59,73 @@ BATCH_LAST_MIN_PROBLEMS = 500
 KERNELS = {}
 
 
+class ChunkBuffers:
+    """The arrays a chunked run's kernels write into, taken again chunk after chunk and
+    call after call: the ``i``-th array taken since the last :meth:`rewind` is the memory
+    of the ``i``-th array taken after the one before (grown when too small).
+
+    A chunk's kernels take the same arrays in the same order in every chunk, so after the
+    first chunk a run allocates nothing but its results: fresh memory from the system
+    costs page faults (2-3 us apiece on a virtual machine), and a Kalman batch of 10,000
+    problems at n = 6 spent half its time on them when the allocator returned each
+    chunk's memory to the system.  Whoever rewinds must hold no array taken before it:
+    :func:`~computations.schedulers.stacked.run_in_chunks` copies each chunk's results out
+    first.
+
+    >>> buffers = ChunkBuffers()
+    >>> a = buffers.take((2, 3), np.float64); buffers.rewind()
+    >>> b = buffers.take((3, 2), np.float64)
+    >>> b.shape, bool(np.shares_memory(a, b)), buffers.nbytes
+    ((3, 2), True, 48)
+    """
+    __slots__ = ('_memory', '_next')
+
+    def __init__(self):
+        self._memory, self._next = [], 0
+
+    def take(self, shape, dtype):
+        """An uninitialized C-ordered array of ``shape`` and ``dtype``."""
+        dtype = np.dtype(dtype)
+        nbytes = dtype.itemsize * int(np.prod(shape))
+        i, self._next = self._next, self._next + 1
+        if i == len(self._memory):
+            self._memory.append(np.empty(nbytes, np.uint8))
+        elif self._memory[i].nbytes < nbytes:
+            self._memory[i] = np.empty(nbytes, np.uint8)
+        return self._memory[i][:nbytes].view(dtype).reshape(shape)
+
+    def rewind(self):
+        """Take the same arrays again from the first (see above)."""
+        self._next = 0
+
+    @property
+    def nbytes(self):
+        """The bytes held."""
+        return sum(memory.nbytes for memory in self._memory)
+
+
+#: The :class:`ChunkBuffers` this context's kernels take their results from (None: fresh
+#: arrays), set by :func:`taking_from`.
+_BUFFERS = contextvars.ContextVar('computations_chunk_buffers', default=None)
+
+
+@contextlib.contextmanager
+def taking_from(buffers):
+    """Run this layout's kernels, in this context, on arrays taken from ``buffers`` (a
+    :class:`ChunkBuffers`; None: fresh arrays)."""
+    token = _BUFFERS.set(buffers)
+    try:
+        yield buffers
+    finally:
+        _BUFFERS.reset(token)
+
+
+def _empty(shape, dtype):
+    """An uninitialized array, from this context's buffers when it has them."""
+    buffers = _BUFFERS.get()
+    return np.empty(shape, dtype) if buffers is None else buffers.take(shape, dtype)
+
+
 def to_batch_last(value):
     """A batch-first value (``(batch, rows, columns)``) on this layout, contiguous; a
     shared matrix (two dimensions) with a batch of one.
@@ -63,7 +135,9 @@ def to_batch_last(value):
     """
     if value.ndim == 2:
         return value[:, :, None]
-    return np.ascontiguousarray(np.moveaxis(value, 0, -1))
+    out = _empty(value.shape[1:] + value.shape[:1], value.dtype)
+    np.copyto(out, np.moveaxis(value, 0, -1))
+    return out
 
 
 def to_batch_first(value):
@@ -116,14 +190,19 @@ def matmul(A, B):
     >>> bool(np.allclose(matmul(B, A)[:, :, 0], B[:, :, 0] @ A[:, :, 0]))
     True
     """
+    dtype = np.result_type(A, B)
     if _shared(A):
         rows, columns, count = B.shape
-        return (A[:, :, 0] @ B.reshape(rows, columns * count)).reshape(A.shape[0], columns,
-                                                                       count)
-    if _shared(B):
-        return np.moveaxis(np.tensordot(A, B[:, :, 0], axes=([1], [0])), 2, 1)
+        out = _empty((A.shape[0], columns * count), dtype)
+        np.matmul(A[:, :, 0], B.reshape(rows, columns * count), out=out)
+        return out.reshape(A.shape[0], columns, count)
+    if _shared(B):                 # for each row i of A: its (batch, l) transpose times B
+        out = _empty((A.shape[0], A.shape[2], B.shape[1]), dtype)
+        np.matmul(np.swapaxes(A, 1, 2), B[:, :, 0], out=out)
+        return np.swapaxes(out, 1, 2)
     work = A.shape[0] * A.shape[1] * B.shape[1]
-    return np.einsum('ilb,ljb->ijb', A, B, optimize=work > 1000)
+    return np.einsum('ilb,ljb->ijb', A, B, optimize=work > 1000,
+                     out=_empty((A.shape[0], B.shape[1], max(A.shape[2], B.shape[2])), dtype))
 
 
 def triangle(A, lower, unit=False):
@@ -135,7 +214,9 @@ def triangle(A, lower, unit=False):
     """
     rows, columns = np.indices(A.shape[:2])
     mask = rows >= columns if lower else rows <= columns
-    T = np.where(mask[:, :, None], A, A.dtype.type(0))
+    T = _empty(A.shape, A.dtype)
+    T.fill(0)
+    np.copyto(T, A, where=mask[:, :, None])
     if unit:
         T[np.arange(A.shape[0]), np.arange(A.shape[0])] = 1.0
     return T
@@ -151,7 +232,8 @@ def cholesky(S):
            [0., 1.]])
     """
     n = S.shape[0]
-    L = np.zeros_like(S)
+    L = _empty(S.shape, S.dtype)
+    L.fill(0)
     for j in range(n):
         d = S[j, j] - np.einsum('lb,lb->b', L[j, :j], L[j, :j]) if j else S[j, j]
         if not np.all(d > 0):
@@ -185,7 +267,7 @@ def triangular_solve(T, B, lower):
                                           lower=lower, check_finite=False)
         return X.reshape(rows, columns, count)
     count = max(T.shape[2], B.shape[2])
-    X = np.empty((n, B.shape[1], count), dtype=np.result_type(T, B))
+    X = _empty((n, B.shape[1], count), np.result_type(T, B))
     for step, i in enumerate(range(n) if lower else range(n - 1, -1, -1)):
         done = slice(0, i) if lower else slice(i + 1, n)
         rest = B[i] if not step else B[i] - np.einsum('lb,lkb->kb', T[i, done], X[done])

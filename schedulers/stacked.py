@@ -181,15 +181,21 @@ def _slots(computation, variables):
 #: Kalman update of 10,000 problems at n = 6 ran in 8.1 ms whole and 6.1 ms in chunks of
 #: 2,000 (1.2 KB a problem); at n = 50 (60 KB a problem) chunks of 100 were best.  On the
 #: batch-last layout (a process past its first calls; this machine's L2 is 1 MiB a core):
-#: 9.5 ms in chunks of 1 MiB, 6.2 of 2 MiB, 11.6 of 4 MiB.
+#: 9.5 ms in chunks of 1 MiB, 6.2 of 2 MiB, 11.6 of 4 MiB (before its kernels took their
+#: arrays from kept buffers: those figures include each chunk's fresh pages).
 CHUNK_BYTES = 2 ** 21
 MIN_CHUNK = 64
 
 
-def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype=None):
+def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype=None,
+                  buffers=None):
     """:func:`run_stacked` over the ``batch`` (a shape) in chunks of problems, in
     ``layout`` (and ``dtype``, as there); the results have the batch's shape as their
-    leading dimensions.
+    leading dimensions.  The batch-last kernels write into arrays taken from ``buffers``
+    (a :class:`~computations.schedulers.batch_last.ChunkBuffers`, rewound before each
+    chunk, when given): each chunk's results are copied out before the next chunk takes
+    the same memory again, so a caller that keeps ``buffers`` for its next run allocates
+    only the results.
 
     ``values`` are stacks whose leading dimensions broadcast to ``batch``, or matrices
     every problem shares (two dimensions).
@@ -215,14 +221,26 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
             broadcast[var] = value.reshape((1,) * (len(batch) + 2 - value.ndim) + value.shape)
         else:
             flat[var] = value
-    index, _ = _numbering(computation)
-    outputs = [None] * len(results)
     # The first chunk guesses a problem's bytes from its inputs' (intermediates and results
     # about twice as many again), then measures them.
     given = sum(value.itemsize * math.prod(value.shape[-2:])
                 for value in (*flat.values(), *broadcast.values()) if value.ndim > 2)
     start, chunk = 0, max(MIN_CHUNK, CHUNK_BYTES // max(3 * given, 1))
+    with batch_last.taking_from(buffers):
+        return _chunks(computation, flat, broadcast, results, batch, layout, dtype, buffers,
+                       start, chunk)
+
+
+def _chunks(computation, flat, broadcast, results, batch, layout, dtype, buffers, start,
+            chunk):
+    """The loop of :func:`run_in_chunks` over the chunks, from ``start`` in chunks of
+    ``chunk`` problems (the first chunk's size a guess, the next ones' measured)."""
+    count = math.prod(batch)
+    index, _ = _numbering(computation)
+    outputs = [None] * len(results)
     while start < count:
+        if buffers is not None:
+            buffers.rewind()      # the last chunk's values are dead: its results copied out
         part = {var: layout.enter(value[start:start + chunk] if value.ndim > 2 else value)
                 for var, value in flat.items()}
         part.update((var, layout.enter(_gathered(value, batch, start, start + chunk)))

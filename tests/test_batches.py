@@ -391,6 +391,63 @@ def _no_loop(*args, **kwargs):
     raise AssertionError('ran problem by problem')
 
 
+def _kalman_stacks(rng, count):
+    return (rng.standard_normal((count, 6, 1)), _spd(rng, (count,), 6, np.float64),
+            rng.standard_normal((3, 6)), _spd(rng, (), 3, np.float64),
+            rng.standard_normal((count, 3, 1)))
+
+
+def test_batch_last_chunks_take_their_arrays_again_and_no_result_shares_them(monkeypatch):
+    """The chunks of a batch-last run, and the next call's, write into the same buffers
+    (kept by the function); every result is a fresh array, untouched by the next call, and
+    equal to the single calls."""
+    inputs, outputs, assumptions = kalman()
+    f = computations.function(inputs, outputs, assumptions)
+    monkeypatch.setattr(compiled_module, 'run_batch', _no_loop)
+    rng = np.random.default_rng()
+    with chunks_of(64, batch_last=True):
+        first = _kalman_stacks(rng, 300)                       # five chunks
+        results = f(*first)
+        kept = [r.copy() for r in results]
+        buffers, = f._chunk_buffers
+        held = buffers.nbytes
+        second = _kalman_stacks(rng, 300)
+        again = f(*second)
+    assert f._chunk_buffers == [buffers] and buffers.nbytes == held > 0
+    for result, copy in zip(results, kept):
+        np.testing.assert_array_equal(result, copy)
+    for values, stacked_results in ((first, results), (second, again)):
+        for i in (0, 77, 299):
+            single = f(*(v[i] if v.ndim == 3 else v for v in values))
+            for got, want in zip(stacked_results, single):
+                assert relative_error(got[i], want) < 1e-12
+    for result in (*results, *again):
+        assert not any(np.shares_memory(result, memory) for memory in buffers._memory)
+
+
+def test_threads_running_batches_of_one_function_at_once_get_their_own_results():
+    """Calls from several threads at once each take buffers of their own (one is kept)."""
+    import threading
+    inputs, outputs, assumptions = kalman()
+    f = computations.function(inputs, outputs, assumptions)
+    rng = np.random.default_rng()
+    work = [_kalman_stacks(rng, 600) for _ in range(4)]
+    expected = [f(*values) for values in work]
+    failures = []
+
+    def run(values, want):
+        for _ in range(10):
+            for got, result in zip(f(*values), want):
+                if relative_error(got, result) > 1e-12:
+                    failures.append(relative_error(got, result))
+    threads = [threading.Thread(target=run, args=pair) for pair in zip(work, expected)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures and len(f._chunk_buffers) == 1
+
+
 @pytest.mark.parametrize('batch_last', [False, True])
 def test_inputs_returned_as_they_are_constants_and_empty_matrices_in_a_batch(batch_last):
     """Outputs that no operation computes (an input, a constant) and bindings with an empty

@@ -194,8 +194,8 @@ def run_stacked_batch(function, values, batch):
     problem: a blocked or low-memory function, a matrix larger than :data:`STACKED_MAX`, an
     operation without a stacked kernel, or a failure (a matrix that is not positive
     definite, say), which the problem-by-problem run then names."""
-    from computations.schedulers.batch_last import BATCH_LAST_MIN_PROBLEMS
-    from computations.schedulers.stacked import BATCH_FIRST, run_in_chunks
+    from computations.schedulers.batch_last import BATCH_LAST_MIN_PROBLEMS, ChunkBuffers
+    from computations.schedulers.stacked import BATCH_FIRST, BATCH_LAST, run_in_chunks
     if function.blocksize is not None or function.low_memory or not math.prod(batch):
         return None
     matrices = {var: _column(var, np.asarray(value))
@@ -224,12 +224,18 @@ def run_stacked_batch(function, values, batch):
             scalar = np.asarray(value, dtype=np.float64)
             stacks[var] = scalar.reshape(scalar.shape + (1, 1))
     stacks.update(constants)
+    # the chunks' buffers of the last batch-last run, unless another thread holds them
+    held = function._chunk_buffers
+    buffers = None if layout is not BATCH_LAST else held.pop() if held else ChunkBuffers()
     try:
         with np.errstate(divide='raise', over='raise', invalid='raise'):
             results = run_in_chunks(spec.unblocked, stacks, spec.results, batch, layout,
-                                    dtype)
+                                    dtype, buffers)
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         return None
+    finally:
+        if buffers is not None and not held:
+            held.append(buffers)
     return tuple(result if isinstance(var, MatrixExpr) else result[..., 0, 0]
                  for var, result in zip(spec.results, results))
 

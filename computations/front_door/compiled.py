@@ -283,6 +283,10 @@ class Function:
         #: trailing shapes and the dtype -> the dimension sizes, the constants' arrays of the
         #: program that runs them stacked (None: it does not), and the stacks' layout.
         self._batches = {}
+        #: The buffers a batch-last run's chunks take their arrays from, kept for the next
+        #: batch (:class:`~computations.schedulers.batch_last.ChunkBuffers`): at most one,
+        #: out of this list while a call holds it.
+        self._chunk_buffers = []
         #: The hot path: calls with arrays of a layout seen before (module dispatch).
         self._dispatch = Dispatch(self._names, self._matrices, self.structure.kind,
                                   outputs=self.names, cache=self._cache) \
