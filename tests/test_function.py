@@ -381,7 +381,12 @@ def test_singular_general_matrix_is_named():
 @pytest.mark.parametrize('inputs, outputs, error, message', [
     ([S, 'x'], [S], TypeError, 'inputs must be MatrixSymbols or scalar Symbols'),
     ([S, S], [S], ValueError, 'S given more than once'),
-    ([S], [x], ValueError, r'output 0 \(x\) uses x, which are not inputs'),
+    ([S], [x], ValueError, r'output 0 \(x\) uses x, which is neither an input nor a '
+                           r'dimension of one'),
+    ([S], [sympy.ZeroMatrix(Symbol('m'), S.shape[0]), x * Symbol('y') * S], ValueError,
+     r'output 0 \(0\) uses m, which is neither an input nor a dimension of one'),
+    ([S], [x * Symbol('y') * S], ValueError, r'uses x, y, which are neither inputs nor '
+                                             r'dimensions of one'),
     ([S], [sympy.Trace(sympy.HadamardProduct(S, S)) * S], TypeError, 'Hadamard'),
     ([S], [sympy.HadamardProduct(S, S)], TypeError, 'not supported'),
     ([S], [S**alpha], ValueError, 'alpha'),

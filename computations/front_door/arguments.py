@@ -120,8 +120,11 @@ def check_output(i, output, inputs, properties):
     known = set(inputs) | set(dimensions(inputs))
     unknown = [s for s in output.free_symbols if s not in known]
     if unknown:
+        what = ('is neither an input nor a dimension' if len(unknown) == 1
+                else 'are neither inputs nor dimensions')
         raise ValueError(f'output {i} ({output}) uses {", ".join(sorted(map(str, unknown)))}, '
-                         'which are not inputs')
+                         f'which {what} of one (a size is read from the shape of an input '
+                         'that has it)')
     return properties.canonical(output)
 
 

@@ -169,11 +169,11 @@ def function(inputs: Sequence[sympy.Symbol | MatrixSymbol] | sympy.Symbol | Matr
         ``inputs`` that are not ``MatrixSymbol``\\ s or ``Symbol``\\ s, outputs
         that are not SymPy expressions, or options of the wrong type.
     ValueError
-        An input given twice, an output using symbols that are not inputs,
-        assumptions that are not about inputs, that the compiler does not
-        use, or that contradict each other or the shapes; ``names`` of the
-        wrong count; bad ``sizes``, ``blocksize``, ``donate``, ``runner`` or
-        ``cache_size``.
+        An input given twice, an output using symbols that are neither
+        inputs nor their dimensions, assumptions that are not about inputs,
+        that the compiler does not use, or that contradict each other or the
+        shapes; ``names`` of the wrong count; ``sizes``, ``blocksize``,
+        ``donate``, ``runner`` or ``cache_size`` out of range.
 
     A call raises a ``TypeError`` for a wrong number or name of arguments, a
     :class:`~computations.matrices.dtypes.DtypeError` (a ``TypeError`` and
