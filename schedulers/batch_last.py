@@ -60,28 +60,32 @@ KERNELS = {}
 
 
 class ChunkBuffers:
-    """The arrays a chunked run's kernels write into, taken again chunk after chunk and
-    call after call: the ``i``-th array taken since the last :meth:`rewind` is the memory
-    of the ``i``-th array taken after the one before (grown when too small).
+    """Memory a chunked run's kernels write into, used again chunk after chunk and call
+    after call: after a :meth:`rewind`, the ``i``-th array taken lies in the same memory as
+    the ``i``-th array taken after the rewind before (grown when it is too small).
 
-    A chunk's kernels take the same arrays in the same order in every chunk, so after the
-    first chunk a run allocates nothing but its results: fresh memory from the system
-    costs page faults (2-3 us apiece on a virtual machine), and a Kalman batch of 10,000
-    problems at n = 6 spent half its time on them when the allocator returned each
-    chunk's memory to the system.  Whoever rewinds must hold no array taken before it:
-    :func:`~computations.schedulers.stacked.run_in_chunks` copies each chunk's results out
-    first.
+    A chunk's kernels take arrays of the same sizes in the same order in every full chunk,
+    so after the first chunk a run's products, solves and Cholesky factors allocate
+    nothing: fresh memory from the system costs page faults (2-3 us apiece on a virtual
+    machine), and a Kalman batch of 10,000 problems at n = 6 spent half its time on them
+    when the allocator returned each chunk's memory to the system.  Whoever rewinds must
+    hold no array taken before it: :func:`~computations.schedulers.stacked.run_in_chunks`
+    copies each chunk's results out first.  ``chunks`` remembers, per program, the chunk
+    size a run measured, so that the next run starts at it (not at a guess that grows the
+    memory beyond it); :meth:`release` lets the memory go.
 
     >>> buffers = ChunkBuffers()
     >>> a = buffers.take((2, 3), np.float64); buffers.rewind()
     >>> b = buffers.take((3, 2), np.float64)
     >>> b.shape, bool(np.shares_memory(a, b)), buffers.nbytes
     ((3, 2), True, 48)
+    >>> buffers.release(); buffers.nbytes
+    0
     """
-    __slots__ = ('_memory', '_next')
+    __slots__ = ('_memory', '_next', 'chunks')
 
     def __init__(self):
-        self._memory, self._next = [], 0
+        self._memory, self._next, self.chunks = [], 0, {}
 
     def take(self, shape, dtype):
         """An uninitialized C-ordered array of ``shape`` and ``dtype``."""
@@ -95,8 +99,12 @@ class ChunkBuffers:
         return self._memory[i][:nbytes].view(dtype).reshape(shape)
 
     def rewind(self):
-        """Take the same arrays again from the first (see above)."""
+        """Take the same memory again from the first array (see above)."""
         self._next = 0
+
+    def release(self):
+        """Let all the memory go (arrays taken before stay valid: they hold theirs)."""
+        self._memory, self._next = [], 0
 
     @property
     def nbytes(self):
@@ -179,7 +187,8 @@ def matmul(A, B):
     """``A @ B`` for each problem; either may be shared (a batch of one).
 
     A shared ``A`` times a stack is one GEMM over the batch (the stack's columns side by
-    side); a stack times a shared ``B`` a ``tensordot`` (GEMM); two stacks an ``einsum``,
+    side); a stack times a shared ``B`` a stacked ``matmul`` over A's rows (a GEMM each);
+    two stacks an ``einsum``,
     which ran faster than NumPy's batch-first stacked ``matmul`` at these sizes (6 x 6 by
     6 x 6, 2,000 problems: 281 us; 12 x 12, 1,000: 1.3 ms) -- above 1,000 multiply-adds
     a problem ``einsum``'s own contraction order, by BLAS, is faster.

@@ -194,8 +194,10 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
     leading dimensions.  The batch-last kernels write into arrays taken from ``buffers``
     (a :class:`~computations.schedulers.batch_last.ChunkBuffers`, rewound before each
     chunk, when given): each chunk's results are copied out before the next chunk takes
-    the same memory again, so a caller that keeps ``buffers`` for its next run allocates
-    only the results.
+    the same memory again, so in a caller that keeps ``buffers`` for its next run the
+    products, solves and Cholesky factors allocate nothing (the other kernels, and the
+    temporaries inside some, still do).  The chunk size measured by a first chunk is
+    remembered in ``buffers``, and the memory a first chunk's guess took beyond it let go.
 
     ``values`` are stacks whose leading dimensions broadcast to ``batch``, or matrices
     every problem shares (two dimensions).
@@ -225,19 +227,23 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
     # about twice as many again), then measures them.
     given = sum(value.itemsize * math.prod(value.shape[-2:])
                 for value in (*flat.values(), *broadcast.values()) if value.ndim > 2)
-    start, chunk = 0, max(MIN_CHUNK, CHUNK_BYTES // max(3 * given, 1))
+    key = (computation, given, CHUNK_BYTES, MIN_CHUNK)  # what the measured size depends on
+    measured = None if buffers is None else buffers.chunks.get(key)
+    chunk = measured or max(MIN_CHUNK, CHUNK_BYTES // max(3 * given, 1))
     with batch_last.taking_from(buffers):
         return _chunks(computation, flat, broadcast, results, batch, layout, dtype, buffers,
-                       start, chunk)
+                       chunk, None if measured else key)
 
 
-def _chunks(computation, flat, broadcast, results, batch, layout, dtype, buffers, start,
-            chunk):
-    """The loop of :func:`run_in_chunks` over the chunks, from ``start`` in chunks of
-    ``chunk`` problems (the first chunk's size a guess, the next ones' measured)."""
+def _chunks(computation, flat, broadcast, results, batch, layout, dtype, buffers, chunk,
+            guessed):
+    """The loop of :func:`run_in_chunks` over the chunks of ``chunk`` problems; the first
+    chunk's size is a guess when ``guessed`` is the key to remember the measured size under
+    (in ``buffers``: the memory the guess grew beyond it is let go)."""
     count = math.prod(batch)
     index, _ = _numbering(computation)
     outputs = [None] * len(results)
+    start = 0
     while start < count:
         if buffers is not None:
             buffers.rewind()      # the last chunk's values are dead: its results copied out
@@ -251,10 +257,14 @@ def _chunks(computation, flat, broadcast, results, batch, layout, dtype, buffers
             if outputs[i] is None:
                 outputs[i] = np.empty((count,) + result.shape[-2:], dtype=result.dtype)
             outputs[i][start:start + chunk] = result     # a shared result broadcasts
-        if start == 0:
+        if start == 0 and guessed is not None:
             size = min(chunk, count)
             per_problem = sum(v.nbytes for v in found if v is not None and v.ndim > 2) / size
             chunk = max(MIN_CHUNK, int(CHUNK_BYTES // max(per_problem, 1)))
+            if buffers is not None:
+                buffers.chunks[guessed] = chunk
+                if chunk < size < count:            # the guess took more than a chunk needs
+                    buffers.release()
             start = size
         else:
             start += chunk

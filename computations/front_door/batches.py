@@ -225,8 +225,12 @@ def run_stacked_batch(function, values, batch):
             stacks[var] = scalar.reshape(scalar.shape + (1, 1))
     stacks.update(constants)
     # the chunks' buffers of the last batch-last run, unless another thread holds them
-    held = function._chunk_buffers
-    buffers = None if layout is not BATCH_LAST else held.pop() if held else ChunkBuffers()
+    held, buffers = function._chunk_buffers, None
+    if layout is BATCH_LAST:
+        try:
+            buffers = held.pop()
+        except IndexError:                 # none kept, or another thread took them first
+            buffers = ChunkBuffers()
     try:
         with np.errstate(divide='raise', over='raise', invalid='raise'):
             results = run_in_chunks(spec.unblocked, stacks, spec.results, batch, layout,

@@ -284,8 +284,9 @@ class Function:
         #: program that runs them stacked (None: it does not), and the stacks' layout.
         self._batches = {}
         #: The buffers a batch-last run's chunks take their arrays from, kept for the next
-        #: batch (:class:`~computations.schedulers.batch_last.ChunkBuffers`): at most one,
-        #: out of this list while a call holds it.
+        #: batch (:class:`~computations.schedulers.batch_last.ChunkBuffers`): one (two at
+        #: worst, when threads without a GIL return theirs at once), out of this list while
+        #: a call holds it; :meth:`cache_clear` lets them go.
         self._chunk_buffers = []
         #: The hot path: calls with arrays of a layout seen before (module dispatch).
         self._dispatch = Dispatch(self._names, self._matrices, self.structure.kind,
@@ -343,9 +344,11 @@ class Function:
         return self._cache.info()
 
     def cache_clear(self):
-        """Forget every compiled program and the cache statistics."""
+        """Forget every compiled program and the cache statistics, and let the buffers kept
+        for batches go."""
         self._cache.clear()
         self._keys.clear()
+        self._chunk_buffers.clear()
         if self._dispatch is not None:
             self._dispatch.forget()
 
