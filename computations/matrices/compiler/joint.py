@@ -41,7 +41,7 @@ from computations.graph import ComputationsError
 from computations.matrices.compiler.canonical import product
 
 __all__ = ['JointPlanning', 'MAX_JOINT_ROUNDS', 'MAX_FIRST_OUTPUTS', 'MAX_GIVEN_REWRITES',
-           'MAX_GIVEN_SEARCHES']
+           'MAX_GIVEN_SEARCHES', 'MAX_GIVEN_BEFORE_SHARING']
 
 #: Rounds of re-planning each output with the others' operations committed, at most.
 MAX_JOINT_ROUNDS = 3
@@ -49,6 +49,14 @@ MAX_JOINT_ROUNDS = 3
 #: Values two outputs' searches planned, computed first in turn, at most
 #: (:meth:`JointPlanning._sharing`): each a whole planning of the outputs.
 MAX_SHARED_VALUES = 4
+
+#: Searches under free operations (:meth:`JointPlanning.given`) the plannings of the outputs
+#: in their first orders may have made, in all, for the shared values to be tried as well
+#: (:meth:`JointPlanning._sharing`): each try is a whole planning of the outputs again, and
+#: the gradients of the Kalman filter's covariance (four outputs) made 7,698 re-plans, 5.3 s
+#: of compilation, of which the four tries took 2.5 s and saved nothing.  The applications
+#: make at most 520 (randomized_inversion), so they try every shared value as before.
+MAX_GIVEN_BEFORE_SHARING = 1500
 
 #: Outputs planned first in turn, at most (:meth:`JointPlanning.plan_outputs`): each a whole search.
 MAX_FIRST_OUTPUTS = 3
@@ -140,6 +148,7 @@ class JointPlanning:
         if self._given_searches <= 0:
             raise _OutOfBudget
         self._given_searches -= 1
+        self._given_made += 1
 
     def _touching(self, ops):
         """Each of ``ops`` with the values it touches (:meth:`_touched`), in a fixed order."""
@@ -217,17 +226,19 @@ class JointPlanning:
         it comes first (the Kalman filter's covariance wants ``S = H*Sigma*H.T + R`` from
         the SYMM it reads anyway, the mean alone through Sigma's Cholesky factor).  Then
         each output of that program is planned again around the others (:meth:`_rounds`).
+        Values two outputs share are tried first (:meth:`_sharing`) unless those plannings
+        were long already (:data:`MAX_GIVEN_BEFORE_SHARING`).
 
         (the module shows ``[X*A - I, A*X*A - A]``, which computes ``X*A`` once).
         """
         firsts = [i for i, expr in enumerate(exprs) if isinstance(expr, MatrixExpr)]
-        best, committed = None, set(self.committed)
+        best, committed, made = None, set(self.committed), self._given_made
         for first in (firsts[:MAX_FIRST_OUTPUTS] if len(exprs) > 1 else []) or [0]:
             order = [first] + [i for i in range(len(exprs)) if i != first]
             found = self._program(exprs, order, committed)
             if best is None or found[0] < best[0]:
                 best = found
-        if len(exprs) > 1:
+        if len(exprs) > 1 and self._given_made - made <= MAX_GIVEN_BEFORE_SHARING:
             best = self._sharing(exprs, best, committed)
         plans = self._rounds(exprs, *map(list, zip(*best[2])))
         self.committed = committed.union(*(p.ops for p in plans))

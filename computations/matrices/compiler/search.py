@@ -193,6 +193,7 @@ class Planner(JointPlanning):
         self._active = set()       # the expressions being planned (the cycle guard)
         self._rewrites = self.max_rewrites
         self._given_searches = MAX_GIVEN_SEARCHES
+        self._given_made = 0       # re-plans under free operations made in all (:mod:`.joint`)
         self._depth = 0            # rewritings being planned, nested
         self._given = None         # planning with other operations free (:mod:`.joint`)
         self._frames = []          # per expression being searched: the expressions it plans
