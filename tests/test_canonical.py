@@ -8,6 +8,8 @@ values should be equal expressions, so several tests compare the canonical
 forms of two ways of writing the same value.  Hypothesis checks that the
 form is idempotent and keeps the value (``sympy.lambdify`` on random data).
 """
+import functools
+import operator
 import re
 
 import numpy as np
@@ -422,3 +424,33 @@ def test_piecewise_scalars_are_canonical_inside():
 def test_scalars_the_generated_code_cannot_evaluate_raise(expr, name):
     with pytest.raises(UnsupportedExpressionError, match=re.escape(name)):
         canonicalize(expr)
+
+
+def test_a_sum_evaluates_its_canonical_terms_once_not_at_every_addition(monkeypatch):
+    """``+`` evaluated every term again at each addition, into a Piecewise coefficient's
+    conditions: 405 evaluations for a sum of 16 terms, 4 of the 4.4 s of the gradient of
+    ``Min(log(det S), Max(...))``.  The sum is made at once from its canonical terms; like
+    terms' Piecewise coefficients are combined and folded as before (the form is the one
+    the addition gave, and canonical again)."""
+    x = Symbol('x')
+    pieces = [sympy.Piecewise((k, x > k), (x, True)) for k in range(16)]
+    matrices = [MatrixSymbol(f'M{k}', 3, 3) for k in range(16)]
+    evaluated = []
+    original = sympy.Piecewise.doit
+
+    def counted(self, **hints):
+        evaluated.append(self)
+        return original(self, **hints)
+    with monkeypatch.context() as patch:
+        patch.setattr(sympy.Piecewise, 'doit', counted)
+        canonicalize(sympy.MatAdd(*[p * M for p, M in zip(pieces, matrices)]))
+    assert len(evaluated) <= 3 * len(pieces)            # a few a term, not 405
+    terms = [pieces[0] * A, pieces[1] * B, pieces[2] * A, c * A.T * B]
+    form = canonicalize(sympy.MatAdd(*terms))
+    combined = sympy.piecewise_fold(pieces[0] + pieces[2])
+    assert isinstance(combined, sympy.Piecewise)
+    assert set(form.args) == {c * A.T * B, pieces[1] * B, combined * A}
+    assert form == canonicalize(functools.reduce(operator.add, terms))   # as by +
+    assert canonicalize(form) == form
+    alone = canonicalize(sympy.MatAdd(pieces[0] * A, pieces[2] * A))    # one term left
+    assert alone == combined * A == canonicalize(pieces[0] * A + pieces[2] * A)

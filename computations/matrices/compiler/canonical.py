@@ -33,7 +33,6 @@ singular whatever the inputs (the zero matrix) a
 (1/2)*B**(-1)*A**(-1) + S*A.T
 """
 import functools
-import operator
 import re
 
 import sympy
@@ -359,7 +358,37 @@ def _sum(terms):
     of the same terms built differently would be different expressions.
     Kept in the active memo (:func:`_kept`).
     """
-    return _kept('sum', terms, lambda: _ordered(functools.reduce(operator.add, terms)))
+    return _kept('sum', terms, lambda: _ordered(_added(terms)))
+
+
+def _added(terms):
+    """The sum of ``terms`` (canonical already), like terms combined, in one SymPy sum.
+
+    ``+`` evaluates its operands again at each addition, into a Piecewise coefficient's
+    conditions: 405 evaluations of the coefficients of a sum of 16 terms, 4 of the 4.4 s
+    of the gradient of ``Min(log(det S), Max(...))``.  Here the terms are not evaluated
+    again, and a coefficient made by combining like terms is folded as :func:`_scalar`
+    folds arithmetic on a Piecewise, so the form is the one ``+`` gave."""
+    if len(terms) == 1:
+        return terms[0]
+    total = MatAdd(*terms).doit(deep=False)
+    parts = total.args if isinstance(total, MatAdd) else (total,)
+    if all(part in terms for part in parts):
+        return total
+    folded = [part if part in terms else _folded(part) for part in parts]
+    return MatAdd(*folded, evaluate=False) if isinstance(total, MatAdd) else folded[0]
+
+
+def _folded(term):
+    """``term`` (a combined like term) with a coefficient of arithmetic on a Piecewise
+    folded into it."""
+    if not isinstance(term, MatMul):
+        return term
+    coefficient, matrices = term.as_coeff_matrices()
+    if isinstance(coefficient, (sympy.Add, sympy.Mul)) \
+            and any(isinstance(a, Piecewise) for a in coefficient.args):
+        return MatMul(sympy.piecewise_fold(coefficient), *matrices).doit(deep=False)
+    return term
 
 
 def _kept(kind, args, build):
