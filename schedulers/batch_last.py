@@ -39,6 +39,7 @@ import scipy.linalg
 from computations.matrices import AXPY, COPY, SCAL, SCALAR
 
 from .stacked_kernels import STACKED, products_and_solves
+from .stacked_linalg import triangle_mask
 
 __all__ = ['KERNELS', 'BATCH_LAST_MAX', 'BATCH_LAST_MIN_PROBLEMS', 'to_batch_last',
            'to_batch_first', 'matmul', 'cholesky', 'triangular_solve', 'ChunkBuffers',
@@ -221,11 +222,9 @@ def triangle(A, lower, unit=False):
     array([[1., 0.],
            [1., 1.]])
     """
-    rows, columns = np.indices(A.shape[:2])
-    mask = rows >= columns if lower else rows <= columns
     T = _empty(A.shape, A.dtype)
     T.fill(0)
-    np.copyto(T, A, where=mask[:, :, None])
+    np.copyto(T, A, where=triangle_mask(A.shape[:2], lower)[:, :, None])
     if unit:
         T[np.arange(A.shape[0]), np.arange(A.shape[0])] = 1.0
     return T

@@ -230,44 +230,34 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
     key = (computation, given, CHUNK_BYTES, MIN_CHUNK)  # what the measured size depends on
     measured = None if buffers is None else buffers.chunks.get(key)
     chunk = measured or max(MIN_CHUNK, CHUNK_BYTES // max(3 * given, 1))
-    with batch_last.taking_from(buffers):
-        return _chunks(computation, flat, broadcast, results, batch, layout, dtype, buffers,
-                       chunk, None if measured else key)
-
-
-def _chunks(computation, flat, broadcast, results, batch, layout, dtype, buffers, chunk,
-            guessed):
-    """The loop of :func:`run_in_chunks` over the chunks of ``chunk`` problems; the first
-    chunk's size is a guess when ``guessed`` is the key to remember the measured size under
-    (in ``buffers``: the memory the guess grew beyond it is let go)."""
-    count = math.prod(batch)
     index, _ = _numbering(computation)
     outputs = [None] * len(results)
     start = 0
-    while start < count:
-        if buffers is not None:
-            buffers.rewind()      # the last chunk's values are dead: its results copied out
-        part = {var: layout.enter(value[start:start + chunk] if value.ndim > 2 else value)
-                for var, value in flat.items()}
-        part.update((var, layout.enter(_gathered(value, batch, start, start + chunk)))
-                    for var, value in broadcast.items())
-        found = _run(computation, part, layout, dtype)
-        for i, var in enumerate(results):
-            result = layout.leave(_result(index, var, found, part))
-            if outputs[i] is None:
-                outputs[i] = np.empty((count,) + result.shape[-2:], dtype=result.dtype)
-            outputs[i][start:start + chunk] = result     # a shared result broadcasts
-        if start == 0 and guessed is not None:
-            size = min(chunk, count)
-            per_problem = sum(v.nbytes for v in found if v is not None and v.ndim > 2) / size
-            chunk = max(MIN_CHUNK, int(CHUNK_BYTES // max(per_problem, 1)))
+    with batch_last.taking_from(buffers):
+        while start < count:
             if buffers is not None:
-                buffers.chunks[guessed] = chunk
-                if chunk < size < count:            # the guess took more than a chunk needs
-                    buffers.release()
-            start = size
-        else:
-            start += chunk
+                buffers.rewind()  # the last chunk's values are dead: its results copied out
+            part = {var: layout.enter(value[start:start + chunk] if value.ndim > 2 else value)
+                    for var, value in flat.items()}
+            part.update((var, layout.enter(_gathered(value, batch, start, start + chunk)))
+                        for var, value in broadcast.items())
+            found = _run(computation, part, layout, dtype)
+            for i, var in enumerate(results):
+                result = layout.leave(_result(index, var, found, part))
+                if outputs[i] is None:
+                    outputs[i] = np.empty((count,) + result.shape[-2:], dtype=result.dtype)
+                outputs[i][start:start + chunk] = result     # a shared result broadcasts
+            if start == 0 and not measured:
+                size = min(chunk, count)
+                per_problem = sum(v.nbytes for v in found if v is not None and v.ndim > 2) / size
+                chunk = max(MIN_CHUNK, int(CHUNK_BYTES // max(per_problem, 1)))
+                if buffers is not None:
+                    buffers.chunks[key] = chunk
+                    if chunk < size < count:       # the guess took more than a chunk needs
+                        buffers.release()
+                start = size
+            else:
+                start += chunk
     return tuple(out.reshape(batch + out.shape[1:]) for out in outputs)
 
 
