@@ -31,6 +31,7 @@ chunk after chunk and call after call; elsewhere into fresh arrays.
 """
 import contextlib
 import contextvars
+import math
 import sys
 
 import numpy as np
@@ -91,7 +92,7 @@ class ChunkBuffers:
     def take(self, shape, dtype):
         """An uninitialized C-ordered array of ``shape`` and ``dtype``."""
         dtype = np.dtype(dtype)
-        nbytes = dtype.itemsize * int(np.prod(shape))
+        nbytes = dtype.itemsize * math.prod(shape)
         i, self._next = self._next, self._next + 1
         if i == len(self._memory):
             self._memory.append(np.empty(nbytes, np.uint8))
@@ -145,7 +146,7 @@ def to_batch_last(value):
     if value.ndim == 2:
         return value[:, :, None]
     out = _empty(value.shape[1:] + value.shape[:1], value.dtype)
-    np.copyto(out, np.moveaxis(value, 0, -1))
+    np.copyto(out, value.transpose(1, 2, 0))
     return out
 
 

@@ -176,14 +176,19 @@ def _slots(computation, variables):
 
 
 #: A batch runs in chunks of problems whose values (inputs, intermediates, results) take
-#: about this many bytes together, at least :data:`MIN_CHUNK` problems.  Chunks keep each
-#: operation's temporaries in the cache and under malloc's threshold for fresh pages: the
-#: Kalman update of 10,000 problems at n = 6 ran in 8.1 ms whole and 6.1 ms in chunks of
-#: 2,000 (1.2 KB a problem); at n = 50 (60 KB a problem) chunks of 100 were best.  On the
-#: batch-last layout (a process past its first calls; this machine's L2 is 1 MiB a core):
-#: 9.5 ms in chunks of 1 MiB, 6.2 of 2 MiB, 11.6 of 4 MiB (before its kernels took their
-#: arrays from kept buffers: those figures include each chunk's fresh pages).
-CHUNK_BYTES = 2 ** 21
+#: about this many bytes together, at least :data:`MIN_CHUNK` problems.  Chunks bound the
+#: memory a batch's intermediates take (and the batch-last layout's kept
+#: :class:`~computations.schedulers.batch_last.ChunkBuffers` hold about one chunk) whatever
+#: the batch's size, and keep the values of an operation in the last-level cache (32 MiB
+#: here); each chunk costs every kernel's NumPy calls once again (about 1 ms a chunk for
+#: the Kalman update at n = 6: 1,000 problems in one chunk took 1.3-1.5 ms, 8,000 in one
+#: 4.3).  Kalman update
+#: at n = 6 on the batch-last layout with kept buffers, one thread, 5-call samples
+#: alternating, medians: 10,000 problems 10.1 ms in chunks of 2 MiB, 5.9-7.4 of 4 MiB,
+#: 6.0-6.5 of 8 MiB, 5.5-5.6 of 16 MiB (one chunk); 100,000 problems 70.1, 52.1 (8 MiB),
+#: 52.6 (16), 51.5 (32), 62.6 (64 MiB).  Batch-first at n = 50, 1,000 problems: 43.9 ms
+#: (2 MiB), 47.5 (4), 41.2 (8), 53.9 (16).
+CHUNK_BYTES = 2 ** 23
 MIN_CHUNK = 64
 
 
@@ -253,7 +258,7 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
                 chunk = max(MIN_CHUNK, int(CHUNK_BYTES // max(per_problem, 1)))
                 if buffers is not None:
                     buffers.chunks[key] = chunk
-                    if chunk < size < count:       # the guess took more than a chunk needs
+                    if chunk < size:            # the guess took more than a chunk needs
                         buffers.release()
                 start = size
             else:
