@@ -77,7 +77,7 @@ def batches(repeat, quick):
     with threadpool_limits(1):
         for n in BATCH_SWEEP[:3] if quick else BATCH_SWEEP:
             found = bench_batches.run_case(f, count, n, max(1, n // 2), repeat, jax_update)
-            for name, seconds in found.items():
+            for name, (seconds, _faults) in found.items():
                 points.setdefault(name, []).append((n, seconds / count))
     return points
 
