@@ -167,6 +167,7 @@ class Row:
     peak_mb: float
     calls: int
     samples: int
+    paired: float = None   # the median over rounds of this time / compiled's, same round
 
 
 def _dims(problem, sizes):
@@ -315,8 +316,12 @@ def measure(case, compiled, pin=False):
         assert np.array_equal(before, after), f'{case.problem}: input {var} was modified'
     seconds = {name: statistics.median(t / batch[name] for t in values)
                for name, values in times.items()}
+    paired = {name: statistics.median(t / batch[name] / (c / batch['computed'])
+                                      for t, c in zip(values, times['computed']))
+              for name, values in times.items()}
     rows = [Row(case.problem, case.tier, case.label, name, seconds[name],
-                seconds[name] / seconds['computed'], peaks[name], batch[name], case.repeat)
+                seconds[name] / seconds['computed'], peaks[name], batch[name], case.repeat,
+                paired[name])
             for name in CONTESTANTS if name in seconds]
     return rows, setup
 
