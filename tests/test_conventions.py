@@ -95,6 +95,17 @@ def test_a_compiled_function_shows_its_inputs_as_its_signature():
     assert inspect.signature(Function).parameters['outputs']      # the class is untouched
 
 
+def test_a_compiled_functions_help_is_made_when_read_and_the_class_keeps_its_own():
+    """Printing the outputs for ``help(f)`` took 0.35 s of ``function()`` for four
+    gradients: it is made when first read, once."""
+    f = computations.function([S, x, alpha], [alpha * S * x])
+    assert '__doc__' not in vars(f)
+    doc = f.__doc__
+    assert doc.startswith('f(S, x, alpha, *, scheduler=None') and 'alpha*S*x' in doc
+    assert vars(f)['__doc__'] is doc is f.__doc__
+    assert Function.__doc__.startswith('A compiled function: call it with arrays')
+
+
 def test_inputs_whose_names_are_not_identifiers_show_a_variadic_signature():
     odd = MatrixSymbol('A^T', 2, 2)
     f = computations.function([odd, MatrixSymbol('lambda', 2, 2)], [odd])

@@ -206,6 +206,21 @@ def function(inputs: Sequence[sympy.Symbol | MatrixSymbol] | sympy.Symbol | Matr
                     plan_cache=plan_cache)
 
 
+class _CallDoc:
+    """``__doc__``: the class's docstring on the class, and on a Function what ``help(f)``
+    shows (:func:`~.arguments.call_doc`), made when first read: printing the outputs
+    took 15 ms of the Kalman filter's 83 ms ``function()`` and 0.35 s for four gradients."""
+
+    def __init__(self, doc):
+        self.doc = doc
+
+    def __get__(self, function, owner=None):
+        if function is None:
+            return self.doc
+        doc = function.__dict__['__doc__'] = call_doc(function)    # read once
+        return doc
+
+
 class Function:
     """A compiled function: call it with arrays, get arrays (floats for scalar outputs such
     as traces and log-determinants) in the structure its outputs were given in.
@@ -230,6 +245,7 @@ class Function:
     >>> inspect.signature(f)
     <Signature (A, x, *, scheduler=None, check_assumptions=None)>
     """
+    __doc__ = _CallDoc(__doc__)     # a function's own: how to call it, made when read
 
     def __init__(self, inputs, outputs, assumptions=(), *, names=None, sizes=None,
                  runner='source', blocksize=None, low_memory=False, check_assumptions=False,
@@ -298,7 +314,6 @@ class Function:
         #: (:class:`~computations.matrices.ops.memo.Memo`).
         self.memo = Memo()
         self.__signature__ = call_signature(self._names)
-        self.__doc__ = call_doc(self)
 
     def __reduce__(self):
         """Pickle the expressions and options; programs are compiled again where it is loaded."""
