@@ -454,3 +454,51 @@ def test_a_sum_evaluates_its_canonical_terms_once_not_at_every_addition(monkeypa
     assert canonicalize(form) == form
     alone = canonicalize(sympy.MatAdd(pieces[0] * A, pieces[2] * A))    # one term left
     assert alone == combined * A == canonicalize(pieces[0] * A + pieces[2] * A)
+
+
+@st.composite
+def cyclic_products(draw):
+    """``(factors, data)``: 2-5 factors whose product is square (the dimensions a cycle of
+    2-4 sizes), each a symbol, its transpose or (square) its inverse, several drawn from
+    the same symbols; ``data`` the symbols' values (well-conditioned squares)."""
+    count = draw(st.integers(2, 5))
+    sizes = draw(st.lists(st.integers(1, 4), min_size=count, max_size=count))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    symbols, factors, data = {}, [], {}
+    for i in range(count):
+        rows, columns = sizes[i], sizes[(i + 1) % count]
+        transposed = draw(st.booleans())
+        shape = (columns, rows) if transposed else (rows, columns)
+        name = f'F{draw(st.integers(0, 2))}_{shape[0]}x{shape[1]}'       # repeats are the point
+        symbol = symbols.setdefault(name, MatrixSymbol(name, *shape))
+        data.setdefault(symbol, rng.standard_normal(shape) + 3 * np.eye(*shape))
+        factor = symbol.T if transposed else symbol
+        if rows == columns and draw(st.booleans()):
+            factor = factor.I
+        factors.append(factor)
+    return factors, data
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cyclic_products(), st.integers(0, 4), st.booleans())
+def test_a_trace_is_one_canonical_trace_for_every_rotation_and_transposition(case, shift,
+                                                                              flip):
+    """``Trace`` of a product is the same canonical scalar for every cyclic rotation of its
+    factors and for the transposed product's (so ``Trace(A*B) + Trace(B*A)`` is computed
+    once), and keeps the value."""
+    factors, data = case
+    shift %= len(factors)
+    turned = factors[shift:] + factors[:shift]
+    if flip:
+        turned = [f.T for f in reversed(turned)]
+    first, second = canonicalize(Trace(MatMul(*factors))), canonicalize(Trace(MatMul(*turned)))
+    assert first == second
+    symbols = list(data)
+    want = np.trace(functools.reduce(np.matmul, [
+        np.linalg.inv(data[f.arg]) if isinstance(f, Inverse) and not isinstance(f.arg, Transpose)
+        else np.linalg.inv(data[f.arg.arg]).T if isinstance(f, Inverse)
+        else data[f.arg].T if isinstance(f, Transpose) else data[f] for f in factors]))
+    values = [data[s] for s in symbols]
+    got = float(first.replace(lambda e: isinstance(e, Trace), lambda e: sympy.Float(
+        np.trace(np.atleast_2d(sympy.lambdify(symbols, e.arg, 'numpy')(*values))))))
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-8)

@@ -9,7 +9,8 @@ depends on it, transposed) -- and the cases where it must propose nothing.
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
-from sympy import Determinant, Identity, Inverse, MatrixSymbol, OneMatrix, Q, Symbol, Trace, log
+from sympy import (Determinant, Identity, Inverse, MatMul, MatrixSymbol, OneMatrix, Q, Symbol,
+                   Trace, log)
 
 import computations
 from computations.matrices import (CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT, DIAGMM, ELEMENT, GEMM,
@@ -372,12 +373,21 @@ def test_a_trace_is_the_diagonal_sum_or_an_element():
     assert made([proposal]) == [(ELEMENT(x.T * x, output=one),)]
 
 
-def test_a_trace_of_a_product_is_an_inner_product_at_every_split():
+def test_a_trace_of_a_product_is_an_inner_product_at_every_split_of_its_cycle():
+    """Two cuts on the cycle of factors (a canonical trace is one rotation of many: the
+    others' splits must stay candidates), a wrapped part whose factors cancel left out."""
     trace = Trace(A * B * C)
     proposals = rules.inner_product(NOTHING, trace)
     assert [p.needs for p in proposals] == [(Need((A,)), Need((B, C))),
-                                            (Need((A, B)), Need((C,)))]
+                                            (Need((A, B)), Need((C,))),
+                                            (Need((B,)), Need((C, A)))]
     assert made(proposals[:1]) == [(INNER(A, B * C, trans=True, output=trace),)]
+    assert len(rules.inner_product(NOTHING, Trace(A * B * C * A.T))) == 6   # 4 * 3 / 2
+    longer = (A, B, C) * 3                               # past CYCLIC_MAX_FACTORS: one cut
+    assert len(rules.inner_product(NOTHING, Trace(MatMul(*longer)))) == len(longer) - 1
+    X = MatrixSymbol('X', A.rows, A.rows)
+    assert [p.needs for p in rules.inner_product(NOTHING, Trace(X.I * A * X))] == [
+        (Need((X.I,)), Need((A, X))), (Need((X.I, A)), Need((X,)))]   # not A and X*X.I
     assert rules.inner_product(NOTHING, Trace(2 * A * B)) == []
 
 

@@ -54,7 +54,8 @@ from computations.matrices.errors import SingularExpressionError
 from computations.matrices.expressions import SymmetricLower, is_log_determinant
 
 __all__ = ['canonicalize', 'transpose', 'inverse', 'check_shape', 'UnsupportedExpressionError',
-           'SUPPORTED', 'product']
+           'SUPPORTED', 'product', 'split_product',
+           'CYCLIC_MAX_FACTORS']
 
 #: What the compiler computes: the list every refusal ends with.
 SUPPORTED = ('the compiler supports matrices that are MatrixSymbol, Identity, ZeroMatrix, '
@@ -273,6 +274,13 @@ def _trace(matrix):
         coefficient, factors = matrix.as_coeff_matrices()
         if coefficient != 1:
             return coefficient * _trace(_product(factors))
+    factors = split_product(matrix)[1] if isinstance(matrix, (MatMul, MatPow)) else ()
+    if 1 < len(factors) <= CYCLIC_MAX_FACTORS:
+        cyclic = _cyclic(factors)
+        if isinstance(cyclic, MatPow) or \
+                isinstance(cyclic, MatMul) and cyclic.as_coeff_matrices()[0] == 1:
+            return Trace(cyclic)
+        return _trace(cyclic)                       # fewer factors: X.I*A*X is A
     if isinstance(matrix, Transpose):
         return _trace(matrix.arg)
     if isinstance(matrix, Identity):
@@ -280,6 +288,58 @@ def _trace(matrix):
     if isinstance(matrix, ZeroMatrix):
         return sympy.S.Zero
     return Trace(matrix)
+
+
+def split_product(expr):
+    """``(coefficient, [matrix factors])`` of a product, a scaled matrix or a single matrix.
+
+    Integer powers are written out as repeated factors.
+
+    >>> from sympy import MatrixSymbol
+    >>> A, B = MatrixSymbol('A', 2, 2), MatrixSymbol('B', 2, 2)
+    >>> split_product(3*A**2*B.I)
+    (3, [A, A, B**(-1)])
+    """
+    if isinstance(expr, MatMul):
+        coefficient, factors = expr.as_coeff_matrices()
+    else:
+        coefficient, factors = sympy.S.One, [expr]
+    expanded = []
+    for f in factors:
+        if type(f) is MatPow and f.exp.is_Integer:
+            expanded += [f.base if f.exp > 0 else Inverse(f.base)] * abs(int(f.exp))
+        else:
+            expanded.append(f)
+    return coefficient, expanded
+
+
+#: Traces of products of at most this many factors are written in one rotation
+#: (:func:`_cyclic`), and the search splits them at every pair of cuts on the cycle
+#: (:func:`~.rules.inner_product`): k(k - 1)/2 splits where a product has k - 1, each of
+#: whose parts the search plans.  Traces of chains of 8 x 8 matrices compiled in 0.071 s
+#: at 6 factors (0.041 with one cut), 0.18 at 8 (0.085) and 7.8 s at 40 (0.68 with one
+#: cut: past this limit a trace is written as given and split at one cut).
+CYCLIC_MAX_FACTORS = 6
+
+
+def _cyclic(factors):
+    """The one of the products whose trace is that of ``factors``' product -- its cyclic
+    rotations and theirs transposed -- that a trace is written with: the fewest factors
+    (a rotation can bring ``X.I`` next to ``X``), then the first in SymPy's order; so
+    ``Trace(A*B) + Trace(B*A)`` is one trace twice.  The search splits a trace's product
+    at every pair of cuts on the cycle (:func:`~.rules.inner_product`), so no rotation's
+    plan is lost.
+
+    >>> from sympy import MatrixSymbol
+    >>> A, B, X = (MatrixSymbol(name, 3, 3) for name in 'ABX')
+    >>> _cyclic((B, A)), _cyclic((B, A.T)), _cyclic((X.I, A, X))
+    (A*B, A*B.T, A)
+    """
+    flipped = [transpose(f) for f in reversed(factors)]
+    candidates = {_product(order[i:] + order[:i])
+                  for order in (list(factors), flipped) for i in range(len(order))}
+    return min(candidates, key=lambda product: (len(product.args) if isinstance(product, MatMul)
+                                                else 1, sympy.default_sort_key(product)))
 
 
 def _determinant(matrix):

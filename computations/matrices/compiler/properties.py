@@ -35,7 +35,7 @@ from sympy import (Identity, Inverse, MatAdd, MatMul, MatPow, MatrixExpr, OneMat
 from sympy.matrices.expressions.factorizations import LofCholesky
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from computations.matrices.compiler.canonical import canonicalize, transpose
+from computations.matrices.compiler.canonical import canonicalize, split_product, transpose
 from computations.matrices.expressions import SymmetricLower
 from computations.matrices.ops.memo import active
 from computations.sizes import Binding
@@ -480,24 +480,6 @@ def _all(answers):
     if all(a is True for a in answers):
         return True
     return False if any(a is False for a in answers) else None
-
-
-def split_product(expr):
-    """``(coefficient, [matrix factors])`` of a product, a scaled matrix or a single matrix.
-
-    Integer powers are written out as repeated factors.
-    """
-    if isinstance(expr, MatMul):
-        coefficient, factors = expr.as_coeff_matrices()
-    else:
-        coefficient, factors = sympy.S.One, [expr]
-    expanded = []
-    for f in factors:
-        if type(f) is MatPow and f.exp.is_Integer:
-            expanded += [f.base if f.exp > 0 else Inverse(f.base)] * abs(int(f.exp))
-        else:
-            expanded.append(f)
-    return coefficient, expanded
 
 
 # Rules for every predicate --------------------------------------------------

@@ -61,6 +61,7 @@ from computations.matrices.ops.auxiliary import CHOLESKY_ADJOINT, DIAGMM, DIAGMM
 from computations.matrices.ops.blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
 from computations.matrices.expressions import LofCholesky, LUPivots, SymmetricLower
 from computations.matrices.ops.lapack import GETRF, GETRS, POTRF, POTRI, POTRS, SYTRF, SYTRS, TRTRI
+from computations.matrices.compiler.canonical import CYCLIC_MAX_FACTORS, cancel_inverses
 from computations.matrices.compiler.properties import _congruence, split_product
 from computations.matrices.ops.scalars import (CHOLESKY_DETERMINANT, ELEMENT, INNER, LU_DETERMINANT,
                                               TRACE, TRIANGULAR_DETERMINANT)
@@ -627,14 +628,26 @@ def whole_trace(properties, trace):
 
 def inner_product(properties, trace):
     """``Trace(F*G)`` as the sum of ``F`` times ``G.T`` elementwise, for each split of the
-    product into F and G."""
+    product's cycle of factors into F and G (two cuts: ``Trace(A*B*C*D)`` is also
+    ``Trace((B*C)*(D*A))``), so that the rotation a canonical trace is written in
+    (:func:`~.canonical._cyclic`) loses no plan; a longer product (more than
+    :data:`~.canonical.CYCLIC_MAX_FACTORS` factors) at one cut, as it is written.  A G
+    whose factors cancel (``X*X.I``) is left out: the canonical trace has that rotation's
+    fewer factors."""
     coefficient, factors = split_product(trace.arg)
     if coefficient != 1:
         return []
-    return [Proposal((Need(tuple(factors[:k])), Need(tuple(factors[k:]))),
-                     lambda f, g: _made(INNER(f.var, g.var, trans=f.transposed == g.transposed,
-                                              output=trace)))
-            for k in range(1, len(factors))]
+    count, proposals = len(factors), []
+    for i in range(count if count <= CYCLIC_MAX_FACTORS else 1):    # else one cut: i = 0
+        for j in range(i + 1, count):
+            wrapped = tuple(factors[j:]) + tuple(factors[:i])
+            if i and cancel_inverses(wrapped) != wrapped:
+                continue
+            proposals.append(Proposal(
+                (Need(tuple(factors[i:j])), Need(wrapped)),
+                lambda f, g: _made(INNER(f.var, g.var, trans=f.transposed == g.transposed,
+                                         output=trace))))
+    return proposals
 
 
 #: Ways to compute a trace.
