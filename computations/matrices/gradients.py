@@ -80,7 +80,7 @@ def frobenius_norm(X):
 
     >>> X = sympy.MatrixSymbol('X', 3, 2)
     >>> grad(frobenius_norm(X), X)
-    Piecewise((1/sqrt(Trace(X.T*X)), Trace(X.T*X) > 0), (0, True))*X
+    Piecewise((1/sqrt(Trace(X*X.T)), Trace(X*X.T) > 0), (0, True))*X
     """
     return sympy.sqrt(Trace(X.T * X))
 
