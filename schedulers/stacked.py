@@ -182,12 +182,11 @@ def _slots(computation, variables):
 #: the batch's size, and keep the values of an operation in the last-level cache (32 MiB
 #: here); each chunk costs every kernel's NumPy calls once again (about 1 ms a chunk for
 #: the Kalman update at n = 6: 1,000 problems in one chunk took 1.3-1.5 ms, 8,000 in one
-#: 4.3).  Kalman update
-#: at n = 6 on the batch-last layout with kept buffers, one thread, 5-call samples
-#: alternating, medians: 10,000 problems 10.1 ms in chunks of 2 MiB, 5.9-7.4 of 4 MiB,
-#: 6.0-6.5 of 8 MiB, 5.5-5.6 of 16 MiB (one chunk); 100,000 problems 70.1, 52.1 (8 MiB),
-#: 52.6 (16), 51.5 (32), 62.6 (64 MiB).  Batch-first at n = 50, 1,000 problems: 43.9 ms
-#: (2 MiB), 47.5 (4), 41.2 (8), 53.9 (16).
+#: 4.3).  The Kalman update at n = 6 on the batch-last layout with kept buffers, one
+#: thread, 5-call samples alternating, medians: 10,000 problems 10.1 ms in chunks of
+#: 2 MiB, 5.9-7.4 of 4 MiB, 6.0-6.5 of 8 MiB, 5.5-5.6 of 16 MiB (one chunk); 100,000
+#: problems 70.1, 52.1 (8 MiB), 52.6 (16), 51.5 (32), 62.6 (64 MiB).  Batch-first at
+#: n = 50, 1,000 problems: 43.9 ms (2 MiB), 47.5 (4), 41.2 (8), 53.9 (16).
 CHUNK_BYTES = 2 ** 23
 MIN_CHUNK = 64
 

@@ -54,8 +54,7 @@ from computations.matrices.errors import SingularExpressionError
 from computations.matrices.expressions import SymmetricLower, is_log_determinant
 
 __all__ = ['canonicalize', 'transpose', 'inverse', 'check_shape', 'UnsupportedExpressionError',
-           'SUPPORTED', 'product', 'split_product',
-           'CYCLIC_MAX_FACTORS']
+           'SUPPORTED', 'product', 'split_product', 'CYCLIC_MAX_FACTORS']
 
 #: What the compiler computes: the list every refusal ends with.
 SUPPORTED = ('the compiler supports matrices that are MatrixSymbol, Identity, ZeroMatrix, '
