@@ -198,11 +198,31 @@ def test_a_producer_named_so_by_its_routine_keeps_the_name():
     assert kept == {posv, reader, total}
 
 
-def test_two_producers_named_so_by_their_routines_are_refused():
+def test_two_producers_named_so_by_their_routines_keep_one_unless_the_others_outputs_are_read():
+    """POSV and GESV both name their solution ``A**(-1)*B``: the cheaper stays and the other
+    goes, unless another of its outputs (GESV's LU factors) is read."""
     A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, 1)
     from computations.matrices import GESV
+    posv, gesv = POSV(A, B), GESV(A, B)
+    flops = {posv: 1, gesv: 2}.get
+    assert one_producer_per_value({posv, gesv}, [posv.outputs[0]], flops) == {posv}
     with pytest.raises(computations.ComputationsError, match='both compute'):
-        one_producer_per_value({POSV(A, B), GESV(A, B)}, [POSV(A, B).outputs[0]], lambda op: 1)
+        one_producer_per_value({posv, gesv}, [posv.outputs[0], gesv.outputs[1]], flops)
+
+
+def test_two_splits_of_one_product_in_two_traces_compile_to_one_route():
+    """A fuzzing run found ``U.T*Y*W`` planned by two GEMMs (of ``U.T*Y`` and ``W``, of ``U``
+    and ``Y*W``), each naming its output by the value: the compile failed ('both compute')."""
+    Y, W = MatrixSymbol('Y', 3, 4), MatrixSymbol('W', 4, 2)
+    D, U = MatrixSymbol('D', 2, 2), MatrixSymbol('U', 3, 2)
+    f = computations.function([D, U, W, Y], [sympy.Trace(Y*W*D*U.T)
+                                              + sympy.Trace(W*D*U.T*Y*W*U.T*Y)])
+    rng = np.random.default_rng()
+    d, u, w, y = (rng.standard_normal(shape) for shape in [(2, 2), (3, 2), (4, 2), (3, 4)])
+    want = np.trace(y @ w @ d @ u.T) + np.trace(w @ d @ u.T @ y @ w @ u.T @ y)
+    got, = f(d, u, w, y)
+    assert abs(got - want) <= 1e-12 * max(1.0, abs(want))
+    assert str(f.program).count('# U.T*Y*W') == 1
 
 
 def test_fusing_a_factorization_with_its_solve_keeps_the_solves_name():

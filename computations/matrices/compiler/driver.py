@@ -174,8 +174,11 @@ def one_producer_per_value(ops, results, flops):
     different committed or free operations -- name the same variable; a program that
     took both computes the value twice.  Either serves every reader.  One whose routine
     gives its output that name is kept (it cannot give it up), else the one of fewer
-    ``flops``; the others' outputs take back the names their routines give them, and
-    operations none of whose outputs reach ``results`` are dropped.
+    ``flops``; the others' outputs take back the names their routines give them -- or,
+    where a routine names its output by the value as well (two GEMMs of different
+    splits of one product), that operation is dropped, unless another of its outputs is
+    read (then the program is refused) -- and operations none of whose outputs reach
+    ``results`` are dropped.
 
     With ``A`` symmetric, ``A.T*B`` is ``A*B``; a program holding both routes keeps one:
 
@@ -185,6 +188,16 @@ def one_producer_per_value(ops, results, flops):
     >>> plain, transposed = GEMM(1, A, B), GEMM(1, A, B, trans_a=True)
     >>> twice = {plain, transposed.renamed({transposed.outputs[0]: plain.outputs[0]})}
     >>> one_producer_per_value(twice, [A*B], lambda op: 1) == {plain}
+    True
+
+    Two splits of ``A*B*A``, each a GEMM whose output is named ``A*B*A``: the one of
+    fewer FLOPs is kept, with what it reads; the other route's product ``B*A`` goes.
+
+    >>> AB, BA = GEMM(1, A, B), GEMM(1, B, A)
+    >>> left, right = GEMM(1, AB.outputs[0], A), GEMM(1, A, BA.outputs[0])
+    >>> kept = one_producer_per_value({AB, BA, left, right}, [A*B*A], {left: 1, right: 2,
+    ...                               AB: 1, BA: 1}.get)
+    >>> kept == {AB, left}
     True
     """
     producers = {}
@@ -200,10 +213,14 @@ def one_producer_per_value(ops, results, flops):
             return op.unnamed().outputs[op.outputs.index(var)]
         kept, *others = sorted(found, key=lambda op: (own(op) != var, flops(op), sort_key(op)))
         for op in others:
-            if own(op) == var:
-                raise ComputationsError(f'{op} and {kept} both compute {var}')
             ops.discard(op)
-            ops.add(op.renamed({var: own(op)}))
+            if own(op) != var:
+                ops.add(op.renamed({var: own(op)}))
+            elif any(out != var and (out in results or any(out in o.inputs for o in ops))
+                     for out in op.outputs):         # it makes something else that is read
+                raise ComputationsError(f'{op} and {kept} both compute {var}')
+            # else a second route whose routine names its output by the value too (GEMM of
+            # U.T*Y and W, GEMM of U and Y*W), and nothing else of it is read: it goes
     producer = {var: op for op in ops for var in op.outputs}
     needed, todo, live = set(), list(results), set()
     while todo:
