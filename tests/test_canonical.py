@@ -502,3 +502,14 @@ def test_a_trace_is_one_canonical_trace_for_every_rotation_and_transposition(cas
     got = float(first.replace(lambda e: isinstance(e, Trace), lambda e: sympy.Float(
         np.trace(np.atleast_2d(sympy.lambdify(symbols, e.arg, 'numpy')(*values))))))
     np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-8)
+
+
+def test_a_rotated_trace_keeps_a_symmetric_matrix_untransposed():
+    """The transposed rotations of a trace are canonical too: with S symmetric, no ``S.T``
+    (a fuzzing run found programs reading ``LofCholesky(LofCholesky(P.T))`` when a
+    rotation wrote ``P.T**(-1)`` for a positive definite P)."""
+    R = MatrixSymbol('R', 3, 2)
+    trace = canonicalize(sympy.Trace(S.I * (S + R * R.T).I), symmetric)
+    assert not any(isinstance(node, Transpose) and node.arg == S for node in _nodes(trace))
+    assert canonicalize(sympy.Trace(A * S), symmetric) == \
+        canonicalize(sympy.Trace(S * A.T), symmetric)

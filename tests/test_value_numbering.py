@@ -233,3 +233,18 @@ def test_fusing_a_factorization_with_its_solve_keeps_the_solves_name():
     fused, = fuse_factorizations({POTRF(A), named})
     assert type(fused) is POSV and fused.outputs[0] == Y
     assert fused.outputs[1] == POTRF(A).outputs[0]
+
+
+def test_a_trace_of_inverses_of_a_positive_definite_matrix_compiles_with_them():
+    """A rotated trace once wrote P's transpose, and the program read a factor no operation
+    made (``LofCholesky(LofCholesky(P.T))``): 'not among the parameters'."""
+    P, R = MatrixSymbol('P', 3, 3), MatrixSymbol('R', 3, 2)
+    f = computations.function([P, R], [(P + R*R.T).I, sympy.Trace(P.I*(P + R*R.T).I)*P.I],
+                              [sympy.Q.positive_definite(P)])
+    rng = np.random.default_rng()
+    x, r = rng.standard_normal((3, 3)), rng.standard_normal((3, 2))
+    p = x @ x.T + 3 * np.eye(3)
+    inverse, scaled = f(p, r)
+    want = np.linalg.inv(p + r @ r.T)
+    assert relative_error(inverse, want) < 1e-12
+    assert relative_error(scaled, np.trace(np.linalg.inv(p) @ want) * np.linalg.inv(p)) < 1e-12

@@ -95,7 +95,7 @@ def _canonical(expr, symmetric, memo):
     recurse = functools.partial(canonicalize, symmetric=symmetric, memo=memo)
     if not isinstance(expr, sympy.MatrixExpr):
         if isinstance(expr, sympy.Expr):
-            return _scalar(expr, recurse)
+            return _scalar(expr, recurse, symmetric)
         raise _unsupported(expr, 'it is not a SymPy expression')
     if isinstance(expr, (MatrixSymbol, Identity, ZeroMatrix, OneMatrix)):
         return expr
@@ -182,7 +182,7 @@ def _invertible(matrix, written):
     raise SingularExpressionError(written, base, reason)
 
 
-def _scalar(expr, recurse):
+def _scalar(expr, recurse, symmetric=_never):
     """The canonical form of a scalar: its matrix arguments canonical, traces of sums and
     scaled products split, transposes dropped under traces and determinants, and the
     element of a 1x1 matrix written as its trace; anything the generated code cannot
@@ -194,11 +194,11 @@ def _scalar(expr, recurse):
     if isinstance(expr, (Trace, Determinant)):
         matrix = recurse(expr.arg)
         check_shape(expr)
-        return _trace(matrix) if isinstance(expr, Trace) else _determinant(matrix)
+        return _trace(matrix, symmetric) if isinstance(expr, Trace) else _determinant(matrix)
     if isinstance(expr, MatrixElement):
         matrix = recurse(expr.parent)
         if matrix.shape == (1, 1):
-            return _trace(matrix)
+            return _trace(matrix, symmetric)
         if not (expr.i.is_Integer and expr.j.is_Integer):
             raise _unsupported(expr, 'only elements at numeric positions are supported')
         return MatrixElement(matrix, expr.i, expr.j)
@@ -264,24 +264,24 @@ def _evaluable(expr):
     return expr
 
 
-def _trace(matrix):
+def _trace(matrix, symmetric=_never):
     """The canonical trace of a canonical matrix: linear in sums and scalings, blind to
     transposes."""
     if isinstance(matrix, MatAdd):
-        return sympy.Add(*[_trace(term) for term in matrix.args])
+        return sympy.Add(*[_trace(term, symmetric) for term in matrix.args])
     if isinstance(matrix, MatMul):
         coefficient, factors = matrix.as_coeff_matrices()
         if coefficient != 1:
-            return coefficient * _trace(_product(factors))
+            return coefficient * _trace(_product(factors), symmetric)
     factors = split_product(matrix)[1] if isinstance(matrix, (MatMul, MatPow)) else ()
     if 1 < len(factors) <= CYCLIC_MAX_FACTORS:
-        cyclic = _cyclic(factors)
+        cyclic = _cyclic(factors, symmetric)
         if isinstance(cyclic, MatPow) or \
                 isinstance(cyclic, MatMul) and cyclic.as_coeff_matrices()[0] == 1:
             return Trace(cyclic)
-        return _trace(cyclic)                       # fewer factors: X.I*A*X is A
+        return _trace(cyclic, symmetric)            # fewer factors: X.I*A*X is A
     if isinstance(matrix, Transpose):
-        return _trace(matrix.arg)
+        return _trace(matrix.arg, symmetric)
     if isinstance(matrix, Identity):
         return matrix.shape[0]
     if isinstance(matrix, ZeroMatrix):
@@ -321,7 +321,7 @@ def split_product(expr):
 CYCLIC_MAX_FACTORS = 6
 
 
-def _cyclic(factors):
+def _cyclic(factors, symmetric=_never):
     """The one of the products whose trace is that of ``factors``' product -- its cyclic
     rotations and theirs transposed -- that a trace is written with: the fewest factors
     (a rotation can bring ``X.I`` next to ``X``), then the first in SymPy's order; so
@@ -334,7 +334,7 @@ def _cyclic(factors):
     >>> _cyclic((B, A)), _cyclic((B, A.T)), _cyclic((X.I, A, X))
     (A*B, A*B.T, A)
     """
-    flipped = [transpose(f) for f in reversed(factors)]
+    flipped = [transpose(f, symmetric) for f in reversed(factors)]
     candidates = {_product(order[i:] + order[:i])
                   for order in (list(factors), flipped) for i in range(len(order))}
     return min(candidates, key=lambda product: (len(product.args) if isinstance(product, MatMul)
