@@ -269,17 +269,16 @@ def _trace(matrix, symmetric=_never):
     transposes."""
     if isinstance(matrix, MatAdd):
         return sympy.Add(*[_trace(term, symmetric) for term in matrix.args])
-    if isinstance(matrix, MatMul):
-        coefficient, factors = matrix.as_coeff_matrices()
+    if isinstance(matrix, (MatMul, MatPow)):
+        coefficient, factors = split_product(matrix)
         if coefficient != 1:
             return coefficient * _trace(_product(factors), symmetric)
-    factors = split_product(matrix)[1] if isinstance(matrix, (MatMul, MatPow)) else ()
-    if 1 < len(factors) <= CYCLIC_MAX_FACTORS:
-        cyclic = _cyclic(factors, symmetric)
-        if isinstance(cyclic, MatPow) or \
-                isinstance(cyclic, MatMul) and cyclic.as_coeff_matrices()[0] == 1:
-            return Trace(cyclic)
-        return _trace(cyclic, symmetric)            # fewer factors: X.I*A*X is A
+        if 1 < len(factors) <= CYCLIC_MAX_FACTORS:
+            cyclic = _cyclic(factors, symmetric)
+            if isinstance(cyclic, MatPow) or \
+                    isinstance(cyclic, MatMul) and cyclic.as_coeff_matrices()[0] == 1:
+                return Trace(cyclic)
+            return _trace(cyclic, symmetric)        # fewer factors: X.I*A*X is A
     if isinstance(matrix, Transpose):
         return _trace(matrix.arg, symmetric)
     if isinstance(matrix, Identity):
