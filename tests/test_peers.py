@@ -184,3 +184,13 @@ def test_small_problems_verdict_is_judged_on_the_paired_ratio():
                         'target <= 1.0: met)')
     assert lines[1].endswith('compiled/lambdify = 0.53 (0.33 of medians; target <= 0.5: '
                              'NOT met)')
+
+
+def test_bench_layouts_measures_every_case_and_checks_the_results():
+    """``bench_layouts.measure`` checks each contestant against NumPy before timing it (a
+    case whose compiled result is wrong fails here) and times all four."""
+    import bench_layouts
+    for case, (make, _) in bench_layouts.CASES.items():
+        times = bench_layouts.measure(make, 7, repeat=1)
+        assert set(times) == {'compiled, F', 'compiled, C', 'compiled, copied to F', 'numpy'}
+        assert all(t > 0 for t in times.values()), (case, times)

@@ -22,7 +22,7 @@ def _solve(directory, assumptions=(Q.positive_definite(S),)):
 def _data(rows, columns, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((rows, rows))
-    return X @ X.T + rows * np.eye(rows), rng.standard_normal((rows, columns))
+    return X @ X.T + rows * np.eye(rows), np.asfortranarray(rng.standard_normal((rows, columns)))
 
 
 def _no_compiling(monkeypatch):
@@ -40,6 +40,15 @@ def test_a_new_function_loads_the_plan_instead_of_compiling(tmp_path, monkeypatc
     np.testing.assert_allclose(again(s, b), np.linalg.solve(s, b), rtol=1e-10)
     np.testing.assert_array_equal(again(s, b), first)
     assert again.specialize(s, b).flops == _solve(tmp_path).specialize(s, b).flops
+
+
+def test_the_plan_of_a_c_ordered_layout_is_kept_too(tmp_path, monkeypatch):
+    s, b = _data(6, 2)
+    c = np.ascontiguousarray(b)                  # read transposed: a variant's own plan
+    _solve(tmp_path)(s, c)
+    assert len(list(tmp_path.glob('*.pickle'))) == 1
+    _no_compiling(monkeypatch)
+    np.testing.assert_allclose(_solve(tmp_path)(s, c), np.linalg.solve(s, b), rtol=1e-10)
 
 
 def test_another_process_loads_the_plan(tmp_path):
@@ -78,7 +87,7 @@ def test_plans_are_kept_per_shape_and_per_assumptions(tmp_path):
     np.testing.assert_allclose(g(s, b), np.linalg.solve(s, b), rtol=1e-10)
     assert len(list(tmp_path.glob('*.pickle'))) == 3
     assert 'POSV' in str(f.specialize(s, b).program) and \
-        'GESV' in str(g.specialize(s, b).program)
+            'GESV' in str(g.specialize(s, b).program)
 
 
 def test_a_damaged_plan_is_compiled_again(tmp_path):

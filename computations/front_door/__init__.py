@@ -11,7 +11,8 @@ call path), :mod:`.outputs` (what a call returns: the structure the outputs
 were given in, 1-D vectors), :mod:`.dtypes` (which dtypes are computed,
 converted or refused), :mod:`.cache` (the LRU of shape specializations),
 :mod:`.specialization` (the program for one binding of the dimensions, and
-the policy that chooses it) and :mod:`.cli` (the command line).
+the policy that chooses it), :mod:`.layouts` (C-ordered arrays read
+transposed, by a variant of the function) and :mod:`.cli` (the command line).
 
 >>> import numpy as np
 >>> from sympy import MatrixSymbol, Q, Symbol

@@ -32,6 +32,8 @@ from computations.schedulers.execute import bind_dimensions, guard_donations, pr
 from computations.inplace.donate import check_donate
 
 from ..empty import is_empty
+from ..log import get_logger
+from ..matrices import RoutineError
 from ..matrices.compiler.assumptions import check_values, normalize
 from ..matrices.compiler.properties import Properties
 from ..matrices.dtypes import program_dtype
@@ -41,16 +43,19 @@ from ..pictures import mimebundle
 from .arguments import (DEFAULT_SIZE, call_doc, call_signature, check_blocksize, check_flag,
                         check_inputs, check_output, check_shapes_at, check_sizes)
 from .batches import batch_shape, empty_batch, run_batch, run_stacked_batch
-from .cache import DEFAULT_CACHE_SIZE, ShapeCache
+from .cache import DEFAULT_CACHE_SIZE, CacheInfo, ShapeCache
 from .dispatch import MISS, Dispatch, never
 from .dtypes import check_dtypes
 from .garbage import paused
+from .layouts import renamed, transposed, transposing, views
 from .outputs import OutputStructure
 from .plan_cache import PlanCache
 from .specialization import (MEMORY_CHECK_BYTES, EmptySpecialization, Specialization,
                              conversion_bytes, prepared_dtype)
 
 __all__ = ['function', 'Function', 'DEFAULT_SIZE', 'RUNNERS']
+
+_log = get_logger('front_door')
 
 
 #: How a Function runs its program: ``'source'`` (generated Python source,
@@ -304,6 +309,12 @@ class Function:
         #: worst, when threads without a GIL return theirs at once), out of this list while
         #: a call holds it; :meth:`cache_clear` lets them go.
         self._chunk_buffers = []
+        #: The variants that read C-ordered arrays transposed (module layouts), by the
+        #: positions of the inputs they transpose: ``(variant, back)``, or False where the
+        #: variant failed (those calls take the full path).
+        self._variants = {}
+        #: Called with each key the cache drops (a variant's: its caller forgets it too).
+        self._also_forget = None
         #: The hot path: calls with arrays of a layout seen before (module dispatch).
         self._dispatch = Dispatch(self._names, self._matrices, self.structure.kind,
                                   outputs=self.names, cache=self._cache) \
@@ -354,9 +365,14 @@ class Function:
 
         A hit is a call (or :meth:`specialize`, or a description such as
         ``f.program``) whose shape signature had its program compiled already;
-        a miss compiles one.
+        a miss compiles one.  The programs that read C-ordered arrays transposed
+        (:mod:`.layouts`) count too: ``maxsize`` holds for each layout.
         """
-        return self._cache.info()
+        infos = [self._cache.info()] + [variant[0]._cache.info() for variant
+                                        in list(self._variants.values())
+                                        if variant and variant[0] is not self]
+        return CacheInfo(sum(i.hits for i in infos), sum(i.misses for i in infos),
+                         self._cache.maxsize, sum(i.currsize for i in infos))
 
     def cache_clear(self):
         """Forget every compiled program and the cache statistics, and let the buffers kept
@@ -366,6 +382,10 @@ class Function:
         self._chunk_buffers.clear()
         if self._dispatch is not None:
             self._dispatch.forget()
+        for variant in list(self._variants.values()):
+            if variant and variant[0] is not self:
+                variant[0].cache_clear()
+        self._variants.clear()
 
     def _evicted(self, key):
         """Drop the fast path's memos of a specialization the cache dropped."""
@@ -375,6 +395,8 @@ class Function:
             self._batches.pop(memo, None)
         if self._dispatch is not None:
             self._dispatch.forget(key)
+        if self._also_forget is not None:
+            self._also_forget(key)
 
     # Calling ----------------------------------------------------------------
 
@@ -423,6 +445,8 @@ class Function:
         fast = scheduler is None and not check and self.runner == 'source'
         if fast and not kwargs:
             results = self._fast(args)
+            if results is None and self._dispatch is not None:
+                results = self._transposed(args)     # C-ordered arrays read transposed
             if results is not None:
                 return self.structure.pack(results)
         given = self._arguments(args, kwargs)
@@ -457,6 +481,80 @@ class Function:
         if self.donate:
             args = self._guarded(args)
         return run(*args)
+
+    def _transposed(self, args):
+        """The flat results of a call on arrays that are ready but for being C-ordered,
+        run by the variant that reads those transposed (see :mod:`.layouts`; learned by
+        the dispatch on the second call, as :meth:`_fast` does), or None when ``args``
+        need the full path."""
+        found = self._layout(args)
+        if found is None:
+            return None
+        (function, back), flipped, changed, targs = found
+        ready = function._ready(targs)
+        if ready is None:
+            return None
+        run = function._runners.get(ready)
+        if run is None:
+            try:
+                run = function._runner(*ready)
+            except MemoryError:             # the full path says so, in the caller's terms
+                return None
+            except Exception:               # a compiler bug: C-ordered arrays are copied
+                self._variants[changed] = self._abandoned(changed)
+                return None
+        else:
+            function._cache.hit(ready[1])
+            key = ready[1] if function is self else (changed, ready[1])
+            call = transposing(run, flipped, len(args), back)
+            function._cache.if_present(ready[1], lambda: self._dispatch.learn(args, call, key))
+        try:
+            return run(*targs)
+        except RoutineError as error:
+            raise renamed(error, back) from None
+
+    def _layout(self, args):
+        """``(variant, flipped, changed, transposed args)`` for a call with C-ordered
+        arrays (the positions of those, and of the ones not symmetric), or None."""
+        flipped = views(args, self._matrices)
+        if not flipped:
+            return None
+        changed = tuple(i for i in flipped if self.inputs[i] not in self._symmetric)
+        variant = self._variants.get(changed)
+        if variant is None:
+            variant = self._variants[changed] = self._variant(changed)
+        if not variant:
+            return None
+        return variant, flipped, changed, tuple(a.T if i in flipped else a
+                                                for i, a in enumerate(args))
+
+    def _laid_out(self, given):
+        """``(function, arguments)``: the variant that runs for these arguments (C-ordered
+        arrays) and what it takes, or ``(self, given)``."""
+        found = self._layout(given) if self._dispatch is not None else None
+        if found is None:
+            return self, given
+        (variant, _), _, _, transposed_args = found
+        return variant, transposed_args
+
+    def _variant(self, changed):
+        """``(variant, back)`` reading the inputs at ``changed`` transposed (see
+        :func:`.layouts.transposed`), itself when there are none, False if it fails."""
+        if not changed:
+            return self, {}
+        try:
+            variant, back = transposed(self, changed)
+        except Exception:              # a compiler bug: the full path copies the arrays
+            return self._abandoned(changed)
+        variant._also_forget = lambda key: self._dispatch.forget((changed, key))
+        return variant, back
+
+    def _abandoned(self, changed):
+        """False, the variant of ``changed`` that failed (logged: a bug of the compiler's,
+        which the full path works around by copying the arrays)."""
+        _log.warning('the variant of %r reading inputs %s transposed failed; C-ordered '
+                     'arrays will be copied', self, changed, exc_info=True)
+        return False
 
     def _one(self, given, scheduler, check):
         """``(results, flat)``: one problem's flat tuple of results, and which of them
@@ -569,8 +667,12 @@ class Function:
     def profile(self, /, *args, **kwargs):
         """Run once on these arrays, timing each routine call: a printable
         :class:`~computations.schedulers.profile.Profile` (seconds, FLOPs and GFLOP/s per call,
-        and the total against this machine's DGEMM rate)."""
-        values, dims = self._prepare(self._one_problem('profile', args, kwargs))
+        and the total against this machine's DGEMM rate), of the program a call on these
+        arrays runs (for C-ordered arrays, the variant reading them transposed)."""
+        function, given = self._laid_out(self._one_problem('profile', args, kwargs))
+        if function is not self:
+            return function.profile(*given)
+        values, dims = self._prepare(given)
         return self._specialization(dims).profile(values)
 
     def peak_bytes(self, /, *args, **kwargs):
@@ -579,15 +681,19 @@ class Function:
         The most bytes the call holds at once beyond the caller's arrays: the
         program's buffers in its memory-aware order (see
         :mod:`computations.schedulers.memory`), the results, and copies of arrays that are
-        not Fortran-ordered float arrays of the program's dtype.
+        not contiguous float arrays of the program's dtype (a C-ordered array is read
+        transposed, see :mod:`.layouts`).
 
         >>> A = sympy.MatrixSymbol('A', sympy.Symbol('n'), 2)
         >>> f = function([A], [A.T*A])
-        >>> f.peak_bytes((1000, 2)), f.peak_bytes(np.ones((1000, 2)))   # C order: copied
-        (32, 16032)
+        >>> a = np.ones((2000, 2))
+        >>> f.peak_bytes((1000, 2)), f.peak_bytes(a[::2]), f.peak_bytes(a[:1000])
+        (32, 16032, 32)
         """
-        specialization, dtype, converted = self._predict(
-            self._one_problem('peak_bytes', args, kwargs))
+        function, given = self._laid_out(self._one_problem('peak_bytes', args, kwargs))
+        if function is not self:
+            return function.peak_bytes(*given)
+        specialization, dtype, converted = self._predict(given)
         return specialization.peak_bytes(dtype) + converted
 
     def _predict(self, given):
@@ -637,7 +743,10 @@ class Function:
     # Programs -----------------------------------------------------------------
 
     def specialize(self, /, *args, **kwargs):
-        """The :class:`Specialization` that runs for these arrays (or shapes, as tuples).
+        """The :class:`Specialization` for the shapes of these arrays (or shapes, as
+        tuples): the program that runs for Fortran-ordered arrays, in this function's
+        inputs.  (C-ordered ones run a variant that reads them transposed: see
+        :mod:`.layouts`; :meth:`profile` and :meth:`peak_bytes` follow the call.)
 
         >>> A = sympy.MatrixSymbol('A', sympy.Symbol('n'), 2)
         >>> f = function([A], [A.T*A])

@@ -2,14 +2,17 @@
 
 A :class:`~computations.front_door.Function` call first asks its
 :class:`Dispatch` for an *entry*: the generated program of the arguments'
-*layout* -- per argument its type, and for an array its shape, whether it
-is Fortran-contiguous and its dtype -- if a call with that layout ran the
+*layout* -- per argument its type, and for an array its shape, strides
+and dtype -- if a call with that layout ran the
 program as it was before (:meth:`Dispatch.learn`).  The layout is read by a
 function generated for the Function's inputs (one line, no loop), looked
 up in a dict, and the program's results are packed as the outputs were
 given, all in one Python frame: on a small problem a call costs the
-program's routine calls and about half a microsecond more.  Any other call
-(a new layout, lists, 1-D vectors, C-ordered arrays, keywords, a scheduler,
+program's routine calls and about half a microsecond more.  The strides
+tell a C-ordered array (whose layout runs a variant of the program reading
+it transposed: :mod:`.layouts`) from a Fortran-ordered one and from a view
+that is neither.  Any other call
+(a new layout, lists, 1-D vectors, strided views, keywords, a scheduler,
 checked assumptions, donated inputs) takes the full path, which checks,
 converts, names what is wrong and, when the arrays can go as they are,
 teaches the layout to the dispatch.
@@ -58,7 +61,7 @@ class Dispatch:
             self.call, self.source, self._layout = never, '', None
             return
         params = [f'a{i}' for i in range(len(names))]   # input names may be keywords
-        layout = ', '.join(f'type({p}), {p}.shape, {p}.flags.f_contiguous, {p}.dtype'
+        layout = ', '.join(f'type({p}), {p}.shape, {p}.strides, {p}.dtype'
                            if matrix else f'type({p})' for p, matrix in zip(params, matrices))
         args = ', '.join(params) + (',' if len(params) == 1 else '')
         result = {'single': f'run({args})[0]', 'tuple': f'run({args})',

@@ -14,6 +14,8 @@ Traceback (most recent call last):
     ...
 computations.matrices.errors.NotPositiveDefiniteError: POSV: A + A.T is not positive definite (its leading minor of order 2 is not positive)
 """
+import copy
+
 from numpy.linalg import LinAlgError
 
 from computations.graph import ComputationsError
@@ -35,6 +37,21 @@ class RoutineError(ComputationsError, LinAlgError):
         at = '' if block is None else f' (at block {block})'
         super().__init__(message or f'{operation}: LAPACK reported info = {info} on '
                                     f'{expression}{at}')
+
+    def about(self, expression):
+        """The same error about ``expression``, e.g. the matrix written in other symbols:
+        its message names ``expression`` where it named the old one.
+
+        >>> import sympy
+        >>> A = sympy.MatrixSymbol('A', 3, 3)
+        >>> print(NotPositiveDefiniteError('POTRF', A, 2).about(A.T))
+        POTRF: A.T is not positive definite (its leading minor of order 2 is not positive)
+        """
+        error = copy.copy(self)
+        error.expression = expression
+        error.args = tuple(arg.replace(str(self.expression), str(expression), 1)
+                           if isinstance(arg, str) else arg for arg in self.args)
+        return error
 
 
 class NotPositiveDefiniteError(RoutineError):

@@ -1,0 +1,138 @@
+"""C-ordered arrays (NumPy's default) against Fortran-ordered ones, as sizes grow.
+
+A compiled function reads a C-ordered array as the Fortran-ordered array
+``a.T`` transposed (``computations.front_door.layouts``) instead of copying
+it to Fortran order.  The contestants, on the same data:
+
+``compiled, F``
+    the compiled function on Fortran-ordered arrays;
+``compiled, C``
+    the same function on C-ordered arrays (the layout variant);
+``compiled, copied to F``
+    C-ordered arrays each copied to Fortran order before the call
+    (``np.asfortranarray``): the copies a call made before the variants,
+    without the full call path's own overhead (about 0.15 ms more a call);
+``numpy``
+    the expression in NumPy on the C-ordered arrays (``@``, ``solve``,
+    ``einsum``): what the caller would write instead.
+
+Cases: ``A*x`` (a GEMV: the copy of A costs as much as the product), the
+trace ``Trace(A*B)`` (an inner product), least squares ``(X.T*X).I*X.T*y``,
+and the Kalman update (``Sigma`` symmetric: only ``H`` is C-ordered for
+the variant), each over growing sizes.  BLAS on one thread, the contestants
+alternating (``_harness.round_robin``), a sample a loop of calls lasting at
+least 10 ms, medians of ``--repeat`` samples.
+
+Run: ``./dev bench layouts [--repeat 7] [--quick]``.
+"""
+import argparse
+import datetime
+import statistics
+import time
+
+import numpy as np
+import sympy
+from sympy import MatrixSymbol, Q
+from threadpoolctl import threadpool_limits
+
+from _harness import check, round_robin
+
+import computations
+from computations.matrices.examples.kalman import kalman
+
+n, k = sympy.symbols('n k')
+
+
+def gemv(size, rng):
+    A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)
+    args = rng.standard_normal((size, size)), rng.standard_normal((size, 1))
+    return computations.function([A, x], A*x), args, lambda a, v: a @ v
+
+
+def trace(size, rng):
+    A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, n)
+    args = rng.standard_normal((size, size)), rng.standard_normal((size, size))
+    return (computations.function([A, B], sympy.Trace(A*B)), args,
+            lambda a, b: np.einsum('ij,ji->', a, b))
+
+
+def least_squares(size, rng):
+    X, y = MatrixSymbol('X', n, k), MatrixSymbol('y', n, 1)
+    args = rng.standard_normal((size, size // 5)), rng.standard_normal((size, 1))
+    return (computations.function([X, y], (X.T*X).I*X.T*y, [Q.fullrank(X)]), args,
+            lambda x, v: np.linalg.solve(x.T @ x, x.T @ v))
+
+
+def kalman_update(size, rng):
+    inputs, outputs, assumptions = kalman()
+    m = max(1, size * 2 // 5)
+    X, Y = rng.standard_normal((size, size)), rng.standard_normal((m, m))
+    args = (rng.standard_normal((size, 1)), X @ X.T / size + np.eye(size),
+            rng.standard_normal((m, size)) / np.sqrt(size), Y @ Y.T / m + np.eye(m),
+            rng.standard_normal((m, 1)))
+
+    def numpy_kalman(mu, Sigma, H, R, data):
+        X = H @ Sigma
+        solved = np.linalg.solve(X @ H.T + R, np.concatenate([H @ mu - data, X], axis=1))
+        return mu + X.T @ solved[:, :1], Sigma - X.T @ solved[:, 1:]
+    return computations.function(inputs, outputs, assumptions), args, numpy_kalman
+
+
+CASES = {'A*x': (gemv, (100, 500, 2000, 4000)),
+         'Trace(A*B)': (trace, (100, 500, 2000)),
+         'least squares (p = n/5)': (least_squares, (100, 500, 2000, 4000)),
+         'Kalman (k = 2n/5)': (kalman_update, (6, 50, 200, 1000))}
+
+
+def looped(call, seconds=0.01):
+    """``call`` repeated enough times to last about ``seconds``, and that count."""
+    start, count = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds or count < 1:
+        call()
+        count += 1
+
+    def run():
+        for _ in range(count):
+            call()
+    return run, count
+
+
+def measure(make, size, repeat):
+    f, args, numpy_version = make(size, np.random.default_rng(size))
+    c_args = tuple(np.ascontiguousarray(a) for a in args)
+    f_args = tuple(np.asfortranarray(a) for a in args)
+    contestants = {'compiled, F': lambda: f(*f_args),
+                   'compiled, C': lambda: f(*c_args),
+                   'compiled, copied to F': lambda: f(*(np.asfortranarray(a) for a in c_args)),
+                   'numpy': lambda: numpy_version(*c_args)}
+    want = numpy_version(*c_args)
+    for name, call in contestants.items():
+        got = call()
+        check(name, got if isinstance(got, tuple) else (got,),
+              want if isinstance(want, tuple) else (want,))
+    loops = {name: looped(call) for name, call in contestants.items()}
+    times = round_robin({name: run for name, (run, _) in loops.items()}, repeat, pause=0)
+    return {name: statistics.median(t) / loops[name][1] for name, t in times.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--repeat', type=int, default=7)
+    parser.add_argument('--quick', action='store_true', help='the two smallest sizes only')
+    args = parser.parse_args(argv)
+    print(f'{datetime.datetime.now():%Y-%m-%d %H:%M}, BLAS on one thread, medians of '
+          f'{args.repeat} alternating samples\n')
+    print('| case | n | compiled, F | compiled, C | C / F | copied to F / C | numpy / C |')
+    print('|---|---:|---:|---:|---:|---:|---:|')
+    with threadpool_limits(1):
+        for case, (make, sizes) in CASES.items():
+            for size in sizes[:2] if args.quick else sizes:
+                t = measure(make, size, args.repeat)
+                c = t['compiled, C']
+                print(f'| {case} | {size} | {t["compiled, F"] * 1e6:.1f} µs | {c * 1e6:.1f} µs | '
+                      f'{c / t["compiled, F"]:.2f} | {t["compiled, copied to F"] / c:.2f} | '
+                      f'{t["numpy"] / c:.2f} |', flush=True)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,223 @@
+"""C-ordered arrays are read transposed, not copied (``computations.front_door.layouts``).
+
+A call whose arrays are C-ordered (NumPy's default) runs the function's
+variant that reads them transposed: same results as Fortran-ordered arrays,
+no copy of the inputs, the hot path from the second call on, errors naming
+the caller's matrices, the inputs left alone.
+"""
+import pickle
+import tracemalloc
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings, strategies as st
+from sympy import MatrixSymbol, Q
+
+import computations
+from computations.front_door.layouts import renamed, transposed, views
+from computations.matrices import NotPositiveDefiniteError, SingularMatrixError
+from computations.matrices.ops.scalars import NotPositiveDeterminantError
+from expressions import problems
+
+n, k = sympy.symbols('n k')
+seeds = st.integers(0, 2**32 - 1)
+
+
+def _check(problem, results, values):
+    for expr, error in zip(problem.outputs, problem.errors(results, values)):
+        assert error <= 1e-8, f'{expr}: relative error {error:.3g}'
+
+
+@given(problems(), seeds, st.data())
+@settings(max_examples=40, deadline=None)
+def test_any_mix_of_layouts_gives_the_results_and_leaves_the_inputs(problem, seed, data):
+    f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
+    values = problem.data(np.random.default_rng(seed))
+    orders = data.draw(st.lists(st.sampled_from('CF'), min_size=len(values),
+                                max_size=len(values)), label='orders')
+    given_ = [np.asarray(v, order=o) if isinstance(v, np.ndarray) else v
+              for v, o in zip(values, orders)]
+    before = [np.copy(v) for v in given_]
+    for _ in range(3):                                   # full path, learned, hot path
+        _check(problem, f(*given_), values)
+    for x, old, new in zip(problem.inputs, before, given_):
+        assert np.array_equal(old, new), f'{x} was modified'
+    other = problem.data(np.random.default_rng(seed + 1))    # nothing stale carries over
+    _check(problem, f(*[np.asarray(v, order=o) if isinstance(v, np.ndarray) else v
+                        for v, o in zip(other, orders)]), other)
+
+
+def test_a_c_ordered_matrix_is_not_copied():
+    A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)
+    f = computations.function([A, x], A*x)
+    a, v = np.random.default_rng(0).standard_normal((1000, 1000)), np.ones((1000, 1))
+    assert a.flags.c_contiguous and not a.flags.f_contiguous
+    f(a, v)                                              # compiled, out of the measure
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            np.testing.assert_allclose(f(a, v), a @ v, rtol=1e-12)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100_000, f'{peak} bytes: a copy of A is 8 MB'
+    assert f.peak_bytes(a, v) == f.peak_bytes(np.asfortranarray(a), v) == 8000
+    assert f.peak_bytes(a[::2, ::2], v[::2]) > 2_000_000           # a strided view: copied
+
+
+def test_the_second_call_takes_the_hot_path_and_a_strided_view_does_not():
+    A, B = MatrixSymbol('A', n, k), MatrixSymbol('B', k, n)
+    f = computations.function([A, B], A*B)
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 4))
+    for _ in range(3):
+        np.testing.assert_allclose(f(a, b), a @ b, rtol=1e-12)
+    assert f._hot((a, b)) is not computations.front_door.dispatch.MISS   # served
+    big = rng.standard_normal((8, 6))
+    strided = big[::2, ::2]                      # a's shape, neither C- nor F-ordered
+    assert not strided.flags.c_contiguous and not strided.flags.f_contiguous
+    for _ in range(2):
+        np.testing.assert_allclose(f(strided, b), strided @ b, rtol=1e-12)
+    info = f.cache_info()
+    assert (info.misses, info.currsize) == (2, 2), info   # the variant's program, and F's
+
+
+def test_a_triangular_input_read_transposed_is_the_other_triangle():
+    R, B = MatrixSymbol('R', n, n), MatrixSymbol('B', n, k)
+    f = computations.function([R, B], R.I*B, [Q.upper_triangular(R)])
+    variant, back = transposed(f, (0,))
+    R_T = MatrixSymbol('R_T', n, n)
+    assert variant.assumptions == (Q.lower_triangular(R_T),) and back == {R_T: R.T}
+    ops = {type(op).__name__ for op in variant.specialize((5, 5), (5, 2)).computation.computations}
+    assert ops & {'TRSM', 'TRTRS'} and not ops & {'GESV', 'GETRF'}, ops
+    rng = np.random.default_rng(2)
+    r, b = np.triu(rng.standard_normal((5, 5))) + 5 * np.eye(5), rng.standard_normal((5, 2))
+    for _ in range(3):
+        np.testing.assert_allclose(f(r, b), np.linalg.solve(r, b), rtol=1e-10)
+
+
+def test_a_rectangular_input_gets_an_input_of_the_transposed_shape():
+    X, y = MatrixSymbol('X', n, k), MatrixSymbol('y', n, 1)
+    f = computations.function([X, y], (X.T*X).I*X.T*y, [Q.fullrank(X)])
+    variant, back = transposed(f, (0,))
+    Xt = MatrixSymbol('X_T', k, n)
+    assert variant.inputs == (Xt, y) and back == {Xt: X.T}
+    assert variant.outputs == ((Xt*Xt.T).I*Xt*y,)
+    rng = np.random.default_rng(3)
+    x, v = rng.standard_normal((9, 3)), rng.standard_normal((9, 1))
+    for _ in range(3):
+        np.testing.assert_allclose(f(x, v), np.linalg.lstsq(x, v, rcond=None)[0], rtol=1e-10)
+
+
+@pytest.mark.parametrize('transpose', [False, True])
+def test_errors_name_the_callers_matrices(transpose):
+    T, b = MatrixSymbol('T', n, n), MatrixSymbol('b', n, 1)
+    f = computations.function([T, b], (T.T if transpose else T).I*b, [Q.lower_triangular(T)])
+    t = np.tril(np.ones((3, 3)))
+    t[1, 1] = 0
+    messages = set()
+    for array in (t, np.asfortranarray(t)):
+        for _ in range(3):                       # the full path, then the hot path
+            with pytest.raises(SingularMatrixError) as caught:
+                f(array, np.ones((3, 1)))
+            messages.add(str(caught.value))
+    assert len(messages) == 1 and 'T is singular' in messages.pop()
+
+
+def test_a_failing_compound_matrix_is_named_as_written():
+    A, S, b = MatrixSymbol('A', n, k), MatrixSymbol('S', n, n), MatrixSymbol('b', n, 1)
+    f = computations.function([A, S, b], (S + A*A.T).I*b, [Q.positive_definite(S)])
+    a, s = np.ones((3, 2)), -np.eye(3)     # S + A*A.T: 1s on the diagonal, 2s off it
+    messages = set()
+    for array in (a, np.asfortranarray(a)):
+        for _ in range(3):
+            with pytest.raises(NotPositiveDefiniteError) as caught:
+                f(array, s, np.ones((3, 1)))
+            messages.add(str(caught.value).split(':')[1])
+    assert messages == {' A*A.T + S is not positive definite (its leading minor of order 2 is '
+                        'not positive)'}, messages
+
+
+def test_renamed_keeps_the_error_and_prefers_fewer_transposes():
+    A, At = MatrixSymbol('A', 3, 2), MatrixSymbol('A_T', 2, 3)
+    error = renamed(NotPositiveDefiniteError('POTRF', At.T*At, 2), {At: A.T})
+    assert type(error) is NotPositiveDefiniteError and error.info == 2
+    assert error.expression == A*A.T
+    assert renamed(SingularMatrixError('TRSM', At, 1), {At: A.T}).expression == A
+    T, T_T = MatrixSymbol('T', 3, 3), MatrixSymbol('T_T', 3, 3)
+    error = renamed(NotPositiveDeterminantError('LU_DETERMINANT', sympy.Determinant(T_T),
+                                                -6.0), {T_T: T.T})
+    assert error.expression == sympy.Determinant(T) and str(error) == (
+        'LU_DETERMINANT: log(Determinant(T)) is undefined: the determinant is -6, not positive')
+
+
+def test_symmetric_c_ordered_inputs_need_no_variant():
+    S, b = MatrixSymbol('S', n, n), MatrixSymbol('b', n, 1)
+    f = computations.function([S, b], S.I*b, [Q.positive_definite(S)])
+    s = np.array([[4., 1., 0.], [1., 3., 1.], [0., 1., 2.]])
+    for _ in range(3):
+        np.testing.assert_allclose(f(s, np.ones((3, 1))), np.linalg.solve(s, np.ones((3, 1))))
+    assert f.cache_info().currsize == 1          # one program: S's own
+
+
+def test_a_variant_input_takes_a_name_no_input_has():
+    A, A_T = MatrixSymbol('A', n, k), MatrixSymbol('A_T', k, n)
+    f = computations.function([A, A_T], A*A_T)
+    variant, back = transposed(f, (0, 1))
+    assert [str(x) for x in variant.inputs] == ['A_T1', 'A_T_T']
+    a, b = np.ones((2, 3)), np.arange(6.).reshape(3, 2)
+    for _ in range(3):
+        np.testing.assert_allclose(f(a, b), a @ b)
+
+
+def test_views_finds_c_ordered_arrays_and_refuses_others():
+    a = np.ones((2, 3))
+    assert views((a, np.asfortranarray(a), 1.0), (True, True, False)) == (0,)
+    assert views((np.ones((3, 1)),), (True,)) == ()          # both orders: as it is
+    assert views((a[:, ::2],), (True,)) is None
+    assert views((a.tolist(),), (True,)) is None
+    assert views((np.ones(3),), (True,)) is None
+
+
+def test_the_cache_size_holds_for_each_layout_and_evicted_layouts_are_forgotten():
+    A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, n)
+    f = computations.function([A, B], A*B, cache_size=1)
+    rng = np.random.default_rng(4)
+    for size in (3, 4, 3, 5, 3):
+        a, b = rng.standard_normal((size, size)), rng.standard_normal((size, size))
+        for _ in range(3):
+            np.testing.assert_allclose(f(a, b), a @ b, rtol=1e-12)
+        assert f.cache_info().currsize == 1
+    assert len(f._dispatch.entries) <= 1         # evicted programs are not served
+    f.cache_clear()
+    assert f.cache_info() == (0, 0, 1, 0)
+    a = rng.standard_normal((3, 3))
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(f))(a, a), a @ a, rtol=1e-12)
+
+
+def test_float32_c_ordered_arrays():
+    A, x = MatrixSymbol('A', n, k), MatrixSymbol('x', k, 1)
+    f = computations.function([A, x], A*x)
+    a = np.arange(12, dtype=np.float32).reshape(4, 3)
+    for _ in range(3):
+        got = f(a, np.ones((3, 1), np.float32))
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, a.sum(axis=1, keepdims=True))
+
+
+def test_a_variant_that_fails_leaves_the_copies_and_says_so(monkeypatch, caplog):
+    from computations.front_door import compiled
+
+    def broken(function, flipped):
+        raise RuntimeError('a bug')
+    monkeypatch.setattr(compiled, 'transposed', broken)
+    A, B = MatrixSymbol('A', n, k), MatrixSymbol('B', k, n)
+    f = computations.function([A, B], A*B)
+    a, b = np.arange(6.).reshape(2, 3), np.arange(6.).reshape(3, 2)
+    with caplog.at_level('WARNING', logger='computations'):
+        for _ in range(3):
+            np.testing.assert_allclose(f(a, b), a @ b)
+    assert [r.getMessage() for r in caplog.records] == [
+        'the variant of Function((A, B) -> A*B) reading inputs (0, 1) transposed failed; '
+        'C-ordered arrays will be copied']
