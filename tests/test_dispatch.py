@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 from sympy import MatrixSymbol, Q
 
 import computations
+from computations.front_door.cache import ShapeCache
 from computations.front_door.dispatch import MAX_LAYOUTS, MISS, Dispatch
 from test_bad_input import MUTATIONS, PROBLEMS, REFUSED, COMPUTED, _good_value, _mutate
 
@@ -89,7 +90,7 @@ def test_an_evicted_program_is_not_served_by_the_hot_path():
     f(*small), f(*small)
     assert f._dispatch.entries
     f(np.asfortranarray(np.eye(3)), np.ones((3, 1), order='F'))      # evicts n = 2
-    assert all(key == (3,) for _, key in f._dispatch.entries.values())
+    assert all(entry[1] == (3,) for entry in f._dispatch.entries.values())
     np.testing.assert_array_equal(f(*small), 2 * np.ones((2, 1)))
     assert f.cache_info().misses == 3
     f.cache_clear()
@@ -143,6 +144,10 @@ def test_dispatch_on_its_own():
     assert d(a, 2) is MISS                                   # an int: not the layout learned
     assert d(np.eye(2, dtype='float32', order='F'), 2.0) is MISS
     assert d(np.ones((2, 2)), 2.0) is MISS                   # C order
+    c = np.ones((2, 2))
+    d.learn((c, 2.0), lambda A, k: (A, A), 'c')
+    assert d(c, 2.0) is not MISS
+    assert d(np.ones((4, 4))[::2, ::2], 2.0) is MISS         # its shape, other strides
     assert d(a.view(type('Sub', (np.ndarray,), {})), 2.0) is MISS      # a subclass
     assert d([[1., 0.], [0., 1.]], 2.0) is MISS
     for i in range(MAX_LAYOUTS + 1):                         # bounded
@@ -158,3 +163,18 @@ def test_a_function_of_no_inputs_is_called_again_and_again():
     for _ in range(3):
         (got,) = f()
         np.testing.assert_array_equal(got, 2 * np.eye(3))
+
+
+def test_an_entry_counts_its_uses_in_the_cache_it_was_learned_with():
+    own, other = ShapeCache(), ShapeCache()
+    other.get('k', str)
+    d = Dispatch(['A'], [True], 'single', cache=own)
+    a = np.eye(2, order='F')
+    d.learn((a,), lambda A: (A,), 'k', cache=other, tag='t')
+    for _ in range(3):
+        d(a)
+    assert other.info().hits == 3 and own.info().hits == 0
+    d.forget('k')
+    assert d(a) is not MISS                         # known by its tag, not its key
+    d.forget('t')
+    assert d(a) is MISS

@@ -145,6 +145,7 @@ def test_renamed_keeps_the_error_and_prefers_fewer_transposes():
     assert type(error) is NotPositiveDefiniteError and error.info == 2
     assert error.expression == A*A.T
     assert renamed(SingularMatrixError('TRSM', At, 1), {At: A.T}).expression == A
+    assert renamed(SingularMatrixError('GETRF', At, 1), {At: A.T}).expression == A.T
     T, T_T = MatrixSymbol('T', 3, 3), MatrixSymbol('T_T', 3, 3)
     error = renamed(NotPositiveDeterminantError('LU_DETERMINANT', sympy.Determinant(T_T),
                                                 -6.0), {T_T: T.T})
@@ -221,3 +222,66 @@ def test_a_variant_that_fails_leaves_the_copies_and_says_so(monkeypatch, caplog)
     assert [r.getMessage() for r in caplog.records] == [
         'the variant of Function((A, B) -> A*B) reading inputs (0, 1) transposed failed; '
         'C-ordered arrays will be copied']
+
+
+def test_a_callers_mistake_with_c_ordered_arrays_keeps_the_variant(caplog):
+    """A shape that breaks an assumption failed the variant's compile too: that is the
+    caller's mistake, named by the full path, not a reason to copy C-ordered arrays from
+    then on (found by fuzzing)."""
+    from computations.matrices.compiler.assumptions import AssumptionError
+    Y, x = MatrixSymbol('Y', n, k), MatrixSymbol('x', k, 1)
+    f = computations.function([Y, x], Y*x, [Q.invertible(Y)])
+    with caplog.at_level('WARNING', logger='computations'):
+        with pytest.raises(AssumptionError, match='Y'):
+            f(np.ones((2, 3)), np.ones((3, 1)))
+        y = np.eye(3) + 1
+        for _ in range(3):
+            np.testing.assert_allclose(f(y, np.ones((3, 1))), y @ np.ones((3, 1)))
+    assert not caplog.records
+    assert f._hot((y, np.ones((3, 1)))) is not computations.front_door.dispatch.MISS
+
+
+def test_an_lu_error_names_the_matrix_whose_factor_has_the_zero():
+    """An LU factor's zero moves with the pivoting: an error from the factor of A.T names
+    A.T, with that factor's position (naming A, it gave A.T's position)."""
+    from scipy.linalg import lapack
+    A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, k)
+    f = computations.function([A, B], A.I*B)
+    a = np.array([[0., 0.], [1., 1.]])
+    for array in (np.asfortranarray(a), a):
+        with pytest.raises(SingularMatrixError) as caught:
+            f(array, np.ones((2, 1)))
+        named = {A: a, A.T: a.T}[caught.value.expression]
+        assert lapack.dgetrf(named)[2] == caught.value.info
+
+
+def test_profile_and_peak_bytes_name_the_callers_matrices():
+    K = MatrixSymbol('K', n, n)
+    g = computations.function([K], sympy.log(sympy.Determinant(K)))
+    with pytest.raises(NotPositiveDeterminantError, match=r'Determinant\(K\)\)'):
+        g.profile(np.array([[0., 2., 1.], [1., 0., 0.], [0., 0., 3.]]))   # det = -6
+    A, B = MatrixSymbol('A', n, k), MatrixSymbol('B', k, n)
+    with pytest.raises(ValueError, match=r'input B has 4 rows, but k = 2 \(bound by A\)'):
+        computations.function([A, B], A*B).peak_bytes(np.ones((3, 2)), np.ones((4, 3)))
+    assert 'A_T' in str(computations.function([A, B], A*B).profile(np.ones((3, 2)),
+                                                                    np.ones((2, 3))))
+
+
+@pytest.mark.parametrize('order', [np.asfortranarray, np.ascontiguousarray])
+def test_the_hot_path_keeps_a_program_recently_used(order):
+    """Uses on the hot path count in the cache of the program they run: a variant's
+    program used last is not the one evicted (it was, and compiled again: fuzzing)."""
+    P, R = MatrixSymbol('P', n, k), MatrixSymbol('R', k, n)
+    f = computations.function([P, R], P*R, cache_size=2)
+
+    def arrays(size):
+        return order(np.ones((size, size + 1))), order(np.ones((size + 1, size)))
+    for size in (2, 3):
+        for _ in range(3):
+            f(*arrays(size))
+    for _ in range(5):
+        f(*arrays(2))                              # hot: 2 is the most recently used
+    f(*arrays(4))                                  # evicts 3
+    misses = f.cache_info().misses
+    f(*arrays(2))
+    assert f.cache_info().misses == misses

@@ -500,14 +500,17 @@ class Function:
                 run = function._runner(*ready)
             except MemoryError:             # the full path says so, in the caller's terms
                 return None
-            except Exception:               # a compiler bug: C-ordered arrays are copied
-                self._variants[changed] = self._abandoned(changed)
+            except Exception:               # the full path says what is wrong, unless
+                if self._compiles(args):    # only the variant fails: a bug of the compiler's
+                    self._variants[changed] = self._abandoned(changed)
                 return None
         else:
             function._cache.hit(ready[1])
-            key = ready[1] if function is self else (changed, ready[1])
             call = transposing(run, flipped, len(args), back)
-            function._cache.if_present(ready[1], lambda: self._dispatch.learn(args, call, key))
+            # a use counts in the variant's cache; its eviction forgets the entry here
+            tag = ready[1] if function is self else (changed, ready[1])
+            function._cache.if_present(ready[1], lambda: self._dispatch.learn(
+                args, call, ready[1], function._cache, tag))
         try:
             return run(*targs)
         except RoutineError as error:
@@ -529,13 +532,17 @@ class Function:
                                                 for i, a in enumerate(args))
 
     def _laid_out(self, given):
-        """``(function, arguments)``: the variant that runs for these arguments (C-ordered
-        arrays) and what it takes, or ``(self, given)``."""
+        """``(function, arguments, back)``: the variant that runs for these arguments
+        (C-ordered arrays), what it takes and how its errors are renamed (see
+        :func:`.layouts.renamed`), or ``(self, given, {})``.  Their shapes are checked in
+        this function's terms first: a mistake is named in the caller's symbols."""
         found = self._layout(given) if self._dispatch is not None else None
         if found is None:
-            return self, given
-        (variant, _), _, _, transposed_args = found
-        return variant, transposed_args
+            return self, given, {}
+        bind_dimensions(self.inputs, {var: np.shape(value) for var, value
+                                      in zip(self.inputs, given) if isinstance(var, MatrixExpr)})
+        (variant, back), _, _, transposed_args = found
+        return variant, transposed_args, back
 
     def _variant(self, changed):
         """``(variant, back)`` reading the inputs at ``changed`` transposed (see
@@ -548,6 +555,16 @@ class Function:
             return self._abandoned(changed)
         variant._also_forget = lambda key: self._dispatch.forget((changed, key))
         return variant, back
+
+    def _compiles(self, args):
+        """Whether this function's own program for the shapes of ``args`` compiles."""
+        try:
+            self._specialization(bind_dimensions(self.inputs, {
+                var: np.shape(value) for var, value in zip(self.inputs, args)
+                if isinstance(var, MatrixExpr)}))
+        except Exception:
+            return False
+        return True
 
     def _abandoned(self, changed):
         """False, the variant of ``changed`` that failed (logged: a bug of the compiler's,
@@ -669,9 +686,12 @@ class Function:
         :class:`~computations.schedulers.profile.Profile` (seconds, FLOPs and GFLOP/s per call,
         and the total against this machine's DGEMM rate), of the program a call on these
         arrays runs (for C-ordered arrays, the variant reading them transposed)."""
-        function, given = self._laid_out(self._one_problem('profile', args, kwargs))
-        if function is not self:
-            return function.profile(*given)
+        function, given, back = self._laid_out(self._one_problem('profile', args, kwargs))
+        if function is not self:              # its table computes the variant's values
+            try:
+                return function.profile(*given)
+            except RoutineError as error:
+                raise renamed(error, back) from None
         values, dims = self._prepare(given)
         return self._specialization(dims).profile(values)
 
@@ -690,7 +710,7 @@ class Function:
         >>> f.peak_bytes((1000, 2)), f.peak_bytes(a[::2]), f.peak_bytes(a[:1000])
         (32, 16032, 32)
         """
-        function, given = self._laid_out(self._one_problem('peak_bytes', args, kwargs))
+        function, given, _ = self._laid_out(self._one_problem('peak_bytes', args, kwargs))
         if function is not self:
             return function.peak_bytes(*given)
         specialization, dtype, converted = self._predict(given)

@@ -49,7 +49,10 @@ class Dispatch:
     returning results packed as ``kind`` says (see
     :class:`~computations.front_door.outputs.OutputStructure`; ``outputs``: the names of the
     outputs, for the kinds ``'named'`` and ``'dict'``); every call served is told to the
-    ``cache`` (a :class:`~computations.front_door.cache.ShapeCache`) as a use of its key.
+    ``cache`` (a :class:`~computations.front_door.cache.ShapeCache`) as a use of its key,
+    or to the cache its entry was learned with.  An entry is ``(run, key, used, tick,
+    tag)``: the program, its cache key, the cache's ``used`` and ``tick``, and what
+    :meth:`forget` knows it by.
 
     :attr:`call` is the hot path itself: ``call(args)`` (the tuple of a call's
     positional arguments) gives the packed results, or :data:`MISS`.
@@ -67,6 +70,7 @@ class Dispatch:
         result = {'single': f'run({args})[0]', 'tuple': f'run({args})',
                   'named': f'new(named, run({args}))',
                   'dict': f'dict(zip(outputs, run({args})))'}[kind]
+        self._cache = cache
         count = '\n    used[key] = tick()' if cache is not None else ''
         # a wrong count of arguments fails unpacking (ValueError); a non-array has no
         # .shape (AttributeError); an odd .shape may not hash (TypeError).  The program
@@ -76,13 +80,12 @@ class Dispatch:
                        f'def call(args):\n'
                        f'    try:\n'
                        f'        {args} = args\n'
-                       f'        run, key = entries[({layout},)]\n'
+                       f'        run, key, used, tick, _ = entries[({layout},)]\n'
                        f'    except (KeyError, AttributeError, ValueError, TypeError):\n'
                        f'        return MISS{count}\n'
                        f'    return {result}\n')
         namespace = {'entries': self.entries, 'MISS': MISS, 'outputs': tuple(outputs),
-                     'new': tuple.__new__, 'named': results_type(tuple(outputs)),
-                     'used': getattr(cache, 'used', None), 'tick': getattr(cache, 'tick', None)}
+                     'new': tuple.__new__, 'named': results_type(tuple(outputs))}
         exec(compile(self.source, '<computations dispatch>', 'exec'), namespace)
         self._layout, self.call = namespace['layout'], namespace['call']
 
@@ -91,20 +94,24 @@ class Dispatch:
         :data:`MISS`."""
         return self.call(args)
 
-    def learn(self, args, run, key):
-        """Serve calls with ``args``' layout by ``run`` (the generated program; ``args``
-        went to it as they were) as calls of cache key ``key`` (a function of no inputs has
-        nothing to learn)."""
+    def learn(self, args, run, key, cache=None, tag=None):
+        """Serve calls with ``args``' layout by ``run`` (the generated program, or a
+        function of the arguments that calls one) as uses of key ``key`` of ``cache`` (by
+        default the dispatch's own), until :meth:`forget` is told ``tag`` (by default
+        ``key``).  A function of no inputs has nothing to learn."""
         if self._layout is None:
             return
         if len(self.entries) >= MAX_LAYOUTS:
             self.entries.clear()
-        self.entries[self._layout(*args)] = (run, key)
+        cache = self._cache if cache is None else cache
+        self.entries[self._layout(*args)] = (run, key, getattr(cache, 'used', None),
+                                             getattr(cache, 'tick', None),
+                                             key if tag is None else tag)
 
-    def forget(self, key=None):
-        """Stop serving the layouts of cache key ``key`` (all of them by default)."""
-        if key is None:
+    def forget(self, tag=None):
+        """Stop serving the layouts learned with ``tag`` (all of them by default)."""
+        if tag is None:
             self.entries.clear()
             return
-        for layout in [k for k, (_, found) in list(self.entries.items()) if found == key]:
+        for layout in [k for k, entry in list(self.entries.items()) if entry[4] == tag]:
             self.entries.pop(layout, None)

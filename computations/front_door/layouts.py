@@ -65,9 +65,9 @@ def views(args, matrices):
 def transposed(function, flipped):
     """``(variant, back)``: ``function`` with the inputs at positions ``flipped`` taken
     transposed (each ``X`` as ``X_T``, a name no input has), and ``{X_T: X.T}``, what to
-    write for each new input to name a matrix in the caller's inputs again.  The variant has ``function``'s options, but returns a flat
-    tuple, and none of its own check of assumptions or donated inputs (a function with
-    those takes the full path)."""
+    write for each new input to name a matrix in the caller's inputs again.  The variant
+    has ``function``'s options, but returns a flat tuple, and none of its own check of
+    assumptions or donated inputs (a function with those takes the full path)."""
     inputs, substitution, back = list(function.inputs), {}, {}
     taken = {str(x) for x in inputs}
     for i in flipped:
@@ -107,9 +107,10 @@ def _assumption(fact, substitution):
 def renamed(error, back):
     """``error`` (a :class:`~computations.matrices.RoutineError` of a variant's program)
     about the matrix it names written in the caller's inputs (``back``: see
-    :func:`transposed`), or its transpose if that has fewer transposes: the variant's
-    routine often works on the transpose of the caller's matrix, and a matrix is singular
-    (or positive definite) if and only if its transpose is.
+    :func:`transposed`), or its transpose if that has fewer transposes and the error says
+    the same of it (``transposable``: a Cholesky factorization's or a triangular matrix's,
+    not an LU factor's, whose zero moves with the pivoting): the variant's routine often
+    works on the transpose of the caller's matrix.
 
     >>> A, A_T = MatrixSymbol('A', 2, 3), MatrixSymbol('A_T', 3, 2)
     >>> from computations.matrices import SingularMatrixError
@@ -120,7 +121,7 @@ def renamed(error, back):
     TRSM: T is singular (it has a zero at diagonal position 2)
     """
     written = _fold(error.expression.xreplace(back))
-    if isinstance(written, sympy.MatrixExpr):
+    if error.transposable and isinstance(written, sympy.MatrixExpr):
         written = min((written, _fold(written.T)), key=lambda e: e.count(Transpose))
     return error.about(written)
 

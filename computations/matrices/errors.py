@@ -31,6 +31,10 @@ class RoutineError(ComputationsError, LinAlgError):
     then the matrix of the program it is a block of, or a step of its factorization).
     """
 
+    #: Whether the error says the same of the transpose of its matrix, ``info`` included:
+    #: not in general (where an LU factor has its zero depends on the pivoting).
+    transposable = False
+
     def __init__(self, operation, expression, info, message=None, block=None):
         self.operation, self.expression, self.info, self.block = (operation, expression,
                                                                   info, block)
@@ -63,6 +67,9 @@ class NotPositiveDefiniteError(RoutineError):
     POTRF: S is not positive definite (at block chol(S)[1,1].u1: its leading minor of order 1 is not positive)
     """
 
+    #: The matrix is symmetric: its transpose is the same matrix.
+    transposable = True
+
     def __init__(self, operation, expression, info, block=None):
         where = '' if block is None else f'at block {block}: '
         super().__init__(operation, expression, info,
@@ -72,6 +79,12 @@ class NotPositiveDefiniteError(RoutineError):
 
 class SingularMatrixError(RoutineError):
     """A factorization or triangular solve met an exactly singular matrix."""
+
+    @property
+    def transposable(self):
+        """A triangular matrix's zero is on its diagonal, its transpose's too; an LU
+        factor's position depends on the pivoting."""
+        return self.operation in _TRIANGULAR
 
     def __init__(self, operation, expression, info, block=None):
         # A triangular matrix has the zero on its own diagonal; another, on its LU factor's.

@@ -44,6 +44,9 @@ def scalar_type(dtype):
 class NotPositiveDeterminantError(RoutineError):
     """The logarithm of a determinant that is not positive."""
 
+    #: A matrix's transpose has its determinant.
+    transposable = True
+
     def __init__(self, operation, expression, value):
         super().__init__(operation, expression, 0,
                          f'{operation}: log({expression}) is undefined: the determinant is '
