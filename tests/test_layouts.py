@@ -208,11 +208,11 @@ def test_float32_c_ordered_arrays():
 
 
 def test_a_variant_that_fails_leaves_the_copies_and_says_so(monkeypatch, caplog):
-    from computations.front_door import compiled
+    from computations.front_door import layouts
 
     def broken(function, flipped):
         raise RuntimeError('a bug')
-    monkeypatch.setattr(compiled, 'transposed', broken)
+    monkeypatch.setattr(layouts, 'transposed', broken)
     A, B = MatrixSymbol('A', n, k), MatrixSymbol('B', k, n)
     f = computations.function([A, B], A*B)
     a, b = np.arange(6.).reshape(2, 3), np.arange(6.).reshape(3, 2)

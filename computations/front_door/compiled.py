@@ -32,8 +32,6 @@ from computations.schedulers.execute import bind_dimensions, guard_donations, pr
 from computations.inplace.donate import check_donate
 
 from ..empty import is_empty
-from ..log import get_logger
-from ..matrices import RoutineError
 from ..matrices.compiler.assumptions import check_values, normalize
 from ..matrices.compiler.properties import Properties
 from ..matrices.dtypes import program_dtype
@@ -47,15 +45,13 @@ from .cache import DEFAULT_CACHE_SIZE, CacheInfo, ShapeCache
 from .dispatch import MISS, Dispatch, never
 from .dtypes import check_dtypes
 from .garbage import paused
-from .layouts import renamed, transposed, transposing, views
+from .layouts import Variants
 from .outputs import OutputStructure
 from .plan_cache import PlanCache
 from .specialization import (MEMORY_CHECK_BYTES, EmptySpecialization, Specialization,
                              conversion_bytes, prepared_dtype)
 
 __all__ = ['function', 'Function', 'DEFAULT_SIZE', 'RUNNERS']
-
-_log = get_logger('front_door')
 
 
 #: How a Function runs its program: ``'source'`` (generated Python source,
@@ -309,10 +305,8 @@ class Function:
         #: worst, when threads without a GIL return theirs at once), out of this list while
         #: a call holds it; :meth:`cache_clear` lets them go.
         self._chunk_buffers = []
-        #: The variants that read C-ordered arrays transposed (module layouts), by the
-        #: positions of the inputs they transpose: ``(variant, back)``, or False where the
-        #: variant failed (those calls take the full path).
-        self._variants = {}
+        #: The variants that read C-ordered arrays transposed (module layouts).
+        self._variants = Variants(self)
         #: Called with each key the cache drops (a variant's: its caller forgets it too).
         self._also_forget = None
         #: The hot path: calls with arrays of a layout seen before (module dispatch).
@@ -368,9 +362,7 @@ class Function:
         a miss compiles one.  The programs that read C-ordered arrays transposed
         (:mod:`.layouts`) count too: ``maxsize`` holds for each layout.
         """
-        infos = [self._cache.info()] + [variant[0]._cache.info() for variant
-                                        in list(self._variants.values())
-                                        if variant and variant[0] is not self]
+        infos = [self._cache.info()] + self._variants.cache_infos()
         return CacheInfo(sum(i.hits for i in infos), sum(i.misses for i in infos),
                          self._cache.maxsize, sum(i.currsize for i in infos))
 
@@ -382,9 +374,6 @@ class Function:
         self._chunk_buffers.clear()
         if self._dispatch is not None:
             self._dispatch.forget()
-        for variant in list(self._variants.values()):
-            if variant and variant[0] is not self:
-                variant[0].cache_clear()
         self._variants.clear()
 
     def _evicted(self, key):
@@ -446,7 +435,7 @@ class Function:
         if fast and not kwargs:
             results = self._fast(args)
             if results is None and self._dispatch is not None:
-                results = self._transposed(args)     # C-ordered arrays read transposed
+                results = self._variants.call(args)  # C-ordered arrays read transposed
             if results is not None:
                 return self.structure.pack(results)
         given = self._arguments(args, kwargs)
@@ -481,97 +470,6 @@ class Function:
         if self.donate:
             args = self._guarded(args)
         return run(*args)
-
-    def _transposed(self, args):
-        """The flat results of a call on arrays that are ready but for being C-ordered,
-        run by the variant that reads those transposed (see :mod:`.layouts`; learned by
-        the dispatch on the second call, as :meth:`_fast` does), or None when ``args``
-        need the full path."""
-        found = self._layout(args)
-        if found is None:
-            return None
-        (function, back), flipped, changed, targs = found
-        ready = function._ready(targs)
-        if ready is None:
-            return None
-        run = function._runners.get(ready)
-        if run is None:
-            try:
-                run = function._runner(*ready)
-            except MemoryError:             # the full path says so, in the caller's terms
-                return None
-            except Exception:               # the full path says what is wrong, unless
-                if self._compiles(args):    # only the variant fails: a bug of the compiler's
-                    self._variants[changed] = self._abandoned(changed)
-                return None
-        else:
-            function._cache.hit(ready[1])
-            call = transposing(run, flipped, len(args), back)
-            # a use counts in the variant's cache; its eviction forgets the entry here
-            tag = ready[1] if function is self else (changed, ready[1])
-            function._cache.if_present(ready[1], lambda: self._dispatch.learn(
-                args, call, ready[1], function._cache, tag))
-        try:
-            return run(*targs)
-        except RoutineError as error:
-            raise renamed(error, back) from None
-
-    def _layout(self, args):
-        """``(variant, flipped, changed, transposed args)`` for a call with C-ordered
-        arrays (the positions of those, and of the ones not symmetric), or None."""
-        flipped = views(args, self._matrices)
-        if not flipped:
-            return None
-        changed = tuple(i for i in flipped if self.inputs[i] not in self._symmetric)
-        variant = self._variants.get(changed)
-        if variant is None:
-            variant = self._variants[changed] = self._variant(changed)
-        if not variant:
-            return None
-        return variant, flipped, changed, tuple(a.T if i in flipped else a
-                                                for i, a in enumerate(args))
-
-    def _laid_out(self, given):
-        """``(function, arguments, back)``: the variant that runs for these arguments
-        (C-ordered arrays), what it takes and how its errors are renamed (see
-        :func:`.layouts.renamed`), or ``(self, given, {})``.  Their shapes are checked in
-        this function's terms first: a mistake is named in the caller's symbols."""
-        found = self._layout(given) if self._dispatch is not None else None
-        if found is None:
-            return self, given, {}
-        bind_dimensions(self.inputs, {var: np.shape(value) for var, value
-                                      in zip(self.inputs, given) if isinstance(var, MatrixExpr)})
-        (variant, back), _, _, transposed_args = found
-        return variant, transposed_args, back
-
-    def _variant(self, changed):
-        """``(variant, back)`` reading the inputs at ``changed`` transposed (see
-        :func:`.layouts.transposed`), itself when there are none, False if it fails."""
-        if not changed:
-            return self, {}
-        try:
-            variant, back = transposed(self, changed)
-        except Exception:              # a compiler bug: the full path copies the arrays
-            return self._abandoned(changed)
-        variant._also_forget = lambda key: self._dispatch.forget((changed, key))
-        return variant, back
-
-    def _compiles(self, args):
-        """Whether this function's own program for the shapes of ``args`` compiles."""
-        try:
-            self._specialization(bind_dimensions(self.inputs, {
-                var: np.shape(value) for var, value in zip(self.inputs, args)
-                if isinstance(var, MatrixExpr)}))
-        except Exception:
-            return False
-        return True
-
-    def _abandoned(self, changed):
-        """False, the variant of ``changed`` that failed (logged: a bug of the compiler's,
-        which the full path works around by copying the arrays)."""
-        _log.warning('the variant of %r reading inputs %s transposed failed; C-ordered '
-                     'arrays will be copied', self, changed, exc_info=True)
-        return False
 
     def _one(self, given, scheduler, check):
         """``(results, flat)``: one problem's flat tuple of results, and which of them
@@ -686,12 +584,11 @@ class Function:
         :class:`~computations.schedulers.profile.Profile` (seconds, FLOPs and GFLOP/s per call,
         and the total against this machine's DGEMM rate), of the program a call on these
         arrays runs (for C-ordered arrays, the variant reading them transposed)."""
-        function, given, back = self._laid_out(self._one_problem('profile', args, kwargs))
+        function, given, renaming = self._variants.laid_out(
+            self._one_problem('profile', args, kwargs))
         if function is not self:              # its table computes the variant's values
-            try:
+            with renaming:
                 return function.profile(*given)
-            except RoutineError as error:
-                raise renamed(error, back) from None
         values, dims = self._prepare(given)
         return self._specialization(dims).profile(values)
 
@@ -710,7 +607,8 @@ class Function:
         >>> f.peak_bytes((1000, 2)), f.peak_bytes(a[::2]), f.peak_bytes(a[:1000])
         (32, 16032, 32)
         """
-        function, given, _ = self._laid_out(self._one_problem('peak_bytes', args, kwargs))
+        function, given, _ = self._variants.laid_out(self._one_problem('peak_bytes', args,
+                                                                        kwargs))
         if function is not self:
             return function.peak_bytes(*given)
         specialization, dtype, converted = self._predict(given)

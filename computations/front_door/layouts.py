@@ -13,8 +13,10 @@ input needs no variant (it is its own transpose): its ``a.T`` goes to the
 same program.
 
 The assumptions are rewritten with the inputs (``Q.upper_triangular(X)``
-says ``Xt`` is lower triangular), and an error a variant's program raises
-names its matrix in the caller's inputs again (:func:`renamed`).
+says ``X_T`` is lower triangular), and an error a variant's program raises
+names its matrix in the caller's inputs again (:func:`renamed`).  A
+function's :class:`Variants` makes them, runs them and teaches their layouts
+to its dispatch.
 
 >>> import numpy as np, sympy, computations
 >>> n = sympy.Symbol('n')
@@ -25,15 +27,21 @@ names its matrix in the caller's inputs again (:func:`renamed`).
 >>> print(variant.specialize((3, 3), (3, 1)).pseudocode())
 out0 := A_T'*x    [GEMV]
 """
+import contextlib
 import itertools
 
 import numpy as np
 import sympy
-from sympy import Determinant, MatrixSymbol, Transpose
+from sympy import Determinant, MatrixExpr, MatrixSymbol, Transpose
 
+from computations.schedulers.execute import bind_dimensions
+
+from ..log import get_logger
 from ..matrices import RoutineError
 
-__all__ = ['views', 'transposed', 'renamed', 'transposing']
+__all__ = ['Variants', 'views', 'transposed', 'renamed', 'transposing']
+
+_log = get_logger('front_door')
 
 #: The predicates a transpose swaps (every other one a matrix and its transpose share).
 SWAPPED = {'upper_triangular': sympy.Q.lower_triangular,
@@ -145,3 +153,144 @@ def transposing(run, flipped, count, back):
     namespace = {'run': run, 'RoutineError': RoutineError, 'renamed': renamed, 'back': back}
     exec(compile(source, '<computations layout>', 'exec'), namespace)
     return namespace['call']
+
+
+class Variants:
+    """The variants of a :class:`~computations.front_door.Function` that read C-ordered
+    arrays transposed, by the positions of the inputs they transpose: each made on the
+    first call with that layout, and taught to the function's dispatch on the second (as
+    its fast path does), so that the next calls go straight to the variant's program.
+
+    A variant that fails to compile where the function's own program compiles is a bug
+    of the compiler's: it is logged, and such calls copy their arrays (the full path).
+    """
+
+    def __init__(self, function):
+        self.function = function
+        #: ``changed`` (positions of the inputs transposed) -> ``(variant, back)``, or
+        #: False for a variant that failed.
+        self._found = {}
+
+    def call(self, args):
+        """The flat results of a call on arrays that are ready but for being C-ordered, or
+        None when ``args`` need the full path (which converts them, or names what is
+        wrong)."""
+        found = self._find(args)
+        if found is None:
+            return None
+        (variant, back), flipped, changed, given = found
+        ready = variant._ready(given)
+        if ready is None:
+            return None
+        run = variant._runners.get(ready)
+        if run is None:
+            try:
+                run = variant._runner(*ready)
+            except MemoryError:             # the full path says so, in the caller's terms
+                return None
+            except Exception:               # the full path says what is wrong, unless
+                if self._compiles(args):    # only the variant fails: a bug of the compiler's
+                    self._found[changed] = self._abandoned(changed)
+                return None
+        else:
+            self._learn(args, variant, ready[1], run, flipped, changed, back)
+        try:
+            return run(*given)
+        except RoutineError as error:
+            raise renamed(error, back) from None
+
+    def _learn(self, args, variant, key, run, flipped, changed, back):
+        """Teach the function's dispatch ``args``' layout: served by ``run`` (of the
+        ``variant``'s cache key ``key``), its uses counted in the variant's cache, forgotten
+        when that cache drops ``key``."""
+        variant._cache.hit(key)
+        call = transposing(run, flipped, len(args), back)
+        tag = key if variant is self.function else (changed, key)
+        dispatch = self.function._dispatch
+        variant._cache.if_present(key, lambda: dispatch.learn(args, call, key, variant._cache,
+                                                              tag))
+
+    def laid_out(self, given):
+        """``(function, arguments, renaming)``: the variant that runs for these arguments,
+        what it takes, and a context that renames its errors into the caller's symbols --
+        or ``(the function, given, a context that does nothing)``.  Shapes are checked in
+        the function's own terms first, so that a mistake names the caller's inputs."""
+        found = self._find(given) if self.function._dispatch is not None else None
+        if found is None:
+            return self.function, given, contextlib.nullcontext()
+        self._bind(given)
+        (variant, back), _, _, transposed_args = found
+        return variant, transposed_args, _renaming(back)
+
+    def _find(self, args):
+        """``((variant, back), flipped, changed, transposed args)`` for a call with
+        C-ordered arrays (the positions of those, and of the ones not symmetric), or None."""
+        function = self.function
+        flipped = views(args, function._matrices)
+        if not flipped:
+            return None
+        changed = tuple(i for i in flipped if function.inputs[i] not in function._symmetric)
+        variant = self._found.get(changed)
+        if variant is None:
+            variant = self._found[changed] = self._variant(changed)
+        if not variant:
+            return None
+        return variant, flipped, changed, tuple(a.T if i in flipped else a
+                                                for i, a in enumerate(args))
+
+    def _variant(self, changed):
+        """``(variant, back)`` reading the inputs at ``changed`` transposed (see
+        :func:`transposed`), the function itself when there are none, False if it fails."""
+        function = self.function
+        if not changed:
+            return function, {}
+        try:
+            variant, back = transposed(function, changed)
+        except Exception:              # a compiler bug: the full path copies the arrays
+            return self._abandoned(changed)
+        dispatch = function._dispatch
+        variant._also_forget = lambda key: dispatch.forget((changed, key))
+        return variant, back
+
+    def _bind(self, args):
+        """The dimensions the shapes of ``args`` bind in the function's own inputs (or the
+        error naming them)."""
+        inputs = self.function.inputs
+        return bind_dimensions(inputs, {var: np.shape(value) for var, value
+                                        in zip(inputs, args) if isinstance(var, MatrixExpr)})
+
+    def _compiles(self, args):
+        """Whether the function's own program for the shapes of ``args`` compiles."""
+        try:
+            self.function._specialization(self._bind(args))
+        except Exception:
+            return False
+        return True
+
+    def _abandoned(self, changed):
+        """False, for the variant of ``changed`` that failed (logged)."""
+        _log.warning('the variant of %r reading inputs %s transposed failed; C-ordered '
+                     'arrays will be copied', self.function, changed, exc_info=True)
+        return False
+
+    def cache_infos(self):
+        """The :class:`~computations.front_door.CacheInfo` of each variant's cache."""
+        return [found[0]._cache.info() for found in list(self._found.values())
+                if found and found[0] is not self.function]
+
+    def clear(self):
+        """Forget every variant (and the programs each compiled)."""
+        for found in list(self._found.values()):
+            if found and found[0] is not self.function:
+                found[0].cache_clear()
+        self._found.clear()
+
+
+@contextlib.contextmanager
+def _renaming(back):
+    """Within it, a :class:`~computations.matrices.RoutineError` is raised renamed by
+    ``back`` (see :func:`renamed`)."""
+    try:
+        yield
+    except RoutineError as error:
+        raise renamed(error, back) from None
