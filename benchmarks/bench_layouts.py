@@ -17,8 +17,10 @@ it to Fortran order.  The contestants, on the same data:
     ``einsum``): what the caller would write instead.
 
 Cases: ``A*x`` (a GEMV: the copy of A costs as much as the product), the
-trace ``Trace(A*B)`` (an inner product), least squares ``(X.T*X).I*X.T*y``,
-and the Kalman update (``Sigma`` symmetric: only ``H`` is C-ordered for
+trace ``Trace(A*B)`` (an inner product), the sum ``A + B`` and the
+triangular solve ``L.I*B`` (whose variants compute the transposed result and
+transpose it at the end: the cases they lose), least squares
+``(X.T*X).I*X.T*y``, and the Kalman update (``Sigma`` symmetric: only ``H`` is C-ordered for
 the variant), each over growing sizes.  BLAS on one thread, the contestants
 alternating (``_harness.round_robin``), a sample a loop of calls lasting at
 least 10 ms, medians of ``--repeat`` samples.
@@ -56,6 +58,20 @@ def trace(size, rng):
             lambda a, b: np.einsum('ij,ji->', a, b))
 
 
+def matrix_sum(size, rng):
+    A, B = MatrixSymbol('A', n, n), MatrixSymbol('B', n, n)
+    args = rng.standard_normal((size, size)), rng.standard_normal((size, size))
+    return computations.function([A, B], A + B), args, lambda a, b: a + b
+
+
+def triangular_solve(size, rng):
+    L, B = MatrixSymbol('L', n, n), MatrixSymbol('B', n, k)
+    lower = np.tril(rng.standard_normal((size, size))) + np.sqrt(size) * np.eye(size)
+    args = lower, rng.standard_normal((size, size // 2))
+    return (computations.function([L, B], L.I*B, [Q.lower_triangular(L)]), args,
+            lambda a, b: np.linalg.solve(a, b))
+
+
 def least_squares(size, rng):
     X, y = MatrixSymbol('X', n, k), MatrixSymbol('y', n, 1)
     args = rng.standard_normal((size, size // 5)), rng.standard_normal((size, 1))
@@ -80,6 +96,8 @@ def kalman_update(size, rng):
 
 CASES = {'A*x': (gemv, (100, 500, 2000, 4000)),
          'Trace(A*B)': (trace, (100, 500, 2000)),
+         'A + B': (matrix_sum, (100, 500, 2000)),
+         'L.I*B (L lower, k = n/2)': (triangular_solve, (100, 500, 2000)),
          'least squares (p = n/5)': (least_squares, (100, 500, 2000, 4000)),
          'Kalman (k = 2n/5)': (kalman_update, (6, 50, 200, 1000))}
 

@@ -285,3 +285,53 @@ def test_the_hot_path_keeps_a_program_recently_used(order):
     misses = f.cache_info().misses
     f(*arrays(2))
     assert f.cache_info().misses == misses
+
+
+def test_profile_and_peak_bytes_name_a_mistake_in_the_callers_symbols():
+    """A shape that breaks an assumption, or a complex array, is named as a call names it,
+    not in the variant's symbols (``Y_T``: review)."""
+    from computations.front_door.dtypes import DtypeError
+    from computations.matrices.compiler.assumptions import AssumptionError
+    Y, x = MatrixSymbol('Y', n, k), MatrixSymbol('x', k, 1)
+    f = computations.function([Y, x], Y*x, [Q.invertible(Y)])
+    for method in (f.peak_bytes, f.profile):
+        with pytest.raises(AssumptionError, match=r'input Y is declared Q.invertible\(Y\), but '
+                                                  r'it is 2 x 3'):
+            method(np.ones((2, 3)), np.ones((3, 1)))
+        with pytest.raises(DtypeError, match='input Y is complex'):
+            method(np.ones((3, 3), dtype=complex), np.ones((3, 1)))
+
+
+def test_about_renames_the_matrix_not_the_operation():
+    """``P`` is also in ``POTRF``: the message's matrix is renamed, after the operation."""
+    P = MatrixSymbol('P', 3, 3)
+    error = NotPositiveDefiniteError('POTRF', P, 2).about(P.T)
+    assert str(error) == ('POTRF: P.T is not positive definite (its leading minor of order 2 '
+                          'is not positive)') and error.expression == P.T and error.info == 2
+    R = MatrixSymbol('R', 3, 3)
+    assert str(SingularMatrixError('GETRF', R, 2).about(R.T)).startswith('GETRF: R.T is')
+
+
+def test_with_every_matrix_c_ordered_the_results_come_back_c_ordered_without_a_transpose():
+    """``A + B`` on C-ordered arrays is ``A_T + B_T`` transposed: computed so, and given
+    back as the transposed view (C-ordered, as NumPy's ``a + b`` is), not copied out of a
+    transpose; with one Fortran-ordered matrix among them, the results are Fortran's."""
+    A, B, x = MatrixSymbol('A', n, k), MatrixSymbol('B', n, k), MatrixSymbol('x', k, 1)
+    f = computations.function([A, B, x], [A + B, (A + B)*x, A, sympy.Trace(A.T*B)])
+    rng = np.random.default_rng(5)
+    a, b, v = rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), np.ones((3, 1))
+    for _ in range(3):
+        total, product, same, trace = f(a, b, v)
+        np.testing.assert_allclose(total, a + b)
+        np.testing.assert_allclose(product, (a + b) @ v)
+        np.testing.assert_array_equal(same, a)
+        assert np.isclose(trace, np.sum(a * b))
+        assert total.flags.c_contiguous and not total.flags.f_contiguous
+        assert not any(np.shares_memory(r, i) for r in (total, product, same) for i in (a, b, v))
+    variant, _ = transposed(f, (0, 1), results=(0, 1, 2))
+    ops = {type(op).__name__ for op in variant.specialize((3, 4), (3, 4), (3, 1)).computation.
+           computations}
+    assert 'TRANSPOSE' not in ops, ops
+    total, *_ = f(a, np.asfortranarray(b), v)            # mixed: Fortran-ordered results
+    assert total.flags.f_contiguous
+    np.testing.assert_allclose(total, a + b)

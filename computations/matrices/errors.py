@@ -44,17 +44,20 @@ class RoutineError(ComputationsError, LinAlgError):
 
     def about(self, expression):
         """The same error about ``expression``, e.g. the matrix written in other symbols:
-        its message names ``expression`` where it named the old one.
+        its message names ``expression`` where, after the operation, it named the old one.
 
         >>> import sympy
-        >>> A = sympy.MatrixSymbol('A', 3, 3)
-        >>> print(NotPositiveDefiniteError('POTRF', A, 2).about(A.T))
-        POTRF: A.T is not positive definite (its leading minor of order 2 is not positive)
+        >>> P = sympy.MatrixSymbol('P', 3, 3)
+        >>> print(NotPositiveDefiniteError('POTRF', P, 2).about(P.T))
+        POTRF: P.T is not positive definite (its leading minor of order 2 is not positive)
         """
         error = copy.copy(self)
         error.expression = expression
-        error.args = tuple(arg.replace(str(self.expression), str(expression), 1)
-                           if isinstance(arg, str) else arg for arg in self.args)
+        head = f'{self.operation}: '
+        message = self.args[0] if self.args and isinstance(self.args[0], str) else None
+        if message is not None and message.startswith(head):
+            rest = message[len(head):].replace(str(self.expression), str(expression), 1)
+            error.args = (head + rest, *self.args[1:])
         return error
 
 
