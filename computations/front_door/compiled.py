@@ -619,9 +619,7 @@ class Function:
         shapes), from their shapes and dtypes alone: nothing is converted yet."""
         arrays = [(var, value) for var, value in zip(self.inputs, given)
                   if isinstance(var, MatrixExpr)]
-        shapes = {var: value if isinstance(value, tuple) else np.shape(value)
-                  for var, value in arrays}
-        specialization = self._specialization(bind_dimensions(self.inputs, shapes))
+        specialization = self._specialization(self._bound_by(given))
         dtypes = [np.asarray(v).dtype for _, v in arrays if not isinstance(v, tuple)]
         dtype = program_dtype(dtypes)
         converted = sum(conversion_bytes(var, value, dtype, specialization.sizes,
@@ -671,10 +669,15 @@ class Function:
         >>> f.specialize((5, 2)).dims
         {n: 5}
         """
-        given = self._one_problem('specialize', args, kwargs)
-        shapes = {var: value if isinstance(value, tuple) else np.shape(value)
-                  for var, value in zip(self.inputs, given) if isinstance(var, MatrixExpr)}
-        return self._specialization(bind_dimensions(self.inputs, shapes))
+        return self._specialization(self._bound_by(self._one_problem('specialize', args,
+                                                                     kwargs)))
+
+    def _bound_by(self, given):
+        """``{dimension: size}`` the shapes of ``given`` bind (arrays, or shapes as tuples),
+        or the error naming the input whose shape does not fit."""
+        return bind_dimensions(self.inputs, {
+            var: value if isinstance(value, tuple) else np.shape(value)
+            for var, value in zip(self.inputs, given) if isinstance(var, MatrixExpr)})
 
     def _one_problem(self, method, args, kwargs):
         """The arguments of ``method``, which takes one problem: a batch (a stack, or shapes

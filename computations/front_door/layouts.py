@@ -43,8 +43,6 @@ import numpy as np
 import sympy
 from sympy import Determinant, MatrixExpr, MatrixSymbol, Transpose
 
-from computations.schedulers.execute import bind_dimensions
-
 from ..log import get_logger
 from ..matrices import RoutineError
 from .dtypes import check_dtypes
@@ -141,7 +139,7 @@ def renamed(error, back):
     TRSM: T is singular (it has a zero at diagonal position 2)
     """
     written = _fold(error.expression.xreplace(back))
-    if error.transposable and isinstance(written, sympy.MatrixExpr):
+    if error.transposable and isinstance(written, MatrixExpr):
         written = min((written, _fold(written.T)), key=lambda e: e.count(Transpose))
     return error.about(written)
 
@@ -284,17 +282,10 @@ class Variants:
         variant._also_forget = lambda key: dispatch.forget(((changed, results), key))
         return variant, back, results
 
-    def _bind(self, args):
-        """The dimensions the shapes of ``args`` bind in the function's own inputs (or the
-        error naming them)."""
-        inputs = self.function.inputs
-        return bind_dimensions(inputs, {var: np.shape(value) for var, value
-                                        in zip(inputs, args) if isinstance(var, MatrixExpr)})
-
     def _compiles(self, args):
         """Whether the function's own program for the shapes of ``args`` compiles."""
         try:
-            self.function._specialization(self._bind(args))
+            self.function._specialization(self.function._bound_by(args))
         except Exception:
             return False
         return True
