@@ -184,8 +184,8 @@ class Variants:
 
     def __init__(self, function):
         self.function = function
-        #: ``changed`` (positions of the inputs transposed) -> ``(variant, back)``, or
-        #: False for a variant that failed.
+        #: ``(changed, results)`` (positions of the inputs read and of the outputs computed
+        #: transposed) -> ``(variant, back, results)``, or False for a variant that failed.
         self._found = {}
 
     def call(self, args):
@@ -244,9 +244,10 @@ class Variants:
         with C-ordered arrays (the positions of those, and of the ones not symmetric), or
         None.  When every matrix argument that is not a vector is C-ordered, the variant
         computes the matrix outputs that are not vectors (at ``results``) transposed, and
-        the call returns their transposes, C-ordered views (a vector is both): the whole problem is then the transposed one,
-        with no transpose left to copy (``A + B`` would add ``A_T + B_T`` and copy its
-        transpose out, 4x the time of NumPy's ``a + b`` at n = 2000)."""
+        the call returns their transposes, C-ordered views (a vector is both): the whole
+        problem is then the transposed one, with no transpose left to copy (``A + B``
+        would add ``A_T + B_T`` and copy its transpose out, 4x the time of NumPy's
+        ``a + b`` at n = 2000)."""
         function = self.function
         flipped = views(args, function._matrices)
         if not flipped:
