@@ -29,23 +29,49 @@ def _check(problem, results, values):
         assert error <= 1e-8, f'{expr}: relative error {error:.3g}'
 
 
+def _laid_out(values, inputs, orders):
+    """``values`` given as ``orders`` says: C- or Fortran-ordered, or 1-D ('1', for a
+    column vector; C-ordered for any other matrix)."""
+    return [v if not isinstance(v, np.ndarray) else
+            v.ravel() if o == '1' and x.shape[1] == 1 else np.asarray(v, order=o.strip('1') or 'C')
+            for x, v, o in zip(inputs, values, orders)]
+
+
 @given(problems(), seeds, st.data())
 @settings(max_examples=40, deadline=None)
 def test_any_mix_of_layouts_gives_the_results_and_leaves_the_inputs(problem, seed, data):
+    """C- or Fortran-ordered matrices, column vectors 2-D or 1-D: the right results (a
+    column vector computed from a 1-D one comes back 1-D), whatever path the call takes
+    (full, learned, hot), and the inputs untouched."""
     f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
     values = problem.data(np.random.default_rng(seed))
-    orders = data.draw(st.lists(st.sampled_from('CF'), min_size=len(values),
+    orders = data.draw(st.lists(st.sampled_from('CF1'), min_size=len(values),
                                 max_size=len(values)), label='orders')
-    given_ = [np.asarray(v, order=o) if isinstance(v, np.ndarray) else v
-              for v, o in zip(values, orders)]
+    given_ = _laid_out(values, problem.inputs, orders)
+    flat = {x for x, v in zip(problem.inputs, given_) if np.ndim(v) == 1}
     before = [np.copy(v) for v in given_]
     for _ in range(3):                                   # full path, learned, hot path
-        _check(problem, f(*given_), values)
+        _check_shaped(problem, f(*given_), values, flat)
     for x, old, new in zip(problem.inputs, before, given_):
         assert np.array_equal(old, new), f'{x} was modified'
     other = problem.data(np.random.default_rng(seed + 1))    # nothing stale carries over
-    _check(problem, f(*[np.asarray(v, order=o) if isinstance(v, np.ndarray) else v
-                        for v, o in zip(other, orders)]), other)
+    _check_shaped(problem, f(*_laid_out(other, problem.inputs, orders)), other, flat)
+
+
+def _check_shaped(problem, results, values, flat):
+    """The results are right, and those computed from a vector given 1-D are 1-D."""
+    results = results if isinstance(results, tuple) else (results,)
+    shaped = []
+    for out, result in zip(problem.outputs, results):
+        if isinstance(out, sympy.MatrixExpr):
+            rows = int(out.shape[0].xreplace({d: sympy.Integer(v)
+                                              for d, v in problem.dims.items()}))
+            vector = out.shape[1] == 1 and out.shape[0] != 1 and out.free_symbols & flat
+            assert np.shape(result) == ((rows,) if vector else (rows, np.shape(result)[-1])), \
+                (out, np.shape(result))
+            result = np.reshape(result, (rows, -1))
+        shaped.append(result)
+    _check(problem, shaped, values)
 
 
 def test_a_c_ordered_matrix_is_not_copied():
@@ -81,6 +107,34 @@ def test_the_second_call_takes_the_hot_path_and_a_strided_view_does_not():
         np.testing.assert_allclose(f(strided, b), strided @ b, rtol=1e-12)
     info = f.cache_info()
     assert (info.misses, info.currsize) == (2, 2), info   # the variant's program, and F's
+
+
+def test_1d_vectors_take_the_hot_path_and_come_back_1d():
+    """A 1-D vector given for a column vector goes to the program as an ``n x 1`` view,
+    from the second call on by the hot path (it took the full path every call: 180 µs
+    for the Kalman update at n = 6 against 11 with ``n x 1`` arrays); a column vector
+    computed from it comes back 1-D, a strided vector is copied, a wrong length named."""
+    A, x, y = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1), MatrixSymbol('y', n, 1)
+    f = computations.function([A, x, y], [A*x + y, x.T*y, A*x*y.T])
+    rng = np.random.default_rng(3)
+    a, v, w = rng.standard_normal((4, 4)), rng.standard_normal(4), rng.standard_normal(4)
+    for order in 'FC':
+        args = (np.asarray(a, order=order), v, w)
+        for _ in range(3):
+            product, inner, outer = f(*args)
+            np.testing.assert_allclose(product, a @ v + w, rtol=1e-12)
+            np.testing.assert_allclose(inner, [[v @ w]], rtol=1e-12)
+            np.testing.assert_allclose(outer, np.outer(a @ v, w), rtol=1e-12)
+            assert product.shape == (4,) and inner.shape == (1, 1) and outer.shape == (4, 4)
+            assert not any(np.shares_memory(r, i) for r in (product, outer) for i in args)
+        assert f._hot(args) is not computations.front_door.dispatch.MISS, order
+    strided = rng.standard_normal(8)[::2]
+    for _ in range(2):
+        np.testing.assert_allclose(f(a, strided, w)[0], a @ strided + w, rtol=1e-12)
+    assert f._hot((a, strided, w)) is computations.front_door.dispatch.MISS
+    with pytest.raises(ValueError, match='input y'):
+        f(a, v, np.ones(5))
+    assert f.peak_bytes(a, v, w) == f.peak_bytes(a, v[:, None], w[:, None])
 
 
 def test_a_triangular_input_read_transposed_is_the_other_triangle():
@@ -174,11 +228,14 @@ def test_a_variant_input_takes_a_name_no_input_has():
 
 def test_views_finds_c_ordered_arrays_and_refuses_others():
     a = np.ones((2, 3))
-    assert views((a, np.asfortranarray(a), 1.0), (True, True, False)) == (0,)
-    assert views((np.ones((3, 1)),), (True,)) == ()          # both orders: as it is
+    assert views((a, np.asfortranarray(a), 1.0), (True, True, False)) == ((0,), ())
+    assert views((np.ones((3, 1)),), (True,)) == ((), ())    # both orders: as it is
     assert views((a[:, ::2],), (True,)) is None
     assert views((a.tolist(),), (True,)) is None
-    assert views((np.ones(3),), (True,)) is None
+    assert views((np.ones(3),), (True,)) is None             # 1-D, not for a column vector
+    assert views((np.ones(3), a), (True, True), (True, False)) == ((1,), (0,))
+    assert views((np.ones(6)[::2],), (True,), (True,)) is None  # strided: copied
+    assert views((np.ones((3, 1, 1)),), (True,), (True,)) is None
 
 
 def test_the_cache_size_holds_for_each_layout_and_evicted_layouts_are_forgotten():

@@ -435,7 +435,7 @@ class Function:
         if fast and not kwargs:
             results = self._fast(args)
             if results is None and self._dispatch is not None:
-                results = self._variants.call(args)  # C-ordered arrays read transposed
+                results = self._variants.call(args)  # C-ordered arrays, 1-D vectors
             if results is not None:
                 return self.structure.pack(results)
         given = self._arguments(args, kwargs)
