@@ -124,6 +124,28 @@ def test_the_hot_path_packs_every_output_structure():
         assert check(cold) and check(hot) and type(cold) is type(hot)
 
 
+def test_keyword_calls_take_the_hot_path_and_name_bad_keywords(monkeypatch):
+    """Keywords are put in the inputs' order first, so a keyword call of a layout seen
+    before goes straight to the program (it took the full path every call: 350 µs for
+    the Kalman update at n = 6, against 19 by position); bad keywords are named as
+    before."""
+    A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)
+    f = computations.function([A, x], A * x)
+    a, v = np.asfortranarray(np.diag([1., 2.])), np.ones((2, 1), order='F')
+    for _ in range(2):
+        np.testing.assert_allclose(f(x=v, A=a), a @ v)
+    monkeypatch.setattr(f, '_fast', lambda args: pytest.fail('the full path ran'))
+    monkeypatch.setattr(f, '_one', lambda *args: pytest.fail('the full path ran'))
+    np.testing.assert_allclose(f(a, x=v), a @ v)
+    for kwargs, message in [(dict(x=v, B=a), "unexpected keyword argument 'B'"),
+                            (dict(x=v), 'missing A'),
+                            (dict(A=a, x=v, y=v), "unexpected keyword argument 'y'")]:
+        with pytest.raises(TypeError, match=message):
+            f(**kwargs)
+    with pytest.raises(TypeError, match="multiple values for argument 'A'"):
+        f(a, A=a)
+
+
 def test_empty_matrices_take_the_hot_path_too():
     # found by test_conventions' hypothesis: an empty-matrix program is a plain function
     A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)

@@ -257,6 +257,11 @@ class Function:
         self.runner = runner
         self.inputs = check_inputs(inputs)
         self._names = tuple(str(var) for var in self.inputs)
+        #: The inputs by keyword: Python folds keywords as it folds identifiers (NFKC),
+        #: so f(ℓ=x) passes 'l' (and **{'ℓ': x} gives 'ℓ': folded at the call).
+        self._keywords = {}
+        for name in self._names:
+            self._keywords.setdefault(unicodedata.normalize('NFKC', name), []).append(name)
         self.donate = check_donate(() if donate is None else donate, self.inputs)
         #: How results are given back (:class:`~computations.front_door.outputs.OutputStructure`).
         self.structure = OutputStructure(outputs, names, self.inputs)
@@ -425,7 +430,9 @@ class Function:
         (:meth:`peak_bytes`) exceeds the memory available raises a
         ``MemoryError`` naming the largest values.
         """
-        if scheduler is None and check_assumptions is None and not kwargs:
+        if kwargs and scheduler is None and check_assumptions is None:
+            args, kwargs = tuple(self._arguments(args, kwargs)), {}   # the hot path is
+        if scheduler is None and check_assumptions is None and not kwargs:  # by position
             results = self._hot(args)                # a layout seen before (module dispatch)
             if results is not MISS:
                 return results
@@ -634,12 +641,9 @@ class Function:
             raise TypeError(f'{self!r} takes {len(names)} arguments ({", ".join(names)}), '
                             f'got {len(args) + len(kwargs)}')
         values = dict(zip(names, args))
-        # Python folds keywords as it folds identifiers (NFKC): f(ℓ=x) passes 'l'
-        folded = {}
-        for input_name in names:
-            folded.setdefault(unicodedata.normalize('NFKC', input_name), []).append(input_name)
+        folded = self._keywords
         for name, value in kwargs.items():
-            matches = folded.get(unicodedata.normalize('NFKC', name), ())   # **{'ℓ': x} too
+            matches = folded.get(name) or folded.get(unicodedata.normalize('NFKC', name), ())
             if len(matches) > 1:
                 raise TypeError(f'{self!r}: keyword argument {name!r} may be any of the '
                                 f'inputs {", ".join(matches)} (Python reads them alike); '

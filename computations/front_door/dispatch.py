@@ -12,8 +12,8 @@ program's routine calls and about half a microsecond more.  The strides
 tell a C-ordered array (whose layout runs a variant of the program reading
 it transposed: :mod:`.layouts`) from a Fortran-ordered one and from a view
 that is neither, and a 1-D vector (passed as an ``n x 1`` view) from a column.
-Any other call
-(a new layout, lists, strided views, keywords, a scheduler,
+A call by keywords is put in the inputs' order first.  Any other call
+(a new layout, lists, strided views, a scheduler,
 checked assumptions, donated inputs) takes the full path, which checks,
 converts, names what is wrong and, when the arrays can go as they are,
 teaches the layout to the dispatch.
