@@ -146,6 +146,31 @@ def test_keyword_calls_take_the_hot_path_and_name_bad_keywords(monkeypatch):
         f(a, A=a)
 
 
+@pytest.mark.parametrize('number', [2, np.float64(2), np.float32(2), np.int64(2), np.uint8(2),
+                                    np.float16(2)])
+def test_scalars_given_as_other_numbers_take_the_hot_path(number):
+    """A scalar given as an int or a NumPy number goes as a float on the hot path (such
+    calls took the full path every time: 104 µs against 4 for ``alpha*A*x`` at n = 6);
+    the results are those of a float, a scalar result a Python float; an int too large,
+    a bool or a 0-d array of the wrong shape are named as before."""
+    alpha = sympy.Symbol('alpha')
+    A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)
+    f = computations.function([alpha, A, x], [alpha * A * x, alpha * sympy.Trace(A)])
+    a, v = np.asfortranarray(np.diag([1., 2.])), np.ones((2, 1), order='F')
+    want = f(2.0, a, v)
+    for _ in range(3):
+        product, trace = f(number, a, v)
+        np.testing.assert_array_equal(product, want[0])
+        assert trace == want[1] and type(trace) is float
+    assert f._hot((number, a, v)) is not MISS
+    for bad, message in [(10 ** 400, 'input alpha is an int too large for a float64'),
+                         (True, 'input alpha is a scalar; give it a number'),
+                         (np.ones(2), 'input alpha is a scalar; give it a number')]:
+        with pytest.raises(ValueError, match=message):
+            f(bad, a, v)
+    assert f(np.array(3.0), a, v)[1] == 9.0                  # a 0-d array: the full path
+
+
 def test_empty_matrices_take_the_hot_path_too():
     # found by test_conventions' hypothesis: an empty-matrix program is a plain function
     A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)

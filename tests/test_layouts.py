@@ -31,8 +31,9 @@ def _check(problem, results, values):
 
 def _laid_out(values, inputs, orders):
     """``values`` given as ``orders`` says: C- or Fortran-ordered, or 1-D ('1', for a
-    column vector; C-ordered for any other matrix)."""
-    return [v if not isinstance(v, np.ndarray) else
+    column vector; C-ordered for any other matrix; a scalar as a NumPy float, else a
+    float)."""
+    return [(np.float64(v) if o == '1' else v) if not isinstance(v, np.ndarray) else
             v.ravel() if o == '1' and x.shape[1] == 1 else np.asarray(v, order=o.strip('1') or 'C')
             for x, v, o in zip(inputs, values, orders)]
 
@@ -40,7 +41,8 @@ def _laid_out(values, inputs, orders):
 @given(problems(), seeds, st.data())
 @settings(max_examples=40, deadline=None)
 def test_any_mix_of_layouts_gives_the_results_and_leaves_the_inputs(problem, seed, data):
-    """C- or Fortran-ordered matrices, column vectors 2-D or 1-D: the right results (a
+    """C- or Fortran-ordered matrices, column vectors 2-D or 1-D, scalars as floats or
+    NumPy floats: the right results (a
     column vector computed from a 1-D one comes back 1-D), whatever path the call takes
     (full, learned, hot), and the inputs untouched."""
     f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
@@ -228,12 +230,14 @@ def test_a_variant_input_takes_a_name_no_input_has():
 
 def test_views_finds_c_ordered_arrays_and_refuses_others():
     a = np.ones((2, 3))
-    assert views((a, np.asfortranarray(a), 1.0), (True, True, False)) == ((0,), ())
-    assert views((np.ones((3, 1)),), (True,)) == ((), ())    # both orders: as it is
+    assert views((a, np.asfortranarray(a), 1.0), (True, True, False)) == ((0,), (), ())
+    assert views((np.ones((3, 1)),), (True,)) == ((), (), ())    # both orders: as it is
     assert views((a[:, ::2],), (True,)) is None
     assert views((a.tolist(),), (True,)) is None
     assert views((np.ones(3),), (True,)) is None             # 1-D, not for a column vector
-    assert views((np.ones(3), a), (True, True), (True, False)) == ((1,), (0,))
+    assert views((np.ones(3), a), (True, True), (True, False)) == ((1,), (0,), ())
+    assert views((2, np.float32(1), 1.0), (False,) * 3) == ((), (), (0, 1))
+    assert views((True,), (False,)) is None and views((np.array(1.0),), (False,)) is None
     assert views((np.ones(6)[::2],), (True,), (True,)) is None  # strided: copied
     assert views((np.ones((3, 1, 1)),), (True,), (True,)) is None
 

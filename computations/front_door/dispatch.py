@@ -11,7 +11,9 @@ given, all in one Python frame: on a small problem a call costs the
 program's routine calls and about half a microsecond more.  The strides
 tell a C-ordered array (whose layout runs a variant of the program reading
 it transposed: :mod:`.layouts`) from a Fortran-ordered one and from a view
-that is neither, and a 1-D vector (passed as an ``n x 1`` view) from a column.
+that is neither, and a 1-D vector (passed as an ``n x 1`` view) from a column;
+the type of a scalar tells a float from an int or a NumPy number (passed as
+a float).
 A call by keywords is put in the inputs' order first.  Any other call
 (a new layout, lists, strided views, a scheduler,
 checked assumptions, donated inputs) takes the full path, which checks,

@@ -1,4 +1,4 @@
-"""C-ordered arrays go to the program as they are, read transposed: a function's variants.
+"""C-ordered arrays (read transposed: variants), 1-D vectors and numbers go in uncopied.
 
 NumPy makes C-ordered arrays; BLAS and LAPACK read Fortran-ordered ones.  A
 C-ordered ``n x k`` array ``a`` is the Fortran-ordered ``k x n`` array
@@ -25,7 +25,9 @@ A contiguous 1-D array given for a column vector goes to the program (the
 function's own, or a variant) the same way, as its ``n x 1`` view, and the
 outputs that come back 1-D (see :mod:`.outputs`) as views of the program's
 columns: such calls took the full path every time (180 µs for the Kalman
-update at n = 6, against 11 with ``n x 1`` arrays).
+update at n = 6, against 11 with ``n x 1`` arrays).  A scalar given as an
+int or a NumPy number goes as ``float(value)`` (:data:`NUMBERS`; 104 µs a
+call against 4 with a float, for ``alpha*A*x`` at n = 6).
 
 The assumptions are rewritten with the inputs (``Q.upper_triangular(X)``
 says ``X_T`` is lower triangular), and an error a variant's program raises
@@ -44,6 +46,7 @@ out0 := A_T'*x    [GEMV]
 """
 import contextlib
 import itertools
+from typing import NamedTuple
 
 import numpy as np
 import sympy
@@ -52,6 +55,7 @@ from sympy import Determinant, MatrixExpr, MatrixSymbol, Transpose
 from ..log import get_logger
 from ..matrices import RoutineError
 from .dtypes import check_dtypes
+from computations.schedulers.execute import _scalar as scalar_input
 
 __all__ = ['Variants', 'views', 'transposed', 'renamed', 'adapted']
 
@@ -62,22 +66,39 @@ SWAPPED = {'upper_triangular': sympy.Q.lower_triangular,
            'lower_triangular': sympy.Q.upper_triangular}
 
 
+#: The exact types of the scalar arguments other than ``float`` a call converts with
+#: ``float()`` on the hot path (NumPy's real scalars, which never overflow a float, and
+#: Python's ``int``, whose ``float()`` is checked: :func:`real`); a 0-d array is not among
+#: them, since its type is that of any array.
+NUMBERS = frozenset({int, *(getattr(np, name) for name in (
+    'float64', 'float32', 'float16', 'int64', 'int32', 'int16', 'int8',
+    'uint64', 'uint32', 'uint16', 'uint8'))})
+
+
 def views(args, matrices, columns=None):
-    """``(flipped, reshaped)``: the positions of the C-ordered (and not Fortran-ordered)
-    2-D arrays among ``args``, and of the contiguous 1-D arrays given for column vectors
-    (``columns`` marks those inputs; default none), which go to the program as ``n x 1``
-    views -- or None when a matrix argument is neither a 2-D array in either order nor
-    such a vector (the full path converts it, or says what is wrong with it).
+    """``(flipped, reshaped, numbers)``: the positions of the C-ordered (and not
+    Fortran-ordered) 2-D arrays among ``args``, of the contiguous 1-D arrays given for
+    column vectors (``columns`` marks those inputs; default none), which go to the
+    program as ``n x 1`` views, and of the scalars given as numbers of another type than
+    ``float`` (:data:`NUMBERS`), which go as floats -- or None when a matrix argument is
+    neither a 2-D array in either order nor such a vector, or a scalar neither a float
+    nor such a number (the full path converts it, or says what is wrong with it).
 
     >>> a = np.ones((2, 3))
     >>> views((a, np.asfortranarray(a), 2.0), (True, True, False))
-    ((0,), ())
-    >>> views((a, np.ones(3)), (True, True), (False, True)), views((a[:, ::2],), (True,))
-    (((0,), (1,)), None)
+    ((0,), (), ())
+    >>> views((a, np.ones(3), 2), (True, True, False), (False, True, False))
+    ((0,), (1,), (2,))
+    >>> views((a[:, ::2],), (True,)), views((a, np.array(2.0)), (True, False))
+    (None, None)
     """
-    flipped, reshaped = [], []
+    flipped, reshaped, numbers = [], [], []
     for i, (value, matrix) in enumerate(zip(args, matrices)):
         if not matrix:
+            if type(value) is not float:
+                if type(value) not in NUMBERS:
+                    return None
+                numbers.append(i)
             continue
         if type(value) is not np.ndarray:
             return None
@@ -91,7 +112,24 @@ def views(args, matrices, columns=None):
             if not value.flags.c_contiguous:
                 return None
             flipped.append(i)
-    return tuple(flipped), tuple(reshaped)
+    return tuple(flipped), tuple(reshaped), tuple(numbers)
+
+
+def real(value, name):
+    """``float(value)`` for a scalar input ``name`` given as a Python int, or the error
+    naming the input when the int is beyond float64's range (as the full path names it).
+
+    >>> real(3, 'alpha')
+    3.0
+    >>> real(10**400, 'alpha')
+    Traceback (most recent call last):
+        ...
+    ValueError: input alpha is an int too large for a float64 (it has 401 digits; the largest float64 is 1.8e308)
+    """
+    try:
+        return float(value)
+    except OverflowError:
+        return scalar_input(name, value)
 
 
 def transposed(function, flipped, results=()):
@@ -160,29 +198,42 @@ def renamed(error, back):
     return error.about(written)
 
 
-def adapted(run, count, outputs, flipped=(), columns=(), results=(), flat=(), back=None):
+def adapted(run, count, outputs, flipped=(), columns=(), results=(), flat=(), back=None,
+            numbers=(), ints=None):
     """``run`` (a generated program, of ``count`` arguments and ``outputs`` results) as a
     function of the caller's arrays: those at ``flipped`` are passed transposed, the 1-D
-    ones at ``columns`` as ``n x 1`` views, the results at ``results`` given back
-    transposed and those at ``flat`` 1-D (views), and an error names its matrix in the
-    caller's inputs (``back``: see :func:`renamed`).  Generated, one frame: it is on the
-    hot path of calls.
+    ones at ``columns`` as ``n x 1`` views, the scalars at ``numbers`` as floats (those
+    ``ints`` maps to their inputs' names are Python ints, checked by :func:`real`), the
+    results at ``results`` given back transposed and those at ``flat`` 1-D (views), and
+    an error names its matrix in the caller's inputs (``back``: see :func:`renamed`).
+    Generated, one frame: it is on the hot path of calls.
 
     >>> call = adapted(lambda a, b: (a, b), 2, 2, flipped=(1,), results=(0,))
     >>> [r.shape for r in call(np.ones((1, 2)), np.ones((1, 2)))]
     [(2, 1), (2, 1)]
     >>> [r.shape for r in adapted(lambda x: (x, x), 1, 2, columns=(0,), flat=(1,))(np.ones(3))]
     [(3, 1), (3,)]
+    >>> adapted(lambda k, x: (k, x), 2, 2, numbers=(0, 1), ints={0: 'k'})(2, np.int8(3))
+    (2.0, 3.0)
     """
     params = [f'a{i}' for i in range(count)]
-    passed = ', '.join(f'{p}.T' if i in flipped else f'{p}[:, None]' if i in columns else p
-                       for i, p in enumerate(params))
+
+    def passed(i, p):
+        if i in flipped:
+            return f'{p}.T'
+        if i in columns:
+            return f'{p}[:, None]'
+        if i in numbers:
+            return f'real({p}, ints[{i}])' if i in ints else f'float({p})'
+        return p
+    ints = ints or {}
+    args = ', '.join(passed(i, p) for i, p in enumerate(params))
     if results or flat:
         given = ', '.join(f'r[{i}].T' if i in results else f'r[{i}][:, 0]' if i in flat
                           else f'r[{i}]' for i in range(outputs))
-        body, after = f'r = run({passed})', f'return ({given},)'
+        body, after = f'r = run({args})', f'return ({given},)'
     else:
-        body, after = f'return run({passed})', ''
+        body, after = f'return run({args})', ''
     source = f'def call({", ".join(params)}):\n'
     if back:
         source += (f'    try:\n'
@@ -192,9 +243,31 @@ def adapted(run, count, outputs, flipped=(), columns=(), results=(), flat=(), ba
     else:
         source += f'    {body}\n'
     source += f'    {after}\n' if after else ''
-    namespace = {'run': run, 'RoutineError': RoutineError, 'renamed': renamed, 'back': back}
+    namespace = {'run': run, 'RoutineError': RoutineError, 'renamed': renamed, 'back': back,
+                 'real': real, 'ints': ints}
     exec(compile(source, '<computations layout>', 'exec'), namespace)
     return namespace['call']
+
+
+class Found(NamedTuple):
+    """What a call's arguments need (:meth:`Variants._find`): the ``variant`` that runs
+    (the function itself when no input is read transposed), ``back`` (to name its
+    matrices in the caller's inputs), the positions of the outputs it computes transposed
+    (``results``), of the C-ordered arguments (``flipped``) and of those read transposed
+    (``changed``: not symmetric), the arguments the variant takes (``given``), the
+    positions of the 1-D vectors (``columns``), of the outputs that come back 1-D
+    (``flat``), of the scalars given as other numbers than floats (``numbers``), and the
+    names of those that are Python ints (``ints``, by position)."""
+    variant: object
+    back: dict
+    results: tuple
+    flipped: tuple
+    changed: tuple
+    given: tuple
+    columns: tuple
+    flat: tuple
+    numbers: tuple
+    ints: dict
 
 
 class Variants:
@@ -223,8 +296,8 @@ class Variants:
         found = self._find(args)
         if found is None:
             return None
-        (variant, back, results), flipped, changed, given, columns, flat = found
-        ready = variant._ready(given)
+        variant = found.variant
+        ready = variant._ready(found.given)
         if ready is None:
             return None
         run = variant._runners.get(ready)
@@ -236,12 +309,12 @@ class Variants:
                 return None
             except Exception:               # the full path says what is wrong, unless
                 if self._compiles(args):    # only the variant fails: a bug of the compiler's
-                    self._found[changed, results] = self._abandoned(changed)
+                    self._found[found.changed, found.results] = self._abandoned(found.changed)
                 return None
-        call = adapted(run, len(args), len(variant.outputs), flipped, columns, results, flat,
-                       back)
+        call = adapted(run, len(args), len(variant.outputs), found.flipped, found.columns,
+                       found.results, found.flat, found.back, found.numbers, found.ints)
         if found_run:
-            self._learn(args, variant, ready[1], call, (changed, results))
+            self._learn(args, variant, ready[1], call, (found.changed, found.results))
         return call(*args)
 
     def _learn(self, args, variant, key, call, layout):
@@ -265,14 +338,12 @@ class Variants:
             check_dtypes(self.function.inputs, given)
         if found is None or not self._compiles(given):     # its own path names the mistake
             return self.function, given, contextlib.nullcontext()
-        (variant, back, _), _, _, arguments, _, _ = found
-        return variant, arguments, _renaming(back)
+        return found.variant, found.given, _renaming(found.back)
 
     def _find(self, args):
-        """``((variant, back, results), flipped, changed, arguments, columns, flat)`` for a
-        call with C-ordered arrays or 1-D vectors (the positions of the C-ordered ones, and
-        of those not symmetric; the arguments the variant takes; the positions of the 1-D
-        vectors, and of the outputs that come back 1-D), or None.  When every matrix
+        """The :class:`Found` layout of a call with C-ordered arrays, 1-D vectors or
+        scalars given as other numbers than floats, or None (for arguments that go as
+        they are, or that the full path must convert or name).  When every matrix
         argument that is not a vector is C-ordered, the variant computes the matrix outputs
         that are not vectors (at ``results``) transposed, and the call returns their
         transposes, C-ordered views (a vector is both): the whole problem is then the
@@ -280,9 +351,9 @@ class Variants:
         and copy its transpose out, 4x the time of NumPy's ``a + b`` at n = 2000)."""
         function = self.function
         found = views(args, function._matrices, self._columns)
-        if found is None or found == ((), ()):
+        if found is None or found == ((), (), ()):
             return None
-        flipped, columns = found
+        flipped, columns, numbers = found
         changed = tuple(i for i in flipped if function.inputs[i] not in function._symmetric)
         results = ()
         if changed and not any(matrix and value.flags.f_contiguous
@@ -300,9 +371,13 @@ class Variants:
         if columns and function.structure.vectors:
             flat = tuple(i for i, f in enumerate(function.structure.flat(function.inputs, args))
                          if f)
-        given = tuple(a.T if i in flipped else a[:, None] if i in columns else a
-                      for i, a in enumerate(args))
-        return variant, flipped, changed, given, columns, flat
+        ints = {i: function._names[i] for i in numbers if type(args[i]) is int}
+        try:
+            given = tuple(a.T if i in flipped else a[:, None] if i in columns else
+                          float(a) if i in numbers else a for i, a in enumerate(args))
+        except OverflowError:          # an int too large: the full path names it
+            return None
+        return Found(*variant, flipped, changed, given, columns, flat, numbers, ints)
 
     def _variant(self, changed, results):
         """``(variant, back, results)`` reading the inputs at ``changed`` transposed and
