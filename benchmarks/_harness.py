@@ -9,6 +9,8 @@ The scripts run as ``python benchmarks/bench_NAME.py``, so this directory is
 on ``sys.path`` and they import it as ``_harness``; a test can do the same
 after putting ``benchmarks/`` on ``sys.path``.
 """
+import argparse
+import datetime
 import math
 import resource
 import statistics
@@ -107,6 +109,42 @@ def check(name, results, expected, tolerance=1e-8):
         assert got.shape == want.shape, f'{name}: output {i} has shape {got.shape}'
         error = relative_error(got, want)
         assert error <= tolerance, f'{name}: output {i} has relative error {error:.2e}'
+
+
+def looped(call, seconds=0.01):
+    """``call`` repeated enough times to last about ``seconds`` (as a function of no
+    argument), and that count."""
+    start, count = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds or count < 1:
+        call()
+        count += 1
+
+    def run():
+        for _ in range(count):
+            call()
+    return run, count
+
+
+def per_call(calls, repeat):
+    """Seconds a call of each of ``calls`` (name -> function of no argument) takes: a
+    sample is a loop of calls lasting about 10 ms (:func:`looped`), the loops alternate
+    (:func:`round_robin`, no pause), the median of ``repeat`` samples."""
+    loops = {name: looped(call) for name, call in calls.items()}
+    times = round_robin({name: run for name, (run, _) in loops.items()}, repeat, pause=0)
+    return {name: statistics.median(t) / loops[name][1] for name, t in times.items()}
+
+
+def table_arguments(doc, argv, quick, note=''):
+    """The ``--repeat`` (default 7) and ``--quick`` (help: ``quick``) options of a script
+    whose docstring is ``doc``, parsed from ``argv``; prints the table's first line (the
+    time, BLAS on one thread, medians of alternating samples, then ``note``)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument('--repeat', type=int, default=7)
+    parser.add_argument('--quick', action='store_true', help=quick)
+    args = parser.parse_args(argv)
+    print(f'{datetime.datetime.now():%Y-%m-%d %H:%M}, BLAS on one thread, medians of '
+          f'{args.repeat} alternating samples{note}\n')
+    return args
 
 
 def round_robin(contestants, repeat, pause=0.3):

@@ -31,17 +31,13 @@ least 10 ms, medians of ``--repeat`` samples.
 
 Run: ``./dev bench layouts [--repeat 7] [--quick]``.
 """
-import argparse
-import datetime
-import statistics
-import time
 
 import numpy as np
 import sympy
 from sympy import MatrixSymbol, Q
 from threadpoolctl import threadpool_limits
 
-from _harness import check, round_robin
+from _harness import check, per_call, table_arguments
 
 import computations
 from computations.matrices.examples.kalman import kalman
@@ -106,19 +102,6 @@ CASES = {'A*x': (gemv, (100, 500, 2000, 4000)),
          'Kalman (k = 2n/5)': (kalman_update, (6, 50, 200, 1000))}
 
 
-def looped(call, seconds=0.01):
-    """``call`` repeated enough times to last about ``seconds``, and that count."""
-    start, count = time.perf_counter(), 0
-    while time.perf_counter() - start < seconds or count < 1:
-        call()
-        count += 1
-
-    def run():
-        for _ in range(count):
-            call()
-    return run, count
-
-
 def measure(make, size, repeat):
     f, args, numpy_version = make(size, np.random.default_rng(size))
     c_args = tuple(np.ascontiguousarray(a) for a in args)
@@ -136,18 +119,11 @@ def measure(make, size, repeat):
         got = call()
         got = got if isinstance(got, tuple) else (got,)
         check(name, [np.reshape(g, w.shape) for g, w in zip(got, want)], want)
-    loops = {name: looped(call) for name, call in contestants.items()}
-    times = round_robin({name: run for name, (run, _) in loops.items()}, repeat, pause=0)
-    return {name: statistics.median(t) / loops[name][1] for name, t in times.items()}
+    return per_call(contestants, repeat)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--repeat', type=int, default=7)
-    parser.add_argument('--quick', action='store_true', help='the two smallest sizes only')
-    args = parser.parse_args(argv)
-    print(f'{datetime.datetime.now():%Y-%m-%d %H:%M}, BLAS on one thread, medians of '
-          f'{args.repeat} alternating samples\n')
+    args = table_arguments(__doc__, argv, 'the two smallest sizes only')
     print('| case | n | compiled, F | compiled, C | C / F | copied to F / C | numpy / C '
           '| C, 1-D / C |')
     print('|---|---:|---:|---:|---:|---:|---:|---:|')

@@ -171,6 +171,26 @@ def test_scalars_given_as_other_numbers_take_the_hot_path(number):
     assert f(np.array(3.0), a, v)[1] == 9.0                  # a 0-d array: the full path
 
 
+def test_dimensions_declared_as_expressions_take_the_hot_path():
+    """A shape such as ``(n + 1) x n`` is bound by solving for n, once per shape signature
+    (such functions took the full path every call: 155 µs against 6 at n = 6); a shape
+    that contradicts the declaration is named as before."""
+    B, x = MatrixSymbol('B', n + 1, n), MatrixSymbol('x', n, 1)
+    f = computations.function([B, x], [B * x, B.T * B])
+    rng = np.random.default_rng(4)
+    b, v = np.asfortranarray(rng.standard_normal((7, 6))), np.ones((6, 1), order='F')
+    for _ in range(3):
+        product, gram = f(b, v)
+        np.testing.assert_allclose(product, b @ v)
+        np.testing.assert_allclose(gram, b.T @ b)
+    assert f._hot((b, v)) is not MISS
+    for bad in (np.asfortranarray(rng.standard_normal((6, 6))), np.ones((3, 1), order="F")):
+        for _ in range(2):
+            with pytest.raises(ValueError, match=r'input B has \d+ rows, but it is declared '
+                                                 r'\(n \+ 1\) x n'):
+                f(bad, v[:bad.shape[1]])
+
+
 def test_empty_matrices_take_the_hot_path_too():
     # found by test_conventions' hypothesis: an empty-matrix program is a plain function
     A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)

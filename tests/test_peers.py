@@ -186,6 +186,17 @@ def test_small_problems_verdict_is_judged_on_the_paired_ratio():
                              'NOT met)')
 
 
+def test_bench_call_forms_checks_every_form_of_every_case():
+    """``bench_call_forms.measure`` checks each form's results against a fresh function's
+    (three calls: the full path, the learning call, the hot path) before timing it."""
+    import bench_call_forms
+    for case, (make, _) in bench_call_forms.CASES.items():
+        times = bench_call_forms.measure(make, 4, repeat=1)
+        assert {'F, positional', 'C-ordered', 'keywords'} <= set(times) <= \
+            set(bench_call_forms.FORMS), case
+        assert all(t > 0 for t in times.values()), (case, times)
+
+
 def test_bench_layouts_measures_every_case_and_checks_the_results():
     """``bench_layouts.measure`` checks each contestant against NumPy before timing it (a
     case whose compiled result is wrong fails here) and times them all: the cases with a

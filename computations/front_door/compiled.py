@@ -289,12 +289,11 @@ class Function:
                              check_assumptions=self.check_assumptions, donate=self.donate,
                              cache_size=cache_size, plan_cache=plan_cache)
         # Per input, for the fast path of calls: None for a scalar, else per axis
-        # (fixed size, None) or (None, index of its dimension); None if a dimension
-        # is an expression (such inputs always take the full path).
+        # (fixed size, None) or (None, index of its dimension); False if a dimension
+        # is an expression (such shapes are bound by bind_dimensions, which solves it).
         self._axes = tuple(_axes(var, self.dimensions) for var in self.inputs)
         self._matrices = tuple(axes is not None for axes in self._axes)
-        if any(axes is False for axes in self._axes):
-            self._ready = lambda args: None
+        self._derived = any(axes is False for axes in self._axes)
         #: The programs by shape signature (dimension sizes), least recently used dropped.
         self._cache = ShapeCache(cache_size, on_evict=self._evicted)
         #: The fast path's memos: ``(shapes, dtype)`` of the matrix arguments -> the
@@ -317,8 +316,7 @@ class Function:
         #: The hot path: calls with arrays of a layout seen before (module dispatch).
         self._dispatch = Dispatch(self._names, self._matrices, self.structure.kind,
                                   outputs=self.names, cache=self._cache) \
-            if runner == 'source' and not self.donate and not self.check_assumptions and \
-            all(axes is not False for axes in self._axes) else None
+            if runner == 'source' and not self.donate and not self.check_assumptions else None
         self._hot = self._dispatch.call if self._dispatch is not None else never
         #: What the compilations at every shape share
         #: (:class:`~computations.matrices.ops.memo.Memo`).
@@ -565,6 +563,15 @@ class Function:
         :meth:`_ready`)."""
         if dtype is not None and dtype != np.float64 and dtype != np.float32:
             return False
+        if self._derived:                    # a dimension declared as an expression
+            if any(len(shape) != 2 for shape in shapes):
+                return False
+            matrices = [var for var, matrix in zip(self.inputs, self._matrices) if matrix]
+            try:
+                bound = bind_dimensions(self.inputs, dict(zip(matrices, shapes)))
+                return dtype or np.dtype(np.float64), tuple(bound[d] for d in self.dimensions)
+            except (ValueError, KeyError):  # the full path names what is wrong
+                return False
         sizes = [None] * len(self.dimensions)
         matrices = (axes for axes in self._axes if axes is not None)
         for shape, axes in zip(shapes, matrices):
