@@ -619,6 +619,28 @@ def test_the_fast_path_binds_each_combination_of_shapes_once_and_stays_correct()
         f(np.ones((3, 2), order='F'), np.ones((3, 1), order='F'))    # memoized: same error
 
 
+def test_a_memmap_is_read_where_it_is_not_copied(monkeypatch, tmp_path):
+    """A ``np.memmap`` (an ndarray subclass: data on disk, perhaps larger than memory)
+    goes to the program as a view; the memory check counted a copy of it, so a memmap
+    larger than the memory available was refused with a MemoryError."""
+    from computations.front_door import specialization
+    A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)
+    f = computations.function([A, x], A * x)
+    size = 3000                                   # 72 MB: above MEMORY_CHECK_BYTES
+    assert size * size * 8 > specialization.MEMORY_CHECK_BYTES
+    a = np.memmap(tmp_path / 'A.dat', dtype=float, mode='w+', shape=(size, size), order='F')
+    a[:] = np.random.default_rng(0).standard_normal((size, size))
+    v = np.ones((size, 1), order='F')
+    assert f.peak_bytes(a, v) == size * 8              # the result only, no copy of A
+    monkeypatch.setattr(specialization, 'available_bytes', lambda: 4 * size * size)
+    for _ in range(3):                                 # half of A's bytes are available
+        np.testing.assert_allclose(f(a, v), np.asarray(a) @ v, rtol=1e-12)
+    b = np.memmap(tmp_path / 'B.dat', dtype=np.float32, mode='w+', shape=(size, size),
+                  order='F')
+    with pytest.raises(MemoryError, match='input copies'):   # float32 with float64: copied
+        f(b, v)
+
+
 def test_the_fast_path_checks_the_memory_of_every_large_call(monkeypatch):
     """A call above MEMORY_CHECK_BYTES is checked each time, not only the first."""
     from computations.front_door import specialization

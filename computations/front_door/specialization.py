@@ -373,7 +373,7 @@ def _returned_copies(program, results, sizes):
 def conversion_bytes(var, value, dtype, sizes, symmetric):
     """Bytes of the copy :func:`~computations.schedulers.prepare_inputs` makes of ``value``
     (0 if it takes it as is: a Fortran-ordered array of the dtype, or a C-ordered one of a
-    symmetric input).
+    symmetric input -- an ndarray subclass such as ``np.memmap`` too).
 
     >>> import sympy
     >>> A = sympy.MatrixSymbol('A', 2, 2)
@@ -382,8 +382,8 @@ def conversion_bytes(var, value, dtype, sizes, symmetric):
     """
     if isinstance(value, tuple):
         return 0                                 # a shape: assume a ready array
-    array = np.asarray(value)
-    ready = array is value and array.dtype == dtype and (
+    array = np.asarray(value)        # of an ndarray subclass (a memmap), a view: no copy
+    ready = isinstance(value, np.ndarray) and array.dtype == dtype and (
         array.flags.f_contiguous or (array.ndim == 1 or symmetric) and array.flags.c_contiguous)
     return 0 if ready else sizes.nbytes(var) * np.dtype(dtype).itemsize // sizes.dtype.itemsize
 
