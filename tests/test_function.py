@@ -635,6 +635,11 @@ def test_a_memmap_is_read_where_it_is_not_copied(monkeypatch, tmp_path):
     monkeypatch.setattr(specialization, 'available_bytes', lambda: 4 * size * size)
     for _ in range(3):                                 # half of A's bytes are available
         np.testing.assert_allclose(f(a, v), np.asarray(a) @ v, rtol=1e-12)
+    c = np.memmap(tmp_path / 'C.dat', dtype=float, mode='w+', shape=(size, size))
+    c[:] = a                                           # C-ordered, memmap's default
+    for _ in range(3):                                 # read transposed, not copied
+        np.testing.assert_allclose(f(c, v), np.asarray(a) @ v, rtol=1e-12, atol=1e-10)
+    assert f.peak_bytes(c, v) == size * 8
     b = np.memmap(tmp_path / 'B.dat', dtype=np.float32, mode='w+', shape=(size, size),
                   order='F')
     with pytest.raises(MemoryError, match='input copies'):   # float32 with float64: copied

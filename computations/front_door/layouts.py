@@ -290,9 +290,16 @@ class Variants:
         self._found = {}
 
     def call(self, args):
-        """The flat results of a call on arrays that are ready but for being C-ordered, or
-        None when ``args`` need the full path (which converts them, or names what is
-        wrong)."""
+        """The flat results of a call on arrays that are ready but for being C-ordered (or
+        1-D, or numbers), or None when ``args`` need the full path (which converts them, or
+        names what is wrong).  A ``np.memmap`` is read through a plain view of it (the
+        full path would copy a C-ordered one, the default order of memmaps, which may not
+        fit in memory)."""
+        if any(type(a) is np.memmap for a in args):
+            args = _plain(args)
+            results = self.function._fast(args)
+            if results is not None:
+                return results
         found = self._find(args)
         if found is None:
             return None
@@ -333,6 +340,7 @@ class Variants:
         or ``(the function, given, a context that does nothing)``, also when the function's
         own program does not compile for these arrays: a mistake (a shape, a dtype, an
         assumption the shapes break) is named in the caller's inputs."""
+        given = _plain(given)
         found = self._find(given) if self.function._dispatch is not None else None
         if found is not None:
             check_dtypes(self.function.inputs, given)
@@ -419,6 +427,11 @@ class Variants:
             if found and found[0] is not self.function:
                 found[0].cache_clear()
         self._found.clear()
+
+
+def _plain(args):
+    """``args`` with each ``np.memmap`` as a plain ndarray view of it (no copy)."""
+    return tuple(np.asarray(a) if type(a) is np.memmap else a for a in args)
 
 
 @contextlib.contextmanager
