@@ -61,7 +61,7 @@ MAX_GIVEN_BEFORE_SHARING = 1500
 #: Outputs planned first in turn, at most (:meth:`JointPlanning.plan_outputs`): each a whole search.
 MAX_FIRST_OUTPUTS = 3
 
-#: Rewritten candidates (search.MAX_REWRITES) a re-plan under free operations may plan: each
+#: Rewritten candidates (rewrites.MAX_REWRITES) a re-plan under free operations may plan: each
 #: re-plan had the whole budget again, and a sum of products of sums with a shared factor
 #: took 20 s to compile at n = 5 (2.3 s before joint planning); 2 keeps every application's
 #: program (randomized_inversion needs 2; 1 loses its plan) and brings that case to 9 s.

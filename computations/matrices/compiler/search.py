@@ -24,14 +24,8 @@ first rule offered):
   took minutes);
 - sums: each term in turn is accumulated onto the sum of the others;
 - rewritings, as candidates beside the others (never fixed rewrites): a
-  product distributed over a sum at one end of a split (``(I - K*H)*P`` as
-  ``P - K*(H*P)``, ``(I - A*B)*x`` as two matrix-vector products), and a
-  factor, or a run of factors up to its narrowest dimension, that several
-  terms of a sum share taken out (``A*x + A*y`` as ``A*(x + y)``,
-  ``T - E*A*T`` with ``T = S*M.I*S.T`` as ``(S - E*A*S)*M.I*S.T``); each is canonical before it is planned, one that leads
-  back to an expression being planned is skipped (distributing undoes
-  factoring), and their number and nesting are bounded
-  (:data:`MAX_REWRITES`, :data:`MAX_REWRITE_DEPTH`);
+  product distributed over a sum, factors several terms of a sum share taken
+  out (:mod:`.rewrites`);
 - inverses standing alone (only when the result itself is an inverse):
   a solve with the identity;
 - a value and its transpose are one search problem;
@@ -57,9 +51,7 @@ An output held transposed costs the copy the program ends with
 (:meth:`Planner.output`): a TRANSPOSE declares no FLOPs, and the search counts
 the elements it moves (:meth:`Planner.work`).
 """
-import functools
 import math
-import operator
 from typing import NamedTuple
 
 import sympy
@@ -67,7 +59,6 @@ from sympy import (Determinant, Identity, Inverse, MatAdd, MatMul, MatPow, Matri
                    Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from computations.graph import ComputationsError
 from computations.sizes import check_position
 from computations.matrices.ops.auxiliary import DIAGAXPY, SCALAR, SHIFT, SYMMETRIZE, TRANSPOSE
 from computations.matrices.ops.blas import AXPY, SCAL
@@ -79,6 +70,8 @@ from computations.matrices.ops.rates import ratio
 from computations.matrices.compiler.canonical import cancel_inverses, product
 from computations.matrices.compiler.chain import ChainOrder
 from computations.matrices.compiler.joint import MAX_GIVEN_SEARCHES, JointPlanning
+from computations.matrices.compiler.rewrites import (MAX_REWRITES, _RewriteCycle, Rewriting,
+                                                     sum_of)
 from computations.matrices.compiler.properties import split_product as _factors
 from computations.matrices.compiler.rules import (CHAIN_RULES, DETERMINANT_RULES, PRODUCT_RULES,
                                                   SOLVE_RULES, TRACE_RULES, Accumulator, Need,
@@ -93,28 +86,9 @@ EXACT_CHAIN = 8
 #: Sums with more terms are accumulated in their given order (2**n sub-sums otherwise).
 MAX_SUM_SEARCH = 6
 
-#: Rewritten candidates (a product distributed over a sum, a common factor taken out of a
-#: sum) planned between two commits, at most: each plans a new expression.
-MAX_REWRITES = 8
-
-#: Rewritten candidates nest this deep at most (``(I - T*A)*X*(I - A*T)`` needs two: ``E -
-#: E*A*T`` with ``E = X - T*A*X``); inside a rewriting, a sum is factored only where that
-#: narrows it (elsewhere, factoring mostly undoes the rewriting).
-MAX_REWRITE_DEPTH = 2
-
 #: Prices within this fraction of the least are a tie (:meth:`Planner.cheapest`): the
 #: routines' rates are measured to a few percent (``./dev bench rates``, two runs).
 RATE_TOLERANCE = 0.05
-
-
-class _RewriteCycle(ComputationsError):
-    """A rewritten candidate led back to ``expr``, an expression being planned
-    (distributing undoes factoring).  Control flow inside the search, which skips that
-    candidate: it never reaches a caller."""
-
-    def __init__(self, expr):
-        super().__init__(f'planning {expr} led back to itself')
-        self.expr = expr
 
 
 class Plan(NamedTuple):
@@ -128,51 +102,7 @@ class Plan(NamedTuple):
         return Plan(target, Operand(self.operand.var, not self.operand.transposed), self.ops)
 
 
-def _product(factors):
-    """The product of matrix factors, built at once (``*`` in turn is quadratic in their
-    number); the same expression as ``A*B*...`` (kept in the shared memo:
-    :func:`~.canonical.product`)."""
-    return product(tuple(factors))
-
-
-def _sum(terms):
-    return functools.reduce(operator.add, terms)
-
-
-def _distributed(alpha, total, other, side, added):
-    """``alpha*total*product(other)`` (``side`` 0; else ``other`` on the left) with the
-    product distributed over the sum ``total``, plus ``beta*C`` when ``added`` is
-    ``(beta, C)``."""
-    rest = _product(other)
-    terms = [alpha * (term * rest if side == 0 else rest * term) for term in total.args]
-    if added:
-        terms.append(added[0] * added[1])
-    return _sum(terms)
-
-
-def _factored_out(terms, split, end, length, members):
-    """The sum of ``terms`` (``split`` into coefficients and factors) with the ``length``
-    factors the ``members`` start (``end`` 0) or end (-1) with taken out."""
-    factors = split[members[0]][1]
-    common = factors[:length] if end == 0 else factors[-length:]
-    inner = _sum([split[i][0] * _product(split[i][1][length:] if end == 0 else
-                                         split[i][1][:-length]) for i in members])
-    taken = [*common, inner] if end == 0 else [inner, *common]
-    return _sum([_product(taken)] + [term for i, term in enumerate(terms) if i not in members])
-
-
-def _common_run(lists, end):
-    """How many factors all of ``lists`` share at their start (``end`` 0) or end (-1)."""
-    ordered = lists if end == 0 else [factors[::-1] for factors in lists]
-    length = 0
-    for column in zip(*ordered):
-        if any(f != column[0] for f in column[1:]):
-            break
-        length += 1
-    return length
-
-
-class Planner(JointPlanning):
+class Planner(JointPlanning, Rewriting):
     """Finds and records the cheapest plans for canonical expressions (see the module).
 
     ``properties`` is a :class:`~.properties.Properties` (its ``binding``
@@ -521,17 +451,17 @@ class Planner(JointPlanning):
             inverse_left = len(left) == 1 and isinstance(left[0], Inverse)
             inverse_right = len(right) == 1 and isinstance(right[0], Inverse)
             if acc is None and inverse_left:
-                candidates += self.apply(SOLVE_RULES, left[0].arg, _product(right), 'L', alpha)
+                candidates += self.apply(SOLVE_RULES, left[0].arg, product(right), 'L', alpha)
             if acc is None and inverse_right:
-                candidates += self.apply(SOLVE_RULES, right[0].arg, _product(left), 'R', alpha)
+                candidates += self.apply(SOLVE_RULES, right[0].arg, product(left), 'R', alpha)
             if not (inverse_left or inverse_right):
-                candidates += self.apply(PRODUCT_RULES, _product(left), _product(right), alpha,
+                candidates += self.apply(PRODUCT_RULES, product(left), product(right), alpha,
                                          acc)
             candidates += self.distributed(alpha, left, right, acc)
         if len(factors) > 1:
             candidates += self.apply(CHAIN_RULES, alpha, factors, acc)
         if alpha != 1 or acc is not None or len(factors) == 1:
-            candidates.append(self.finish(self.plan(_product(factors)), alpha, acc))
+            candidates.append(self.finish(self.plan(product(factors)), alpha, acc))
         return candidates
 
     def splits(self, factors):
@@ -550,7 +480,7 @@ class Planner(JointPlanning):
             chosen = []
             self._record(key, ChainOrder(shapes), 0, len(key), chosen)
             for sub in sorted(chosen, key=len)[:-1]:    # bottom-up: no deep recursion
-                self.plan(_product(sub))
+                self.plan(product(sub))
         found = {self._splits[key]}
         if isinstance(factors[0], Inverse):
             found.add(1)
@@ -571,70 +501,6 @@ class Planner(JointPlanning):
             else:
                 self._record(factors, order, i, k, chosen)
                 i = k
-
-    def distributed(self, alpha, left, right, acc=None):
-        """The plan of ``alpha*left*right + beta*C`` with the product distributed over a
-        side that is one sum (``(I - K*H)*P`` as ``P - K*(H*P)``), when that may be cheaper
-        (:meth:`_worth_distributing`); a candidate, never a fixed rewrite."""
-        candidates = []
-        for side, (group, other) in enumerate(((left, right), (right, left))):
-            if (not self._may_rewrite() or len(group) != 1 or not isinstance(group[0], MatAdd)
-                    or not self._worth_distributing(group[0], other, side)):
-                continue
-            inside = acc is not None and self._depth    # one rewriting whatever the term added
-            added = () if acc is None or inside else (acc.beta, acc.value)
-            total = self.built(('distributed', alpha, group[0], tuple(other), side, added),
-                           lambda: _distributed(alpha, group[0], other, side, added))
-            plans = self.rewritten(total)
-            candidates += [self.finish(plan, 1, acc) for plan in plans] if inside else plans
-        return candidates
-
-    def _worth_distributing(self, total, other, side):
-        """Whether distributing a product over the sum ``total`` (on the left when ``side``
-        is 0) may be cheaper: a term of the sum is a multiple of the identity (its product
-        is free), or a product through a dimension smaller than the sum's (a low-rank
-        update), or the other side is thinner than the sum along the product (``(I -
-        A*B)*x``: matrix-vector products only).  Forming a sum of plain matrices and
-        multiplying once is never dearer than multiplying each, so that is not offered."""
-        size = self.properties.size
-        rows, columns = map(size, total.shape)
-        if None in (rows, columns):
-            return True
-        for term in total.args:
-            _, factors = _factors(term)
-            if all(isinstance(f, Identity) for f in factors):
-                return True
-            inner = [size(f.shape[1]) for f in factors[:-1]]
-            if any(dim is not None and dim < min(rows, columns) for dim in inner):
-                return True
-        free = size(other[-1].shape[1]) if side == 0 else size(other[0].shape[0])
-        return free is not None and free < (rows if side == 0 else columns)
-
-    def _may_rewrite(self):
-        """Whether a rewritten candidate may be planned now (:meth:`rewritten`)."""
-        return self._depth < MAX_REWRITE_DEPTH and self._rewrites > 0
-
-    def rewritten(self, expr):
-        """The plan of ``expr``, an equal rewriting of the expression being planned, in its
-        canonical form: ``[plan]``, or ``[]`` when it leads back to an expression being
-        planned (distributing undoes factoring), or when :data:`MAX_REWRITES` are used up."""
-        if not self._may_rewrite():
-            return []
-        expr = self.properties.canonical(expr)
-        if expr in self._active:
-            return []
-        if expr in self._memo:
-            if self._frames:
-                self._frames[-1].add(expr)
-            return [self._memo[expr]]
-        self._rewrites -= 1
-        self._depth += 1
-        try:
-            return [self.plan(expr)]
-        except _RewriteCycle:
-            return []
-        finally:
-            self._depth -= 1
 
     def shifted(self, plan, alpha):
         """``plan + alpha*I``: SHIFT adds ``alpha`` to the diagonal of the value ``plan``
@@ -673,7 +539,7 @@ class Planner(JointPlanning):
         for j in last:
             rest = terms[:j] + terms[j + 1:]
             beta, C = (_factors(rest[0]) if len(rest) == 1 else
-                       (1, [self.built(('sum', tuple(rest)), lambda: _sum(rest))]))
+                       (1, [self.built(('sum', tuple(rest)), lambda: sum_of(rest))]))
             # a scaled matrix: the routine's beta scales it
             acc = Accumulator(beta, C[0]) if len(C) == 1 else Accumulator(1, rest[0])
             coefficient, factors = _factors(terms[j])
@@ -681,55 +547,6 @@ class Planner(JointPlanning):
         if factoring and not self._depth:
             candidates += self.factored(terms)
         return candidates
-
-    def factored(self, terms):
-        """Plans of the sum of ``terms`` with factors that several terms start (or end)
-        with taken out: ``A*x + A*y`` as ``A*(x + y)``.  Of a run of shared factors, the
-        first is taken out, and the run up to the narrowest dimension inside it:
-        ``T - E*A*T`` with ``T = S*M.I*S.T`` (S n x m, m < n) as ``(S - E*A*S)*M.I*S.T``,
-        an n x m sum, not ``(I - E*A)*T``, an n x n one.  Inside a rewriting (a sum
-        distributed already), only a run that narrows the sum is taken out: other
-        factorings mostly undo the rewriting, and each costs a search.  A term that is the
-        run itself is left out of the group: ``A*(I + x)`` never costs less than ``A*x +
-        A``."""
-        split = [_factors(term) for term in terms]
-        candidates = []
-        for end in (0, -1):
-            groups = {}
-            for i, (_, factors) in enumerate(split):
-                if len(factors) > 1:
-                    groups.setdefault(factors[end], []).append(i)
-            for members in groups.values():
-                if len(members) < 2:
-                    continue
-                run = min(_common_run([split[i][1] for i in members], end),
-                          *(len(split[i][1]) - 1 for i in members))
-                for length in self._run_lengths(split[members[0]][1], run, end,
-                                                terms[0].shape[-end]):
-                    if not self._may_rewrite():
-                        break
-                    candidates += self.rewritten(self.built(
-                        ('factored', tuple(terms), end, length, tuple(members)),
-                        lambda: _factored_out(terms, split, end, length, tuple(members))))
-        return candidates
-
-    def _run_lengths(self, factors, run, end, across):
-        """How many of the ``run`` factors shared at the start (``end`` 0) or end (-1) of
-        ``factors`` to take out: the first (outside rewritings), and the run up to its
-        narrowest dimension (the last such; inside a rewriting, only when that is narrower
-        than the sum's dimension ``across`` it)."""
-        size = self.properties.size
-        lengths = [] if self._depth else [1]
-        shared = factors[:run] if end == 0 else factors[::-1][:run]
-        cuts = [size(f.shape[1] if end == 0 else f.shape[0]) for f in shared]
-        if None in cuts:
-            return lengths
-        narrowest = max(range(run), key=lambda k: (-cuts[k], k)) + 1
-        whole = size(across)
-        if narrowest not in lengths and (not self._depth or (
-                whole is not None and cuts[narrowest - 1] < whole)):
-            lengths.append(narrowest)
-        return lengths
 
     def output(self, expr):
         """The cheapest plan for the output ``expr`` held as it is: a plan leaving the
