@@ -612,7 +612,7 @@ def test_the_fast_path_binds_each_combination_of_shapes_once_and_stays_correct()
         (got,) = f(a, v)
         assert got.dtype == dtype
         np.testing.assert_allclose(got, a @ v, rtol=1e-5 if dtype == np.float32 else 1e-12)
-    assert len(f._keys) == 3 and len(f._runners) == 3
+    assert len(f._shapes._keys) == 3 and len(f._runners) == 3
     with pytest.raises(ValueError, match='input x has 3 rows, but k = 2'):
         f(np.ones((3, 2), order='F'), np.ones((3, 1), order='F'))
     with pytest.raises(ValueError, match='input x has 3 rows, but k = 2'):

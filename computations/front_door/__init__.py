@@ -11,8 +11,11 @@ call path), :mod:`.outputs` (what a call returns: the structure the outputs
 were given in, 1-D vectors), :mod:`.dtypes` (which dtypes are computed,
 converted or refused), :mod:`.cache` (the LRU of shape specializations),
 :mod:`.specialization` (the program for one binding of the dimensions, and
-the policy that chooses it), :mod:`.layouts` (C-ordered arrays read
-transposed, by a variant of the function) and :mod:`.cli` (the command line).
+the policy that chooses it), :mod:`.dispatch` (the hot path: a layout seen
+before goes straight to its program), :mod:`.shapes` (what the arguments'
+shapes bind, once per signature), :mod:`.layouts` (C-ordered arrays read
+transposed, by a variant of the function; 1-D vectors, numbers) and
+:mod:`.cli` (the command line).
 
 >>> import numpy as np
 >>> from sympy import MatrixSymbol, Q, Symbol

@@ -48,6 +48,7 @@ from .garbage import paused
 from .layouts import Variants
 from .outputs import OutputStructure
 from .plan_cache import PlanCache
+from .shapes import ShapeKeys
 from .specialization import (MEMORY_CHECK_BYTES, EmptySpecialization, Specialization,
                              conversion_bytes, prepared_dtype)
 
@@ -288,18 +289,14 @@ class Function:
                              low_memory=self.low_memory,
                              check_assumptions=self.check_assumptions, donate=self.donate,
                              cache_size=cache_size, plan_cache=plan_cache)
-        # Per input, for the fast path of calls: None for a scalar, else per axis
-        # (fixed size, None) or (None, index of its dimension); False if a dimension
-        # is an expression (such shapes are bound by bind_dimensions, which solves it).
-        self._axes = tuple(_axes(var, self.dimensions) for var in self.inputs)
-        self._matrices = tuple(axes is not None for axes in self._axes)
-        self._derived = any(axes is False for axes in self._axes)
+        #: What the arguments' shapes bind, on the fast path (module shapes).
+        self._shapes = ShapeKeys(self.inputs, self.dimensions)
+        self._matrices, self._ready = self._shapes.matrices, self._shapes.ready
         #: The programs by shape signature (dimension sizes), least recently used dropped.
         self._cache = ShapeCache(cache_size, on_evict=self._evicted)
-        #: The fast path's memos: ``(shapes, dtype)`` of the matrix arguments -> the
-        #: dimension sizes they bind (False if they cannot go as they are), and ``(dtype,
-        #: sizes)`` -> the generated function, for calls too small to check the memory.
-        self._keys, self._runners = {}, {}
+        #: The fast path's memo: ``(dtype, sizes)`` -> the generated function, for calls
+        #: too small to check the memory.
+        self._runners = {}
         #: The stacked batches' memo (:func:`~.batches.run_stacked_batch`): the matrices'
         #: trailing shapes and the dtype -> the dimension sizes, the constants' arrays of the
         #: program that runs them stacked (None: it does not), and the stacks' layout.
@@ -373,7 +370,7 @@ class Function:
         """Forget every compiled program and the cache statistics, and let the buffers kept
         for batches go."""
         self._cache.clear()
-        self._keys.clear()
+        self._shapes.clear()
         self._chunk_buffers.clear()
         if self._dispatch is not None:
             self._dispatch.forget()
@@ -529,63 +526,6 @@ class Function:
         :func:`~computations.schedulers.execute.guard_donations`)."""
         guarded = guard_donations(dict(zip(self.inputs, args)), self.donate)
         return [guarded[var] for var in self.inputs]
-
-    def _ready(self, args):
-        """``(dtype, dimension sizes)`` if ``args`` can go to the program as they are
-        (Fortran-ordered 2-D float arrays of one dtype with consistent shapes, floats for
-        scalars), else None: :func:`prepare_inputs` then converts them or says what is
-        wrong.  What the shapes bind is worked out once per combination of shapes."""
-        if len(args) != len(self.inputs):
-            return None
-        shapes, dtype = [], None
-        for value, matrix in zip(args, self._matrices):
-            if not matrix:
-                if type(value) is not float:
-                    return None
-                continue
-            if type(value) is not np.ndarray or not value.flags.f_contiguous:
-                return None
-            if dtype is None:
-                dtype = value.dtype
-            elif value.dtype is not dtype and value.dtype != dtype:
-                return None
-            shapes.append(value.shape)
-        signature = (tuple(shapes), dtype)
-        key = self._keys.get(signature)
-        if key is None:
-            if len(self._keys) > 4096:               # many shapes: forget the old ones
-                self._keys.clear()
-            key = self._keys[signature] = self._bound(*signature)
-        return None if key is False else key
-
-    def _bound(self, shapes, dtype):
-        """``(dtype, dimension sizes)`` the matrix ``shapes`` bind, or False (see
-        :meth:`_ready`)."""
-        if dtype is not None and dtype != np.float64 and dtype != np.float32:
-            return False
-        if self._derived:                    # a dimension declared as an expression
-            if any(len(shape) != 2 for shape in shapes):
-                return False
-            matrices = [var for var, matrix in zip(self.inputs, self._matrices) if matrix]
-            try:
-                bound = bind_dimensions(self.inputs, dict(zip(matrices, shapes)))
-                return dtype or np.dtype(np.float64), tuple(bound[d] for d in self.dimensions)
-            except (ValueError, KeyError):  # the full path names what is wrong
-                return False
-        sizes = [None] * len(self.dimensions)
-        matrices = (axes for axes in self._axes if axes is not None)
-        for shape, axes in zip(shapes, matrices):
-            if len(shape) != 2:
-                return False
-            for size, (fixed, index) in zip(shape, axes):
-                if index is None:
-                    if size != fixed:
-                        return False
-                elif sizes[index] is None:
-                    sizes[index] = size
-                elif sizes[index] != size:
-                    return False
-        return dtype or np.dtype(np.float64), tuple(sizes)
 
     def _prepare(self, given):
         dims = {}
@@ -772,19 +712,3 @@ class Function:
 def _rebuild(inputs, outputs, assumptions, options):
     """A pickled :class:`Function`, made again (see ``Function.__reduce__``)."""
     return Function(inputs, outputs, assumptions, **options)
-
-
-def _axes(var, dimensions):
-    """How the fast path reads ``var``'s shape (see ``Function.__init__``); False when it
-    cannot."""
-    if not isinstance(var, MatrixExpr):
-        return None
-    axes = []
-    for dim in map(sympy.sympify, var.shape):
-        if dim.is_Integer:
-            axes.append((int(dim), None))
-        elif dim in dimensions:
-            axes.append((None, dimensions.index(dim)))
-        else:
-            return False
-    return tuple(axes)
