@@ -456,7 +456,7 @@ def test_a_program_evicted_while_a_call_makes_its_runner_is_not_kept():
     cached = {key for key in f._cache._data}
     assert {key for _, key in f._runners} <= cached
     if f._dispatch is not None:
-        assert {entry[1] for entry in f._dispatch.entries.values()} <= cached
+        assert {entry.key for entry in f._dispatch.entries.values()} <= cached
 
 
 @pytest.mark.parametrize('size, error', [(0, ValueError), (-3, ValueError), (2.5, TypeError),

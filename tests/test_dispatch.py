@@ -90,7 +90,7 @@ def test_an_evicted_program_is_not_served_by_the_hot_path():
     f(*small), f(*small)
     assert f._dispatch.entries
     f(np.asfortranarray(np.eye(3)), np.ones((3, 1), order='F'))      # evicts n = 2
-    assert all(entry[1] == (3,) for entry in f._dispatch.entries.values())
+    assert all(entry.key == (3,) for entry in f._dispatch.entries.values())
     np.testing.assert_array_equal(f(*small), 2 * np.ones((2, 1)))
     assert f.cache_info().misses == 3
     f.cache_clear()

@@ -31,9 +31,11 @@ array([[2., 0.],
 >>> d.forget('n=2'); d(np.eye(2, order='F'), 2.0) is MISS
 True
 """
+from typing import Any, NamedTuple
+
 from .outputs import results_type
 
-__all__ = ['Dispatch', 'MISS', 'MAX_LAYOUTS', 'never']
+__all__ = ['Dispatch', 'Entry', 'MISS', 'MAX_LAYOUTS', 'never']
 
 #: What :class:`Dispatch` returns for a call it does not know (results are never it).
 MISS = object()
@@ -47,15 +49,24 @@ def never(args):
 MAX_LAYOUTS = 4096
 
 
+class Entry(NamedTuple):
+    """What serves one layout: the program ``run``, its cache ``key``, the cache's
+    ``used`` (a dict) and ``tick`` (a counter) to count the use in, and the ``tag``
+    :meth:`Dispatch.forget` knows it by (unpacked as a plain tuple on the hot path)."""
+    run: Any
+    key: Any
+    used: Any
+    tick: Any
+    tag: Any
+
+
 class Dispatch:
     """Entries by argument layout for a function of ``names`` (which are ``matrices``),
     returning results packed as ``kind`` says (see
     :class:`~computations.front_door.outputs.OutputStructure`; ``outputs``: the names of the
     outputs, for the kinds ``'named'`` and ``'dict'``); every call served is told to the
     ``cache`` (a :class:`~computations.front_door.cache.ShapeCache`) as a use of its key,
-    or to the cache its entry was learned with.  An entry is ``(run, key, used, tick,
-    tag)``: the program, its cache key, the cache's ``used`` and ``tick``, and what
-    :meth:`forget` knows it by.
+    or to the cache its :class:`Entry` was learned with.
 
     :attr:`call` is the hot path itself: ``call(args)`` (the tuple of a call's
     positional arguments) gives the packed results, or :data:`MISS`.
@@ -107,14 +118,14 @@ class Dispatch:
         if len(self.entries) >= MAX_LAYOUTS:
             self.entries.clear()
         cache = self._cache if cache is None else cache
-        self.entries[self._layout(*args)] = (run, key, getattr(cache, 'used', None),
-                                             getattr(cache, 'tick', None),
-                                             key if tag is None else tag)
+        self.entries[self._layout(*args)] = Entry(run, key, getattr(cache, 'used', None),
+                                                  getattr(cache, 'tick', None),
+                                                  key if tag is None else tag)
 
     def forget(self, tag=None):
         """Stop serving the layouts learned with ``tag`` (all of them by default)."""
         if tag is None:
             self.entries.clear()
             return
-        for layout in [k for k, entry in list(self.entries.items()) if entry[4] == tag]:
+        for layout in [k for k, entry in list(self.entries.items()) if entry.tag == tag]:
             self.entries.pop(layout, None)
