@@ -21,6 +21,7 @@ from scipy.linalg import blas, lapack
 
 # the mirror of a triangle the hand-written programs use too (applications/_base.py)
 from computations.schedulers.calls import symmetrize
+from computations.schedulers.execute import column_vector
 
 __all__ = ['data', 'kalman_scipy', 'relative_error', 'check', 'round_robin', 'medians',
            'smith_loop', 'loglog_slope', 'seconds_text', 'save_figure', 'faults_per_call']
@@ -111,6 +112,17 @@ def check(name, results, expected, tolerance=1e-8):
         assert error <= tolerance, f'{name}: output {i} has relative error {error:.2e}'
 
 
+def shaped(f, got, want, flat):
+    """``got`` (results of ``f``) reshaped as ``want``, after checking that those computed
+    from vectors given 1-D (``flat``) are 1-D and the others have ``want``'s shape."""
+    ones = f.structure.flat(f.inputs, [np.ones(1) if column_vector(x) else None
+                                       for x in f.inputs]) if flat else [False] * len(want)
+    for i, (g, w, one) in enumerate(zip(got, want, ones)):
+        expected = (w.shape[0],) if one else np.shape(w)
+        assert np.shape(g) == expected, f'output {i}: shape {np.shape(g)}, not {expected}'
+    return [np.reshape(g, np.shape(w)) for g, w in zip(got, want)]
+
+
 def looped(call, seconds=0.01):
     """``call`` repeated enough times to last about ``seconds`` (as a function of no
     argument), and that count."""
@@ -141,6 +153,8 @@ def table_arguments(doc, argv, quick, note=''):
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument('--repeat', type=int, default=7)
     parser.add_argument('--quick', action='store_true', help=quick)
+    parser.add_argument('--tree', help='measure this checkout instead (module _tree; a '
+                        'script that reads it calls _tree.switch() before its imports)')
     args = parser.parse_args(argv)
     print(f'{datetime.datetime.now():%Y-%m-%d %H:%M}, BLAS on one thread, medians of '
           f'{args.repeat} alternating samples{note}\n')

@@ -16,9 +16,8 @@ binding: about 0.1-0.35 ms).  The forms, on the same values:
 ``int scalar``         a scalar given as an ``int``.
 
 What the forms cost before is measured by running this script on an older
-tree (``git worktree add /tmp/base 777c4c5``, then ``PYTHONPATH=/tmp/base
-python benchmarks/bench_call_forms.py``: the older tree takes precedence over
-the installed one).
+checkout: ``git worktree add /tmp/base 777c4c5``, then ``./dev bench
+call_forms --tree /tmp/base`` (:mod:`_tree`).
 
 Problems: the Kalman update (``k = n/2``), ``alpha*A*x + y`` and ``B*x`` with
 ``B`` of ``(n + 1) x n``, each at growing n: the overhead is a fixed cost, so
@@ -27,15 +26,18 @@ alternating (``_harness.round_robin``), a sample a loop of calls lasting at
 least 10 ms, medians of ``--repeat`` samples; the table gives microseconds a
 call and each form's time over the reference's.
 
-Run: ``./dev bench call_forms [--repeat 7] [--quick]``.
+Run: ``./dev bench call_forms [--repeat 7] [--quick] [--tree PATH]``.
 """
+import _tree
+
+_tree.switch()                        # before anything imports computations
 
 import numpy as np
 import sympy
 from sympy import MatrixSymbol
 from threadpoolctl import threadpool_limits
 
-from _harness import check, per_call, table_arguments
+from _harness import check, per_call, shaped, table_arguments
 
 import computations
 from computations.matrices.examples.kalman import kalman
@@ -75,8 +77,9 @@ CASES = {'Kalman (k = n/2)': (kalman_update, (6, 50, 500)),
 
 
 def forms(f, args):
-    """The argument forms of the module for ``f``'s arguments: name -> a call of no
-    argument."""
+    """``(calls, int scalars)``: the argument forms of the module for ``f``'s arguments
+    (name -> a call of no argument), and the arguments with the scalars as ints (None
+    without a scalar)."""
     fortran = tuple(np.asfortranarray(a) if isinstance(a, np.ndarray) else a for a in args)
     names = [str(x) for x in f.inputs]
     matrix = [isinstance(x, sympy.MatrixExpr) for x in f.inputs]
@@ -111,7 +114,7 @@ def measure(make, size, repeat):
         for _ in range(3):                            # the full path, learned, the hot path
             got = call()
             got = got if isinstance(got, tuple) else (got,)
-            check(name, [np.reshape(g, w.shape) for g, w in zip(got, want)], want)
+            check(name, shaped(f, got, want, name == '1-D vectors'), want)
     return per_call(calls, repeat)
 
 

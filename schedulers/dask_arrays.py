@@ -75,7 +75,7 @@ from computations.matrices.transforms.blocking import Assemble, Split, partition
 from computations.sizes import Binding
 
 from .dask_graph import INSTALL, _task_spec, run_arguments, run_tasks, runs
-from .execute import MASKED, bind_dimensions, constant_values, prepare_inputs
+from .execute import MASKED, bind_dimensions, column_vector, constant_values, prepare_inputs
 
 __all__ = ['prepare', 'to_arrays', 'scalar_chunk', 'is_dask_collection', 'Prepared',
            'RechunkWarning', 'DaskArgumentError']
@@ -194,7 +194,7 @@ def _dask_input(var, value, da):
     if meta is not None and not isinstance(meta, np.ndarray):    # cupy, sparse: not NumPy
         raise DaskArgumentError(f'input {var}', f'has chunks of type '
                                 f'{type(meta).__name__}: the routines take NumPy arrays')
-    if value.ndim == 1 and var.shape[1] == 1:
+    if value.ndim == 1 and column_vector(var):
         value = value[:, None]
     if value.ndim != 2:
         raise DaskArgumentError(f'input {var}', f'must be a {var.shape[0]}x{var.shape[1]} '

@@ -33,7 +33,7 @@ from .interpret import interpret
 from .pipeline import lower
 
 __all__ = ['execute', 'compile_program', 'run_program', 'prepare_inputs', 'constant_values',
-           'bind_dimensions', 'guard_donations']
+           'bind_dimensions', 'guard_donations', 'scalar_value', 'column_vector', 'NUMBERS']
 
 
 def execute(comp, inputs, *, donate=(), inplace=True, poison=False, stats=None):
@@ -218,7 +218,7 @@ def prepare_inputs(variables, inputs, dims=None, symmetric=()):
                 # rectangular one is no such matrix: the compiler refuses it by name)
             values[var] = np.asfortranarray(array, dtype=dtype)
         else:
-            values[var] = _scalar(var, inputs[var])
+            values[var] = scalar_value(var, inputs[var])
     values.update(constant_values(constants, bound, dtype))
     if dims is not None:
         dims.update(bound)
@@ -300,7 +300,7 @@ def bind_dimensions(variables, shapes):
             shape = tuple(shapes[var])
             if not all(is_integer(size) and size >= 0 for size in shape):
                 raise ValueError(f'input {var}: a shape is non-negative integers, got {shape}')
-            if len(shape) == 1 and var.shape[1] == 1:
+            if len(shape) == 1 and column_vector(var):
                 shape = (shape[0], 1)
             if len(shape) != 2:
                 raise ValueError(f'input {var} must be a {var.shape[0]}x{var.shape[1]} matrix, '
@@ -395,11 +395,29 @@ def _solve(var, axis, dim, size, symbol, bound):
     return int(solutions[0])
 
 
-def _scalar(var, value):
+def column_vector(var):
+    """Whether ``var`` is a column vector (``n x 1``), which a 1-D array may be given for.
+
+    >>> n = sympy.Symbol('n')
+    >>> column_vector(sympy.MatrixSymbol('x', n, 1)), column_vector(sympy.MatrixSymbol('A', n, n))
+    (True, False)
+    """
+    return isinstance(var, MatrixExpr) and var.shape[1] == 1
+
+
+#: The exact types of scalar values :func:`scalar_value` takes as ``float(value)`` (no
+#: other check: a hot path of calls converts them so; a Python ``int`` may still overflow
+#: a float, which :func:`scalar_value` names).  Not a 0-d array: its type is any array's.
+NUMBERS = frozenset({float, int, *(getattr(np, name) for name in (
+    'float64', 'float32', 'float16', 'int64', 'int32', 'int16', 'int8',
+    'uint64', 'uint32', 'uint16', 'uint8'))})
+
+
+def scalar_value(var, value):
     """A scalar input as a float: real numbers only (Python, NumPy, or a 0-d array; a
     ``Fraction``, ``Decimal`` or real SymPy number too).
 
-    >>> _scalar('alpha', sympy.Rational(1, 4)), _scalar('alpha', decimal.Decimal('0.5'))
+    >>> scalar_value('alpha', sympy.Rational(1, 4)), scalar_value('alpha', decimal.Decimal('0.5'))
     (0.25, 0.5)
     """
     numpy = isinstance(value, (np.ndarray, np.generic))

@@ -253,8 +253,8 @@ def test_failing_block_names_the_block():
         with pytest.raises(NotPositiveDefiniteError, match=message) as raised:
             f(s, np.ones(6), scheduler=scheduler)
         assert raised.value.expression == S and str(raised.value.block) == 'chol(S)[1,1].u1'
-    g = np.eye(6, order='F')             # (C-ordered, the variant reading G transposed
-    g[4:, 4:] = 0.0                      # would name G.T: tests/test_layouts.py)
+    g = np.eye(6)                        # C-ordered: the same error as Fortran-ordered
+    g[4:, 4:] = 0.0
     G = MatrixSymbol('G', 6, 6)          # not blocked (GESV runs whole): no block to name
     with pytest.raises(SingularMatrixError, match=r'^GESV: G is singular \(its factor') as raised:
         computations.function([G, Y], [G.I * Y], blocksize=3)(g, np.ones(6))

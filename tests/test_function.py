@@ -621,25 +621,25 @@ def test_the_fast_path_binds_each_combination_of_shapes_once_and_stays_correct()
 
 def test_a_memmap_is_read_where_it_is_not_copied(monkeypatch, tmp_path):
     """A ``np.memmap`` (an ndarray subclass: data on disk, perhaps larger than memory)
-    goes to the program as a view; the memory check counted a copy of it, so a memmap
-    larger than the memory available was refused with a MemoryError."""
-    from computations.front_door import specialization
+    goes to the program as a view, a C-ordered one (memmap's default) read transposed;
+    the memory check counted a copy of it, so a memmap larger than the memory available
+    was refused with a MemoryError, and a C-ordered one was copied on every call."""
+    from computations.front_door import compiled, specialization
+    for module in (compiled, specialization):        # every call checked, at this size too
+        monkeypatch.setattr(module, 'MEMORY_CHECK_BYTES', 1000)
     A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)
     f = computations.function([A, x], A * x)
-    size = 3000                                   # 72 MB: above MEMORY_CHECK_BYTES
-    assert size * size * 8 > specialization.MEMORY_CHECK_BYTES
+    size = 100
     a = np.memmap(tmp_path / 'A.dat', dtype=float, mode='w+', shape=(size, size), order='F')
     a[:] = np.random.default_rng(0).standard_normal((size, size))
-    v = np.ones((size, 1), order='F')
-    assert f.peak_bytes(a, v) == size * 8              # the result only, no copy of A
-    monkeypatch.setattr(specialization, 'available_bytes', lambda: 4 * size * size)
-    for _ in range(3):                                 # half of A's bytes are available
-        np.testing.assert_allclose(f(a, v), np.asarray(a) @ v, rtol=1e-12)
     c = np.memmap(tmp_path / 'C.dat', dtype=float, mode='w+', shape=(size, size))
     c[:] = a                                           # C-ordered, memmap's default
-    for _ in range(3):                                 # read transposed, not copied
-        np.testing.assert_allclose(f(c, v), np.asarray(a) @ v, rtol=1e-12, atol=1e-10)
-    assert f.peak_bytes(c, v) == size * 8
+    v, want = np.ones((size, 1), order='F'), np.asarray(a) @ np.ones((size, 1))
+    monkeypatch.setattr(specialization, 'available_bytes', lambda: 4 * size * size)
+    for memmap in (a, c):                              # half of A's bytes are available
+        assert f.peak_bytes(memmap, v) == size * 8     # the result only, no copy of A
+        for _ in range(3):
+            np.testing.assert_allclose(f(memmap, v), want, rtol=1e-12, atol=1e-12)
     b = np.memmap(tmp_path / 'B.dat', dtype=np.float32, mode='w+', shape=(size, size),
                   order='F')
     with pytest.raises(MemoryError, match='input copies'):   # float32 with float64: copied

@@ -42,7 +42,7 @@ def _laid_out(values, inputs, orders):
 @settings(max_examples=40, deadline=None)
 def test_any_mix_of_layouts_gives_the_results_and_leaves_the_inputs(problem, seed, data):
     """C- or Fortran-ordered matrices, column vectors 2-D or 1-D, scalars as floats or
-    NumPy floats: the right results (a
+    NumPy floats, by position or keyword: the right results (a
     column vector computed from a 1-D one comes back 1-D), whatever path the call takes
     (full, learned, hot), and the inputs untouched."""
     f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
@@ -51,13 +51,16 @@ def test_any_mix_of_layouts_gives_the_results_and_leaves_the_inputs(problem, see
                                 max_size=len(values)), label='orders')
     given_ = _laid_out(values, problem.inputs, orders)
     flat = {x for x, v in zip(problem.inputs, given_) if np.ndim(v) == 1}
+    by_name = data.draw(st.booleans(), label='by keyword')
+    call = (lambda args: f(**dict(zip(map(str, problem.inputs), args)))) if by_name else \
+        (lambda args: f(*args))
     before = [np.copy(v) for v in given_]
     for _ in range(3):                                   # full path, learned, hot path
-        _check_shaped(problem, f(*given_), values, flat)
+        _check_shaped(problem, call(given_), values, flat)
     for x, old, new in zip(problem.inputs, before, given_):
         assert np.array_equal(old, new), f'{x} was modified'
     other = problem.data(np.random.default_rng(seed + 1))    # nothing stale carries over
-    _check_shaped(problem, f(*_laid_out(other, problem.inputs, orders)), other, flat)
+    _check_shaped(problem, call(_laid_out(other, problem.inputs, orders)), other, flat)
 
 
 def _check_shaped(problem, results, values, flat):
@@ -139,6 +142,20 @@ def test_1d_vectors_take_the_hot_path_and_come_back_1d():
     assert f.peak_bytes(a, v, w) == f.peak_bytes(a, v[:, None], w[:, None])
 
 
+def test_evicted_programs_of_1d_calls_are_not_served():
+    """An entry the function's own program serves for 1-D vectors is forgotten with that
+    program (cache_size=1): the next call of that layout compiles again, and is right."""
+    A, x = MatrixSymbol('A', n, n), MatrixSymbol('x', n, 1)
+    f = computations.function([A, x], A*x, cache_size=1)
+    rng = np.random.default_rng(6)
+    for size in (3, 4, 3):
+        a, v = np.asfortranarray(rng.standard_normal((size, size))), rng.standard_normal(size)
+        for _ in range(3):
+            np.testing.assert_allclose(f(a, v), a @ v, rtol=1e-12)
+        assert len(f._dispatch.entries) == 1     # the evicted shape's entry is gone
+    assert f.cache_info().misses == 3
+
+
 def test_a_triangular_input_read_transposed_is_the_other_triangle():
     R, B = MatrixSymbol('R', n, n), MatrixSymbol('B', n, k)
     f = computations.function([R, B], R.I*B, [Q.upper_triangular(R)])
@@ -179,6 +196,33 @@ def test_errors_name_the_callers_matrices(transpose):
                 f(array, np.ones((3, 1)))
             messages.add(str(caught.value))
     assert len(messages) == 1 and 'T is singular' in messages.pop()
+
+
+@pytest.mark.parametrize('case', ['general', 'spd', 'triangular', 'determinant'])
+def test_an_error_is_the_same_whatever_the_layout(case):
+    """A failing program raises the same error (type, message, expression, info) on C- or
+    Fortran-ordered arrays, with 2-D or 1-D vectors, on the full path and the hot path: a
+    variant that fails runs the function's own program instead (a singular C-ordered G
+    said ``GETRS: G.T is singular``, its Fortran copy ``GESV: G is singular``)."""
+    G, y = MatrixSymbol('G', n, n), MatrixSymbol('y', n, 1)
+    outputs, assumptions, g = {
+        'general': (G.I*y, [], np.diag([1., 2., 0., 3.]) + np.triu(np.ones((4, 4)), 1)),
+        'spd': (G.I*y, [Q.positive_definite(G)], np.diag([1., 2., -3., 4.])),
+        'triangular': (G.I*y, [Q.upper_triangular(G)], np.triu(np.ones((4, 4))) - np.eye(4)),
+        'determinant': (sympy.log(sympy.Determinant(G))*y, [Q.positive_definite(G)],
+                        -np.eye(4)),
+    }[case]
+    f = computations.function([G, y], outputs, assumptions)
+    outcomes = set()
+    for array in (g, np.asfortranarray(g)):
+        for vector in (np.ones(4), np.ones((4, 1))):
+            for _ in range(3):                         # the full path, then the hot path
+                with pytest.raises(np.linalg.LinAlgError) as caught:
+                    f(array, vector)
+                error = caught.value
+                outcomes.add((type(error), str(error), error.expression, error.info))
+    assert len(outcomes) == 1, outcomes
+    assert g.flags.c_contiguous                        # the caller's array, untouched order
 
 
 def test_a_failing_compound_matrix_is_named_as_written():

@@ -45,7 +45,7 @@ import numpy as np
 from sympy import MatrixExpr
 
 from computations.schedulers.dask_arrays import SCALAR, DaskArgumentError, is_dask_collection
-from computations.schedulers.execute import MASKED, bind_dimensions
+from computations.schedulers.execute import MASKED, bind_dimensions, column_vector, scalar_value
 
 from ..graph import ComputationsError
 from ..matrices import dtypes
@@ -107,16 +107,16 @@ def batch_shape(inputs, values):
     if lazy:
         raise _in_a_batch(lazy[0], f'batch shape {batch}, from '
                                    f'{", ".join(map(str, leading))}')
-    from computations.schedulers.execute import _array, _scalar
+    from computations.schedulers.execute import _array
     for var, value in ragged:          # named as a single call's conversion names it
-        (_array if isinstance(var, MatrixExpr) else _scalar)(var, value)
+        (_array if isinstance(var, MatrixExpr) else scalar_value)(var, value)
     for var, value in zip(inputs, values):
         if isinstance(var, MatrixExpr):
             continue
         if var in leading:
             _check_scalars(var, value)
         else:                          # shared by every problem: checked as a single call's
-            _scalar(var, value)
+            scalar_value(var, value)
     return batch
 
 
@@ -285,7 +285,7 @@ def _stacked_program(function, matrices, dtype):
 def _column(var, array):
     """A shared 1-D array given for a column vector, as the column (its results come back
     1-D, :meth:`~.outputs.OutputStructure.flat`)."""
-    return array[:, None] if array.ndim == 1 and var.shape[1] == 1 else array
+    return array[:, None] if array.ndim == 1 and column_vector(var) else array
 
 
 def _per_problem(var, value, batch):

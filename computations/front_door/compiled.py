@@ -425,22 +425,22 @@ class Function:
         (:meth:`peak_bytes`) exceeds the memory available raises a
         ``MemoryError`` naming the largest values.
         """
-        if kwargs and scheduler is None and check_assumptions is None:
-            args, kwargs = tuple(self._arguments(args, kwargs)), {}   # the hot path is
-        if scheduler is None and check_assumptions is None and not kwargs:  # by position
+        if kwargs:                                   # every path takes them by position
+            args = tuple(self._arguments(args, kwargs))
+        if scheduler is None and check_assumptions is None:
             results = self._hot(args)                # a layout seen before (module dispatch)
             if results is not MISS:
                 return results
         check = self.check_assumptions if check_assumptions is None \
             else check_flag(check_assumptions, 'check_assumptions')
         fast = scheduler is None and not check and self.runner == 'source'
-        if fast and not kwargs:
+        if fast:
             results = self._fast(args)
             if results is None and self._dispatch is not None:
-                results = self._variants.call(args)  # C-ordered arrays, 1-D vectors
+                results = self._variants.call(args)  # other forms (modules forms, layouts)
             if results is not None:
                 return self.structure.pack(results)
-        given = self._arguments(args, kwargs)
+        given = self._arguments(args, {})
         check_dtypes(self.inputs, given)
         batch = batch_shape(self.inputs, given)
         if batch is not None:                        # a stack of problems (module batches)
@@ -493,6 +493,13 @@ class Function:
         if scheduler is not None:
             return specialization.run_dask(values, scheduler), flat
         return specialization.run(values, self.runner), flat
+
+    def _full(self, *args):
+        """The flat results (1-D where a call gives them so) of the full path on the
+        positional ``args``: the function's own program, on Fortran-ordered copies where
+        the arrays are not; what a variant runs when its program fails, so that an error
+        is the same whatever the arrays' layout (:mod:`.layouts`)."""
+        return self.structure.flattened(*self._one(args, None, False))
 
     def _lazy(self, given, scheduler, check):
         """A call with dask arrays: the results as dask arrays, nothing computed (see

@@ -86,6 +86,7 @@ class Dispatch:
                   'dict': f'dict(zip(outputs, run({args})))'}[kind]
         self._cache = cache
         count = '\n    used[key] = tick()' if cache is not None else ''
+        fields = ', '.join(f if f != 'tag' else '_' for f in Entry._fields)   # run, key...
         # a wrong count of arguments fails unpacking (ValueError); a non-array has no
         # .shape (AttributeError); an odd .shape may not hash (TypeError).  The program
         # runs outside the try: what it raises is the caller's.
@@ -94,7 +95,7 @@ class Dispatch:
                        f'def call(args):\n'
                        f'    try:\n'
                        f'        {args} = args\n'
-                       f'        run, key, used, tick, _ = entries[({layout},)]\n'
+                       f'        {fields} = entries[({layout},)]\n'
                        f'    except (KeyError, AttributeError, ValueError, TypeError):\n'
                        f'        return MISS{count}\n'
                        f'    return {result}\n')

@@ -1,4 +1,4 @@
-"""C-ordered arrays (read transposed: variants), 1-D vectors and numbers go in uncopied.
+"""C-ordered arrays go to the program as they are, read transposed: a function's variants.
 
 NumPy makes C-ordered arrays; BLAS and LAPACK read Fortran-ordered ones.  A
 C-ordered ``n x k`` array ``a`` is the Fortran-ordered ``k x n`` array
@@ -21,19 +21,17 @@ sum held transposed and copied out, against 5.9 now and 5.9 on Fortran
 ones).  With some Fortran-ordered matrices among them, the results are
 Fortran-ordered, and an output the variant holds transposed is copied.
 
-A contiguous 1-D array given for a column vector goes to the program (the
-function's own, or a variant) the same way, as its ``n x 1`` view, and the
-outputs that come back 1-D (see :mod:`.outputs`) as views of the program's
-columns: such calls took the full path every time (180 µs for the Kalman
-update at n = 6, against 11 with ``n x 1`` arrays).  A scalar given as an
-int or a NumPy number goes as ``float(value)`` (:data:`NUMBERS`; 104 µs a
-call against 4 with a float, for ``alpha*A*x`` at n = 6).
-
 The assumptions are rewritten with the inputs (``Q.upper_triangular(X)``
-says ``X_T`` is lower triangular), and an error a variant's program raises
-names its matrix in the caller's inputs again (:func:`renamed`).  A
-function's :class:`Variants` makes them, runs them and teaches their layouts
-to its dispatch.
+says ``X_T`` is lower triangular).  When a variant's program fails (a
+matrix not positive definite, a singular one), the call runs the function's
+own program on copies instead, so that the error is the one any layout
+gives (``GESV: G is singular``, not ``GETRS: G.T is singular`` from the
+variant's factorization of the transpose); :meth:`Function.profile`, which
+times the variant, names its matrices in the caller's inputs
+(:func:`renamed`).  A function's :class:`Variants` makes the variants, and
+serves every argument form of :mod:`.forms` (1-D vectors, numbers, memmaps:
+with the function's own program when no input is read transposed),
+teaching each layout to the function's dispatch.
 
 >>> import numpy as np, sympy, computations
 >>> n = sympy.Symbol('n')
@@ -55,81 +53,15 @@ from sympy import Determinant, MatrixExpr, MatrixSymbol, Transpose
 from ..log import get_logger
 from ..matrices import RoutineError
 from .dtypes import check_dtypes
-from computations.schedulers.execute import _scalar as scalar_input
+from .forms import adapted, plain, views
 
-__all__ = ['Variants', 'views', 'transposed', 'renamed', 'adapted']
+__all__ = ['Variants', 'Found', 'transposed', 'renamed']
 
 _log = get_logger('front_door')
 
 #: The predicates a transpose swaps (every other one a matrix and its transpose share).
 SWAPPED = {'upper_triangular': sympy.Q.lower_triangular,
            'lower_triangular': sympy.Q.upper_triangular}
-
-
-#: The exact types of the scalar arguments other than ``float`` a call converts with
-#: ``float()`` on the hot path (NumPy's real scalars, which never overflow a float, and
-#: Python's ``int``, whose ``float()`` is checked: :func:`real`); a 0-d array is not among
-#: them, since its type is that of any array.
-NUMBERS = frozenset({int, *(getattr(np, name) for name in (
-    'float64', 'float32', 'float16', 'int64', 'int32', 'int16', 'int8',
-    'uint64', 'uint32', 'uint16', 'uint8'))})
-
-
-def views(args, matrices, columns=None):
-    """``(flipped, reshaped, numbers)``: the positions of the C-ordered (and not
-    Fortran-ordered) 2-D arrays among ``args``, of the contiguous 1-D arrays given for
-    column vectors (``columns`` marks those inputs; default none), which go to the
-    program as ``n x 1`` views, and of the scalars given as numbers of another type than
-    ``float`` (:data:`NUMBERS`), which go as floats -- or None when a matrix argument is
-    neither a 2-D array in either order nor such a vector, or a scalar neither a float
-    nor such a number (the full path converts it, or says what is wrong with it).
-
-    >>> a = np.ones((2, 3))
-    >>> views((a, np.asfortranarray(a), 2.0), (True, True, False))
-    ((0,), (), ())
-    >>> views((a, np.ones(3), 2), (True, True, False), (False, True, False))
-    ((0,), (1,), (2,))
-    >>> views((a[:, ::2],), (True,)), views((a, np.array(2.0)), (True, False))
-    (None, None)
-    """
-    flipped, reshaped, numbers = [], [], []
-    for i, (value, matrix) in enumerate(zip(args, matrices)):
-        if not matrix:
-            if type(value) is not float:
-                if type(value) not in NUMBERS:
-                    return None
-                numbers.append(i)
-            continue
-        if type(value) is not np.ndarray:
-            return None
-        if value.ndim == 1 and columns is not None and columns[i] \
-                and value.flags.c_contiguous:
-            reshaped.append(i)
-            continue
-        if value.ndim != 2:
-            return None
-        if not value.flags.f_contiguous:
-            if not value.flags.c_contiguous:
-                return None
-            flipped.append(i)
-    return tuple(flipped), tuple(reshaped), tuple(numbers)
-
-
-def real(value, name):
-    """``float(value)`` for a scalar input ``name`` given as a Python int, or the error
-    naming the input when the int is beyond float64's range (as the full path names it).
-
-    >>> real(3, 'alpha')
-    3.0
-    >>> real(10**400, 'alpha')
-    Traceback (most recent call last):
-        ...
-    ValueError: input alpha is an int too large for a float64 (it has 401 digits; the largest float64 is 1.8e308)
-    """
-    try:
-        return float(value)
-    except OverflowError:
-        return scalar_input(name, value)
 
 
 def transposed(function, flipped, results=()):
@@ -198,61 +130,10 @@ def renamed(error, back):
     return error.about(written)
 
 
-def adapted(run, count, outputs, flipped=(), columns=(), results=(), flat=(), back=None,
-            numbers=(), ints=None):
-    """``run`` (a generated program, of ``count`` arguments and ``outputs`` results) as a
-    function of the caller's arrays: those at ``flipped`` are passed transposed, the 1-D
-    ones at ``columns`` as ``n x 1`` views, the scalars at ``numbers`` as floats (those
-    ``ints`` maps to their inputs' names are Python ints, checked by :func:`real`), the
-    results at ``results`` given back transposed and those at ``flat`` 1-D (views), and
-    an error names its matrix in the caller's inputs (``back``: see :func:`renamed`).
-    Generated, one frame: it is on the hot path of calls.
-
-    >>> call = adapted(lambda a, b: (a, b), 2, 2, flipped=(1,), results=(0,))
-    >>> [r.shape for r in call(np.ones((1, 2)), np.ones((1, 2)))]
-    [(2, 1), (2, 1)]
-    >>> [r.shape for r in adapted(lambda x: (x, x), 1, 2, columns=(0,), flat=(1,))(np.ones(3))]
-    [(3, 1), (3,)]
-    >>> adapted(lambda k, x: (k, x), 2, 2, numbers=(0, 1), ints={0: 'k'})(2, np.int8(3))
-    (2.0, 3.0)
-    """
-    params = [f'a{i}' for i in range(count)]
-
-    def passed(i, p):
-        if i in flipped:
-            return f'{p}.T'
-        if i in columns:
-            return f'{p}[:, None]'
-        if i in numbers:
-            return f'real({p}, ints[{i}])' if i in ints else f'float({p})'
-        return p
-    ints = ints or {}
-    args = ', '.join(passed(i, p) for i, p in enumerate(params))
-    if results or flat:
-        given = ', '.join(f'r[{i}].T' if i in results else f'r[{i}][:, 0]' if i in flat
-                          else f'r[{i}]' for i in range(outputs))
-        body, after = f'r = run({args})', f'return ({given},)'
-    else:
-        body, after = f'return run({args})', ''
-    source = f'def call({", ".join(params)}):\n'
-    if back:
-        source += (f'    try:\n'
-                   f'        {body}\n'
-                   f'    except RoutineError as error:\n'
-                   f'        raise renamed(error, back) from None\n')
-    else:
-        source += f'    {body}\n'
-    source += f'    {after}\n' if after else ''
-    namespace = {'run': run, 'RoutineError': RoutineError, 'renamed': renamed, 'back': back,
-                 'real': real, 'ints': ints}
-    exec(compile(source, '<computations layout>', 'exec'), namespace)
-    return namespace['call']
-
-
 class Found(NamedTuple):
     """What a call's arguments need (:meth:`Variants._find`): the ``variant`` that runs
     (the function itself when no input is read transposed), ``back`` (to name its
-    matrices in the caller's inputs), the positions of the outputs it computes transposed
+    matrices in the caller's inputs: :func:`renamed`), the positions of the outputs it computes transposed
     (``results``), of the C-ordered arguments (``flipped``) and of those read transposed
     (``changed``: not symmetric), the arguments the variant takes (``given``), the
     positions of the 1-D vectors (``columns``), of the outputs that come back 1-D
@@ -272,12 +153,16 @@ class Found(NamedTuple):
 
 class Variants:
     """The variants of a :class:`~computations.front_door.Function` that read C-ordered
-    arrays transposed, by the positions of the inputs they transpose: each made on the
-    first call with that layout, and taught to the function's dispatch on the second (as
-    its fast path does), so that the next calls go straight to the variant's program.
+    arrays transposed, by the positions of the inputs they transpose, and the calls with
+    the other argument forms of :mod:`.forms` (run by the function's own program when no
+    input is read transposed): a variant made on the first call with its layout, each
+    layout taught to the function's dispatch on the second call (as its fast path does),
+    so that the next calls go straight to the program.
 
     A variant that fails to compile where the function's own program compiles is a bug
     of the compiler's: it is logged, and such calls copy their arrays (the full path).
+    A variant's program that fails on the arrays (a routine's error) gives way to the
+    function's own, on copies, whose error the call raises.
     """
 
     def __init__(self, function):
@@ -296,7 +181,7 @@ class Variants:
         full path would copy a C-ordered one, the default order of memmaps, which may not
         fit in memory)."""
         if any(type(a) is np.memmap for a in args):
-            args = _plain(args)
+            args = plain(args)
             results = self.function._fast(args)
             if results is not None:
                 return results
@@ -316,10 +201,14 @@ class Variants:
                 return None
             except Exception:               # the full path says what is wrong, unless
                 if self._compiles(args):    # only the variant fails: a bug of the compiler's
-                    self._found[found.changed, found.results] = self._abandoned(found.changed)
+                    if found.changed:       # (the function itself: the full path says it)
+                        self._found[found.changed, found.results] = \
+                            self._abandoned(found.changed)
                 return None
-        call = adapted(run, len(args), len(variant.outputs), found.flipped, found.columns,
-                       found.results, found.flat, found.back, found.numbers, found.ints)
+        call = adapted(run, len(args), len(variant.outputs), flipped=found.flipped,
+                       columns=found.columns, numbers=found.numbers, ints=found.ints,
+                       results=found.results, flat=found.flat,
+                       failed=self.function._full if found.changed else None)
         if found_run:
             self._learn(args, variant, ready[1], call, (found.changed, found.results))
         return call(*args)
@@ -340,7 +229,7 @@ class Variants:
         or ``(the function, given, a context that does nothing)``, also when the function's
         own program does not compile for these arrays: a mistake (a shape, a dtype, an
         assumption the shapes break) is named in the caller's inputs."""
-        given = _plain(given)
+        given = plain(given)
         found = self._find(given) if self.function._dispatch is not None else None
         if found is not None:
             check_dtypes(self.function.inputs, given)
@@ -427,11 +316,6 @@ class Variants:
             if found and found[0] is not self.function:
                 found[0].cache_clear()
         self._found.clear()
-
-
-def _plain(args):
-    """``args`` with each ``np.memmap`` as a plain ndarray view of it (no copy)."""
-    return tuple(np.asarray(a) if type(a) is np.memmap else a for a in args)
 
 
 @contextlib.contextmanager

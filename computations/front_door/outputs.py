@@ -29,6 +29,8 @@ import numpy as np
 import sympy
 from sympy import MatrixExpr
 
+from computations.schedulers.execute import column_vector
+
 from .arguments import ordered
 
 __all__ = ['OutputStructure', 'Results']
@@ -153,7 +155,7 @@ class OutputStructure:
         """Per output, whether it comes back 1-D for these call ``values`` of ``inputs``
         (see the module): a column vector computed from a column-vector input given 1-D."""
         given = {var for var, value in zip(inputs, values)
-                 if isinstance(var, MatrixExpr) and var.shape[1] == 1 and _ndim(value) == 1}
+                 if column_vector(var) and _ndim(value) == 1}
         return tuple(bool(reads & given) for reads in self._flattened)
 
     @property
@@ -162,11 +164,18 @@ class OutputStructure:
         input)."""
         return any(self._flattened)
 
+    @staticmethod
+    def flattened(results, flat):
+        """The flat ``results`` with those ``flat`` marks (see :meth:`flat`; None: none) as
+        1-D arrays (views), a batch's too."""
+        if flat is None or not any(flat):
+            return results
+        return tuple(r[..., 0] if f else r for r, f in zip(results, flat))
+
     def pack(self, results, flat=None):
         """The flat ``results`` of a call in the structure the outputs were given in; those
         ``flat`` marks (see :meth:`flat`) as 1-D arrays."""
-        if flat is not None and any(flat):
-            results = tuple(r[..., 0] if f else r for r, f in zip(results, flat))  # a batch's too
+        results = self.flattened(results, flat)
         if self.kind == 'single':
             return results[0]
         if self.kind == 'tuple':
@@ -219,7 +228,7 @@ def _check_names(names, count, label):
 def _column_vectors(outputs, inputs):
     """Per output, the column-vector inputs it reads if it is a column vector itself
     (declared ``k x 1``, ``k`` not the number 1), else the empty set."""
-    vectors = {var for var in inputs if isinstance(var, MatrixExpr) and var.shape[1] == 1}
+    vectors = {var for var in inputs if column_vector(var)}
     found = []
     for out in outputs:
         column = isinstance(out, MatrixExpr) and out.shape[1] == 1 and out.shape[0] != 1

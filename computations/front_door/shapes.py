@@ -4,10 +4,10 @@ A call whose arrays can go to the generated program as they are
 (Fortran-ordered 2-D float arrays of one dtype, floats for scalars) needs
 the dimension sizes their shapes bind, to find the program.  A
 :class:`ShapeKeys` works that out once per *shape signature* (the matrix
-arguments' shapes and the dtype) and keeps it: a dimension read from the
-axis that declares it, a fixed size checked, a dimension declared as an
-expression (``n + 1``, ``2*n``) solved by
-:func:`~computations.schedulers.execute.bind_dimensions`.  Anything it
+arguments' shapes and the dtype) and keeps it, by the full path's binding,
+:func:`~computations.schedulers.execute.bind_dimensions` (a fixed size
+checked, a dimension declared as an expression, ``n + 1`` or ``2*n``,
+solved), so that both bind alike.  Anything it
 cannot read gives None, and the full path converts the arguments or names
 what is wrong.
 
@@ -21,7 +21,6 @@ what is wrong.
 True
 """
 import numpy as np
-import sympy
 from sympy import MatrixExpr
 
 from computations.schedulers.execute import bind_dimensions
@@ -39,13 +38,9 @@ class ShapeKeys:
 
     def __init__(self, inputs, dimensions):
         self.inputs, self.dimensions = tuple(inputs), tuple(dimensions)
-        # Per input: None for a scalar, else per axis (fixed size, None) or (None, index
-        # of its dimension); False if a dimension is an expression (bind_dimensions
-        # solves such shapes).
-        self._axes = tuple(_axes(var, self.dimensions) for var in self.inputs)
         #: Per input, whether it is a matrix.
-        self.matrices = tuple(axes is not None for axes in self._axes)
-        self._derived = any(axes is False for axes in self._axes)
+        self.matrices = tuple(isinstance(var, MatrixExpr) for var in self.inputs)
+        self._matrix_inputs = [var for var in self.inputs if isinstance(var, MatrixExpr)]
         #: ``(shapes, dtype)`` of the matrix arguments -> the key they bind (False if they
         #: cannot go as they are).
         self._keys = {}
@@ -85,42 +80,13 @@ class ShapeKeys:
 
     def _bound(self, shapes, dtype):
         """``(dtype, dimension sizes)`` the matrix ``shapes`` bind, or False (see
-        :meth:`ready`)."""
+        :meth:`ready`): the full path's binding, which also names what is wrong."""
         if dtype is not None and dtype != np.float64 and dtype != np.float32:
             return False
         if any(len(shape) != 2 for shape in shapes):
             return False
-        if self._derived:                    # a dimension declared as an expression
-            matrices = [var for var, matrix in zip(self.inputs, self.matrices) if matrix]
-            try:
-                bound = bind_dimensions(self.inputs, dict(zip(matrices, shapes)))
-                return dtype or np.dtype(np.float64), tuple(bound[d] for d in self.dimensions)
-            except (ValueError, KeyError):  # the full path names what is wrong
-                return False
-        sizes = [None] * len(self.dimensions)
-        matrices = (axes for axes in self._axes if axes is not None)
-        for shape, axes in zip(shapes, matrices):
-            for size, (fixed, index) in zip(shape, axes):
-                if index is None:
-                    if size != fixed:
-                        return False
-                elif sizes[index] is None:
-                    sizes[index] = size
-                elif sizes[index] != size:
-                    return False
-        return dtype or np.dtype(np.float64), tuple(sizes)
-
-
-def _axes(var, dimensions):
-    """How :class:`ShapeKeys` reads ``var``'s shape (see its ``__init__``)."""
-    if not isinstance(var, MatrixExpr):
-        return None
-    axes = []
-    for dim in map(sympy.sympify, var.shape):
-        if dim.is_Integer:
-            axes.append((int(dim), None))
-        elif dim in dimensions:
-            axes.append((None, dimensions.index(dim)))
-        else:
+        try:
+            bound = bind_dimensions(self.inputs, dict(zip(self._matrix_inputs, shapes)))
+            return dtype or np.dtype(np.float64), tuple(bound[d] for d in self.dimensions)
+        except (ValueError, KeyError):      # the full path names what is wrong
             return False
-    return tuple(axes)

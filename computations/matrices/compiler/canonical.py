@@ -547,7 +547,7 @@ def _inverse_of(x):
 
 
 def product(factors, doit=True):
-    """The product of matrix ``factors`` (a tuple) as one expression: ``MatMul(*factors)``,
+    """The product of matrix ``factors`` (a sequence) as one expression: ``MatMul(*factors)``,
     and with ``doit`` SymPy's simplification of it (as ``A*B*...`` builds it, at once: ``*``
     in turn is quadratic in their number); one factor is itself.
 
