@@ -21,7 +21,6 @@ from scipy.linalg import blas, lapack
 
 # the mirror of a triangle the hand-written programs use too (applications/_base.py)
 from computations.schedulers.calls import symmetrize
-from computations.schedulers.execute import column_vector
 
 __all__ = ['data', 'kalman_scipy', 'relative_error', 'check', 'round_robin', 'medians',
            'smith_loop', 'loglog_slope', 'seconds_text', 'save_figure', 'faults_per_call']
@@ -115,6 +114,8 @@ def check(name, results, expected, tolerance=1e-8):
 def shaped(f, got, want, flat):
     """``got`` (results of ``f``) reshaped as ``want``, after checking that those computed
     from vectors given 1-D (``flat``) are 1-D and the others have ``want``'s shape."""
+    from computations.schedulers.execute import column_vector   # (older trees lack it:
+    # compare_compile runs this module on them)
     ones = f.structure.flat(f.inputs, [np.ones(1) if column_vector(x) else None
                                        for x in f.inputs]) if flat else [False] * len(want)
     for i, (g, w, one) in enumerate(zip(got, want, ones)):

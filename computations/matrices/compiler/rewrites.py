@@ -21,9 +21,6 @@ expression being planned is skipped (distributing undoes factoring:
 >>> _factored_out([A*x, A*y], [(1, [A, x]), (1, [A, y])], 0, 1, (0, 1))
 A*(x + y)
 """
-import functools
-import operator
-
 from sympy import Identity, MatAdd
 
 from computations.graph import ComputationsError
@@ -52,13 +49,16 @@ class _RewriteCycle(ComputationsError):
 
 
 def sum_of(terms):
-    """The sum of ``terms``, added in turn.
+    """The sum of ``terms`` (each in SymPy's canonical form), as ``A + B + ...`` builds it
+    but at once: ``+`` in turn simplifies every partial sum again, and each term in it
+    (``doit`` deep), quadratic in the number of terms.
 
     >>> from sympy import MatrixSymbol
-    >>> sum_of([MatrixSymbol('A', 2, 2), MatrixSymbol('B', 2, 2)])
-    A + B
+    >>> A, B = MatrixSymbol('A', 2, 2), MatrixSymbol('B', 2, 2)
+    >>> sum_of([B, A, 2*B]), sum_of([A])
+    (A + 3*B, A)
     """
-    return functools.reduce(operator.add, terms)
+    return terms[0] if len(terms) == 1 else MatAdd(*terms).doit(deep=False)
 
 
 def _distributed(alpha, total, other, side, added):
