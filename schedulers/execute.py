@@ -17,6 +17,7 @@ array([[0.09090909],
 """
 import decimal
 import functools
+import math
 import numbers
 
 import numpy as np
@@ -435,5 +436,17 @@ def scalar_value(var, value):
         return float(value)
     except OverflowError:               # a Python int beyond float64's range
         raise ValueError(f'input {var} is an int too large for a float64 (it has '
-                         f'{len(str(abs(value)))} digits; the largest float64 is 1.8e308)') \
-            from None
+                         f'{_digits(value)} digits; the largest float64 is 1.8e308)') from None
+
+
+def _digits(value):
+    """The number of decimal digits of the int ``value`` (about, past the 4300 digits
+    ``str`` writes an int in: Python refuses more).
+
+    >>> _digits(10**400), _digits(-10**5000)
+    ('401', 'about 5001')
+    """
+    try:
+        return str(len(str(abs(value))))
+    except ValueError:
+        return f'about {int(abs(value).bit_length() * math.log10(2)) + 1}'

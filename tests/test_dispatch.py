@@ -164,6 +164,7 @@ def test_scalars_given_as_other_numbers_take_the_hot_path(number):
         assert trace == want[1] and type(trace) is float
     assert f._hot((number, a, v)) is not MISS
     for bad, message in [(10 ** 400, 'input alpha is an int too large for a float64'),
+                         (10 ** 5000, r'too large for a float64 \(it has about 5001 digits'),
                          (True, 'input alpha is a scalar; give it a number'),
                          (np.ones(2), 'input alpha is a scalar; give it a number')]:
         with pytest.raises(ValueError, match=message):
