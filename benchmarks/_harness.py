@@ -111,14 +111,12 @@ def check(name, results, expected, tolerance=1e-8):
         assert error <= tolerance, f'{name}: output {i} has relative error {error:.2e}'
 
 
-def shaped(f, got, want, flat):
-    """``got`` (results of ``f``) reshaped as ``want``, after checking that those computed
-    from vectors given 1-D (``flat``) are 1-D and the others have ``want``'s shape."""
-    from computations.schedulers.execute import column_vector   # (older trees lack it:
-    # compare_compile runs this module on them)
-    ones = f.structure.flat(f.inputs, [np.ones(1) if column_vector(x) else None
-                                       for x in f.inputs]) if flat else [False] * len(want)
-    for i, (g, w, one) in enumerate(zip(got, want, ones)):
+def shaped(f, got, want, args):
+    """``got`` (the results of ``f`` called on ``args``) reshaped as ``want``, after
+    checking their shapes: ``want``'s, or 1-D for those the call gives 1-D (a column
+    vector computed from a vector given 1-D: ``f.structure.flat``)."""
+    flat = f.structure.flat(f.inputs, args)
+    for i, (g, w, one) in enumerate(zip(got, want, flat)):
         expected = (w.shape[0],) if one else np.shape(w)
         assert np.shape(g) == expected, f'output {i}: shape {np.shape(g)}, not {expected}'
     return [np.reshape(g, np.shape(w)) for g, w in zip(got, want)]

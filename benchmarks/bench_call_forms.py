@@ -78,8 +78,8 @@ CASES = {'Kalman (k = n/2)': (kalman_update, (6, 50, 500)),
 
 def forms(f, args):
     """``(calls, int scalars)``: the argument forms of the module for ``f``'s arguments
-    (name -> a call of no argument), and the arguments with the scalars as ints (None
-    without a scalar)."""
+    (name -> a call of no argument and the arguments it passes by position), and the
+    arguments with the scalars as ints (None without a scalar)."""
     fortran = tuple(np.asfortranarray(a) if isinstance(a, np.ndarray) else a for a in args)
     names = [str(x) for x in f.inputs]
     matrix = [isinstance(x, sympy.MatrixExpr) for x in f.inputs]
@@ -87,10 +87,10 @@ def forms(f, args):
     c_order = tuple(np.ascontiguousarray(a) if m else a for a, m in zip(fortran, matrix))
     flat = tuple(a.ravel() if c else a for a, c in zip(fortran, column))
     keywords = dict(zip(names, fortran))
-    calls = {'F, positional': lambda: f(*fortran),
-             'C-ordered': lambda: f(*c_order),
-             '1-D vectors': lambda: f(*flat),
-             'keywords': lambda: f(**keywords)}
+    calls = {'F, positional': (lambda: f(*fortran), fortran),
+             'C-ordered': (lambda: f(*c_order), c_order),
+             '1-D vectors': (lambda: f(*flat), flat),
+             'keywords': (lambda: f(**keywords), fortran)}
     if not any(column):
         del calls['1-D vectors']
     scalars = [i for i, m in enumerate(matrix) if not m]
@@ -98,8 +98,8 @@ def forms(f, args):
         numpy_scalar = tuple(np.float64(a) if i in scalars else a for i, a in enumerate(fortran))
         int_scalar = tuple(int(round(a)) or 1 if i in scalars else a
                            for i, a in enumerate(fortran))
-        calls['NumPy scalar'] = lambda: f(*numpy_scalar)
-        calls['int scalar'] = lambda: f(*int_scalar)
+        calls['NumPy scalar'] = (lambda: f(*numpy_scalar), numpy_scalar)
+        calls['int scalar'] = (lambda: f(*int_scalar), int_scalar)
     return calls, int_scalar if scalars else None
 
 
@@ -108,14 +108,14 @@ def measure(make, size, repeat):
     f, args = make(size, np.random.default_rng(size))
     calls, int_scalar = forms(f, args)
     reference = computations.function(f.inputs, f.outputs, f.assumptions)
-    for name, call in calls.items():
+    for name, (call, given) in calls.items():
         want = reference(*(int_scalar if name == 'int scalar' else args))
         want = want if isinstance(want, tuple) else (want,)
         for _ in range(3):                            # the full path, learned, the hot path
             got = call()
             got = got if isinstance(got, tuple) else (got,)
-            check(name, shaped(f, got, want, name == '1-D vectors'), want)
-    return per_call(calls, repeat)
+            check(name, shaped(f, got, want, given), want)
+    return per_call({name: call for name, (call, _) in calls.items()}, repeat)
 
 
 FORMS = ('F, positional', 'C-ordered', '1-D vectors', 'keywords', 'NumPy scalar',

@@ -118,7 +118,8 @@ def measure(make, size, repeat):
     for name, call in contestants.items():
         got = call()
         got = got if isinstance(got, tuple) else (got,)
-        check(name, shaped(f, got, want, name == 'compiled, C, 1-D'), want)
+        check(name, shaped(f, got, want, v_args if name == 'compiled, C, 1-D' else c_args),
+              want)
     return per_call(contestants, repeat)
 
 
