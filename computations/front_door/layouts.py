@@ -50,6 +50,8 @@ import numpy as np
 import sympy
 from sympy import Determinant, MatrixExpr, MatrixSymbol, Transpose
 
+from computations.schedulers.execute import column_vector
+
 from ..log import get_logger
 from ..matrices import RoutineError
 from .dtypes import check_dtypes
@@ -168,8 +170,7 @@ class Variants:
     def __init__(self, function):
         self.function = function
         #: Per input, whether it is a column vector (a 1-D array may be given for it).
-        self._columns = tuple(matrix and var.shape[1] == 1
-                              for var, matrix in zip(function.inputs, function._matrices))
+        self._columns = tuple(map(column_vector, function.inputs))
         #: ``(changed, results)`` (positions of the inputs read and of the outputs computed
         #: transposed) -> ``(variant, back, results)``, or False for a variant that failed.
         self._found = {}
