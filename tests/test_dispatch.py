@@ -31,15 +31,17 @@ def _outcome(f, args):
 
 
 @given(name=st.sampled_from(sorted(PROBLEMS)), n_=st.integers(1, 6), m_=st.integers(1, 4),
-       mutations=st.lists(st.sampled_from(MUTATIONS), min_size=4, max_size=4),
+       mutations=st.lists(st.sampled_from(MUTATIONS + ('flat', 'int')), min_size=4,
+                          max_size=4),
        dtypes=st.lists(st.sampled_from(REFUSED + COMPUTED), min_size=4, max_size=4),
-       seed=st.integers(0, 2 ** 32 - 1))
+       seed=st.integers(0, 2 ** 32 - 1), by_name=st.booleans())
 @settings(max_examples=60, deadline=None)
-def test_a_learned_layout_changes_no_outcome(name, n_, m_, mutations, dtypes, seed):
+def test_a_learned_layout_changes_no_outcome(name, n_, m_, mutations, dtypes, seed, by_name):
     """After a function has learned the layout of good Fortran-ordered arguments (two
-    calls), any call -- the same layout again, or a bad or odd version of it -- gives what
-    a fresh function (which has learned nothing) gives: the same results or the same named
-    error, and the caller's arrays untouched."""
+    calls), any call -- the same layout again, or a bad or odd version of it (also a matrix
+    given 1-D, a scalar given as an int; by position or by keyword) -- gives what a fresh
+    function (which has learned nothing) gives: the same results or the same named error,
+    and the caller's arrays untouched."""
     inputs, outputs, assumptions = PROBLEMS[name]
     if name not in LEARNED:
         LEARNED[name] = computations.function(inputs, outputs, assumptions)
@@ -53,10 +55,13 @@ def test_a_learned_layout_changes_no_outcome(name, n_, m_, mutations, dtypes, se
     first = _outcome(f, good)                         # the hot path, from here on
     assert f._dispatch.call(tuple(good)) is not MISS
     assert first[0] == 'result'
-    args = [_mutate(v, mutation, dtype, rng)[0]
-            for v, mutation, dtype in zip(good, mutations, dtypes)]
+    args = [_odd(v, mutation, dtype, rng) for v, mutation, dtype in zip(good, mutations, dtypes)]
     before = pickle.dumps(args)
-    got, want = _outcome(f, args), _outcome(fresh, args)
+    if by_name:
+        names = [str(var) for var in inputs]
+        got, want = (_outcome(lambda *a: g(**dict(zip(names, a))), args) for g in (f, fresh))
+    else:
+        got, want = _outcome(f, args), _outcome(fresh, args)
     assert got[0] == want[0], (got, want)
     if got[0] == 'error':
         assert got[1:] == want[1:]
@@ -64,6 +69,16 @@ def test_a_learned_layout_changes_no_outcome(name, n_, m_, mutations, dtypes, se
         for a, b in zip(got[1], want[1]):
             np.testing.assert_array_equal(a, b)
     assert pickle.dumps(args) == before               # nothing the caller gave was changed
+
+
+def _odd(value, mutation, dtype, rng):
+    """``value`` made bad or odd by ``mutation`` (:func:`test_bad_input._mutate`'s, or
+    ``'flat'``: an array given 1-D, ``'int'``: a scalar given as an int)."""
+    if mutation == 'flat':
+        return np.ravel(value) if np.ndim(value) == 2 else value
+    if mutation == 'int':
+        return int(round(value)) or 1 if np.ndim(value) == 0 else value
+    return _mutate(value, mutation, dtype, rng)[0]
 
 
 def test_hot_calls_count_as_cache_hits_and_keep_their_program_recent():
