@@ -155,6 +155,13 @@ def function(inputs: Sequence[sympy.Symbol | MatrixSymbol] | sympy.Symbol | Matr
         back 1-D, of shape ``(k,)``; every other output keeps its declared
         two dimensions.
 
+        *Nothing copied*: Fortran- or C-ordered arrays (a C-ordered one is
+        read transposed), contiguous 1-D vectors, ``np.memmap``\\ s, and
+        numbers of any real type go to the program as they are, by position
+        or by keyword; from the second call with a layout, straight from a
+        dispatch on it (:mod:`computations.front_door.forms`).  Strided
+        views, lists and other dtypes are converted first.
+
         *Dtypes*: float64 and float32 arrays are used as they are (all-float32
         calls run the single-precision routines and return float32, any other
         mix runs in float64); integer and float16 arrays are converted to
