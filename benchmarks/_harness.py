@@ -146,14 +146,16 @@ def per_call(calls, repeat):
 
 
 def table_arguments(doc, argv, quick, note=''):
-    """The ``--repeat`` (default 7) and ``--quick`` (help: ``quick``) options of a script
-    whose docstring is ``doc``, parsed from ``argv``; prints the table's first line (the
-    time, BLAS on one thread, medians of alternating samples, then ``note``)."""
+    """The ``--repeat`` (default 7), ``--quick`` (help: ``quick``) and ``--tree`` options
+    of a script whose docstring is ``doc``, parsed from ``argv``; prints the table's first
+    line (the time, BLAS on one thread, medians of alternating samples, then ``note``).
+    A script taking these options calls :func:`_tree.switch` before its imports, so that
+    ``--tree`` is never ignored."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument('--repeat', type=int, default=7)
     parser.add_argument('--quick', action='store_true', help=quick)
-    parser.add_argument('--tree', help='measure this checkout instead (module _tree; a '
-                        'script that reads it calls _tree.switch() before its imports)')
+    parser.add_argument('--tree', help='measure this checkout instead (module _tree: the '
+                        'script calls _tree.switch() before its imports)')
     args = parser.parse_args(argv)
     print(f'{datetime.datetime.now():%Y-%m-%d %H:%M}, BLAS on one thread, medians of '
           f'{args.repeat} alternating samples{note}\n')

@@ -29,8 +29,11 @@ the variant), each over growing sizes.  BLAS on one thread, the contestants
 alternating (``_harness.round_robin``), a sample a loop of calls lasting at
 least 10 ms, medians of ``--repeat`` samples.
 
-Run: ``./dev bench layouts [--repeat 7] [--quick]``.
+Run: ``./dev bench layouts [--repeat 7] [--quick] [--tree PATH]``.
 """
+import _tree
+
+_tree.switch()                        # before anything imports computations
 
 import numpy as np
 import sympy
