@@ -45,6 +45,7 @@ from .cache import DEFAULT_CACHE_SIZE, CacheInfo, ShapeCache
 from .dispatch import MISS, Dispatch, never
 from .dtypes import check_dtypes
 from .garbage import paused
+from .forms import plain
 from .layouts import Variants
 from .outputs import OutputStructure
 from .plan_cache import PlanCache
@@ -442,6 +443,7 @@ class Function:
             else check_flag(check_assumptions, 'check_assumptions')
         fast = scheduler is None and not check and self.runner == 'source'
         if fast:
+            args = plain(args)                       # a memmap as a view (module forms)
             results = self._fast(args)
             if results is None and self._dispatch is not None:
                 results = self._variants.call(args)  # other forms (modules forms, layouts)

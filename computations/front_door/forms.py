@@ -135,4 +135,6 @@ def plain(args):
     >>> type(view).__name__, view.flags.c_contiguous
     ('ndarray', True)
     """
+    if np.memmap not in map(type, args):
+        return args
     return tuple(np.asarray(a) if type(a) is np.memmap else a for a in args)

@@ -46,7 +46,6 @@ import contextlib
 import itertools
 from typing import NamedTuple
 
-import numpy as np
 import sympy
 from sympy import Determinant, MatrixExpr, MatrixSymbol, Transpose
 
@@ -178,14 +177,7 @@ class Variants:
     def call(self, args):
         """The flat results of a call on arrays that are ready but for being C-ordered (or
         1-D, or numbers), or None when ``args`` need the full path (which converts them, or
-        names what is wrong).  A ``np.memmap`` is read through a plain view of it (the
-        full path would copy a C-ordered one, the default order of memmaps, which may not
-        fit in memory)."""
-        if any(type(a) is np.memmap for a in args):
-            args = plain(args)
-            results = self.function._fast(args)
-            if results is not None:
-                return results
+        names what is wrong)."""
         found = self._find(args)
         if found is None:
             return None
