@@ -17,8 +17,14 @@ contestants, on the same stacked inputs:
 ``jax vmap``
     ``jax.jit(jax.vmap(...))`` of the NumPy program, when JAX is installed.
 
-BLAS runs on one thread (threadpoolctl: the matrices are tiny, threads only
-add overhead); contestants alternate (``_harness.round_robin``), each sample
+Each case runs with BLAS on one thread (threadpoolctl: the matrices are tiny,
+BLAS's own threads only add overhead), and again with BLAS on every core
+(``--threads 1,0``, the default: 0 is no limit), where the compiled batch runs
+its chunks on as many threads as BLAS may use where that pays (matrices of order
+32 or more: :func:`~computations.front_door.batches.batch_threads`) and each
+peer does what it does with every core
+(NumPy's stacked products are one BLAS call per problem, each on BLAS's
+threads; JAX uses its own).  Contestants alternate (``_harness.round_robin``), each sample
 five calls in a row (a filter runs its steps back to back), medians of
 ``--repeat`` samples.  The issue's targets: compiled >= 2x faster than
 stacked NumPy and >= 10x faster than the SciPy loop.  The growth run times
@@ -51,6 +57,7 @@ import peers
 from _harness import faults_per_call, kalman_scipy, loglog_slope, round_robin
 
 import computations
+from computations.schedulers.released import blas_threads
 from computations.matrices.examples.kalman import kalman
 
 CASES = ((10_000, 6, 3), (1_000, 50, 20))
@@ -165,33 +172,39 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true', help='a tenth of the batch sizes')
     parser.add_argument('--allocator', choices=('default', 'retaining', 'both'), default='both',
                         help='the C allocator the cases run with (see the docstring)')
+    parser.add_argument('--threads', default='1,0',
+                        help='BLAS thread limits to run the cases under (0: none)')
     args = parser.parse_args(argv)
     retaining = all(os.environ.get(k) == v for k, v in RETAINING.items())
     if args.allocator == 'retaining' and not retaining:     # the setting is read at start
         command = [sys.executable, __file__, '--repeat', str(args.repeat),
-                   '--allocator', 'retaining'] + ['--quick'] * args.quick
+                   '--allocator', 'retaining', '--threads', args.threads] + ['--quick'] * args.quick
         subprocess.run(command, env={**os.environ, **RETAINING}, check=True)
         return
     scale = 10 if args.quick else 1
     inputs, outputs, assumptions = kalman()
     f = computations.function(inputs, outputs, assumptions)
     jax_update = jax_vmap()
-    print(f'{datetime.datetime.now():%Y-%m-%d %H:%M}, BLAS on one thread, '
+    print(f'{datetime.datetime.now():%Y-%m-%d %H:%M}, '
           f'medians of {args.repeat} alternating samples, '
-          f'{"a retaining" if retaining else "the default"} allocator\n')
-    print('| targets | n | k | contestant | seconds | per target (µs) | vs compiled | '
-          'faults per call |')
-    print('|---:|---:|---:|---|---:|---:|---:|---:|')
+          f'{"a retaining" if retaining else "the default"} allocator, '
+          f'{os.cpu_count()} cores\n')
+    print('| BLAS threads | targets | n | k | contestant | seconds | per target (µs) | '
+          'vs compiled | faults per call |')
+    print('|---:|---:|---:|---:|---|---:|---:|---:|---:|')
+    for threads in (int(t) for t in args.threads.split(',')):
+        with threadpool_limits(threads or None):
+            used = blas_threads()
+            for count, n, k in CASES:
+                count //= scale
+                found = run_case(f, count, n, k, args.repeat, jax_update)
+                for name, (seconds, faults) in found.items():
+                    print(f'| {used} | {count} | {n} | {k} | {name} | {seconds:.4f} | '
+                          f'{seconds / count * 1e6:.1f} | '
+                          f'{seconds / found["compiled"][0]:.2f}x | {faults:.0f} |', flush=True)
+    if retaining:
+        return
     with threadpool_limits(1):
-        for count, n, k in CASES:
-            count //= scale
-            found = run_case(f, count, n, k, args.repeat, jax_update)
-            for name, (seconds, faults) in found.items():
-                print(f'| {count} | {n} | {k} | {name} | {seconds:.4f} | '
-                      f'{seconds / count * 1e6:.1f} | {seconds / found["compiled"][0]:.2f}x | '
-                      f'{faults:.0f} |', flush=True)
-        if retaining:
-            return
         print('\ngrowth at n = 6, k = 3 (per target, µs):\n')
         print('| targets | compiled | numpy stacked |')
         print('|---:|---:|---:|')

@@ -65,7 +65,6 @@ array([[1., 0.],
 """
 import contextlib
 import operator
-import threading
 import uuid
 
 import numpy as np
@@ -77,7 +76,7 @@ from computations.inplace import TokenNamer, is_constant
 from .blocked import block_copy
 from .execute import constant_values
 from .kernels import run as run_kernel
-from .released import DIVIDING, blas_threads
+from .released import divided_among
 
 __all__ = ['to_dask', 'run', 'get_function', 'op_tasks', 'runs', 'run_tasks', 'INSTALL']
 
@@ -290,49 +289,15 @@ def run(computation, values, outputs=None, scheduler='threads', dims=None, dtype
 
 def _blas_shared(scheduler):
     """For Dask's thread pool, a context that divides the BLAS threads among the pool's
-    threads while it runs (the kernels release the GIL, so block operations run at once:
-    each with every BLAS thread, two on two cores ran 1.8x slower than one at a time);
-    for the other schedulers, nothing (a worker process of ``distributed`` runs BLAS on
-    one thread already).  Runs that overlap (from several threads) share one limit, set
-    by the first and lifted by the last, so the process's BLAS threads come back
-    whatever order they end in -- unless someone else's limit is in force when the last
-    ends (a ``threadpool_limits`` lifted or entered meanwhile): that one is left as it
-    is, theirs to lift (a limit is process-wide: one entered during a run and left after
-    it restores the run's division, and nothing here can tell)."""
+    threads while it runs (:func:`~.released.divided_among`: the kernels release the GIL,
+    so block operations run at once); for the other schedulers, nothing (a worker process
+    of ``distributed`` runs BLAS on one thread already)."""
     if scheduler != 'threads':
         return contextlib.nullcontext()
-    return _shared_limit()
-
-
-_LIMIT = {'lock': threading.Lock(), 'limiter': None}    # the runs: released.DIVIDING
-
-
-@contextlib.contextmanager
-def _shared_limit():
     import dask
     from dask.threaded import default_pool, CPU_COUNT
-    from threadpoolctl import threadpool_limits
-    with _LIMIT['lock']:
-        if DIVIDING['runs'] == 0:
-            pool = (dask.config.get('num_workers', None)
-                    or getattr(default_pool, '_max_workers', None) or CPU_COUNT)
-            blas = blas_threads()
-            limit = max(1, blas // pool)
-            _LIMIT['limiter'] = None if limit >= blas else (
-                threadpool_limits(limits=limit, user_api='blas'), limit)
-        DIVIDING['runs'] += 1                # its kernels release the GIL (released.py)
-    try:
-        yield
-    finally:
-        with _LIMIT['lock']:
-            DIVIDING['runs'] -= 1
-            if DIVIDING['runs'] == 0 and _LIMIT['limiter'] is not None:
-                limiter, limit = _LIMIT['limiter']
-                _LIMIT['limiter'] = None
-                # lifted only if still ours: a limit someone else set meanwhile (their
-                # threadpool_limits, entered or left during the run) is theirs to lift
-                if blas_threads() == limit:
-                    limiter.restore_original_limits()
+    return divided_among(dask.config.get('num_workers', None)
+                         or getattr(default_pool, '_max_workers', None) or CPU_COUNT)
 
 
 def _is_client(scheduler):

@@ -28,8 +28,11 @@ which names it (:mod:`computations.front_door.batches`).
 array([[1.  , 1.  ],
        [0.25, 0.25]])
 """
+import concurrent.futures
+import contextvars
 import functools
 import math
+import os
 
 import numpy as np
 from sympy import MatrixExpr
@@ -38,10 +41,11 @@ from computations.core import Identity
 from computations.matrices import SCALAR
 
 from . import batch_last
+from .released import divided_among
 from .stacked_kernels import PACKED_FACTORS, STACKED, stacked
 
 __all__ = ['STACKED', 'stacked', 'supports', 'run_stacked', 'run_in_chunks', 'CHUNK_BYTES',
-           'Layout', 'BATCH_FIRST', 'BATCH_LAST']
+           'Layout', 'BATCH_FIRST', 'BATCH_LAST', 'CORES']
 
 
 class Layout:
@@ -192,7 +196,7 @@ MIN_CHUNK = 64
 
 
 def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype=None,
-                  buffers=None):
+                  buffers=None, threads=1):
     """:func:`run_stacked` over the ``batch`` (a shape) in chunks of problems, in
     ``layout`` (and ``dtype``, as there); the results have the batch's shape as their
     leading dimensions.  The batch-last kernels write into arrays taken from ``buffers``
@@ -202,6 +206,11 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
     products, solves and Cholesky factors allocate nothing (the other kernels, and the
     temporaries inside some, still do).  The chunk size measured by a first chunk is
     remembered in ``buffers``, and the memory a first chunk's guess took beyond it let go.
+
+    With ``threads`` > 1, the chunks after the first run on that many threads at once
+    (:func:`_on_threads`: NumPy's calls release the GIL), the BLAS threads divided among
+    them; the calling thread takes its arrays from ``buffers``, each other thread from
+    buffers of its own for this run.
 
     ``values`` are stacks whose leading dimensions broadcast to ``batch``, or matrices
     every problem shares (two dimensions).
@@ -236,33 +245,85 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
     chunk = measured or max(MIN_CHUNK, CHUNK_BYTES // max(3 * given, 1))
     index, _ = _numbering(computation)
     outputs = [None] * len(results)
-    start = 0
+
+    def run_chunk(start, stop, chunk_buffers):
+        """Problems ``start`` to ``stop``: their values, their results copied out."""
+        if chunk_buffers is not None:
+            chunk_buffers.rewind()  # the last chunk's values are dead: its results copied out
+        part = {var: layout.enter(value[start:stop] if value.ndim > 2 else value)
+                for var, value in flat.items()}
+        part.update((var, layout.enter(_gathered(value, batch, start, stop)))
+                    for var, value in broadcast.items())
+        found = _run(computation, part, layout, dtype)
+        for i, var in enumerate(results):
+            result = layout.leave(_result(index, var, found, part))
+            if outputs[i] is None:
+                outputs[i] = np.empty((count,) + result.shape[-2:], dtype=result.dtype)
+            outputs[i][start:stop] = result     # a shared result broadcasts
+        return found
+
     with batch_last.taking_from(buffers):
-        while start < count:
+        first = min(chunk, count)
+        found = run_chunk(0, first, buffers)
+        if not measured:
+            per_problem = sum(v.nbytes for v in found if v is not None and v.ndim > 2) / first
+            chunk = max(MIN_CHUNK, int(CHUNK_BYTES // max(per_problem, 1)))
             if buffers is not None:
-                buffers.rewind()  # the last chunk's values are dead: its results copied out
-            part = {var: layout.enter(value[start:start + chunk] if value.ndim > 2 else value)
-                    for var, value in flat.items()}
-            part.update((var, layout.enter(_gathered(value, batch, start, start + chunk)))
-                        for var, value in broadcast.items())
-            found = _run(computation, part, layout, dtype)
-            for i, var in enumerate(results):
-                result = layout.leave(_result(index, var, found, part))
-                if outputs[i] is None:
-                    outputs[i] = np.empty((count,) + result.shape[-2:], dtype=result.dtype)
-                outputs[i][start:start + chunk] = result     # a shared result broadcasts
-            if start == 0 and not measured:
-                size = min(chunk, count)
-                per_problem = sum(v.nbytes for v in found if v is not None and v.ndim > 2) / size
-                chunk = max(MIN_CHUNK, int(CHUNK_BYTES // max(per_problem, 1)))
-                if buffers is not None:
-                    buffers.chunks[key] = chunk
-                    if chunk < size:            # the guess took more than a chunk needs
-                        buffers.release()
-                start = size
-            else:
-                start += chunk
+                buffers.chunks[key] = chunk
+                if chunk < first:               # the guess took more than a chunk needs
+                    buffers.release()
+        del found
+        spans = [(start, min(start + chunk, count)) for start in range(first, count, chunk)]
+        if threads > 1 and len(spans) > 1:
+            _on_threads(run_chunk, spans, min(threads, len(spans)), buffers)
+        else:
+            for start, stop in spans:
+                run_chunk(start, stop, buffers)
     return tuple(out.reshape(batch + out.shape[1:]) for out in outputs)
+
+
+def _on_threads(run_chunk, spans, threads, buffers):
+    """``run_chunk(start, stop, buffers)`` for every span, on ``threads`` threads at once
+    (this one among them), each thread a share of the spans in turn with buffers of its
+    own (this one ``buffers``; none when that is None), in the caller's context (NumPy's
+    error state, a context variable, decides whether a zero pivot raises), the BLAS
+    threads divided among them while they run.  The first error raised, once every
+    thread is done."""
+    mine = [buffers] + [None if buffers is None else batch_last.ChunkBuffers()
+                        for _ in range(threads - 1)]
+    context = contextvars.copy_context()
+
+    def share(i):
+        def run():
+            with batch_last.taking_from(mine[i]):
+                for start, stop in spans[i::threads]:
+                    run_chunk(start, stop, mine[i])
+        return context.copy().run(run)
+    with divided_among(threads):
+        futures = [_pool().submit(share, i) for i in range(1, threads)]
+        try:
+            share(0)
+        finally:
+            concurrent.futures.wait(futures)      # none still writes when this returns
+    for future in futures:
+        future.result()                           # raises a thread's error
+
+
+@functools.lru_cache(maxsize=None)
+def _pool():
+    """The threads chunks run on beside the caller's (one fewer than the cores); a child
+    process forked after they started makes its own (a fork copies the executor but not
+    its threads, and the child's chunks waited for them for ever)."""
+    return concurrent.futures.ThreadPoolExecutor(max(1, CORES - 1),
+                                                 thread_name_prefix='computations-chunks')
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_pool.cache_clear)
+
+
+#: The cores this process may run on: at most as many threads run a batch's chunks.
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
 
 
 def _gathered(value, batch, start, stop):

@@ -1,6 +1,7 @@
 """Batches of independent problems (``computations.front_door.batches``): inputs with leading
 batch dimensions give stacked results equal to a loop of single calls."""
 import contextlib
+import os
 
 import numpy as np
 import pytest
@@ -371,9 +372,9 @@ def test_a_large_batch_runs_batch_last_and_a_failing_problem_is_named(monkeypatc
     layouts = []
     original = stacked.run_in_chunks
 
-    def spy(*args):
+    def spy(*args, **kwargs):
         layouts.append(args[4])                 # computation, values, results, batch, layout
-        return original(*args)
+        return original(*args, **kwargs)
     monkeypatch.setattr(stacked, 'run_in_chunks', spy)
     monkeypatch.setattr(compiled_module, 'run_batch', _no_loop)
     newmu, newSigma = f(*values)
@@ -469,6 +470,129 @@ def test_threads_running_batches_of_one_function_at_once_get_their_own_results()
     for thread in threads:
         thread.join()
     assert not failures and len(f._chunk_buffers) == 1
+
+
+@pytest.mark.parametrize('singular_at', [3, 450])   # in the first chunk; in a pool thread's
+def test_chunks_on_threads_give_one_threads_results_and_name_a_failing_problem(singular_at,
+                                                                               monkeypatch):
+    """A batch's chunks run on as many threads as BLAS may use: the results are one
+    thread's, exactly; the BLAS threads are divided while they run and left as they were
+    found; ``threadpool_limits(1)`` keeps the batch on one thread; and a singular problem
+    in a chunk a pool thread ran is named as on one thread (a zero pivot of a substitution
+    raises only in NumPy's error state, which a new thread does not inherit: there it came
+    back inf)."""
+    from threadpoolctl import threadpool_limits
+    from computations.matrices import SingularMatrixError
+    from computations.schedulers import released, stacked
+    from computations.front_door.batches import THREADED_MIN_ORDER
+    from computations.schedulers.batch_last import BATCH_LAST_MAX
+    from computations.schedulers.stacked_linalg import SUBSTITUTION_MAX, SUBSTITUTION_MIN_WORK
+    ran, divided = [], []
+    original = stacked._on_threads
+
+    def spy(run_chunk, spans, threads, buffers):
+        ran.append(threads)
+
+        def recording(*args):
+            divided.append(released.blas_threads())
+            return run_chunk(*args)
+        return original(recording, spans, threads, buffers)
+    monkeypatch.setattr(stacked, '_on_threads', spy)
+    monkeypatch.setattr(stacked, 'CORES', 4)                # four threads on any machine
+    T = MatrixSymbol('T', n, n)
+    f = computations.function([T, B], [T.I * B], [Q.lower_triangular(T)])
+    rng = np.random.default_rng()
+    size = 32      # threaded, batch-first (checked by NumPy's error state), by substitution
+    assert max(BATCH_LAST_MAX + 1, THREADED_MIN_ORDER) <= size <= SUBSTITUTION_MAX
+    assert 100 * size >= SUBSTITUTION_MIN_WORK
+    stack = np.tril(rng.standard_normal((500, size, size))) / size + 3 * np.eye(size)
+    rhs = rng.standard_normal((500, size, 2))
+    with chunks_of(100), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compiled_module, 'run_batch', _no_loop)
+        with threadpool_limits(1, user_api='blas'):
+            one, = f(stack, rhs)
+        assert ran == []
+        with threadpool_limits(4, user_api='blas'):
+            many, = f(stack, rhs)
+            assert released.blas_threads() == 4
+    assert ran == [4] and divided == [1] * 4                # chunks 2 to 5, one apiece
+    np.testing.assert_array_equal(many, one)
+    np.testing.assert_allclose(one, np.linalg.solve(stack, rhs), rtol=1e-10)
+    stack[singular_at, 1, 1] = 0.0
+    with chunks_of(100), threadpool_limits(4, user_api='blas'):
+        with pytest.raises(SingularMatrixError, match=rf'^problem \({singular_at},\) of'):
+            f(stack, rhs)
+    assert len(ran) == 2 or singular_at < 100               # the first chunk fails first
+
+
+@pytest.mark.parametrize('layout', ['BATCH_FIRST', 'BATCH_LAST'])
+def test_run_in_chunks_on_threads_equals_one_thread_in_either_layout(layout, monkeypatch):
+    """``run_in_chunks`` with ``threads`` (whatever the front door's choice): the results
+    of one thread's run, exactly, with a broadcast stack gathered a chunk at a time; on
+    the batch-last layout the calling thread writes into the buffers given, the others
+    into their own, and no result shares memory with them."""
+    from computations.schedulers import batch_last, stacked
+    from computations.matrices import GEMM
+    monkeypatch.setattr(stacked, 'CHUNK_BYTES', 1)
+    monkeypatch.setattr(stacked, 'MIN_CHUNK', 7)
+    A, C = MatrixSymbol('A', 4, 3), MatrixSymbol('C', 3, 2)
+    op = GEMM(1.0, A, C)
+    rng = np.random.default_rng()
+    values = {A: rng.standard_normal((9, 1, 4, 3)), C: rng.standard_normal((1, 8, 3, 2))}
+    runs = {}
+    for threads in (1, 3):
+        buffers = batch_last.ChunkBuffers()
+        runs[threads], = stacked.run_in_chunks(op, values, op.outputs, (9, 8),
+                                               getattr(stacked, layout), None, buffers,
+                                               threads=threads)
+        if layout == 'BATCH_LAST':
+            assert buffers.nbytes > 0
+            assert not any(np.shares_memory(runs[threads], m) for m in buffers._memory)
+    np.testing.assert_array_equal(runs[3], runs[1])
+    np.testing.assert_allclose(runs[1], values[A] @ values[C], rtol=1e-13)
+
+
+@pytest.mark.skipif(not hasattr(os, 'fork'), reason='os.fork is POSIX only')
+def test_a_child_forked_after_threaded_chunks_runs_them_too(monkeypatch):
+    """A fork copies the chunks' thread pool but not its threads: a child process that
+    ran a threaded batch waited for ever.  Parent and child each run one."""
+    import multiprocessing
+    from threadpoolctl import threadpool_limits
+    from computations.schedulers import stacked
+    monkeypatch.setattr(stacked, 'CORES', 2)
+    with chunks_of(64), threadpool_limits(2, user_api='blas'):
+        f, values, want = _threaded_batch()
+        np.testing.assert_allclose(f(*values)[0], want, rtol=1e-10)  # the pool's threads run
+        child = multiprocessing.get_context('fork').Process(target=_threaded_child)
+        child.start()
+        child.join(60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive and child.exitcode == 0
+
+
+def _threaded_batch():
+    """A function, a batch of 256 problems of order 32 (threaded, in chunks of 64), and
+    its result from NumPy."""
+    from computations.front_door.batches import THREADED_MIN_ORDER
+    size = max(32, THREADED_MIN_ORDER)
+    T = MatrixSymbol('T', n, n)
+    f = computations.function([T, B], [T.I * B], [Q.lower_triangular(T)])
+    rng = np.random.default_rng(7)
+    stack = np.tril(rng.standard_normal((256, size, size))) / size + 3 * np.eye(size)
+    rhs = rng.standard_normal((256, size, 2))
+    return f, (stack, rhs), np.linalg.solve(stack, rhs)
+
+
+def _threaded_child():
+    from computations.schedulers import stacked
+    ran = []
+    original = stacked._on_threads
+    stacked._on_threads = lambda *args: ran.append(args[2]) or original(*args)
+    f, values, want = _threaded_batch()
+    got, = f(*values)
+    os._exit(0 if ran == [2] and np.allclose(got, want, rtol=1e-10) else 1)
 
 
 @pytest.mark.parametrize('batch_last', [False, True])

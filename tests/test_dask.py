@@ -511,10 +511,10 @@ def test_a_thread_pool_run_divides_the_blas_threads(monkeypatch):
     entered = []
 
     @contextlib.contextmanager
-    def recording():
-        entered.append(True)
+    def recording(threads):
+        entered.append(threads)
         yield
-    monkeypatch.setattr(dask_graph, '_shared_limit', recording)
+    monkeypatch.setattr(dask_graph, 'divided_among', recording)
     f, args = kalman(30)
     f(*args, scheduler='threads')
     assert entered
