@@ -39,10 +39,14 @@ batches = st.lists(st.integers(1, 3), min_size=1, max_size=2).map(tuple)
 
 
 @contextlib.contextmanager
-def chunks_of(problems, batch_last=False):
+def chunks_of(problems, batch_last=False, threads=1):
     """Stacked batches run in chunks of ``problems`` problems (None: the default sizing, one
     chunk for these small batches), on the batch-last layout where their order allows
-    (``batch_last``: however few the problems) or as the front door chooses."""
+    (``batch_last``: however few the problems) or as the front door chooses; with
+    ``threads`` > 1, batch-first chunks on that many threads whatever the matrices' order
+    and the machine's cores."""
+    from threadpoolctl import threadpool_limits
+    from computations.front_door import batches
     from computations.schedulers import batch_last as layout, stacked
     with pytest.MonkeyPatch.context() as patch:
         if problems is not None:
@@ -50,18 +54,24 @@ def chunks_of(problems, batch_last=False):
             patch.setattr(stacked, 'MIN_CHUNK', problems)
         if batch_last:
             patch.setattr(layout, 'BATCH_LAST_MIN_PROBLEMS', 1)
-        yield
+        if threads > 1:
+            patch.setattr(batches, 'THREADED_MIN_ORDER', 0)
+            patch.setattr(stacked, 'CORES', threads)
+        with threadpool_limits(threads, user_api='blas') if threads > 1 \
+                else contextlib.nullcontext():
+            yield
 
 
 @settings(max_examples=25, deadline=None)
 @given(batch=batches, size=st.integers(1, 6), columns=st.integers(1, 3),
        dtype=st.sampled_from([np.float64, np.float32]), share=st.booleans(),
        chunk=st.sampled_from([None, 1, 2, 4]), seed=st.integers(0, 2**32 - 1),
-       batch_last=st.booleans(), spread=st.booleans())
+       batch_last=st.booleans(), spread=st.booleans(), threads=st.sampled_from([1, 2]))
 def test_a_batch_equals_a_loop_of_single_calls(batch, size, columns, dtype, share, chunk,
-                                               seed, batch_last, spread):
+                                               seed, batch_last, spread, threads):
     """... with stacks that broadcast against each other when ``spread`` (matrices along
-    the first batch axis, right-hand sides along the others: gathered a chunk at a time)."""
+    the first batch axis, right-hand sides along the others: gathered a chunk at a time),
+    the chunks on one thread or two."""
     rng = np.random.default_rng(seed)
     f = computations.function([S, B, s], {'x': S.I * B, 'logdet': log(Determinant(S)),
                                           't': s * Trace(S), 'shared': B.T * B},
@@ -73,7 +83,7 @@ def test_a_batch_equals_a_loop_of_single_calls(batch, size, columns, dtype, shar
     rhs = rhs.astype(dtype)
     scalars = rng.standard_normal(batch[-1:])          # one per problem along the last axis
     before = [matrices.copy(), rhs.copy(), scalars.copy()]
-    with chunks_of(chunk, batch_last):
+    with chunks_of(chunk, batch_last, threads):
         got = f(matrices, rhs, scalars)
     for a, b in zip(before, (matrices, rhs, scalars)):
         np.testing.assert_array_equal(a, b)            # the inputs are not modified
@@ -279,12 +289,13 @@ def test_a_small_batch_runs_stacked_not_problem_by_problem(monkeypatch):
 @settings(max_examples=40, deadline=None)
 @given(problem=matrix_problems(symbolic=False), count=st.integers(1, 4),
        chunk=st.sampled_from([None, 1, 3]), seed=st.integers(0, 2**32 - 1),
-       batch_last=st.booleans(), dtype=st.sampled_from([np.float64, np.float32]))
+       batch_last=st.booleans(), dtype=st.sampled_from([np.float64, np.float32]),
+       threads=st.sampled_from([1, 3]))
 def test_random_problems_in_a_batch_equal_their_single_calls(problem, count, chunk, seed,
-                                                             batch_last, dtype):
+                                                             batch_last, dtype, threads):
     """Stacked where every operation has a stacked kernel, problem by problem where not:
-    either way the results of single calls, in float64 and float32, the stacks given left
-    as they were.  Compared beyond the rounding at the size of the terms summed
+    either way the results of single calls, in float64 and float32, with the chunks on
+    one thread or several, the stacks given left as they were.  Compared beyond the rounding at the size of the terms summed
     (:func:`computations.testing.rounding`): the two ways may round a sum that cancels to
     about zero differently."""
     rng = np.random.default_rng(seed)
@@ -300,7 +311,7 @@ def test_random_problems_in_a_batch_equal_their_single_calls(problem, count, chu
     if not any(isinstance(s, np.ndarray) and s.ndim == 3 for s in stacks):
         return                                   # no matrix input: not a batch
     before = [np.copy(s) for s in stacks]
-    with chunks_of(chunk, batch_last):
+    with chunks_of(chunk, batch_last, threads):
         got = f(*stacks)
     for s, b in zip(stacks, before):
         np.testing.assert_array_equal(s, b)      # the stacks are not modified
