@@ -213,18 +213,29 @@ def test_a_plain_product_with_mismatched_shapes_is_left_to_sympy():
 @settings(max_examples=100, deadline=None)
 @given(plain_factors(), st.booleans())
 def test_the_orientation_key_reads_as_srepr(operands, summed):
-    """The search's orientation key builds a product's text from its factors' (kept in
-    the memo): the text is ``srepr``'s."""
+    """The search's orientation key builds a product's, sum's, transpose's and inverse's
+    text from its arguments' (kept in the memo): ``srepr``'s, except that a sum's terms
+    are in the order of their texts -- the same characters (so the same count of
+    transposes and length, the key's first parts), whatever order the terms are given in."""
     import sympy
-    from computations.matrices.compiler.search import _text
-    from computations.matrices.ops.memo import Memo, sharing
+    from computations.matrices.compiler.search import _orientation_key, _text
+    from computations.matrices.ops.memo import Memo, active, sharing
     expr = sympy.MatMul(*operands).doit()
     if summed:
         expr = _SQUARES[1] * (expr + 2 * _SQUARES[0].T * expr)     # a sum in a product
     with sharing(Memo()):
-        assert _text(expr, __import__('computations').matrices.ops.memo.active()) \
-            == sympy.srepr(expr)
-    assert _text(expr, None) == sympy.srepr(expr)
+        remembered = _text(expr, active())
+    assert remembered == _text(expr, None)
+    assert sorted(remembered) == sorted(sympy.srepr(expr))
+    assert (remembered == sympy.srepr(expr)) or summed
+    if summed:
+        terms = expr.args[-1].args
+        assert isinstance(expr.args[-1], sympy.MatAdd) and len(terms) == 2
+        for order in (terms, terms[::-1]):
+            again = sympy.MatMul(*expr.args[:-1], sympy.MatAdd(*order, evaluate=False),
+                                 evaluate=False)
+            assert _text(again, None) == remembered
+            assert _orientation_key(again) == _orientation_key(expr)
 
 
 def test_a_long_chain_compiles_to_the_program_sympys_products_give(monkeypatch):

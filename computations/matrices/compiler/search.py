@@ -606,12 +606,22 @@ def _written(expr):
 
 
 def _text(expr, memo):
-    """``sympy.srepr(expr)``, a product's built from its factors' (kept in ``memo``): the
-    sub-chains of a long chain share their factors' texts.  (Not a sum's: ``srepr``
-    orders a sum's terms.)"""
-    if type(expr) is not MatMul:
+    """``sympy.srepr(expr)``, a product's, sum's, transpose's or inverse's built from its
+    arguments' (kept in ``memo``): the sub-chains of a long chain share their factors'
+    texts, and sums their terms' (``srepr`` of the terms of the sums the search builds
+    took a tenth of a hard case's compile time).  A sum's terms are in the order of their
+    texts, not ``srepr``'s (which sorts them as SymPy does): a key that does not depend on
+    the order the terms were given in, nor on the hash seed."""
+    kind = type(expr)
+    if kind not in _BUILT_TEXTS:
         return sympy.srepr(expr)
-    texts = (_text(arg, memo) if memo is None else
+    texts = [_text(arg, memo) if memo is None else
              memo.lookup('keys', ('text', arg), lambda arg=arg: _text(arg, memo))
-             for arg in expr.args)
-    return f'{type(expr).__name__}({", ".join(texts)})'
+             for arg in expr.args]
+    if kind is MatAdd:
+        texts.sort()
+    return f'{kind.__name__}({", ".join(texts)})'
+
+
+#: The expressions whose :func:`_text` is built from their arguments'.
+_BUILT_TEXTS = frozenset({MatMul, MatAdd, Transpose, Inverse})
