@@ -53,7 +53,7 @@ from ..matrices.dtypes import program_dtype
 from ..sizes import Binding
 
 __all__ = ['BatchShapeError', 'batch_shape', 'batch_threads', 'empty_batch', 'run_batch',
-           'run_stacked_batch', 'STACKED_MAX']
+           'run_stacked_batch', 'STACKED_MAX', 'THREADED_MIN_ORDER', 'MAX_BATCH_THREADS']
 
 #: Problems whose matrices all have at most this many rows and columns run stacked (one
 #: NumPy/SciPy call per operation for the whole batch, :mod:`computations.schedulers.stacked`);
@@ -246,9 +246,10 @@ def run_stacked_batch(function, values, batch):
 
 def batch_threads(layout, shapes):
     """How many threads the chunks of a stacked batch of matrices of these ``shapes`` (each
-    ``(rows, columns)``) run on, in ``layout``: as many as BLAS may use (the cores, unless
-    a ``threadpoolctl`` limit says fewer; at most the cores this process may run on) for
-    batch-first stacks of matrices of order :data:`THREADED_MIN_ORDER` or more, else one.
+    ``(rows, columns)``) run on, in ``layout``: for batch-first stacks of matrices of order
+    :data:`THREADED_MIN_ORDER` or more, as many as BLAS may use (the cores, unless a
+    ``threadpoolctl`` limit says fewer), at most the cores this process may run on and
+    :data:`MAX_BATCH_THREADS`; else one.
     Threads pay only where a chunk's time is in large NumPy calls, which release the GIL:
     a substitution step or an elementwise operation on a chunk of small matrices takes a
     few microseconds, and two threads' such calls ran no faster than one's (on two
@@ -266,7 +267,7 @@ def batch_threads(layout, shapes):
     from computations.schedulers.stacked import BATCH_FIRST, CORES
     if layout is not BATCH_FIRST or max(map(max, shapes), default=0) < THREADED_MIN_ORDER:
         return 1
-    return min(blas_threads(), CORES)
+    return min(blas_threads(), CORES, MAX_BATCH_THREADS)
 
 
 #: The smallest matrix order whose batch-first batches run on threads
@@ -274,6 +275,12 @@ def batch_threads(layout, shapes):
 #: two threads against one, speedup of the batch: n = 6 (batch-last) 0.88-0.99, n = 12
 #: 1.02, n = 20 0.91, n = 32 1.14, n = 50 1.11 (300 problems) and 1.35 (3,000), n = 64 1.35.
 THREADED_MIN_ORDER = 32
+
+#: The most threads a batch's chunks run on.  On two cores the Kalman batch at n = 50 ran
+#: 1.11-1.35x as fast on two threads as on one: about half its time holds the GIL, so
+#: more threads could at best double its speed, and each one more contends for the lock
+#: (measured on two cores only).
+MAX_BATCH_THREADS = 4
 
 
 #: Layouts (trailing shapes, dtype) a function's stacked batches remember, at most.
