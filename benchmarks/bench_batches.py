@@ -57,7 +57,7 @@ import peers
 from _harness import faults_per_call, kalman_scipy, loglog_slope, round_robin
 
 import computations
-from computations.schedulers.released import blas_threads
+from computations.schedulers.blas_threads import blas_threads
 from computations.matrices.examples.kalman import kalman
 
 CASES = ((10_000, 6, 3), (1_000, 50, 20))

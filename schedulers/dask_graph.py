@@ -76,7 +76,7 @@ from computations.inplace import TokenNamer, is_constant
 from .blocked import block_copy
 from .execute import constant_values
 from .kernels import run as run_kernel
-from .released import divided_among
+from .blas_threads import divided_among
 
 __all__ = ['to_dask', 'run', 'get_function', 'op_tasks', 'runs', 'run_tasks', 'INSTALL']
 
@@ -289,7 +289,7 @@ def run(computation, values, outputs=None, scheduler='threads', dims=None, dtype
 
 def _blas_shared(scheduler):
     """For Dask's thread pool, a context that divides the BLAS threads among the pool's
-    threads while it runs (:func:`~.released.divided_among`: the kernels release the GIL,
+    threads while it runs (:func:`~.blas_threads.divided_among`: the kernels release the GIL,
     so block operations run at once); for the other schedulers, nothing (a worker process
     of ``distributed`` runs BLAS on one thread already)."""
     if scheduler != 'threads':

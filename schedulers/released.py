@@ -36,16 +36,16 @@ against its wrapper, by hypothesis over shapes, flags and layouts.
 >>> np.array_equal(gemm(1.0, a, b), blas.dgemm(1.0, a, b))
 True
 """
-import contextlib
 import ctypes
 import functools
 import numbers
-import threading
 
 import numpy as np
 from scipy.linalg import cython_blas, cython_lapack
 
-__all__ = ['released', 'may_release', 'blas_threads', 'divided_among', 'MINIMUM']
+from .blas_threads import DIVIDING, blas_threads
+
+__all__ = ['released', 'may_release', 'MINIMUM']
 
 #: The work (m * n * k, roughly) below which the wrapper is called as it is: a call
 #: through ctypes costs about 15 us more than the wrapper's (measured on an 8 x 8 DGEMM),
@@ -93,18 +93,13 @@ def _passes_as_expected(library, name):
                for kind in _signature(_capsule(library, name)))
 
 
-#: Runs under way whose threads each got a share of the BLAS threads
-#: (:func:`computations.schedulers.dask_graph.run` on Dask's thread pool): their calls
-#: release the GIL whatever their share.  Changed only under that module's lock.
-DIVIDING = {'runs': 0}
-
-
 def may_release():
     """Whether a long call should let other threads run: when a run has divided the BLAS
-    threads among its threads, or BLAS runs on one thread (a ``distributed`` worker, or
-    a limit the user set).  Otherwise each call uses every BLAS thread, and two at once
-    oversubscribe the cores: the Kalman update on dask arrays (n = 2000, chunks of 500)
-    took 0.43 s on Dask's thread pool with the GIL released, 0.31 s one call at a time.
+    threads among its threads (:data:`~.blas_threads.DIVIDING`), or BLAS runs on one
+    thread (a ``distributed`` worker, or a limit the user set).  Otherwise each call uses
+    every BLAS thread, and two at once oversubscribe the cores: the Kalman update on dask
+    arrays (n = 2000, chunks of 500) took 0.43 s on Dask's thread pool with the GIL
+    released, 0.31 s one call at a time.
 
     >>> from threadpoolctl import threadpool_limits
     >>> with threadpool_limits(1, user_api='blas'):
@@ -112,74 +107,6 @@ def may_release():
     True
     """
     return DIVIDING['runs'] > 0 or blas_threads() <= 1
-
-
-_LIMIT = {'lock': threading.Lock(), 'set': None}     # the runs' limit: (originals, limit)
-
-
-@contextlib.contextmanager
-def divided_among(threads):
-    """Divide the BLAS threads among ``threads`` threads of this process while the block
-    runs (each at least one), so that their calls, run at once, do not oversubscribe the
-    cores: on two cores, two block operations each on both BLAS threads ran 1.8x slower
-    than one at a time.  Runs that overlap (from several threads) share one limit, set by
-    the first and lifted by the last, so the process's BLAS threads come back whatever
-    order they end in -- unless someone else's limit is in force when the last ends (a
-    ``threadpool_limits`` lifted or entered meanwhile): that one is left as it is, theirs
-    to lift (a limit is process-wide: one entered during a run and left after it
-    restores the run's division, and nothing here can tell).  While a run divides them,
-    the kernels release the GIL (:func:`may_release`).  The limit is set through
-    threadpoolctl's controllers, found once (3 us; ``threadpool_limits`` takes 0.8 ms).
-
-    >>> from threadpoolctl import threadpool_limits
-    >>> with threadpool_limits(2, user_api='blas'):
-    ...     with divided_among(2):
-    ...         inside = blas_threads()
-    ...     (inside, blas_threads())
-    (1, 2)
-    """
-    with _LIMIT['lock']:
-        if DIVIDING['runs'] == 0:
-            originals = [library.get_num_threads() for library in _blas_libraries()]
-            most = max(originals, default=1)
-            limit = max(1, most // max(threads, 1))
-            _LIMIT['set'] = None
-            if limit < most:
-                for library in _blas_libraries():
-                    library.set_num_threads(min(limit, library.get_num_threads()))
-                _LIMIT['set'] = (originals, limit)
-        DIVIDING['runs'] += 1
-    try:
-        yield
-    finally:
-        with _LIMIT['lock']:
-            DIVIDING['runs'] -= 1
-            if DIVIDING['runs'] == 0 and _LIMIT['set'] is not None:
-                (originals, limit), _LIMIT['set'] = _LIMIT['set'], None
-                # lifted only if still ours: a limit someone else set meanwhile (their
-                # threadpool_limits, entered or left during the run) is theirs to lift
-                if blas_threads() == limit:
-                    for library, threads in zip(_blas_libraries(), originals):
-                        library.set_num_threads(threads)
-
-
-def blas_threads():
-    """The most threads a loaded BLAS uses (1 if none): threadpoolctl's controllers,
-    found once, asked each time (1 us).
-
-    >>> from threadpoolctl import threadpool_limits
-    >>> with threadpool_limits(1, user_api='blas'):
-    ...     blas_threads()
-    1
-    """
-    return max((library.get_num_threads() for library in _blas_libraries()), default=1)
-
-
-@functools.lru_cache(maxsize=None)
-def _blas_libraries():
-    from threadpoolctl import ThreadpoolController
-    return tuple(library for library in ThreadpoolController().lib_controllers
-                 if library.user_api == 'blas')
 
 
 _SCALAR = {'d': ctypes.c_double, 's': ctypes.c_float}

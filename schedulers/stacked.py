@@ -33,6 +33,7 @@ import contextvars
 import functools
 import math
 import os
+import threading
 
 import numpy as np
 from sympy import MatrixExpr
@@ -41,7 +42,7 @@ from computations.core import Identity
 from computations.matrices import SCALAR
 
 from . import batch_last
-from .released import divided_among
+from .blas_threads import divided_among
 from .stacked_kernels import PACKED_FACTORS, STACKED, stacked
 
 __all__ = ['STACKED', 'stacked', 'supports', 'run_stacked', 'run_in_chunks', 'CHUNK_BYTES',
@@ -288,25 +289,39 @@ def _on_threads(run_chunk, spans, threads, buffers):
     own (this one ``buffers``; none when that is None), in the caller's context (NumPy's
     error state, a context variable, decides whether a zero pivot raises), the BLAS
     threads divided among them while they run.  The first error raised, once every
-    thread is done."""
+    thread is done; after an error (or an interruption) no thread starts another span."""
     mine = [buffers] + [None if buffers is None else batch_last.ChunkBuffers()
                         for _ in range(threads - 1)]
-    context = contextvars.copy_context()
+    context, failed = contextvars.copy_context(), threading.Event()
 
     def share(i):
         def run():
             with batch_last.taking_from(mine[i]):
                 for start, stop in spans[i::threads]:
+                    if failed.is_set():
+                        return
                     run_chunk(start, stop, mine[i])
-        return context.copy().run(run)
+        try:
+            return context.copy().run(run)
+        except BaseException:
+            failed.set()
+            raise
     with divided_among(threads):
         futures = [_pool().submit(share, i) for i in range(1, threads)]
         try:
             share(0)
         finally:
-            concurrent.futures.wait(futures)      # none still writes when this returns
+            if failed.is_set():
+                for future in futures:
+                    future.cancel()                   # those not started
+            try:
+                concurrent.futures.wait(futures)      # none still writes when this returns
+            except BaseException:                     # interrupted while waiting
+                failed.set()
+                raise
     for future in futures:
-        future.result()                           # raises a thread's error
+        if not future.cancelled():                    # cancelled: after another's error
+            future.result()                           # raises a thread's error
 
 
 @functools.lru_cache(maxsize=None)

@@ -263,7 +263,7 @@ def batch_threads(layout, shapes):
     >>> batch_threads(BATCH_FIRST, [(6, 6)]), batch_threads(BATCH_LAST, [(50, 50)])
     (1, 1)
     """
-    from computations.schedulers.released import blas_threads
+    from computations.schedulers.blas_threads import blas_threads
     from computations.schedulers.stacked import BATCH_FIRST, CORES
     if layout is not BATCH_FIRST or max(map(max, shapes), default=0) < THREADED_MIN_ORDER:
         return 1

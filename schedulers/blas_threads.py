@@ -1,0 +1,134 @@
+"""The BLAS threads of this process: how many there are, and dividing them among threads.
+
+NumPy and SciPy each load their own BLAS (two OpenBLAS builds in the pip wheels), whose
+threads serve every call in the process.  Where several threads of the process call
+BLAS at once -- a Dask thread pool running block operations
+(:func:`computations.schedulers.dask_graph.run`), a batch's chunks on threads
+(:func:`computations.schedulers.stacked.run_in_chunks`) -- each call on every BLAS
+thread oversubscribes the cores (on two cores, two block operations each on both BLAS
+threads ran 1.8x slower than one at a time), so such a run divides the BLAS threads
+among its threads while it runs (:func:`divided_among`).
+
+The limits are set through threadpoolctl's controllers of the loaded BLAS libraries,
+found once (3 us, where ``threadpool_limits`` takes 0.8 ms), and process-wide from
+whatever thread runs: threadpoolctl's OpenBLAS controller (3.6 and later) lets only
+one "controlling" thread set a limit -- the first that did, until a
+``threadpool_limits`` block of its ends -- and silently ignores the others, which left
+a run started in another thread undivided and a division ended in another thread on
+one BLAS thread for good.
+
+>>> from threadpoolctl import threadpool_limits
+>>> with threadpool_limits(2, user_api='blas'):
+...     with divided_among(2):
+...         inside = blas_threads()
+...     (inside, blas_threads())
+(1, 2)
+"""
+import contextlib
+import functools
+import importlib
+import os
+import threading
+
+__all__ = ['blas_threads', 'divided_among', 'DIVIDING']
+
+#: Runs under way whose threads each got a share of the BLAS threads (:func:`divided_among`):
+#: their level-3 calls release the GIL whatever their share
+#: (:func:`~computations.schedulers.released.may_release`).  Changed only under ``_STATE``'s
+#: lock.
+DIVIDING = {'runs': 0}
+
+#: The runs' division: the lock, each library's threads before the first run
+#: (``originals``), and the limit in force if the runs set one (``limit``).
+_STATE = {'lock': threading.Lock(), 'originals': None, 'limit': None}
+
+
+def blas_threads():
+    """The most threads a loaded BLAS uses (1 if none), asked each time (1 us).
+
+    >>> from threadpoolctl import threadpool_limits
+    >>> with threadpool_limits(1, user_api='blas'):
+    ...     blas_threads()
+    1
+    """
+    return max((library.get_num_threads() for library in _blas_libraries()), default=1)
+
+
+@contextlib.contextmanager
+def divided_among(threads):
+    """Divide the BLAS threads among ``threads`` threads of this process while the block
+    runs (each at least one).  Runs that overlap (from any threads) share one limit: the
+    smallest any of them asked for, set from the threads the libraries had before the
+    first, and lifted by the last to end, whatever order they end in -- unless someone
+    else's limit is in force then (a ``threadpool_limits`` entered or left meanwhile):
+    that one is left as it is, theirs to lift.  (A limit is process-wide: one entered
+    during a run and left after it restores the run's division, and nothing here can
+    tell.)
+
+    >>> from threadpoolctl import threadpool_limits
+    >>> with threadpool_limits(4, user_api='blas'):
+    ...     with divided_among(2):
+    ...         with divided_among(4):         # an overlapping run that needs fewer
+    ...             inner = blas_threads()
+    ...         outer = blas_threads()
+    ...     (inner, outer, blas_threads())
+    (1, 1, 4)
+    """
+    with _STATE['lock']:
+        if DIVIDING['runs'] == 0:
+            _STATE['originals'] = [library.get_num_threads() for library in _blas_libraries()]
+            _STATE['limit'] = None
+        limit = max(1, max(_STATE['originals'], default=1) // max(threads, 1))
+        if limit < blas_threads():
+            _set_threads(limit)
+            _STATE['limit'] = limit if blas_threads() == limit else None
+        DIVIDING['runs'] += 1
+    try:
+        yield
+    finally:
+        with _STATE['lock']:
+            DIVIDING['runs'] -= 1
+            if DIVIDING['runs'] == 0:
+                originals, limit = _STATE['originals'], _STATE['limit']
+                _STATE['originals'] = _STATE['limit'] = None
+                # lifted only if still ours: a limit someone else set meanwhile (their
+                # threadpool_limits, entered or left during the run) is theirs to lift
+                if limit is not None and blas_threads() == limit:
+                    _set_threads(None, originals)
+
+
+def _set_threads(limit, each=None):
+    """Every loaded BLAS on ``limit`` threads at most (or library by library on ``each``),
+    process-wide from whatever thread calls (see the module: the library's own setter,
+    not threadpoolctl's gate, where it has one)."""
+    for i, library in enumerate(_blas_libraries()):
+        threads = each[i] if each is not None else min(limit, library.get_num_threads())
+        setter = getattr(library, '_real_set_num_threads', None) or library.set_num_threads
+        setter(threads)
+
+
+@functools.lru_cache(maxsize=None)
+def _blas_libraries():
+    """The loaded BLAS libraries' controllers, found once: NumPy's and SciPy's, both loaded
+    first (a library loaded later would be neither counted nor divided)."""
+    from threadpoolctl import ThreadpoolController
+    for module in ('numpy', 'scipy.linalg'):
+        importlib.import_module(module)
+    return tuple(library for library in ThreadpoolController().lib_controllers
+                 if library.user_api == 'blas')
+
+
+def _after_fork_in_child():
+    """A child forked while runs divided the BLAS threads runs none of them: a fresh lock
+    (the parent's may have been held by another thread, which the child has not), no run,
+    and the BLAS threads the parent's runs found (the child inherits the division, which
+    no run of its would lift)."""
+    _STATE['lock'] = threading.Lock()
+    if DIVIDING['runs'] and _STATE['limit'] is not None and blas_threads() == _STATE['limit']:
+        _set_threads(None, _STATE['originals'])
+    DIVIDING['runs'] = 0
+    _STATE['originals'] = _STATE['limit'] = None
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
