@@ -211,7 +211,8 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
     With ``threads`` > 1, the chunks after the first run on that many threads at once
     (:func:`_on_threads`: NumPy's calls release the GIL), the BLAS threads divided among
     them; the calling thread takes its arrays from ``buffers``, each other thread from
-    buffers of its own for this run.
+    buffers of its own for this run.  The values of a chunk per thread are alive at once:
+    ``threads`` times the memory of one.
 
     ``values`` are stacks whose leading dimensions broadcast to ``batch``, or matrices
     every problem shares (two dimensions).
