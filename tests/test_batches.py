@@ -593,12 +593,14 @@ def test_a_child_forked_after_threaded_chunks_runs_them_too(monkeypatch):
     import multiprocessing
     from threadpoolctl import threadpool_limits
     from computations.schedulers import stacked
+    from forking import forking_threads_allowed
     monkeypatch.setattr(stacked, 'CORES', 2)
     with chunks_of(64), threadpool_limits(2, user_api='blas'):
         f, values, want = _threaded_batch()
         np.testing.assert_allclose(f(*values)[0], want, rtol=1e-10)  # the pool's threads run
         child = multiprocessing.get_context('fork').Process(target=_threaded_child)
-        child.start()
+        with forking_threads_allowed():
+            child.start()
         child.join(60)
     alive = child.is_alive()
     if alive:

@@ -8,6 +8,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from computations.schedulers.blas_threads import DIVIDING, blas_threads, divided_among
+from forking import forking_threads_allowed
 
 
 def _in_thread(*steps):
@@ -92,7 +93,8 @@ def test_a_child_forked_during_a_division_runs_none_and_has_the_threads_back():
         assert blas_threads() == 1
         queue = multiprocessing.get_context('fork').SimpleQueue()
         child = multiprocessing.get_context('fork').Process(target=_report, args=(queue,))
-        child.start()
+        with forking_threads_allowed():
+            child.start()
         child.join(60)
         assert child.exitcode == 0
         assert queue.get() == (0, 2, 1)            # no run, both threads, divisible again
