@@ -81,7 +81,8 @@ def divided_among(threads):
         limit = max(1, max(_STATE['originals'], default=1) // max(threads, 1))
         if limit < blas_threads():
             _set_threads(limit)
-            _STATE['limit'] = limit if blas_threads() == limit else None
+            if blas_threads() == limit:       # a limit that did not take leaves the last
+                _STATE['limit'] = limit
         DIVIDING['runs'] += 1
     try:
         yield

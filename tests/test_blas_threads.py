@@ -106,3 +106,19 @@ def _report(queue):
     with divided_among(2):
         inside = blas_threads()
     queue.put((runs, threads, inside))
+
+
+def test_a_lower_limit_that_does_not_take_keeps_the_one_in_force_to_lift(monkeypatch):
+    """An overlapping run whose lower limit the library refuses (a build that ignores it)
+    leaves the first run's limit recorded, so the last run to end lifts it (it was
+    forgotten, and the process stayed on the first run's division)."""
+    from computations.schedulers import blas_threads as module
+    setter = module._set_threads
+    with threadpool_limits(4, user_api='blas'):
+        with divided_among(2):
+            assert blas_threads() == 2
+            monkeypatch.setattr(module, '_set_threads', lambda limit, each=None: None)
+            with divided_among(4):
+                assert blas_threads() == 2         # refused: the first division stays
+            monkeypatch.setattr(module, '_set_threads', setter)
+        assert blas_threads() == 4
