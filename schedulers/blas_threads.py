@@ -39,8 +39,9 @@ __all__ = ['blas_threads', 'divided_among', 'DIVIDING']
 DIVIDING = {'runs': 0}
 
 #: The runs' division: the lock, each library's threads before the first run
-#: (``originals``), and the limit in force if the runs set one (``limit``).
-_STATE = {'lock': threading.Lock(), 'originals': None, 'limit': None}
+#: (``originals``), the limit in force if the runs set one (``limit``), and the thread
+#: threadpoolctl let set limits when they did (``owner``, :func:`_controlling_thread`).
+_STATE = {'lock': threading.Lock(), 'originals': None, 'limit': None, 'owner': None}
 
 
 def blas_threads():
@@ -60,10 +61,11 @@ def divided_among(threads):
     runs (each at least one).  Runs that overlap (from any threads) share one limit: the
     smallest any of them asked for, set from the threads the libraries had before the
     first, and lifted by the last to end, whatever order they end in -- unless someone
-    else's limit is in force then (a ``threadpool_limits`` entered or left meanwhile):
-    that one is left as it is, theirs to lift.  (A limit is process-wide: one entered
-    during a run and left after it restores the run's division, and nothing here can
-    tell.)
+    else's limit is in force then (a ``threadpool_limits`` entered or left meanwhile, told
+    by its value or by threadpoolctl's controlling thread): that one is left as it is,
+    theirs to lift, and a run that begins after it divides the threads it left.  (A limit
+    is process-wide: one entered during a run and left after it restores the run's
+    division, and nothing here can tell.)
 
     >>> from threadpoolctl import threadpool_limits
     >>> with threadpool_limits(4, user_api='blas'):
@@ -75,27 +77,56 @@ def divided_among(threads):
     (1, 1, 4)
     """
     with _STATE['lock']:
-        if DIVIDING['runs'] == 0:
+        if _STATE['limit'] is None or not _ours():
+            # what the last run puts back: the threads in force while no run's limit is
+            # (before the first run, or after someone else's limit began or ended)
             _STATE['originals'] = [library.get_num_threads() for library in _blas_libraries()]
             _STATE['limit'] = None
         limit = max(1, max(_STATE['originals'], default=1) // max(threads, 1))
         if limit < blas_threads():
             _set_threads(limit)
             if blas_threads() == limit:       # a limit that did not take leaves the last
-                _STATE['limit'] = limit
+                _STATE['limit'], _STATE['owner'] = limit, _controlling_thread()
         DIVIDING['runs'] += 1
+        pid = os.getpid()
     try:
         yield
     finally:
         with _STATE['lock']:
-            DIVIDING['runs'] -= 1
-            if DIVIDING['runs'] == 0:
-                originals, limit = _STATE['originals'], _STATE['limit']
-                _STATE['originals'] = _STATE['limit'] = None
-                # lifted only if still ours: a limit someone else set meanwhile (their
-                # threadpool_limits, entered or left during the run) is theirs to lift
-                if limit is not None and blas_threads() == limit:
-                    _set_threads(None, originals)
+            if os.getpid() == pid:            # not a child forked in the block (it has none)
+                DIVIDING['runs'] -= 1
+                if DIVIDING['runs'] == 0:
+                    # lifted only if still ours: a limit someone else set meanwhile (their
+                    # threadpool_limits, entered or left during the run) is theirs to lift
+                    if _STATE['limit'] is not None and _ours():
+                        _set_threads(None, _STATE['originals'])
+                    _STATE['originals'] = _STATE['limit'] = _STATE['owner'] = None
+
+
+def _ours():
+    """Whether the limit in force is still the runs': its value, and no ``threadpool_limits``
+    begun or ended since it was set (threadpoolctl's controlling thread of OpenBLAS
+    unchanged).  Told by value alone, a user's limit of the division's value was lifted
+    inside their own block, and one that ended restoring it was overwritten."""
+    return blas_threads() == _STATE['limit'] and _controlling_thread() is _STATE['owner']
+
+
+def _controlling_thread():
+    """The thread threadpoolctl (3.6 and later) lets set OpenBLAS's limits -- the one whose
+    ``threadpool_limits`` is in force -- if it lives, else None (None too for versions
+    before the gate)."""
+    shared = getattr(_openblas_controller(), '_SHARED_STATE', None)
+    thread = getattr(shared, 'controlling_thread', None)
+    return thread if thread is not None and thread.is_alive() else None
+
+
+@functools.lru_cache(maxsize=None)
+def _openblas_controller():
+    try:
+        from threadpoolctl import OpenBLASController
+    except ImportError:                      # versions before the controllers' classes
+        return None
+    return OpenBLASController
 
 
 def _set_threads(limit, each=None):
@@ -111,12 +142,16 @@ def _set_threads(limit, each=None):
 @functools.lru_cache(maxsize=None)
 def _blas_libraries():
     """The loaded BLAS libraries' controllers, found once: NumPy's and SciPy's, both loaded
-    first (a library loaded later would be neither counted nor divided)."""
+    first (a library loaded later would be neither counted nor divided).  Not an OpenBLAS
+    on OpenMP threads: its limits are per thread, so a process-wide division cannot be
+    set or lifted from one thread (two overlapping runs left a thread on its division for
+    good); it is left undivided."""
     from threadpoolctl import ThreadpoolController
     for module in ('numpy', 'scipy.linalg'):
         importlib.import_module(module)
     return tuple(library for library in ThreadpoolController().lib_controllers
-                 if library.user_api == 'blas')
+                 if library.user_api == 'blas'
+                 and getattr(library, 'threading_layer', None) != 'openmp')
 
 
 def _after_fork_in_child():
@@ -125,10 +160,10 @@ def _after_fork_in_child():
     and the BLAS threads the parent's runs found (the child inherits the division, which
     no run of its would lift)."""
     _STATE['lock'] = threading.Lock()
-    if DIVIDING['runs'] and _STATE['limit'] is not None and blas_threads() == _STATE['limit']:
+    if DIVIDING['runs'] and _STATE['limit'] is not None and _ours():
         _set_threads(None, _STATE['originals'])
     DIVIDING['runs'] = 0
-    _STATE['originals'] = _STATE['limit'] = None
+    _STATE['originals'] = _STATE['limit'] = _STATE['owner'] = None
 
 
 if hasattr(os, 'register_at_fork'):

@@ -308,9 +308,14 @@ def _on_threads(run_chunk, spans, threads, buffers):
             failed.set()
             raise
     with divided_among(threads):
-        futures = [_pool().submit(share, i) for i in range(1, threads)]
+        futures = []
         try:
+            for i in range(1, threads):      # in the try: an interruption stops those started
+                futures.append(_pool().submit(share, i))
             share(0)
+        except BaseException:
+            failed.set()
+            raise
         finally:
             if failed.is_set():
                 for future in futures:
