@@ -211,3 +211,13 @@ def test_a_child_forked_inside_a_division_leaves_the_block_with_no_run():
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         assert DIVIDING['runs'] == 0 and blas_threads() == 2
+
+
+def test_every_library_with_threadpoolctls_gate_has_the_setter_that_bypasses_it():
+    """The division sets limits through a controller's ``_real_set_num_threads`` (private
+    to threadpoolctl): were it renamed, the gated setter would be used again, silently,
+    and the division from a second thread lost; this says so instead."""
+    from computations.schedulers.blas_threads import _blas_libraries
+    gated = [library for library in _blas_libraries()
+             if hasattr(type(library), '_SHARED_STATE')]
+    assert all(callable(getattr(library, '_real_set_num_threads', None)) for library in gated)
