@@ -113,11 +113,11 @@ def _ours():
 
 def _controlling_thread():
     """The thread threadpoolctl (3.6 and later) lets set OpenBLAS's limits -- the one whose
-    ``threadpool_limits`` is in force -- if it lives, else None (None too for versions
-    before the gate)."""
+    ``threadpool_limits`` is in force -- or None (None too for versions before the gate).
+    Alive or not: a thread that set a limit and ended during a run changed nothing, and
+    the run's end still lifts the division."""
     shared = getattr(_openblas_controller(), '_SHARED_STATE', None)
-    thread = getattr(shared, 'controlling_thread', None)
-    return thread if thread is not None and thread.is_alive() else None
+    return getattr(shared, 'controlling_thread', None)
 
 
 @functools.lru_cache(maxsize=None)

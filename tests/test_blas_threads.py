@@ -221,3 +221,25 @@ def test_every_library_with_threadpoolctls_gate_has_the_setter_that_bypasses_it(
     gated = [library for library in _blas_libraries()
              if hasattr(type(library), '_SHARED_STATE')]
     assert all(callable(getattr(library, '_real_set_num_threads', None)) for library in gated)
+
+
+def test_a_run_lifts_its_division_when_the_thread_in_control_ended_meanwhile(workers):
+    """threadpoolctl's controlling thread (one that set a limit without leaving a block)
+    ending during a run changes no limit: the run's end still lifts its division (it
+    took the dead thread for someone else's limit, and left the process divided)."""
+    limited, finish = threading.Event(), threading.Event()
+
+    def control():
+        threadpool_limits(4, user_api='blas')      # no change, but control kept
+        limited.set()
+        finish.wait(30)
+    thread = threading.Thread(target=control)
+    thread.start()
+    assert limited.wait(30)
+    run = divided_among(2)
+    run.__enter__()
+    assert blas_threads() == 2
+    finish.set()
+    thread.join(30)                                # the thread in control ended
+    run.__exit__(None, None, None)
+    assert blas_threads() == 4
