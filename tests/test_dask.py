@@ -521,3 +521,40 @@ def test_a_thread_pool_run_divides_the_blas_threads(monkeypatch):
     entered.clear()
     f(*args, scheduler='sync')
     assert not entered
+
+
+def test_threaded_batches_inside_dask_thread_pool_tasks_restore_the_blas_threads(monkeypatch):
+    """Dask's thread pool running tasks that each call a batch whose chunks run on threads
+    (order 32): the divisions of the BLAS threads overlap in several threads, ending in any
+    order; the results are NumPy's, and the BLAS threads are what they were after (a
+    division ended in another thread than the first left them on one for good)."""
+    import dask
+    from threadpoolctl import threadpool_limits
+    from computations.schedulers import stacked
+    from computations.schedulers.blas_threads import DIVIDING, blas_threads
+    monkeypatch.setattr(stacked, 'CHUNK_BYTES', 1)
+    monkeypatch.setattr(stacked, 'MIN_CHUNK', 16)                 # 4 chunks a batch
+    n = sympy.Symbol('n')
+    T, B = sympy.MatrixSymbol('T', n, n), sympy.MatrixSymbol('B', n, 2)
+    f = computations.function([T, B], [T.I * B], [sympy.Q.lower_triangular(T)])
+    rng = np.random.default_rng()
+    batches = [(np.tril(rng.standard_normal((64, 32, 32))) / 32 + 3 * np.eye(32),
+                rng.standard_normal((64, 32, 2))) for _ in range(6)]
+    ran, inside = [], []
+    original = stacked._on_threads
+
+    def spy(run_chunk, spans, threads, buffers):
+        ran.append(threads)
+
+        def recording(*args):
+            inside.append(blas_threads())
+            return run_chunk(*args)
+        return original(recording, spans, threads, buffers)
+    monkeypatch.setattr(stacked, '_on_threads', spy)
+    with threadpool_limits(2, user_api='blas'):
+        results = dask.compute(*[dask.delayed(lambda t, b: f(t, b)[0])(t, b) for t, b in batches],
+                               scheduler='threads', num_workers=3)
+        assert blas_threads() == 2 and DIVIDING['runs'] == 0
+    assert ran and set(ran) == {2} and set(inside) == {1}     # divided from the pool's threads
+    for (t, b), got in zip(batches, results):
+        np.testing.assert_allclose(got, np.linalg.solve(t, b), rtol=1e-10)
