@@ -17,9 +17,13 @@ expression being planned is skipped (distributing undoes factoring:
 (:data:`MAX_REWRITES`, :data:`MAX_REWRITE_DEPTH`).
 
 >>> from sympy import MatrixSymbol
+>>> from computations.matrices.compiler.properties import Properties
+>>> from computations.matrices.compiler.search import Planner
 >>> A, x, y = MatrixSymbol('A', 3, 3), MatrixSymbol('x', 3, 1), MatrixSymbol('y', 3, 1)
->>> _factored_out([A*x, A*y], [(1, [A, x]), (1, [A, y])], 0, 1, (0, 1))
-A*(x + y)
+>>> planner = Planner(Properties(), [A, x, y])
+>>> _ = planner.plan_outputs([A*x + A*y])             # one product: A*(x + y)
+>>> sorted(str(op) for op in planner.committed)
+['A*x + A*y = GEMV(1, A, x + y)', 'x + y = AXPY(1, x, y)']
 """
 from sympy import Identity, MatAdd
 
