@@ -499,17 +499,8 @@ def test_chunks_on_threads_give_one_threads_results_and_name_a_failing_problem(s
     from computations.front_door.batches import THREADED_MIN_ORDER
     from computations.schedulers.batch_last import BATCH_LAST_MAX
     from computations.schedulers.stacked_linalg import SUBSTITUTION_MAX, SUBSTITUTION_MIN_WORK
-    ran, divided = [], []
-    original = stacked._on_threads
-
-    def spy(run_chunk, spans, threads, buffers):
-        ran.append(threads)
-
-        def recording(*args):
-            divided.append(blas_threads())
-            return run_chunk(*args)
-        return original(recording, spans, threads, buffers)
-    monkeypatch.setattr(stacked, '_on_threads', spy)
+    from chunk_threads import watch_chunk_threads
+    ran, divided = watch_chunk_threads(monkeypatch)
     monkeypatch.setattr(stacked, 'CORES', 4)                # four threads on any machine
     T = MatrixSymbol('T', n, n)
     f = computations.function([T, B], [T.I * B], [Q.lower_triangular(T)])

@@ -540,17 +540,8 @@ def test_threaded_batches_inside_dask_thread_pool_tasks_restore_the_blas_threads
     rng = np.random.default_rng()
     batches = [(np.tril(rng.standard_normal((64, 32, 32))) / 32 + 3 * np.eye(32),
                 rng.standard_normal((64, 32, 2))) for _ in range(6)]
-    ran, inside = [], []
-    original = stacked._on_threads
-
-    def spy(run_chunk, spans, threads, buffers):
-        ran.append(threads)
-
-        def recording(*args):
-            inside.append(blas_threads())
-            return run_chunk(*args)
-        return original(recording, spans, threads, buffers)
-    monkeypatch.setattr(stacked, '_on_threads', spy)
+    from chunk_threads import watch_chunk_threads
+    ran, inside = watch_chunk_threads(monkeypatch)
     with threadpool_limits(2, user_api='blas'):
         results = dask.compute(*[dask.delayed(lambda t, b: f(t, b)[0])(t, b) for t, b in batches],
                                scheduler='threads', num_workers=3)
