@@ -41,6 +41,7 @@ from computations.matrices.transforms.blocking import BlockOp
 from computations.schedulers.released import released
 
 __all__ = ['lower', 'call_kernel', 'call_lines', 'Arrays', 'Source', 'reads_whole',
+           'takes_c_order',
            'stored_whole', 'routine',
            'diagonal_scale', 'diagonal_root_scale', 'add_to_diagonal', 'KERNELS',
            'check_info', 'failure', 'check_diagonal', 'symmetrize', 'zero_upper', 'zero_lower',
@@ -484,17 +485,22 @@ class Arrays:
     read only the triangle the routine wrote (their other one is not
     cleared; without that knowledge every stale triangle is).  An argument the
     routine writes while it runs (``scratch``) is passed as a copy, so a
-    runner may run readers of one value at once (Dask's threads).
+    runner may run readers of one value at once (Dask's threads).  A C-ordered
+    array given for a ``transposable`` argument is passed as its transpose, with
+    the spec's flags flipped: the same entries, no copy.
     """
 
     def __init__(self, op, args, overwrite, one_triangle=frozenset()):
         self.op, self.args, self.overwrite, self.one_triangle = op, args, overwrite, one_triangle
-        self.outputs, self.info = {}, 0
+        self.outputs, self.info, self.transposed = {}, 0, set()
 
     def arg(self, name):
         value = self.args[name]
         if name in self.op.call.scratch and value is not None:
             return value.copy()     # the routine writes it while it runs: others may read it
+        if name in self.op.call.transposable and _c_ordered(value):
+            self.transposed.add(name)
+            return value.T
         return value
 
     def target(self, o, name, always):
@@ -518,6 +524,11 @@ class Arrays:
     def call(self, positional, keywords, flags, returns, owned):
         arrays = [a for a in [*positional, *keywords.values()]
                   if isinstance(a, np.ndarray) and a.dtype.kind == 'f']
+        if self.transposed:
+            flags = dict(flags)
+            for name in self.transposed:
+                for flag in self.op.call.transposable[name]:
+                    flags[flag] = flags.get(flag, 0) ^ 1
         # without the GIL where the routine is long: others may run meanwhile (Dask)
         result = released(routine(self.op, *arrays))(*positional, **keywords, **flags)
         result = result if len(returns) > 1 else (result,)
@@ -545,6 +556,30 @@ class Arrays:
 
     def result(self):
         return tuple(self.outputs[o] for o in range(len(self.op.outputs)))
+
+
+def takes_c_order(op, position):
+    """Whether ``op``'s kernel takes a C-ordered array for its input at ``position`` without
+    copying it (a ``transposable`` argument of its call spec).
+
+    >>> import sympy
+    >>> from computations.matrices import GEMM, POTRF
+    >>> A, C = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('C', 2, 2)
+    >>> takes_c_order(GEMM(1, A, A, 1, C), 0), takes_c_order(GEMM(1, A, A, 1, C), 2)
+    (True, False)
+    >>> takes_c_order(POTRF(A), 0)
+    False
+    """
+    spec = getattr(op, 'call', None)
+    return spec is not None and bool(spec.transposable) and \
+        op.input_arguments[position] in spec.transposable
+
+
+def _c_ordered(value):
+    """Whether ``value`` is a C-ordered matrix that is not also Fortran-ordered (a row or a
+    column is both)."""
+    return isinstance(value, np.ndarray) and value.ndim == 2 and \
+        value.flags.c_contiguous and not value.flags.f_contiguous
 
 
 class Source:

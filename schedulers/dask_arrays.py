@@ -74,6 +74,7 @@ from computations.matrices import dtypes
 from computations.matrices.transforms.blocking import Assemble, Split, partition
 from computations.sizes import Binding
 
+from .calls import takes_c_order
 from .dask_graph import INSTALL, _task_spec, run_arguments, run_tasks, runs
 from .execute import MASKED, bind_dimensions, column_vector, constant_values, prepare_inputs
 
@@ -322,9 +323,10 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
     chunk = {}                                 # an input's block -> the key of its chunk
     graph = {}
 
-    def argument(var):
+    def argument(var, reader, position):
         if var in chunk:                       # an input's chunk, as the program's dtype
-            return Task(None, _block, TaskRef(chunk[var]), dtype)
+            return Task(None, _block, TaskRef(chunk[var]), dtype,
+                        takes_c_order(reader, position))
         if var in values and isinstance(values[var], float):
             return values[var]
         if var not in keys.keys:               # not made by an operation: read whole
@@ -485,11 +487,24 @@ def _piece(x, r0, r1, c0, c1):
     return np.array(x[r0:r1, c0:c1], order='F')
 
 
-def _block(x, dtype):
-    """An input's chunk as the kernels take it: a 2-D Fortran-ordered array of ``dtype``
-    (the chunk itself when it already is one)."""
+def _block(x, dtype, c_order=False):
+    """An input's chunk as the kernels take it: a 2-D Fortran-ordered array of ``dtype``,
+    or a C-ordered one when ``c_order`` (for a kernel that reads it as its transpose,
+    :func:`~.calls.takes_c_order`); the chunk itself when it already is one.
+
+    A chunk of a dask array is usually C-ordered: a copy for every read cost the Kalman
+    update at n = 6000 on two workers 324 transposing copies of 2.7 ms each, 8% of its
+    compute time.
+
+    >>> c = np.ones((3, 2))
+    >>> _block(c, np.float64).flags.f_contiguous, _block(c, np.float64, True) is c
+    (True, True)
+    """
     x = np.asarray(x)
-    return np.asarray(x.reshape(-1, 1) if x.ndim == 1 else x, dtype=dtype, order='F')
+    x = x.reshape(-1, 1) if x.ndim == 1 else x
+    if c_order and x.dtype == dtype and x.flags.c_contiguous:
+        return x
+    return np.asarray(x, dtype=dtype, order='F')
 
 
 def _window(dtype, bounds, width, *chunks):

@@ -152,7 +152,8 @@ def to_dask(computation, values, outputs=None, dims=None, dtype=None, token=None
             for var, bounds in op.pieces:
                 graph[key(var)] = DataNode(key(var), block_copy(values[op.X], *bounds))
     for run in runs([op for op in ops if op not in cut], wanted):
-        graph.update(run_tasks(run, run_arguments(run, lambda v: TaskRef(key(v))), key, joint))
+        graph.update(run_tasks(run, run_arguments(run, lambda v, op, i: TaskRef(key(v))), key,
+                               joint))
     return graph, [key(var) for var in wanted]
 
 
@@ -203,9 +204,9 @@ def run_tasks(run, args, key, joint):
 
 
 def run_arguments(run, argument):
-    """Each operation's task arguments in a run, ``argument(var)`` of each input but the
-    one the run passes on."""
-    return [[argument(v) for i, v in enumerate(op.inputs) if i != position]
+    """Each operation's task arguments in a run, ``argument(var, op, i)`` of each input
+    ``var`` (``op``'s ``i``-th) but the one the run passes on."""
+    return [[argument(v, op, i) for i, v in enumerate(op.inputs) if i != position]
             for op, position in run]
 
 

@@ -68,6 +68,54 @@ def test_the_spec_fits_the_operation(cls, data):
     assert set(spec.flag_values(op).values()) <= {0, 1}
 
 
+TRANSPOSABLE = [cls for cls in ROUTINES if cls.call.transposable]
+
+
+def test_the_level_3_products_take_c_ordered_operands():
+    assert {'GEMM', 'SYMM', 'SYRK', 'GEMV', 'TRMM', 'TRSM'} <= {c.__name__ for c in TRANSPOSABLE}
+
+
+@pytest.mark.parametrize('cls', TRANSPOSABLE, ids=[cls.__name__ for cls in TRANSPOSABLE])
+@given(data=st.data(), dtype=st.sampled_from([np.float64, np.float32]))
+@settings(max_examples=15, deadline=None)
+def test_a_c_ordered_operand_is_passed_as_its_transpose(cls, data, dtype):
+    """A C-ordered array for a ``transposable`` argument gives NumPy's result, reaches the
+    routine Fortran-ordered (f2py copies nothing) and is left as it was."""
+    from computations.schedulers import calls
+    op, values = data.draw(op_case(cls))
+    prepared = prepare_inputs(op.inputs, cast(values, op.inputs, dtype))
+    given_ = [np.array(prepared[v], order='F', copy=True) if isinstance(prepared[v], np.ndarray)
+              else prepared[v] for v in op.inputs]
+    c_ordered = {i for i, name in enumerate(op.input_arguments)
+                 if name in op.call.transposable and given_[i].shape[0] > 1
+                 and given_[i].shape[1] > 1}
+    for i in c_ordered:
+        given_[i] = np.ascontiguousarray(given_[i])
+    before = [np.copy(x) if isinstance(x, np.ndarray) else x for x in given_]
+    seen, routine = [], calls.routine
+
+    def recording(op_, *arrays):
+        wrapper = routine(op_, *arrays)
+
+        def call(*args, **kwargs):
+            seen.extend(a for a in (*args, *kwargs.values())
+                        if isinstance(a, np.ndarray) and a.ndim == 2)
+            return wrapper(*args, **kwargs)
+        return call
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(calls, 'routine', recording)
+        got = run(op, given_, set())
+    assert_matches_numpy(op, got, values, dtype)
+    assert all(a.flags.f_contiguous for a in seen)
+    for i in c_ordered:
+        assert given_[i].flags.c_contiguous and np.array_equal(given_[i], before[i])
+
+
+def test_a_call_spec_refuses_a_transposable_argument_it_writes():
+    with pytest.raises(ValueError, match="transposable argument 'C'"):
+        Call(('A', 'C'), (0,), overwrite={'C': 'overwrite_c'}, transposable={'C': ('trans',)})
+
+
 def _program(op, donate):
     """The token program running ``op`` alone (COPY: into a second buffer)."""
     if op.output_is_input:

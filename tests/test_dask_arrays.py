@@ -362,6 +362,26 @@ def test_local_schedulers_and_inputs_never_modified(scheduler, chunks):
         assert np.array_equal(a, b)
 
 
+def test_c_ordered_chunks_reach_the_products_uncopied(monkeypatch):
+    """A dask array's chunks are C-ordered: a product's operand reads its chunk as it is
+    (the kernel passes its transpose), and only other reads copy it into Fortran order."""
+    from computations.schedulers import dask_arrays
+    f, problem = problem_function('kalman')
+    args = random_inputs(problem, {'n': 10, 'k': 6})
+    given = [da.from_array(a, chunks=4).map_blocks(np.ascontiguousarray) for a in args]
+    reads, block = [], dask_arrays._block
+
+    def counted(x, dtype, c_order=False):
+        made = block(x, dtype, c_order)
+        reads.append((c_order, made is x, x.flags.c_contiguous and not x.flags.f_contiguous))
+        return made
+    monkeypatch.setattr(dask_arrays, '_block', counted)
+    same(dask.compute(*f(*given), scheduler='sync'), f(*args))
+    uncopied = [r for r in reads if r[0] and r[2]]
+    assert len(uncopied) > len(reads) / 2 and all(r[1] for r in uncopied)
+    assert not any(r[1] for r in reads if not r[0] and r[2])
+
+
 def test_local_cluster_and_a_failing_block():
     f, problem = problem_function('kalman')
     args = random_inputs(problem, {'n': 12, 'k': 6})

@@ -85,7 +85,8 @@ class GEMM(MatrixComputation):
     overwrites = {0: 'C'}
     routine = 'gemm'
     call = Call(arguments, (0,), flags={'trans_a': 'trans_a', 'trans_b': 'trans_b'},
-                overwrite={'C': 'overwrite_c'}, optional={'C': 'beta'})
+                overwrite={'C': 'overwrite_c'}, optional={'C': 'beta'},
+                transposable={'A': ('trans_a',), 'B': ('trans_b',)})
 
     def __init__(self, alpha, A, B, beta=0, C=None, trans_a=False, trans_b=False):
         name = type(self).__name__
@@ -122,7 +123,7 @@ class SYMM(MatrixComputation):
     requires = {'A': Q.symmetric}
     routine = 'symm'
     call = Call(arguments, (0,), flags={'side': ('side', 'R')}, overwrite={'C': 'overwrite_c'},
-                optional={'C': 'beta'})
+                optional={'C': 'beta'}, transposable={'A': ('lower',)})
     rate = SidedRate(
         ShapeRate((60, 125, 500, 1000, 2000), (16, 64, 250, 1000, 2000), (
             (0.86, 1.00, 1.00, 1.00, 1.00),
@@ -184,7 +185,8 @@ class SYRK(MatrixComputation):
     #: The lower triangle is written (and C's read), then mirrored unless every reader
     #: reads only that triangle (POSV, POTRF).
     call = Call(arguments, (0,), flags={'trans': 'trans', 'lower': 1},
-                overwrite={'C': 'overwrite_c'}, optional={'C': 'beta'})
+                overwrite={'C': 'overwrite_c'}, optional={'C': 'beta'},
+                transposable={'A': ('trans',)})
 
     @property
     def triangles(self):
@@ -226,7 +228,7 @@ class GEMV(MatrixComputation):
     overwrites = {0: 'y'}
     routine = 'gemv'
     call = Call(arguments, (0,), flags={'trans': 'trans'}, overwrite={'y': 'overwrite_y'},
-                optional={'y': 'beta'}, vectors=('x', 'y'))
+                optional={'y': 'beta'}, vectors=('x', 'y'), transposable={'A': ('trans',)})
 
     def __init__(self, alpha, A, x, beta=0, y=None, trans=False):
         name = type(self).__name__
@@ -353,7 +355,7 @@ class _TriangularProduct(_Triangular):
     overwrites = {0: 'B'}
     call = Call(arguments, (0,), flags={'side': ('side', 'R'), 'lower': 'lower',
                                         'trans_a': 'trans_a', 'diag': 'unit_diagonal'},
-                overwrite={'B': 'overwrite_b'})
+                overwrite={'B': 'overwrite_b'}, transposable={'A': ('trans_a', 'lower')})
 
     def __init__(self, alpha, A, B, side='L', lower=True, trans_a=False, unit_diagonal=False):
         name = type(self).__name__

@@ -230,7 +230,15 @@ class Call:
         arguments the routine writes while it runs and restores before it
         returns, although the wrapper declares them read-only (OpenBLAS's
         GETRS its pivots): a runner that may run another reader of them at
-        the same time (a Dask worker's threads) passes a private copy.
+        the same time (a Dask worker's threads) passes a private copy;
+    ``transposable``
+        ``{argument: flags}``: a read-only matrix argument for which a C-ordered
+        array may be passed as its transpose (Fortran-ordered, no copy) with these
+        flags flipped, reading the same entries as the same matrix: GEMM's A with
+        ``trans_a``, a triangular A with ``trans_a`` and ``lower``, a symmetric A
+        with ``lower``.  A runner holding C-ordered arrays (a dask array's chunks)
+        passes them so instead of copying each (f2py copies any array that is not
+        Fortran-ordered, on every call).
 
     Outputs listed in the op's ``symmetric_outputs`` are completed from the
     triangle the ``lower`` flag names.  Flags of a constant source are always
@@ -255,13 +263,21 @@ class Call:
     diagonal: str = None
     workspace: MappingProxyType = dataclasses.field(default_factory=dict)
     scratch: tuple = ()
+    transposable: MappingProxyType = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         for name in ('flags', 'keywords', 'overwrite', 'optional', 'workspace'):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+        object.__setattr__(self, 'transposable', _frozen(
+            {name: tuple(flags) for name, flags in self.transposable.items()}))
         for name in ('arguments', 'returns', 'vectors', 'clears', 'inherits', 'elementwise',
                      'scratch'):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        for name in self.transposable:    # read-only, by position, a matrix
+            if name not in self.arguments or name in self.overwrite or \
+                    name in self.vectors or name in self.scratch:
+                raise ValueError(f'Call: transposable argument {name!r} must be a read-only '
+                                 f'matrix argument passed by position')
 
     def flag_values(self, op):
         """``{keyword: 0 or 1}``: the flags of this call for ``op``.
