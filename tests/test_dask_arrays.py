@@ -26,6 +26,9 @@ from computations.matrices.examples.problems import PROBLEMS, random_inputs
 from computations.matrices.transforms.blocking import BlockOp
 from computations.schedulers.dask_arrays import DaskArgumentError, RechunkWarning
 from computations.testing import relative_error
+from expressions import problems
+from hypothesis import given, settings, strategies as st
+from test_function_random import check_results
 from test_dask import killing_a_worker_mid_run, local_cluster
 
 n, k = Symbol('n'), Symbol('k')
@@ -105,6 +108,35 @@ def test_random_expressions_with_constants_scalars_and_unblocked_operations():
     out = f(da.from_array(a, chunks=3), da.from_array(b, chunks=3))
     assert out[1].shape == () and out[0].chunks == ((3, 3, 1), (3, 3, 1))
     same(dask.compute(*out, scheduler='sync'), f(a, b))
+
+
+def _as_chunks(a, chunk, layout):
+    """``a`` as a dask array in chunks of ``chunk`` of one memory layout: views of ``a``,
+    C-ordered copies (what ``da.random``, zarr or HDF5 give) or Fortran-ordered ones."""
+    x = da.from_array(a, chunks=chunk)
+    if layout == 'views':
+        return x
+    return x.map_blocks(np.ascontiguousarray if layout == 'C' else np.asfortranarray,
+                        dtype=a.dtype)
+
+
+@given(problem=problems(), chunk=st.integers(1, 4), layout=st.sampled_from(['views', 'C', 'F']),
+       mixed=st.booleans(), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=30, deadline=None)
+def test_random_problems_on_dask_arrays_equal_numpy(problem, chunk, layout, mixed, seed):
+    """Any problem, on dask arrays in chunks of any size and memory layout (some inputs
+    left NumPy when ``mixed``), gives NumPy's results; the caller's arrays are left as
+    they were."""
+    values = problem.data(np.random.default_rng(seed))
+    f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
+    before = [np.copy(v) for v in values]
+    given_ = [_as_chunks(v, chunk, layout) if isinstance(v, np.ndarray) and not (mixed and i % 2)
+              else v for i, v in enumerate(values)]
+    results = dask.compute(*f(*given_), scheduler='sync')
+    check_results(problem, tuple(np.asarray(r).reshape(problem.shape(e))
+                                 for r, e in zip(results, problem.outputs)), values)
+    for v, b in zip(values, before):
+        np.testing.assert_array_equal(v, b)
 
 
 def test_float32_stays_float32_and_a_vector_may_be_1d():
