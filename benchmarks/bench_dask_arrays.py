@@ -38,7 +38,9 @@ they would for a user who goes on with them; none is gathered to the client):
 Before timing, at a small size (``n = 3 chunks``), every contestant's results
 are checked against NumPy's (``kalman_numpy``, relative error <= 1e-8).
 Then, per size, the calls are timed with alternating repetitions
-(``_harness.round_robin``; medians).  During each call a background thread
+(``_harness.round_robin``; medians; ``paired`` is the median over rounds of
+a contestant's time over careful's in the same round, which a drift of this
+shared machine moves less).  During each call a background thread
 samples, every ``--interval`` seconds, the resident set size (RSS) of each
 worker process (``client.run``) and of the client process; the table gives
 the median over the repetitions of each process's peak, and, for the client,
@@ -213,26 +215,37 @@ def mb(x):
 
 
 def table(results, limit, workers):
-    print('| n | k | contestant | median s | vs careful | peak RSS per worker (MB) '
+    print('| n | k | contestant | median s | vs careful | paired | peak RSS per worker (MB) '
           '| client peak growth (MB) | graph s | total / limit |')
-    print('|---|---|---|---:|---:|---|---:|---:|---:|')
+    print('|---|---|---|---:|---:|---:|---|---:|---:|---:|')
     for (n, k), records in results.items():
         careful = records['dask careful']
         base = statistics.median(careful['seconds']) if careful.get('seconds') else None
         ratio = f'{working_set(n, k) / limit:.1f}x'
         for name, record in records.items():
             if 'failed' in record or not record['seconds']:
-                print(f"| {n} | {k} | {name} | failed | | {record.get('failed', '')} | | | "
+                print(f"| {n} | {k} | {name} | failed | | | {record.get('failed', '')} | | | "
                       f'{ratio} |')
                 continue
             seconds = statistics.median(record['seconds'])
             peaks = [statistics.median(p[i] for p in record['workers'] if len(p) > i)
                      for i in range(workers)]
             vs = f'{seconds / base:.2f}x' if base else ''
-            print(f"| {n} | {k} | {name} | {seconds:.2f} | {vs} | "
+            paired = f"{paired_ratio(record['seconds'], careful['seconds']):.2f}x" if base else ''
+            print(f"| {n} | {k} | {name} | {seconds:.2f} | {vs} | {paired} | "
                   f"{' / '.join(mb(p) for p in peaks)} | "
                   f"{mb(statistics.median(record['client']))} | "
                   f"{statistics.median(record['graph']):.2f} | {ratio} |")
+
+
+def paired_ratio(seconds, careful):
+    """The median over rounds of a contestant's time over careful's in the same round: the
+    contestants alternate, so a drift of this shared machine falls on both of a pair.
+
+    >>> paired_ratio([7.0, 8.0, 30.0], [10.0, 10.0, 40.0])
+    0.75
+    """
+    return statistics.median(a / b for a, b in zip(seconds, careful))
 
 
 def parse_bytes(text):
