@@ -79,8 +79,10 @@ def test_the_level_3_products_take_c_ordered_operands():
 @given(data=st.data(), dtype=st.sampled_from([np.float64, np.float32]))
 @settings(max_examples=15, deadline=None)
 def test_a_c_ordered_operand_is_passed_as_its_transpose(cls, data, dtype):
-    """A C-ordered array for a ``transposable`` argument gives NumPy's result, reaches the
-    routine Fortran-ordered (f2py copies nothing) and is left as it was."""
+    """A C-ordered array for a ``transposable`` argument gives NumPy's result, reading the
+    entries it read Fortran-ordered (NaN in the others: a triangle the routine does not
+    read, a unit diagonal), reaches the routine Fortran-ordered (f2py copies nothing) and
+    is left as it was."""
     from computations.schedulers import calls
     op, values = data.draw(op_case(cls))
     prepared = prepare_inputs(op.inputs, cast(values, op.inputs, dtype))
@@ -89,7 +91,8 @@ def test_a_c_ordered_operand_is_passed_as_its_transpose(cls, data, dtype):
     c_ordered = {i for i, name in enumerate(op.input_arguments)
                  if name in op.call.transposable and given_[i].shape[0] > 1
                  and given_[i].shape[1] > 1}
-    for i in c_ordered:
+    for i in c_ordered:                   # NaN where the routine must not read
+        given_[i][_unread(op, op.input_arguments[i], given_[i].shape)] = np.nan
         given_[i] = np.ascontiguousarray(given_[i])
     before = [np.copy(x) if isinstance(x, np.ndarray) else x for x in given_]
     seen, routine = [], calls.routine
@@ -108,7 +111,24 @@ def test_a_c_ordered_operand_is_passed_as_its_transpose(cls, data, dtype):
     assert_matches_numpy(op, got, values, dtype)
     assert all(a.flags.f_contiguous for a in seen)
     for i in c_ordered:
-        assert given_[i].flags.c_contiguous and np.array_equal(given_[i], before[i])
+        assert given_[i].flags.c_contiguous
+        assert np.array_equal(given_[i], before[i], equal_nan=True)
+
+
+def _unread(op, name, shape):
+    """Where routine ``op`` reads nothing of its argument ``name`` (of ``shape``): the
+    other triangle of a triangular or symmetric argument (a symmetric one's read triangle
+    is the ``lower`` flag's), and a unit diagonal."""
+    triangle = op.triangles.get(name)
+    if triangle is None and op.requires.get(name) == sympy.Q.symmetric:
+        triangle = op.call.written(op)
+    rows, columns = np.indices(shape)
+    unread = np.zeros(shape, dtype=bool)
+    if triangle in ('lower', 'upper'):
+        unread = rows < columns if triangle == 'lower' else rows > columns
+        if getattr(op, 'unit_diagonal', False):
+            unread |= rows == columns
+    return unread
 
 
 def test_a_call_spec_refuses_a_transposable_argument_it_writes():
