@@ -70,8 +70,8 @@ from sympy import MatrixExpr
 from computations import ComputationsError, Identity
 from computations.inplace import is_constant
 from computations.inplace.tokens import token_name
-from computations.matrices import dtypes
-from computations.matrices.transforms.blocking import Assemble, Split, partition
+from computations.matrices import TRANSPOSE, dtypes
+from computations.matrices.transforms.blocking import Assemble, BlockOp, Split, partition
 from computations.sizes import Binding
 
 from .calls import takes_c_order
@@ -353,7 +353,10 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
                     graph[keys(var)] = _whole(Task, TaskRef, keys(var), x, dtype, bounds)
             continue
         run_ops.append(op)
-    kept = [*results, *(block for op in assembled.values() for block in op.inputs)]
+    result_blocks = {block for op in assembled.values() for block in op.inputs}
+    viewed = _viewed_transposes(run_ops, result_blocks)
+    run_ops = [op for op in run_ops if op.outputs[0] not in viewed]
+    kept = [*results, *result_blocks, *(op.inputs[0] for op in viewed.values())]
     for run in runs(run_ops, kept):
         graph.update(run_tasks(run, run_arguments(run, argument), keys, _joint(keys)))
     inputs = [value for value in values.values() if hasattr(value, 'dask')]
@@ -386,6 +389,9 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
             else:
                 layer = {(name, i, j): _result_block((name, i, j), blocks[i, j], chunk, keys,
                                                      dtype, Task, TaskRef, Alias)
+                         if blocks[i, j] not in viewed else
+                         Task((name, i, j), np.transpose,
+                              argument(viewed[blocks[i, j]].inputs[0], viewed[blocks[i, j]], 0))
                          for i in range(blocks.shape[0]) for j in range(blocks.shape[1])}
                 bounds = (blocks.rows, blocks.cols)
             chunks = tuple(tuple(np.diff(b).tolist()) for b in bounds)
@@ -397,6 +403,27 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
         made[var] = da.Array(hlg, name, chunks, dtype=dtype)
         arrays.append(made[var])
     return tuple(arrays)
+
+
+def _viewed_transposes(ops, result_blocks):
+    """``{block: op}``: the blocks of results that an operation of ``ops`` makes by
+    transposing another block and that no operation reads (the blocks above the diagonal
+    of a symmetric result, which a SYRK computes below it).  Such a block is the other's
+    transpose, a view: no task copies it, and no worker holds it twice -- the Kalman
+    update's covariance at n = 8000 on 1000 x 1000 blocks had 28 of its 64 blocks so,
+    224 MB.
+
+    >>> import sympy
+    >>> from computations.matrices import TRANSPOSE
+    >>> A, B = sympy.MatrixSymbol('A', 2, 2), sympy.MatrixSymbol('B', 2, 2)
+    >>> op = TRANSPOSE(A)
+    >>> _viewed_transposes([op], {A.T}) == {A.T: op}, _viewed_transposes([op], {B})
+    (True, {})
+    """
+    read = {var for op in ops for var in op.inputs}
+    return {op.outputs[0]: op for op in ops
+            if isinstance(op.op if isinstance(op, BlockOp) else op, TRANSPOSE)
+            and op.outputs[0] in result_blocks and op.outputs[0] not in read}
 
 
 def _joint(keys):

@@ -414,6 +414,23 @@ def test_c_ordered_chunks_reach_the_products_uncopied(monkeypatch):
     assert not any(r[1] for r in reads if not r[0] and r[2])
 
 
+def test_the_blocks_above_a_symmetric_results_diagonal_are_views_of_those_below():
+    """The covariance's blocks above the diagonal are the transposes of those below: views,
+    not copies, and equal to NumPy's."""
+    f, problem = problem_function('kalman')
+    args = random_inputs(problem, {'n': 10, 'k': 6})
+    _, covariance = dask.persist(*f(*chunked(args, 4)), scheduler='sync')
+    graph = dict(covariance.__dask_graph__())
+
+    def chunk(i, j):                           # a persisted chunk, as the worker holds it
+        value = graph[(covariance.name, i, j)]
+        return getattr(value, 'value', value)
+    for i, j in itertools.combinations(range(covariance.numblocks[0]), 2):
+        upper, lower = chunk(i, j), chunk(j, i)
+        assert np.shares_memory(upper, lower) and np.array_equal(upper, lower.T)
+    same([covariance.compute()], [f(*args)[1]])
+
+
 def test_local_cluster_and_a_failing_block():
     f, problem = problem_function('kalman')
     args = random_inputs(problem, {'n': 12, 'k': 6})
