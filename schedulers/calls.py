@@ -41,8 +41,7 @@ from computations.matrices.transforms.blocking import BlockOp
 from computations.schedulers.released import released
 
 __all__ = ['lower', 'call_kernel', 'call_lines', 'Arrays', 'Source', 'reads_whole',
-           'takes_c_order',
-           'stored_whole', 'routine',
+           'takes_c_order', 'stored_whole', 'routine',
            'diagonal_scale', 'diagonal_root_scale', 'add_to_diagonal', 'KERNELS',
            'check_info', 'failure', 'check_diagonal', 'symmetrize', 'zero_upper', 'zero_lower',
            'optimal_workspace']

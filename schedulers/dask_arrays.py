@@ -387,12 +387,13 @@ def to_arrays(computation, results, prepared, names=None, identity=None):
                          for j, (c0, c1) in enumerate(zip(wanted[1], wanted[1][1:]))}
                 bounds = wanted
             else:
-                layer = {(name, i, j): _result_block((name, i, j), blocks[i, j], chunk, keys,
-                                                     dtype, Task, TaskRef, Alias)
-                         if blocks[i, j] not in viewed else
-                         Task((name, i, j), np.transpose,
-                              argument(viewed[blocks[i, j]].inputs[0], viewed[blocks[i, j]], 0))
-                         for i in range(blocks.shape[0]) for j in range(blocks.shape[1])}
+                layer = {}
+                for i, j in np.ndindex(blocks.shape):
+                    block, key = blocks[i, j], (name, i, j)
+                    transposed = viewed.get(block)
+                    layer[key] = _result_block(key, block, chunk, keys, dtype, Task, TaskRef,
+                                               Alias) if transposed is None else \
+                        Task(key, np.transpose, argument(transposed.inputs[0], transposed, 0))
                 bounds = (blocks.rows, blocks.cols)
             chunks = tuple(tuple(np.diff(b).tolist()) for b in bounds)
         else:                                  # a scalar, of the program's dtype
