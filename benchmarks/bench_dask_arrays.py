@@ -50,9 +50,14 @@ over one worker's ``memory_limit``.  A contestant that fails (an error, a
 worker killed for memory) is reported as such in the table, not re-raised.
 
 Run: ``./dev bench dask_arrays [--n 2000,4000,8000 --chunk 1000 --repeat 3
---workers 2 --memory-limit 1GiB]``; ``--quick`` runs small sizes once.
+--workers 2 --memory-limit 1GiB]``; ``--quick`` runs small sizes once; ``--tasks``
+also prints where the workers' time went in each contestant's calls, from Dask's task
+stream (:func:`stream_summary`: compute, busy fraction, the wait for the first task, the
+gaps between tasks, the transfers; collecting it costs the scheduler a little, so the
+times of such a run are not the ones to quote).
 """
 import argparse
+import contextlib
 import os
 import statistics
 import threading
@@ -169,9 +174,49 @@ def check(client, da, compiled, chunk):
     return n, k, errors
 
 
-def measure(client, da, compiled, n, k, chunk, repeat, interval):
+def streaming(client, wanted):
+    """Dask's task stream of the ``with`` block (``.data``: a record per task) when
+    ``wanted``, else a context giving None."""
+    if not wanted:
+        return contextlib.nullcontext()
+    from distributed import get_task_stream
+    return get_task_stream(client)
+
+
+def stream_summary(records, began, ended):
+    """Where the workers' time went in one call, from its task stream ``records``
+    (``began``, ``ended``: the call's wall-clock bounds): ``compute``, the seconds of
+    the workers' tasks, summed; ``busy``, that over the call's time on every worker that
+    ran a task; ``first``, the seconds before the first task started; ``gaps``, the
+    seconds a worker waited between two of its tasks, summed over the workers;
+    ``transfers``, the seconds spent receiving the tasks' inputs, summed.
+
+    >>> def task(worker, start, stop):
+    ...     return {'worker': worker, 'startstops': [
+    ...         {'action': 'compute', 'start': start, 'stop': stop}]}
+    >>> stream_summary([task('a', 1.0, 2.0), task('a', 2.5, 4.0), task('b', 1.0, 4.0)],
+    ...                0.0, 4.0)
+    {'compute': 5.5, 'busy': 0.6875, 'first': 1.0, 'gaps': 0.5, 'transfers': 0.0}
+    """
+    spans, transfers = {}, 0.0
+    for record in records:
+        for step in record['startstops']:
+            if step['action'] == 'compute':
+                spans.setdefault(record['worker'], []).append((step['start'], step['stop']))
+            elif step['action'] == 'transfer':
+                transfers += step['stop'] - step['start']
+    compute = sum(stop - start for each in spans.values() for start, stop in each)
+    gaps = sum(max(0.0, b[0] - a[1]) for each in spans.values()
+               for a, b in zip(sorted(each), sorted(each)[1:]))
+    first = min((start for each in spans.values() for start, _ in each), default=began)
+    return {'compute': compute, 'busy': compute / max(len(spans) * (ended - began), 1e-9),
+            'first': first - began, 'gaps': gaps, 'transfers': transfers}
+
+
+def measure(client, da, compiled, n, k, chunk, repeat, interval, tasks=False):
     """name -> {'seconds': [...], 'workers': [[peak per worker]...], 'client': [...]}
-    or {'failed': message}, at one size."""
+    or {'failed': message}, at one size; with ``tasks``, also ``'tasks'``: a
+    :func:`stream_summary` per call."""
     from distributed import wait
     arrays = client.persist(inputs(da, n, k, chunk))
     wait(arrays)
@@ -185,17 +230,20 @@ def measure(client, da, compiled, n, k, chunk, repeat, interval):
             record = records[name]
             if 'failed' in record:
                 return None
-            with Sampler(client, interval) as sampler:
+            with Sampler(client, interval) as sampler, streaming(client, tasks) as stream:
                 try:
-                    start = time.perf_counter()
+                    start, began = time.perf_counter(), time.time()
                     lazy = build(*arrays)
                     record['graph'].append(time.perf_counter() - start)
                     results = client.persist(list(lazy))
                     wait(results)
+                    ended = time.time()
                 except Exception as error:   # out of memory, a killed worker...
                     record['failed'] = f'{type(error).__name__}: {str(error)[:80]}'
                     traceback.print_exc()
                     return None
+            if stream is not None:
+                record.setdefault('tasks', []).append(stream_summary(stream.data, began, ended))
             record['workers'].append(sorted(sampler.workers.values()))
             record['client'].append(sampler.client_peak - sampler.client_base)
             del results, lazy
@@ -212,6 +260,21 @@ def measure(client, da, compiled, n, k, chunk, repeat, interval):
 
 def mb(x):
     return f'{x / 2**20:,.0f}'
+
+
+def task_table(results):
+    """The medians of each contestant's :func:`stream_summary` (``--tasks``)."""
+    print('| n | k | contestant | workers\' compute s | busy | first task after s '
+          '| gaps s | transfers s |')
+    print('|---|---|---|---:|---:|---:|---:|---:|')
+    for (n, k), records in results.items():
+        for name, record in records.items():
+            if not record.get('tasks'):
+                continue
+            median = {field: statistics.median(s[field] for s in record['tasks'])
+                      for field in record['tasks'][0]}
+            print(f"| {n} | {k} | {name} | {median['compute']:.2f} | {median['busy']:.0%} | "
+                  f"{median['first']:.2f} | {median['gaps']:.2f} | {median['transfers']:.2f} |")
 
 
 def table(results, limit, workers):
@@ -264,6 +327,8 @@ def main():
     parser.add_argument('--memory-limit', default='1GiB', help="per worker, e.g. '1GiB'")
     parser.add_argument('--interval', type=float, default=0.1,
                         help='seconds between memory samples')
+    parser.add_argument('--tasks', action='store_true',
+                        help="also where the workers' time went, from Dask's task stream")
     parser.add_argument('--quick', action='store_true',
                         help='small sizes (n = 1000, 2000; chunk 500), one repetition')
     args = parser.parse_args()
@@ -293,12 +358,15 @@ def main():
         for n, k in zip(ns, ks):
             print(f'n={n}, k={k}...', flush=True)
             results[n, k] = measure(client, da, compiled, n, k, args.chunk, args.repeat,
-                                    args.interval)
+                                    args.interval, args.tasks)
     print(f'\nKalman update on dask arrays, {args.workers} worker processes x 1 thread, '
           f'memory_limit {args.memory_limit} each, chunks {args.chunk}x{args.chunk}; '
           f'median of {args.repeat} alternating runs, each timed from the persisted '
           f'inputs to the results persisted on the workers.\n')
     table(results, limit, args.workers)
+    if args.tasks:
+        print("\nWhere the workers' time went (Dask's task stream, medians over the calls):\n")
+        task_table(results)
     print(f'\nchecked at n={n_check}, k={k_check} against NumPy: ' +
           ', '.join(f'{name} {e:.1e}' for name, e in errors.items()))
     print(f'computations.function(*kalman()): {build_seconds:.1f} s (once, not timed)')
