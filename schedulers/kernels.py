@@ -4,7 +4,9 @@ A kernel is called as ``kernel(op, args, overwrite)``:
 
 ``args``
     ``op.bind(values)``: argument name -> value.  Matrices are 2-D,
-    Fortran-ordered arrays of one float dtype; scalars are floats; absent
+    Fortran-ordered arrays of one float dtype (a routine's ``transposable``
+    arguments may also be C-ordered: passed as their transposes, see
+    :class:`~computations.schedulers.calls.Arrays`); scalars are floats; absent
     arguments are ``None``.  A scalar computed from matrices has their
     dtype (:func:`scalar_like`): float32 programs give ``np.float32`` scalars.
 ``overwrite``
