@@ -112,12 +112,17 @@ def test_random_expressions_with_constants_scalars_and_unblocked_operations():
 
 def _as_chunks(a, chunk, layout):
     """``a`` as a dask array in chunks of ``chunk`` of one memory layout: views of ``a``,
-    C-ordered copies (what ``da.random``, zarr or HDF5 give) or Fortran-ordered ones."""
+    C-ordered copies (what ``da.random``, zarr or HDF5 give) or Fortran-ordered ones;
+    every chunk read-only, so that a task writing into one raises."""
     x = da.from_array(a, chunks=chunk)
-    if layout == 'views':
-        return x
-    return x.map_blocks(np.ascontiguousarray if layout == 'C' else np.asfortranarray,
-                        dtype=a.dtype)
+    convert = {'views': np.asarray, 'C': np.ascontiguousarray, 'F': np.asfortranarray}[layout]
+    return x.map_blocks(lambda block: _read_only(convert(block)), dtype=a.dtype)
+
+
+def _read_only(block):
+    block = block.view()             # a view: the flag is its own, not the caller's array's
+    block.flags.writeable = False
+    return block
 
 
 @given(problem=problems(), chunk=st.integers(1, 4), layout=st.sampled_from(['views', 'C', 'F']),
@@ -125,8 +130,8 @@ def _as_chunks(a, chunk, layout):
 @settings(max_examples=30, deadline=None)
 def test_random_problems_on_dask_arrays_equal_numpy(problem, chunk, layout, mixed, seed):
     """Any problem, on dask arrays in chunks of any size and memory layout (some inputs
-    left NumPy when ``mixed``), gives NumPy's results; the caller's arrays are left as
-    they were."""
+    left NumPy when ``mixed``), gives NumPy's results, writing into no chunk (they are
+    read-only); the caller's arrays are left as they were."""
     values = problem.data(np.random.default_rng(seed))
     f = computations.function(problem.inputs, problem.outputs, problem.assumptions)
     before = [np.copy(v) for v in values]
