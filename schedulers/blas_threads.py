@@ -96,11 +96,16 @@ def divided_among(threads):
             if os.getpid() == pid:            # not a child forked in the block (it has none)
                 DIVIDING['runs'] -= 1
                 if DIVIDING['runs'] == 0:
-                    # lifted only if still ours: a limit someone else set meanwhile (their
-                    # threadpool_limits, entered or left during the run) is theirs to lift
-                    if _STATE['limit'] is not None and _ours():
-                        _set_threads(None, _STATE['originals'])
-                    _STATE['originals'] = _STATE['limit'] = _STATE['owner'] = None
+                    _lift()
+
+
+def _lift():
+    """End the runs' division: the threads the libraries had before put back, if the limit
+    in force is still the runs' (one someone else set meanwhile -- their
+    ``threadpool_limits``, entered or left during the runs -- is theirs to lift)."""
+    if _STATE['limit'] is not None and _ours():
+        _set_threads(None, _STATE['originals'])
+    _STATE['originals'] = _STATE['limit'] = _STATE['owner'] = None
 
 
 def _ours():
@@ -160,10 +165,8 @@ def _after_fork_in_child():
     and the BLAS threads the parent's runs found (the child inherits the division, which
     no run of its would lift)."""
     _STATE['lock'] = threading.Lock()
-    if DIVIDING['runs'] and _STATE['limit'] is not None and _ours():
-        _set_threads(None, _STATE['originals'])
+    _lift()                                   # (with no run, no limit is the runs')
     DIVIDING['runs'] = 0
-    _STATE['originals'] = _STATE['limit'] = _STATE['owner'] = None
 
 
 if hasattr(os, 'register_at_fork'):

@@ -570,8 +570,7 @@ def takes_c_order(op, position):
     False
     """
     spec = getattr(op, 'call', None)
-    return spec is not None and bool(spec.transposable) and \
-        op.input_arguments[position] in spec.transposable
+    return spec is not None and op.input_arguments[position] in spec.transposable
 
 
 def _c_ordered(value):
