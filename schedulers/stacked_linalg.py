@@ -70,7 +70,8 @@ def op_of(x, transposed):
 
 #: A shared matrix times a stack is one GEMM when the stack's matrices have at most this
 #: many entries: its result is a transposed (strided) stack, which later kernels read slower
-#: -- the Kalman batch at n = 50 ran in 37 ms with it, 32 without; at n = 6, 13.8 with.
+#: (the Kalman batch of 1,000, one thread, paired: 1.24x the time with it at n = 50, 1.13x
+#: at n = 32, 1.10x at n = 20; the same at n = 6).
 SHARED_LEFT_MAX = 256
 
 
@@ -82,10 +83,9 @@ def matmul(X, Y):
     ``(Y.T @ X.T).T`` so; NumPy's stacked matmul calls BLAS once per problem (10,000
     problems, one thread: a stack of 6 x 6 times a shared 6 x 3 took 1,120 us stacked,
     430 as one GEMM; a shared 3 x 6 times a stack of 6 x 1, 460 and 74).  A transposed
-    (strided) stack of small matrices is copied to C order first when the product has
-    more than one column: NumPy's stacked matmul ran 2.5x faster on 10,000 contiguous
-    6 x 3 operands, copy included (and slower for a matrix times a vector, which stays
-    as it is).
+    (strided) stack goes to NumPy as it is: its matrices are still BLAS operands (one
+    stride is the item's), and copying it to C order first made the Kalman batch slower
+    (NumPy 2.4, one thread, paired: 7% at n = 50, within noise at n = 6 and 20).
 
     >>> X, Y = np.arange(24.0).reshape(4, 2, 3), np.arange(6.0).reshape(3, 2)
     >>> bool(np.array_equal(matmul(X, Y), X @ Y))
@@ -98,15 +98,7 @@ def matmul(X, Y):
     if X.ndim == 2 and Y.ndim > 2 and Y.shape[-2] * Y.shape[-1] <= SHARED_LEFT_MAX:
         Yt = swap(Y)
         return swap((Yt.reshape(-1, Yt.shape[-1]) @ swap(X)).reshape(Yt.shape[:-1] + X.shape[:1]))
-    if Y.shape[-1] > 1:
-        X, Y = _contiguous(X), _contiguous(Y)
     return X @ Y
-
-
-def _contiguous(X):
-    if X.ndim > 2 and X.shape[-1] * X.shape[-2] <= 1024 and not X.flags.c_contiguous:
-        return np.ascontiguousarray(X)
-    return X
 
 
 def accumulate(alpha, product, beta, C, fresh=True):
@@ -114,6 +106,10 @@ def accumulate(alpha, product, beta, C, fresh=True):
     ``fresh`` (made by the kernel) and holds the result's shape and dtype: each new array
     is an allocation, and on a large batch those cost page faults more than the arithmetic
     (a Kalman batch of 10,000 at n = 6 spent 3 of its 12 ms on them)."""
+    if C is not None and _is_one(beta) and _is_minus_one(alpha):      # C - product: one pass
+        if fresh and _holds(product, C):
+            return np.subtract(C, product, out=product)
+        return C - product
     if not _is_one(alpha):
         product = _update(product, alpha, np.multiply, fresh)
         fresh = True
@@ -149,6 +145,10 @@ def _holds(x, y):
 
 def _is_one(x):
     return isinstance(x, float) and x == 1.0
+
+
+def _is_minus_one(x):
+    return isinstance(x, float) and x == -1.0
 
 
 def _is_zero(x):

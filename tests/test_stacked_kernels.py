@@ -33,9 +33,10 @@ KINDS = {A: 'invertible', C: 'general', S: 'spd', Y: 'symmetric', L: 'lower', U:
 #: Programs of one operation each (with the factorization a solve reads), every flag.
 CASES = [
     GEMM(a, A, G, 1.5, E), GEMM(1, G, A, trans_a=True), GEMM(2, H, C, trans_b=True),
+    GEMM(-1, G, H, 1, C),                   # C - G*H: one subtraction (stacked_linalg.accumulate)
     GEMV(a, A, x, 1, x, trans=True), GEMV(1, G, x, trans=True),
     SYMM(1, S, G), SYMM(2, S, H, 1, H, side='R'),
-    SYRK(1, G, trans=True), SYRK(a, G, 1, S),
+    SYRK(1, G, trans=True), SYRK(a, G, 1, S), SYRK(-1, G, 1, S),
     TRMM(a, L, G), TRMM(1, U, H, side='R', lower=False, trans_a=True, unit_diagonal=True),
     AXPY(a, A, C), SCAL(a, A),
     DIAGMM(a, D, G), DIAGMM(1, D, H, side='R', inverse=True),
@@ -153,3 +154,26 @@ def test_log_of_a_determinant_through_the_front_door_names_the_problem():
     stack[2] = -stack[2]                          # a negative determinant (odd order)
     with pytest.raises(RoutineError, match=r'problem \(2,\) of the batch'):
         f(stack)
+
+
+@settings(max_examples=200, deadline=None)
+@given(alpha=st.sampled_from([1.0, -1.0, 2.5, 0.0]), beta=st.sampled_from([1.0, -1.0, 0.0, 0.5]),
+       fresh=st.booleans(), shared_c=st.booleans(), seed=st.integers(0, 2**32 - 1),
+       dtypes=st.sampled_from([(np.float64, np.float64), (np.float32, np.float32),
+                               (np.float32, np.float64)]))
+def test_accumulate_is_alpha_product_plus_beta_c_and_writes_only_a_fresh_product(
+        alpha, beta, fresh, shared_c, seed, dtypes):
+    from computations.schedulers.stacked_linalg import accumulate
+    rng = np.random.default_rng(seed)
+    product = rng.standard_normal((3, 4, 2)).astype(dtypes[0])
+    C = rng.standard_normal((4, 2) if shared_c else (3, 4, 2)).astype(dtypes[1])
+    want = alpha * product.astype(np.float64) + beta * C.astype(np.float64)
+    product_before, C_before = product.copy(), C.copy()
+    got = accumulate(alpha, product, beta, C, fresh=fresh)
+    assert got.shape == want.shape
+    assert got.dtype == (product.dtype if beta == 0 else np.result_type(product, C))  # no C term
+    single = np.float32 in dtypes                    # a float32 operand rounds in float32
+    assert relative_error(got, want) <= (1e-6 if single else 1e-15)
+    assert np.array_equal(C, C_before)                # C is never written
+    if not fresh:
+        assert np.array_equal(product, product_before)
