@@ -206,13 +206,15 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
     the same memory again, so in a caller that keeps ``buffers`` for its next run the
     products, solves and Cholesky factors allocate nothing (the other kernels, and the
     temporaries inside some, still do).  The chunk size measured by a first chunk is
-    remembered in ``buffers``, and the memory a first chunk's guess took beyond it let go.
+    remembered in ``buffers`` (in either layout), and the memory a first chunk's guess took
+    beyond it let go; a run that finds its size there cuts the batch into equal chunks
+    from the start.
 
-    With ``threads`` > 1, the chunks after the first run on that many threads at once
-    (:func:`_on_threads`: NumPy's calls release the GIL), the BLAS threads divided among
-    them; the calling thread takes its arrays from ``buffers``, each other thread from
-    buffers of its own for this run.  The values of a chunk per thread are alive at once:
-    ``threads`` times the memory of one.
+    With ``threads`` > 1, the chunks (after the first, when it measures the size) run on
+    that many threads at once (:func:`_on_threads`: NumPy's calls release the GIL), the
+    BLAS threads divided among them; the calling thread takes its arrays from ``buffers``,
+    each other thread from buffers of its own for this run.  The values of a chunk per
+    thread are alive at once: ``threads`` times the memory of one.
 
     ``values`` are stacks whose leading dimensions broadcast to ``batch``, or matrices
     every problem shares (two dimensions).
@@ -246,7 +248,7 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
     measured = None if buffers is None else buffers.chunks.get(key)
     chunk = measured or max(MIN_CHUNK, CHUNK_BYTES // max(3 * given, 1))
     index, _ = _numbering(computation)
-    outputs = [None] * len(results)
+    outputs, allocating = [None] * len(results), threading.Lock()
 
     def run_chunk(start, stop, chunk_buffers):
         """Problems ``start`` to ``stop``: their values, their results copied out."""
@@ -260,28 +262,46 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
         for i, var in enumerate(results):
             result = layout.leave(_result(index, var, found, part))
             if outputs[i] is None:
-                outputs[i] = np.empty((count,) + result.shape[-2:], dtype=result.dtype)
+                with allocating:                # chunks on threads: one allocates
+                    if outputs[i] is None:
+                        outputs[i] = np.empty((count,) + result.shape[-2:], dtype=result.dtype)
             outputs[i][start:stop] = result     # a shared result broadcasts
         return found
 
     with batch_last.taking_from(buffers):
-        first = min(chunk, count)
-        found = run_chunk(0, first, buffers)
+        first = 0
         if not measured:
+            first = min(chunk, count)
+            found = run_chunk(0, first, buffers)
             per_problem = sum(v.nbytes for v in found if v is not None and v.ndim > 2) / first
             chunk = max(MIN_CHUNK, int(CHUNK_BYTES // max(per_problem, 1)))
             if buffers is not None:
                 buffers.chunks[key] = chunk
                 if chunk < first:               # the guess took more than a chunk needs
                     buffers.release()
-        del found
-        spans = [(start, min(start + chunk, count)) for start in range(first, count, chunk)]
+            del found
+        spans = _spans(first, count, chunk)
         if threads > 1 and len(spans) > 1:
             _on_threads(run_chunk, spans, min(threads, len(spans)), buffers)
         else:
             for start, stop in spans:
                 run_chunk(start, stop, buffers)
     return tuple(out.reshape(batch + out.shape[1:]) for out in outputs)
+
+
+def _spans(start, stop, chunk):
+    """``[start, stop)`` cut into as few spans of at most ``chunk`` problems as it takes,
+    of equal sizes (more than half a chunk each): threads that run them in turn finish
+    together, where a short last chunk left one idle.
+
+    >>> _spans(0, 1000, 131)
+    [(0, 125), (125, 250), (250, 375), (375, 500), (500, 625), (625, 750), (750, 875), (875, 1000)]
+    >>> _spans(10, 10, 4), _spans(0, 5, 2)
+    ([], [(0, 1), (1, 3), (3, 5)])
+    """
+    pieces = -(-(stop - start) // chunk)
+    return [(start + (stop - start) * i // pieces, start + (stop - start) * (i + 1) // pieces)
+            for i in range(pieces)]
 
 
 def _on_threads(run_chunk, spans, threads, buffers):

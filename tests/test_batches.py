@@ -518,7 +518,9 @@ def test_chunks_on_threads_give_one_threads_results_and_name_a_failing_problem(s
         with threadpool_limits(4, user_api='blas'):
             many, = f(stack, rhs)
             assert blas_threads() == 4
-    assert ran == [4] and divided == [1] * 4                # chunks 2 to 5, one apiece
+    # chunks 1 to 5, one BLAS thread apiece: the first call measured the chunk size (on
+    # one thread, a first chunk alone, then the rest), so this one cuts every chunk at once
+    assert ran == [4] and divided == [1] * 5
     np.testing.assert_array_equal(many, one)
     np.testing.assert_allclose(one, np.linalg.solve(stack, rhs), rtol=1e-10)
     stack[singular_at, 1, 1] = 0.0
@@ -577,6 +579,38 @@ def test_run_in_chunks_on_threads_equals_one_thread_in_either_layout(layout, mon
     # norm-wise: an entry that cancels to about zero may differ from NumPy's by the
     # rounding of its terms, relative to itself 1e-13 (this failed one run in a few)
     assert relative_error(runs[1], values[A] @ values[C]) < 1e-13
+
+
+@pytest.mark.parametrize('layout', ['BATCH_FIRST', 'BATCH_LAST'])
+def test_a_run_that_knows_its_chunk_size_runs_every_chunk_on_threads(layout, monkeypatch):
+    """The first run on buffers measures its chunk size on a first chunk alone, then runs
+    the rest on threads; the next run on the same buffers, in either layout, cuts the batch
+    into equal chunks at once and runs them all on threads, with the same results."""
+    from chunk_threads import watch_chunk_threads
+    from computations.schedulers import batch_last, stacked
+    from computations.matrices import GEMM
+    monkeypatch.setattr(stacked, 'CHUNK_BYTES', 1)
+    monkeypatch.setattr(stacked, 'MIN_CHUNK', 10)
+    ran, _ = watch_chunk_threads(monkeypatch)
+    spans = []
+    original = stacked._on_threads
+    monkeypatch.setattr(stacked, '_on_threads', lambda run_chunk, given, *rest: (
+        spans.append(given), original(run_chunk, given, *rest))[1])
+    A, C = MatrixSymbol('A', 4, 3), MatrixSymbol('C', 3, 2)
+    op = GEMM(1.0, A, C)
+    values = {A: np.random.default_rng().standard_normal((45, 4, 3)), C: np.ones((3, 2))}
+    buffers = batch_last.ChunkBuffers()
+    first, second = (stacked.run_in_chunks(op, values, op.outputs, (45,),
+                                           getattr(stacked, layout), None, buffers,
+                                           threads=2)[0] for _ in range(2))
+    assert ran == [2, 2]
+    for run, start in zip(spans, (10, 0)):       # the first run's first chunk: 10 problems
+        sizes = [stop - begin for begin, stop in run]
+        assert run[0][0] == start and run[-1][1] == 45
+        assert all(a[1] == b[0] for a, b in zip(run, run[1:]))
+        assert len(run) == -(-(45 - start) // 10) and max(sizes) - min(sizes) <= 1
+    np.testing.assert_array_equal(second, first)
+    np.testing.assert_allclose(first, values[A] @ values[C], rtol=1e-13)
 
 
 @pytest.mark.skipif(not hasattr(os, 'fork'), reason='os.fork is POSIX only')

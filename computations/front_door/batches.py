@@ -195,7 +195,7 @@ def run_stacked_batch(function, values, batch):
     operation without a stacked kernel, or a failure (a matrix that is not positive
     definite, say), which the problem-by-problem run then names."""
     from computations.schedulers.batch_last import BATCH_LAST_MIN_PROBLEMS, ChunkBuffers
-    from computations.schedulers.stacked import BATCH_FIRST, BATCH_LAST, run_in_chunks
+    from computations.schedulers.stacked import BATCH_FIRST, run_in_chunks
     if function.blocksize is not None or function.low_memory or not math.prod(batch):
         return None
     matrices = {var: _column(var, np.asarray(value))
@@ -224,13 +224,13 @@ def run_stacked_batch(function, values, batch):
             scalar = np.asarray(value, dtype=np.float64)
             stacks[var] = scalar.reshape(scalar.shape + (1, 1))
     stacks.update(constants)
-    # the chunks' buffers of the last batch-last run, unless another thread holds them
-    held, buffers = function._chunk_buffers, None
-    if layout is BATCH_LAST:
-        try:
-            buffers = held.pop()
-        except IndexError:                 # none kept, or another thread took them first
-            buffers = ChunkBuffers()
+    # the chunks' buffers of the last run (in batch-first, they only remember the chunk
+    # size it measured), unless another thread holds them
+    held = function._chunk_buffers
+    try:
+        buffers = held.pop()
+    except IndexError:                     # none kept, or another thread took them first
+        buffers = ChunkBuffers()
     try:
         with np.errstate(divide='raise', over='raise', invalid='raise'):
             results = run_in_chunks(spec.unblocked, stacks, spec.results, batch, layout,
@@ -238,7 +238,7 @@ def run_stacked_batch(function, values, batch):
     except (np.linalg.LinAlgError, FloatingPointError, ValueError):
         return None
     finally:
-        if buffers is not None and not held:
+        if not held:
             held.append(buffers)
     return tuple(result if isinstance(var, MatrixExpr) else result[..., 0, 0]
                  for var, result in zip(spec.results, results))
