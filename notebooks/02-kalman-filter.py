@@ -102,14 +102,18 @@ print(f.pseudocode())
 # %% [markdown]
 # Read it line by line against the formula:
 #
-# - `H*Sigma` is computed once (SYMM: `Sigma` is symmetric) and serves three
-#   products through BLAS's transpose flags, since $\Sigma H^T = (H\Sigma)^T$;
+# - `H*Sigma` is computed once (SYMM: `Sigma` is symmetric) and serves both
+#   products that read it through BLAS's transpose flags, since
+#   $\Sigma H^T = (H\Sigma)^T$;
 # - `R` is added inside GEMM's `beta*C`;
-# - $S$ is positive definite, so POSV solves with it by Cholesky, and returns the
-#   factor `chol(t3)` too;
-# - $\Sigma H^T S^{-1} H \Sigma = W^T W$ with $W = L^{-1} H \Sigma$ ($S = L L^T$), so
+# - $S$ is positive definite, so POTRF factors it by Cholesky, $S = L L^T$, once
+#   for both outputs;
+# - $\Sigma H^T S^{-1} H \Sigma = W^T W$ with $W = L^{-1} H \Sigma$, so
 #   the covariance takes one triangular solve (TRSM) and a symmetric rank-k update
 #   (SYRK), at half the FLOPs of the textbook program;
+# - the mean's $\Sigma H^T S^{-1} (H\mu - d)$ is $W^T (L^{-1}(H\mu - d))$: the two
+#   outputs are planned together, so the mean reads the same $W$ and needs one
+#   more triangular solve, with a vector;
 # - no inverse is ever formed.
 #
 # ### The mathematical program: `f.computation`
@@ -132,7 +136,7 @@ print(f'{f.flops / 1e9:.2f} GFLOP at n={N}, k={K}')
 # ### The token program: `f.program`
 #
 # BLAS and LAPACK write their results over their inputs (GEMM into `C`,
-# POSV the solution into `B` and the factor into `A`).  The inplace pass
+# POTRF the factor into `A`, TRSM the solution into `B`).  The inplace pass
 # (notebook 03) pairs every value with a **token**, the name of the buffer
 # that holds it, lets routines overwrite buffers where that is provably
 # safe, and copies the caller's arrays (`Copy`) where a routine would

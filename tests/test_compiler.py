@@ -132,10 +132,12 @@ def test_solves_are_never_explicit_inverses_unless_the_result_is_one():
 
 
 @pytest.mark.parametrize('name, expected', [
-    ('kalman', {'GEMV': 2, 'SYMM': 1, 'GEMM': 1, 'POSV': 1, 'TRSM': 1, 'SYRK': 1}),
+    # the mean through the covariance's half solve: (L.I*H*Sigma).T*(L.I*(H*mu - data))
+    ('kalman', {'GEMV': 2, 'SYMM': 1, 'GEMM': 1, 'POTRF': 1, 'TRSM': 2, 'SYRK': 1}),
     ('least_squares', {'GEMV': 1, 'SYRK': 1, 'POSV': 1}),
-    # X.T*Omega.I*X as W.T*W with W = L.I*X (L the Cholesky factor of Omega)
-    ('gls', {'POSV': 2, 'TRSM': 1, 'SYRK': 1, 'GEMV': 1}),
+    # X.T*Omega.I*X as W.T*W with W = L.I*X (L the Cholesky factor of Omega), and
+    # X.T*Omega.I*y as W.T*(L.I*y): whitening X and y
+    ('gls', {'POTRF': 1, 'TRSM': 2, 'SYRK': 1, 'GEMV': 1, 'POSV': 1}),
 ])
 def test_bundled_problems(name, expected):
     problem = PROBLEMS[name]()
@@ -152,8 +154,9 @@ def test_kalman_program_flops_are_those_of_the_best_known_program():
     best = (2 * kk * nn * nn          # SYMM H*Sigma
             + 2 * kk * kk * nn        # GEMM S = H*Sigma*H.T + R
             + 2 * kk * nn             # GEMV H*mu - data
-            + kk**3 / 3 + 2 * kk**2   # POSV
-            + 2 * kk * nn             # GEMV newmu
+            + kk**3 / 3               # POTRF of S
+            + kk**2                   # TRSM L.I*(H*mu - data)
+            + 2 * kk * nn             # GEMV newmu = mu + W.T*(L.I*(H*mu - data))
             + kk * kk * nn            # TRSM W = L.I*H*Sigma
             + nn * (nn + 1) * kk)     # SYRK Sigma - W.T*W
     assert compiled.flops == pytest.approx(best)

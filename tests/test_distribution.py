@@ -366,7 +366,10 @@ def test_the_kalman_filter_makes_its_product_once_where_it_serves_twice(n_, k_):
     comp = compiled(outputs, inputs, assumptions, {n: n_, k: k_})
     assert comp.flops <= _kalman_symm_program(n_, k_) * (1 + 1e-12)
     found = routines(comp)
-    assert found['SYMM'] + found['GEMM'] == 2 and not found['TRMM'] and not found['POTRF']
+    assert found['SYMM'] + found['GEMM'] == 2 and not found['TRMM']
+    # one factorization, of S (never of Sigma): the mean and the covariance share it
+    factored = [op.A for op in comp.computation if type(op).__name__ in ('POTRF', 'POSV')]
+    assert len(factored) == 1 and factored[0] != inputs[1]
 
 
 def test_the_kalman_filter_matches_numpy(rng):
@@ -613,10 +616,12 @@ def test_the_search_state_kept_per_committed_operations_gives_the_programs_made_
 
 
 def test_the_kalman_filter_searches_each_expression_a_few_times(monkeypatch):
-    """The Kalman filter (27 expressions) at n = 2000, k = 1000 runs 84 searches: the
+    """The Kalman filter (27 expressions) at n = 2000, k = 1000 runs 97 searches: the
     covariance planned first finds what the mean planned first searched already, and the
     outputs are planned again around each other once, for the cheapest order (124 searches
-    when the state was forgotten at each commit and every order ran its own rounds)."""
+    when the state was forgotten at each commit and every order ran its own rounds; 84
+    before the mean could also go through the covariance's half solve, which plans the
+    half solves of the residual and of H*Sigma)."""
     from computations.matrices.examples.kalman import kalman
     searched = Counter()
     original = Planner._search
@@ -628,7 +633,7 @@ def test_the_kalman_filter_searches_each_expression_a_few_times(monkeypatch):
     inputs, outputs, assumptions = kalman(n, k)
     compiled(outputs, inputs, assumptions, {n: 2000, k: 1000})
     assert len(searched) == 27
-    assert sum(searched.values()) <= 90
+    assert sum(searched.values()) <= 100
 
 
 @settings(max_examples=60, deadline=None)

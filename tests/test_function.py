@@ -443,7 +443,7 @@ def test_cli_runs_the_kalman_filter(capsys, tmp_path):
     assert 'sizes: k=20, n=60' in out
     # H*Sigma by GEMM or SYMM: at n = 60 they run within the rates' noise of each other
     # (test_compiler checks SYMM where it is measurably no slower)
-    for line in ["H*Sigma", "[POSV]", "newSigma := Sigma - t5'*t5", "[SYRK]"]:
+    for line in ["H*Sigma", "[POTRF]", "newSigma := Sigma - t5'*t5", "[SYRK]"]:
         assert line in out
     assert 'FLOPs:' in out and ': OK' in out and 'bench (median of 1' in out
     assert svg.read_text().lstrip().startswith('<?xml')

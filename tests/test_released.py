@@ -295,7 +295,7 @@ def test_the_programs_calls_take_the_released_route(monkeypatch):
         called.append(name[1:])
         return fortran(library, name, count)
     monkeypatch.setattr(module, '_fortran', recording)
-    n, k = 200, 150
+    n, k = 200, 200                 # S's POTRF (k^3/3) above the minimum too
     mu, data = sympy.MatrixSymbol('mu', n, 1), sympy.MatrixSymbol('data', k, 1)
     Sigma, H = sympy.MatrixSymbol('Sigma', n, n), sympy.MatrixSymbol('H', k, n)
     R = sympy.MatrixSymbol('R', k, k)

@@ -337,6 +337,47 @@ def test_a_product_through_a_positive_definite_matrix_is_a_gemm_of_its_factored_
     assert rules.cholesky_product(FACTS, 1, [A.T, S, A], None) == []
 
 
+def test_a_product_through_an_inverse_reads_the_half_solves_of_its_factor():
+    """``c*Y1.T*S.I*Y2 + acc``, S positive definite strictly inside: S's factor, then
+    ``(L.I*Y1).T*(L.I*Y2)`` by GEMM (GEMV when Y2 is a column), the half solves being
+    needs of their own that another output may make (the Kalman covariance's)."""
+    Li = Inverse(LofCholesky(S))
+    proposal, = rules.inverse_cholesky_product(FACTS, alpha, [A.T, Inverse(S), B], None)
+    assert proposal.needs == (need(S, factorization=POTRF), Need((Li, A)), Need((Li, B)))
+    GA, GB = Li * A, Li * B
+    assert made([proposal]) == [(GEMM(alpha, GA, GB, trans_a=True),)]
+    c = MatrixSymbol('c', n, 1)
+    onto, = rules.inverse_cholesky_product(FACTS, 2, [A.T, B.T, Inverse(S), x],
+                                           Accumulator(-1, c))
+    assert onto.needs == (need(S, factorization=POTRF), Need((Li, B, A)), Need((Li, x)),
+                          need(c))
+    assert made([onto]) == [(GEMV(2, Li * B * A, Li * x, -1, c, trans=True),)]
+    # strictly inside, one inverse of a positive definite matrix, not a congruence
+    assert rules.inverse_cholesky_product(FACTS, 1, [Inverse(S), B], None) == []
+    assert rules.inverse_cholesky_product(FACTS, 1, [A.T, Inverse(S), B, Inverse(S), C],
+                                          None) == []
+    assert rules.inverse_cholesky_product(NOTHING, 1, [A.T, Inverse(S), B], None) == []
+    assert rules.inverse_cholesky_product(FACTS, 1, [A.T, Inverse(C), B], None) == []
+    assert rules.inverse_cholesky_product(FACTS, 1, [B.T, Inverse(S), B], None) == []
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 8), st.integers(1, 8), st.integers(1, 3), st.integers(0, 2**32 - 1))
+def test_two_outputs_through_one_inverse_agree_with_numpy(k, m, columns, seed):
+    """``Y.T*S.I*Z`` beside ``Y.T*S.I*Y`` (the Kalman mean and covariance's shape): whichever
+    program the search picks, NumPy's values."""
+    S_, Y, Z = (MatrixSymbol('S', k, k), MatrixSymbol('Y', k, m),
+                MatrixSymbol('Z', k, columns))
+    f = computations.function([S_, Y, Z], [Y.T * S_.I * Z, Y.T * S_.I * Y],
+                              [Q.positive_definite(S_)])
+    rng = np.random.default_rng(seed)
+    G = rng.standard_normal((k, k))
+    s, y, z = G @ G.T + k * np.eye(k), rng.standard_normal((k, m)), rng.standard_normal((k, columns))
+    cross, gram = f(s, y, z)
+    np.testing.assert_allclose(cross, y.T @ np.linalg.solve(s, z), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(gram, y.T @ np.linalg.solve(s, y), rtol=1e-9, atol=1e-12)
+
+
 def test_a_congruence_reads_its_side_through_a_positive_definite_factor_inside_it():
     """``Y.T*M.I*Y`` with ``Y = B.T*S*A``: Y as planned, or as ``FB.T*FA`` (the Riccati
     recursion), the F shared with the congruences through S."""

@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 from sympy import MatrixSymbol, Q
 
 import computations
-from computations.matrices import (GEMM, POTRF, STREAMED_SYRK, SYRK, TRSM, LofCholesky,
+from computations.matrices import (GEMM, GEMV, POTRF, STREAMED_SYRK, SYRK, TRSM, LofCholesky,
                                    compile_expressions, stream_congruences)
 from computations.matrices.examples.problems import PROBLEMS
 from computations.testing import evaluate, matrix_problems as problems, relative_error
@@ -153,7 +153,10 @@ def test_kalman_rewrite_keeps_values_and_outputs():
     streamed = stream_congruences(compiled.computation)
     assert 'TRSM' in op_names(compiled.computation) and 'SYRK' in op_names(compiled.computation)
     names = op_names(streamed)
-    assert 'TRSM' not in names and 'SYRK' not in names
+    assert 'SYRK' not in names
+    # the only triangular solves left are with vectors: the mean's residual through the
+    # factor and back (the covariance's L.I*H*Sigma, k x n, is never made)
+    assert all(op.B.shape[1] == 1 for op in streamed.computations if type(op) is TRSM)
     assert names.count('TRTRI') == 1 and names.count('STREAMED_SYRK') == 1
     # H*Sigma is still made once (by SYMM or GEMM, as the rates price them at n = 60): S
     # and the new mean read it; the other product is S's H*(H*Sigma)'
@@ -218,6 +221,38 @@ def test_a_solve_read_elsewhere_is_not_streamed():
     computation = CompositeComputation(POTRF(S), solve, syrk,
                                        GEMM(1, solve.outputs[0], solve.outputs[0], trans_b=True))
     assert stream_congruences(computation) is computation
+
+
+@given(st.integers(1, 12), st.integers(1, 12), st.booleans(), seeds)
+@settings(max_examples=20, deadline=None)
+def test_a_solve_also_read_through_its_transpose_times_a_vector_is_streamed(k, n, with_y,
+                                                                            seed):
+    """``X = L.I*Y`` read by the SYRK and by GEMVs ``alpha*X.T*z + beta*y``: each GEMV
+    becomes ``Y.T*(L.-T*z)`` (its output keeps its name), X is never made, and the values
+    are NumPy's."""
+    S, Y = MatrixSymbol('S', k, k), MatrixSymbol('Y', k, n)
+    z, y = MatrixSymbol('z', k, 1), MatrixSymbol('y', n, 1)
+    L = LofCholesky(S)
+    solve = TRSM(1, L, Y)
+    X = solve.outputs[0]
+    gemvs = [GEMV(2, X, z, *((-1, y) if with_y else ()), trans=True), GEMV(1, X, z, trans=True)]
+    computation = CompositeComputation(POTRF(S), solve, SYRK(-1, X, trans=True), *gemvs)
+    streamed = stream_congruences(computation)
+    assert 'STREAMED_SYRK' in op_names(streamed)
+    assert X not in {v for op in streamed.computations for v in op.inputs + op.outputs}
+    assert set(computation.outputs) <= set(streamed.outputs)
+    rng = np.random.default_rng(seed)
+    s = rng.standard_normal((k, k))
+    values = [s @ s.T + k * np.eye(k), rng.standard_normal((k, n)),
+              rng.standard_normal((k, 1)), rng.standard_normal((n, 1))]
+    inputs = [S, Y, z, y] if with_y else [S, Y, z]
+    results = [op.outputs[0] for op in gemvs]
+    got = _run(streamed, inputs, results, values[:len(inputs)], {})
+    Sv, Yv, zv = values[:3]
+    Xv = np.linalg.solve(np.linalg.cholesky(Sv), Yv)
+    want = [2 * Xv.T @ zv - (values[3] if with_y else 0), Xv.T @ zv]
+    for g, w in zip(got, want):
+        assert relative_error(g, w) <= 1e-9
 
 
 @given(problems(symbolic=False), seeds)

@@ -26,7 +26,8 @@ candidate wins):
     positive diagonal (a scaling by its square root, DIAGMM_ROOT), positive
     definite (TRMM by its Cholesky factor) or the inverse of one (TRSM);
     ``Y1.T*P*Y2`` (P positive definite) as a GEMM of the two sides
-    multiplied by P's Cholesky factor, shared with the congruences; the
+    multiplied by P's Cholesky factor, shared with the congruences, and
+    ``Y1.T*S.I*Y2`` as one of the two half solves ``L.I*Y``; the
     Cholesky adjoint ``c*L.-T*SymmetricLower(L.T*B)*L.-1`` as one
     CHOLESKY_ADJOINT.
 :data:`TRACE_RULES` ``(properties, trace)``, :data:`DETERMINANT_RULES` ``(properties, scalar)``
@@ -475,7 +476,10 @@ def _factored(P, Y):
 
 def _cross(alpha, f1, f2, beta=0, c=None):
     """``alpha*F1.T*F2 + beta*C`` by GEMM from the operands holding F1 and F2, or its
-    transpose ``alpha*F2.T*F1 + beta*C.T`` when C is held transposed."""
+    transpose ``alpha*F2.T*F1 + beta*C.T`` when C is held transposed; by GEMV when F2 is a
+    column (by declaration) held as one."""
+    if f2.var.shape[1] == 1 and not f2.transposed and _fits(c, False):
+        return _made(GEMV(alpha, f1.var, f2.var, beta, _var(c), trans=not f1.transposed))
     if _fits(c, False):
         return _made(GEMM(alpha, f1.var, f2.var, beta, _var(c), trans_a=not f1.transposed,
                           trans_b=f2.transposed))
@@ -592,6 +596,29 @@ def cholesky_product(properties, coefficient, factors, acc):
                      lambda f1, f2, c=None: _cross(coefficient, f1, f2, beta, c))]
 
 
+def inverse_cholesky_product(properties, coefficient, factors, acc):
+    """``c*Y1.T*S.I*Y2 + acc`` (S positive definite, strictly inside) as ``c*G1.T*G2 + acc`` by
+    GEMM, ``G = L.I*Y`` with ``S = L*L.T``: the half solves.  Alone it costs about what a
+    solve and a product cost; it wins when one half solve is made anyway (the Kalman
+    update's ``L.I*H*Sigma``, whose SYRK is the covariance: the mean then needs one more
+    triangular solve with the residual, not two)."""
+    inverses = [j for j, f in enumerate(factors) if isinstance(f, Inverse)]
+    if len(inverses) != 1 or not 0 < inverses[0] < len(factors) - 1:
+        return []
+    j = inverses[0]
+    S = factors[j].arg
+    if not properties.ask('positive_definite', S) or properties.square(S) is not True:
+        return []
+    Y1 = tuple(properties.transpose(f) for f in reversed(factors[:j]))
+    Y2 = tuple(factors[j + 1:])
+    if Y1 == Y2:
+        return []                       # a congruence Y.T*S.I*Y is congruence()'s
+    L = Inverse(LofCholesky(S))
+    beta, rest = _beta(acc), () if acc is None else (need(acc.value),)
+    return [Proposal((need(S, factorization=POTRF), Need((L,) + Y1), Need((L,) + Y2)) + rest,
+                     lambda _, g1, g2, c=None: _cross(coefficient, g1, g2, beta, c))]
+
+
 def cholesky_adjoint(properties, coefficient, factors, acc):
     """``c*L.-T*SymmetricLower(L.T*B)*L.-1`` (L lower triangular) as one CHOLESKY_ADJOINT:
     about 2n^3/3 FLOPs, where TRMM and two TRSMs take 3n^3."""
@@ -614,7 +641,7 @@ def cholesky_adjoint(properties, coefficient, factors, acc):
 
 
 #: Rules that see a whole product at once.
-CHAIN_RULES = (congruence, cholesky_product, cholesky_adjoint)
+CHAIN_RULES = (congruence, cholesky_product, inverse_cholesky_product, cholesky_adjoint)
 
 
 # Scalars ------------------------------------------------------------------------

@@ -35,7 +35,7 @@ import sympy
 from sympy import Q
 
 from computations.core import CompositeComputation
-from computations.matrices.ops.blas import GEMM, SYMM, SYRK, TRSM, _accumulate, _beta_and_c
+from computations.matrices.ops.blas import GEMM, GEMV, SYMM, SYRK, TRSM, _accumulate, _beta_and_c
 from computations.matrices.ops.algebra import transpose_if
 from computations.matrices.ops.core import MatrixComputation, as_flag, as_matrix, as_scalar, check_shapes
 from computations.matrices.ops.lapack import TRTRI
@@ -140,17 +140,26 @@ def stream_congruences(computation):
     """``computation`` with each ``SYRK`` of ``L.I*Y`` (or of ``Y*L.-T``: TRSM with a
     lower-triangular L, whose result nothing else reads) replaced by ``TRTRI`` of L and a
     :class:`STREAMED_SYRK` that recomputes ``Y`` from the product that made
-    it (GEMM or SYMM), or reads Y when Y was not made by one.  The product
-    stays when something else reads Y.  Returns the computation itself when
-    nothing matches (see the module).
+    it (GEMM or SYMM), or reads Y when Y was not made by one.  ``L.I*Y`` may also be read
+    by GEMVs ``(L.I*Y).T*z`` (the Kalman mean through the same half solve): each becomes
+    ``Y.T*(L.-T*z)``, one more triangular solve with a vector.  The product stays when
+    something else reads Y.  Returns the computation itself when nothing matches (see the
+    module).
     """
     ops = set(computation.computations)
     changed = False
     for syrk in [op for op in computation.toposort() if type(op) is SYRK]:
         solve = computation.producer(syrk.A)
-        if not _streamable_solve(solve, syrk.trans) or computation.consumers(syrk.A) != (syrk,):
+        others = [op for op in computation.consumers(syrk.A) if op != syrk]
+        if not _streamable_solve(solve, syrk.trans) or others and not (
+                syrk.trans and all(_reads_transposed(op, syrk.A) for op in others)):
             continue
         Y = solve.B
+        for gemv in others:               # X.T*z = Y.T*(L.-T*z): X's other readers read Y
+            back = TRSM(1, solve.A, gemv.x, trans_a=True)
+            moved = GEMV(gemv.alpha, Y, back.outputs[0], gemv.beta, gemv.y, trans=True)
+            ops -= {gemv}
+            ops |= {back, moved.renamed(dict(zip(moved.outputs, gemv.outputs)))}
         product = computation.producer(Y)
         factors = _factors(product, Y)
         inverse = TRTRI(solve.A)
@@ -161,7 +170,7 @@ def stream_congruences(computation):
         streamed = streamed.renamed(dict(zip(streamed.outputs, syrk.outputs)))
         ops -= {syrk, solve}
         ops |= {inverse, streamed}
-        if factors['A'] != Y and computation.consumers(Y) == (solve,):
+        if factors['A'] != Y and computation.consumers(Y) == (solve,) and not others:
             ops.discard(product)                    # recomputed in panels, never formed
         changed = True
     return CompositeComputation(*ops) if changed else computation
@@ -172,6 +181,11 @@ def _streamable_solve(op, trans):
     side, trans_a = ('L', False) if trans else ('R', True)
     return (type(op) is TRSM and op.side == side and op.trans_a == trans_a and op.lower
             and not op.unit_diagonal and op.alpha == 1)
+
+
+def _reads_transposed(op, X):
+    """Whether ``op`` is ``alpha*X.T*z + beta*y`` (GEMV), which reads X only through ``X.T*z``."""
+    return type(op) is GEMV and op.A == X and op.trans and op.x != X
 
 
 def _factors(product, Y):
