@@ -15,7 +15,8 @@ from computations.matrices import (AXPY, CHOLESKY_ADJOINT, CHOLESKY_DETERMINANT,
                                    TRIANGULAR_DETERMINANT, TRMM, TRSM, TRTRI, TRTRS, LofCholesky,
                                    LUPivots, RoutineError)
 from computations.matrices.ops.lapack import SYSV, SYTRF, SYTRS
-from computations.schedulers import batch_last
+import computations
+from computations.schedulers import batch_last, stacked_linalg
 from computations.schedulers.stacked import BATCH_FIRST, BATCH_LAST, run_stacked
 from computations.schedulers.stacked_kernels import PACKED_FACTORS, STACKED
 from computations.testing.assertions import pure_values
@@ -48,6 +49,12 @@ CASES = [
     TRSM(a, L, G), TRSM(1, U, H, side='R', lower=False, trans_a=True),
     TRSM(2, L, G, trans_a=True, unit_diagonal=True),
     TRTRS(L, G), TRTRS(U, x, lower=False, trans=True, unit_diagonal=True),
+    # solves sharing their triangle run as one (stacked._solved_together); the third
+    # reads the first's result, so it runs after them
+    CompositeComputation(POTRF(S), TRSM(1, LofCholesky(S), G), TRSM(1, LofCholesky(S), x),
+                         TRSM(1, LofCholesky(S), LofCholesky(S).I * G)),
+    CompositeComputation(TRSM(a, L, G, trans_a=True, unit_diagonal=True),
+                         TRSM(a, L, E, trans_a=True, unit_diagonal=True), TRSM(a, L, x)),
     TRTRI(L), TRTRI(U, lower=False, unit_diagonal=True),
     GESV(A, G), SYSV(Y, G),
     CompositeComputation(GETRF(A), GETRS(A, G), GETRS(A, x, trans=True)),
@@ -177,3 +184,35 @@ def test_accumulate_is_alpha_product_plus_beta_c_and_writes_only_a_fresh_product
     assert np.array_equal(C, C_before)                # C is never written
     if not fresh:
         assert np.array_equal(product, product_before)
+
+
+@pytest.mark.parametrize('layout', [BATCH_FIRST, BATCH_LAST], ids=repr)
+def test_solves_sharing_their_triangle_are_one_substitution(layout, monkeypatch):
+    """The Kalman update's two solves with its innovation factor, on stacks: one call of
+    the layout's triangular solve, the results those of solving one by one."""
+    from computations.matrices.examples.kalman import kalman
+    from computations.schedulers import stacked as module
+    inputs, outputs, assumptions = kalman()
+    f = computations.function(inputs, outputs, assumptions, sizes={'n': 5, 'k': 3})
+    program = f.specialize((5, 1), (5, 5), (3, 5), (3, 3), (3, 1)).unblocked
+    assert [type(op).__name__ for op in program.computations].count('TRSM') == 2
+    rng = np.random.default_rng()
+    X = rng.standard_normal((40, 5, 5))
+    values = dict(zip(inputs, (rng.standard_normal((40, 5, 1)), X @ np.swapaxes(X, 1, 2) + np.eye(5),
+                               rng.standard_normal((3, 5)), np.eye(3),
+                               rng.standard_normal((40, 3, 1)))))
+    solver = batch_last if layout is BATCH_LAST else stacked_linalg
+    calls = []
+    original = solver.triangular_solve
+    monkeypatch.setattr(solver, 'triangular_solve',
+                        lambda *args: calls.append(args[1].shape) or original(*args))
+    module._plan.cache_clear()
+    together = run_stacked(program, values, outputs, layout)
+    assert len(calls) == 1 and calls[0][layout.columns] == 1 + 5
+    monkeypatch.setattr(module, '_solved_together', lambda steps, *_: iter(steps))
+    module._plan.cache_clear()
+    apart = run_stacked(program, values, outputs, layout)
+    module._plan.cache_clear()
+    assert len(calls) == 3
+    for got, want in zip(together, apart):
+        assert relative_error(got, want) <= 1e-13
