@@ -27,7 +27,8 @@ n, m, k = dims['n'], dims['m'], dims['k']
 
 
 def kalman_hand(mu, Sigma, H, R, data):
-    """The Kalman update of ``benchmarks/_harness.py``: SYMM, GEMM, GEMV, POSV, GEMV, GEMM."""
+    """The Kalman update of ``benchmarks/_harness.py``: SYMM, GEMM, GEMV, POTRF, two TRSMs,
+    GEMV, SYRK."""
     newmu, newSigma = kalman_scipy(mu, Sigma, H, R, data)
     return newmu, newSigma
 
