@@ -73,8 +73,8 @@ class ChunkBuffers:
     when the allocator returned each chunk's memory to the system.  Whoever rewinds must
     hold no array taken before it: :func:`~computations.schedulers.stacked.run_in_chunks`
     copies each chunk's results out first.  ``chunks`` remembers, per program, the chunk
-    size a run measured, so that the next run starts at it (not at a guess that grows the
-    memory beyond it); :meth:`release` lets the memory go.
+    size a run measured (:meth:`remember`), so that the next run starts at it (not at a
+    guess that grows the memory beyond it); :meth:`release` lets the memory go.
 
     >>> buffers = ChunkBuffers()
     >>> a = buffers.take((2, 3), np.float64); buffers.rewind()
@@ -104,6 +104,15 @@ class ChunkBuffers:
         """Take the same memory again from the first array (see above)."""
         self._next = 0
 
+    def remember(self, key, size):
+        """Remember the chunk ``size`` a run of ``key`` (its program, layout...) measured;
+        the oldest of :data:`REMEMBERED` sizes is forgotten first (a key holds its
+        program, which the caller's caches may have let go)."""
+        self.chunks.pop(key, None)
+        if len(self.chunks) >= REMEMBERED:
+            del self.chunks[next(iter(self.chunks))]
+        self.chunks[key] = size
+
     def release(self):
         """Let all the memory go (arrays taken before stay valid: they hold theirs)."""
         self._memory, self._next = [], 0
@@ -112,6 +121,10 @@ class ChunkBuffers:
     def nbytes(self):
         """The bytes held."""
         return sum(memory.nbytes for memory in self._memory)
+
+
+#: How many programs' chunk sizes a :class:`ChunkBuffers` remembers.
+REMEMBERED = 16
 
 
 #: The :class:`ChunkBuffers` this context's kernels take their results from (None: fresh

@@ -284,6 +284,8 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
     """
     batch = tuple(batch)
     count = math.prod(batch)
+    if not count:                 # no result shape to allocate (the front door's is empty)
+        raise ValueError(f'run_in_chunks: the batch {batch} has no problem')
     flat, broadcast = {}, {}
     for var, value in values.items():
         if value.ndim > 2 and value.shape[:-2] == batch:   # the batch flattened
@@ -296,7 +298,7 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
     # about twice as many again), then measures them.
     given = sum(value.itemsize * math.prod(value.shape[-2:])
                 for value in (*flat.values(), *broadcast.values()) if value.ndim > 2)
-    key = (computation, given, CHUNK_BYTES, MIN_CHUNK)  # what the measured size depends on
+    key = (computation, layout.name, given, CHUNK_BYTES, MIN_CHUNK)  # what the size depends on
     measured = None if buffers is None else buffers.chunks.get(key)
     chunk = measured or max(MIN_CHUNK, CHUNK_BYTES // max(3 * given, 1))
     index, _ = _numbering(computation)
@@ -328,7 +330,7 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
             per_problem = sum(v.nbytes for v in found if v is not None and v.ndim > 2) / first
             chunk = max(MIN_CHUNK, int(CHUNK_BYTES // max(per_problem, 1)))
             if buffers is not None:
-                buffers.chunks[key] = chunk
+                buffers.remember(key, chunk)
                 if chunk < first:               # the guess took more than a chunk needs
                     buffers.release()
             del found
@@ -343,8 +345,8 @@ def run_in_chunks(computation, values, results, batch, layout=BATCH_FIRST, dtype
 
 def _spans(start, stop, chunk):
     """``[start, stop)`` cut into as few spans of at most ``chunk`` problems as it takes,
-    of equal sizes (more than half a chunk each): threads that run them in turn finish
-    together, where a short last chunk left one idle.
+    their sizes differing by one at most: threads that run them in turn finish together,
+    where a short last chunk left one idle.
 
     >>> _spans(0, 1000, 131)
     [(0, 125), (125, 250), (250, 375), (375, 500), (500, 625), (625, 750), (750, 875), (875, 1000)]
@@ -359,17 +361,18 @@ def _spans(start, stop, chunk):
 def _on_threads(run_chunk, spans, threads, buffers):
     """``run_chunk(start, stop, buffers)`` for every span, on ``threads`` threads at once
     (this one among them), each thread a share of the spans in turn with buffers of its
-    own (this one ``buffers``; none when that is None), in the caller's context (NumPy's
-    error state, a context variable, decides whether a zero pivot raises), the BLAS
-    threads divided among them while they run.  The first error raised, once every
-    thread is done; after an error (or an interruption) no thread starts another span."""
+    own (this one ``buffers``; none when that is None), in the caller's context and NumPy
+    error state (which decides whether a zero pivot raises: a context variable from NumPy
+    2, per thread before), the BLAS threads divided among them while they run.  The first
+    error raised, once every thread is done; after an error (or an interruption) no
+    thread starts another span."""
     mine = [buffers] + [None if buffers is None else batch_last.ChunkBuffers()
                         for _ in range(threads - 1)]
-    context, failed = contextvars.copy_context(), threading.Event()
+    context, failed, errors = contextvars.copy_context(), threading.Event(), np.geterr()
 
     def share(i):
         def run():
-            with batch_last.taking_from(mine[i]):
+            with batch_last.taking_from(mine[i]), np.errstate(**errors):
                 for start, stop in spans[i::threads]:
                     if failed.is_set():
                         return

@@ -613,6 +613,30 @@ def test_a_run_that_knows_its_chunk_size_runs_every_chunk_on_threads(layout, mon
     np.testing.assert_allclose(first, values[A] @ values[C], rtol=1e-13)
 
 
+def test_chunk_sizes_are_remembered_per_program_and_layout_and_a_few_at_most(monkeypatch):
+    """A size measured on one layout is not taken for the other; the buffers remember
+    ``REMEMBERED`` programs' sizes, forgetting the oldest first (a key holds its program);
+    an empty batch is refused by name (the front door answers it without running)."""
+    from computations.schedulers import batch_last, stacked
+    from computations.matrices import GEMM
+    monkeypatch.setattr(batch_last, 'REMEMBERED', 3)
+    A, C = MatrixSymbol('A', 2, 2), MatrixSymbol('C', 2, 2)
+    buffers = batch_last.ChunkBuffers()
+    values = {A: np.ones((70, 2, 2)), C: np.eye(2)}
+    ops = [GEMM(float(i + 1), A, C) for i in range(4)]
+    for layout in (stacked.BATCH_FIRST, stacked.BATCH_LAST):
+        stacked.run_in_chunks(ops[0], values, ops[0].outputs, (70,), layout, None, buffers)
+    assert sorted(key[1] for key in buffers.chunks) == ['batch-first', 'batch-last']
+    for op in ops[1:]:
+        out, = stacked.run_in_chunks(op, values, op.outputs, (70,), stacked.BATCH_FIRST, None,
+                                     buffers)
+        np.testing.assert_array_equal(out, np.full((70, 2, 2), float(op.alpha)))  # ones*eye
+    assert [key[0] for key in buffers.chunks] == ops[1:]         # the oldest two forgotten
+    with pytest.raises(ValueError, match=r'the batch \(0,\) has no problem'):
+        stacked.run_in_chunks(ops[0], {A: np.ones((0, 2, 2)), C: np.eye(2)}, ops[0].outputs,
+                              (0,), stacked.BATCH_FIRST, None, buffers)
+
+
 @pytest.mark.skipif(not hasattr(os, 'fork'), reason='os.fork is POSIX only')
 def test_a_child_forked_after_threaded_chunks_runs_them_too(monkeypatch):
     """A fork copies the chunks' thread pool but not its threads: a child process that
