@@ -49,7 +49,7 @@ the working set of the update (inputs, intermediates and results, float64)
 over one worker's ``memory_limit``.  A contestant that fails (an error, a
 worker killed for memory) is reported as such in the table, not re-raised.
 
-Run: ``./dev bench dask_arrays [--n 2000,4000,8000 --chunk 1000 --repeat 3
+Run: ``./dev bench dask_arrays [--plot PNG] [--n 2000,4000,8000 --chunk 1000 --repeat 3
 --workers 2 --memory-limit 1GiB]``; ``--quick`` runs small sizes once; ``--tasks``
 also prints where the workers' time went in each contestant's calls, from Dask's task
 stream (:func:`stream_summary`: compute, busy fraction, the wait for the first task, the
@@ -301,6 +301,44 @@ def table(results, limit, workers):
                   f"{statistics.median(record['graph']):.2f} | {ratio} |")
 
 
+def plot(results, limit, workers, path, title):
+    """Write ``path``: per size, each contestant's median seconds (its paired ratio to
+    careful dask.array written on the bar), and each worker's peak RSS against the
+    memory limit."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    sizes = list(results)
+    names = list(next(iter(results.values())))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    width = 0.8 / len(names)
+    for j, name in enumerate(names):
+        for i, (n, k) in enumerate(sizes):
+            record, careful = results[n, k][name], results[n, k]['dask careful']
+            if 'failed' in record or not record['seconds']:
+                continue
+            x = i + (j - (len(names) - 1) / 2) * width
+            seconds = statistics.median(record['seconds'])
+            left.bar(x, seconds, width, color=f'C{j}', label=name if i == 0 else None)
+            left.text(x, seconds, f"{paired_ratio(record['seconds'], careful['seconds']):.2f}x",
+                      ha='center', va='bottom', fontsize=8)
+            peaks = [statistics.median(p[w] for p in record['workers'] if len(p) > w) / 2**20
+                     for w in range(workers)]
+            right.bar([x + (w - (workers - 1) / 2) * width / workers for w in range(workers)],
+                      peaks, width / workers, color=f'C{j}', label=name if i == 0 else None)
+    for axis, label in ((left, 'seconds (median; paired ratio to careful)'),
+                        (right, 'peak RSS per worker (MB)')):
+        axis.set_xticks(range(len(sizes)), [f'n = {n}, k = {k}' for n, k in sizes])
+        axis.set_ylabel(label)
+    right.axhline(limit / 2**20, color='gray', linestyle='--', label='memory limit')
+    left.legend(fontsize=8)
+    right.legend(fontsize=8, loc='lower right')
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
 def paired_ratio(seconds, careful):
     """The median over rounds of a contestant's time over careful's in the same round: the
     contestants alternate, so a drift of this shared machine falls on both of a pair.
@@ -331,6 +369,9 @@ def main():
                         help="also where the workers' time went, from Dask's task stream")
     parser.add_argument('--quick', action='store_true',
                         help='small sizes (n = 1000, 2000; chunk 500), one repetition')
+    parser.add_argument('--plot', default=None, metavar='PNG',
+                        help='also draw the times and the workers\' peaks into this file '
+                             '(docs/benchmarks/dask_arrays.png for the docs)')
     args = parser.parse_args()
     if args.quick:
         args.n, args.chunk, args.repeat = '1000,2000', 500, 1
@@ -370,6 +411,11 @@ def main():
     print(f'\nchecked at n={n_check}, k={k_check} against NumPy: ' +
           ', '.join(f'{name} {e:.1e}' for name, e in errors.items()))
     print(f'computations.function(*kalman()): {build_seconds:.1f} s (once, not timed)')
+    if args.plot:
+        plot(results, limit, args.workers, args.plot,
+             f'Kalman update on dask arrays: {args.workers} workers x 1 thread, '
+             f'{args.memory_limit} each, chunks {args.chunk}; {time.strftime("%Y-%m-%d %H:%M")}')
+        print(f'wrote {args.plot}')
     print(f'this machine: {len(os.sched_getaffinity(0))} cores, numpy {np.__version__}, '
           f'dask {dask.__version__}, distributed {distributed.__version__}')
 
