@@ -25,6 +25,7 @@ why the others do not).
 """
 import argparse
 import datetime
+import math
 import statistics
 import sys
 import time
@@ -188,7 +189,9 @@ def shapes(repeat, rng):
                     **{name: found[name] / found['GEMM'] for name in ('SYMM', 'TRMM', 'TRSM')},
                     **{name: found[name] / found['GEMM_R']
                        for name in ('SYMM_R', 'TRMM_R', 'TRSM_R')},
-                    'SYRK': found['SYRK'] / found['GEMM_INNER']}
+                    'SYRK': found['SYRK'] / found['GEMM_INNER'],
+                    # a tall result over its transpose (rates.TALL), not capped
+                    'TALL': found['GEMM'] / found['GEMM_R']}
                 print(f'order {order}, width {width}: GEMM {found["GEMM"]:.1f}, '
                       f'GEMM_R {found["GEMM_R"]:.1f}, '
                       f'GEMM_INNER {found["GEMM_INNER"]:.1f} GFLOP/s; ' +
@@ -196,13 +199,13 @@ def shapes(repeat, rng):
                       flush=True)
     print(f'\n{datetime.date.today()} (pinned: {bench_suite.pinning()}), over GEMM of the '
           f'same shape; rows: order, columns: width {WIDTHS}\n')
-    def grid(name, indent):
+    def grid(name, indent, cap=1.0):
         # capped at 1: these routines are GEMM's kernel run on packed (mirrored, or
         # triangular) operands and do at least its work per FLOP; a ratio above 1 is the
         # noise of GEMM's sample, and as a rate it would make the planner prefer the
         # routine to GEMM for that noise
         rows = ',\n'.join(
-            f'{indent}({", ".join(f"{min(1.0, table[o, w][name]):.2f}" for w in WIDTHS)})'
+            f'{indent}({", ".join(f"{min(cap, table[o, w][name]):.2f}" for w in WIDTHS)})'
             for o in ORDERS)
         return f'ShapeRate({ORDERS}, {WIDTHS}, (\n{rows}))'
 
@@ -210,6 +213,7 @@ def shapes(repeat, rng):
         print(f'    {name}: rate = SidedRate(\n        {grid(name, " " * 12)},\n'
               f'        {grid(name + "_R", " " * 12)})')
     print(f'    SYRK: rate = {grid("SYRK", " " * 8)}')
+    print(f'    rates.TALL = {grid("TALL", " " * 8, cap=math.inf)}')
 
 
 def main(argv=None):
@@ -218,7 +222,8 @@ def main(argv=None):
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--shapes', action='store_true',
-                        help='the BLAS-3 routines over (order, width): their ShapeRate tables')
+                        help='the BLAS-3 routines over (order, width): their ShapeRate '
+                        'tables, and rates.TALL (a tall GEMM result over its transpose)')
     args = parser.parse_args(argv)
     if args.shapes:
         return shapes(args.repeat, np.random.default_rng(0))

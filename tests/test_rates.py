@@ -15,7 +15,8 @@ from computations.matrices.compiler.search import Planner
 from computations.matrices.ops.blas import GEMM, GEMV, SYMM, SYRK, TRMM, TRSM
 from computations.matrices.ops.core import operations
 from computations.matrices.ops.lapack import GETRF, GETRS, POTRF, POTRS, SYTRF, TRTRS
-from computations.matrices.ops.rates import Rate, ShapeRate, SidedRate, order, ratio
+from computations.matrices.ops.rates import (TALL, Rate, ShapeRate, SidedRate, order,
+                                             orientation, ratio)
 
 
 @pytest.mark.parametrize('points', [(), ((100, 0.5), (50, 0.6)), ((100, 0.5), (100, 0.6)),
@@ -85,13 +86,18 @@ def test_the_planner_prices_an_operation_at_its_flops_over_its_rate():
     assert POTRF.rate is not None and GETRF.rate is not None
     assert planner.work(POTRF(A)) == pytest.approx(1000 ** 3 / 3 / POTRF.rate.at(1000))
     assert planner.work(GETRF(A)) == pytest.approx(2 * 1000 ** 3 / 3 / GETRF.rate.at(1000))
-    # as GEMM: no rate, or on a vector
-    for op in (GEMM(1, A, B), GEMV(1, A, x), TRSM(1, A, x), POTRS(A, x), SYRK(1, x)):
+    # as a wide GEMM: no rate and a wide result, or on a vector
+    for op in (GEMM(1, B, A, trans_a=True), GEMV(1, A, x), TRSM(1, A, x), POTRS(A, x),
+               SYRK(1, x)):
         assert planner.work(op) == planner.flops(op)
     assert order(POTRS(A, B), properties.size) == 40
-    # the BLAS-3 routines at their shape, (order, width), and side
+    # a tall GEMM (1000 x 40) at TALL
+    assert planner.work(GEMM(1, A, B)) == pytest.approx(
+        planner.flops(GEMM(1, A, B)) / TALL.at(1000, 40))
+    # the BLAS-3 routines at their shape, (order, width), and side; on the left their
+    # result is tall (1000 x 40), on the right wide
     assert planner.work(TRSM(1, A, B)) == pytest.approx(
-        planner.flops(TRSM(1, A, B)) / TRSM.rate.of('L').at(1000, 40))
+        planner.flops(TRSM(1, A, B)) / TRSM.rate.of('L').at(1000, 40) / TALL.at(1000, 40))
     assert planner.work(TRMM(1, A, B.T, side='R')) == pytest.approx(
         planner.flops(TRMM(1, A, B.T, side='R')) / TRMM.rate.of('R').at(1000, 40))
     assert ratio(SYRK(1, B), properties.size) == SYRK.rate.at(1000, 40)
@@ -99,10 +105,70 @@ def test_the_planner_prices_an_operation_at_its_flops_over_its_rate():
                       (POTRS(A, B), (1000, 40)), (GETRS(A, B), (1000, 40)),
                       (TRTRS(A, B), (1000, 40))):
         side = getattr(op, 'side', 'L')                      # the solves: on the left
-        assert ratio(op, properties.size) == type(op).rate.of(side).at(*shape)
+        tall = TALL.at(1000, 40) if side == 'L' else 1.0
+        assert ratio(op, properties.size) == pytest.approx(
+            type(op).rate.of(side).at(*shape) * tall)
     # below the smallest order measured (60): by FLOPs, a call's overhead is its time there
     assert ratio(SYRK(1, B, trans=True), properties.size) is None          # order 40
     assert ratio(POTRF(MatrixSymbol('C', 40, 40)), properties.size) is None
+
+
+def test_a_tall_result_is_priced_at_tall_of_its_transposes_speed():
+    """Orientation (:func:`orientation`): a product or TRSM-made solve with a tall result,
+    at least 16 columns, runs at ``TALL`` of its wide transpose; a wide, square or narrower
+    result, an unbound dimension, or a routine whose result's orientation is not free at 1."""
+    n, w, v = Symbol('n'), Symbol('w'), Symbol('v')
+    size = Properties(dims={n: 2000, w: 200, v: 10}).size
+    A, B, C = MatrixSymbol('A', n, n), MatrixSymbol('B', n, w), MatrixSymbol('C', n, v)
+    assert {cls.__name__ for cls in operations() if cls.oriented} == {
+        'GEMM', 'SYMM', 'TRMM', 'TRSM', 'TRTRS', 'POTRS', 'GETRS'}
+    assert TALL.at(2000, 200) < 0.95                  # the effect the table records
+    for op in (GEMM(1, A, B), SYMM(1, A, B), TRMM(1, A, B), TRSM(1, A, B), POTRS(A, B),
+               GETRS(A, B), TRTRS(A, B), GEMM(1, B, B.T[:, :200], trans_b=False)):
+        assert orientation(op, size) == TALL.at(2000, 200), op
+    for op in (GEMM(1, B, A, trans_a=True), SYMM(1, A, B.T, side='R'),   # wide
+               TRSM(1, A, B.T, side='R'), GEMM(1, A, A),                  # square
+               GEMM(1, A, C), TRSM(1, A, C),                              # 10 columns
+               SYRK(1, B), POTRF(A), GEMV(1, A, C[:, 0])):                # not oriented
+        assert orientation(op, size) == 1.0, op
+    unbound = Properties(dims={w: 200}).size
+    assert orientation(GEMM(1, A, B), unbound) == 1.0
+
+
+def test_a_transposed_copy_is_priced_per_element_it_moves():
+    """A TRANSPOSE has no FLOPs, but moves every element at the memory's speed: 64 GEMM
+    FLOPs each (NumPy's transposed copy measured 33-119)."""
+    from computations.matrices.ops.auxiliary import TRANSPOSE
+    n, k = Symbol('n'), Symbol('k')
+    X = MatrixSymbol('X', n, k)
+    planner = Planner(Properties(dims={n: 1000, k: 100}), [X])
+    assert TRANSPOSE.element_price == 64
+    assert planner.work(TRANSPOSE(X)) == 1000 * 100 * 64
+
+
+def test_a_product_is_made_wide_where_its_tall_transpose_is_slower():
+    """``W.T*A*B*A.T*W`` (stochastic Newton, B positive definite, n = 2000, m = 1000,
+    l = 200): ``A.T*W`` made tall (n x l) ran at 0.90 of ``W.T*A`` made wide (7.1 against
+    6.4 ms), and SYMM likewise: every product is made wide, as the hand-written program
+    does; at n = 20 (where TALL is 1) the result still equals NumPy's."""
+    n, m, l = Symbol('n'), Symbol('m'), Symbol('l')
+    A, W, B = MatrixSymbol('A', m, n), MatrixSymbol('W', m, l), MatrixSymbol('B', n, n)
+    expr = W.T * A * B * A.T * W
+    comp = compile_expressions([expr], [A, W, B], [Q.positive_definite(B)],
+                               {n: 2000, m: 1000, l: 200})
+    products = [op for op in comp.computation.computations if getattr(op, "oriented", False)]
+    assert products
+    for op in products:
+        rows, columns = op.outputs[0].shape
+        assert rows.subs({n: 2000, m: 1000, l: 200}) <= columns.subs(
+            {n: 2000, m: 1000, l: 200}), op
+    rng = np.random.default_rng(3)
+    a, w, g = rng.standard_normal((15, 20)), rng.standard_normal((15, 4)), \
+        rng.standard_normal((20, 20))
+    b = g @ g.T + 20 * np.eye(20)
+    f = computations.function([A, W, B], [expr], [Q.positive_definite(B)])
+    (result,) = f(a, w, b)
+    np.testing.assert_allclose(result, w.T @ a @ b @ a.T @ w, rtol=1e-10)
 
 
 def test_the_factorizations_are_priced_above_their_flops_and_a_cholesky_below_an_lu():
@@ -141,7 +207,8 @@ def test_the_benchmark_measures_every_routine_that_declares_a_rate():
     assert shaped - {'TRTRS', 'POTRS', 'GETRS'} <= set(bench_rates.shaped_operations(8, 2))
     assert all(declared[name] is TRSM.rate for name in ('TRTRS', 'POTRS', 'GETRS'))
     assert all((rate.orders, rate.widths) == (bench_rates.ORDERS, bench_rates.WIDTHS)
-               for rate in map(declared.get, shaped))
+               for rate in [*map(declared.get, shaped), TALL])
+    assert {'GEMM', 'GEMM_R'} <= set(bench_rates.shaped_operations(8, 2))     # TALL
 
 
 def _mmse(n_, k_):

@@ -175,7 +175,7 @@ class Planner(JointPlanning, Rewriting):
 
     def price(self, ops):
         """``(explicit inverses, work, operations)`` of ``ops``: the work is the FLOPs, plus
-        the elements a copy moves (a TRANSPOSE declares no FLOPs, but is not free)."""
+        the elements a copy moves at their price (a TRANSPOSE declares no FLOPs, but is not free)."""
         new = list(ops)
         inverses = sum(getattr(op, 'forms_inverse', False)   # SCALAR is not a MatrixComputation
                        or isinstance(getattr(op, 'B', None), Identity) for op in new)
@@ -185,7 +185,7 @@ class Planner(JointPlanning, Rewriting):
     def work(self, op):
         """The price of ``op`` in GEMM FLOPs: its FLOPs over its routine's speed per FLOP
         relative to GEMM's (:mod:`~computations.matrices.ops.rates`); for a copy (TRANSPOSE)
-        the elements it moves."""
+        the elements it moves at their price (``element_price``)."""
         if op not in self._work:
             self._work[op] = self._measure(op)
         return self._work[op]
@@ -193,7 +193,7 @@ class Planner(JointPlanning, Rewriting):
     def _measure(self, op):
         if type(op) is TRANSPOSE:
             rows, columns = map(self.properties.size, op.X.shape)
-            return float((rows or 0) * (columns or 0))
+            return float((rows or 0) * (columns or 0) * op.element_price)
         flops = self.flops(op)
         speed = ratio(op, self.properties.size)              # SCALAR: not a routine
         return flops if speed is None else flops / speed
@@ -213,10 +213,10 @@ class Planner(JointPlanning, Rewriting):
         return min(near, key=lambda kp: (self._unrated(kp[1]), kp[0][0], *kp[0][2:]))[1]
 
     def _unrated(self, plan):
-        """The work of ``plan``'s new operations priced without rates (FLOPs, and the
-        elements copies move)."""
-        return math.fsum(self.flops(op) if getattr(op, 'rate', None) is not None
-                         else self.work(op) for op in plan.ops if op not in self.committed)
+        """The work of ``plan``'s new operations priced without rates or orientation (FLOPs,
+        and the elements copies move at their price)."""
+        return math.fsum(self.work(op) if type(op) is TRANSPOSE else self.flops(op)
+                         for op in plan.ops if op not in self.committed)
 
     # Applying the rules' proposals ---------------------------------------------
 

@@ -84,6 +84,7 @@ class GEMM(MatrixComputation):
     arguments = ('alpha', 'A', 'B', 'beta', 'C')
     overwrites = {0: 'C'}
     routine = 'gemm'
+    oriented = True
     call = Call(arguments, (0,), flags={'trans_a': 'trans_a', 'trans_b': 'trans_b'},
                 overwrite={'C': 'overwrite_c'}, optional={'C': 'beta'},
                 transposable={'A': ('trans_a',), 'B': ('trans_b',)})
@@ -122,6 +123,7 @@ class SYMM(MatrixComputation):
     overwrites = {0: 'C'}
     requires = {'A': Q.symmetric}
     routine = 'symm'
+    oriented = True
     call = Call(arguments, (0,), flags={'side': ('side', 'R')}, overwrite={'C': 'overwrite_c'},
                 optional={'C': 'beta'}, transposable={'A': ('lower',)})
     rate = SidedRate(
@@ -353,6 +355,7 @@ class _TriangularProduct(_Triangular):
     __props__ = ('alpha', 'A', 'B', 'side', 'lower', 'trans_a', 'unit_diagonal')
     arguments = ('alpha', 'A', 'B')
     overwrites = {0: 'B'}
+    oriented = True
     call = Call(arguments, (0,), flags={'side': ('side', 'R'), 'lower': 'lower',
                                         'trans_a': 'trans_a', 'diag': 'unit_diagonal'},
                 overwrite={'B': 'overwrite_b'}, transposable={'A': ('trans_a', 'lower')})

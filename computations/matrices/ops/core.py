@@ -400,6 +400,11 @@ class MatrixComputation(Computation, metaclass=Interned):
     #: factorizations and inversions declare one.
     rate = None
 
+    #: Whether the op is a product (or a solve made of TRSMs) whose result's orientation the
+    #: planner chooses -- ``X*Y`` or ``(Y.T*X.T).T`` -- and pays for: a tall result runs at
+    #: :data:`~.rates.TALL` of its transpose's speed (:func:`~.rates.orientation`).
+    oriented = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get('routine') is not None:     # a concrete class: register it

@@ -62,6 +62,7 @@ class _FactoredSolve(_Lapack):
     __slots__ = ()
     rate = TRSM.rate
     rate_shape = property(_Lapack._solve_shape)
+    oriented = True
 
     @property
     def flops(self):
@@ -312,6 +313,7 @@ class TRTRS(_Lapack, _Triangular):
     routine = 'trtrs'
     rate = TRSM.rate                  # TRSM with a check of A's diagonal
     rate_shape = property(_Lapack._solve_shape)
+    oriented = True
     call = Call(arguments, (0, 'info'),
                 flags={'lower': 'lower', 'trans': 'trans', 'unitdiag': 'unit_diagonal'},
                 overwrite={'B': 'overwrite_b'})
@@ -430,8 +432,10 @@ class SYTRS(_FactoredSolve):
     requires = {'A': Q.symmetric}
     routine = 'sytrs'
     #: LAPACK's SYTRS is level 2 (0.08-0.5 of GEMM): priced by FLOPs, as before the rates,
-    #: not as the TRSMs of POTRS and GETRS (a symmetric indefinite system keeps SYSV).
+    #: not as the TRSMs of POTRS and GETRS (a symmetric indefinite system keeps SYSV), and
+    #: whatever its result's orientation.
     rate = None
+    oriented = False
     call = Call(arguments, (0, 'info'), overwrite={'B': 'overwrite_b'})
 
     def __init__(self, A, B):

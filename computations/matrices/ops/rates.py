@@ -32,6 +32,17 @@ the planner prices an operation at ``flops / ratio(op)`` (:func:`ratio`):
 - SYTRS, nor the matrix-vector routines, nor a routine called on a vector:
   their speed is the memory's (SYTRS's LAPACK kernel is level 2).
 
+One more fact applies to every product whose result's orientation the planner
+chooses (a class declaring ``oriented``: GEMM, SYMM, TRMM, TRSM and the solves
+made of TRSMs): a *tall* result (more rows than columns) runs at
+:data:`TALL` of the speed of the same product made as its transpose, which is
+*wide*.  On this machine's OpenBLAS with two threads, ``A.T*W`` (2000 x 200,
+inner 1000) takes 7.1 ms where ``W.T*A`` takes 6.4; a 2000 x 16 result runs at
+0.64 of its transpose.  The side-'L' tables above are measured against GEMM of
+a tall result (order x width) and the side-'R' ones against a wide one, so the
+routine's rate times :func:`orientation` is its speed over a wide GEMM's, and
+:func:`ratio` returns that product.
+
 What the rates leave out: memory traffic.  A copy of the caller's array that a
 routine overwrites (POTRF on the caller's matrix) costs as much as ~250 GEMM
 FLOPs per element at n = 2000 (``COPY`` in ``./dev bench rates``), and so do the
@@ -50,7 +61,7 @@ import math
 
 from sympy import MatrixExpr
 
-__all__ = ['Rate', 'ShapeRate', 'SidedRate', 'order', 'ratio']
+__all__ = ['Rate', 'ShapeRate', 'SidedRate', 'TALL', 'order', 'orientation', 'ratio']
 
 
 class Rate:
@@ -182,20 +193,66 @@ def _where(points, x):
     return i, (math.log(x) - math.log(points[i])) / (math.log(points[i + 1]) - math.log(points[i]))
 
 
+#: A product's speed with a tall result (order x width, more rows than columns) over the
+#: same product made as its transpose (width x order): GEMM over GEMM_R of
+#: ``./dev bench rates --shapes``, the mean of two runs (2026-12-08, BLAS on two pinned
+#: threads; the runs within 0.03 of each other).  Only results of order 500 and more with
+#: fewer than 1000 columns are measurably slower; the rest is within a few percent either
+#: way (a width at or above the order is not tall, and never read).
+TALL = ShapeRate((60, 125, 500, 1000, 2000), (16, 64, 250, 1000, 2000), (
+    (0.98, 0.97, 1.02, 1.03, 1.01),
+    (1.00, 1.11, 0.98, 1.03, 1.02),
+    (0.72, 0.94, 0.93, 1.00, 1.03),
+    (0.65, 0.88, 0.89, 0.98, 1.01),
+    (0.65, 0.87, 0.87, 0.99, 1.01)))
+
+
+def orientation(op, size):
+    """The speed of ``op``'s product over the same product made as its transpose: :data:`TALL`
+    at its result's shape when its class declares ``oriented`` and the result is tall, else
+    1.0 -- also when a dimension is unbound, or the result has fewer columns than the
+    smallest width measured (16; a vector's 1): there OpenBLAS takes other paths, and the
+    table does not hold (2000 x 10 from an inner 2000: the wide product 1.07x the time of
+    the tall one, where 2000 x 16 made tall runs at 0.65 of the wide).
+
+    >>> from sympy import MatrixSymbol
+    >>> from computations.matrices.ops.blas import GEMM
+    >>> A, W = MatrixSymbol('A', 1000, 2000), MatrixSymbol('W', 1000, 200)
+    >>> orientation(GEMM(1, A, W, trans_a=True), int) == TALL.at(2000, 200) < 1
+    True
+    >>> orientation(GEMM(1, W, A, trans_a=True), int)           # the wide transpose
+    1.0
+    """
+    if not getattr(op, 'oriented', False):
+        return 1.0
+    rows, columns = (size(d) for d in op.outputs[0].shape)
+    if rows is None or columns is None or columns < TALL.widths[0] or columns >= rows:
+        return 1.0
+    return TALL.at(rows, columns)
+
+
 def ratio(op, size):
-    """``op``'s speed per FLOP over GEMM's, from the ``rate`` its class declares: a
-    :class:`Rate` at its :func:`order`, a :class:`ShapeRate` (or the :class:`SidedRate` of
-    its side) at its ``rate_shape``; None
-    (priced by its FLOPs) when it declares none, a dimension is unbound, it works on a
-    vector (at the memory's speed), or its order is below the smallest measured (60: a
-    call on smaller matrices takes its overhead's time, which no ratio of speeds
-    describes, and every route there costs microseconds).
+    """``op``'s speed per FLOP over a wide GEMM's: :func:`orientation` times the ``rate`` its
+    class declares -- a :class:`Rate` at its :func:`order`, a :class:`ShapeRate` (or the
+    :class:`SidedRate` of its side) at its ``rate_shape``.  None (priced by its FLOPs)
+    when neither applies: it declares no rate and its result is not tall, a dimension is
+    unbound, it works on a vector (at the memory's speed), or its order is below the
+    smallest measured (60: a call on smaller matrices takes its overhead's time, which no
+    ratio of speeds describes, and every route there costs microseconds).
 
     >>> from sympy import MatrixSymbol
     >>> from computations.matrices.ops.lapack import POTRF
     >>> ratio(POTRF(MatrixSymbol('A', 2000, 2000)), int) == POTRF.rate.at(2000)
     True
     """
+    speed, tall = _routine_ratio(op, size), orientation(op, size)
+    if tall == 1.0:
+        return speed
+    return tall if speed is None else speed * tall
+
+
+def _routine_ratio(op, size):
+    """The ratio of ``op``'s declared ``rate`` (see :func:`ratio`)."""
     rate = getattr(op, 'rate', None)
     if rate is None:
         return None
