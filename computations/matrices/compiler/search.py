@@ -48,8 +48,8 @@ variables that hold them (:meth:`Planner.propose`), and keeps the cheapest
 Outputs are planned jointly as well (:meth:`~.joint.JointPlanning.plan_outputs`);
 what earlier outputs computed costs nothing later (:meth:`Planner.commit`).
 An output held transposed costs the copy the program ends with
-(:meth:`Planner.output`): a TRANSPOSE declares no FLOPs, and the search counts
-the elements it moves (:meth:`Planner.work`).
+(:meth:`Planner.output`): a TRANSPOSE declares no FLOPs, and the search prices
+the elements it moves (:meth:`Planner.work`, at ``TRANSPOSE.element_price``).
 """
 import math
 from typing import NamedTuple

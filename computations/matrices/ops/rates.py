@@ -43,11 +43,14 @@ a tall result (order x width) and the side-'R' ones against a wide one, so the
 routine's rate times :func:`orientation` is its speed over a wide GEMM's, and
 :func:`ratio` returns that product.
 
-What the rates leave out: memory traffic.  A copy of the caller's array that a
-routine overwrites (POTRF on the caller's matrix) costs as much as ~250 GEMM
-FLOPs per element at n = 2000 (``COPY`` in ``./dev bench rates``), and so do the
-level-1 and level-2 routines (AXPY, GEMV), which are priced at their FLOPs;
-pricing copies alone made the planner trade a copy for an AXPY priced at two
+What the rates leave out: memory traffic, but for one price.  A TRANSPOSE (a
+transposed copy the program makes) is priced at ``TRANSPOSE.element_price``,
+64 GEMM FLOPs an element it moves (NumPy's transposed copy measured 33-119).
+A copy of the caller's array that a routine overwrites (POTRF on the caller's
+matrix) costs as much as ~250 GEMM FLOPs per element at n = 2000 (``COPY`` in
+``./dev bench rates``), and the level-1 and level-2 routines (AXPY, GEMV) 7-29
+(an AXPY, measured 2026-12-08), but they are priced at their FLOPs; pricing
+those copies alone made the planner trade a copy for an AXPY priced at two
 FLOPs per element.  Both belong in one model of memory traffic, not done yet.
 
 >>> rate = Rate((100, 0.4), (1000, 0.6))
@@ -194,17 +197,21 @@ def _where(points, x):
 
 
 #: A product's speed with a tall result (order x width, more rows than columns) over the
-#: same product made as its transpose (width x order): GEMM over GEMM_R of
-#: ``./dev bench rates --shapes``, the mean of two runs (2026-12-08, BLAS on two pinned
-#: threads; the runs within 0.03 of each other).  Only results of order 500 and more with
-#: fewer than 1000 columns are measurably slower; the rest is within a few percent either
-#: way (a width at or above the order is not tall, and never read).
+#: same product made as its transpose (width x order), declared where every measurement
+#: agrees: from order 2000.  GEMM over GEMM_R of ``./dev bench rates --shapes`` (two runs,
+#: 2026-12-08, BLAS on two pinned threads; within 0.03 of each other) put it at 0.65-0.89
+#: from order 500 to 2000 with fewer than 1000 columns, but at orders 500 and 1000 the
+#: wide product is faster only when its left operand is held wide: at 1000 x 100 from an
+#: inner 1000, ``S.T*A`` (``trans_a``) took 1.67 ms and ``A*S`` 1.70, while ``K*A`` (K held
+#: 100 x 1000) ran at 1/0.85 the speed; and the randomized inversion made wide there ran
+#: 1.07-1.11x its hand-written program (tall: 1.02x).  At 2000 x 200, ``S.T*A`` took 12.9
+#: ms and ``A*S`` 15.0.
 TALL = ShapeRate((60, 125, 500, 1000, 2000), (16, 64, 250, 1000, 2000), (
-    (0.98, 0.97, 1.02, 1.03, 1.01),
-    (1.00, 1.11, 0.98, 1.03, 1.02),
-    (0.72, 0.94, 0.93, 1.00, 1.03),
-    (0.65, 0.88, 0.89, 0.98, 1.01),
-    (0.65, 0.87, 0.87, 0.99, 1.01)))
+    (1.00, 1.00, 1.00, 1.00, 1.00),
+    (1.00, 1.00, 1.00, 1.00, 1.00),
+    (1.00, 1.00, 1.00, 1.00, 1.00),
+    (1.00, 1.00, 1.00, 1.00, 1.00),
+    (0.65, 0.87, 0.87, 0.99, 1.00)))
 
 
 def orientation(op, size):
