@@ -12,8 +12,11 @@ whole batch (:func:`triangular_solve`), as SciPy's batched ``solve_triangular`` 
 >>> x[0, :, 0]
 array([0.5 , 0.25])
 """
+import contextlib
 import functools
 import math
+import sys
+import threading
 
 import numpy as np
 
@@ -210,11 +213,24 @@ def triangular_solve(T, B, lower):
         return np.linalg.solve(T, B)
     X = np.empty(batch + B.shape[-2:], dtype=np.result_type(T, B))
     rows = range(n) if lower else range(n - 1, -1, -1)
-    for i in rows:
-        done = slice(0, i) if lower else slice(i + 1, n)
-        rest = B[..., i, :] - (T[..., i:i + 1, done] @ X[..., done, :])[..., 0, :]
-        X[..., i, :] = rest / T[..., i, i, None]          # a zero pivot: FloatingPointError
+    with SUBSTITUTING:
+        for i in rows:
+            done = slice(0, i) if lower else slice(i + 1, n)
+            rest = B[..., i, :] - (T[..., i:i + 1, done] @ X[..., done, :])[..., 0, :]
+            X[..., i, :] = rest / T[..., i, i, None]      # a zero pivot: FloatingPointError
     return X
+
+
+#: Held while a substitution runs: one thread at a time.  A substitution is a few short
+#: NumPy calls per row, each taking and releasing the GIL; two chunks of a batch
+#: substituting at once on two threads took 2.4x one's time (80 problems of order 20, 51
+#: right-hand sides), where one thread's substitution beside the other's products (long
+#: calls without the GIL) costs little.  The Kalman batch of 1,000 on two threads, in one
+#: process, 7 alternating rounds twice: n = 50 0.92x and 0.93x the time without the lock
+#: (9.04 against 9.87 ms, 8.20 against 8.86), n = 32 0.85x and 1.01x, n = 20 1.00x.
+#: (Without a GIL, as in a free-threaded Python, nothing to hold.)
+SUBSTITUTING = threading.Lock() if getattr(sys, '_is_gil_enabled', lambda: True)() \
+    else contextlib.nullcontext()
 
 
 def cholesky(S):

@@ -2,6 +2,8 @@
 batch dimensions give stacked results equal to a loop of single calls."""
 import contextlib
 import os
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -611,6 +613,46 @@ def test_a_run_that_knows_its_chunk_size_runs_every_chunk_on_threads(layout, mon
         assert len(run) == -(-(45 - start) // 10) and max(sizes) - min(sizes) <= 1
     np.testing.assert_array_equal(second, first)
     np.testing.assert_allclose(first, values[A] @ values[C], rtol=1e-13)
+
+
+def test_chunks_on_threads_substitute_one_at_a_time(monkeypatch):
+    """A stacked triangular solve by substitution holds ``SUBSTITUTING``, a lock (with the
+    GIL): the chunks of a threaded batch-first run substitute one at a time (two at once
+    took 2.4x one's time, contending for the GIL); every chunk's solve takes it, and the
+    results are one thread's."""
+    from computations.schedulers import stacked, stacked_linalg
+    from computations.matrices import TRSM
+    if getattr(sys, '_is_gil_enabled', lambda: True)():
+        assert isinstance(stacked_linalg.SUBSTITUTING, type(threading.Lock()))
+    monkeypatch.setattr(stacked, 'CHUNK_BYTES', 1)
+    monkeypatch.setattr(stacked, 'MIN_CHUNK', 150)       # 150 x 5 rows: by substitution
+    entered = []
+
+    class Counted:
+        lock = threading.Lock()
+
+        def __enter__(self):
+            self.lock.acquire()
+            entered.append(threading.get_ident())
+
+        def __exit__(self, *exc):
+            self.lock.release()
+
+    monkeypatch.setattr(stacked_linalg, 'SUBSTITUTING', Counted())
+    L, B = MatrixSymbol('L', 5, 5), MatrixSymbol('B', 5, 3)
+    op = TRSM(1.0, L, B)
+    rng = np.random.default_rng()
+    values = {L: np.tril(rng.standard_normal((1200, 5, 5))) + 5 * np.eye(5),
+              B: rng.standard_normal((1200, 5, 3))}
+    runs = []
+    for threads in (1, 2):
+        entered.clear()
+        runs.append(stacked.run_in_chunks(op, values, op.outputs, (1200,),
+                                          stacked.BATCH_FIRST, threads=threads)[0])
+        assert len(entered) == 8                  # every chunk of 150 problems
+    assert len(set(entered)) == 2                 # both threads substituted
+    np.testing.assert_array_equal(runs[1], runs[0])
+    np.testing.assert_allclose(runs[0], np.linalg.solve(values[L], values[B]), rtol=1e-10)
 
 
 def test_chunk_sizes_are_remembered_per_program_and_layout_and_a_few_at_most(monkeypatch):
