@@ -188,6 +188,23 @@ def test_a_symmetric_operand_is_read_untransposed():
     np.testing.assert_allclose(result, s.T @ (g + g.T) @ s, rtol=1e-10)
 
 
+@pytest.mark.parametrize('fact', [Q.symmetric, Q.diagonal])
+def test_a_rectangular_matrix_symmetric_where_its_sizes_are_equal_keeps_its_transpose(fact):
+    """``D1.T*D2`` with D1, D2 declared n x p and symmetric (or diagonal) where n = p = 300:
+    not their own transposes in the declared shapes (``D1*D2`` is n x p times n x p), so
+    one GEMM reads D1 transposed -- a review found the rule reading it untransposed, which
+    made the GEMM fail its shape check and left no way to compute the product."""
+    n, p = Symbol('n'), Symbol('p')
+    D1, D2 = MatrixSymbol('D1', n, p), MatrixSymbol('D2', n, p)
+    comp = compile_expressions([D1.T * D2], [D1, D2], [fact(D1), fact(D2)], {n: 300, p: 300})
+    assert [type(op).__name__ for op in comp.computation.toposort()
+            if type(op).__name__ != 'Identity'] == ['GEMM']
+    rng = np.random.default_rng(6)
+    d1, d2 = (np.diag(rng.standard_normal(5)) for _ in range(2))
+    (result,) = computations.function([D1, D2], [D1.T * D2], [fact(D1), fact(D2)])(d1, d2)
+    np.testing.assert_allclose(result, d1.T @ d2, rtol=1e-12)
+
+
 def test_the_factorizations_are_priced_above_their_flops_and_a_cholesky_below_an_lu():
     """At every order a factorization is slower per FLOP than GEMM, and POTRF (half
     GETRF's FLOPs) is priced below GETRF or within the tolerance of a tie (up to n = 60,

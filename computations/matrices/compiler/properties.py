@@ -318,19 +318,19 @@ class Properties:
         expr = self.one_instance(expr)
         return self._remembered('transposes', self._transposes, expr,
                                 lambda: self.one_instance(
-                                    transpose(expr, self._symmetric, self.transpose)))
+                                    transpose(expr, self.own_transpose, self.transpose)))
 
     def canonical(self, expr):
         """``expr`` in the canonical form the compiler works on (see :mod:`.canonical`)."""
         expr = self.one_instance(expr)
         return self._remembered('canonical', self._canonical, expr,
-                                lambda: self.one_instance(canonicalize(expr, self._symmetric)))
+                                lambda: self.one_instance(canonicalize(expr, self.own_transpose)))
 
-    def _symmetric(self, expr):
-        """Whether the canonical form may write ``expr`` for ``expr.T``: symmetric, and
-        square in its declared shape -- an n x p matrix symmetric where n = p is bound (a
-        rectangular diagonal one) keeps its transpose, or ``X.T*Y`` would become ``X*Y``,
-        an n x p times an n x p, which no routine computes."""
+    def own_transpose(self, expr):
+        """Whether ``expr`` may stand for ``expr.T`` (in the canonical form, and as a
+        routine's operand): symmetric, and square in its declared shape -- an n x p matrix
+        symmetric where n = p is bound (a rectangular diagonal one) keeps its transpose, or
+        ``X.T*Y`` would become ``X*Y``, an n x p times an n x p, which no routine computes."""
         return bool(self.ask('symmetric', expr)) and expr.shape[0] == expr.shape[1]
 
 

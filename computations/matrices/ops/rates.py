@@ -38,9 +38,10 @@ made of TRSMs): a *tall* result (more rows than columns) runs at
 :data:`TALL` of the speed of the same product made as its transpose, which is
 *wide*.  On this machine's OpenBLAS with two threads, ``A.T*W`` (2000 x 200,
 inner 1000) takes 7.1 ms where ``W.T*A`` takes 6.4; a 2000 x 16 result runs at
-0.64 of its transpose.  The side-'L' tables above are measured against GEMM of
-a tall result (order x width) and the side-'R' ones against a wide one, so the
-routine's rate times :func:`orientation` is its speed over a wide GEMM's, and
+0.65 of its transpose.  The side-'L' tables above are measured against GEMM of
+an order x width result (tall where the width is below the order) and the
+side-'R' ones against its transpose, so the routine's rate times
+:func:`orientation` is its speed over GEMM's on the wide one of the two, and
 :func:`ratio` returns that product.
 
 What the rates leave out: memory traffic, but for one price.  A TRANSPOSE (a
@@ -198,7 +199,8 @@ def _where(points, x):
 
 #: A product's speed with a tall result (order x width, more rows than columns) over the
 #: same product made as its transpose (width x order), declared where every measurement
-#: agrees: from order 2000.  GEMM over GEMM_R of ``./dev bench rates --shapes`` (two runs,
+#: agrees: at order 2000 (1 up to order 1000, between them linear in the logarithms, as
+#: every ShapeRate: 0.80 at 1500 x 16).  GEMM over GEMM_R of ``./dev bench rates --shapes`` (two runs,
 #: 2026-12-08, BLAS on two pinned threads; within 0.03 of each other) put it at 0.65-0.89
 #: from order 500 to 2000 with fewer than 1000 columns, but at orders 500 and 1000 the
 #: wide product is faster only when its left operand is held wide: at 1000 x 100 from an
@@ -241,11 +243,13 @@ def orientation(op, size):
 def ratio(op, size):
     """``op``'s speed per FLOP over a wide GEMM's: :func:`orientation` times the ``rate`` its
     class declares -- a :class:`Rate` at its :func:`order`, a :class:`ShapeRate` (or the
-    :class:`SidedRate` of its side) at its ``rate_shape``.  None (priced by its FLOPs)
-    when neither applies: it declares no rate and its result is not tall, a dimension is
-    unbound, it works on a vector (at the memory's speed), or its order is below the
-    smallest measured (60: a call on smaller matrices takes its overhead's time, which no
-    ratio of speeds describes, and every route there costs microseconds).
+    :class:`SidedRate` of its side) at its ``rate_shape``.  The rate does not apply (as 1)
+    when the class declares none, a dimension is unbound, the op works on a vector (at
+    the memory's speed), or its order is below the smallest measured (60: a call on
+    smaller matrices takes its overhead's time, which no ratio of speeds describes, and
+    every route there costs microseconds); the orientation then stands alone (a TRSM on
+    the right with a 40 x 40 triangle and a 2000 x 40 result: its tall result's), and
+    when it is 1 too, None: priced by its FLOPs.
 
     >>> from sympy import MatrixSymbol
     >>> from computations.matrices.ops.lapack import POTRF
