@@ -12,6 +12,7 @@ after putting ``benchmarks/`` on ``sys.path``.
 import argparse
 import datetime
 import math
+import pathlib
 import resource
 import statistics
 import time
@@ -234,6 +235,7 @@ def save_figure(fig, axes, path):
         axis.grid(True, which='both', alpha=0.3)
         axis.legend(fontsize=8)
     fig.tight_layout()
+    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)   # --out may name a new dir
     fig.savefig(path, dpi=110)
 
 
