@@ -54,6 +54,44 @@ def test_matches_lambdify(problem, seed):
     check_results(problem, f(*values), values)
 
 
+def _strongly_oriented():
+    """``rates.TALL`` replaced by a table that prices every tall result, whatever its
+    size, at half its wide transpose's speed: the search then takes other programs."""
+    from unittest import mock
+    from computations.matrices.ops import rates
+    return mock.patch.object(rates, 'TALL', rates.ShapeRate((1, 2), (1, 2),
+                                                            ((0.5, 0.5), (0.5, 0.5))))
+
+
+@given(problems(), seeds)
+@settings(max_examples=25, deadline=None)
+def test_matches_lambdify_whatever_the_orientation_costs(problem, seed):
+    """The cost model's orientation (``rates.TALL``) decides which program is chosen, never
+    its values: with every tall result priced at half its transpose's speed, random
+    problems still match lambdify."""
+    rng = np.random.default_rng(seed)
+    with _strongly_oriented():
+        f = compile_problem(problem)
+        values = problem.data(rng)
+        check_results(problem, f(*values), values)
+
+
+def test_the_strong_orientation_table_changes_programs():
+    """The table of the test above is not idle: ``B*A.T*W`` (B symmetric, 6 x 6, A 5 x 6,
+    W 5 x 2) is made wide under it (``W.T*A`` first) and tall without it."""
+    from computations.matrices import compile_expressions
+    from sympy import Q
+    A, W, B = MatrixSymbol('A', 5, 6), MatrixSymbol('W', 5, 2), MatrixSymbol('B', 6, 6)
+
+    def first_product():
+        comp = compile_expressions([B * A.T * W], [A, W, B], [Q.symmetric(B)])
+        op = next(op for op in comp.computation.toposort() if getattr(op, 'oriented', False))
+        return tuple(op.outputs[0].shape)
+    assert first_product() == (6, 2)
+    with _strongly_oriented():
+        assert first_product() == (2, 6)
+
+
 def _present(value, variant):
     """``(argument, owner)``: the value as the caller passes it, and the object that holds it."""
     if not isinstance(value, np.ndarray):
