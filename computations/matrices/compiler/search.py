@@ -175,7 +175,8 @@ class Planner(JointPlanning, Rewriting):
 
     def price(self, ops):
         """``(explicit inverses, work, operations)`` of ``ops``: the work is the FLOPs, plus
-        the elements a copy moves at their price (a TRANSPOSE declares no FLOPs, but is not free)."""
+        the elements a copy moves at their price (a TRANSPOSE declares no FLOPs, but is not
+        free)."""
         new = list(ops)
         inverses = sum(getattr(op, 'forms_inverse', False)   # SCALAR is not a MatrixComputation
                        or isinstance(getattr(op, 'B', None), Identity) for op in new)

@@ -200,14 +200,14 @@ def _where(points, x):
 #: A product's speed with a tall result (order x width, more rows than columns) over the
 #: same product made as its transpose (width x order), declared where every measurement
 #: agrees: at order 2000 (1 up to order 1000, between them linear in the logarithms, as
-#: every ShapeRate: 0.80 at 1500 x 16).  GEMM over GEMM_R of ``./dev bench rates --shapes`` (two runs,
-#: 2026-12-08, BLAS on two pinned threads; within 0.03 of each other) put it at 0.65-0.89
-#: from order 500 to 2000 with fewer than 1000 columns, but at orders 500 and 1000 the
-#: wide product is faster only when its left operand is held wide: at 1000 x 100 from an
-#: inner 1000, ``S.T*A`` (``trans_a``) took 1.67 ms and ``A*S`` 1.70, while ``K*A`` (K held
-#: 100 x 1000) ran at 1/0.85 the speed; and the randomized inversion made wide there ran
-#: 1.07-1.11x its hand-written program (tall: 1.02x).  At 2000 x 200, ``S.T*A`` took 12.9
-#: ms and ``A*S`` 15.0.
+#: every ShapeRate: 0.80 at 1500 x 16).  GEMM over GEMM_R of ``./dev bench rates
+#: --shapes`` (two runs, 2026-12-08, BLAS on two pinned threads; within 0.03 of each other)
+#: put it at 0.65-0.89 from order 500 to 2000 with fewer than 1000 columns, but at orders
+#: 500 and 1000 the wide product is faster only when its left operand is held wide: at
+#: 1000 x 100 from an inner 1000, ``S.T*A`` (``trans_a``) took 1.67 ms and ``A*S`` 1.70,
+#: while ``K*A`` (K held 100 x 1000) ran at 1/0.85 the speed; and the randomized inversion
+#: made wide there ran 1.07-1.11x its hand-written program (tall: 1.02x).  At 2000 x 200,
+#: ``S.T*A`` took 12.9 ms and ``A*S`` 15.0.
 TALL = ShapeRate((60, 125, 500, 1000, 2000), (16, 64, 250, 1000, 2000), (
     (1.00, 1.00, 1.00, 1.00, 1.00),
     (1.00, 1.00, 1.00, 1.00, 1.00),
