@@ -66,7 +66,7 @@ import traceback
 
 import numpy as np
 
-from _harness import relative_error, round_robin
+from _harness import relative_error, round_robin, save_figure
 
 
 # Inputs -----------------------------------------------------------------------------------
@@ -334,8 +334,7 @@ def plot(results, limit, workers, path, title):
     left.legend(fontsize=8)
     right.legend(fontsize=8, loc='lower right')
     figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    save_figure(figure, (), path)          # the legends placed above
     plt.close(figure)
 
 

@@ -457,10 +457,16 @@ def _through_cholesky(properties, factors):
     j = definite[0]
     if properties.square(factors[j]) is not True:    # an n x m input promised square
         return None
-    Y1, Y2 = tuple(properties.transpose(f) for f in reversed(factors[:j])), tuple(factors[j + 1:])
+    Y1, Y2 = _sides(properties, factors, j)
     if not all(_plain(Y) for Y in (Y1, Y2) if Y):
         return None
     return factors[j], Y1, Y2
+
+
+def _sides(properties, factors, j):
+    """``(Y1, Y2)``, the product of ``factors`` read as ``Y1.T*M*Y2`` around its ``j``-th
+    factor M: tuples of factors, ``Y1`` the transposes of those before M in reverse."""
+    return tuple(properties.transpose(f) for f in reversed(factors[:j])), tuple(factors[j + 1:])
 
 
 def _plain(factors):
@@ -616,8 +622,7 @@ def inverse_cholesky_product(properties, coefficient, factors, acc):
     S = factors[j].arg
     if not properties.ask('positive_definite', S) or properties.square(S) is not True:
         return []
-    Y1 = tuple(properties.transpose(f) for f in reversed(factors[:j]))
-    Y2 = tuple(factors[j + 1:])
+    Y1, Y2 = _sides(properties, factors, j)
     if Y1 == Y2:
         return []                       # a congruence Y.T*S.I*Y is congruence()'s
     L = Inverse(LofCholesky(S))
